@@ -1,0 +1,1 @@
+"""Pure rules of the deadlines service: no I/O, no framework imports."""

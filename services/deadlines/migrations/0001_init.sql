@@ -1,0 +1,2 @@
+-- The deadlines schema. Plumbing tables (outbox, inbox) come from shared/bus/migrations.
+SELECT 1;

@@ -1,0 +1,1 @@
+"""Explicit SQL of the deadlines service on an asyncpg connection."""

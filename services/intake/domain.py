@@ -1,0 +1,1 @@
+"""Pure rules of the intake service: no I/O, no framework imports."""

@@ -1,0 +1,2 @@
+-- The intake schema. Plumbing tables (outbox, inbox) come from shared/bus/migrations.
+SELECT 1;

@@ -1,0 +1,1 @@
+"""Explicit SQL of the intake service on an asyncpg connection."""

@@ -1,0 +1,2 @@
+-- The notify schema. Plumbing tables (outbox, inbox) come from shared/bus/migrations.
+SELECT 1;

@@ -1,0 +1,1 @@
+"""Explicit SQL of the notify service on an asyncpg connection."""

@@ -1,0 +1,10 @@
+"""Bus subscribers of the queue service: parse, apply the use case, write through the outbox."""
+
+from __future__ import annotations
+
+from shared.runtime import ServiceRuntime
+
+
+def register(runtime: ServiceRuntime) -> None:
+    """Attach this service's event handlers to the runtime's consumer."""
+    del runtime

@@ -1,0 +1,1 @@
+"""Explicit SQL of the queue service on an asyncpg connection."""

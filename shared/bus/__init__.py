@@ -1,0 +1,1 @@
+"""Bus plumbing: broker factory, transactional outbox and relay, inbox, consumer."""

@@ -1,0 +1,246 @@
+"""Reliable consumption: apply each event once, commit offsets only after effect.
+
+``EventConsumer`` owns the rules every service's subscriber follows:
+
+* A fetched batch is applied in **one** transaction: the inbox claims for every
+  event and every handler's effect (and any outbox rows it writes) commit
+  together. Only then does FastStream acknowledge, i.e. commit the offsets.
+* An event already in the inbox is skipped, so redelivery has no second effect.
+* A message that is not JSON, too large or invalid goes straight to
+  ``<topic>.dlq`` with the error in its headers. Unknown event types are
+  recorded and ignored (consumers must tolerate new event types).
+* If the batch transaction fails because of one bad event, the batch is applied
+  again event by event, each with a bounded number of tries and backoff; an event
+  that still fails is dead-lettered with its error and the partition flows on.
+* If the database (or the DLQ publish) is unavailable, nothing is acknowledged:
+  the batch is NACKed, FastStream seeks back, and it is retried after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import asyncpg
+import structlog
+from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
+from faststream.middlewares import AckPolicy
+
+from shared.bus import inbox
+from shared.db import RETRYABLE
+from shared.events.envelope import Envelope
+from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
+from shared.events.topics import DLQ_SUFFIX
+from shared.logging import get_logger
+from shared.metrics import CONSUMED, DEAD_LETTERED, HANDLER_SECONDS
+
+log = get_logger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
+Publish = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[None]]
+
+
+class Record(Protocol):
+    """What we need of a consumed Kafka record (aiokafka's ``ConsumerRecord``)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class Retry(Exception):
+    """Raise from a handler when a later try may succeed (never dead-lettered)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_delay: float = 0.05
+    max_delay: float = 2.0
+    unavailable_pause: float = 1.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.base_delay * (4**attempt), self.max_delay))
+
+
+@dataclass
+class _Item:
+    record: Record
+    event: Envelope[Any] | None = None
+    error: str | None = None
+
+
+@dataclass
+class EventConsumer:
+    """Applies events from the bus to one service's database, exactly once in effect."""
+
+    name: str
+    pool: Callable[[], asyncpg.Pool]
+    publish: Callable[[], Publish]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    after_commit: list[Callable[[Sequence[Record]], Awaitable[None] | None]] = field(
+        default_factory=list
+    )
+
+    def on(self, *event_types: str) -> Callable[[Handler], Handler]:
+        """Register ``handler(conn, event)`` for these event types."""
+
+        def register(handler: Handler) -> Handler:
+            for t in event_types:
+                self.handlers[t] = handler
+            return handler
+
+        return register
+
+    def subscribe(
+        self,
+        router: KafkaRouter,
+        *topics: str,
+        group_id: str,
+        max_records: int = 500,
+        description: str = "",
+    ) -> None:
+        """Register a FastStream batch subscriber that feeds :meth:`process`."""
+
+        async def consume(body: list[bytes], msg: KafkaMessage) -> None:
+            del body  # we decode ourselves: a bad message must not fail the batch
+            await self.process(msg.raw_message)
+
+        router.subscriber(
+            *topics,
+            group_id=group_id,
+            batch=True,
+            max_records=max_records,
+            batch_timeout_ms=100,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_raw_values,
+            title=f"{self.name}:consume",
+            description=description
+            or f"Handles {', '.join(sorted(self.handlers)) or 'events'} (see docs/events)",
+        )(consume)
+
+    async def process(self, records: Sequence[Record]) -> None:
+        """Apply one fetched batch. Returns normally only when every record has been
+        applied, skipped as a duplicate, ignored as unknown or dead-lettered."""
+        items = [self._parse(r) for r in records]
+        bad = [i for i in items if i.error is not None]
+        good = [i for i in items if i.event is not None]
+        started = time.perf_counter()
+        try:
+            if good:
+                try:
+                    await self._apply(good)
+                except RETRYABLE as exc:
+                    await self._pause(exc)
+                    raise
+                except Exception as exc:
+                    log.warning("consumer.batch_failed", consumer=self.name, error=repr(exc))
+                    for item in good:
+                        await self._apply_alone(item)
+            for item in bad:
+                await self._dead_letter(item, attempts=1)
+        finally:
+            HANDLER_SECONDS.labels(consumer=self.name).observe(time.perf_counter() - started)
+        for hook in self.after_commit:
+            result = hook(records)
+            if result is not None:
+                await result
+
+    def _parse(self, record: Record) -> _Item:
+        try:
+            return _Item(record, event=parse_event(record.value or b""))
+        except UnknownEventType as exc:
+            log.debug("consumer.unknown_event", consumer=self.name, error=str(exc))
+            return _Item(record)
+        except MalformedEvent as exc:
+            return _Item(record, error=str(exc))
+
+    async def _apply(self, items: Sequence[_Item]) -> None:
+        async with self.pool().acquire() as conn, conn.transaction():
+            events = [i.event for i in items if i.event is not None]
+            fresh = await inbox.claim(conn, self.name, [e.event_id for e in events])
+            for event in events:
+                if event.event_id not in fresh:
+                    CONSUMED.labels(self.name, event.event_type, "duplicate").inc()
+                    continue
+                fresh.discard(event.event_id)  # a duplicate inside the batch applies once
+                handler = self.handlers.get(event.event_type)
+                if handler is not None:
+                    with structlog.contextvars.bound_contextvars(
+                        event_id=str(event.event_id),
+                        correlation_id=str(event.correlation_id),
+                        center_id=event.center_id,
+                    ):
+                        await handler(conn, event)
+                CONSUMED.labels(
+                    self.name, event.event_type, "applied" if handler else "ignored"
+                ).inc()
+
+    async def _apply_alone(self, item: _Item) -> None:
+        last: Exception | None = None
+        for attempt in range(self.retry.attempts):
+            try:
+                await self._apply([item])
+                return
+            except RETRYABLE as exc:
+                await self._pause(exc)
+                raise
+            except Retry as exc:
+                last = exc
+                await asyncio.sleep(self.retry.delay(attempt))
+                if attempt == self.retry.attempts - 1:
+                    raise
+            except Exception as exc:
+                last = exc
+                if attempt < self.retry.attempts - 1:
+                    await asyncio.sleep(self.retry.delay(attempt))
+        item.error = f"{type(last).__name__}: {last}"
+        await self._dead_letter(item, attempts=self.retry.attempts)
+
+    async def _dead_letter(self, item: _Item, *, attempts: int) -> None:
+        r = item.record
+        topic = r.topic + DLQ_SUFFIX
+        headers = {
+            "x-error": (item.error or "")[:2000],
+            "x-original-topic": r.topic,
+            "x-original-partition": str(r.partition),
+            "x-original-offset": str(r.offset),
+            "x-consumer": self.name,
+            "x-attempts": str(attempts),
+            "x-failed-at": datetime.now(UTC).isoformat(),
+        }
+        await self.publish()(topic, r.value or b"", r.key, headers)
+        DEAD_LETTERED.labels(consumer=self.name, topic=r.topic).inc()
+        log.error(
+            "consumer.dead_lettered",
+            consumer=self.name,
+            topic=r.topic,
+            partition=r.partition,
+            offset=r.offset,
+            error=item.error,
+        )
+
+    async def _pause(self, exc: BaseException) -> None:
+        log.warning("consumer.unavailable", consumer=self.name, error=repr(exc))
+        await asyncio.sleep(self.retry.unavailable_pause)
+
+
+async def _raw_values(msg: Any) -> list[bytes]:
+    return [r.value or b"" for r in msg.raw_message]
+
+
+def faststream_publisher(router: KafkaRouter) -> Publish:
+    """Publish raw bytes through the router's broker (acks=all), e.g. to a DLQ."""
+
+    async def publish(topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
+        await router.broker.publish(value, topic=topic, key=key, headers=headers)
+
+    return publish

@@ -1,0 +1,223 @@
+"""The transactional outbox and its relay.
+
+``add(conn, event)`` inserts the event in the caller's transaction: the state
+change and the event commit or roll back together (no dual writes).
+
+``OutboxRelay`` publishes committed rows to Kafka with acks=all. Ordering:
+rows are read in ``id`` order (commit order for one key, since one aggregate's
+writes serialise on its row) and handed to one producer in that order; the
+producer keeps one in-flight batch per partition and every key maps to one
+partition, so each key's events reach the broker in order. Rows are deleted
+only after the whole batch is acknowledged; on any error nothing is deleted and
+the batch is sent again after a backoff, so delivery is at-least-once and
+consumers dedupe through their inbox. Only one relay per schema publishes at a
+time (a PostgreSQL advisory lock), so scaling a service out never interleaves
+two relays' batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared.events.envelope import MAX_EVENT_BYTES, Envelope
+from shared.events.topics import key_of, stream_of
+from shared.logging import get_logger
+from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, PUBLISHED
+
+log = get_logger(__name__)
+
+_INSERT = """
+    INSERT INTO outbox (event_id, topic, key, event_type, payload)
+    VALUES ($1, $2, $3, $4, $5)
+"""
+
+
+def _row(event: Envelope[Any]) -> tuple[Any, ...]:
+    payload = event.to_bytes()
+    if len(payload) > MAX_EVENT_BYTES:
+        raise ValueError(f"{event.event_type} is {len(payload)} bytes; limit {MAX_EVENT_BYTES}")
+    return (
+        event.event_id,
+        stream_of(event.event_type).name,
+        key_of(event),
+        event.event_type,
+        payload,
+    )
+
+
+async def add(conn: asyncpg.Connection, *events: Envelope[Any]) -> None:
+    """Record events for publication inside the caller's open transaction."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("outbox.add must run inside the transaction of the state change")
+    rows = [_row(e) for e in events]
+    if len(rows) == 1:
+        await conn.execute(_INSERT, *rows[0])
+    elif rows:
+        await conn.executemany(_INSERT, rows)
+    # Wakes the relay at commit; identical notifications in one transaction fold into one.
+    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+
+
+def add_many(conn: asyncpg.Connection, events: Iterable[Envelope[Any]]) -> Any:
+    return add(conn, *events)
+
+
+class OutboxRelay:
+    """Publishes one schema's outbox to Kafka; run it as a background task."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        schema: str,
+        producer_factory: Callable[[], AIOKafkaProducer],
+        *,
+        topic_prefix: str = "",
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.pool = pool
+        self.schema = schema
+        self.producer_factory = producer_factory
+        self.topic_prefix = topic_prefix
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self.published = 0
+        self.last_error: str | None = None
+        self.is_leader = False
+        self.healthy = True
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def lock_key(self) -> int:
+        return zlib.crc32(f"outbox:{self.schema}".encode())
+
+    async def run(self) -> None:
+        """Lead when the advisory lock is ours; publish until stopped."""
+        backoff = 0.1
+        while not self._stopping:
+            try:
+                async with self.pool.acquire() as conn:
+                    await self._lead(conn)
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.healthy = False
+                self.last_error = repr(exc)
+                log.warning("outbox.relay_error", schema=self.schema, error=repr(exc))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+        await self._close_producer()
+
+    async def stop(self) -> None:
+        """Stop after the current batch; pending rows stay for the next leader."""
+        self._stopping = True
+        self._wake.set()
+
+    async def _lead(self, conn: asyncpg.Connection) -> None:
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
+            self.is_leader = False
+            self.healthy = True  # standing by is healthy
+            if self._stopping:
+                return
+            await self._sleep(self.poll_interval * 2)
+        self.is_leader = True
+        channel = f"{self.schema}_outbox"
+        await conn.add_listener(channel, self._on_notify)
+        try:
+            backoff = 0.1
+            while not self._stopping:
+                try:
+                    sent = await self.publish_once(conn)
+                    backoff = 0.1
+                    self.healthy = True
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    raise  # our connection is gone: re-acquire and re-lead
+                except Exception as exc:
+                    self.healthy = False
+                    self.last_error = repr(exc)
+                    log.warning("outbox.publish_failed", schema=self.schema, error=repr(exc))
+                    await self._close_producer()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
+                if sent < self.batch_size:
+                    await self._sleep(self.poll_interval)
+        finally:
+            self.is_leader = False
+            if not conn.is_closed():
+                await conn.remove_listener(channel, self._on_notify)
+                await conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
+
+    async def publish_once(self, conn: asyncpg.Connection) -> int:
+        """Publish one batch in id order; delete it once every message is acked."""
+        rows = await conn.fetch(
+            "SELECT id, topic, key, payload, created_at FROM outbox ORDER BY id LIMIT $1",
+            self.batch_size,
+        )
+        await self._observe_backlog(conn, rows)
+        if not rows:
+            return 0
+        producer = await self._ensure_producer()
+        futures = [
+            await producer.send(
+                self.topic_prefix + r["topic"], value=bytes(r["payload"]), key=r["key"].encode()
+            )
+            for r in rows
+        ]
+        await asyncio.gather(*futures)
+        await conn.execute(
+            "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+        )
+        self.published += len(rows)
+        PUBLISHED.labels(schema=self.schema).inc(len(rows))
+        return len(rows)
+
+    async def _observe_backlog(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
+        if len(rows) < self.batch_size:
+            OUTBOX_BACKLOG.labels(schema=self.schema).set(len(rows))
+        else:
+            OUTBOX_BACKLOG.labels(schema=self.schema).set(
+                await conn.fetchval("SELECT count(*) FROM outbox")
+            )
+        age = time.time() - rows[0]["created_at"].timestamp() if rows else 0.0
+        OUTBOX_OLDEST_AGE.labels(schema=self.schema).set(max(age, 0.0))
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self.producer_factory()
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _close_producer(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            try:
+                await producer.stop()
+            except Exception as exc:  # a dead broker may refuse even the goodbye
+                log.debug("outbox.producer_stop_failed", error=repr(exc))
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)

@@ -1,0 +1,93 @@
+"""The ``motcua`` command: dev stack, migrations, one service, docs, tokens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from shared.services import SERVICES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="motcua", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run the whole system locally (embedded servers by default)")
+    dev.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    dev.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+
+    mig = sub.add_parser("migrate", help="apply every service's migrations")
+    mig.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    mig.add_argument("--service", choices=sorted(SERVICES), action="append")
+
+    run = sub.add_parser("run", help="run one service (migrations are a separate step)")
+    run.add_argument("service", choices=sorted(SERVICES))
+
+    topics = sub.add_parser("topics", help="create every topic and its dead-letter topic")
+    topics.add_argument("--replication", type=int, default=1)
+
+    docs = sub.add_parser("docs", help="generate or check the committed schema documents")
+    docs.add_argument("action", choices=["gen", "check"])
+
+    tok = sub.add_parser("token", help="issue a clerk token scoped to one center")
+    tok.add_argument("--center", required=True)
+    tok.add_argument("--subject", required=True)
+    tok.add_argument("--role", default="clerk", choices=["clerk", "officer", "leader", "admin"])
+    tok.add_argument("--ttl", type=int, default=12 * 3600)
+
+    args = parser.parse_args(argv)
+    if args.command == "dev":
+        from shared.devstack import run_dev
+
+        return run_dev(args.database_url, args.kafka)
+    if args.command == "migrate":
+        from shared.devstack import migrate_all
+
+        if not args.database_url:
+            parser.error("--database-url or DATABASE_URL is required")
+        done = asyncio.run(migrate_all(args.database_url, args.service))
+        for name, versions in done.items():
+            print(f"{name}: {len(versions)} applied {versions}")
+        return 0
+    if args.command == "run":
+        import runpy
+
+        sys.argv = [f"services.{args.service}"]
+        runpy.run_module(f"services.{args.service}", run_name="__main__")
+        return 0
+    if args.command == "topics":
+        from shared.bus.kafka import ensure_topics
+        from shared.settings import KafkaSettings
+
+        created = asyncio.run(ensure_topics(KafkaSettings(), replication=args.replication))
+        print(f"created {len(created)} topics")
+        return 0
+    if args.command == "docs":
+        from shared.docs import check_docs, generate_docs
+
+        if args.action == "gen":
+            for path in generate_docs():
+                print(f"wrote {path}")
+            return 0
+        drift = check_docs()
+        for line in drift:
+            print(line)
+        return 1 if drift else 0
+    if args.command == "token":
+        from shared.auth import issue_token
+        from shared.settings import ServiceSettings
+
+        secret = ServiceSettings().auth_secret.get_secret_value()
+        print(
+            issue_token(
+                secret, center_id=args.center, subject=args.subject, role=args.role, ttl=args.ttl
+            )
+        )
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

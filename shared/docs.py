@@ -1,0 +1,90 @@
+"""Generate (and check) the committed contract documents from the code.
+
+* ``docs/events/<event_type>.json``: JSON Schema of each event envelope.
+* ``docs/asyncapi/<service>.json``: each service's AsyncAPI, from its FastStream router.
+* ``docs/openapi/<service>.json``: each service's HTTP API, from its FastAPI app.
+
+A contract test runs :func:`check_docs`; any drift between models and committed
+documents fails it, and ``motcua docs gen`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from shared.events.registry import event_json_schemas
+from shared.services import ROOT, SERVICES
+
+DOCS = ROOT / "docs"
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_all() -> dict[Path, str]:
+    """Every generated document, by path, as it should stand on disk."""
+    out: dict[Path, str] = {}
+    for event_type, schema in event_json_schemas().items():
+        out[DOCS / "events" / f"{event_type}.json"] = _dump(schema)
+    extra = _extra_schemas()
+    for name, schema in extra.items():
+        out[DOCS / "events" / f"{name}.json"] = _dump(schema)
+    for svc in SERVICES.values():
+        app = svc.create_app()
+        runtime = app.state.runtime
+        spec = runtime.router.schema
+        spec.title = f"motcua {svc.name}"
+        spec.version = app.version
+        out[DOCS / "asyncapi" / f"{svc.name}.json"] = _dump(
+            _strip_servers(spec.to_specification().to_jsonable())
+        )
+        out[DOCS / "openapi" / f"{svc.name}.json"] = _dump(app.openapi())
+    return out
+
+
+def _extra_schemas() -> dict[str, dict[str, Any]]:
+    """Schemas of non-event messages that clerk apps produce (commands), if any."""
+    import importlib
+
+    try:
+        commands = importlib.import_module("shared.events.commands")
+    except ModuleNotFoundError:
+        return {}
+    schemas: dict[str, dict[str, Any]] = commands.command_json_schemas()
+    return schemas
+
+
+def _strip_servers(doc: dict[str, Any]) -> dict[str, Any]:
+    # Server addresses depend on the environment, not on the code.
+    doc.pop("servers", None)
+    return doc
+
+
+def generate_docs() -> list[Path]:
+    written = []
+    for path, text in render_all().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def check_docs() -> list[str]:
+    """Lines describing each drift between the code and the committed documents."""
+    drift = []
+    wanted = render_all()
+    for path, text in wanted.items():
+        rel = path.relative_to(ROOT)
+        if not path.exists():
+            drift.append(f"missing: {rel}")
+        elif path.read_text(encoding="utf-8") != text:
+            drift.append(f"stale: {rel}")
+    for folder in ("events", "asyncapi", "openapi"):
+        for path in sorted((DOCS / folder).glob("*.json")):
+            if path not in wanted:
+                drift.append(f"orphan: {path.relative_to(ROOT)}")
+    return drift

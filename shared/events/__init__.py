@@ -1,0 +1,29 @@
+"""Event contracts: the envelope, the catalog of payloads, the topic registry."""
+
+from shared.events.catalog import *  # noqa: F403
+from shared.events.envelope import MAX_EVENT_BYTES, Envelope, Payload, new_event, utcnow
+from shared.events.registry import (
+    ENVELOPES,
+    EventError,
+    MalformedEvent,
+    UnknownEventType,
+    parse_event,
+)
+from shared.events.topics import STREAMS, Stream, key_of, stream_of
+
+__all__ = [  # noqa: RUF022
+    "MAX_EVENT_BYTES",
+    "Envelope",
+    "Payload",
+    "new_event",
+    "utcnow",
+    "ENVELOPES",
+    "EventError",
+    "MalformedEvent",
+    "UnknownEventType",
+    "parse_event",
+    "STREAMS",
+    "Stream",
+    "key_of",
+    "stream_of",
+]

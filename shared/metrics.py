@@ -1,0 +1,26 @@
+"""Prometheus series shared by every service (served at ``/metrics``)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONSUMED = Counter(
+    "motcua_events_consumed_total", "Events consumed", ["consumer", "event_type", "outcome"]
+)
+PUBLISHED = Counter("motcua_events_published_total", "Outbox rows published", ["schema"])
+DEAD_LETTERED = Counter(
+    "motcua_dlq_total", "Messages sent to a dead-letter topic", ["consumer", "topic"]
+)
+HANDLER_SECONDS = Histogram(
+    "motcua_handler_seconds",
+    "Time to apply one consumed batch, transaction included",
+    ["consumer"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+OUTBOX_BACKLOG = Gauge("motcua_outbox_backlog", "Unpublished outbox rows", ["schema"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "motcua_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["schema"]
+)
+CONSUMER_LAG = Gauge(
+    "motcua_consumer_lag", "Records behind the log end", ["consumer", "topic", "partition"]
+)

@@ -1,0 +1,222 @@
+"""What every service process holds while it runs, and the FastAPI app around it.
+
+``ServiceRuntime`` is plumbing only: it opens the pool in the lifespan (never at
+import), runs the outbox relay, exposes ``/healthz``, ``/readyz`` and
+``/metrics``, and hands out the pool and consumer to the service's own code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shared import migrations
+from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
+from shared.bus.kafka import make_producer, make_router
+from shared.bus.outbox import OutboxRelay
+from shared.db import UNAVAILABLE, create_pool
+from shared.events.topics import Stream
+from shared.logging import configure_logging, get_logger
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+class ServiceRuntime:
+    """The pool, router, relay and consumer of one service process."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        migrations_dir: Path,
+        *,
+        migrate_on_start: bool = True,
+    ) -> None:
+        self.name = name
+        self.schema = name
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.migrate_on_start = migrate_on_start
+        self._pool: asyncpg.Pool | None = None
+        self.relay: OutboxRelay | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.on_startup: list[Hook] = []
+        self.on_shutdown: list[Hook] = []
+        self.router = make_router(
+            settings.kafka,
+            client_id=f"motcua-{name}",
+            lifespan=self._lifespan,
+            schema_url="/asyncapi",
+            description=f"motcua {name} service",
+        )
+        self.consumer = EventConsumer(
+            name=name,
+            pool=lambda: self.pool,
+            publish=lambda: faststream_publisher(self.router),
+            retry=RetryPolicy(),
+        )
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database pool is opened by the app's lifespan")
+        return self._pool
+
+    def topic(self, stream: Stream) -> str:
+        return stream.topic(self.settings.kafka.topic_prefix)
+
+    def publishes(self, *streams: Stream) -> None:
+        """Declare what this service publishes (through its outbox) for AsyncAPI."""
+        from typing import Union
+
+        from shared.events.registry import ENVELOPES
+
+        for stream in streams:
+            models = tuple(ENVELOPES[p.EVENT_TYPE] for p in stream.events)
+            self.router.publisher(
+                self.topic(stream),
+                title=f"{stream.name}:publish",
+                description=f"{stream.description}. Keyed by {stream.key}, via the outbox.",
+                schema=Union[models] if len(models) > 1 else models[0],  # noqa: UP007
+            )
+
+    def group(self, suffix: str = "") -> str:
+        return f"{self.settings.kafka.topic_prefix}motcua-{self.name}{suffix}"
+
+    def spawn(self, coro_factory: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run a background loop for the app's lifetime (started after the pool opens)."""
+
+        async def runner() -> None:
+            await coro_factory()
+
+        self.on_startup.append(lambda _rt: self._start(runner, name))
+
+    async def _start(self, runner: Callable[[], Awaitable[None]], name: str) -> None:
+        self._tasks.append(asyncio.create_task(runner(), name=f"{self.name}:{name}"))  # type: ignore[arg-type]
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        s = self.settings
+        self._pool = await create_pool(
+            s.db, server_settings={"search_path": f'"{self.schema}",public'}
+        )
+        if self.migrate_on_start:
+            async with self.pool.acquire() as conn:
+                await migrations.apply(conn, self.schema, migrations.plan(self.migrations_dir))
+        self.relay = OutboxRelay(
+            self.pool,
+            self.schema,
+            lambda: make_producer(s.kafka, request_timeout_ms=10_000),
+            topic_prefix=s.kafka.topic_prefix,
+            batch_size=s.outbox_batch,
+        )
+        relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}:relay")
+        for hook in self.on_startup:
+            await hook(self)
+        log.info("service.started", port=s.port)
+        try:
+            yield {"runtime": self}
+        finally:
+            for hook in self.on_shutdown:
+                await hook(self)
+            for task in self._tasks:
+                task.cancel()
+            await self.relay.stop()
+            # Let the relay finish its batch so the outbox drains before exit.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(relay_task, 10)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.pool.close()
+            self._pool = None
+            log.info("service.stopped")
+
+    def create_app(self, *routers: APIRouter, title: str) -> FastAPI:
+        configure_logging(self.name, self.settings.log_format)
+        app = FastAPI(title=title, version="0.1.0")
+        app.include_router(self.router)
+        app.include_router(self._health_router())
+        for r in routers:
+            app.include_router(r)
+        install_error_handlers(app)
+        app.state.runtime = self
+        return app
+
+    def _health_router(self) -> APIRouter:
+        health = APIRouter(tags=["operations"])
+
+        @health.get("/healthz")
+        async def healthz() -> dict[str, str]:
+            """Liveness: the process answers. Does not depend on the broker or database."""
+            return {"status": "ok", "service": self.name}
+
+        @health.get("/readyz")
+        async def readyz() -> JSONResponse:
+            """Readiness: database reachable, broker connected, outbox relay healthy."""
+            checks: dict[str, str] = {}
+            try:
+                async with self.pool.acquire(timeout=2) as conn:
+                    await conn.fetchval("SELECT 1")
+                checks["database"] = "ok"
+            except Exception as exc:
+                checks["database"] = f"unavailable: {type(exc).__name__}"
+            try:
+                ok = await asyncio.wait_for(self.router.broker.ping(timeout=2), 3)
+                checks["broker"] = "ok" if ok else "unavailable"
+            except Exception as exc:
+                checks["broker"] = f"unavailable: {type(exc).__name__}"
+            relay = self.relay
+            checks["outbox_relay"] = (
+                "ok" if relay and relay.healthy else f"failing: {relay and relay.last_error}"
+            )
+            ready = all(v == "ok" for v in checks.values())
+            return JSONResponse(
+                {"ready": ready, "checks": checks}, status_code=200 if ready else 503
+            )
+
+        @health.get("/metrics")
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        return health
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Clear errors: 422 naming the field, 503 when the database is away, never a trace."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "error": e["msg"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        body = exc.detail if isinstance(exc.detail, dict) else {"error": exc.detail}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    for exc_type in UNAVAILABLE:
+        if not issubclass(exc_type, Exception):
+            continue
+
+        @app.exception_handler(exc_type)
+        async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+            log.warning("http.database_unavailable", error=repr(exc))
+            return JSONResponse(
+                {"error": "service temporarily unavailable, please retry"},
+                status_code=503,
+                headers={"Retry-After": "2"},
+            )

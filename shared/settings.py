@@ -1,0 +1,135 @@
+"""Settings shared by every service, read from the environment (pydantic-settings).
+
+Each service subclasses ``ServiceSettings`` with its own ``MOTCUA_<NAME>_`` prefix.
+Kafka and database settings are common: ``KAFKA_BOOTSTRAP_SERVERS`` and
+``DATABASE_URL`` are honoured as well as their ``MOTCUA_`` forms.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the Kafka cluster, including TLS and SASL/SCRAM."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MOTCUA_KAFKA_", extra="ignore", populate_by_name=True
+    )
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:19092",
+        validation_alias=AliasChoices("MOTCUA_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+        description="Comma-separated host:port list",
+    )
+    embedded: bool = Field(
+        default=False,
+        description="The broker is the embedded Tansu one (it refuses the idempotent producer)",
+    )
+    topic_prefix: str = Field(default="", description="Prefix of every topic name")
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = Field(default=None, description="CA bundle to verify the brokers")
+    ssl_certfile: str | None = Field(default=None, description="Client certificate (mutual TLS)")
+    ssl_keyfile: str | None = Field(default=None, description="Client key (mutual TLS)")
+    request_timeout_ms: int = 15_000
+
+    @property
+    def idempotent_producer(self) -> bool:
+        return not self.embedded
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if self.security_protocol not in ("SSL", "SASL_SSL"):
+            return None
+        ctx = ssl.create_default_context(cafile=self.ssl_cafile)
+        if self.ssl_certfile:
+            ctx.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        return ctx
+
+    def client_options(self) -> dict[str, Any]:
+        """aiokafka keyword arguments for security; shared by every client we build."""
+        opts: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+            "request_timeout_ms": self.request_timeout_ms,
+        }
+        if self.security_protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+            if not self.sasl_username or self.sasl_password is None:
+                raise ValueError("SASL needs MOTCUA_KAFKA_SASL_USERNAME and _PASSWORD")
+            opts |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.sasl_username,
+                "sasl_plain_password": self.sasl_password.get_secret_value(),
+            }
+        if (ctx := self.ssl_context()) is not None:
+            opts["ssl_context"] = ctx
+        return opts
+
+    def producer_options(self) -> dict[str, Any]:
+        """Producer settings: acks=all always; idempotence unless the broker can't."""
+        if not self.idempotent_producer:
+            log.warning(
+                "kafka.idempotence_disabled",
+                reason="embedded broker refuses InitProducerId",
+                bootstrap=self.bootstrap_servers,
+            )
+        return self.client_options() | {
+            "acks": "all",
+            "enable_idempotence": self.idempotent_producer,
+            "linger_ms": 5,
+        }
+
+
+class DatabaseSettings(BaseSettings):
+    """How to reach PostgreSQL."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MOTCUA_DB_", extra="ignore", populate_by_name=True
+    )
+
+    url: str = Field(
+        default="postgresql://postgres@127.0.0.1:15432/motcua",
+        validation_alias=AliasChoices("MOTCUA_DB_URL", "DATABASE_URL"),
+    )
+    pool_min: int = Field(default=1, ge=0)
+    pool_max: int = Field(default=10, ge=1)
+    command_timeout: float = Field(default=30.0, gt=0)
+
+
+class ServiceSettings(BaseSettings):
+    """What every service has: identity, HTTP binding, logging and its dependencies."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_format: Literal["json", "console"] = Field(
+        default="json", validation_alias=AliasChoices("MOTCUA_LOG_FORMAT", "log_format")
+    )
+    auth_secret: SecretStr = Field(
+        default=SecretStr("dev-only-secret-change-me"),
+        validation_alias=AliasChoices("MOTCUA_AUTH_SECRET", "auth_secret"),
+        description="HMAC key for clerk tokens; set a long random value in production",
+    )
+    contact_key: SecretStr = Field(
+        default=SecretStr("dev-only-contact-key-change-me"),
+        validation_alias=AliasChoices("MOTCUA_CONTACT_KEY", "contact_key"),
+        description="Key that seals citizen contacts on the bus",
+    )
+    consumer_batch: int = Field(default=500, ge=1, le=10_000)
+    outbox_batch: int = Field(default=500, ge=1, le=10_000)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)

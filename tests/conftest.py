@@ -1,0 +1,84 @@
+"""Fixtures: a real PostgreSQL and a real Kafka-protocol broker for every test.
+
+One server of each kind per session; each test gets its own database and its
+own topic prefix, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+
+from shared.bus.kafka import ensure_topics
+from shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
+from tests.support.backends import Servers, servers
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@pytest.fixture(scope="session")
+def test_servers() -> Iterator[Servers]:
+    with servers(os.environ) as found:
+        yield found
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, rest = url.rpartition("/")
+    query = rest.partition("?")[2]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+async def database_url(test_servers: Servers) -> AsyncIterator[str]:
+    """A fresh, empty database for this test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(test_servers.postgres_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_database(test_servers.postgres_url, name)
+    admin = await asyncpg.connect(test_servers.postgres_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def kafka_settings(test_servers: Servers) -> KafkaSettings:
+    """Kafka settings with a topic prefix unique to this test; topics created."""
+    settings = KafkaSettings(
+        bootstrap_servers=test_servers.kafka_bootstrap,
+        embedded=test_servers.kafka_embedded,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+    )
+    await ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture
+def make_settings(database_url: str, kafka_settings: KafkaSettings) -> Callable[..., Any]:
+    """Build a service's settings class pointed at this test's database and topics."""
+
+    def build(cls: type[S], **overrides: Any) -> S:
+        return cls(
+            db=DatabaseSettings(url=database_url, pool_min=1, pool_max=5),
+            kafka=kafka_settings,
+            log_format="console",
+            **overrides,
+        )
+
+    return build

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+from fastapi import FastAPI
+
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+from tests.integration.bus import probe
+from tests.support.serving import serve
+
+
+@pytest.fixture
+def probe_settings(make_settings: Callable[..., Any]) -> ServiceSettings:
+    return make_settings(ServiceSettings)
+
+
+@pytest.fixture
+async def probe_app(probe_settings: ServiceSettings) -> AsyncIterator[tuple[FastAPI, str]]:
+    app = probe.create_app(probe_settings)
+    async with serve(app) as url:
+        yield app, url
+
+
+def runtime_of(app: FastAPI) -> ServiceRuntime:
+    runtime: ServiceRuntime = app.state.runtime
+    return runtime
+
+
+async def effects(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT event_id, key, seq, n FROM probe.effects ORDER BY applied_at")

@@ -1,0 +1,78 @@
+"""A probe service built from the shared runtime, to test the bus plumbing.
+
+It consumes ``dossier.assigned`` events and records one ``effects`` row per
+event. An assignee of ``poison`` makes the handler fail every time. Run as a
+process (``python -m tests.integration.bus.probe``) for the SIGKILL tests;
+``PROBE_KILL_AFTER_COMMIT=1`` kills it with SIGKILL right after the first batch's
+transaction commits and before its offsets are committed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI
+
+from shared.events import Envelope, new_event
+from shared.events.catalog import DossierAssigned
+from shared.events.topics import DOSSIERS
+from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
+
+MIGRATIONS = Path(__file__).parent / "probe_migrations"
+
+
+def assigned(dossier_id: uuid.UUID, seq: int, assignee: str = "officer-1") -> Envelope[Any]:
+    return new_event(
+        DossierAssigned(
+            dossier_id=dossier_id,
+            dossier_code=f"D-{seq}",
+            procedure_code="P",
+            status=3,
+            assignee=assignee,
+            department=str(seq),
+        ),
+        center_id="c1",
+        producer="probe",
+    )
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    runtime = ServiceRuntime("probe", settings, MIGRATIONS)
+
+    @runtime.consumer.on("dossier.assigned")
+    async def apply(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        if event.data.assignee == "poison":
+            raise ValueError("this dossier cannot be assigned")
+        await conn.execute(
+            """INSERT INTO effects (event_id, key, seq) VALUES ($1, $2, $3)
+               ON CONFLICT (event_id) DO UPDATE SET n = effects.n + 1""",
+            event.event_id,
+            str(event.data.dossier_id),
+            int(event.data.department),
+        )
+
+    if os.environ.get("PROBE_KILL_AFTER_COMMIT") == "1":
+        runtime.consumer.after_commit.append(lambda _records: os.kill(os.getpid(), signal.SIGKILL))
+
+    runtime.consumer.subscribe(runtime.router, runtime.topic(DOSSIERS), group_id=runtime.group())
+    return runtime.create_app(title="probe")
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    from shared.settings import DatabaseSettings, KafkaSettings
+
+    s = ServiceSettings(
+        db=DatabaseSettings(url=os.environ["DATABASE_URL"]),
+        kafka=KafkaSettings(),
+        port=int(os.environ["PROBE_PORT"]),
+        log_format="console",
+    )
+    uvicorn.run(create_app(s), host="127.0.0.1", port=s.port, log_config=None)

@@ -1,0 +1,189 @@
+"""Outbox, relay, inbox and consumer on the real broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+from fastapi import FastAPI
+
+from shared.bus import outbox
+from shared.events.topics import DOSSIERS
+from shared.settings import ServiceSettings
+from tests.integration.bus.conftest import effects, runtime_of
+from tests.integration.bus.probe import assigned
+from tests.support.kafka import produce, read_all
+from tests.support.waiting import eventually
+
+
+async def test_rolled_back_event_is_never_published_committed_one_exactly_once(
+    probe_app: tuple[FastAPI, str], probe_settings: ServiceSettings, db: asyncpg.Connection
+) -> None:
+    app, _ = probe_app
+    runtime = runtime_of(app)
+    dossier = uuid.uuid4()
+    doomed, kept = assigned(dossier, 1), assigned(dossier, 2)
+    async with runtime.pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await outbox.add(conn, doomed)
+        await tx.rollback()  # the state change failed
+        async with conn.transaction():
+            await outbox.add(conn, kept)
+
+    rows = await eventually(lambda: effects(db), until=lambda r: len(r) == 1, what="effect")
+    assert rows[0]["event_id"] == kept.event_id
+    topic = DOSSIERS.topic(probe_settings.kafka.topic_prefix)
+    on_bus = await read_all(probe_settings.kafka.bootstrap_servers, topic)
+    ids = [json.loads(m.value)["event_id"] for m in on_bus]
+    assert ids == [str(kept.event_id)]
+    assert on_bus[0].key == str(dossier).encode()
+    assert await db.fetchval("SELECT count(*) FROM probe.outbox") == 0
+
+
+async def test_outbox_add_outside_a_transaction_is_refused(
+    probe_app: tuple[FastAPI, str],
+) -> None:
+    runtime = runtime_of(probe_app[0])
+    async with runtime.pool.acquire() as conn:
+        with pytest.raises(RuntimeError, match="inside the transaction"):
+            await outbox.add(conn, assigned(uuid.uuid4(), 1))
+
+
+async def test_same_event_delivered_twice_has_one_effect(
+    probe_app: tuple[FastAPI, str], probe_settings: ServiceSettings, db: asyncpg.Connection
+) -> None:
+    event = assigned(uuid.uuid4(), 7)
+    topic = DOSSIERS.topic(probe_settings.kafka.topic_prefix)
+    marker = assigned(event.data.dossier_id, 8)
+    # Twice in one batch, once more later, then a marker that proves the rest was consumed.
+    await produce(probe_settings.kafka.bootstrap_servers, topic, [event.to_bytes()] * 2, key=b"k")
+    await produce(probe_settings.kafka.bootstrap_servers, topic, [event.to_bytes()], key=b"k")
+    await produce(probe_settings.kafka.bootstrap_servers, topic, [marker.to_bytes()], key=b"k")
+    rows = await eventually(lambda: effects(db), until=lambda r: len(r) == 2, what="two effects")
+    assert [(r["event_id"], r["n"]) for r in rows] == [(event.event_id, 1), (marker.event_id, 1)]
+
+
+@pytest.mark.parametrize(
+    ("bad", "error_fragment"),
+    [
+        (b"this is not json", "not JSON"),
+        (b'{"event_type": "dossier.assigned", "center_id": "c1"}', "Field required"),
+        (None, "cannot be assigned"),  # valid event, handler always fails: a poison message
+    ],
+)
+async def test_bad_message_goes_to_dlq_and_the_partition_flows_on(
+    probe_app: tuple[FastAPI, str],
+    probe_settings: ServiceSettings,
+    db: asyncpg.Connection,
+    bad: bytes | None,
+    error_fragment: str,
+) -> None:
+    dossier = uuid.uuid4()
+    before, after = assigned(dossier, 1), assigned(dossier, 3)
+    poison = bad if bad is not None else assigned(dossier, 2, assignee="poison").to_bytes()
+    topic = DOSSIERS.topic(probe_settings.kafka.topic_prefix)
+    await produce(
+        probe_settings.kafka.bootstrap_servers,
+        topic,
+        [before.to_bytes(), poison, after.to_bytes()],
+        partition=0,
+    )
+    rows = await eventually(
+        lambda: effects(db), until=lambda r: len(r) == 2, what="both good events"
+    )
+    assert [r["seq"] for r in rows] == [1, 3]
+
+    dlq = DOSSIERS.dlq(probe_settings.kafka.topic_prefix)
+    dead = await eventually(
+        lambda: read_all(probe_settings.kafka.bootstrap_servers, dlq), what="dead letter"
+    )
+    assert len(dead) == 1
+    assert dead[0].value == poison
+    h = dead[0].headers
+    assert error_fragment in h["x-error"]
+    assert (h["x-original-topic"], h["x-original-partition"], h["x-original-offset"]) == (
+        topic,
+        "0",
+        "1",
+    )
+    assert h["x-consumer"] == "probe"
+
+
+async def test_unknown_event_types_are_skipped_not_dead_lettered(
+    probe_app: tuple[FastAPI, str], probe_settings: ServiceSettings, db: asyncpg.Connection
+) -> None:
+    topic = DOSSIERS.topic(probe_settings.kafka.topic_prefix)
+    future = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "dossier.teleported",
+        "center_id": "c1",
+        "producer": "tomorrow",
+        "data": {},
+    }
+    marker = assigned(uuid.uuid4(), 1)
+    await produce(
+        probe_settings.kafka.bootstrap_servers,
+        topic,
+        [json.dumps(future).encode(), marker.to_bytes()],
+        partition=0,
+    )
+    await eventually(lambda: effects(db), until=lambda r: len(r) == 1, what="marker")
+    dlq = DOSSIERS.dlq(probe_settings.kafka.topic_prefix)
+    assert await read_all(probe_settings.kafka.bootstrap_servers, dlq, timeout=1) == []
+
+
+async def test_per_key_order_holds_for_many_interleaved_keys(
+    probe_app: tuple[FastAPI, str], db: asyncpg.Connection
+) -> None:
+    runtime = runtime_of(probe_app[0])
+    keys = [uuid.uuid4() for _ in range(8)]
+    async with runtime.pool.acquire() as conn:
+        for seq in range(50):
+            async with conn.transaction():
+                await outbox.add(conn, *(assigned(k, seq) for k in keys))
+    rows = await eventually(
+        lambda: effects(db), until=lambda r: len(r) == 400, timeout=60, what="400 effects"
+    )
+    by_key: dict[str, list[int]] = {}
+    for r in rows:
+        by_key.setdefault(r["key"], []).append(r["seq"])
+    assert all(seqs == list(range(50)) for seqs in by_key.values())
+
+
+async def _count(conn: asyncpg.Connection) -> Any:
+    return await conn.fetchval("SELECT count(*) FROM probe.effects")
+
+
+async def test_concurrent_relays_publish_each_row_once(
+    probe_app: tuple[FastAPI, str], probe_settings: ServiceSettings, db: asyncpg.Connection
+) -> None:
+    """A second replica's relay stands by on the advisory lock instead of double-publishing."""
+    from shared.bus.kafka import make_producer
+    from shared.bus.outbox import OutboxRelay
+
+    runtime = runtime_of(probe_app[0])
+    rival = OutboxRelay(
+        runtime.pool,
+        "probe",
+        lambda: make_producer(probe_settings.kafka),
+        topic_prefix=probe_settings.kafka.topic_prefix,
+    )
+    task = asyncio.create_task(rival.run())
+    try:
+        async with runtime.pool.acquire() as conn:
+            for seq in range(100):
+                async with conn.transaction():
+                    await outbox.add(conn, assigned(uuid.uuid4(), seq))
+        await eventually(lambda: _count(db), until=lambda n: n == 100, what="100 effects")
+        topic = DOSSIERS.topic(probe_settings.kafka.topic_prefix)
+        on_bus = await read_all(probe_settings.kafka.bootstrap_servers, topic)
+        assert len(on_bus) == 100
+        assert not (rival.is_leader and runtime.relay is not None and runtime.relay.is_leader)
+    finally:
+        await rival.stop()
+        await asyncio.wait_for(task, 10)

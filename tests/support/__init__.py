@@ -1,0 +1,1 @@
+"""Test harness: real PostgreSQL and Kafka for every test, isolated per test."""

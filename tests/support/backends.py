@@ -1,0 +1,104 @@
+"""Which servers the tests use, in order: the environment, Docker, embedded.
+
+1. ``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS`` if set;
+2. testcontainers (PostgreSQL, Apache Kafka in KRaft mode) if a Docker engine answers;
+3. otherwise the embedded PostgreSQL and Tansu broker from PyPI wheels.
+
+The choice is per server, so a machine with a local PostgreSQL and no broker
+gets that PostgreSQL and an embedded broker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Backend = Literal["env", "docker", "embedded"]
+
+POSTGRES_IMAGE = "postgres:18-alpine"
+KAFKA_IMAGE = "apache/kafka:3.9.1"
+
+
+def docker_available(timeout: float = 2.0) -> bool:
+    """Does a Docker engine answer? (A docker CLI without an engine does not count.)"""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=int(timeout))
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def choose(env: Mapping[str, str], var: str, docker: Callable[[], bool]) -> Backend:
+    if env.get(var):
+        return "env"
+    if env.get("MOTCUA_TEST_NO_DOCKER") != "1" and docker():
+        return "docker"
+    return "embedded"
+
+
+@dataclass(frozen=True)
+class Servers:
+    postgres_url: str  # an admin URL; tests create their own databases from it
+    kafka_bootstrap: str
+    kafka_embedded: bool
+    postgres_backend: Backend
+    kafka_backend: Backend
+
+
+@contextlib.contextmanager
+def servers(env: Mapping[str, str]) -> Iterator[Servers]:
+    """Start (or find) one PostgreSQL and one broker for the whole test session."""
+    memo: dict[str, bool] = {}
+
+    def docker() -> bool:
+        if "up" not in memo:
+            memo["up"] = docker_available()
+        return memo["up"]
+
+    pg_backend = choose(env, "DATABASE_URL", docker)
+    kafka_backend = choose(env, "KAFKA_BOOTSTRAP_SERVERS", docker)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="motcua-test-")))
+        if pg_backend == "env":
+            pg_url = env["DATABASE_URL"]
+        elif pg_backend == "docker":
+            from testcontainers.postgres import PostgresContainer
+
+            pg = stack.enter_context(PostgresContainer(POSTGRES_IMAGE, driver=None))
+            pg_url = pg.get_connection_url()
+        else:
+            from shared.embedded import EmbeddedPostgres, free_port
+
+            embedded_pg = EmbeddedPostgres(workdir / "pg", free_port(), durable=False).start()
+            stack.callback(embedded_pg.stop)
+            pg_url = embedded_pg.url
+        if kafka_backend == "env":
+            bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+        elif kafka_backend == "docker":
+            from testcontainers.kafka import KafkaContainer
+
+            kafka = stack.enter_context(KafkaContainer(KAFKA_IMAGE).with_kraft())
+            bootstrap = kafka.get_bootstrap_server()
+        else:
+            from shared.embedded import EmbeddedKafka, free_port
+
+            broker = EmbeddedKafka(free_port(), workdir).start()
+            stack.callback(broker.stop)
+            bootstrap = broker.bootstrap
+        yield Servers(
+            postgres_url=pg_url,
+            kafka_bootstrap=bootstrap,
+            kafka_embedded=kafka_backend == "embedded"
+            or env.get("MOTCUA_KAFKA_EMBEDDED") == "true",
+            postgres_backend=pg_backend,
+            kafka_backend=kafka_backend,
+        )

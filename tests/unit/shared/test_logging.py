@@ -1,0 +1,48 @@
+"""Personal data never reaches a log line."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import structlog
+
+from shared.logging import configure_logging, mask_text
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "0912345678",
+        "+84912345678",
+        "091 234 5678",
+        "001203004567",
+        "123456789",
+        "an.nguyen@example.vn",
+    ],
+)
+def test_personal_data_is_masked(secret: str) -> None:
+    masked = mask_text(f"citizen {secret} filed")
+    assert secret not in masked
+    assert "***" in masked
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    ["3f2b8c1e-9a7d-4c55-8e3a-0b6f1d2c4e5a", "A007", "NC-20260302-0001", "offset 12345"],
+)
+def test_identifiers_survive(harmless: str) -> None:
+    assert mask_text(f"x {harmless} y") == f"x {harmless} y"
+
+
+def test_structlog_and_stdlib_lines_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test", "json")
+    structlog.get_logger("t").warning("sms", to="0912345678", nested={"cccd": "001203004567"})
+    logging.getLogger("aiokafka").warning("sending to %s", "0987654321")
+    err = capsys.readouterr().err
+    for secret in ("0912345678", "001203004567", "0987654321"):
+        assert secret not in err
+    line = json.loads(err.splitlines()[0])
+    assert line["service"] == "test"
+    assert line["to"] == "***phone***"

@@ -1,0 +1,78 @@
+"""Tokens scoped to a center, sealed contacts, and Kafka client security settings."""
+
+from __future__ import annotations
+
+import ssl
+import time
+
+import pytest
+from fastapi import HTTPException
+from pydantic import SecretStr
+
+from shared.auth import AuthError, issue_token, verify_token
+from shared.bus.kafka import faststream_security
+from shared.crypto import SealError, seal, unseal
+from shared.settings import KafkaSettings
+
+
+def test_token_round_trip_and_center_scope() -> None:
+    token = issue_token("s3cret", center_id="nam-cuong", subject="clerk-1")
+    p = verify_token("s3cret", token)
+    assert (p.center_id, p.subject, p.role) == ("nam-cuong", "clerk-1", "clerk")
+    p.require_center("nam-cuong")
+    with pytest.raises(HTTPException) as err:
+        p.require_center("other-ward")
+    assert err.value.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "mutate", [lambda t: t + "x", lambda t: t.replace("v1.", "v2."), lambda t: "junk"]
+)
+def test_forged_or_malformed_tokens_fail(mutate: object) -> None:
+    token = issue_token("s3cret", center_id="c", subject="s")
+    with pytest.raises(AuthError):
+        verify_token("s3cret", mutate(token))  # type: ignore[operator]
+    with pytest.raises(AuthError):
+        verify_token("other-secret", token)
+
+
+def test_expired_token_fails() -> None:
+    token = issue_token("s", center_id="c", subject="s", ttl=-1)
+    with pytest.raises(AuthError, match="expired"):
+        verify_token("s", token)
+    assert time.time() > 0
+
+
+def test_sealed_contact_opens_only_with_key_and_context() -> None:
+    sealed = seal("key", "0912345678", context="evt-1")
+    assert "0912345678" not in sealed
+    assert unseal("key", sealed, context="evt-1") == "0912345678"
+    with pytest.raises(SealError):
+        unseal("wrong", sealed, context="evt-1")
+    with pytest.raises(SealError):
+        unseal("key", sealed, context="evt-2")
+
+
+def test_idempotence_is_on_for_real_kafka_and_off_only_for_embedded() -> None:
+    assert KafkaSettings(embedded=False).producer_options()["enable_idempotence"] is True
+    opts = KafkaSettings(embedded=True).producer_options()
+    assert opts["enable_idempotence"] is False
+    assert opts["acks"] == "all"
+
+
+def test_sasl_scram_over_tls_reaches_the_clients(tmp_path: object) -> None:
+    s = KafkaSettings(
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="motcua",
+        sasl_password=SecretStr("pw"),
+    )
+    opts = s.client_options()
+    assert opts["security_protocol"] == "SASL_SSL"
+    assert opts["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert opts["sasl_plain_username"] == "motcua"
+    assert isinstance(opts["ssl_context"], ssl.SSLContext)
+    sec = faststream_security(s)
+    assert type(sec).__name__ == "SASLScram512"
+    with pytest.raises(ValueError, match="SASL"):
+        KafkaSettings(security_protocol="SASL_PLAINTEXT").client_options()
