@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     dev = sub.add_parser("dev", help="run the whole system locally (embedded servers by default)")
     dev.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     dev.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+    dev.add_argument("--state-dir", default=".motcua", help="embedded data and logs")
+    dev.add_argument("--pg-port", type=int, default=15432)
+    dev.add_argument("--kafka-port", type=int, default=19092)
+    dev.add_argument("--port-offset", type=int, default=0, help="shift the services' ports")
 
     mig = sub.add_parser("migrate", help="apply every service's migrations")
     mig.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
@@ -37,11 +41,33 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--role", default="clerk", choices=["clerk", "officer", "leader", "admin"])
     tok.add_argument("--ttl", type=int, default=12 * 3600)
 
+    rep = sub.add_parser("report", help="on-time statistics (see 'motcua report on-time -h')")
+    rep.add_argument("rest", nargs=argparse.REMAINDER)
+
     args = parser.parse_args(argv)
+    if args.command == "report":
+        import importlib
+
+        report = importlib.import_module("services.deadlines.report")
+        code: int = report.main(args.rest)
+        return code
     if args.command == "dev":
         from shared.devstack import run_dev
 
-        return run_dev(args.database_url, args.kafka)
+        from pathlib import Path
+
+        from shared.devstack import DevStack
+
+        return run_dev(
+            DevStack(
+                database_url=args.database_url,
+                kafka=args.kafka,
+                state_dir=Path(args.state_dir),
+                pg_port=args.pg_port,
+                kafka_port=args.kafka_port,
+                port_offset=args.port_offset,
+            )
+        )
     if args.command == "migrate":
         from shared.devstack import migrate_all
 

@@ -34,6 +34,7 @@ class DevStack:
     state_dir: Path = field(default_factory=lambda: Path(".motcua"))
     pg_port: int = 15432
     kafka_port: int = 19092
+    port_offset: int = 0
     ready_timeout: float = 60.0
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
     pg: EmbeddedPostgres | None = None
@@ -61,17 +62,18 @@ class DevStack:
         }
         urls = {}
         for svc in SERVICES.values():
+            port = svc.port + self.port_offset
             log = open(self.state_dir / f"{svc.name}.log", "ab")  # noqa: SIM115
             self.children.append(
                 subprocess.Popen(
                     [sys.executable, "-m", svc.package],
-                    env=env | {f"MOTCUA_{svc.name.upper()}_PORT": str(svc.port)},
+                    env=env | {f"MOTCUA_{svc.name.upper()}_PORT": str(port)},
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     preexec_fn=_die_with_parent,
                 )
             )
-            urls[svc.name] = f"http://127.0.0.1:{svc.port}"
+            urls[svc.name] = f"http://127.0.0.1:{port}"
         self.wait_ready(urls)
         return urls
 
@@ -133,8 +135,7 @@ async def migrate_all(database_url: str, names: list[str] | None = None) -> dict
     return applied
 
 
-def run_dev(database_url: str | None, kafka: str | None) -> int:
-    stack = DevStack(database_url=database_url, kafka=kafka)
+def run_dev(stack: DevStack) -> int:
     stop = {"now": False}
 
     def on_signal(signum: int, _: object) -> None:

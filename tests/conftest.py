@@ -64,6 +64,10 @@ async def kafka_settings(test_servers: Servers) -> KafkaSettings:
         bootstrap_servers=test_servers.kafka_bootstrap,
         embedded=test_servers.kafka_embedded,
         topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        # The embedded broker delays a group's first join by about half the session
+        # timeout; a shorter one keeps test start-up quick without risking churn.
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_500,
     )
     await ensure_topics(settings)
     return settings

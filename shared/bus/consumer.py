@@ -41,6 +41,7 @@ from shared.metrics import CONSUMED, DEAD_LETTERED, HANDLER_SECONDS
 log = get_logger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
+BatchHandler = Callable[[asyncpg.Connection, list[Envelope[Any]]], Awaitable[None]]
 Publish = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[None]]
 
 
@@ -85,9 +86,11 @@ class EventConsumer:
     publish: Callable[[], Publish]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     after_commit: list[Callable[[Sequence[Record]], Awaitable[None] | None]] = field(
         default_factory=list
     )
+    subscriber_options: dict[str, Any] = field(default_factory=dict)
 
     def on(self, *event_types: str) -> Callable[[Handler], Handler]:
         """Register ``handler(conn, event)`` for these event types."""
@@ -95,6 +98,18 @@ class EventConsumer:
         def register(handler: Handler) -> Handler:
             for t in event_types:
                 self.handlers[t] = handler
+            return handler
+
+        return register
+
+    def on_batch(self, *event_types: str) -> Callable[[BatchHandler], BatchHandler]:
+        """Register ``handler(conn, events)`` for these types: each run of consecutive
+        events of one type in a fetched batch arrives in one call, in order, so the
+        handler can write them with one ``executemany`` instead of one round-trip each."""
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            for t in event_types:
+                self.batch_handlers[t] = handler
             return handler
 
         return register
@@ -122,10 +137,15 @@ class EventConsumer:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_values,
+            **self.subscriber_options,
             title=f"{self.name}:consume",
             description=description
-            or f"Handles {', '.join(sorted(self.handlers)) or 'events'} (see docs/events)",
+            or f"Handles {', '.join(sorted(self.handled)) or 'events'} (see docs/events)",
         )(consume)
+
+    @property
+    def handled(self) -> set[str]:
+        return set(self.handlers) | set(self.batch_handlers)
 
     async def process(self, records: Sequence[Record]) -> None:
         """Apply one fetched batch. Returns normally only when every record has been
@@ -167,11 +187,18 @@ class EventConsumer:
         async with self.pool().acquire() as conn, conn.transaction():
             events = [i.event for i in items if i.event is not None]
             fresh = await inbox.claim(conn, self.name, [e.event_id for e in events])
+            run: list[Envelope[Any]] = []  # consecutive events for one batch handler
             for event in events:
                 if event.event_id not in fresh:
                     CONSUMED.labels(self.name, event.event_type, "duplicate").inc()
                     continue
                 fresh.discard(event.event_id)  # a duplicate inside the batch applies once
+                if run and run[-1].event_type != event.event_type:
+                    await self._apply_run(conn, run)
+                    run = []
+                if event.event_type in self.batch_handlers:
+                    run.append(event)
+                    continue
                 handler = self.handlers.get(event.event_type)
                 if handler is not None:
                     with structlog.contextvars.bound_contextvars(
@@ -180,9 +207,14 @@ class EventConsumer:
                         center_id=event.center_id,
                     ):
                         await handler(conn, event)
-                CONSUMED.labels(
-                    self.name, event.event_type, "applied" if handler else "ignored"
-                ).inc()
+                outcome = "applied" if handler else "ignored"
+                CONSUMED.labels(self.name, event.event_type, outcome).inc()
+            if run:
+                await self._apply_run(conn, run)
+
+    async def _apply_run(self, conn: asyncpg.Connection, run: list[Envelope[Any]]) -> None:
+        await self.batch_handlers[run[0].event_type](conn, run)
+        CONSUMED.labels(self.name, run[0].event_type, "applied").inc(len(run))
 
     async def _apply_alone(self, item: _Item) -> None:
         last: Exception | None = None

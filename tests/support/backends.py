@@ -55,8 +55,12 @@ class Servers:
 
 
 @contextlib.contextmanager
-def servers(env: Mapping[str, str]) -> Iterator[Servers]:
-    """Start (or find) one PostgreSQL and one broker for the whole test session."""
+def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Servers]:
+    """Start (or find) one PostgreSQL and one broker for the whole test session.
+
+    Tests run the embedded PostgreSQL without fsync (speed, nothing to keep);
+    benchmarks pass ``durable=True`` so their figures include real commits.
+    """
     memo: dict[str, bool] = {}
 
     def docker() -> bool:
@@ -78,7 +82,7 @@ def servers(env: Mapping[str, str]) -> Iterator[Servers]:
         else:
             from shared.embedded import EmbeddedPostgres, free_port
 
-            embedded_pg = EmbeddedPostgres(workdir / "pg", free_port(), durable=False).start()
+            embedded_pg = EmbeddedPostgres(workdir / "pg", free_port(), durable=durable).start()
             stack.callback(embedded_pg.stop)
             pg_url = embedded_pg.url
         if kafka_backend == "env":

@@ -45,16 +45,17 @@ def assigned(dossier_id: uuid.UUID, seq: int, assignee: str = "officer-1") -> En
 def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime("probe", settings, MIGRATIONS)
 
-    @runtime.consumer.on("dossier.assigned")
-    async def apply(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
-        if event.data.assignee == "poison":
+    @runtime.consumer.on_batch("dossier.assigned")
+    async def apply(conn: asyncpg.Connection, events: list[Envelope[Any]]) -> None:
+        if any(e.data.assignee == "poison" for e in events):
             raise ValueError("this dossier cannot be assigned")
-        await conn.execute(
-            """INSERT INTO effects (event_id, key, seq) VALUES ($1, $2, $3)
+        await conn.executemany(
+            """INSERT INTO effects (event_id, key, seq, occurred_at) VALUES ($1, $2, $3, $4)
                ON CONFLICT (event_id) DO UPDATE SET n = effects.n + 1""",
-            event.event_id,
-            str(event.data.dossier_id),
-            int(event.data.department),
+            [
+                (e.event_id, str(e.data.dossier_id), int(e.data.department), e.occurred_at)
+                for e in events
+            ],
         )
 
     if os.environ.get("PROBE_KILL_AFTER_COMMIT") == "1":

@@ -1,0 +1,155 @@
+"""EventConsumer.process on the real database, fed records directly (no broker).
+
+The real-broker paths are covered in test_outbox_inbox.py; this pins the batch
+semantics precisely and quickly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+
+from shared import migrations
+from shared.bus.consumer import EventConsumer, Retry, RetryPolicy
+from shared.events import Envelope, new_event
+from shared.events.catalog import DossierAssigned, DossierReturned
+from tests.integration.bus.probe import assigned
+
+
+@dataclass
+class Rec:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def records(*values: bytes) -> list[Rec]:
+    return [Rec("t.dossier.events", 0, i, b"k", v) for i, v in enumerate(values)]
+
+
+def returned(dossier: uuid.UUID) -> Envelope[Any]:
+    payload = DossierReturned(dossier_id=dossier, dossier_code="D", procedure_code="P", status=10)
+    return new_event(payload, center_id="c1", producer="probe")
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(
+        database_url, min_size=1, max_size=2, server_settings={"search_path": "svc"}
+    ) as p:
+        async with p.acquire() as conn:
+            log = migrations.Migration("0001_log", "CREATE TABLE log (seq serial, what text);")
+            plan = [*migrations.discover(migrations.PLUMBING_DIR, "plumbing/"), log]
+            await migrations.apply(conn, "svc", plan)
+        yield p
+
+
+def consumer(pool: asyncpg.Pool, dead: list[tuple[str, bytes, dict[str, str]]]) -> EventConsumer:
+    async def publish(topic: str, value: bytes, key: bytes | None, headers: dict[str, str]) -> None:
+        dead.append((topic, value, headers))
+
+    c = EventConsumer("svc", pool=lambda: pool, publish=lambda: publish,
+                      retry=RetryPolicy(attempts=3, base_delay=0.001))  # fmt: skip
+
+    @c.on_batch("dossier.assigned")
+    async def many(conn: asyncpg.Connection, events: list[Envelope[Any]]) -> None:
+        if any(e.data.assignee == "poison" for e in events):
+            raise ValueError("poisoned")
+        await conn.executemany(
+            "INSERT INTO log (what) VALUES ($1)", [(f"a{e.data.department}",) for e in events]
+        )
+
+    @c.on("dossier.returned")
+    async def one(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        await conn.execute("INSERT INTO log (what) VALUES ('r')")
+
+    return c
+
+
+async def log(pool: asyncpg.Pool) -> list[str]:
+    return [r["what"] for r in await pool.fetch("SELECT what FROM log ORDER BY seq")]
+
+
+async def test_batch_and_single_handlers_interleave_in_order(pool: asyncpg.Pool) -> None:
+    d = uuid.uuid4()
+    evs = [assigned(d, 1), assigned(d, 2), returned(d), assigned(d, 3)]
+    await consumer(pool, []).process(records(*(e.to_bytes() for e in evs)))
+    assert await log(pool) == ["a1", "a2", "r", "a3"]
+
+
+async def test_duplicates_in_and_across_batches_apply_once(pool: asyncpg.Pool) -> None:
+    e = assigned(uuid.uuid4(), 1)
+    c = consumer(pool, [])
+    await c.process(records(e.to_bytes(), e.to_bytes()))
+    await c.process(records(e.to_bytes()))
+    assert await log(pool) == ["a1"]
+    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", e.event_id) == 1
+
+
+async def test_poison_is_isolated_retried_and_dead_lettered(pool: asyncpg.Pool) -> None:
+    d = uuid.uuid4()
+    good1, bad, good2 = assigned(d, 1), assigned(d, 2, assignee="poison"), assigned(d, 3)
+    dead: list[tuple[str, bytes, dict[str, str]]] = []
+    await consumer(pool, dead).process(records(good1.to_bytes(), bad.to_bytes(), good2.to_bytes()))
+    assert await log(pool) == ["a1", "a3"]
+    assert len(dead) == 1
+    topic, value, headers = dead[0]
+    assert (topic, value) == ("t.dossier.events.dlq", bad.to_bytes())
+    assert headers["x-attempts"] == "3"
+    assert "poisoned" in headers["x-error"]
+    assert headers["x-original-offset"] == "1"
+    # The poison event is not marked processed: a fixed consumer could replay it from the DLQ.
+    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", bad.event_id) == 0
+
+
+async def test_malformed_goes_straight_to_dlq_without_retry(pool: asyncpg.Pool) -> None:
+    dead: list[tuple[str, bytes, dict[str, str]]] = []
+    good = assigned(uuid.uuid4(), 1)
+    await consumer(pool, dead).process(records(b"{oops", good.to_bytes(), b"x" * 70_000))
+    assert await log(pool) == ["a1"]
+    assert [h["x-attempts"] for _, _, h in dead] == ["1", "1"]
+    assert "not JSON" in dead[0][2]["x-error"]
+    assert "limit" in dead[1][2]["x-error"]
+
+
+async def test_database_unavailable_is_raised_not_dead_lettered(pool: asyncpg.Pool) -> None:
+    dead: list[tuple[str, bytes, dict[str, str]]] = []
+    c = consumer(pool, dead)
+    c.retry = RetryPolicy(unavailable_pause=0.01)
+
+    @c.on("dossier.returned")
+    async def flaky(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        raise ConnectionResetError("database went away")
+
+    with pytest.raises(ConnectionResetError):
+        await c.process(records(returned(uuid.uuid4()).to_bytes()))
+    assert dead == []  # the batch is NACKed and redelivered, never dead-lettered
+
+
+async def test_retry_signal_is_never_dead_lettered(pool: asyncpg.Pool) -> None:
+    dead: list[tuple[str, bytes, dict[str, str]]] = []
+    c = consumer(pool, dead)
+
+    @c.on("dossier.returned")
+    async def later(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        raise Retry("the dossier is not known yet")
+
+    with pytest.raises(Retry):
+        await c.process(records(returned(uuid.uuid4()).to_bytes()))
+    assert dead == []
+
+
+def test_batch_handler_type_is_documented() -> None:
+    c = EventConsumer("x", pool=lambda: None, publish=lambda: None)  # type: ignore[arg-type,return-value]
+
+    @c.on_batch("dossier.assigned")
+    async def h(conn: asyncpg.Connection, events: list[Envelope[Any]]) -> None: ...
+
+    assert c.handled == {DossierAssigned.EVENT_TYPE}

@@ -1,0 +1,171 @@
+"""kill -9 between the effect's commit and the offset commit; a broker outage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.bus import outbox
+from shared.bus.kafka import ensure_topics
+from shared.embedded import EmbeddedKafka, free_port
+from shared.events.topics import DOSSIERS
+from shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
+from tests.integration.bus import probe
+from tests.integration.bus.conftest import effects, runtime_of
+from tests.support.kafka import produce, read_all
+from tests.support.serving import serve
+from tests.support.tcpproxy import TcpProxy
+from tests.support.waiting import eventually
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def start_probe(
+    database_url: str, kafka: KafkaSettings, *, kill_after_commit: bool
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+        "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
+        "MOTCUA_KAFKA_SESSION_TIMEOUT_MS": str(kafka.session_timeout_ms),
+        "MOTCUA_KAFKA_HEARTBEAT_INTERVAL_MS": str(kafka.heartbeat_interval_ms),
+        "PROBE_PORT": str(port),
+        "PROBE_KILL_AFTER_COMMIT": "1" if kill_after_commit else "0",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.bus.probe"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def committed_offset(kafka: KafkaSettings, group: str, topic: str, partition: int) -> int:
+    """The group's committed offset (-1 if none), read without joining the group."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        offset = await consumer.committed(TopicPartition(topic, partition))
+        return -1 if offset is None else int(offset)
+    finally:
+        await consumer.stop()
+
+
+@pytest.mark.slow
+async def test_sigkill_after_commit_before_offset_commit_has_no_second_effect(
+    database_url: str, kafka_settings: KafkaSettings, db: asyncpg.Connection
+) -> None:
+    topic = DOSSIERS.topic(kafka_settings.topic_prefix)
+    group = f"{kafka_settings.topic_prefix}motcua-probe"
+    event = probe.assigned(uuid.uuid4(), 1)
+
+    doomed, _ = start_probe(database_url, kafka_settings, kill_after_commit=True)
+    try:
+        await eventually(
+            lambda: db.fetchval("SELECT to_regclass('probe.effects') IS NOT NULL"),
+            what="probe migrated",
+        )
+        await produce(kafka_settings.bootstrap_servers, topic, [event.to_bytes()], partition=0)
+        code = await asyncio.wait_for(asyncio.to_thread(doomed.wait), 60)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+    assert code == -signal.SIGKILL
+    rows = await effects(db)
+    assert [(r["event_id"], r["n"]) for r in rows] == [(event.event_id, 1)]  # effect committed
+    assert await committed_offset(kafka_settings, group, topic, 0) < 1  # offset was not
+
+    survivor, url = start_probe(database_url, kafka_settings, kill_after_commit=False)
+    try:
+        later = probe.assigned(event.data.dossier_id, 2)
+        await produce(kafka_settings.bootstrap_servers, topic, [later.to_bytes()], partition=0)
+        rows = await eventually(lambda: effects(db), until=lambda r: len(r) == 2, timeout=60)
+        assert [(r["seq"], r["n"]) for r in rows] == [(1, 1), (2, 1)]  # redelivered, not reapplied
+        await eventually(
+            lambda: committed_offset(kafka_settings, group, topic, 0), until=lambda o: o == 2
+        )
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{url}/readyz")).status_code == 200
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(survivor.wait, 30)
+
+
+@pytest.fixture
+async def broker_behind_proxy(tmp_path: Path) -> AsyncIterator[tuple[TcpProxy, KafkaSettings]]:
+    """A broker that advertises the proxy's address, so every client path goes through it."""
+    proxy_port, broker_port = free_port(), free_port()
+    broker = EmbeddedKafka(broker_port, tmp_path)
+    broker.advertised_port = proxy_port
+    broker.start()
+    proxy = await TcpProxy("127.0.0.1", broker_port, proxy_port).start()
+    settings = KafkaSettings(
+        bootstrap_servers=f"127.0.0.1:{proxy_port}", embedded=True, topic_prefix="outage."
+    )
+    await ensure_topics(settings)
+    try:
+        yield proxy, settings
+    finally:
+        await proxy.stop()
+        broker.stop()
+
+
+@pytest.mark.slow
+async def test_broker_outage_loses_nothing_and_keeps_per_key_order(
+    database_url: str,
+    db: asyncpg.Connection,
+    broker_behind_proxy: tuple[TcpProxy, KafkaSettings],
+) -> None:
+    proxy, kafka = broker_behind_proxy
+    settings = ServiceSettings(
+        db=DatabaseSettings(url=database_url), kafka=kafka, log_format="console"
+    )
+    app = probe.create_app(settings)
+    keys = [uuid.uuid4() for _ in range(4)]
+    async with serve(app):
+        runtime = runtime_of(app)
+        async with runtime.pool.acquire() as conn:
+            for seq in range(5):
+                async with conn.transaction():
+                    await outbox.add(conn, *(probe.assigned(k, seq) for k in keys))
+        await eventually(lambda: effects(db), until=lambda r: len(r) == 20, what="before outage")
+
+        await proxy.cut()
+        async with runtime.pool.acquire() as conn:
+            for seq in range(5, 30):  # written while the broker is unreachable
+                async with conn.transaction():
+                    await outbox.add(conn, *(probe.assigned(k, seq) for k in keys))
+        backlog = await db.fetchval("SELECT count(*) FROM probe.outbox")
+        assert backlog > 0  # the relay could not publish them
+        await proxy.restore()
+
+        rows = await eventually(
+            lambda: effects(db), until=lambda r: len(r) == 120, timeout=90, what="caught up"
+        )
+    per_key: dict[str, list[int]] = {}
+    for r in rows:
+        per_key.setdefault(r["key"], []).append(r["seq"])
+        assert r["n"] == 1
+    assert all(seqs == list(range(30)) for seqs in per_key.values())
+    on_bus = await read_all(kafka.bootstrap_servers, DOSSIERS.topic("outage."))
+    published = {json.loads(m.value)["event_id"] for m in on_bus}
+    assert len(published) == 120
