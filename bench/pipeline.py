@@ -111,8 +111,8 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
         "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
         "PROBE_PORT": str(port),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.bus.probe"],
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.integration.bus.probe",
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -181,7 +181,7 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
         }
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        await asyncio.wait_for(proc.wait(), 30)
 
 
 async def run(servers: Servers) -> dict[str, Any]:

@@ -52,11 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         code: int = report.main(args.rest)
         return code
     if args.command == "dev":
-        from shared.devstack import run_dev
-
         from pathlib import Path
 
-        from shared.devstack import DevStack
+        from shared.devstack import DevStack, run_dev
 
         return run_dev(
             DevStack(
