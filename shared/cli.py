@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--port-offset", type=int, default=0, help="shift the services' ports")
 
     mig = sub.add_parser("migrate", help="apply every service's migrations")
-    mig.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    mig.add_argument(
+        "--database-url", default=os.environ.get("MOTCUA_DB_URL") or os.environ.get("DATABASE_URL")
+    )
     mig.add_argument("--service", choices=sorted(SERVICES), action="append")
 
     run = sub.add_parser("run", help="run one service (migrations are a separate step)")

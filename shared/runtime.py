@@ -116,7 +116,7 @@ class ServiceRuntime:
         self._pool = await create_pool(
             s.db, server_settings={"search_path": f'"{self.schema}",public'}
         )
-        if self.migrate_on_start:
+        if self.migrate_on_start and s.migrate_on_start:
             async with self.pool.acquire() as conn:
                 await migrations.apply(conn, self.schema, migrations.plan(self.migrations_dir))
         self.relay = OutboxRelay(

@@ -38,18 +38,28 @@ class KafkaSettings(BaseSettings):
         description="The broker is the embedded Tansu one (it refuses the idempotent producer)",
     )
     topic_prefix: str = Field(default="", description="Prefix of every topic name")
-    security_protocol: SecurityProtocol = "PLAINTEXT"
-    sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
+    security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT", description="How clients talk to the brokers: TLS and/or SASL"
+    )
+    sasl_mechanism: SaslMechanism = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism when the protocol is SASL_*"
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user (SASL_* protocols)")
+    sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (SASL_* protocols)"
+    )
     ssl_cafile: str | None = Field(default=None, description="CA bundle to verify the brokers")
     ssl_certfile: str | None = Field(default=None, description="Client certificate (mutual TLS)")
     ssl_keyfile: str | None = Field(default=None, description="Client key (mutual TLS)")
-    request_timeout_ms: int = 15_000
+    request_timeout_ms: int = Field(
+        default=15_000, description="Kafka client request timeout, in milliseconds"
+    )
     session_timeout_ms: int = Field(
         default=10_000, ge=1000, description="Consumer group session timeout"
     )
-    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    heartbeat_interval_ms: int = Field(
+        default=3_000, ge=100, description="Consumer heartbeat interval (a third of the session)"
+    )
 
     @property
     def idempotent_producer(self) -> bool:
@@ -107,10 +117,13 @@ class DatabaseSettings(BaseSettings):
     url: str = Field(
         default="postgresql://postgres@127.0.0.1:15432/motcua",
         validation_alias=AliasChoices("MOTCUA_DB_URL", "DATABASE_URL"),
+        description="PostgreSQL connection URL (libpq form)",
     )
-    pool_min: int = Field(default=1, ge=0)
-    pool_max: int = Field(default=10, ge=1)
-    command_timeout: float = Field(default=30.0, gt=0)
+    pool_min: int = Field(default=1, ge=0, description="Connections each process keeps open")
+    pool_max: int = Field(default=10, ge=1, description="Most connections each process opens")
+    command_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds before a single SQL statement is abandoned"
+    )
 
 
 class ServiceSettings(BaseSettings):
@@ -118,10 +131,14 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(
+        default="127.0.0.1", description="Address the HTTP server binds (0.0.0.0 in a container)"
+    )
+    port: int = Field(default=8000, description="HTTP port")
     log_format: Literal["json", "console"] = Field(
-        default="json", validation_alias=AliasChoices("MOTCUA_LOG_FORMAT", "log_format")
+        default="json",
+        validation_alias=AliasChoices("MOTCUA_LOG_FORMAT", "log_format"),
+        description="Log rendering: one JSON object per line, or human-readable",
     )
     auth_secret: SecretStr = Field(
         default=SecretStr("dev-only-secret-change-me"),
@@ -133,7 +150,17 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("MOTCUA_CONTACT_KEY", "contact_key"),
         description="Key that seals citizen contacts on the bus",
     )
-    consumer_batch: int = Field(default=500, ge=1, le=10_000)
-    outbox_batch: int = Field(default=500, ge=1, le=10_000)
+    consumer_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Most events applied in one consumer transaction"
+    )
+    outbox_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Most outbox rows the relay publishes per round"
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("MOTCUA_MIGRATE_ON_START", "migrate_on_start"),
+        description="Apply migrations at start-up; false lets the service run with a role "
+        "that cannot change schemas (run `motcua migrate` as a separate step)",
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
