@@ -19,8 +19,8 @@ test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared services tests bench
-	$(BIN)/ruff format --check shared services tests bench
+	$(BIN)/ruff check shared services simulator tests bench
+	$(BIN)/ruff format --check shared services simulator tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
