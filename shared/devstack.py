@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +24,7 @@ import httpx
 from shared import migrations
 from shared.bus.kafka import ensure_topics
 from shared.embedded import EmbeddedKafka, EmbeddedPostgres, _die_with_parent
+from shared.landing import serve_landing
 from shared.services import SERVICES
 from shared.settings import KafkaSettings
 
@@ -39,6 +41,11 @@ class DevStack:
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedKafka | None = None
+    landing: ThreadingHTTPServer | None = None
+
+    @property
+    def landing_url(self) -> str:
+        return f"http://127.0.0.1:{8000 + self.port_offset}"
 
     def start(self) -> dict[str, str]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +81,7 @@ class DevStack:
                 )
             )
             urls[svc.name] = f"http://127.0.0.1:{port}"
+        self.landing = serve_landing(8000 + self.port_offset, urls)
         self.wait_ready(urls)
         return urls
 
@@ -99,6 +107,8 @@ class DevStack:
             raise RuntimeError(f"not ready after {self.ready_timeout}s: {', '.join(pending)}")
 
     def stop(self) -> None:
+        if self.landing is not None:
+            self.landing.shutdown()
         for child in self.children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -147,7 +157,7 @@ def run_dev(stack: DevStack) -> int:
     try:
         print("motcua: starting the embedded stack…", flush=True)
         urls = stack.start()
-        print("\nmotcua is running:", flush=True)
+        print(f"\nmotcua is running: open {stack.landing_url}", flush=True)
         for name, url in urls.items():
             print(f"  {name:<10} {url}   (API docs {url}/docs)", flush=True)
         print(f"  database   {stack.database_url}\n  kafka      {stack.kafka}", flush=True)

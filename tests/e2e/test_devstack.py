@@ -52,6 +52,10 @@ def test_dev_stack_comes_up_ready_and_stops_without_orphans(tmp_path: Path) -> N
                     pass
             time.sleep(0.5)
         assert not pending, f"not ready within 60 s: {sorted(pending)}"
+        landing = httpx.get(f"http://127.0.0.1:{8000 + offset}/")
+        assert landing.status_code == 200
+        for url in urls.values():
+            assert url in landing.text
         tree = descendants(proc.pid)
         assert len(tree) >= 6  # four services, PostgreSQL and the broker
         for name, url in urls.items():
