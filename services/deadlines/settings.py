@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.deadlines.domain import (
+    DeadlinesError,
+)
+from services.deadlines.flags import (
+    parse_thresholds,
+)
 from shared.settings import ServiceSettings
 
 
@@ -13,3 +20,40 @@ class DeadlinesSettings(ServiceSettings):
     )
 
     port: int = 8003
+    approaching_thresholds: list[str] = Field(
+        default=["1d", "80%"],
+        description=(
+            "Near-late warnings, as remaining active working time: 'Nd' (regular working days "
+            "left), 'Nh' (working hours left) or 'P%' (share of the time limit used); "
+            'a JSON list in the environment, e.g. ["1d", "80%"]'
+        ),
+    )
+    apology_grace_working_days: int = Field(
+        default=2,
+        ge=1,
+        le=60,
+        description="New appointment of an apology letter: the close of this many working days "
+        "after the missed due day",
+    )
+    scheduler_enabled: bool = Field(
+        default=True, description="Run the flag scheduler in this process"
+    )
+    scheduler_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Clocks claimed per scheduler transaction"
+    )
+    scheduler_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="Longest sleep between scheduler passes (bounds the firing lag of clocks "
+        "written meanwhile)",
+    )
+    worklist_max: int = Field(default=1000, ge=1, le=100_000, description="Worklist page cap")
+
+    @field_validator("approaching_thresholds")
+    @classmethod
+    def _valid_thresholds(cls, value: list[str]) -> list[str]:
+        try:
+            return [t.label for t in parse_thresholds(value)]
+        except DeadlinesError as exc:
+            raise ValueError(str(exc)) from exc

@@ -1,1 +1,0 @@
-"""Explicit SQL of the deadlines service on an asyncpg connection."""

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+
+from services.deadlines.app import create_app
+from services.deadlines.bootstrap import Deadlines
+from services.deadlines.settings import DeadlinesSettings
+from shared.auth import Role, issue_token
+from shared.bus.kafka import ensure_topics
+from shared.events import Envelope
+from shared.events.topics import DEADLINES, DOSSIERS
+from shared.settings import DatabaseSettings, KafkaSettings
+from tests.integration.deadlines.support import MovableClock, migrate, vn
+from tests.support.backends import Servers
+from tests.support.kafka import Msg, read_all
+from tests.support.serving import serve
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a fresh database with the deadlines schema migrated."""
+    connection = await asyncpg.connect(database_url)
+    await migrate(connection)
+    yield connection
+    await connection.close()
+
+
+async def _create_database(admin_url: str) -> tuple[str, str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, rest = admin_url.rpartition("/")
+    query = rest.partition("?")[2]
+    return name, f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+async def _drop_database(admin_url: str, name: str) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def module_database_url(test_servers: Servers) -> AsyncIterator[str]:
+    """A database shared by the tests of one module (one running service per module)."""
+    name, url = await _create_database(test_servers.postgres_url)
+    yield url
+    await _drop_database(test_servers.postgres_url, name)
+
+
+@pytest.fixture(scope="module")
+async def module_kafka(test_servers: Servers) -> KafkaSettings:
+    settings = KafkaSettings(
+        bootstrap_servers=test_servers.kafka_bootstrap,
+        embedded=test_servers.kafka_embedded,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        # As in the shared fixture: a short session keeps the group's first join quick.
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_500,
+    )
+    await ensure_topics(settings)
+    return settings
+
+
+@dataclass
+class Service:
+    """One running deadlines service (real uvicorn, real broker, real database)."""
+
+    app: FastAPI
+    url: str
+    settings: DeadlinesSettings
+    clock: MovableClock
+    db: asyncpg.Connection
+
+    @property
+    def deadlines(self) -> Deadlines:
+        deadlines: Deadlines = self.app.state.deadlines
+        return deadlines
+
+    def token(self, center_id: str, role: Role = "leader") -> dict[str, str]:
+        secret = self.settings.auth_secret.get_secret_value()
+        token = issue_token(secret, center_id=center_id, subject="tester", role=role)
+        return {"Authorization": f"Bearer {token}"}
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=30)
+
+    async def produce(self, *events: Envelope[Any]) -> None:
+        await produce_events(self.settings.kafka, *events)
+
+    async def deadline_messages(self) -> list[Msg]:
+        kafka = self.settings.kafka
+        return await read_all(kafka.bootstrap_servers, DEADLINES.topic(kafka.topic_prefix))
+
+    async def count(self, sql: str, *args: Any) -> int:
+        value: int = await self.db.fetchval(sql, *args)
+        return value
+
+
+async def produce_events(kafka: KafkaSettings, *events: Envelope[Any]) -> None:
+    """Publish dossier events keyed by dossier, as intake's relay does."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        topic = DOSSIERS.topic(kafka.topic_prefix)
+        for event in events:
+            await producer.send(topic, event.to_bytes(), key=str(event.data.dossier_id).encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+@pytest.fixture(scope="module")
+def movable_clock() -> MovableClock:
+    return MovableClock(vn(2026, 3, 2, 8))
+
+
+@pytest.fixture(scope="module")
+async def service(
+    module_database_url: str, module_kafka: KafkaSettings, movable_clock: MovableClock
+) -> AsyncIterator[Service]:
+    settings = DeadlinesSettings(
+        db=DatabaseSettings(url=module_database_url, pool_min=1, pool_max=5),
+        kafka=module_kafka,
+        log_format="console",
+        scheduler_poll_seconds=0.05,
+    )
+    app = create_app(settings, clock=movable_clock)
+    async with serve(app) as url:
+        db = await asyncpg.connect(module_database_url)
+        await db.execute('SET search_path TO "deadlines", public')
+        try:
+            yield Service(app, url, settings, movable_clock, db)
+        finally:
+            await db.close()

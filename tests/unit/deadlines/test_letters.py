@@ -1,0 +1,47 @@
+"""The apology letter's Vietnamese text."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from services.deadlines.letters import ApologyLetter, render, vn_datetime
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def letter(**kw: object) -> ApologyLetter:
+    base: dict[str, object] = {
+        "letter_id": uuid.uuid4(),
+        "dossier_id": uuid.uuid4(),
+        "center_id": "nam-cuong",
+        "dossier_code": "NC-20260302-0007",
+        "procedure_code": "HT-KS",
+        "received_at": datetime(2026, 3, 2, 9, tzinfo=VN),
+        "due_at": datetime(2026, 3, 5, 17, tzinfo=VN),
+        "new_appointment_at": datetime(2026, 3, 9, 17, tzinfo=VN),
+        "issued_at": datetime(2026, 3, 5, 17, 0, 2, tzinfo=VN),
+    }
+    return ApologyLetter(**(base | kw))  # type: ignore[arg-type]
+
+
+def test_letter_names_the_dossier_the_missed_date_and_the_new_one() -> None:
+    text = render(letter(center_name="Trung tâm Phục vụ hành chính công phường Nam Cường"))
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in text
+    assert "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG PHƯỜNG NAM CƯỜNG" in text
+    assert "Mã hồ sơ: NC-20260302-0007" in text
+    assert "Ngày 02 tháng 03 năm 2026, Trung tâm Phục vụ hành chính công" in text
+    assert "theo quy định: 17 giờ 00 phút, ngày 05 tháng 03 năm 2026." in text
+    assert "vào 17 giờ 00 phút, ngày 09 tháng 03 năm 2026." in text
+    assert "Lý do: ....." in text  # left for the officer
+
+
+def test_times_are_local_even_when_stored_in_utc() -> None:
+    assert vn_datetime(datetime(2026, 3, 5, 10, tzinfo=ZoneInfo("UTC"))) == (
+        "17 giờ 00 phút, ngày 05 tháng 03 năm 2026"
+    )
+
+
+def test_without_a_name_the_center_id_is_used() -> None:
+    assert "Bộ phận Một cửa nam-cuong" in render(letter())
