@@ -1,4 +1,4 @@
-"""Composition root of the notify service: settings, runtime, bus handlers, HTTP routes."""
+"""Composition root of the notify service: settings, runtime, bus handlers, worker, HTTP."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.notify import api, handlers
+from services.notify import api, handlers, pages
+from services.notify.channels import AppriseSender
+from services.notify.messages import Composer, Renderer
 from services.notify.settings import NotifySettings
+from services.notify.usecases import Notifier
+from services.notify.worker import DeliveryWorker
+from shared.bus.consumer import faststream_publisher
 from shared.events.topics import NOTIFICATIONS
 from shared.runtime import ServiceRuntime
 
@@ -19,5 +24,42 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     runtime = ServiceRuntime("notify", settings, MIGRATIONS)
     runtime.publishes(NOTIFICATIONS)
-    handlers.register(runtime)
-    return runtime.create_app(api.router, title="motcua notify")
+    composer = Composer(
+        Renderer(settings.timezone),
+        public_url=settings.public_url,
+        link_secret=settings.link_secret,
+    )
+    notifier = Notifier(settings, composer)
+    handlers.register(runtime, notifier)
+
+    def start_worker() -> DeliveryWorker:
+        sender = AppriseSender(
+            settings.channels_of,
+            rates=settings.rate_per_second,
+            threads=settings.send_threads,
+            timeout=settings.send_timeout_seconds,
+        )
+        return DeliveryWorker(
+            lambda: runtime.pool,
+            sender,
+            composer,
+            settings,
+            lambda: faststream_publisher(runtime.router),
+            schema=runtime.schema,
+        )
+
+    workers: list[DeliveryWorker] = []
+
+    async def run_worker() -> None:
+        workers.append(start_worker())
+        await workers[-1].run()
+
+    async def stop_worker(_: ServiceRuntime) -> None:
+        for worker in workers:
+            await worker.stop()
+
+    runtime.spawn(run_worker, "deliveries")
+    runtime.on_shutdown.append(stop_worker)
+    app = runtime.create_app(api.router, pages.router, title="motcua notify")
+    app.state.notifier = notifier
+    return app

@@ -1,10 +1,60 @@
-"""Bus subscribers of the notify service: parse, apply the use case, write through the outbox."""
+"""Bus subscribers of the notify service: thin wiring from event types to triggers.
+
+Every handler runs inside the consumer's batch transaction, so the messages an
+event calls for are recorded (never sent) together with the inbox claim.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from services.notify import triggers
+from services.notify.usecases import Notifier
+from shared.events import Envelope
+from shared.events.topics import DEADLINES, DOSSIERS, QUEUE
 from shared.runtime import ServiceRuntime
 
+Trigger = Callable[[Notifier, asyncpg.Connection, Envelope[Any]], Awaitable[None]]
 
-def register(runtime: ServiceRuntime) -> None:
+TRIGGERS: dict[str, Trigger] = {
+    "ticket.issued": triggers.ticket_joined,
+    "ticket.transferred": triggers.ticket_joined,
+    "ticket.requeued": triggers.ticket_joined,
+    "ticket.called": triggers.ticket_called,
+    "ticket.no_show": triggers.ticket_left,
+    "ticket.cancelled": triggers.ticket_left,
+    "ticket.service_started": triggers.ticket_left,
+    "ticket.service_completed": triggers.ticket_left,
+    "counter.opened": triggers.counter_opened,
+    "counter.closed": triggers.counter_closed,
+    "dossier.received": triggers.dossier_received,
+    "dossier.supplement_requested": triggers.supplement_requested,
+    "dossier.resolved": triggers.dossier_resolved,
+    "dossier.returned": triggers.dossier_returned,
+    "deadline.overdue": triggers.deadline_overdue,
+}
+
+
+def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     """Attach this service's event handlers to the runtime's consumer."""
-    del runtime
+    for event_type, trigger in TRIGGERS.items():
+        runtime.consumer.on(event_type)(_bound(trigger, notifier))
+    runtime.consumer.subscribe(
+        runtime.router,
+        runtime.topic(QUEUE),
+        runtime.topic(DOSSIERS),
+        runtime.topic(DEADLINES),
+        group_id=runtime.group(),
+        max_records=runtime.settings.consumer_batch,
+    )
+
+
+def _bound(trigger: Trigger, notifier: Notifier) -> Callable[..., Awaitable[None]]:
+    async def handle(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        await trigger(notifier, conn, event)
+
+    handle.__name__ = trigger.__name__
+    return handle

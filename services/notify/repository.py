@@ -1,1 +1,295 @@
-"""Explicit SQL of the notify service on an asyncpg connection."""
+"""Explicit SQL of the notify service on an asyncpg connection.
+
+Citizen-side state: contacts, opt-outs, dossiers, feedback and the waiting line.
+The deliveries and their log are in ``services.notify.delivery_repository``. asyncpg
+errors are translated to ``services.notify.errors`` here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.notify.contacts import Contact
+from services.notify.domain import SoonState, WaitingTicket
+from services.notify.errors import Conflict, NotFound
+
+# ------------------------------------------------------------------- contacts
+
+
+async def save_contact(
+    conn: asyncpg.Connection,
+    subject_kind: str,
+    subject_id: uuid.UUID,
+    center_id: str,
+    contact: Contact,
+) -> None:
+    """Remember a consented contact; a later one of the same kind replaces it."""
+    await conn.execute(
+        """
+        INSERT INTO contacts
+            (subject_kind, subject_id, kind, address, recipient_ref, language, center_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (subject_kind, subject_id, kind) DO UPDATE
+            SET address = EXCLUDED.address,
+                recipient_ref = EXCLUDED.recipient_ref,
+                language = EXCLUDED.language
+        """,
+        subject_kind,
+        subject_id,
+        contact.kind,
+        contact.address,
+        contact.ref,
+        contact.language,
+        center_id,
+    )
+
+
+async def contacts_of(
+    conn: asyncpg.Connection, subject_kind: str, subject_id: uuid.UUID
+) -> list[tuple[Contact, bool]]:
+    """A subject's contacts, phone first, each with whether it has opted out."""
+    rows = await conn.fetch(
+        """
+        SELECT c.kind, c.address, c.recipient_ref, c.language,
+               EXISTS (SELECT 1 FROM opt_outs o WHERE o.recipient_ref = c.recipient_ref)
+                   AS opted_out
+        FROM contacts c
+        WHERE c.subject_kind = $1 AND c.subject_id = $2
+        ORDER BY c.kind DESC  -- 'phone' > 'email'
+        """,
+        subject_kind,
+        subject_id,
+    )
+    return [
+        (Contact(r["kind"], r["address"], r["recipient_ref"], r["language"]), r["opted_out"])
+        for r in rows
+    ]
+
+
+# -------------------------------------------------------------------- opt-outs
+
+
+async def add_opt_out(conn: asyncpg.Connection, ref: str, source: str) -> bool:
+    """Record an opt-out; False if it was already there."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO opt_outs (recipient_ref, source) VALUES ($1, $2)
+        ON CONFLICT (recipient_ref) DO NOTHING
+        RETURNING true
+        """,
+        ref,
+        source,
+    )
+    return bool(inserted)
+
+
+# ------------------------------------------------------------ dossiers, feedback
+
+
+@dataclass(frozen=True)
+class Dossier:
+    dossier_id: uuid.UUID
+    center_id: str
+    dossier_code: str
+
+
+async def save_dossier(
+    conn: asyncpg.Connection,
+    dossier_id: uuid.UUID,
+    center_id: str,
+    dossier_code: str,
+    received_at: datetime,
+    contact: Contact | None,
+) -> None:
+    """Remember a received dossier and the contact given with it, in one round trip."""
+    await conn.execute(
+        """
+        WITH dossier AS (
+            INSERT INTO dossiers (dossier_id, center_id, dossier_code, received_at)
+            VALUES ($1, $2, $3, $4)
+            ON CONFLICT (dossier_id) DO NOTHING
+        )
+        INSERT INTO contacts
+            (subject_kind, subject_id, kind, address, recipient_ref, language, center_id)
+        SELECT 'dossier', $1, $5, $6, $7, $8, $2 WHERE $5::text IS NOT NULL
+        ON CONFLICT (subject_kind, subject_id, kind) DO UPDATE
+            SET address = EXCLUDED.address,
+                recipient_ref = EXCLUDED.recipient_ref,
+                language = EXCLUDED.language
+        """,
+        dossier_id,
+        center_id,
+        dossier_code,
+        received_at,
+        contact.kind if contact else None,
+        contact.address if contact else None,
+        contact.ref if contact else None,
+        contact.language if contact else None,
+    )
+
+
+async def get_dossier(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> Dossier:
+    row = await conn.fetchrow(
+        "SELECT dossier_id, center_id, dossier_code FROM dossiers WHERE dossier_id = $1",
+        dossier_id,
+    )
+    if row is None:
+        raise NotFound(f"unknown dossier {dossier_id}")
+    return Dossier(row["dossier_id"], row["center_id"], row["dossier_code"])
+
+
+async def add_feedback(
+    conn: asyncpg.Connection, dossier_id: uuid.UUID, rating: int, comment: str | None
+) -> datetime:
+    """Store the one rating a dossier may get; ``Conflict`` for a second one."""
+    try:
+        received_at: datetime = await conn.fetchval(
+            """
+            INSERT INTO feedback (dossier_id, rating, comment) VALUES ($1, $2, $3)
+            RETURNING received_at
+            """,
+            dossier_id,
+            rating,
+            comment,
+        )
+    except asyncpg.UniqueViolationError:
+        raise Conflict("this dossier has already been rated") from None
+    except asyncpg.ForeignKeyViolationError:
+        raise NotFound(f"unknown dossier {dossier_id}") from None
+    return received_at
+
+
+# --------------------------------------------------------------- waiting line
+
+
+@dataclass(frozen=True)
+class Place:
+    center_id: str
+    line_code: str
+
+
+async def waiting_in_line(
+    conn: asyncpg.Connection, center_id: str, line_code: str
+) -> list[WaitingTicket]:
+    rows = await conn.fetch(
+        """
+        SELECT ticket_id, number, priority, entered_at, soon_state FROM waiting_tickets
+        WHERE center_id = $1 AND line_code = $2
+        """,
+        center_id,
+        line_code,
+    )
+    return [
+        WaitingTicket(
+            str(r["ticket_id"]),
+            r["number"],
+            r["priority"],
+            r["entered_at"],
+            SoonState(r["soon_state"]),
+        )
+        for r in rows
+    ]
+
+
+async def enter_line(
+    conn: asyncpg.Connection,
+    ticket_id: uuid.UUID,
+    place: Place,
+    number: str,
+    priority: bool,
+    entered_at: datetime,
+    state: SoonState,
+) -> None:
+    """Put a ticket in a line (again): a transfer or requeue starts a new wait."""
+    await conn.execute(
+        """
+        INSERT INTO waiting_tickets
+            (ticket_id, center_id, line_code, number, priority, entered_at, soon_state)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (ticket_id) DO UPDATE
+            SET center_id = EXCLUDED.center_id, line_code = EXCLUDED.line_code,
+                number = EXCLUDED.number, priority = EXCLUDED.priority,
+                entered_at = EXCLUDED.entered_at, soon_state = EXCLUDED.soon_state
+        """,
+        ticket_id,
+        place.center_id,
+        place.line_code,
+        number,
+        priority,
+        entered_at,
+        state.value,
+    )
+
+
+async def leave_line(conn: asyncpg.Connection, ticket_id: uuid.UUID) -> Place | None:
+    """Take a ticket out of its line; the line it left, or None if it was not waiting."""
+    row = await conn.fetchrow(
+        "DELETE FROM waiting_tickets WHERE ticket_id = $1 RETURNING center_id, line_code",
+        ticket_id,
+    )
+    return Place(row["center_id"], row["line_code"]) if row else None
+
+
+async def mark_soon(conn: asyncpg.Connection, ticket_ids: Iterable[str], state: SoonState) -> None:
+    await conn.execute(
+        "UPDATE waiting_tickets SET soon_state = $2 WHERE ticket_id = ANY($1::uuid[])",
+        [uuid.UUID(t) for t in ticket_ids],
+        state.value,
+    )
+
+
+async def service_seconds(
+    conn: asyncpg.Connection, place: Place, default: float
+) -> tuple[float, int]:
+    """A line's measured service time per ticket and how many open counters serve it."""
+    row = await conn.fetchrow(
+        """
+        SELECT (SELECT service_seconds FROM line_stats
+                WHERE center_id = $1 AND line_code = $2) AS seconds,
+               (SELECT count(*) FROM open_counters
+                WHERE center_id = $1 AND $2 = ANY(line_codes)) AS counters
+        """,
+        place.center_id,
+        place.line_code,
+    )
+    seconds = row["seconds"] if row["seconds"] is not None else default
+    return float(seconds), int(row["counters"])
+
+
+async def save_service_seconds(conn: asyncpg.Connection, place: Place, seconds: float) -> None:
+    await conn.execute(
+        """
+        INSERT INTO line_stats (center_id, line_code, service_seconds) VALUES ($1, $2, $3)
+        ON CONFLICT (center_id, line_code) DO UPDATE SET service_seconds = EXCLUDED.service_seconds
+        """,
+        place.center_id,
+        place.line_code,
+        seconds,
+    )
+
+
+async def open_counter(
+    conn: asyncpg.Connection, center_id: str, counter_id: str, line_codes: list[str]
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO open_counters (center_id, counter_id, line_codes) VALUES ($1, $2, $3)
+        ON CONFLICT (center_id, counter_id) DO UPDATE SET line_codes = EXCLUDED.line_codes
+        """,
+        center_id,
+        counter_id,
+        line_codes,
+    )
+
+
+async def close_counter(conn: asyncpg.Connection, center_id: str, counter_id: str) -> None:
+    await conn.execute(
+        "DELETE FROM open_counters WHERE center_id = $1 AND counter_id = $2",
+        center_id,
+        counter_id,
+    )

@@ -1,0 +1,206 @@
+"""Sending through apprise: SMS gateways, e-mail, webhooks; plus the dev inbox.
+
+apprise is blocking, so sends run in a thread pool. Every send carries the
+delivery id as its idempotency key: an ``Idempotency-Key`` header where the
+apprise plugin takes headers (the JSON/form/XML webhooks an HTTP SMS gateway,
+Zalo OA bridge or push gateway sits behind, and e-mail), and for e-mail also a
+stable ``Message-ID``. A send that reached the far side just before a crash is
+then repeated with the same key, and a receiver that dedupes on it shows the
+citizen one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import importlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import apprise
+
+from services.notify.domain import Channel, TokenBucket
+from shared.logging import get_logger, mask_text
+
+log = get_logger(__name__)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MESSAGE_ID_DOMAIN = "notify.motcua"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    delivery_id: uuid.UUID
+    center_id: str
+    channel: Channel
+    address: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    error: str | None = None
+    permanent: bool = False  # retrying cannot help (e.g. a channel URL apprise rejects)
+
+
+class Sender(Protocol):
+    """Delivers one message on its channel; never raises for a failed send."""
+
+    async def send(self, message: Outgoing) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+def message_id(delivery_id: uuid.UUID) -> str:
+    return f"<{delivery_id}@{MESSAGE_ID_DOMAIN}>"
+
+
+def target_url(url: str, address: str) -> str:
+    """The channel URL aimed at one recipient.
+
+    ``{to}`` in the URL takes the address; otherwise it becomes apprise's ``to``
+    (e-mail) or a ``to`` field of the request body (``:to``, JSON/form webhooks).
+    """
+    quoted = quote(address, safe="")  # '+' must not turn into a space in a query
+    if "{to}" in url:
+        return url.replace("{to}", quoted)
+    scheme = url.partition("://")[0].lower()
+    param = "to" if scheme in ("mailto", "mailtos") else ":to"
+    return f"{url}{'&' if '?' in url else '?'}{param}={quoted}"
+
+
+# ------------------------------------------------------------ apprise plumbing
+
+_MESSAGE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "notify_message_id", default=None
+)
+_installed = threading.Lock()
+
+
+def _install_stable_message_id() -> None:
+    """apprise stamps each e-mail with a fresh random Message-ID. A repeated send
+    of one delivery must carry the same one, so that mail systems drop the copy:
+    wrap apprise's generator to use ours while a delivery is being sent."""
+    with _installed:
+        module: Any = importlib.import_module("apprise.plugins.email.base")
+        original = getattr(module, "make_msgid", None)
+        if original is None:  # apprise changed: e-mails keep its random Message-ID
+            log.warning("notify.message_id_not_stable", reason="apprise has no make_msgid")
+            return
+        if getattr(original, "motcua_stable", False):
+            return
+
+        def make_msgid(idstring: str | None = None, domain: str | None = None) -> str:
+            return _MESSAGE_ID.get() or str(original(idstring, domain))
+
+        make_msgid.motcua_stable = True  # type: ignore[attr-defined]
+        module.make_msgid = make_msgid
+
+
+class _WarningsOfThisThread(logging.Handler):
+    """apprise reports why a send failed only in its log; keep each thread's lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        lines = getattr(self.local, "lines", None)
+        if lines is not None:
+            lines.append(record.getMessage())
+
+    @contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        lines: list[str] = []
+        self.local.lines = lines
+        try:
+            yield lines
+        finally:
+            self.local.lines = None
+
+
+_warnings = _WarningsOfThisThread()
+
+
+def _install_warning_capture() -> None:
+    logger = logging.getLogger("apprise")
+    if _warnings not in logger.handlers:
+        logger.addHandler(_warnings)
+
+
+class AppriseSender:
+    """Sends with apprise to the URL a center configured for the channel, within the
+    channel's rate limit. The dev inbox needs no sending: the stored message is it."""
+
+    def __init__(
+        self,
+        urls_of: Callable[[str], Mapping[Channel, str]],
+        *,
+        rates: Mapping[Channel, float],
+        threads: int,
+        timeout: float,
+    ) -> None:
+        self.urls_of = urls_of
+        self.timeout = timeout
+        self.buckets = {channel: TokenBucket(rate) for channel, rate in rates.items()}
+        self.pool = concurrent.futures.ThreadPoolExecutor(threads, "notify-send")
+        _install_stable_message_id()
+        _install_warning_capture()
+
+    async def send(self, message: Outgoing) -> SendResult:
+        if message.channel == Channel.DEV_INBOX:
+            return SendResult(True)
+        url = self.urls_of(message.center_id).get(message.channel)
+        if not url:
+            return SendResult(False, f"no {message.channel} channel configured", permanent=True)
+        await self._within_rate(message.channel)
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self.pool, self._send_blocking, url, message)
+        try:
+            return await asyncio.wait_for(work, self.timeout)
+        except TimeoutError:
+            # The thread may still finish the send; the idempotency key covers a repeat.
+            return SendResult(False, f"no answer within {self.timeout:g}s")
+
+    async def _within_rate(self, channel: Channel) -> None:
+        bucket = self.buckets.get(channel)
+        if bucket is not None:
+            wait = bucket.reserve(time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    def _send_blocking(self, url: str, message: Outgoing) -> SendResult:
+        plugin: Any = apprise.Apprise.instantiate(target_url(url, message.address))
+        if plugin is None:
+            return SendResult(False, f"apprise cannot use the {message.channel} URL", True)
+        headers = getattr(plugin, "headers", None)
+        if isinstance(headers, dict):
+            headers[IDEMPOTENCY_HEADER] = str(message.delivery_id)
+        # An SMS is its body alone; other channels also show the title.
+        title = "" if message.channel == Channel.SMS else message.title
+        token = _MESSAGE_ID.set(message_id(message.delivery_id))
+        try:
+            with _warnings.capture() as lines:
+                ok = bool(plugin.notify(body=message.body, title=title))
+        except Exception as exc:  # a plugin bug must not kill the worker
+            return SendResult(False, mask_text(f"{type(exc).__name__}: {exc}")[:500])
+        finally:
+            _MESSAGE_ID.reset(token)
+        if ok:
+            return SendResult(True)
+        # apprise's warnings may name the recipient: mask before they reach the log.
+        reason = "; ".join(lines) or f"{message.channel} send refused"
+        return SendResult(False, mask_text(reason)[:500])
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,138 @@
+"""Citizen contacts and the signed links in messages (pure: no I/O).
+
+A contact is normalised once (E.164 for phones, via ``phonenumbers``) and then
+known elsewhere only by its *recipient reference*: a keyed HMAC that events,
+logs and opt-out links carry instead of the number or address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import uuid
+from dataclasses import dataclass
+
+import phonenumbers
+
+from services.notify.domain import ContactKind
+
+
+class InvalidContact(ValueError):
+    """A phone number or e-mail address that cannot be used (the reason names why)."""
+
+
+class InvalidToken(ValueError):
+    """A link token that is malformed, forged or of another kind."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A usable contact: normalised address, its reference and the citizen's language."""
+
+    kind: ContactKind
+    address: str
+    ref: str
+    language: str
+
+
+def normalise_phone(raw: str, region: str = "VN") -> str:
+    """A valid phone number in E.164 form (``+84901234567``), or ``InvalidContact``."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidContact("not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidContact("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
+
+
+def normalise_email(raw: str) -> str:
+    """A plausible e-mail address with its domain in lower case, or ``InvalidContact``."""
+    text = raw.strip()
+    if len(text) > 254 or not _EMAIL.match(text):
+        raise InvalidContact("not an e-mail address")
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def normalise(kind: ContactKind, raw: str) -> str:
+    return normalise_phone(raw) if kind == "phone" else normalise_email(raw)
+
+
+def _derive(secret: str, purpose: bytes) -> bytes:
+    return hashlib.sha256(b"motcua-notify:" + purpose + b":" + secret.encode()).digest()
+
+
+def recipient_ref(secret: str, kind: ContactKind, address: str) -> str:
+    """Opaque, stable reference of a normalised contact (32 hex digits after ``r_``)."""
+    mac = hmac.new(_derive(secret, b"recipient"), f"{kind}:{address}".encode(), "sha256")
+    return "r_" + mac.hexdigest()[:32]
+
+
+def mask(address: str) -> str:
+    """What a screen may show of a contact: ``+84*******567``, ``ng***@example.vn``."""
+    if "@" in address:
+        local, _, domain = address.rpartition("@")
+        return f"{local[:2]}***@{domain}"
+    return address[:3] + "*" * max(len(address) - 6, 3) + address[-3:]
+
+
+# ----------------------------------------------------------------- link tokens
+# Short enough for an SMS: a one-letter purpose, 16 bytes of subject, a 12-byte MAC.
+
+_MAC_BYTES = 12
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        raise InvalidToken("malformed token") from None
+
+
+def _sign(secret: str, purpose: str, subject: bytes) -> str:
+    mac = hmac.new(_derive(secret, b"links"), purpose.encode() + subject, "sha256").digest()
+    return purpose + _b64(subject + mac[:_MAC_BYTES])
+
+
+def _open(secret: str, purpose: str, token: str) -> bytes:
+    if not token.startswith(purpose) or len(token) > 64:
+        raise InvalidToken("not a token of this kind")
+    raw = _unb64(token[len(purpose) :])
+    subject = raw[:-_MAC_BYTES]
+    if not hmac.compare_digest(_sign(secret, purpose, subject), token):
+        raise InvalidToken("invalid token")
+    return subject
+
+
+def opt_out_token(secret: str, ref: str) -> str:
+    return _sign(secret, "o", bytes.fromhex(ref.removeprefix("r_")))
+
+
+def read_opt_out_token(secret: str, token: str) -> str:
+    """The recipient reference an opt-out link stands for."""
+    subject = _open(secret, "o", token)
+    if len(subject) != 16:
+        raise InvalidToken("malformed token")
+    return "r_" + subject.hex()
+
+
+def feedback_token(secret: str, dossier_id: uuid.UUID) -> str:
+    return _sign(secret, "f", dossier_id.bytes)
+
+
+def read_feedback_token(secret: str, token: str) -> uuid.UUID:
+    """The dossier a rating link belongs to."""
+    subject = _open(secret, "f", token)
+    if len(subject) != 16:
+        raise InvalidToken("malformed token")
+    return uuid.UUID(bytes=subject)

@@ -1,0 +1,257 @@
+"""The notify service layer: what an event or a citizen's request does.
+
+Bus handlers and HTTP routes call these with an open connection inside their
+transaction. Consuming an event only *records* the messages it calls for (the
+outbox of deliveries); the delivery worker sends them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from services.notify import delivery_repository as deliveries
+from services.notify import repository as repo
+from services.notify.contacts import (
+    Contact,
+    InvalidContact,
+    feedback_token,
+    normalise,
+    read_feedback_token,
+    read_opt_out_token,
+    recipient_ref,
+)
+from services.notify.domain import (
+    Channel,
+    ContactKind,
+    DeliveryStatus,
+    Kind,
+    Step,
+    is_opt_out,
+    plan_channels,
+    send_not_before,
+)
+from services.notify.errors import Invalid
+from services.notify.messages import Composer, language_of
+from services.notify.settings import NotifySettings
+from shared.bus import outbox
+from shared.crypto import SealError, unseal
+from shared.events import Envelope, new_event
+from shared.events.catalog import FeedbackReceived, SealedContact
+from shared.events.topics import key_of, stream_of
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+_DELIVERY_NS = uuid.UUID("0b9a4c9e-52a4-4b8e-9d0c-6f0f3c2f1d11")
+
+
+def delivery_id(event_id: uuid.UUID, kind: str, channel: str, ref: str) -> uuid.UUID:
+    """Deterministic: the same intended message always has the same id (and key)."""
+    return uuid.uuid5(_DELIVERY_NS, f"{event_id}/{kind}/{channel}/{ref}")
+
+
+@dataclass
+class Notifier:
+    """Turns facts into intended messages for the citizens who asked for them."""
+
+    settings: NotifySettings
+    composer: Composer
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    @property
+    def contact_secret(self) -> str:
+        return self.settings.contact_key.get_secret_value()
+
+    def ref_of(self, kind: ContactKind, address: str) -> str:
+        return recipient_ref(self.settings.recipient_secret, kind, address)
+
+    # -------------------------------------------------------------- contacts
+
+    def open_contact(self, sealed: SealedContact, context: str) -> Contact | None:
+        """Unseal and normalise a consented contact; None (and a warning) if unusable."""
+        try:
+            raw = unseal(self.contact_secret, sealed.sealed, context)
+            address = normalise(sealed.kind, raw)
+        except (SealError, InvalidContact) as exc:
+            log.warning("notify.contact_rejected", kind=sealed.kind, reason=str(exc))
+            return None
+        return Contact(
+            sealed.kind, address, self.ref_of(sealed.kind, address), language_of(sealed.language)
+        )
+
+    async def remember_contact(
+        self,
+        conn: asyncpg.Connection,
+        subject_kind: str,
+        subject_id: uuid.UUID,
+        center_id: str,
+        sealed: SealedContact | None,
+    ) -> None:
+        if sealed is None:
+            return
+        contact = self.open_contact(sealed, str(subject_id))
+        if contact is not None:
+            await repo.save_contact(conn, subject_kind, subject_id, center_id, contact)
+
+    # ---------------------------------------------------------------- notify
+
+    async def notify(
+        self,
+        conn: asyncpg.Connection,
+        event: Envelope[Any],
+        kind: Kind,
+        subject_kind: str,
+        subject_id: uuid.UUID,
+        context: Mapping[str, Any],
+    ) -> int:
+        """Record the message ``kind`` for the subject's citizen, if they gave a contact.
+
+        Idempotent on (event, kind, channel, recipient). Returns messages recorded.
+        """
+        found = await repo.contacts_of(conn, subject_kind, subject_id)
+        if not found:
+            return 0  # no consent, no message
+        by_kind = {c.kind: c for c, opted_out in found if not opted_out}
+        plan = plan_channels(
+            by_kind,
+            self.settings.channels_of(event.center_id),
+            self.settings.fallback_order,
+        )
+        stream = stream_of(event.event_type)
+        source = deliveries.SourceEvent(
+            event.event_id,
+            stream.topic(self.settings.kafka.topic_prefix),
+            key_of(event),
+            event.to_bytes(),
+            event.correlation_id,
+        )
+        reason = None
+        if plan:
+            step, fallback = plan[0], plan[1:]
+            contact = by_kind[step.contact_kind]
+        else:
+            # Opted out everywhere, or no channel reaches this contact: on record, unsent.
+            contact, opted_out = found[0]
+            step, fallback = Step(Channel.NONE, contact.kind), []
+            reason = "opted out" if opted_out else "no channel reaches this contact"
+        delivery = self._delivery(event, kind, subject_kind, subject_id, context, step, contact)
+        delivery = replace(
+            delivery,
+            fallback=[
+                {
+                    "channel": s.channel.value,
+                    "contact_kind": s.contact_kind,
+                    "recipient_ref": by_kind[s.contact_kind].ref,
+                    "language": by_kind[s.contact_kind].language,
+                }
+                for s in fallback
+            ],
+        )
+        if reason is not None:
+            delivery = replace(delivery, status=DeliveryStatus.SUPPRESSED.value, last_error=reason)
+        added = await deliveries.record_delivery(conn, delivery, source)
+        if added and reason:
+            log.info("notify.suppressed", kind=kind.value, reason=reason)
+        return int(added and reason is None)
+
+    def _delivery(
+        self,
+        event: Envelope[Any],
+        kind: Kind,
+        subject_kind: str,
+        subject_id: uuid.UUID,
+        context: Mapping[str, Any],
+        step: Step,
+        contact: Contact,
+    ) -> deliveries.NewDelivery:
+        """The message for one contact on one channel, due now or after quiet hours."""
+        composed = self.composer.compose(kind, step.channel, contact.ref, contact.language, context)
+        quiet = self.settings.quiet_hours_of(event.center_id)
+        return deliveries.NewDelivery(
+            id=delivery_id(event.event_id, kind, step.channel, contact.ref),
+            source_event_id=event.event_id,
+            center_id=event.center_id,
+            kind=kind.value,
+            channel=step.channel.value,
+            recipient_ref=contact.ref,
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            contact_kind=contact.kind,
+            language=contact.language,
+            title=composed.title,
+            body=composed.body,
+            segments=composed.segments,
+            context=dict(context),
+            status=DeliveryStatus.PENDING.value,
+            due_at=send_not_before(self.clock(), channel=step.channel, kind=kind, quiet=quiet),
+        )
+
+    # ---------------------------------------------------------- opting out
+
+    async def opt_out_by_link(self, conn: asyncpg.Connection, token: str) -> bool:
+        try:
+            ref = read_opt_out_token(self.link_secret, token)
+        except ValueError as exc:
+            raise Invalid("token", str(exc)) from None
+        return await self._opt_out(conn, ref, "link")
+
+    async def opt_out_by_reply(self, conn: asyncpg.Connection, sender: str, text: str) -> bool:
+        """An SMS reply: a stop keyword from a valid number opts that number out."""
+        if not is_opt_out(text):
+            return False
+        try:
+            address = normalise("phone", sender)
+        except InvalidContact as exc:
+            raise Invalid("from", str(exc)) from None
+        await self._opt_out(conn, self.ref_of("phone", address), "keyword")
+        return True
+
+    async def _opt_out(self, conn: asyncpg.Connection, ref: str, source: str) -> bool:
+        new = await repo.add_opt_out(conn, ref, source)
+        stopped = await deliveries.suppress_pending(conn, ref, self.clock())
+        log.info("notify.opted_out", source=source, recipient_ref=ref, stopped=stopped)
+        return new
+
+    # ------------------------------------------------------------ feedback
+
+    @property
+    def link_secret(self) -> str:
+        return self.composer.link_secret
+
+    def feedback_url(self, dossier_id: uuid.UUID) -> str:
+        return self.composer.link(f"feedback/{feedback_token(self.link_secret, dossier_id)}")
+
+    def dossier_of_token(self, token: str) -> uuid.UUID:
+        try:
+            return read_feedback_token(self.link_secret, token)
+        except ValueError as exc:
+            raise Invalid("token", str(exc)) from None
+
+    async def submit_feedback(
+        self, conn: asyncpg.Connection, token: str, rating: int, comment: str | None
+    ) -> Envelope[Any]:
+        """Store a citizen's rating of a closed dossier and publish ``feedback.received``."""
+        if not 1 <= rating <= 5:
+            raise Invalid("rating", "a rating is a whole number from 1 to 5")
+        dossier = await repo.get_dossier(conn, self.dossier_of_token(token))
+        comment = (comment or "").strip()[:2000] or None
+        received_at = await repo.add_feedback(conn, dossier.dossier_id, rating, comment)
+        event = new_event(
+            FeedbackReceived(
+                dossier_id=dossier.dossier_id,
+                rating=rating,
+                comment=comment,
+                on_date=received_at.astimezone(ZoneInfo(self.settings.timezone)).date(),
+            ),
+            center_id=dossier.center_id,
+            producer="notify",
+        )
+        await outbox.add(conn, event)
+        return event

@@ -1,0 +1,169 @@
+"""Real receivers for the notify tests and benchmark: an HTTP server standing in
+for the SMS gateway and webhooks, and an SMTP server (aiosmtpd).
+
+Both dedupe the way a careful receiver does: the HTTP sink on the
+``Idempotency-Key`` header, the SMTP sink on ``Message-ID``. ``accepted`` is
+what reached the far side (duplicates included); ``delivered`` is what the
+citizen would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from shared.embedded import free_port
+
+
+@dataclass(frozen=True)
+class HttpMessage:
+    path: str
+    key: str | None
+    to: str
+    title: str
+    body: str
+    received_at: float  # time.time()
+
+
+@dataclass
+class HttpSink:
+    """HTTP/1.1 on loopback; answers 200, or 500 while told to fail."""
+
+    port: int = field(default_factory=free_port)
+    fail_next: dict[str, int] = field(default_factory=dict)  # path -> 500s still to answer
+    fail_paths: set[str] = field(default_factory=set)  # always 500 on these
+    delay: float = 0.0  # seconds before answering (to catch a sender mid-batch)
+    accepted: list[HttpMessage] = field(default_factory=list)
+    delivered: dict[str, HttpMessage] = field(default_factory=dict)
+    failures: int = 0
+    _server: asyncio.Server | None = None
+
+    def url(self, path: str, scheme: str = "json") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    async def start(self) -> HttpSink:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    def to(self, address: str) -> list[HttpMessage]:
+        """What one recipient sees, in arrival order."""
+        return sorted(
+            (m for m in self.delivered.values() if m.to == address), key=lambda m: m.received_at
+        )
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await reader.readline()
+                if not request:
+                    return
+                path = request.split()[1].decode().partition("?")[0]
+                headers: dict[str, str] = {}
+                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = line.decode().partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0"))
+                raw = await reader.readexactly(length) if length else b""
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                status = self._receive(path, headers, raw)
+                reason = b"OK" if status == 200 else b"Internal Server Error"
+                writer.write(
+                    b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 2\r\n\r\n{}" % (status, reason)
+                )
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        finally:
+            writer.close()
+
+    def _receive(self, path: str, headers: dict[str, str], raw: bytes) -> int:
+        if self.fail_next.get(path, 0) > 0 or path in self.fail_paths:
+            self.fail_next[path] = max(self.fail_next.get(path, 0) - 1, 0)
+            self.failures += 1
+            return 500
+        body: dict[str, Any] = json.loads(raw or b"{}")
+        key = headers.get("idempotency-key")
+        message = HttpMessage(
+            path,
+            key,
+            str(body.get("to", "")),
+            str(body.get("title", "")),
+            str(body.get("message", "")),
+            time.time(),
+        )
+        self.accepted.append(message)
+        if key is None or key not in self.delivered:
+            self.delivered[key or f"anon-{len(self.accepted)}"] = message
+        return 200
+
+
+@dataclass(frozen=True)
+class Mail:
+    message_id: str
+    key: str | None
+    to: str
+    subject: str
+    body: str
+
+
+class _Collect:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        part = msg.get_body(preferencelist=("plain", "html"))
+        text = part.get_content() if part is not None else ""
+        mail = Mail(
+            str(msg["Message-ID"]),
+            msg["Idempotency-Key"],
+            ",".join(envelope.rcpt_tos),
+            str(msg["Subject"]),
+            str(text).strip(),
+        )
+        self.sink.accepted.append(mail)
+        self.sink.delivered.setdefault(mail.message_id, mail)
+        return "250 OK"
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server (aiosmtpd, in its own thread)."""
+
+    port: int = field(default_factory=free_port)
+    accepted: list[Mail] = field(default_factory=list)
+    delivered: dict[str, Mail] = field(default_factory=dict)
+    _controller: Controller | None = None
+
+    def url(self, sender: str = "thongbao@motcua.local") -> str:
+        return f"mailto://127.0.0.1:{self.port}?from={sender}&mode=insecure"
+
+    def start(self) -> SmtpSink:
+        self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+
+    def to(self, address: str) -> list[Mail]:
+        return [m for m in self.delivered.values() if m.to == address]

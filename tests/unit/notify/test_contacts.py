@@ -1,0 +1,75 @@
+"""Contact normalisation, recipient references and signed link tokens."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.notify.contacts import (
+    InvalidContact,
+    InvalidToken,
+    feedback_token,
+    mask,
+    normalise_email,
+    normalise_phone,
+    opt_out_token,
+    read_feedback_token,
+    read_opt_out_token,
+    recipient_ref,
+)
+
+
+@pytest.mark.parametrize(
+    "raw", ["0901234567", "090 123 4567", "+84 90 123 4567", "84901234567", "(090) 123-4567"]
+)
+def test_vietnamese_numbers_normalise_to_e164(raw: str) -> None:
+    assert normalise_phone(raw) == "+84901234567"
+
+
+@pytest.mark.parametrize("raw", ["12345", "0123456789", "not a number", "090123"])
+def test_invalid_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidContact):
+        normalise_phone(raw)
+
+
+def test_emails_are_checked_and_their_domain_lowered() -> None:
+    assert normalise_email(" Nguyen.An@Example.VN ") == "Nguyen.An@example.vn"
+    for bad in ["no-at-sign", "a@b", "a b@c.vn", "@c.vn"]:
+        with pytest.raises(InvalidContact):
+            normalise_email(bad)
+
+
+def test_recipient_ref_is_stable_opaque_and_keyed() -> None:
+    ref = recipient_ref("k1", "phone", "+84901234567")
+    assert ref == recipient_ref("k1", "phone", "+84901234567")
+    assert ref.startswith("r_")
+    assert len(ref) == 34
+    assert "901234567" not in ref
+    assert ref != recipient_ref("k2", "phone", "+84901234567")
+    assert ref != recipient_ref("k1", "email", "+84901234567")
+
+
+def test_opt_out_token_round_trips_and_resists_forgery() -> None:
+    ref = recipient_ref("k1", "phone", "+84901234567")
+    token = opt_out_token("secret", ref)
+    assert len(token) < 45  # short enough for an SMS
+    assert read_opt_out_token("secret", token) == ref
+    with pytest.raises(InvalidToken):
+        read_opt_out_token("other-secret", token)
+    with pytest.raises(InvalidToken):
+        read_opt_out_token("secret", token[:-1] + ("A" if token[-1] != "A" else "B"))
+    with pytest.raises(InvalidToken):
+        read_feedback_token("secret", token)  # an opt-out link is not a rating link
+
+
+def test_feedback_token_names_its_dossier() -> None:
+    dossier = uuid.uuid4()
+    assert read_feedback_token("s", feedback_token("s", dossier)) == dossier
+    with pytest.raises(InvalidToken):
+        read_feedback_token("s", "f!!!")
+
+
+def test_mask_shows_little() -> None:
+    assert mask("+84901234567") == "+84******567"
+    assert mask("nguyen.an@example.vn") == "ng***@example.vn"
