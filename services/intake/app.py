@@ -4,20 +4,61 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from services.intake import api, handlers
+from services.intake import api, bootstrap, handlers, public
+from services.intake.domain import (
+    Conflict,
+    Forbidden,
+    IntakeError,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    WrongCenter,
+)
 from services.intake.settings import IntakeSettings
-from shared.events.topics import DOSSIERS
+from services.intake.views import StatusOut
+from shared.events.topics import DOSSIERS, INTAKE_RESULTS
 from shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+_STATUS: tuple[tuple[type[IntakeError], int], ...] = (
+    (InvalidInput, 422),
+    (NotFound, 404),
+    (WrongCenter, 403),
+    (Forbidden, 403),
+    (Conflict, 409),
+)
+
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
-    """Build the app. No I/O happens here: the pool and broker open in the lifespan."""
+    """Build the app. Reads the reference data files; the pool and broker open in the
+    lifespan."""
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime("intake", settings, MIGRATIONS)
-    runtime.publishes(DOSSIERS)
-    handlers.register(runtime)
-    return runtime.create_app(api.router, title="motcua intake")
+    runtime.publishes(DOSSIERS, INTAKE_RESULTS)
+    wiring = bootstrap.build(runtime, settings)
+    handlers.register(runtime, wiring.intake)
+    app = runtime.create_app(api.router, public.router, title="motcua intake")
+    app.state.intake = wiring
+    app.add_exception_handler(IntakeError, _intake_error)  # type: ignore[arg-type]
+    return app
+
+
+async def _intake_error(_: Request, exc: IntakeError) -> JSONResponse:
+    """A refused request: the status its error class means, a body naming the field."""
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+    body: dict[str, object] = {"error": exc.message}
+    if status == 422 and exc.field:
+        body = {"error": "invalid request", "details": [{"field": exc.field, "error": exc.message}]}
+    elif exc.field:
+        body["field"] = exc.field
+    if isinstance(exc, InvalidTransition):
+        body |= {
+            "operation": exc.op.value,
+            "status": StatusOut.of(exc.current).model_dump(),
+            "allowed": [op.value for op in exc.allowed],
+        }
+    return JSONResponse(body, status_code=status)

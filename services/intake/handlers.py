@@ -1,10 +1,58 @@
-"""Bus subscribers of the intake service: parse, apply the use case, write through the outbox."""
+"""Bus subscribers of the intake service: parse, apply the use case, write through the outbox.
+
+* ``ticket.service_completed`` from the queue stream, through the shared
+  ``EventConsumer`` (inbox-deduplicated, one transaction per batch): remembers
+  the served ticket and links it to its dossier, whichever arrives first.
+* Clerk-app commands from ``intake.commands``, through :class:`CommandConsumer`
+  (idempotent by command id; a refused command yields ``command.rejected``).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.intake.command_bus import CommandConsumer
+from services.intake.usecases import Intake
+from shared.bus.consumer import faststream_publisher
+from shared.events.commands import Command
+from shared.events.envelope import Envelope
+from shared.events.topics import INTAKE_COMMANDS, QUEUE
 from shared.runtime import ServiceRuntime
 
 
-def register(runtime: ServiceRuntime) -> None:
-    """Attach this service's event handlers to the runtime's consumer."""
-    del runtime
+def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
+    """Attach this service's subscribers to the runtime; returns the command consumer."""
+
+    @runtime.consumer.on("ticket.service_completed")
+    async def on_ticket_served(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        await intake.record_served_ticket(conn, event)
+
+    runtime.consumer.subscribe(
+        runtime.router,
+        runtime.topic(QUEUE),
+        group_id=runtime.group(),
+        max_records=runtime.settings.consumer_batch,
+    )
+
+    async def apply(conn: asyncpg.Connection, command: Command[Any], now: datetime) -> None:
+        await intake.execute(conn, command, now=now)
+
+    commands = CommandConsumer(
+        name=f"{runtime.name}-commands",
+        pool=lambda: runtime.pool,
+        publish=lambda: faststream_publisher(runtime.router),
+        apply=apply,
+        producer=runtime.name,
+    )
+    commands.subscribe(
+        runtime.router,
+        runtime.topic(INTAKE_COMMANDS),
+        group_id=runtime.group("-commands"),
+        max_records=runtime.settings.consumer_batch,
+        # Same group timing as the shared consumer (quick joins on the embedded broker).
+        **runtime.consumer.subscriber_options,
+    )
+    return commands

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -13,3 +16,43 @@ class IntakeSettings(ServiceSettings):
     )
 
     port: int = 8002
+    catalog_file: Path | None = Field(
+        default=None,
+        description="Procedure catalog JSON (default: the packaged ward-level catalog)",
+    )
+    statuses_file: Path | None = Field(
+        default=None, description="National status list JSON (default: the packaged one)"
+    )
+    center_codes: dict[str, str] = Field(
+        default_factory=lambda: {"nam-cuong": "NC"},
+        description="Short code of each center printed in dossier codes (else the center id)",
+    )
+    center_names: dict[str, str] = Field(
+        default_factory=lambda: {
+            "nam-cuong": "Trung tâm Phục vụ hành chính công phường Nam Cường",
+        },
+        description="Name of each center printed on receipts",
+    )
+    lookup_url: str = Field(
+        default="http://127.0.0.1:8002/lookup",
+        description="Where citizens look up a dossier; printed on receipts",
+    )
+    lookup_rate_per_minute: float = Field(
+        default=20.0, gt=0, description="Sustained citizen lookups per client address"
+    )
+    lookup_burst: int = Field(default=10, ge=1, description="Lookups a client may make at once")
+    submit_rate_per_minute: float = Field(
+        default=6.0, gt=0, description="Sustained online submissions per client address"
+    )
+    submit_burst: int = Field(default=5, ge=1, description="Online submissions at once")
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="Rate-limit by the first X-Forwarded-For address (only behind a proxy "
+        "that sets it)",
+    )
+    backdate_grace_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="Clock skew tolerated on business times; older times are backdating, "
+        "which the HTTP API allows to admin tokens only",
+    )

@@ -57,6 +57,9 @@ class TicketFacts(Payload):
     counter_id: str | None = Field(default=None, max_length=32)
     position: int | None = Field(default=None, ge=0)
     estimated_wait_seconds: int | None = Field(default=None, ge=0)
+    contact: SealedContact | None = Field(
+        default=None, description="Given with consent at the kiosk; sealed with context ticket_id"
+    )
 
 
 class TicketIssued(TicketFacts):
@@ -77,6 +80,12 @@ class TicketRecalled(TicketFacts):
 
 class TicketNoShow(TicketFacts):
     EVENT_TYPE: ClassVar[str] = "ticket.no_show"
+
+
+class TicketRequeued(TicketFacts):
+    """A no-show ticket put back in the queue: the citizen returned the same day."""
+
+    EVENT_TYPE: ClassVar[str] = "ticket.requeued"
 
 
 class TicketTransferred(TicketFacts):
@@ -130,6 +139,12 @@ class DossierReceived(DossierFacts):
     appointment_at: AwareDatetime
     ticket_id: uuid.UUID | None = None
     contact: SealedContact | None = None
+    sealed_secret: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="The lookup secret for the citizen's notification, sealed like the contact "
+        "(shared.crypto, context = dossier_id); present only with a contact",
+    )
 
 
 class DossierAssigned(DossierFacts):
@@ -267,6 +282,7 @@ QUEUE_EVENTS: tuple[type[Payload], ...] = (
     TicketServiceStarted,
     TicketServiceCompleted,
     TicketCancelled,
+    TicketRequeued,
     CounterOpened,
     CounterClosed,
 )

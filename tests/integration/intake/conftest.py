@@ -1,0 +1,101 @@
+"""One running intake app for the whole package: a start-up joins two consumer
+groups, so tests share it and stay apart by using their own dossiers, centers and
+client addresses."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import pytest
+
+from services.intake.app import create_app
+from services.intake.bootstrap import Wiring
+from services.intake.settings import IntakeSettings
+from shared.bus.kafka import ensure_topics
+from shared.settings import DatabaseSettings, KafkaSettings
+from tests.conftest import _with_database
+from tests.integration.intake.support import Intake
+from tests.support.backends import Servers
+from tests.support.serving import serve
+
+LOOKUP_BURST = 5
+
+
+@pytest.fixture(scope="package")
+async def intake_database(test_servers: Servers) -> AsyncIterator[str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(test_servers.postgres_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_database(test_servers.postgres_url, name)
+    admin = await asyncpg.connect(test_servers.postgres_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="package")
+async def intake_kafka(test_servers: Servers) -> KafkaSettings:
+    settings = KafkaSettings(
+        bootstrap_servers=test_servers.kafka_bootstrap,
+        embedded=test_servers.kafka_embedded,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_500,
+    )
+    await ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture(scope="package")
+def intake_settings(intake_database: str, intake_kafka: KafkaSettings) -> IntakeSettings:
+    return IntakeSettings(
+        db=DatabaseSettings(url=intake_database, pool_min=1, pool_max=10),
+        kafka=intake_kafka,
+        log_format="console",
+        lookup_burst=LOOKUP_BURST,
+        lookup_rate_per_minute=1.0,
+        submit_burst=50,
+        trust_forwarded_for=True,  # lets each test be its own client address
+        auth_secret="intake-test-auth-secret",
+        contact_key="intake-test-contact-key",
+    )
+
+
+@dataclass
+class Running:
+    url: str
+    settings: IntakeSettings
+    wiring: Wiring
+
+
+@pytest.fixture(scope="package")
+async def running_intake(intake_settings: IntakeSettings) -> AsyncIterator[Running]:
+    app = create_app(intake_settings)
+    async with serve(app) as url:
+        yield Running(url, intake_settings, app.state.intake)
+
+
+@pytest.fixture(scope="package")
+async def pg(intake_database: str, running_intake: Running) -> AsyncIterator[asyncpg.Connection]:
+    """A plain connection for assertions (the app has migrated the schema)."""
+    conn = await asyncpg.connect(intake_database, server_settings={"search_path": "intake"})
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def intake(running_intake: Running, pg: asyncpg.Connection) -> AsyncIterator[Intake]:
+    """A client of the running app, posing as a client address of its own."""
+    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    async with httpx.AsyncClient(
+        base_url=running_intake.url, headers={"X-Forwarded-For": address}, timeout=30
+    ) as http:
+        yield Intake(http, running_intake.settings, pg, running_intake.wiring)

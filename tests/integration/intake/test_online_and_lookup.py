@@ -1,0 +1,202 @@
+"""Online submission (consent, sealed contact, idempotency) and citizen lookup
+(no personal data, no enumeration, rate limit)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from shared import crypto
+from shared.events.topics import DOSSIERS, INTAKE_RESULTS, QUEUE
+from tests.integration.intake.conftest import LOOKUP_BURST
+from tests.integration.intake.support import CENTER, Intake
+from tests.support.kafka import read_all
+
+PHONE = "0912 345 678"
+PHONE_DIGITS = "912345678"
+NAME = "Trần Văn Bình"
+
+
+def submission(center: str = CENTER, **over: Any) -> dict[str, Any]:
+    return {
+        "center_id": center,
+        "procedure_code": "CUTRU-TAMTRU",
+        "applicant_name": NAME,
+        "contact": {"kind": "phone", "value": PHONE},
+        "consent_notifications": True,
+    } | over
+
+
+async def submit(intake: Intake, body: dict[str, Any], key: str | None = None) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    return await intake.http.post("/v1/public/dossiers", json=body, headers=headers)
+
+
+async def test_with_consent_the_contact_travels_sealed_and_only_sealed(
+    intake: Intake, capfd: pytest.CaptureFixture[str]
+) -> None:
+    r = await submit(intake, submission(), key=f"k-{uuid.uuid4()}")
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["status"]["code"] == 2
+    dossier_id = out["dossier_id"]
+
+    [received] = await intake.wait_events(dossier_id, 1)
+    data = received["data"]
+    assert received["event_type"] == "dossier.received"
+    assert data["channel"] == "online"
+    key = intake.settings.contact_key.get_secret_value()
+    assert data["contact"]["kind"] == "phone"
+    assert crypto.unseal(key, data["contact"]["sealed"], dossier_id) == "+84912345678"
+    assert crypto.unseal(key, data["sealed_secret"], dossier_id) == out["secret"]
+
+    # Nowhere in clear: not on any topic, not in intake's tables.
+    for stream in (DOSSIERS, INTAKE_RESULTS, QUEUE):
+        for m in await read_all(intake.bootstrap, intake.topic(stream)):
+            assert PHONE_DIGITS.encode() not in m.value
+    row = await intake.pg.fetchrow("SELECT * FROM dossiers WHERE id = $1", uuid.UUID(dossier_id))
+    assert PHONE_DIGITS not in str(dict(row))
+    assert row["contact_consent"] is True
+    logged = capfd.readouterr()
+    assert out["code"] in logged.out + logged.err  # the receipt was logged...
+    assert PHONE_DIGITS not in logged.out + logged.err  # ...without the contact
+
+
+async def test_without_consent_the_contact_stays_out_of_the_event(intake: Intake) -> None:
+    r = await submit(intake, submission(consent_notifications=False), key=f"k-{uuid.uuid4()}")
+    assert r.status_code == 201, r.text
+    [received] = await intake.wait_events(r.json()["dossier_id"], 1)
+    assert received["data"]["contact"] is None
+    assert received["data"]["sealed_secret"] is None
+
+
+async def test_the_same_idempotency_key_returns_the_same_dossier(intake: Intake) -> None:
+    center = f"c{uuid.uuid4().hex[:8]}"
+    key = f"k-{uuid.uuid4()}"
+    first = await submit(intake, submission(center), key=key)
+    # Retries, some of them racing each other, and one giving the key as a field.
+    retries = await asyncio.gather(*(submit(intake, submission(center), key=key) for _ in range(4)))
+    by_field = await submit(intake, submission(center, idempotency_key=key))
+    assert first.status_code == 201
+    for again in [*retries, by_field]:
+        assert again.status_code == 200, again.text
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+    count = await intake.pg.fetchval("SELECT count(*) FROM dossiers WHERE center_id = $1", center)
+    assert count == 1
+
+    other = await submit(intake, submission(center, procedure_code="CUTRU-THUONGTRU"), key=key)
+    assert other.status_code == 409
+
+
+async def test_online_submission_refuses_what_it_cannot_honour(intake: Intake) -> None:
+    no_key = await submit(intake, submission())
+    assert no_key.status_code == 422
+    assert no_key.json()["details"][0]["field"] == "Idempotency-Key"
+    body = submission()
+    del body["consent_notifications"]
+    no_consent = await submit(intake, body, key=f"k-{uuid.uuid4()}")
+    assert no_consent.status_code == 422
+    assert no_consent.json()["details"][0]["field"] == "consent_notifications"
+    bad_phone = await submit(
+        intake, submission(contact={"kind": "phone", "value": "12"}), key=f"k-{uuid.uuid4()}"
+    )
+    assert bad_phone.status_code == 422
+    assert bad_phone.json()["details"][0]["field"].startswith("contact")
+    unknown = await submit(intake, submission(procedure_code="NOPE"), key=f"k-{uuid.uuid4()}")
+    assert unknown.status_code == 422
+    assert unknown.json()["details"][0]["field"] == "procedure_code"
+
+
+LOOKUP_FIELDS = {
+    "code",
+    "procedure",
+    "current_step",
+    "received_at",
+    "appointment_at",
+    "appointment_local",
+    "outcome",
+    "timeline",
+}
+
+
+async def test_lookup_gives_timeline_step_and_appointment_and_no_personal_data(
+    intake: Intake,
+) -> None:
+    r = await submit(intake, submission(), key=f"k-{uuid.uuid4()}")
+    out = r.json()
+    dossier_id = out["dossier_id"]
+    await intake.drive(dossier_id, ["assign"])
+    reason = f"Cần bản sao giấy tờ của ông {NAME}"
+    s = await intake.op(
+        dossier_id, "request_supplement", body={"reason": reason, "missing_documents": []}
+    )
+    assert s.status_code == 200
+    await intake.drive(dossier_id, ["provide_supplement"])
+
+    typed = out["secret"].lower().replace("-", " ")  # as a citizen might type it
+    found = await intake.lookup(out["code"].lower(), typed)
+    assert found.status_code == 200, found.text
+    view = found.json()
+    assert set(view) == LOOKUP_FIELDS
+    assert view["current_step"]["code"] == 3
+    assert [t["status"]["code"] for t in view["timeline"]] == [2, 3, 5, 3]
+    assert view["timeline"][2]["label_vi"] == "Yêu cầu bổ sung hồ sơ"
+    assert view["appointment_at"] == out["appointment_at"]
+    text = found.text
+    for personal in (NAME, "Bình", PHONE_DIGITS, "officer-1", "tu-phap", "clerk-1", dossier_id):
+        assert personal not in text
+
+
+async def test_wrong_secret_and_unknown_code_are_the_same_404(intake: Intake) -> None:
+    real = await intake.receive()
+    code = real["dossier"]["code"]
+    wrong = await intake.lookup(code, "AAAAA-AAAAA")
+    unknown = await intake.lookup("NC-19990101-0001", "AAAAA-AAAAA")
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.content == unknown.content
+    drop = {"date", "content-length"}
+    assert {k: v for k, v in wrong.headers.items() if k not in drop} == {
+        k: v for k, v in unknown.headers.items() if k not in drop
+    }
+
+
+async def test_guessing_codes_yields_only_identical_404s_then_429(intake: Intake) -> None:
+    real = await intake.receive()
+    code, secret = real["dossier"]["code"], real["secret"]
+    prefix, _, seq = code.rpartition("-")
+    guesses = [f"{prefix}-{int(seq) + d:04d}" for d in range(-2, LOOKUP_BURST - 2)]
+    answers = [await intake.lookup(g, "ZZZZZ-ZZZZZ") for g in guesses]
+    assert {a.status_code for a in answers} == {404}
+    assert len({a.content for a in answers}) == 1
+
+    limited = await intake.lookup(code, secret)  # even the right pair, from this address
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) >= 1
+
+    elsewhere = await intake.http.post(
+        "/v1/public/lookup",
+        json={"code": code, "secret": secret},
+        headers={"X-Forwarded-For": f"192.0.2.{uuid.uuid4().int % 250}"},
+    )
+    assert elsewhere.status_code == 200
+
+
+async def test_public_receipt_reprint_needs_the_secret_and_omits_the_name(intake: Intake) -> None:
+    r = await submit(intake, submission(), key=f"k-{uuid.uuid4()}")
+    out = r.json()
+    page = await intake.http.post(
+        "/v1/public/receipt", json={"code": out["code"], "secret": out["secret"]}
+    )
+    assert page.status_code == 200
+    assert out["code"] in page.text
+    assert out["secret"] in page.text
+    assert NAME not in page.text
+    denied = await intake.http.post(
+        "/v1/public/receipt", json={"code": out["code"], "secret": "AAAAA-AAAAA"}
+    )
+    assert denied.status_code == 404

@@ -1,0 +1,83 @@
+"""The procedure catalog and status list files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from services.intake.catalog import PROCEDURES_FILE, CatalogError, load_catalog, load_statuses
+
+# The ward-level procedures of the design brief, with their time limits.
+DESIGN = {
+    "CT-BANSAO": (0, "working_days", True),
+    "CT-BANSAO-NHIEU": (2, "working_days", True),
+    "HT-TRICHLUC": (0, "working_days", True),
+    "HT-KHAISINH": (0, "working_days", True),
+    "HT-KETHON": (0, "working_days", True),
+    "HT-KETHON-XACMINH": (5, "working_days", False),
+    "HT-XNTTHN": (3, "working_days", False),
+    "HT-XNTTHN-XACMINH": (23, "working_days", False),
+    "LT-KHAISINH-THUONGTRU-BHYT": (15, "working_days", False),
+    "CUTRU-THUONGTRU": (7, "working_days", False),
+    "CUTRU-TAMTRU": (3, "working_days", False),
+}
+
+
+def test_the_catalog_is_seeded_with_the_ward_procedures() -> None:
+    catalog = load_catalog()
+    found = {
+        p.code: (p.time_limit.amount, p.time_limit.unit.value, p.time_limit.rollover)
+        for p in catalog.procedures
+    }
+    assert found == DESIGN
+    for p in catalog.procedures:
+        assert p.name.vi
+        assert p.name.en
+        assert p.required_documents, p.code
+        assert p.line_code in catalog.service_lines
+    snapshot = catalog.get("CT-BANSAO")
+    assert snapshot is not None
+    assert snapshot.time_limit.snapshot().model_dump() == {
+        "amount": 0,
+        "unit": "working_days",
+        "rollover": True,
+    }
+    assert catalog.get("NOPE") is None
+
+
+def _write(tmp_path: Path, doc: object) -> Path:
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_a_bad_catalog_stops_the_service_with_a_clear_message(tmp_path: Path) -> None:
+    good = json.loads(PROCEDURES_FILE.read_text(encoding="utf-8"))
+    dupe = good | {"procedures": good["procedures"] + good["procedures"][:1]}
+    with pytest.raises(CatalogError, match="duplicate procedure codes"):
+        load_catalog(_write(tmp_path, dupe))
+    stray = json.loads(json.dumps(good))
+    stray["procedures"][0]["line_code"] = "ZZ"
+    with pytest.raises(CatalogError, match="undeclared service lines"):
+        load_catalog(_write(tmp_path, stray))
+    unitless = json.loads(json.dumps(good))
+    unitless["procedures"][0]["time_limit"]["unit"] = "fortnights"
+    with pytest.raises(CatalogError, match=r"time_limit\.unit"):
+        load_catalog(_write(tmp_path, unitless))
+    with pytest.raises(CatalogError):
+        load_catalog(tmp_path / "missing.json")
+
+
+def test_a_status_file_must_list_all_ten_steps(tmp_path: Path) -> None:
+    book = load_statuses()
+    assert book.event_labels["dossier.received"].vi == "Tiếp nhận hồ sơ"
+    short = {
+        "statuses": [
+            {"code": 1, "key": "registered", "vi": "a", "en": "a", "clock": "not_started"}
+        ],
+        "events": {},
+    }
+    with pytest.raises(CatalogError):
+        load_statuses(_write(tmp_path, short))
