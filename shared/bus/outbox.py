@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -34,9 +34,15 @@ from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, PUBLISHED
 
 log = get_logger(__name__)
 
+# One round trip for any number of events: the rows go in as arrays, and the
+# notification that wakes the relay (delivered at commit) rides in the same statement.
 _INSERT = """
-    INSERT INTO outbox (event_id, topic, key, event_type, payload)
-    VALUES ($1, $2, $3, $4, $5)
+    WITH added AS (
+        INSERT INTO outbox (event_id, topic, key, event_type, payload)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[])
+        RETURNING 1
+    )
+    SELECT pg_notify(current_schema() || '_outbox', '') FROM added LIMIT 1
 """
 
 
@@ -57,17 +63,10 @@ async def add(conn: asyncpg.Connection, *events: Envelope[Any]) -> None:
     """Record events for publication inside the caller's open transaction."""
     if not conn.is_in_transaction():
         raise RuntimeError("outbox.add must run inside the transaction of the state change")
-    rows = [_row(e) for e in events]
-    if len(rows) == 1:
-        await conn.execute(_INSERT, *rows[0])
-    elif rows:
-        await conn.executemany(_INSERT, rows)
-    # Wakes the relay at commit; identical notifications in one transaction fold into one.
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
-
-
-def add_many(conn: asyncpg.Connection, events: Iterable[Envelope[Any]]) -> Any:
-    return add(conn, *events)
+    if not events:
+        return
+    columns = list(zip(*(_row(e) for e in events), strict=True))
+    await conn.execute(_INSERT, *columns)
 
 
 class OutboxRelay:
