@@ -43,15 +43,43 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--role", default="clerk", choices=["clerk", "officer", "leader", "admin"])
     tok.add_argument("--ttl", type=int, default=12 * 3600)
 
+    sim = sub.add_parser("simulate", help="replay a scenario into the running services")
+    sim.add_argument("scenario", choices=["nam-cuong-2025"])
+    sim.add_argument("--seed", type=int, default=2025)
+    sim.add_argument("--scale", type=int, default=1, help="number of centers")
+    sim.add_argument("--deadlines", default="http://127.0.0.1:8003")
+
     rep = sub.add_parser("report", help="on-time statistics (see 'motcua report on-time -h')")
     rep.add_argument("rest", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
+    if args.command == "simulate":
+        from shared.settings import KafkaSettings, ServiceSettings
+        from simulator.replay import render, replay
+        from simulator.workload import nam_cuong_2025
+
+        print(f"Planning {args.scenario} (seed {args.seed}, {args.scale} center(s))…", flush=True)
+        scenario = nam_cuong_2025(seed=args.seed, scale=args.scale)
+        report, truth = asyncio.run(
+            replay(
+                scenario,
+                seed=args.seed,
+                kafka=KafkaSettings(),
+                deadlines_url=args.deadlines,
+                auth_secret=ServiceSettings().auth_secret.get_secret_value(),
+                say=lambda line: print(line, flush=True),
+            )
+        )
+        print(render(report, truth, "2025-11-27 17:00 (Asia/Ho_Chi_Minh)"))
+        same = report == truth
+        verdict = "The report equals the ground truth." if same else "MISMATCH with the truth."
+        print("\n" + verdict)
+        return 0 if same else 1
     if args.command == "report":
         import importlib
 
-        report = importlib.import_module("services.deadlines.report")
-        code: int = report.main(args.rest)
+        report_cli = importlib.import_module("services.deadlines.report")
+        code: int = report_cli.main(args.rest)
         return code
     if args.command == "dev":
         from pathlib import Path
