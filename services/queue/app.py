@@ -7,7 +7,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.queue import api, handlers
+from services.queue.directory import load_directory
+from services.queue.display import DisplayHub
+from services.queue.errors import QueueError
+from services.queue.queries import QueueQueries
 from services.queue.settings import QueueSettings
+from services.queue.usecases import QueueService
 from shared.events.topics import QUEUE
 from shared.runtime import ServiceRuntime
 
@@ -15,9 +20,26 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: QueueSettings | None = None) -> FastAPI:
-    """Build the app. No I/O happens here: the pool and broker open in the lifespan."""
+    """Build the app. No I/O happens here: the pool, the data file and the display
+    listener open in the lifespan."""
     settings = settings or QueueSettings()
     runtime = ServiceRuntime("queue", settings, MIGRATIONS)
     runtime.publishes(QUEUE)
     handlers.register(runtime)
-    return runtime.create_app(api.router, title="motcua queue")
+    app = runtime.create_app(api.router, title="motcua queue")
+    app.add_exception_handler(QueueError, api.queue_error)
+    hub = DisplayHub(settings.db.url, channel=f"{runtime.schema}_display")
+    app.state.display = hub
+
+    async def start(rt: ServiceRuntime) -> None:
+        service = QueueService(rt.pool, load_directory(settings.centers_file), settings)
+        app.state.queue = service
+        app.state.queries = QueueQueries(service)
+        await hub.start()
+
+    async def stop(_: ServiceRuntime) -> None:
+        await hub.stop()
+
+    runtime.on_startup.append(start)
+    runtime.on_shutdown.append(stop)
+    return app

@@ -1,4 +1,8 @@
-"""Bus subscribers of the queue service: parse, apply the use case, write through the outbox."""
+"""Bus subscribers of the queue service.
+
+The queue consumes no events: clerks and kiosks reach it over HTTP, and it only
+publishes (through its outbox). The hook stays so the service keeps the common shape.
+"""
 
 from __future__ import annotations
 
@@ -6,5 +10,5 @@ from shared.runtime import ServiceRuntime
 
 
 def register(runtime: ServiceRuntime) -> None:
-    """Attach this service's event handlers to the runtime's consumer."""
+    """Attach this service's event handlers to the runtime's consumer (none today)."""
     del runtime

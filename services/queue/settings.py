@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -13,3 +16,35 @@ class QueueSettings(ServiceSettings):
     )
 
     port: int = 8001
+    centers_file: Path | None = Field(
+        default=None,
+        description="JSON file of centers, lines and counters; the packaged sample when unset",
+    )
+    max_priority_in_row: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Fairness guard: priority calls a counter may make in a row "
+        "while normal tickets wait",
+    )
+    max_calls: int = Field(
+        default=3, ge=1, le=10, description="Calls (first call plus recalls) before a no-show"
+    )
+    eta_window: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="Recent service times per line averaged for the estimated wait",
+    )
+    display_last_called: int = Field(
+        default=10, ge=1, le=100, description="Called tickets listed on the display board"
+    )
+    sse_keepalive_seconds: float = Field(
+        default=15.0, gt=0, description="Comment line sent on an idle display stream"
+    )
+    sse_max_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A display stream ends after this long; browsers reconnect on their own, "
+        "and no stream can hold a shutdown for ever",
+    )

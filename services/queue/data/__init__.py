@@ -1,0 +1,1 @@
+"""Reference data of the queue service: centers, service lines and counters."""

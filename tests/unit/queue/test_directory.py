@@ -1,0 +1,83 @@
+"""The reference data file: the packaged sample, and refusals of inconsistent files."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.queue.directory import DEFAULT_FILE, Directory, DirectoryError, load_directory
+from services.queue.errors import Invalid, NotFound
+
+
+def test_the_sample_is_the_nam_cuong_center() -> None:
+    c = load_directory().center("nam-cuong")
+    assert c.timezone == "Asia/Ho_Chi_Minh"
+    assert {x.code: x.prefix for x in c.lines.values()} == {
+        "justice": "A",
+        "land": "B",
+        "business": "C",
+        "labour": "D",
+        "other": "E",
+    }
+    served = {code for k in c.counters.values() for code in k.line_codes}
+    assert served == set(c.lines)  # every line has a counter
+
+
+def test_unknown_names_are_reported_by_kind() -> None:
+    d = load_directory()
+    with pytest.raises(NotFound, match="unknown center 'nowhere'"):
+        d.center("nowhere")
+    c = d.center("nam-cuong")
+    with pytest.raises(NotFound, match="unknown line 'astrology' in center 'nam-cuong'"):
+        c.line("astrology")
+    with pytest.raises(NotFound, match="unknown counter 'Q9'"):
+        c.counter("Q9")
+
+
+def test_a_counter_may_be_opened_for_other_lines() -> None:
+    c = load_directory().center("nam-cuong")
+    spec = c.counter("Q1")
+    assert c.lines_for_counter(spec, None) == ["justice"]
+    assert c.lines_for_counter(spec, ["land", "justice", "land"]) == ["land", "justice"]
+    with pytest.raises(Invalid):
+        c.lines_for_counter(spec, [])
+    with pytest.raises(NotFound):
+        c.lines_for_counter(spec, ["astrology"])
+
+
+def _sample() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(DEFAULT_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+def _broken(change: Any) -> dict[str, Any]:
+    data = copy.deepcopy(_sample())
+    change(data["centers"][0])
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["lines"][1].update(prefix="A"), "repeats a code or prefix"),
+        (lambda c: c["counters"][0].update(line_codes=["astrology"]), "must serve known lines"),
+        (lambda c: c["counters"].append(c["counters"][0]), "listed twice"),
+        (lambda c: c.update(timezone="Mars/Olympus"), "unknown timezone"),
+        (lambda c: c["lines"][0].update(default_service_seconds=0), "positive integer"),
+        (lambda c: c.pop("name"), "'name' must be a non-empty string"),
+    ],
+)
+def test_an_inconsistent_file_is_refused(change: Any, message: str) -> None:
+    with pytest.raises(DirectoryError, match=message):
+        Directory.from_dict(_broken(change))
+
+
+def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "centers.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(DirectoryError, match="cannot read"):
+        load_directory(path)
