@@ -21,6 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--pg-port", type=int, default=15432)
     dev.add_argument("--kafka-port", type=int, default=19092)
     dev.add_argument("--port-offset", type=int, default=0, help="shift the services' ports")
+    dev.add_argument(
+        "--simulate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="animate the center: citizens, clerks and officers through the public APIs",
+    )
+    dev.add_argument("--speed", type=float, default=60.0, help="simulation time compression")
 
     mig = sub.add_parser("migrate", help="apply every service's migrations")
     mig.add_argument(
@@ -94,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                 pg_port=args.pg_port,
                 kafka_port=args.kafka_port,
                 port_offset=args.port_offset,
+                simulate=args.simulate,
+                speed=args.speed,
             )
         )
     if args.command == "migrate":

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
@@ -37,6 +38,8 @@ class DevStack:
     pg_port: int = 15432
     kafka_port: int = 19092
     port_offset: int = 0
+    simulate: bool = False
+    speed: float = 60.0
     ready_timeout: float = 60.0
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
     pg: EmbeddedPostgres | None = None
@@ -83,7 +86,26 @@ class DevStack:
             urls[svc.name] = f"http://127.0.0.1:{port}"
         self.landing = serve_landing(8000 + self.port_offset, urls)
         self.wait_ready(urls)
+        if self.simulate:
+            self._start_simulation(urls, kafka)
         return urls
+
+    def _start_simulation(self, urls: dict[str, str], kafka: KafkaSettings) -> None:
+        from shared.settings import ServiceSettings
+        from simulator.live import LiveSimulation
+
+        sim = LiveSimulation(
+            queue_url=urls["queue"],
+            intake_url=urls["intake"],
+            kafka=kafka,
+            auth_secret=ServiceSettings().auth_secret.get_secret_value(),
+            factor=self.speed,
+        )
+        # Its own thread and loop: the launcher's main thread only watches children.
+        threading.Thread(
+            target=lambda: asyncio.run(sim.run()), name="simulation", daemon=True
+        ).start()
+        print(f"  simulation: on, time x{self.speed:g} (--no-simulate turns it off)", flush=True)
 
     def wait_ready(self, urls: dict[str, str]) -> None:
         deadline = time.monotonic() + self.ready_timeout

@@ -163,9 +163,12 @@ def plan_center(
     cal: WorkingCalendar,
     mix: tuple[ProcedureShare, ...] = WARD_MIX,
     pause_share: float = 0.05,
+    late: int = 0,
+    overdue: int = 0,
 ) -> list[DossierPlan]:
-    """``received`` dossiers, all resolved on time or early except ``in_progress``
-    ones still open (and within their deadline) at ``as_of``."""
+    """``received`` dossiers: ``in_progress`` still open within their deadline at
+    ``as_of``, ``overdue`` still open past it, ``late`` resolved after it, and the
+    rest resolved on time or early."""
     rng = random.Random(seed)
     last_day = cal.local_date(as_of)
     days = _working_days(cal, start, last_day)
@@ -198,8 +201,22 @@ def plan_center(
         start_from = pause.provided_at if pause else at
         resolved = _resolution(cal, start_from, due, rng)
         plans.append(DossierPlan(center_id, seq, proc, at, due, pause, resolved))
+    plans[len(plans) - late - overdue :] = [
+        _late(p, cal, rng, as_of) for p in plans[len(plans) - late - overdue : len(plans) - overdue]
+    ] + [
+        DossierPlan(p.center_id, p.seq, p.procedure, p.received_at, p.due_at)
+        for p in plans[len(plans) - overdue :]
+    ]
     plans.sort(key=lambda p: p.received_at)
     return plans
+
+
+def _late(p: DossierPlan, cal: WorkingCalendar, rng: random.Random, as_of: datetime) -> DossierPlan:
+    """The same dossier, resolved some working hours after its due instant."""
+    resolved = cal.add_working_hours(p.due_at, timedelta(hours=rng.choice([1, 3, 8, 12])))
+    if resolved > as_of:  # too recent to be late yet: leave it open (and overdue)
+        return DossierPlan(p.center_id, p.seq, p.procedure, p.received_at, p.due_at, p.pause)
+    return DossierPlan(p.center_id, p.seq, p.procedure, p.received_at, p.due_at, p.pause, resolved)
 
 
 def nam_cuong_2025(*, seed: int = 2025, scale: int = 1) -> Scenario:

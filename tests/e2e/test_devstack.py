@@ -35,7 +35,7 @@ def test_dev_stack_comes_up_ready_and_stops_without_orphans(tmp_path: Path) -> N
     proc = subprocess.Popen(
         [sys.executable, "-m", "shared.cli", "dev", "--state-dir", str(tmp_path / "state"),
          "--pg-port", str(offset + 1), "--kafka-port", str(offset + 2),
-         "--port-offset", str(offset)],
+         "--port-offset", str(offset), "--no-simulate"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     urls = {name: f"http://127.0.0.1:{svc.port + offset}" for name, svc in SERVICES.items()}

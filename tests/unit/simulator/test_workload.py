@@ -73,3 +73,26 @@ def test_actions_come_in_business_time_order(scenario) -> None:  # type: ignore[
     for _, action, plan in steps:
         first_seen.setdefault(plan.seq, action)
     assert set(first_seen.values()) == {"receive"}
+
+
+def test_late_and_overdue_knobs_give_late_and_overdue_dossiers() -> None:
+    from datetime import timedelta
+
+    from simulator.workload import Scenario, plan_center
+
+    as_of = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    start = (as_of - timedelta(days=40)).date()
+    plans = plan_center(
+        "c", received=300, in_progress=10, start=start, as_of=as_of, seed=3, cal=CAL,
+        late=12, overdue=6,
+    )  # fmt: skip
+    scenario = Scenario(["c"], start, as_of, plans)
+    truth = scenario.truth(CAL)
+    assert truth.resolved_late > 0
+    assert truth.in_progress_overdue > 0
+    assert truth.received == 300
+    assert truth.received == truth.on_time_or_early + truth.resolved_late + truth.in_progress
+    for p in plans:
+        if p.outcome(CAL) == "late":
+            assert p.resolved_at is not None
+            assert p.resolved_at > p.due_at
