@@ -7,7 +7,9 @@ from prometheus_client import Counter, Gauge, Histogram
 CONSUMED = Counter(
     "motcua_events_consumed_total", "Events consumed", ["consumer", "event_type", "outcome"]
 )
-PUBLISHED = Counter("motcua_events_published_total", "Outbox rows published", ["schema"])
+PUBLISHED = Counter(
+    "motcua_events_published_total", "Events published from the outbox", ["schema", "event_type"]
+)
 DEAD_LETTERED = Counter(
     "motcua_dlq_total", "Messages sent to a dead-letter topic", ["consumer", "topic"]
 )

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import asyncpg
 import structlog
+from aiokafka import TopicPartition
 from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from faststream.middlewares import AckPolicy
 
@@ -36,7 +37,7 @@ from shared.events.envelope import Envelope
 from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
 from shared.events.topics import DLQ_SUFFIX
 from shared.logging import get_logger
-from shared.metrics import CONSUMED, DEAD_LETTERED, HANDLER_SECONDS
+from shared.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED, HANDLER_SECONDS
 
 log = get_logger(__name__)
 
@@ -127,6 +128,7 @@ class EventConsumer:
         async def consume(body: list[bytes], msg: KafkaMessage) -> None:
             del body  # we decode ourselves: a bad message must not fail the batch
             await self.process(msg.raw_message)
+            self._observe_lag(msg.consumer, msg.raw_message)
 
         router.subscriber(
             *topics,
@@ -173,6 +175,18 @@ class EventConsumer:
             result = hook(records)
             if result is not None:
                 await result
+
+    def _observe_lag(self, consumer: Any, records: Sequence[Record]) -> None:
+        """Records behind the log end per partition, from the client's last fetch."""
+        last: dict[tuple[str, int], int] = {}
+        for r in records:
+            last[(r.topic, r.partition)] = max(r.offset, last.get((r.topic, r.partition), -1))
+        for (topic, partition), offset in last.items():
+            highwater = consumer.highwater(TopicPartition(topic, partition))
+            if highwater is not None:
+                CONSUMER_LAG.labels(self.name, topic, str(partition)).set(
+                    max(highwater - offset - 1, 0)
+                )
 
     def _parse(self, record: Record) -> _Item:
         try:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -163,7 +164,8 @@ class OutboxRelay:
     async def publish_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch in id order; delete it once every message is acked."""
         rows = await conn.fetch(
-            "SELECT id, topic, key, payload, created_at FROM outbox ORDER BY id LIMIT $1",
+            "SELECT id, topic, key, event_type, payload, created_at FROM outbox"
+            " ORDER BY id LIMIT $1",
             self.batch_size,
         )
         await self._observe_backlog(conn, rows)
@@ -181,7 +183,8 @@ class OutboxRelay:
             "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
         )
         self.published += len(rows)
-        PUBLISHED.labels(schema=self.schema).inc(len(rows))
+        for event_type, n in Counter(r["event_type"] for r in rows).items():
+            PUBLISHED.labels(schema=self.schema, event_type=event_type).inc(n)
         return len(rows)
 
     async def _observe_backlog(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:

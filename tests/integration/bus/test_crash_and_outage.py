@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def start_probe(
-    database_url: str, kafka: KafkaSettings, *, kill_after_commit: bool
+    database_url: str, kafka: KafkaSettings, *, kill_after_commit: bool, log: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = os.environ | {
@@ -50,7 +50,7 @@ def start_probe(
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("ab") if log else subprocess.DEVNULL,
     )
     return proc, f"http://127.0.0.1:{port}"
 
@@ -169,3 +169,54 @@ async def test_broker_outage_loses_nothing_and_keeps_per_key_order(
     on_bus = await read_all(kafka.bootstrap_servers, DOSSIERS.topic("outage."))
     published = {json.loads(m.value)["event_id"] for m in on_bus}
     assert len(published) == 120
+
+
+@pytest.mark.slow
+async def test_sigterm_under_load_drains_and_loses_or_doubles_nothing(
+    database_url: str, kafka_settings: KafkaSettings, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """SIGTERM mid-load: the service stops consuming, finishes in-flight work, exits
+    cleanly in time; events written meanwhile are applied once after the restart."""
+    log = tmp_path / "first.log"
+    first, _ = start_probe(database_url, kafka_settings, kill_after_commit=False, log=log)
+    await eventually(
+        lambda: db.fetchval("SELECT to_regclass('probe.outbox') IS NOT NULL"), what="migrated"
+    )
+    writer = await asyncpg.connect(database_url, server_settings={"search_path": "probe"})
+    written = 0
+
+    async def write(n: int) -> None:
+        nonlocal written
+        for _ in range(n):
+            async with writer.transaction():
+                await outbox.add(writer, probe.assigned(uuid.uuid4(), written))
+            written += 1
+
+    try:
+        await write(200)
+        await eventually(lambda: _applied(db), until=lambda n: n > 0, what="load flowing")
+        load = asyncio.create_task(write(300))  # keeps writing through the stop
+        first.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(asyncio.to_thread(first.wait), 30)  # within the grace
+        assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it is done
+        assert "service.stopped" in log.read_text()  # the lifespan ran to its end: drained
+        await load
+        second, _ = start_probe(database_url, kafka_settings, kill_after_commit=False)
+        try:
+            await eventually(
+                lambda: _applied(db), until=lambda n: n == 500, timeout=90, what="all applied"
+            )
+        finally:
+            second.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(second.wait, 30)
+    finally:
+        await writer.close()
+        if first.poll() is None:
+            first.kill()
+    assert await db.fetchval("SELECT count(*) FROM probe.effects WHERE n > 1") == 0
+    assert await db.fetchval("SELECT count(DISTINCT seq) FROM probe.effects") == 500
+    assert await db.fetchval("SELECT count(*) FROM probe.outbox") == 0
+
+
+async def _applied(db: asyncpg.Connection) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM probe.effects"))

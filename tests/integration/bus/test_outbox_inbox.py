@@ -187,3 +187,32 @@ async def test_concurrent_relays_publish_each_row_once(
     finally:
         await rival.stop()
         await asyncio.wait_for(task, 10)
+
+
+async def test_metrics_expose_published_consumed_lag_backlog_and_latency(
+    probe_app: tuple[FastAPI, str], db: asyncpg.Connection
+) -> None:
+    import httpx
+
+    app, url = probe_app
+    runtime = runtime_of(app)
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        await outbox.add(conn, *(assigned(uuid.uuid4(), seq) for seq in range(5)))
+    await eventually(lambda: effects(db), until=lambda r: len(r) == 5, what="effects")
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{url}/metrics")).text
+    published = 'motcua_events_published_total{event_type="dossier.assigned",schema="probe"}'
+    consumed = (
+        'motcua_events_consumed_total{consumer="probe",event_type="dossier.assigned",'
+        'outcome="applied"}'
+    )
+    for series in (published, consumed):
+        line = next(x for x in text.splitlines() if x.startswith(series))
+        assert float(line.rsplit(" ", 1)[1]) >= 5
+    for name in (
+        'motcua_consumer_lag{consumer="probe"',
+        'motcua_outbox_backlog{schema="probe"}',
+        'motcua_outbox_oldest_age_seconds{schema="probe"}',
+        'motcua_handler_seconds_count{consumer="probe"}',
+    ):
+        assert any(x.startswith(name) for x in text.splitlines()), name
