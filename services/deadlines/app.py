@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.deadlines import api, bootstrap, handlers
+from services.deadlines import api, bootstrap, handlers, pages
 from services.deadlines.scheduler import Scheduler
 from services.deadlines.settings import DeadlinesSettings
 from shared.events.topics import DEADLINES
@@ -40,7 +40,7 @@ def create_app(
         )
         runtime.spawn(deadlines.scheduler.run, "scheduler")
     runtime.on_startup.append(_freeze_heap)
-    app = runtime.create_app(api.router, title="motcua deadlines")
+    app = runtime.create_app(api.router, pages.router, title="motcua deadlines")
     app.state.deadlines = deadlines
     api.install_error_handlers(app)
     return app

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.intake import api, bootstrap, handlers, public
+from services.intake import api, bootstrap, handlers, pages, public
 from services.intake.domain import (
     Conflict,
     Forbidden,
@@ -41,7 +41,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     runtime.publishes(DOSSIERS, INTAKE_RESULTS)
     wiring = bootstrap.build(runtime, settings)
     handlers.register(runtime, wiring.intake)
-    app = runtime.create_app(api.router, public.router, title="motcua intake")
+    app = runtime.create_app(api.router, public.router, pages.router, title="motcua intake")
     app.state.intake = wiring
     app.add_exception_handler(IntakeError, _intake_error)  # type: ignore[arg-type]
     return app

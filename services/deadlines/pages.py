@@ -1,0 +1,531 @@
+"""The leaders' dashboard: the on-time table, the worklist and the weekly on-time chart.
+
+``GET /dashboard?center=&from=&to=&as_of=`` shows, for the dossiers received in the period
+(the current month by default), the figures in the center's own terms (received, resolved
+on time or early, late, withdrawn, in progress within the deadline or overdue, the on-time
+rate) in total, by service line and by procedure; the rate per week of receipt as an inline
+SVG chart; and the open dossiers that are overdue or due within a working day, as of now.
+Every figure comes from the same queries as the JSON API, in one read-only snapshot.
+
+It needs a token of the center (any role), sent as ``Authorization: Bearer`` or kept by
+the sign-in form in a cookie that only these pages receive (HttpOnly, SameSite=Strict,
+path ``/dashboard``). No token, or a bad one: the sign-in page (401). Another center's
+token: a 403 page. Database away: a 503 page. Vietnamese by default, ``?lang=en``.
+
+Waiting times belong to the queue service; this service cannot read them (no service calls
+another), and the queue offers no public statistics a browser could fetch, so the page
+says plainly that they are unavailable here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlencode
+
+import jinja2
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from services.deadlines import charts, queries
+from services.deadlines.bootstrap import Deadlines
+from services.deadlines.domain import DeadlinesError
+from services.deadlines.flags import regular_day
+from services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
+from shared.auth import AuthError, Principal, verify_token
+from shared.db import UNAVAILABLE
+from shared.logging import get_logger
+from shared.runtime import ServiceRuntime
+
+log = get_logger(__name__)
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+Lang = Literal["vi", "en"]
+PATH = "/dashboard"
+COOKIE = "motcua_dashboard_token"
+COOKIE_MAX_AGE = 12 * 3600  # a token's default lifetime
+MAX_WEEKS = 26
+WORKLIST_SHOWN = 100
+REFRESH_SECONDS = 30
+RETRY_AFTER_UNAVAILABLE = 5
+
+_templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+# --------------------------------------------------------------- pure helpers
+
+
+class BadPeriod(ValueError):
+    """A period parameter that cannot be read; ``field`` names it."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def month_of(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def parse_period(
+    start: str, end: str, as_of: str, today: date
+) -> tuple[date, date, datetime | None]:
+    """The period's first and last local dates and its instant. A missing end defaults to
+    the end of the start's month, a missing start to the start of the end's month, both to
+    the current month. ``as_of`` is an ISO datetime (local when naive) or a date, meaning
+    the end of that day."""
+    try:
+        first = date.fromisoformat(start) if start else None
+    except ValueError:
+        raise BadPeriod("from") from None
+    try:
+        last = date.fromisoformat(end) if end else None
+    except ValueError:
+        raise BadPeriod("to") from None
+    if first is None:
+        first = month_of(last or today)[0]
+    if last is None:
+        last = month_of(first)[1]
+    instant = None
+    if as_of:
+        try:
+            if len(as_of) == 10:
+                instant = datetime.combine(date.fromisoformat(as_of) + timedelta(days=1), time())
+            else:
+                instant = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise BadPeriod("as_of") from None
+    return first, last, instant
+
+
+def weeks(start: date, end: date, until: date, limit: int = MAX_WEEKS) -> list[tuple[date, date]]:
+    """The period cut at Mondays into weeks (the first and last may be partial), up to the
+    week holding ``until``; the last ``limit`` of them."""
+    out: list[tuple[date, date]] = []
+    day = start
+    while day <= min(end, until):
+        sunday = day + timedelta(days=6 - day.weekday())
+        out.append((day, min(sunday, end)))
+        day = sunday + timedelta(days=1)
+    return out[-limit:]
+
+
+def number(n: int, lang: Lang) -> str:
+    """``3.510`` in Vietnamese, ``3,510`` in English."""
+    text = f"{n:,}"
+    return text.replace(",", ".") if lang == "vi" else text
+
+
+def percent(rate: float | None, lang: Lang) -> str:
+    if rate is None:
+        return "–"
+    text = f"{rate * 100:.1f}%"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def working_time(seconds: int, day_seconds: int, lang: Lang) -> str:
+    """A signed working time as regular working days, hours and minutes (sign dropped)."""
+    days, rest = divmod(abs(seconds), max(day_seconds, 1))
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if lang == "vi":
+        parts = [f"{days} ngày" if days else "", f"{hours} giờ" if hours else ""]
+        parts.append(f"{minutes} phút" if minutes or not (days or hours) else "")
+    else:
+        parts = [f"{days} day{'s' if days != 1 else ''}" if days else ""]
+        parts.append(f"{hours} h" if hours else "")
+        parts.append(f"{minutes} min" if minutes or not (days or hours) else "")
+    return " ".join(p for p in parts if p)
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def language(request: Request) -> Lang:
+    return "en" if request.query_params.get("lang") == "en" else "vi"
+
+
+def _t(lang: Lang) -> Any:
+    def t(vi: str, en: str) -> str:
+        return en if lang == "en" else vi
+
+    return t
+
+
+def _with_lang(url: str, lang: Lang) -> str:
+    return url + (("&" if "?" in url else "?") + "lang=en" if lang == "en" else "")
+
+
+def _render(
+    name: str, request: Request, *, status: int = 200, nonce: str = "", **context: Any
+) -> HTMLResponse:
+    lang = language(request)
+    params = {k: v for k, v in request.query_params.items() if k != "lang"}
+    other: Lang = "en" if lang == "vi" else "vi"
+    switch = request.url.path + "?" + urlencode(params | ({"lang": "en"} if other == "en" else {}))
+    page = _templates.get_template(f"pages/{name}").render(
+        lang=lang,
+        t=_t(lang),
+        switch_url=switch.rstrip("?"),
+        nonce=nonce,
+        with_lang=lambda url: _with_lang(url, lang),
+        **context,
+    )
+    script = f"'nonce-{nonce}'" if nonce else "'none'"
+    headers = {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "same-origin",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; "
+        f"script-src {script}; connect-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    }
+    return HTMLResponse(page, status_code=status, headers=headers)
+
+
+def _message(
+    request: Request, status: int, kind: str, retry_url: str = PATH, **context: Any
+) -> HTMLResponse:
+    """The 403, 422 and 503 pages."""
+    response = _render(
+        "message.html", request, status=status, kind=kind, retry_url=retry_url, **context
+    )
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    return response
+
+
+def _sign_in(
+    request: Request, *, status: int, error: bool, next_url: str, clear: bool = False
+) -> HTMLResponse:
+    response = _render("sign_in.html", request, status=status, error=error, next_url=next_url)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if clear:
+        response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+# ----------------------------------------------------------------- signing in
+
+
+def _safe_next(url: str) -> str:
+    """Only a dashboard address of this service, never another site's."""
+    return url if url.startswith(PATH) and not url.startswith("//") else PATH
+
+
+def _token(request: Request) -> tuple[str | None, bool]:
+    """The caller's token and whether it came from the cookie."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    cookie = request.cookies.get(COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+def _secret(request: Request) -> str:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime.settings.auth_secret.get_secret_value()
+
+
+@router.get(PATH + "/sign-in", response_class=HTMLResponse)
+async def sign_in_form(request: Request) -> HTMLResponse:
+    next_url = _safe_next(request.query_params.get("next", PATH))
+    return _sign_in(request, status=200, error=False, next_url=next_url)
+
+
+@router.post(PATH + "/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request) -> Response:
+    """Check the token, keep it in a cookie only these pages receive, go on to the page."""
+    body = await request.body()
+    form = parse_qs(body[:8192].decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    next_url = _safe_next((form.get("next") or [PATH])[0])
+    try:
+        principal = verify_token(_secret(request), token)
+    except AuthError:
+        return _sign_in(request, status=401, error=True, next_url=next_url)
+    if next_url == PATH:
+        next_url = _with_lang(
+            f"{PATH}?{urlencode({'center': principal.center_id})}", language(request)
+        )
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=COOKIE_MAX_AGE,
+        path=PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post(PATH + "/sign-out", response_class=HTMLResponse)
+async def sign_out(request: Request) -> Response:
+    response = RedirectResponse(_with_lang(PATH + "/sign-in", language(request)), status_code=303)
+    response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+# ------------------------------------------------------------------ dashboard
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the dashboard shows, read in one transaction."""
+
+    center_name: str
+    report: OnTimeReport
+    weekly: list[tuple[date, date, Tally]]
+    worklist: list[queries.WorkItem]
+    day_seconds: int
+    now: datetime
+
+
+async def snapshot(
+    d: Deadlines, runtime: ServiceRuntime, query: ReportQuery, now: datetime
+) -> Snapshot:
+    """The report, its weekly cohorts and the worklist, from one read-only snapshot."""
+    center = query.center_id
+    assert center is not None
+    async with (
+        runtime.pool.acquire() as conn,
+        conn.transaction(readonly=True, isolation="repeatable_read"),
+    ):
+        report = await queries.on_time_report(conn, query, calendars=d.calendars)
+        weekly: list[tuple[date, date, Tally]] = []
+        for first, last in weeks(query.start, query.end, query.as_of.astimezone(query.tz).date()):
+            week = ReportQuery(center, first, last, query.as_of, query.tz)
+            tally = (await queries.on_time_report(conn, week, calendars=d.calendars)).total
+            weekly.append((first, last, tally))
+        items = await queries.worklist(
+            conn, center, now, calendars=d.calendars, limit=d.settings.worklist_max
+        )
+        cal = await d.calendars.of(conn, center)
+        stored = await queries.center_calendar(conn, center)
+    return Snapshot(
+        center_name=(stored.name if stored and stored.name else center),
+        report=report,
+        weekly=weekly,
+        worklist=items,
+        day_seconds=int(regular_day(cal).total_seconds()),
+        now=now,
+    )
+
+
+@router.get(PATH, response_class=HTMLResponse)
+async def dashboard(request: Request) -> HTMLResponse:
+    lang = language(request)
+    here = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    token, from_cookie = _token(request)
+    principal: Principal | None = None
+    if token:
+        try:
+            principal = verify_token(_secret(request), token)
+        except AuthError:
+            principal = None
+    if principal is None:
+        return _sign_in(request, status=401, error=bool(token), next_url=here, clear=from_cookie)
+    params = request.query_params
+    center = params.get("center") or principal.center_id
+    if center != principal.center_id:
+        return _message(request, 403, "forbidden", own=principal.center_id, asked=center)
+    d: Deadlines = request.app.state.deadlines
+    now = d.clock()
+    tz = d.calendars.default.tz
+    try:
+        start, end, as_of = parse_period(
+            params.get("from", ""),
+            params.get("to", ""),
+            params.get("as_of", ""),
+            now.astimezone(tz).date(),
+        )
+        query = ReportQuery.build(
+            center_id=center, start=start, end=end, as_of=as_of, now=now, tz=tz
+        )
+    except BadPeriod as exc:
+        return _message(request, 422, "bad_period", field=exc.field)
+    except DeadlinesError:
+        return _message(request, 422, "bad_period", field="to")
+    try:
+        snap = await snapshot(d, request.app.state.runtime, query, now)
+    except UNAVAILABLE as exc:
+        log.warning("page.database_unavailable", page="dashboard", error=repr(exc))
+        return _message(request, 503, "unavailable", retry_url=here)
+    nonce = secrets.token_urlsafe(16) if as_of is None else ""
+    return _render(
+        "dashboard.html",
+        request,
+        nonce=nonce,
+        **_context(snap, query, lang, live=as_of is None),
+    )
+
+
+# ------------------------------------------------------------- page context
+
+
+def _figures(tally: Tally, lang: Lang) -> dict[str, Any]:
+    values = {
+        "received": tally.received,
+        "on_time": tally.on_time,
+        "early": tally.resolved_early,
+        "late": tally.resolved_late,
+        "withdrawn": tally.withdrawn,
+        "in_progress": tally.in_progress,
+        "within": tally.in_progress_within,
+        "overdue": tally.in_progress_overdue,
+    }
+    rate = tally.on_time_rate
+    return {
+        "counts": values,
+        "text": {k: number(v, lang) for k, v in values.items()},
+        "rate": rate,
+        "rate_text": percent(rate, lang),
+    }
+
+
+def headline(tally: Tally, lang: Lang) -> str:
+    """The center's own sentence, e.g. "3.510 hồ sơ tiếp nhận, 3.450 giải quyết đúng hạn
+    và trước hạn, 60 đang giải quyết." Late and withdrawn appear only when non-zero."""
+    f = _figures(tally, lang)["text"]
+    vi = lang == "vi"
+    parts = [
+        f"{f['received']} " + ("hồ sơ tiếp nhận" if vi else "dossiers received"),
+        f"{f['on_time']} "
+        + ("giải quyết đúng hạn và trước hạn" if vi else "resolved on time or early"),
+    ]
+    if tally.resolved_late:
+        parts.append(f"{f['late']} " + ("giải quyết trễ hạn" if vi else "resolved late"))
+    if tally.withdrawn:
+        parts.append(
+            f"{f['withdrawn']} " + ("rút hoặc dừng xử lý" if vi else "withdrawn or stopped")
+        )
+    progress = f"{f['in_progress']} " + ("đang giải quyết" if vi else "in progress")
+    if tally.in_progress_overdue:
+        progress += f" ({f['overdue']} " + ("quá hạn)" if vi else "overdue)")
+    return ", ".join([*parts, progress]) + "."
+
+
+def weekly_chart(weekly: Sequence[tuple[date, date, Tally]], lang: Lang) -> str:
+    t = _t(lang)
+    bars = []
+    for first, last, tally in weekly:
+        rate = tally.on_time_rate
+        span = f"{first:%d/%m}–{last:%d/%m}"
+        detail = (
+            f"{span}: {number(tally.on_time, lang)}/{number(tally.resolved, lang)} "
+            + t("đúng hạn hoặc trước hạn", "on time or early")
+            if tally.resolved
+            else f"{span}: " + t("chưa có hồ sơ giải quyết", "nothing resolved yet")
+        )
+        bars.append(charts.Bar(f"{first:%d/%m}", None if rate is None else rate * 100, detail))
+    return charts.bar_chart(
+        bars,
+        title=t("Tỷ lệ đúng hạn theo tuần tiếp nhận", "On-time rate by week of receipt"),
+        description=t(
+            "Tỷ lệ hồ sơ giải quyết đúng hạn hoặc trước hạn trên số đã giải quyết, "
+            "theo tuần tiếp nhận.",
+            "Share of resolved dossiers resolved on time or early, by week of receipt.",
+        ),
+        x_label=t("Tuần bắt đầu (ngày/tháng)", "Week starting (day/month)"),
+        y_label=t("Tỷ lệ đúng hạn", "On-time rate"),
+        format_value=lambda v: f"{v:.0f}%" if v == int(v) else percent(v / 100, lang),
+        chart_id="chart-on-time-weekly",
+    )
+
+
+def _work_rows(snap: Snapshot, lang: Lang, tz: Any) -> tuple[list[dict[str, Any]], int, int]:
+    rows: list[dict[str, Any]] = []
+    overdue = near = 0
+    for item in snap.worklist:
+        if item.overdue:
+            state, overdue = "overdue", overdue + 1
+        elif item.working_seconds_left <= snap.day_seconds:
+            state, near = "near_due", near + 1
+        else:
+            continue
+        if len(rows) >= WORKLIST_SHOWN:
+            continue
+        c = item.clock
+        left = working_time(item.working_seconds_left, snap.day_seconds, lang)
+        rows.append(
+            {
+                "code": c.dossier_code,
+                "procedure": c.procedure_code,
+                "line": c.line_code or "–",
+                "step": _step(c.status, lang),
+                "officer": " · ".join(p for p in (c.assignee, c.department) if p) or "–",
+                "due": f"{item.due_at.astimezone(tz):%H:%M %d/%m/%Y}",
+                "due_iso": item.due_at.isoformat(),
+                "state": state,
+                "left": (f"Quá hạn {left}" if lang == "vi" else f"{left} overdue")
+                if item.overdue
+                else (f"Còn {left}" if lang == "vi" else f"{left} left"),
+                "seconds_left": item.working_seconds_left,
+                "paused": item.paused,
+            }
+        )
+    return rows, overdue, near
+
+
+@functools.cache
+def _steps() -> dict[int, dict[str, str]]:
+    """The portal's status names in both languages (the data file the worklist API uses)."""
+    text = resources.files("services.deadlines").joinpath("data/portal_statuses.json")
+    return {s["code"]: s for s in json.loads(text.read_text("utf-8"))["statuses"]}
+
+
+def _step(status: int | None, lang: Lang) -> str:
+    if status is None:
+        return "–"
+    names = _steps().get(status)
+    return names[lang] if names else str(status)
+
+
+def _context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> dict[str, Any]:
+    report, tz = snap.report, query.tz
+    no_line = "(không có lĩnh vực)" if lang == "vi" else "(no service line)"
+    rows, overdue, near = _work_rows(snap, lang, tz)
+    return {
+        "center_id": query.center_id,
+        "center_name": snap.center_name,
+        "start": query.start.isoformat(),
+        "end": query.end.isoformat(),
+        "period_text": f"{query.start:%d/%m/%Y} – {query.end:%d/%m/%Y}",
+        "as_of_input": f"{query.as_of.astimezone(tz):%Y-%m-%dT%H:%M}" if not live else "",
+        "as_of_local": f"{query.as_of.astimezone(tz):%H:%M %d/%m/%Y}",
+        "now_local": f"{snap.now.astimezone(tz):%H:%M:%S %d/%m/%Y}",
+        "live": live,
+        "refresh_ms": REFRESH_SECONDS * 1000,
+        "headline": headline(report.total, lang),
+        "total": _figures(report.total, lang),
+        "by_line": [(key or no_line, key, _figures(v, lang)) for key, v in report.by_line.items()],
+        "by_procedure": [(key, key, _figures(v, lang)) for key, v in report.by_procedure.items()],
+        "chart": Markup(weekly_chart(snap.weekly, lang)),
+        "weeks_capped": len(snap.weekly) >= MAX_WEEKS,
+        "worklist": rows,
+        "overdue_count": number(overdue, lang),
+        "near_count": number(near, lang),
+        "open_count": number(len(snap.worklist), lang),
+        "worklist_truncated": overdue + near > len(rows),
+        "sign_out": _with_lang(PATH + "/sign-out", lang),
+    }

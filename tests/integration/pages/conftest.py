@@ -1,0 +1,206 @@
+"""One running intake and one running deadlines app for the whole package, each on its own
+database and topics, each reaching PostgreSQL through a TCP proxy that the outage tests cut
+and restore. Tests stay apart by using their own dossiers, centers and client addresses."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.deadlines.app import create_app as create_deadlines
+from services.deadlines.settings import DeadlinesSettings
+from services.intake.app import create_app as create_intake
+from services.intake.settings import IntakeSettings
+from shared.auth import Role, issue_token
+from shared.bus.kafka import ensure_topics
+from shared.embedded import free_port
+from shared.events import Envelope
+from shared.events.topics import DOSSIERS
+from shared.settings import DatabaseSettings, KafkaSettings
+from tests.conftest import _with_database
+from tests.support.backends import Servers
+from tests.support.serving import serve
+from tests.support.tcpproxy import TcpProxy
+
+LOOKUP_BURST = 4
+AUTH_SECRET = "pages-test-auth-secret"
+
+
+@dataclass
+class Database:
+    """A fresh database: its direct URL, and its URL through a proxy a test can cut."""
+
+    url: str
+    proxied_url: str
+    proxy: TcpProxy
+
+
+async def _database(test_servers: Servers) -> AsyncIterator[Database]:
+    admin_url = test_servers.postgres_url
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = _with_database(admin_url, name)
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    port = free_port()
+    proxy = await TcpProxy(parts.hostname, parts.port, port).start()
+    proxied = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{port}"))
+    try:
+        yield Database(url, proxied.geturl(), proxy)
+    finally:
+        await proxy.stop()
+        admin = await asyncpg.connect(admin_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def _kafka(test_servers: Servers) -> KafkaSettings:
+    settings = KafkaSettings(
+        bootstrap_servers=test_servers.kafka_bootstrap,
+        embedded=test_servers.kafka_embedded,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        # A short session keeps the consumer group's first join quick.
+        session_timeout_ms=6_000,
+        heartbeat_interval_ms=1_500,
+    )
+    await ensure_topics(settings)
+    return settings
+
+
+# ------------------------------------------------------------------------ intake
+
+
+@dataclass
+class IntakeApp:
+    url: str
+    settings: IntakeSettings
+    database: Database
+
+
+@pytest.fixture(scope="package")
+async def intake_database(test_servers: Servers) -> AsyncIterator[Database]:
+    async for database in _database(test_servers):
+        yield database
+
+
+@pytest.fixture(scope="package")
+async def intake_app(test_servers: Servers, intake_database: Database) -> AsyncIterator[IntakeApp]:
+    settings = IntakeSettings(
+        db=DatabaseSettings(url=intake_database.proxied_url, pool_min=1, pool_max=5),
+        kafka=await _kafka(test_servers),
+        log_format="console",
+        lookup_burst=LOOKUP_BURST,
+        lookup_rate_per_minute=1.0,
+        trust_forwarded_for=True,  # lets each test be its own client address
+        auth_secret=AUTH_SECRET,
+        contact_key="pages-test-contact-key",
+    )
+    async with serve(create_intake(settings)) as url:
+        yield IntakeApp(url, settings, intake_database)
+
+
+def client_address() -> str:
+    n = uuid.uuid4().int
+    return f"10.{n % 250}.{(n >> 8) % 250}.{(n >> 16) % 250}"
+
+
+@pytest.fixture
+async def citizen(intake_app: IntakeApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client of intake, posing as a client address of its own."""
+    async with httpx.AsyncClient(
+        base_url=intake_app.url, headers={"X-Forwarded-For": client_address()}, timeout=30
+    ) as http:
+        yield http
+
+
+def clerk_headers(center: str = "nam-cuong", role: Role = "clerk") -> dict[str, str]:
+    token = issue_token(AUTH_SECRET, center_id=center, subject="clerk-7", role=role)
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --------------------------------------------------------------------- deadlines
+
+
+class MovableClock:
+    """The service's "now", set by the test instead of waiting for real time."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start.astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class DeadlinesApp:
+    url: str
+    settings: DeadlinesSettings
+    database: Database
+    clock: MovableClock
+
+    def token(self, center: str, role: Role = "leader", secret: str = AUTH_SECRET) -> str:
+        return issue_token(secret, center_id=center, subject="lanh-dao", role=role)
+
+    def bearer(self, center: str, role: Role = "leader") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(center, role)}"}
+
+    async def publish(self, *events: Envelope[Any]) -> None:
+        """Put dossier events on the topic, keyed by dossier, as intake's relay does."""
+        kafka = self.settings.kafka
+        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+        await producer.start()
+        try:
+            topic = DOSSIERS.topic(kafka.topic_prefix)
+            for event in events:
+                key = str(event.data.dossier_id).encode()
+                await producer.send(topic, event.to_bytes(), key=key)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+
+@pytest.fixture(scope="package")
+async def deadlines_database(test_servers: Servers) -> AsyncIterator[Database]:
+    async for database in _database(test_servers):
+        yield database
+
+
+@pytest.fixture(scope="package")
+async def deadlines_app(
+    test_servers: Servers, deadlines_database: Database
+) -> AsyncIterator[DeadlinesApp]:
+    from tests.integration.pages.history import NOW
+
+    clock = MovableClock(NOW)
+    settings = DeadlinesSettings(
+        db=DatabaseSettings(url=deadlines_database.proxied_url, pool_min=1, pool_max=5),
+        kafka=await _kafka(test_servers),
+        log_format="console",
+        auth_secret=AUTH_SECRET,
+        scheduler_poll_seconds=0.2,
+    )
+    async with serve(create_deadlines(settings, clock=clock)) as url:
+        yield DeadlinesApp(url, settings, deadlines_database, clock)
+
+
+@pytest.fixture
+async def browser(deadlines_app: DeadlinesApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the dashboard that keeps cookies, as a browser does."""
+    async with httpx.AsyncClient(base_url=deadlines_app.url, timeout=30) as http:
+        yield http
