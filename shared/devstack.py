@@ -9,6 +9,7 @@ SIGTERM stops everything; children also die with us if we are killed outright.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -70,7 +71,13 @@ class DevStack:
             "MOTCUA_KAFKA_EMBEDDED": "true" if embedded else "false",
             "MOTCUA_LOG_FORMAT": os.environ.get("MOTCUA_LOG_FORMAT", "console"),
         }
-        urls = {}
+        urls = {n: f"http://127.0.0.1:{s.port + self.port_offset}" for n, s in SERVICES.items()}
+        # Browsers reach one service's pages from another's: tell each where the others are.
+        env |= {
+            "MOTCUA_QUEUE_INTAKE_URL": urls["intake"],
+            "MOTCUA_INTAKE_CORS_ORIGINS": json.dumps([urls["queue"]]),
+            "MOTCUA_INTAKE_LOOKUP_URL": f"{urls['intake']}/lookup",
+        }
         for svc in SERVICES.values():
             port = svc.port + self.port_offset
             log = open(self.state_dir / f"{svc.name}.log", "ab")  # noqa: SIM115
@@ -83,7 +90,6 @@ class DevStack:
                     preexec_fn=_die_with_parent,
                 )
             )
-            urls[svc.name] = f"http://127.0.0.1:{port}"
         self.landing = serve_landing(8000 + self.port_offset, urls)
         self.wait_ready(urls)
         if self.simulate:

@@ -180,12 +180,17 @@ async def get_dossier(dossier_id: uuid.UUID, principal: CurrentPrincipal, w: Dep
 
 
 @router.get("/dossiers/{dossier_id}/receipt", response_class=HTMLResponse, tags=["clerk"])
-async def print_receipt(dossier_id: uuid.UUID, principal: CurrentPrincipal, w: Deps) -> str:
+async def print_receipt(
+    dossier_id: uuid.UUID, principal: CurrentPrincipal, w: Deps
+) -> HTMLResponse:
     """The printable receipt (phiếu tiếp nhận và hẹn trả kết quả), secret included."""
     async with w.transaction() as conn:
         await w.queries.details(conn, dossier_id, principal.center_id)  # center check
         receipt = await w.queries.receipt_again(conn, dossier_id)
-    return receipt_html(w, receipt, public=False)
+    # It carries the lookup secret: no cache may keep a copy.
+    return HTMLResponse(
+        receipt_html(w, receipt, public=False), headers={"Cache-Control": "no-store"}
+    )
 
 
 def receipt_html(w: Wiring, receipt: Receipt, *, public: bool) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from services.intake import api, bootstrap, handlers, pages, public
@@ -44,6 +45,16 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app = runtime.create_app(api.router, public.router, pages.router, title="motcua intake")
     app.state.intake = wiring
     app.add_exception_handler(IntakeError, _intake_error)  # type: ignore[arg-type]
+    # The counter console (served by queue) calls the clerk API from the browser. The token
+    # is a bearer header, not a cookie, so credentials stay off.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        allow_credentials=False,
+        max_age=600,
+    )
     return app
 
 

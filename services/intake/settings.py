@@ -50,6 +50,11 @@ class IntakeSettings(ServiceSettings):
         description="Rate-limit by the first X-Forwarded-For address (only behind a proxy "
         "that sets it)",
     )
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8001"],
+        description="Browser origins allowed to call the clerk API (the queue's counter "
+        "console receives dossiers from there); a JSON list",
+    )
     backdate_grace_seconds: int = Field(
         default=300,
         ge=0,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from services.queue import api, handlers
+from services.queue import api, handlers, page_kit, pages
 from services.queue.directory import load_directory
 from services.queue.display import DisplayHub
 from services.queue.errors import QueueError
@@ -26,7 +27,8 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime("queue", settings, MIGRATIONS)
     runtime.publishes(QUEUE)
     handlers.register(runtime)
-    app = runtime.create_app(api.router, title="motcua queue")
+    app = runtime.create_app(api.router, pages.router, title="motcua queue")
+    app.mount("/static", StaticFiles(directory=page_kit.STATIC_DIR), name="static")
     app.add_exception_handler(QueueError, api.queue_error)
     hub = DisplayHub(settings.db.url, channel=f"{runtime.schema}_display")
     app.state.display = hub

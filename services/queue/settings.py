@@ -48,3 +48,20 @@ class QueueSettings(ServiceSettings):
         description="A display stream ends after this long; browsers reconnect on their own, "
         "and no stream can hold a shutdown for ever",
     )
+    default_center: str = Field(
+        default="nam-cuong",
+        min_length=1,
+        max_length=64,
+        description="Center shown by the kiosk, board and counter pages without ?center=",
+    )
+    intake_url: str = Field(
+        default="http://127.0.0.1:8002",
+        description="Intake's base URL as browsers reach it: the counter console loads the "
+        "procedure catalog and receives dossiers there (intake must allow this service's "
+        "origin by CORS)",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL at which citizens' phones reach the queue's pages, printed in "
+        "the ticket's QR code; the kiosk's own address when unset",
+    )

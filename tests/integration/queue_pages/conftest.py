@@ -1,0 +1,119 @@
+"""One queue service for the package, reached through a TCP proxy in front of its database
+so that a test can take the database away and bring it back.
+
+Tests stay apart by center: the data file holds many copies of the sample center, and each
+test takes a fresh one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.queue.app import create_app
+from services.queue.settings import QueueSettings
+from shared.auth import issue_token
+from shared.bus.kafka import ensure_topics
+from shared.embedded import free_port
+from shared.settings import KafkaSettings
+from tests.conftest import _with_database
+from tests.integration.queue.conftest import queue_settings, write_centers
+from tests.support.backends import Servers
+from tests.support.serving import serve
+from tests.support.tcpproxy import TcpProxy
+
+INTAKE_URL = "http://127.0.0.1:18002"
+
+
+@dataclass
+class PagesEnv:
+    app: FastAPI
+    url: str
+    settings: QueueSettings
+    database_url: str
+    proxy: TcpProxy
+    center_ids: Iterator[str] = field(repr=False)
+
+    def auth(self, center_id: str) -> dict[str, str]:
+        secret = self.settings.auth_secret.get_secret_value()
+        return {"Authorization": f"Bearer {issue_token(secret, center_id=center_id, subject='c1')}"}
+
+
+@pytest.fixture(scope="package")
+async def pages_db(test_servers: Servers) -> AsyncIterator[str]:
+    name = f"qp_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(test_servers.postgres_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_database(test_servers.postgres_url, name)
+    admin = await asyncpg.connect(test_servers.postgres_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="package")
+async def pages_kafka(test_servers: Servers) -> KafkaSettings:
+    settings = KafkaSettings(
+        bootstrap_servers=test_servers.kafka_bootstrap,
+        embedded=test_servers.kafka_embedded,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+    )
+    await ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture(scope="package")
+async def pages_env(
+    tmp_path_factory: pytest.TempPathFactory, pages_db: str, pages_kafka: KafkaSettings
+) -> AsyncIterator[PagesEnv]:
+    centers_file = tmp_path_factory.mktemp("queue-pages") / "centers.json"
+    ids = write_centers(centers_file, 100, prefix="p")
+    parts = urlsplit(pages_db)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    proxy = await TcpProxy(parts.hostname, parts.port, free_port()).start()
+    proxied = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{proxy.port}"))
+    settings = queue_settings(
+        proxied.geturl(),
+        pages_kafka,
+        centers_file,
+        default_center=ids[0],
+        intake_url=INTAKE_URL,
+        public_url="https://queue.example.test",
+    )
+    app = create_app(settings)
+    try:
+        async with serve(app) as url:
+            # The first center is the default one; tests take the others.
+            yield PagesEnv(app, url, settings, pages_db, proxy, iter(ids[1:]))
+    finally:
+        await proxy.stop()
+
+
+@pytest.fixture
+def center(pages_env: PagesEnv) -> str:
+    return next(pages_env.center_ids)
+
+
+@pytest.fixture
+async def client(pages_env: PagesEnv) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=pages_env.url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+async def pg(pages_env: PagesEnv) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(pages_env.database_url)
+    yield conn
+    await conn.close()
