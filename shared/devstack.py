@@ -77,6 +77,8 @@ class DevStack:
             "MOTCUA_QUEUE_INTAKE_URL": urls["intake"],
             "MOTCUA_INTAKE_CORS_ORIGINS": json.dumps([urls["queue"]]),
             "MOTCUA_INTAKE_LOOKUP_URL": f"{urls['intake']}/lookup",
+            "MOTCUA_DEADLINES_QUEUE_URL": urls["queue"],
+            "MOTCUA_QUEUE_CORS_ORIGINS": json.dumps([urls["deadlines"]]),
         }
         for svc in SERVICES.values():
             port = svc.port + self.port_offset

@@ -28,7 +28,7 @@ from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -174,7 +174,13 @@ def _with_lang(url: str, lang: Lang) -> str:
 
 
 def _render(
-    name: str, request: Request, *, status: int = 200, nonce: str = "", **context: Any
+    name: str,
+    request: Request,
+    *,
+    status: int = 200,
+    nonce: str = "",
+    connect: str = "",
+    **context: Any,
 ) -> HTMLResponse:
     lang = language(request)
     params = {k: v for k, v in request.query_params.items() if k != "lang"}
@@ -194,7 +200,7 @@ def _render(
         "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; "
-        f"script-src {script}; connect-src 'self'; img-src 'self' data:; "
+        f"script-src {script}; connect-src 'self' {connect}; img-src 'self' data:; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     }
     return HTMLResponse(page, status_code=status, headers=headers)
@@ -376,8 +382,20 @@ async def dashboard(request: Request) -> HTMLResponse:
         "dashboard.html",
         request,
         nonce=nonce,
+        connect=_queue_origin(request),
+        queue_waiting_url=_queue_waiting_url(request, center),
         **_context(snap, query, lang, live=as_of is None),
     )
+
+
+def _queue_origin(request: Request) -> str:
+    parts = urlsplit(request.app.state.runtime.settings.queue_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _queue_waiting_url(request: Request, center: str) -> str:
+    base = request.app.state.runtime.settings.queue_url.rstrip("/")
+    return f"{base}/centers/{quote(center, safe='')}/stats/waiting"
 
 
 # ------------------------------------------------------------- page context

@@ -20,6 +20,11 @@ class DeadlinesSettings(ServiceSettings):
     )
 
     port: int = 8003
+    queue_url: str = Field(
+        default="http://127.0.0.1:8001",
+        description="The queue service as browsers reach it: the dashboard draws the day's "
+        "waiting times from its public statistics",
+    )
     approaching_thresholds: list[str] = Field(
         default=["1d", "80%"],
         description=(

@@ -32,6 +32,7 @@ from services.queue.schemas import (
     TicketOut,
     TransferIn,
     WaitingOut,
+    WaitingStatsOut,
 )
 from services.queue.settings import QueueSettings
 from services.queue.usecases import ContactInput, QueueService
@@ -402,6 +403,20 @@ async def daily_stats(
     center_id: CenterId, _: Clerk, q: Queries, day: Annotated[date | None, Query()] = None
 ) -> StatsOut:
     return StatsOut.of(await q.daily_stats(center_id, day))
+
+
+@router.get(
+    "/centers/{center_id}/stats/waiting",
+    tags=["statistics"],
+    summary="The day's waiting-time distribution (public, aggregate only)",
+    description="How long called tickets waited, in buckets of minutes; no ticket, number or "
+    "contact. Public, like the display board, so the leaders' dashboard can draw it.",
+    responses=_READ,
+)
+async def waiting_distribution(
+    center_id: CenterId, q: Queries, day: Annotated[date | None, Query()] = None
+) -> WaitingStatsOut:
+    return WaitingStatsOut.of(await q.wait_distribution(center_id, day))
 
 
 async def _counter(q: QueueQueries, center_id: str, counter_id: str) -> CounterOut:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from services.queue import api, handlers, page_kit, pages
@@ -30,6 +31,10 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     app = runtime.create_app(api.router, pages.router, title="motcua queue")
     app.mount("/static", StaticFiles(directory=page_kit.STATIC_DIR), name="static")
     app.add_exception_handler(QueueError, api.queue_error)
+    # The leaders' dashboard (served by deadlines) reads the public waiting statistics.
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600
+    )
     hub = DisplayHub(settings.db.url, channel=f"{runtime.schema}_display")
     app.state.display = hub
 

@@ -89,6 +89,16 @@ class QueueQueries:
     async def counters(self, center_id: str) -> list[CounterBoard]:
         return (await self.board(center_id)).counters
 
+    async def wait_distribution(
+        self, center_id: str, day: date | None = None
+    ) -> stats.WaitingHistogram:
+        """The day's waiting-time distribution (today by default), aggregate only."""
+        center = self.service.directory.center(center_id)
+        day = day or center.local_day(self.service.clock())
+        async with self.snapshot() as conn:
+            entries = await reads.log_entries(conn, center_id, day)
+        return stats.waiting_histogram(center_id, day, entries)
+
     async def daily_stats(self, center_id: str, day: date | None = None) -> stats.DailyStats:
         """Statistics of one local day (today by default) per line and per counter."""
         center = self.service.directory.center(center_id)

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from services.queue import stats
 from services.queue.board import Board, CounterBoard
 from services.queue.directory import Center
 from services.queue.stats import DailyStats
@@ -336,4 +337,31 @@ class StatsOut(BaseModel):
                 CounterStatsOut.model_validate({"counter_id": cid, **asdict(f)})
                 for cid, f in s.counters.items()
             ],
+        )
+
+
+class WaitingBucketOut(BaseModel):
+    label: str = Field(description="Minutes waited, e.g. '5–10' or '≥60'")
+    count: int
+
+
+class WaitingStatsOut(BaseModel):
+    """A day's waiting-time distribution: aggregate only, no ticket or contact."""
+
+    center_id: str
+    day: date
+    calls: int = Field(description="Tickets called that day")
+    mean_wait_seconds: float | None
+    p90_wait_seconds: float | None
+    buckets: list[WaitingBucketOut]
+
+    @classmethod
+    def of(cls, h: stats.WaitingHistogram) -> WaitingStatsOut:
+        return cls(
+            center_id=h.center_id,
+            day=h.day,
+            calls=h.calls,
+            mean_wait_seconds=h.mean_wait_seconds,
+            p90_wait_seconds=h.p90_wait_seconds,
+            buckets=[WaitingBucketOut(label=label, count=n) for label, n in h.buckets],
         )

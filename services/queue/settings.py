@@ -16,6 +16,11 @@ class QueueSettings(ServiceSettings):
     )
 
     port: int = 8001
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8003"],
+        description="Browser origins allowed to read the public statistics (the leaders' "
+        "dashboard); a JSON list",
+    )
     centers_file: Path | None = Field(
         default=None,
         description="JSON file of centers, lines and counters; the packaged sample when unset",

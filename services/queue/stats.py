@@ -15,6 +15,7 @@ Definitions (one local day of one center):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -105,4 +106,42 @@ def daily_stats(center: Center, day: date, entries: Iterable[LogEntry]) -> Daily
         total=figures(items),
         lines={code: figures(e for e in items if e.line_code == code) for code in center.lines},
         counters={cid: figures(e for e in items if e.counter_id == cid) for cid in center.counters},
+    )
+
+
+WAIT_BUCKETS_MINUTES: tuple[int, ...] = (5, 10, 15, 20, 30, 45, 60)
+"""Upper bounds of the waiting-time histogram's buckets; a last bucket holds the rest."""
+
+
+@dataclass(frozen=True)
+class WaitingHistogram:
+    """How long the day's called tickets waited: counts per bucket, no ticket identity."""
+
+    center_id: str
+    day: date
+    calls: int
+    mean_wait_seconds: float | None
+    p90_wait_seconds: float | None
+    buckets: list[tuple[str, int]]
+
+
+def waiting_histogram(center_id: str, day: date, entries: Iterable[LogEntry]) -> WaitingHistogram:
+    waits = [
+        e.wait_seconds for e in entries if e.kind == Kind.CALLED and e.wait_seconds is not None
+    ]
+    bounds = [0, *WAIT_BUCKETS_MINUTES]
+    labels = [f"{lo}–{hi}" for lo, hi in itertools.pairwise(bounds)]
+    labels.append(f"≥{WAIT_BUCKETS_MINUTES[-1]}")
+    counts = [0] * len(labels)
+    for w in waits:
+        minutes = w / 60
+        index = next((i for i, hi in enumerate(WAIT_BUCKETS_MINUTES) if minutes < hi), -1)
+        counts[index] += 1
+    return WaitingHistogram(
+        center_id,
+        day,
+        len(waits),
+        _mean(waits),
+        nearest_rank(waits, 90),
+        list(zip(labels, counts, strict=True)),
     )

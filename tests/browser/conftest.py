@@ -167,7 +167,12 @@ async def stack(test_servers: Servers, browser: Any) -> AsyncIterator[Stack]:
         }
         apps = {
             "queue": create_queue(
-                QueueSettings(db=db(proxied.geturl()), intake_url=urls["intake"], **common)
+                QueueSettings(
+                    db=db(proxied.geturl()),
+                    intake_url=urls["intake"],
+                    cors_origins=[urls["deadlines"]],  # the dashboard reads waiting times
+                    **common,
+                )
             ),
             "intake": create_intake(
                 IntakeSettings(
@@ -177,7 +182,9 @@ async def stack(test_servers: Servers, browser: Any) -> AsyncIterator[Stack]:
                     **common,
                 )
             ),
-            "deadlines": create_deadlines(DeadlinesSettings(db=db(url), **common)),
+            "deadlines": create_deadlines(
+                DeadlinesSettings(db=db(url), queue_url=urls["queue"], **common)
+            ),
         }
         for name, app in apps.items():
             await stack.enter_async_context(serve(app, ports[name]))

@@ -208,6 +208,12 @@ async def test_a_citizen_from_the_kiosk_to_the_leaders_dashboard(
         await expect(dashboard.get_by_test_id("kpi-in-progress")).to_have_attribute(
             "data-value", "1"
         )
+        # Today's waiting times come from the queue's public statistics: the one call.
+        bars = dashboard.get_by_test_id("waiting-bar")
+        await expect(bars).to_have_count(8)
+        values = [await b.get_attribute("data-value") for b in await bars.all()]
+        assert sorted(values) == ["0"] * 7 + ["1"]
+        await expect(dashboard.get_by_test_id("queue-stats-unavailable")).to_be_hidden()
         await shot(dashboard, "10-dashboard")
     finally:
         for ctx in (kiosk_ctx, phone_ctx, tv_ctx, desk_ctx, leader_ctx):

@@ -121,6 +121,22 @@ async def test_daily_statistics_known_answer(desk: Desk, clock: FakeClock) -> No
     at(2600)
     await desk.act("Q1", a3, "finish")  # service 900
 
+    # The public distribution (no token) counts the same five calls by minutes waited:
+    # 300 s, 940 s, 980 s, 100 s after the transfer, 1520 s.
+    r = await desk.client.get(
+        f"/centers/{desk.center}/stats/waiting",
+        params={"day": "2025-11-27"},
+        headers={"Origin": "http://127.0.0.1:8003"},
+    )
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == "http://127.0.0.1:8003"
+    waiting = r.json()
+    assert waiting["calls"] == 5
+    assert {b["label"]: b["count"] for b in waiting["buckets"]} == {
+        "0–5": 1, "5–10": 1, "10–15": 0, "15–20": 2, "20–30": 1, "30–45": 0, "45–60": 0, "≥60": 0,
+    }  # fmt: skip
+    assert "number" not in r.text
+
     stats = await desk.get("/stats", day="2025-11-27")
     assert stats["day"] == "2025-11-27"
     zero = {"issued": 0, "called": 0, "served": 0, "no_show": 0, "transferred": 0}

@@ -92,3 +92,22 @@ def test_board_lists_every_counter_and_line_with_live_figures() -> None:
     assert (justice.waiting, justice.open_counters, justice.estimated_wait_seconds) == (3, 2, 400)
     land = b.lines[1]
     assert (land.waiting, land.open_counters, land.estimated_wait_seconds) == (0, 0, 1200)
+
+
+def test_waiting_histogram_buckets_by_minutes_and_ignores_other_changes() -> None:
+    from datetime import date
+
+    from services.queue.domain import Kind
+    from services.queue.stats import LogEntry, waiting_histogram
+
+    entries = [
+        LogEntry(Kind.CALLED, "justice", "Q1", wait_seconds=s)
+        for s in (0, 299, 300, 3599, 3600, 9000)
+    ] + [LogEntry(Kind.ISSUED, "justice", None), LogEntry(Kind.CALLED, "land", "Q3")]
+    h = waiting_histogram("c", date(2026, 3, 2), entries)
+    assert h.calls == 6
+    assert dict(h.buckets) == {
+        "0–5": 2, "5–10": 1, "10–15": 0, "15–20": 0, "20–30": 0, "30–45": 0, "45–60": 1, "≥60": 2,
+    }  # fmt: skip
+    assert h.p90_wait_seconds == 9000
+    assert waiting_histogram("c", date(2026, 3, 2), []).mean_wait_seconds is None
