@@ -26,3 +26,8 @@ OUTBOX_OLDEST_AGE = Gauge(
 CONSUMER_LAG = Gauge(
     "motcua_consumer_lag", "Records behind the log end", ["consumer", "topic", "partition"]
 )
+QUEUE_WAITING = Gauge(
+    "motcua_queue_waiting", "Tickets waiting now, per center and service line", ["center", "line"]
+)
+DOSSIERS_OPEN = Gauge("motcua_dossiers_open", "Dossiers with a running legal clock", ["center"])
+DOSSIERS_OVERDUE = Gauge("motcua_dossiers_overdue", "Open dossiers past their due time", ["center"])

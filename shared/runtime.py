@@ -107,6 +107,23 @@ class ServiceRuntime:
 
         self.on_startup.append(lambda _rt: self._start(runner, name))
 
+    def every(
+        self, seconds: float, sample: Callable[[asyncpg.Connection], Awaitable[None]], name: str
+    ) -> None:
+        """Call ``sample(conn)`` every ``seconds`` for the app's lifetime (metrics gauges);
+        a failed sample is logged and tried again next time, never fatal."""
+
+        async def loop() -> None:
+            while True:
+                try:
+                    async with self.pool.acquire() as conn:
+                        await sample(conn)
+                except Exception as exc:
+                    log.warning("sampler.failed", sampler=name, error=repr(exc))
+                await asyncio.sleep(seconds)
+
+        self.spawn(loop, name)
+
     async def _start(self, runner: Callable[[], Awaitable[None]], name: str) -> None:
         self._tasks.append(asyncio.create_task(runner(), name=f"{self.name}:{name}"))  # type: ignore[arg-type]
 

@@ -156,6 +156,9 @@ class ServiceSettings(BaseSettings):
     outbox_batch: int = Field(
         default=500, ge=1, le=10_000, description="Most outbox rows the relay publishes per round"
     )
+    metrics_sample_seconds: float = Field(
+        default=15.0, gt=0, description="How often gauges read from the database are refreshed"
+    )
     migrate_on_start: bool = Field(
         default=True,
         validation_alias=AliasChoices("MOTCUA_MIGRATE_ON_START", "migrate_on_start"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.deadlines import api, bootstrap, handlers, pages
+from services.deadlines import api, bootstrap, handlers, metrics, pages
 from services.deadlines.scheduler import Scheduler
 from services.deadlines.settings import DeadlinesSettings
 from shared.events.topics import DEADLINES
@@ -30,6 +30,9 @@ def create_app(
     runtime = ServiceRuntime("deadlines", settings, MIGRATIONS)
     runtime.publishes(DEADLINES)
     deadlines = bootstrap.build(settings, clock)
+    runtime.every(
+        settings.metrics_sample_seconds, metrics.open_and_overdue(deadlines.clock), "gauges"
+    )
     handlers.register(runtime, deadlines)
     if settings.scheduler_enabled:
         deadlines.scheduler = Scheduler(

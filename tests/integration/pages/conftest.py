@@ -194,6 +194,7 @@ async def deadlines_app(
         log_format="console",
         auth_secret=AUTH_SECRET,
         scheduler_poll_seconds=0.2,
+        metrics_sample_seconds=0.2,
     )
     async with serve(create_deadlines(settings, clock=clock)) as url:
         yield DeadlinesApp(url, settings, deadlines_database, clock)

@@ -342,3 +342,27 @@ async def test_another_centers_token_gets_a_clear_403_page(
     again = await browser.get(f"/dashboard?center={center}")
     assert again.status_code == 401
     assert COOKIE in again.headers.get("set-cookie", "")
+
+
+async def test_metrics_count_open_and_overdue_dossiers(
+    deadlines_app: DeadlinesApp, browser: httpx.AsyncClient, center: str
+) -> None:
+    """Open and overdue dossiers as Prometheus gauges, counted as the worklist counts them:
+    every open dossier of the center, whatever the period (history.py: the four open ones
+    received in March plus "feb"; "feb" and "overdue" are past due, "paused" is not)."""
+
+    async def gauges() -> dict[str, float]:
+        text = (await browser.get("/metrics")).text
+        found = {}
+        for name in ("motcua_dossiers_open", "motcua_dossiers_overdue"):
+            series = f'{name}{{center="{center}"}}'
+            for line in text.splitlines():
+                if line.startswith(series):
+                    found[name] = float(line.rsplit(" ", 1)[1])
+        return found
+
+    figures = await eventually(gauges, until=lambda g: len(g) == 2, what="both gauges sampled")
+    assert figures == {"motcua_dossiers_open": 5, "motcua_dossiers_overdue": 2}
+    r = await browser.get(f"/dashboard?center={center}", headers=deadlines_app.bearer(center))
+    [(_, overdue_on_page)] = elements(r.text, "worklist-overdue-count")
+    assert float(overdue_on_page) == figures["motcua_dossiers_overdue"]

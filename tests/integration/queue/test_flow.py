@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from shared import crypto
@@ -139,3 +140,22 @@ async def test_fairness_guard_lets_a_normal_ticket_through_after_k_priority_call
         order.append(called["number"])
         await desk.act("Q2", called, "finish")
     assert order == ["A001", "A002", "E001", "A003", "A004"]
+
+
+async def test_waiting_gauge_counts_tickets_per_line(
+    queue_env: QueueEnv, client: httpx.AsyncClient, center: str, pg: asyncpg.Connection
+) -> None:
+    from services.queue.metrics import sample_waiting
+
+    for line in ("justice", "justice", "land"):
+        r = await client.post(f"/centers/{center}/tickets", json={"line_code": line})
+        assert r.status_code == 201
+    await pg.execute("SET search_path TO queue")
+    await sample_waiting(pg)  # what the service's sampler runs every few seconds
+    text = (await client.get("/metrics")).text
+
+    def gauge(line: str) -> float:
+        series = f'motcua_queue_waiting{{center="{center}",line="{line}"}}'
+        return float(next(x for x in text.splitlines() if x.startswith(series)).rsplit(" ", 1)[1])
+
+    assert (gauge("justice"), gauge("land")) == (2, 1)
