@@ -60,7 +60,7 @@ from shared.events.commands import (
     StopDossier,
     WithdrawDossier,
 )
-from shared.events.envelope import Envelope, Payload, new_event
+from shared.events.envelope import Envelope, Payload, new_event, ticket_correlation
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -152,7 +152,11 @@ class Intake:
         sealed_secret = crypto.seal(self.contact_key, secret, context)
         sealed = crypto.seal(self.contact_key, contact.value, context) if contact else None
         status = self.lifecycle.received
-        correlation_id = command.correlation_id or command.command_id
+        # A dossier from a queue ticket continues the ticket's chain (kiosk to SMS).
+        ticket = command.data.ticket_id
+        correlation_id = command.correlation_id or (
+            ticket_correlation(ticket) if ticket else command.command_id
+        )
         # The code comes from the insert (the day's sequence), so the event follows it.
         entry = self._entry(
             command,

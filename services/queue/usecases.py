@@ -25,7 +25,7 @@ from services.queue.errors import Conflict
 from services.queue.settings import QueueSettings
 from shared.bus import outbox
 from shared.events import catalog
-from shared.events.envelope import Payload, new_event
+from shared.events.envelope import Payload, new_event, ticket_correlation
 
 Clock = Callable[[], datetime]
 PRODUCER = "queue"
@@ -351,6 +351,7 @@ class QueueService:
             payload,
             center_id=center.center_id,
             producer=PRODUCER,
+            correlation_id=ticket_correlation(view.ticket.ticket_id),  # one chain per ticket
             occurred_at=change.at,
             event_id=event_id,
         )

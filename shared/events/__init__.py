@@ -1,7 +1,14 @@
 """Event contracts: the envelope, the catalog of payloads, the topic registry."""
 
 from shared.events.catalog import *  # noqa: F403
-from shared.events.envelope import MAX_EVENT_BYTES, Envelope, Payload, new_event, utcnow
+from shared.events.envelope import (
+    MAX_EVENT_BYTES,
+    Envelope,
+    Payload,
+    new_event,
+    ticket_correlation,
+    utcnow,
+)
 from shared.events.registry import (
     ENVELOPES,
     EventError,
@@ -16,6 +23,7 @@ __all__ = [  # noqa: RUF022
     "Envelope",
     "Payload",
     "new_event",
+    "ticket_correlation",
     "utcnow",
     "ENVELOPES",
     "EventError",

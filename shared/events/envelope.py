@@ -73,6 +73,16 @@ class Envelope(BaseModel, Generic[P]):
         )
 
 
+_TICKET_CHAIN = uuid.UUID("6d6f7463-7561-4b74-8963-6b6574636861")
+
+
+def ticket_correlation(ticket_id: uuid.UUID) -> uuid.UUID:
+    """The correlation id of everything that follows from one queue ticket: its own
+    events, the dossier received from it, and the notifications about either. Derived,
+    not looked up, so services agree on it without calling each other."""
+    return uuid.uuid5(_TICKET_CHAIN, str(ticket_id))
+
+
 def new_event(
     payload: Payload,
     *,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from shared.events import ticket_correlation
 from shared.events.catalog import TicketServiceCompleted
 from shared.events.envelope import new_event
 from shared.events.topics import QUEUE
@@ -62,6 +63,8 @@ async def test_dossier_first_then_ticket_event(intake: Intake) -> None:
     }
     [event] = await intake.wait_events(dossier_id, 1)
     assert event["data"]["ticket_id"] == str(ticket)
+    # The dossier continues the ticket's correlation chain (kiosk to SMS).
+    assert event["correlation_id"] == str(ticket_correlation(ticket))
 
     await _served(intake, ticket, number="A007")
     linked = await eventually(

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from shared import crypto
+from shared.events import ticket_correlation
 from tests.integration.queue.conftest import CONTACT_KEY, Desk, QueueEnv
 from tests.support.kafka import read_all
 from tests.support.waiting import eventually
@@ -108,6 +109,9 @@ async def test_every_state_change_emits_exactly_one_event_keyed_by_center(
     ticket_events = [e for e in events if e.event_type.startswith("ticket.")]
     a1_events = [e for e in ticket_events if str(e.data.ticket_id) == a1["ticket_id"]]
     assert len(a1_events) == 5
+    # One correlation id per ticket, the one intake continues when a dossier comes of it.
+    chain = ticket_correlation(uuid.UUID(a1["ticket_id"]))
+    assert {e.correlation_id for e in a1_events} == {chain}
     assert all(e.data.contact is not None for e in a1_events)
     sealed = a1_events[0].data.contact.sealed
     assert crypto.unseal(CONTACT_KEY, sealed, a1["ticket_id"]) == PHONE
