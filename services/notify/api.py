@@ -17,7 +17,7 @@ import asyncpg
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notify import delivery_repository as deliveries
+from services.notify import delivery_log as deliveries
 from services.notify.errors import Conflict, Invalid, NotFound, NotifyError
 from services.notify.usecases import Notifier
 from shared.auth import CurrentPrincipal

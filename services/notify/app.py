@@ -7,10 +7,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.notify import api, handlers, pages
-from services.notify.channels import AppriseSender
+from services.notify.channels import AppriseTransport, ChannelSender
 from services.notify.messages import Composer, Renderer
 from services.notify.settings import NotifySettings
 from services.notify.usecases import Notifier
+from services.notify.webhooks import HttpTransport
 from services.notify.worker import DeliveryWorker
 from shared.bus.consumer import faststream_publisher
 from shared.events.topics import NOTIFICATIONS
@@ -33,11 +34,17 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     handlers.register(runtime, notifier)
 
     def start_worker() -> DeliveryWorker:
-        sender = AppriseSender(
+        """Runs inside the lifespan: the HTTP clients and threads open here, not at import."""
+        sender = ChannelSender(
             settings.channels_of,
             rates=settings.rate_per_second,
-            threads=settings.send_threads,
-            timeout=settings.send_timeout_seconds,
+            concurrency=settings.send_concurrency,
+            http=HttpTransport(
+                connections=settings.send_concurrency, timeout=settings.send_timeout_seconds
+            ),
+            fallback=AppriseTransport(
+                threads=settings.send_threads, timeout=settings.send_timeout_seconds
+            ),
         )
         return DeliveryWorker(
             lambda: runtime.pool,

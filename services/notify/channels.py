@@ -1,12 +1,16 @@
-"""Sending through apprise: SMS gateways, e-mail, webhooks; plus the dev inbox.
+"""Sending a message on its channel: SMS gateways, e-mail, webhooks; plus the dev inbox.
 
-apprise is blocking, so sends run in a thread pool. Every send carries the
-delivery id as its idempotency key: an ``Idempotency-Key`` header where the
-apprise plugin takes headers (the JSON/form/XML webhooks an HTTP SMS gateway,
-Zalo OA bridge or push gateway sits behind, and e-mail), and for e-mail also a
-stable ``Message-ID``. A send that reached the far side just before a crash is
-then repeated with the same key, and a receiver that dedupes on it shows the
-citizen one message.
+``ChannelSender`` looks up the center's URL for the channel, waits for the
+channel's rate limit, and hands the message to a transport: JSON and form
+webhooks (``json://``, ``form://``: the usual HTTP SMS gateway, a Zalo OA bridge,
+a push gateway) go over pooled keep-alive connections (``services.notify.webhooks``);
+e-mail and every other scheme go through apprise, which blocks and so runs in a
+thread pool. At most ``concurrency`` sends are in flight at once.
+
+Every send carries the delivery id as its idempotency key: an ``Idempotency-Key``
+header (webhooks, e-mail), and for e-mail also a stable ``Message-ID``. A send
+that reached the far side just before a crash is then repeated with the same key,
+and a receiver that dedupes on it shows the citizen one message.
 """
 
 from __future__ import annotations
@@ -19,16 +23,19 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 import apprise
 
 from services.notify.domain import Channel, TokenBucket
 from shared.logging import get_logger, mask_text
+
+if TYPE_CHECKING:
+    from services.notify.webhooks import HttpTransport
 
 log = get_logger(__name__)
 
@@ -58,7 +65,7 @@ class Sender(Protocol):
 
     async def send(self, message: Outgoing) -> SendResult: ...
 
-    def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 def message_id(delivery_id: uuid.UUID) -> str:
@@ -138,32 +145,16 @@ def _install_warning_capture() -> None:
         logger.addHandler(_warnings)
 
 
-class AppriseSender:
-    """Sends with apprise to the URL a center configured for the channel, within the
-    channel's rate limit. The dev inbox needs no sending: the stored message is it."""
+class AppriseTransport:
+    """Sends with apprise (e-mail, and any scheme without a faster transport)."""
 
-    def __init__(
-        self,
-        urls_of: Callable[[str], Mapping[Channel, str]],
-        *,
-        rates: Mapping[Channel, float],
-        threads: int,
-        timeout: float,
-    ) -> None:
-        self.urls_of = urls_of
+    def __init__(self, *, threads: int, timeout: float) -> None:
         self.timeout = timeout
-        self.buckets = {channel: TokenBucket(rate) for channel, rate in rates.items()}
         self.pool = concurrent.futures.ThreadPoolExecutor(threads, "notify-send")
         _install_stable_message_id()
         _install_warning_capture()
 
-    async def send(self, message: Outgoing) -> SendResult:
-        if message.channel == Channel.DEV_INBOX:
-            return SendResult(True)
-        url = self.urls_of(message.center_id).get(message.channel)
-        if not url:
-            return SendResult(False, f"no {message.channel} channel configured", permanent=True)
-        await self._within_rate(message.channel)
+    async def send(self, url: str, message: Outgoing) -> SendResult:
         loop = asyncio.get_running_loop()
         work = loop.run_in_executor(self.pool, self._send_blocking, url, message)
         try:
@@ -171,13 +162,6 @@ class AppriseSender:
         except TimeoutError:
             # The thread may still finish the send; the idempotency key covers a repeat.
             return SendResult(False, f"no answer within {self.timeout:g}s")
-
-    async def _within_rate(self, channel: Channel) -> None:
-        bucket = self.buckets.get(channel)
-        if bucket is not None:
-            wait = bucket.reserve(time.monotonic())
-            if wait > 0:
-                await asyncio.sleep(wait)
 
     def _send_blocking(self, url: str, message: Outgoing) -> SendResult:
         plugin: Any = apprise.Apprise.instantiate(target_url(url, message.address))
@@ -202,5 +186,58 @@ class AppriseSender:
         reason = "; ".join(lines) or f"{message.channel} send refused"
         return SendResult(False, mask_text(reason)[:500])
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class ChannelSender:
+    """Sends to the URL a center configured for the channel, within the channel's rate
+    limit, with at most ``concurrency`` sends in flight. The dev inbox needs no
+    sending: the stored message is it.
+
+    The rate wait comes before taking a send slot, so a channel at its limit does
+    not hold up the other channels of a batch.
+    """
+
+    def __init__(
+        self,
+        urls_of: Callable[[str], Mapping[Channel, str]],
+        *,
+        rates: Mapping[Channel, float],
+        concurrency: int,
+        http: HttpTransport,
+        fallback: AppriseTransport,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.urls_of = urls_of
+        self.buckets = {channel: TokenBucket(rate) for channel, rate in rates.items()}
+        self.slots = asyncio.Semaphore(concurrency)
+        self.http = http
+        self.apprise = fallback
+        self.sleep = sleep
+        self.clock = clock
+
+    async def send(self, message: Outgoing) -> SendResult:
+        if message.channel == Channel.DEV_INBOX:
+            return SendResult(True)
+        url = self.urls_of(message.center_id).get(message.channel)
+        if not url:
+            return SendResult(False, f"no {message.channel} channel configured", permanent=True)
+        await self._within_rate(message.channel)
+        endpoint = self.http.endpoint(url)
+        async with self.slots:
+            if endpoint is not None:
+                return await self.http.send(endpoint, message)
+            return await self.apprise.send(url, message)
+
+    async def _within_rate(self, channel: Channel) -> None:
+        bucket = self.buckets.get(channel)
+        if bucket is not None:
+            wait = bucket.reserve(self.clock())
+            if wait > 0:
+                await self.sleep(wait)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.apprise.aclose()

@@ -1,4 +1,5 @@
-"""Explicit SQL of the outbox of deliveries, the delivery log and the dead letters.
+"""Explicit SQL of the outbox of deliveries, the delivery log and the dead letters
+(what the staff API and the dev inbox read is in ``delivery_log``).
 
 A delivery is one message to one recipient on one channel for one event,
 unique on (source event, kind, channel, recipient). The consumer inserts it in
@@ -139,35 +140,65 @@ def _delivery_args(d: NewDelivery) -> tuple[Any, ...]:
     )
 
 
-async def record_delivery(conn: asyncpg.Connection, d: NewDelivery, source: SourceEvent) -> bool:
-    """Record an intended message and its source event, and wake the worker at commit,
-    in one round trip. False if this (event, kind, channel, recipient) exists."""
-    added: bool = await conn.fetchval(
-        f"""
-        WITH source AS (
-            INSERT INTO source_events (event_id, topic, key, payload, correlation_id)
-            VALUES ($2, $19, $20, $21, $22)
-            ON CONFLICT (event_id) DO NOTHING
-        ), added AS ({_INSERT_DELIVERY})
-        SELECT a.n > 0
-        FROM (SELECT count(*) AS n, coalesce(bool_or(status = 'pending'), false) AS pending
-              FROM added) AS a
-        LEFT JOIN LATERAL (
-            SELECT pg_notify(current_schema() || '{WAKE_CHANNEL_SUFFIX}', '') WHERE a.pending
-        ) AS wake ON true
-        """,
+# The message, its source event and the worker's wake-up at commit, in one statement.
+_RECORD = f"""
+    WITH source AS (
+        INSERT INTO source_events (event_id, topic, key, payload, correlation_id)
+        VALUES ($2, $19, $20, $21, $22)
+        ON CONFLICT (event_id) DO NOTHING
+    ), added AS ({_INSERT_DELIVERY})
+    SELECT a.n > 0
+    FROM (SELECT count(*) AS n, coalesce(bool_or(status = 'pending'), false) AS pending
+          FROM added) AS a
+    LEFT JOIN LATERAL (
+        SELECT pg_notify(current_schema() || '{WAKE_CHANNEL_SUFFIX}', '') WHERE a.pending
+    ) AS wake ON true
+"""
+
+
+def _record_args(d: NewDelivery, source: SourceEvent) -> tuple[Any, ...]:
+    return (
         *_delivery_args(d),
         source.topic,
         source.key,
         source.payload,
         source.correlation_id,
     )
+
+
+async def record_delivery(conn: asyncpg.Connection, d: NewDelivery, source: SourceEvent) -> bool:
+    """Record an intended message and its source event, and wake the worker at commit,
+    in one round trip. False if this (event, kind, channel, recipient) exists."""
+    added: bool = await conn.fetchval(_RECORD, *_record_args(d, source))
     return added
 
 
-async def add_delivery(conn: asyncpg.Connection, d: NewDelivery) -> bool:
-    """Record an intended message whose source event is already kept (a fallback)."""
-    return await conn.fetchval(_INSERT_DELIVERY, *_delivery_args(d)) is not None
+async def record_deliveries(
+    conn: asyncpg.Connection, records: Sequence[tuple[NewDelivery, SourceEvent]]
+) -> None:
+    """``record_delivery`` for many messages, pipelined in one round trip (the wake-ups
+    of one transaction fold into one). Existing (event, kind, channel, recipient) stay."""
+    if records:
+        await conn.executemany(_RECORD, [_record_args(d, source) for d, source in records])
+
+
+async def add_deliveries(conn: asyncpg.Connection, added: Sequence[NewDelivery]) -> None:
+    """Record intended messages whose source event is already kept (fallbacks)."""
+    if added:
+        await conn.executemany(_INSERT_DELIVERY, [_delivery_args(d) for d in added])
+
+
+async def source_payloads(
+    conn: asyncpg.Connection, event_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, bytes]:
+    """The kept source events, as they came off the bus."""
+    if not event_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT event_id, payload FROM source_events WHERE event_id = ANY($1::uuid[])",
+        list(event_ids),
+    )
+    return {r["event_id"]: bytes(r["payload"]) for r in rows}
 
 
 async def wake_worker(conn: asyncpg.Connection) -> None:
@@ -211,6 +242,21 @@ async def claim_due(
         lease_seconds,
     )
     return [Claimed(**dict(r)) for r in rows]
+
+
+async def renew_lease(
+    conn: asyncpg.Connection, ids: Sequence[uuid.UUID], now: datetime, lease_seconds: float
+) -> None:
+    """Extend the lease of deliveries still being sent."""
+    await conn.execute(
+        """
+        UPDATE deliveries SET lease_until = $2::timestamptz + make_interval(secs => $3)
+        WHERE id = ANY($1::uuid[]) AND status = 'sending'
+        """,
+        list(ids),
+        now,
+        lease_seconds,
+    )
 
 
 async def finish(
@@ -296,19 +342,20 @@ async def next_due(conn: asyncpg.Connection) -> datetime | None:
 # --------------------------------------------------------------- dead letters
 
 
-async def add_dead_letter(
-    conn: asyncpg.Connection, source_event_id: uuid.UUID, headers: dict[str, str]
+async def add_dead_letters(
+    conn: asyncpg.Connection, letters: Sequence[tuple[uuid.UUID, dict[str, str]]]
 ) -> None:
-    """Queue the source event for its topic's dead-letter twin, in this transaction."""
-    await conn.execute(
+    """Queue source events for their topic's dead-letter twin, in this transaction."""
+    if not letters:
+        return
+    await conn.executemany(
         """
         INSERT INTO dead_letters (topic, key, payload, headers)
         SELECT topic || '.dlq', key, payload,
                $2::jsonb || jsonb_build_object('x-original-topic', topic)
         FROM source_events WHERE event_id = $1
         """,
-        source_event_id,
-        headers,
+        letters,
     )
 
 
@@ -326,76 +373,3 @@ async def pending_dead_letters(conn: asyncpg.Connection, limit: int) -> list[asy
 
 async def drop_dead_letters(conn: asyncpg.Connection, ids: Sequence[int]) -> None:
     await conn.execute("DELETE FROM dead_letters WHERE id = ANY($1::bigint[])", list(ids))
-
-
-# ------------------------------------------------------------------- queries
-
-
-_PUBLIC_COLUMNS = """
-    id, source_event_id, center_id, kind, channel, recipient_ref, language, title, body,
-    segments, status, attempts, due_at, last_error, created_at, finished_at
-"""
-
-
-async def list_deliveries(
-    conn: asyncpg.Connection,
-    center_id: str,
-    *,
-    source_event_id: uuid.UUID | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    limit: int = 100,
-) -> list[dict[str, Any]]:
-    """The delivery log of a center, newest first. Never includes an address."""
-    rows = await conn.fetch(
-        f"""
-        SELECT {_PUBLIC_COLUMNS} FROM deliveries
-        WHERE center_id = $1
-          AND ($2::uuid IS NULL OR source_event_id = $2)
-          AND ($3::text IS NULL OR status = $3)
-          AND ($4::text IS NULL OR kind = $4)
-        ORDER BY created_at DESC, id
-        LIMIT $5
-        """,
-        center_id,
-        source_event_id,
-        status,
-        kind,
-        limit,
-    )
-    return [dict(r) for r in rows]
-
-
-async def get_delivery(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> dict[str, Any] | None:
-    row = await conn.fetchrow(
-        f"SELECT {_PUBLIC_COLUMNS} FROM deliveries WHERE id = $1", delivery_id
-    )
-    return dict(row) if row else None
-
-
-async def attempts_of(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        """
-        SELECT attempt, channel, outcome, error, segments, started_at, finished_at
-        FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id
-        """,
-        delivery_id,
-    )
-    return [dict(r) for r in rows]
-
-
-async def inbox(conn: asyncpg.Connection, limit: int) -> list[dict[str, Any]]:
-    """Every rendered message, newest first, with its recipient's address (dev inbox only)."""
-    rows = await conn.fetch(
-        """
-        SELECT d.id, d.center_id, d.kind, d.channel, d.language, d.title, d.body,
-               d.segments, d.status, d.attempts, d.created_at, d.finished_at, c.address
-        FROM deliveries d
-        LEFT JOIN contacts c ON c.subject_kind = d.subject_kind AND c.subject_id = d.subject_id
-                            AND c.kind = d.contact_kind
-        ORDER BY d.created_at DESC, d.id
-        LIMIT $1
-        """,
-        limit,
-    )
-    return [dict(r) for r in rows]

@@ -1,12 +1,13 @@
 """Bus subscribers of the notify service: thin wiring from event types to triggers.
 
 Every handler runs inside the consumer's batch transaction, so the messages an
-event calls for are recorded (never sent) together with the inbox claim.
+event calls for are recorded (never sent) together with the inbox claim. Queue
+events are applied one by one; runs of dossier and deadline events, together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -30,7 +31,10 @@ TRIGGERS: dict[str, Trigger] = {
     "ticket.service_completed": triggers.ticket_left,
     "counter.opened": triggers.counter_opened,
     "counter.closed": triggers.counter_closed,
-    "dossier.received": triggers.dossier_received,
+}
+
+BATCH_TRIGGERS: dict[str, triggers.BatchTrigger] = {
+    "dossier.received": triggers.dossiers_received,
     "dossier.supplement_requested": triggers.supplement_requested,
     "dossier.resolved": triggers.dossier_resolved,
     "dossier.returned": triggers.dossier_returned,
@@ -42,6 +46,8 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     """Attach this service's event handlers to the runtime's consumer."""
     for event_type, trigger in TRIGGERS.items():
         runtime.consumer.on(event_type)(_bound(trigger, notifier))
+    for event_type, batch in BATCH_TRIGGERS.items():
+        runtime.consumer.on_batch(event_type)(_bound_batch(batch, notifier))
     runtime.consumer.subscribe(
         runtime.router,
         runtime.topic(QUEUE),
@@ -55,6 +61,16 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
 def _bound(trigger: Trigger, notifier: Notifier) -> Callable[..., Awaitable[None]]:
     async def handle(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
         await trigger(notifier, conn, event)
+
+    handle.__name__ = trigger.__name__
+    return handle
+
+
+def _bound_batch(
+    trigger: triggers.BatchTrigger, notifier: Notifier
+) -> Callable[..., Awaitable[None]]:
+    async def handle(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
+        await trigger(notifier, conn, events)
 
     handle.__name__ = trigger.__name__
     return handle

@@ -15,7 +15,7 @@ import jinja2
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from services.notify import delivery_repository as deliveries
+from services.notify import delivery_log as deliveries
 from services.notify import repository as repo
 from services.notify.api import notifier_of, unit_of_work
 from services.notify.contacts import mask

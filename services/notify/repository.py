@@ -8,7 +8,7 @@ errors are translated to ``services.notify.errors`` here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,26 +49,29 @@ async def save_contact(
     )
 
 
-async def contacts_of(
-    conn: asyncpg.Connection, subject_kind: str, subject_id: uuid.UUID
-) -> list[tuple[Contact, bool]]:
-    """A subject's contacts, phone first, each with whether it has opted out."""
+async def contacts_of_subjects(
+    conn: asyncpg.Connection, subjects: Iterable[tuple[str, uuid.UUID]]
+) -> dict[tuple[str, uuid.UUID], list[tuple[Contact, bool]]]:
+    """Each subject's contacts, phone first, each with whether it has opted out."""
+    wanted = list(subjects)
     rows = await conn.fetch(
         """
-        SELECT c.kind, c.address, c.recipient_ref, c.language,
+        SELECT c.subject_kind, c.subject_id, c.kind, c.address, c.recipient_ref, c.language,
                EXISTS (SELECT 1 FROM opt_outs o WHERE o.recipient_ref = c.recipient_ref)
                    AS opted_out
         FROM contacts c
-        WHERE c.subject_kind = $1 AND c.subject_id = $2
+        JOIN unnest($1::text[], $2::uuid[]) AS s(subject_kind, subject_id)
+          ON c.subject_kind = s.subject_kind AND c.subject_id = s.subject_id
         ORDER BY c.kind DESC  -- 'phone' > 'email'
         """,
-        subject_kind,
-        subject_id,
+        [k for k, _ in wanted],
+        [i for _, i in wanted],
     )
-    return [
-        (Contact(r["kind"], r["address"], r["recipient_ref"], r["language"]), r["opted_out"])
-        for r in rows
-    ]
+    found: dict[tuple[str, uuid.UUID], list[tuple[Contact, bool]]] = {}
+    for r in rows:
+        contact = Contact(r["kind"], r["address"], r["recipient_ref"], r["language"])
+        found.setdefault((r["subject_kind"], r["subject_id"]), []).append((contact, r["opted_out"]))
+    return found
 
 
 # -------------------------------------------------------------------- opt-outs
@@ -98,16 +101,20 @@ class Dossier:
     dossier_code: str
 
 
-async def save_dossier(
-    conn: asyncpg.Connection,
-    dossier_id: uuid.UUID,
-    center_id: str,
-    dossier_code: str,
-    received_at: datetime,
-    contact: Contact | None,
-) -> None:
-    """Remember a received dossier and the contact given with it, in one round trip."""
-    await conn.execute(
+@dataclass(frozen=True)
+class ReceivedDossier:
+    dossier_id: uuid.UUID
+    center_id: str
+    dossier_code: str
+    received_at: datetime
+    contact: Contact | None
+
+
+async def save_dossiers(conn: asyncpg.Connection, received: Sequence[ReceivedDossier]) -> None:
+    """Remember received dossiers and the contacts given with them (one pipelined write)."""
+    if not received:
+        return
+    await conn.executemany(
         """
         WITH dossier AS (
             INSERT INTO dossiers (dossier_id, center_id, dossier_code, received_at)
@@ -122,14 +129,19 @@ async def save_dossier(
                 recipient_ref = EXCLUDED.recipient_ref,
                 language = EXCLUDED.language
         """,
-        dossier_id,
-        center_id,
-        dossier_code,
-        received_at,
-        contact.kind if contact else None,
-        contact.address if contact else None,
-        contact.ref if contact else None,
-        contact.language if contact else None,
+        [
+            (
+                d.dossier_id,
+                d.center_id,
+                d.dossier_code,
+                d.received_at,
+                d.contact.kind if d.contact else None,
+                d.contact.address if d.contact else None,
+                d.contact.ref if d.contact else None,
+                d.contact.language if d.contact else None,
+            )
+            for d in received
+        ],
     )
 
 

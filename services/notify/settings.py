@@ -1,8 +1,11 @@
 """Settings of the notify service (environment prefix ``MOTCUA_NOTIFY_``).
 
-Channel URLs are apprise URLs. ``{to}`` in a URL is replaced by the recipient's
-address (URL-quoted); without it the address is added as apprise's ``to``
-parameter (e-mail) or as a ``to`` field of the JSON/form body (``:to=``).
+Channel URLs are apprise URLs. JSON and form webhooks (``json://``, ``jsons://``,
+``form://``, ``forms://``) are sent over pooled keep-alive connections, exactly as
+apprise would send them; other schemes (``mailto://`` ...) go through apprise.
+``{to}`` in a URL is replaced by the recipient's address (URL-quoted); without it
+the address is added as apprise's ``to`` parameter (e-mail) or as a ``to`` field
+of the JSON/form body (``:to=``).
 Examples::
 
     MOTCUA_NOTIFY_CHANNELS='{"sms": "json://sms-gw.local:8080/send",
@@ -89,11 +92,20 @@ class NotifySettings(ServiceSettings):
     )
     worker_batch: int = Field(default=200, ge=1, le=5000, description="Deliveries per claim")
     worker_tasks: int = Field(default=2, ge=1, le=32, description="Concurrent delivery loops")
+    send_concurrency: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Most channel sends in flight at once per process; also the most "
+        "keep-alive connections kept open to one HTTP gateway (a gateway answering in "
+        "100 ms then takes up to 160 messages/s; each extra connection costs CPU per send)",
+    )
     send_threads: int = Field(
         default=8,
         ge=1,
         le=256,
-        description="Parallel channel sends (apprise blocks; more threads starve the event loop)",
+        description="Threads for apprise sends (e-mail and schemes without keep-alive "
+        "HTTP; apprise blocks, and more threads starve the event loop)",
     )
     poll_seconds: float = Field(default=1.0, gt=0, description="Idle worker wake-up interval")
     rate_per_second: dict[Channel, float] = Field(

@@ -14,15 +14,23 @@
 tickets (priority first, then arrival, as the queue serves them), a per-line
 service time learned from completed services, and the open counters. A ticket
 that joins a line already close is not messaged (the kiosk just told them).
+
+Queue events change the waiting line one after another, so they are applied one
+at a time. Dossier and deadline events are independent of each other: each run
+of them in a fetched batch is applied at once (``BatchTrigger``), in a few round
+trips whatever its length.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
 import asyncpg
+import structlog
 
 from services.notify import repository as repo
 from services.notify.domain import (
@@ -36,7 +44,7 @@ from services.notify.domain import (
     whole_minutes,
 )
 from services.notify.repository import Place
-from services.notify.usecases import Notifier
+from services.notify.usecases import Intent, Notifier
 from shared.events import Envelope
 
 # ---------------------------------------------------------------- the queue
@@ -129,61 +137,106 @@ async def _line_moved(
 # ------------------------------------------------------------ the dossiers
 
 
+@contextmanager
+def _about(event: Envelope[Any]) -> Iterator[None]:
+    """Log lines name the event they are about, as the consumer does for single events."""
+    with structlog.contextvars.bound_contextvars(
+        event_id=str(event.event_id),
+        correlation_id=str(event.correlation_id),
+        center_id=event.center_id,
+    ):
+        yield
+
+
 def _lookup_url(n: Notifier, code: str) -> str:
     return n.settings.lookup_url.replace("{code}", quote(code, safe=""))
 
 
-async def dossier_received(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
-    d = event.data
-    contact = n.open_contact(d.contact, str(d.dossier_id)) if d.contact else None
-    await repo.save_dossier(
-        conn, d.dossier_id, event.center_id, d.dossier_code, d.received_at, contact
-    )
-    # The lookup secret never travels on the bus; the citizen has it on the printed receipt.
-    context = {
-        "dossier_code": d.dossier_code,
-        "procedure_code": d.procedure_code,
-        "appointment_at": d.appointment_at.isoformat(),
-        "lookup_url": _lookup_url(n, d.dossier_code),
-    }
-    await n.notify(conn, event, Kind.DOSSIER_RECEIVED, "dossier", d.dossier_id, context)
+async def dossiers_received(
+    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[Any]]
+) -> None:
+    """The code, the appointment and, when intake sent it sealed, the lookup secret.
+
+    The secret is rendered into the message and kept nowhere else: it is left out
+    of the stored context (a fallback message opens it again from the source event).
+    """
+    received, intents = [], []
+    for event in events:
+        d = event.data
+        with _about(event):
+            contact = n.open_contact(d.contact, str(d.dossier_id)) if d.contact else None
+            private = n.private_of(Kind.DOSSIER_RECEIVED, event) if contact else {}
+        received.append(
+            repo.ReceivedDossier(
+                d.dossier_id, event.center_id, d.dossier_code, d.received_at, contact
+            )
+        )
+        context = {
+            "dossier_code": d.dossier_code,
+            "procedure_code": d.procedure_code,
+            "appointment_at": d.appointment_at.isoformat(),
+            "lookup_url": _lookup_url(n, d.dossier_code),
+        }
+        intents.append(
+            Intent(event, Kind.DOSSIER_RECEIVED, "dossier", d.dossier_id, context, private)
+        )
+    await repo.save_dossiers(conn, received)
+    await n.notify_many(conn, intents)
 
 
-async def supplement_requested(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+def _supplement(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
     d = event.data
-    context = {
+    return {
         "dossier_code": d.dossier_code,
         "reason": d.reason,
         "missing_documents": list(d.missing_documents),
         "lookup_url": _lookup_url(n, d.dossier_code),
     }
-    await n.notify(conn, event, Kind.SUPPLEMENT_REQUESTED, "dossier", d.dossier_id, context)
 
 
-async def dossier_resolved(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+def _resolved(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
     d = event.data
-    context = {
+    return {
         "dossier_code": d.dossier_code,
         "outcome": d.outcome,
         "reason": d.reason,
         "lookup_url": _lookup_url(n, d.dossier_code),
     }
-    await n.notify(conn, event, Kind.RESULT_READY, "dossier", d.dossier_id, context)
 
 
-async def dossier_returned(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+def _returned(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
     d = event.data
-    context = {"dossier_code": d.dossier_code, "feedback_url": n.feedback_url(d.dossier_id)}
-    await n.notify(conn, event, Kind.DOSSIER_RETURNED, "dossier", d.dossier_id, context)
+    return {"dossier_code": d.dossier_code, "feedback_url": n.feedback_url(d.dossier_id)}
 
 
-async def deadline_overdue(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+def _overdue(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
     """The apology letter's new date; the contact is the one given with the dossier."""
     d = event.data
-    context = {
+    return {
         "dossier_code": d.dossier_code,
         "due_at": d.due_at.isoformat(),
         "new_appointment_at": d.new_appointment_at.isoformat(),
         "lookup_url": _lookup_url(n, d.dossier_code),
     }
-    await n.notify(conn, event, Kind.DEADLINE_APOLOGY, "dossier", d.dossier_id, context)
+
+
+BatchTrigger = Callable[[Notifier, asyncpg.Connection, Sequence[Envelope[Any]]], Awaitable[None]]
+
+
+def _dossier_message(
+    kind: Kind, context_of: Callable[[Notifier, Envelope[Any]], dict[str, Any]]
+) -> BatchTrigger:
+    async def trigger(
+        n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[Any]]
+    ) -> None:
+        intents = [Intent(e, kind, "dossier", e.data.dossier_id, context_of(n, e)) for e in events]
+        await n.notify_many(conn, intents)
+
+    trigger.__name__ = kind.value
+    return trigger
+
+
+supplement_requested = _dossier_message(Kind.SUPPLEMENT_REQUESTED, _supplement)
+dossier_resolved = _dossier_message(Kind.RESULT_READY, _resolved)
+dossier_returned = _dossier_message(Kind.DOSSIER_RETURNED, _returned)
+deadline_overdue = _dossier_message(Kind.DEADLINE_APOLOGY, _overdue)

@@ -2,14 +2,19 @@
 
 Bus handlers and HTTP routes call these with an open connection inside their
 transaction. Consuming an event only *records* the messages it calls for (the
-outbox of deliveries); the delivery worker sends them.
+outbox of deliveries); the delivery worker sends them. The messages of a whole
+fetched batch are recorded together, in a few round trips.
+
+A message's context is stored with it, to compose it again for a fallback
+channel. Private values (the dossier's lookup secret) are rendered into the
+message body only: they are opened again from the source event when needed.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,6 +62,41 @@ def delivery_id(event_id: uuid.UUID, kind: str, channel: str, ref: str) -> uuid.
     return uuid.uuid5(_DELIVERY_NS, f"{event_id}/{kind}/{channel}/{ref}")
 
 
+# Kinds whose messages show values that are not kept in their stored context.
+PRIVATE_KINDS = frozenset({Kind.DOSSIER_RECEIVED})
+
+
+def private_context(contact_key: str, kind: Kind, event: Envelope[Any]) -> dict[str, str]:
+    """Values a message shows but notify never stores apart from the rendered body.
+
+    The lookup secret of a received dossier travels sealed like the contact (context:
+    the dossier id). A secret that cannot be opened leaves it out: the message then
+    points the citizen to the receipt, as it does without one.
+    """
+    if kind not in PRIVATE_KINDS:
+        return {}
+    sealed = getattr(event.data, "sealed_secret", None)
+    if not sealed:
+        return {}
+    try:
+        return {"lookup_secret": unseal(contact_key, sealed, str(event.data.dossier_id))}
+    except SealError as exc:
+        log.warning("notify.secret_rejected", reason=str(exc))
+        return {}
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One message an event calls for, to the citizen behind one ticket or dossier."""
+
+    event: Envelope[Any]
+    kind: Kind
+    subject_kind: str
+    subject_id: uuid.UUID
+    context: Mapping[str, Any]  # stored with the delivery
+    private: Mapping[str, Any] = field(default_factory=dict)  # rendered, never stored
+
+
 @dataclass
 class Notifier:
     """Turns facts into intended messages for the citizens who asked for them."""
@@ -71,6 +111,9 @@ class Notifier:
 
     def ref_of(self, kind: ContactKind, address: str) -> str:
         return recipient_ref(self.settings.recipient_secret, kind, address)
+
+    def private_of(self, kind: Kind, event: Envelope[Any]) -> dict[str, str]:
+        return private_context(self.contact_secret, kind, event)
 
     # -------------------------------------------------------------- contacts
 
@@ -111,26 +154,53 @@ class Notifier:
         subject_id: uuid.UUID,
         context: Mapping[str, Any],
     ) -> int:
-        """Record the message ``kind`` for the subject's citizen, if they gave a contact.
-
-        Idempotent on (event, kind, channel, recipient). Returns messages recorded.
-        """
-        found = await repo.contacts_of(conn, subject_kind, subject_id)
-        if not found:
-            return 0  # no consent, no message
-        by_kind = {c.kind: c for c, opted_out in found if not opted_out}
-        plan = plan_channels(
-            by_kind,
-            self.settings.channels_of(event.center_id),
-            self.settings.fallback_order,
+        """Record the message ``kind`` for the subject's citizen, if they gave a contact."""
+        return await self.notify_many(
+            conn, [Intent(event, kind, subject_kind, subject_id, context)]
         )
+
+    async def notify_many(self, conn: asyncpg.Connection, intents: Sequence[Intent]) -> int:
+        """Record the messages of many events at once (one read, one pipelined write).
+
+        Idempotent on (event, kind, channel, recipient). Returns messages to be sent.
+        """
+        if not intents:
+            return 0
+        found = await repo.contacts_of_subjects(
+            conn, {(i.subject_kind, i.subject_id) for i in intents}
+        )
+        sources: dict[uuid.UUID, deliveries.SourceEvent] = {}
+        records = []
+        for intent in intents:
+            contacts = found.get((intent.subject_kind, intent.subject_id))
+            if not contacts:
+                continue  # no consent, no message
+            event = intent.event
+            if event.event_id not in sources:
+                sources[event.event_id] = self._source(event)
+            records.append((self._intended(intent, contacts), sources[event.event_id]))
+        await deliveries.record_deliveries(conn, records)
+        return sum(d.status == DeliveryStatus.PENDING for d, _ in records)
+
+    def _source(self, event: Envelope[Any]) -> deliveries.SourceEvent:
         stream = stream_of(event.event_type)
-        source = deliveries.SourceEvent(
+        return deliveries.SourceEvent(
             event.event_id,
             stream.topic(self.settings.kafka.topic_prefix),
             key_of(event),
             event.to_bytes(),
             event.correlation_id,
+        )
+
+    def _intended(
+        self, intent: Intent, found: Collection[tuple[Contact, bool]]
+    ) -> deliveries.NewDelivery:
+        """The message on the first channel that reaches the citizen, the rest as fallback."""
+        by_kind = {c.kind: c for c, opted_out in found if not opted_out}
+        plan = plan_channels(
+            by_kind,
+            self.settings.channels_of(intent.event.center_id),
+            self.settings.fallback_order,
         )
         reason = None
         if plan:
@@ -138,10 +208,10 @@ class Notifier:
             contact = by_kind[step.contact_kind]
         else:
             # Opted out everywhere, or no channel reaches this contact: on record, unsent.
-            contact, opted_out = found[0]
+            contact, opted_out = next(iter(found))
             step, fallback = Step(Channel.NONE, contact.kind), []
             reason = "opted out" if opted_out else "no channel reaches this contact"
-        delivery = self._delivery(event, kind, subject_kind, subject_id, context, step, contact)
+        delivery = self._delivery(intent, step, contact)
         delivery = replace(
             delivery,
             fallback=[
@@ -155,24 +225,20 @@ class Notifier:
             ],
         )
         if reason is not None:
+            log.info("notify.suppressed", kind=intent.kind.value, reason=reason)
             delivery = replace(delivery, status=DeliveryStatus.SUPPRESSED.value, last_error=reason)
-        added = await deliveries.record_delivery(conn, delivery, source)
-        if added and reason:
-            log.info("notify.suppressed", kind=kind.value, reason=reason)
-        return int(added and reason is None)
+        return delivery
 
-    def _delivery(
-        self,
-        event: Envelope[Any],
-        kind: Kind,
-        subject_kind: str,
-        subject_id: uuid.UUID,
-        context: Mapping[str, Any],
-        step: Step,
-        contact: Contact,
-    ) -> deliveries.NewDelivery:
+    def _delivery(self, intent: Intent, step: Step, contact: Contact) -> deliveries.NewDelivery:
         """The message for one contact on one channel, due now or after quiet hours."""
-        composed = self.composer.compose(kind, step.channel, contact.ref, contact.language, context)
+        event, kind = intent.event, intent.kind
+        composed = self.composer.compose(
+            kind,
+            step.channel,
+            contact.ref,
+            contact.language,
+            {**intent.context, **intent.private},
+        )
         quiet = self.settings.quiet_hours_of(event.center_id)
         return deliveries.NewDelivery(
             id=delivery_id(event.event_id, kind, step.channel, contact.ref),
@@ -181,14 +247,14 @@ class Notifier:
             kind=kind.value,
             channel=step.channel.value,
             recipient_ref=contact.ref,
-            subject_kind=subject_kind,
-            subject_id=subject_id,
+            subject_kind=intent.subject_kind,
+            subject_id=intent.subject_id,
             contact_kind=contact.kind,
             language=contact.language,
             title=composed.title,
             body=composed.body,
             segments=composed.segments,
-            context=dict(context),
+            context=dict(intent.context),
             status=DeliveryStatus.PENDING.value,
             due_at=send_not_before(self.clock(), channel=step.channel, kind=kind, quiet=quiet),
         )

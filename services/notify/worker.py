@@ -1,18 +1,21 @@
 """The delivery worker: claims due deliveries, sends them, records every attempt.
 
 One round: lease a batch (``FOR UPDATE SKIP LOCKED``, so replicas and loops
-share the work), send each message on its channel, then in one transaction
-leave every delivery in its new state, append the attempts to the delivery log
-and write ``notification.sent`` / ``notification.failed`` to the outbox. A
-failure is retried with exponential backoff and jitter; after the last try the
-next channel in the fallback order takes over, and when none is left the source
-event goes to its dead-letter topic.
+share the work), send its messages concurrently (the sender keeps at most
+``send_concurrency`` in flight), then in one transaction, in a few round trips
+whatever the batch size, leave every delivery in its new state, append the
+attempts to the delivery log and write ``notification.sent`` /
+``notification.failed`` to the outbox. A failure is retried with exponential
+backoff and jitter; after the last try the next channel in the fallback order
+takes over, and when none is left the source event goes to its dead-letter topic.
 
 Delivery is at least once, with the duplicate window kept to a single send: a
 crash after the far side accepted a message but before the outcome committed
 leaves the delivery leased, and when the lease runs out it is sent again under
 the same idempotency key (and, for e-mail, the same Message-ID). A receiver that
-dedupes on the key shows one message; one that ignores it may show two.
+dedupes on the key shows one message; one that ignores it may show two. A live
+worker renews the leases of the round it is sending, so a slow round is never
+taken over and sent twice.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,11 +47,12 @@ from services.notify.domain import (
 )
 from services.notify.messages import Composer
 from services.notify.settings import NotifySettings
-from services.notify.usecases import delivery_id
+from services.notify.usecases import PRIVATE_KINDS, delivery_id, private_context
 from shared.bus import outbox
 from shared.bus.consumer import Publish
 from shared.events import Envelope, new_event
 from shared.events.catalog import NotificationFailed, NotificationSent
+from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -65,8 +70,8 @@ class _Round:
     outcomes: list[Outcome] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     events: list[Envelope[Any]] = field(default_factory=list)
-    fallbacks: list[NewDelivery] = field(default_factory=list)
-    dead: list[tuple[Claimed, dict[str, str]]] = field(default_factory=list)
+    fallbacks: list[tuple[Claimed, datetime]] = field(default_factory=list)
+    dead: list[tuple[uuid.UUID, dict[str, str]]] = field(default_factory=list)
 
 
 class DeliveryWorker:
@@ -115,7 +120,7 @@ class DeliveryWorker:
             self._stopping = True
             self._on_notify()
             await asyncio.gather(*loops, return_exceptions=True)
-            self.sender.close()
+            await self.sender.aclose()
             self._done.set()
 
     async def stop(self, timeout: float = 15.0) -> None:
@@ -225,12 +230,35 @@ class DeliveryWorker:
                     else f"gave up after {c.attempts} attempts"
                 )
                 self._given_up(batch, c, now, c.attempts, error)
-        results = await asyncio.gather(*(self._send(c) for c in to_send))
+        keep = asyncio.create_task(self._keep_leased([c.id for c in to_send]))
+        try:
+            results = await asyncio.gather(*(self._send(c) for c in to_send))
+        finally:
+            keep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keep
         finished = self.clock()
         for c, result in zip(to_send, results, strict=True):
             self._after_send(batch, c, result, now, finished)
         await self._record(batch)
         return len(claimed)
+
+    async def _keep_leased(self, ids: list[uuid.UUID]) -> None:
+        """Renew the lease while the round's sends are in flight, so that a slow round is
+        not taken for a dead one and sent again by another loop or replica."""
+        if not ids:
+            return
+        every = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with self.pool().acquire() as conn:
+                    await deliveries.renew_lease(
+                        conn, ids, self.clock(), self.settings.lease_seconds
+                    )
+            except Exception as exc:  # never fail the round: its sends are out already
+                # Unrenewed leases run out: the rows are sent again, under the same keys.
+                log.warning("notify.lease_not_renewed", error=repr(exc))
 
     async def _send(self, c: Claimed) -> SendResult:
         assert c.address is not None
@@ -282,7 +310,7 @@ class DeliveryWorker:
         )
         log.warning("notify.delivery_failed", channel=c.channel, kind=c.kind, attempts=attempts)
         if c.fallback:
-            batch.fallbacks.append(self._fallback(c, now))
+            batch.fallbacks.append((c, now))
             return
         headers = {
             "x-error": error[:2000],
@@ -293,13 +321,32 @@ class DeliveryWorker:
             "x-attempts": str(attempts),
             "x-failed-at": now.isoformat(),
         }
-        batch.dead.append((c, headers))
+        batch.dead.append((c.source_event_id, headers))
 
-    def _fallback(self, c: Claimed, now: datetime) -> NewDelivery:
+    async def _fallbacks(
+        self, conn: asyncpg.Connection, due: list[tuple[Claimed, datetime]]
+    ) -> list[NewDelivery]:
+        """The next channel's messages. Values kept out of the stored context (the
+        lookup secret) are opened again from the source event."""
+        wanted = [c.source_event_id for c, _ in due if Kind(c.kind) in PRIVATE_KINDS]
+        sources = await deliveries.source_payloads(conn, wanted)
+        return [self._fallback(c, now, self._private(c, sources)) for c, now in due]
+
+    def _private(self, c: Claimed, sources: dict[uuid.UUID, bytes]) -> dict[str, str]:
+        payload = sources.get(c.source_event_id)
+        if payload is None:
+            return {}
+        try:
+            event = parse_event(payload)
+        except (MalformedEvent, UnknownEventType):
+            return {}
+        return private_context(self.settings.contact_key.get_secret_value(), Kind(c.kind), event)
+
+    def _fallback(self, c: Claimed, now: datetime, private: dict[str, str]) -> NewDelivery:
         step, *rest = c.fallback
         kind, channel = Kind(c.kind), Channel(step["channel"])
         composed = self.composer.compose(
-            kind, channel, step["recipient_ref"], step["language"], c.context
+            kind, channel, step["recipient_ref"], step["language"], {**c.context, **private}
         )
         quiet = self.settings.quiet_hours_of(c.center_id)
         return NewDelivery(
@@ -342,10 +389,9 @@ class DeliveryWorker:
     async def _record(self, batch: _Round) -> None:
         async with self.pool().acquire() as conn, conn.transaction():
             await deliveries.finish(conn, batch.outcomes, batch.attempts)
-            for d in batch.fallbacks:
-                await deliveries.add_delivery(conn, d)
-            for c, headers in batch.dead:
-                await deliveries.add_dead_letter(conn, c.source_event_id, headers)
+            if batch.fallbacks:
+                await deliveries.add_deliveries(conn, await self._fallbacks(conn, batch.fallbacks))
+            await deliveries.add_dead_letters(conn, batch.dead)
             if batch.events:
                 await outbox.add(conn, *batch.events)
             if batch.fallbacks:

@@ -48,6 +48,12 @@ def e164(phone: str) -> str:
     return "+84" + phone[1:]
 
 
+def random_secret() -> str:
+    """A lookup secret shaped like intake's (``K7Q2M-9XD4T``)."""
+    alphabet = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+    return "".join(random.choices(alphabet, k=5)) + "-" + "".join(random.choices(alphabet, k=5))
+
+
 def sealed(kind: str, address: str, context: uuid.UUID, language: str = "vi") -> SealedContact:
     return SealedContact(
         kind=kind,  # type: ignore[arg-type]
@@ -115,7 +121,9 @@ def dossier_received(
     email: str | None = None,
     language: str = "vi",
     dossier_id: uuid.UUID | None = None,
+    secret: str | None = None,
 ) -> tuple[Dossier, Envelope[Any]]:
+    """``secret``: the lookup secret, sealed for notify as intake seals it."""
     dossier = Dossier(center, dossier_id or uuid.uuid4(), f"HS-{random.randint(0, 10**8):08d}")
     contact = None
     if phone:
@@ -134,6 +142,7 @@ def dossier_received(
             time_limit=TimeLimitSnapshot(amount=1, unit="working_days"),
             appointment_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
             contact=contact,
+            sealed_secret=seal(CONTACT_KEY, secret, str(dossier.dossier_id)) if secret else None,
         ),
         center_id=center,
         producer="intake",

@@ -4,7 +4,8 @@ for the SMS gateway and webhooks, and an SMTP server (aiosmtpd).
 Both dedupe the way a careful receiver does: the HTTP sink on the
 ``Idempotency-Key`` header, the SMTP sink on ``Message-ID``. ``accepted`` is
 what reached the far side (duplicates included); ``delivered`` is what the
-citizen would see.
+citizen would see. The HTTP sink also counts the client connections it served
+and the most requests it held at once, and keeps each request as it came.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiosmtpd.controller import Controller
 
@@ -33,17 +35,33 @@ class HttpMessage:
     received_at: float  # time.time()
 
 
+@dataclass(frozen=True)
+class RawRequest:
+    """A request exactly as it arrived (header names in lower case)."""
+
+    method: str
+    target: str  # path and query, as sent
+    headers: dict[str, str]
+    body: bytes
+
+
 @dataclass
 class HttpSink:
-    """HTTP/1.1 on loopback; answers 200, or 500 while told to fail."""
+    """HTTP/1.1 (keep-alive) on loopback; answers 200, or 500 while told to fail."""
 
     port: int = field(default_factory=free_port)
     fail_next: dict[str, int] = field(default_factory=dict)  # path -> 500s still to answer
     fail_paths: set[str] = field(default_factory=set)  # always 500 on these
+    fail_to: set[str] = field(default_factory=set)  # always 500 for these recipients
     delay: float = 0.0  # seconds before answering (to catch a sender mid-batch)
+    delays: dict[str, float] = field(default_factory=dict)  # path -> its own delay
     accepted: list[HttpMessage] = field(default_factory=list)
     delivered: dict[str, HttpMessage] = field(default_factory=dict)
+    requests: list[RawRequest] = field(default_factory=list)
     failures: int = 0
+    connections: int = 0  # client connections opened to the sink
+    in_flight: int = 0
+    max_in_flight: int = 0  # most requests being answered at the same time
     _server: asyncio.Server | None = None
 
     def url(self, path: str, scheme: str = "json") -> str:
@@ -66,21 +84,29 @@ class HttpSink:
         )
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while True:
                 request = await reader.readline()
                 if not request:
                     return
-                path = request.split()[1].decode().partition("?")[0]
+                method, target = (part.decode() for part in request.split()[:2])
                 headers: dict[str, str] = {}
                 while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
                     name, _, value = line.decode().partition(":")
                     headers[name.strip().lower()] = value.strip()
                 length = int(headers.get("content-length", "0"))
                 raw = await reader.readexactly(length) if length else b""
-                if self.delay:
-                    await asyncio.sleep(self.delay)
-                status = self._receive(path, headers, raw)
+                self.requests.append(RawRequest(method, target, headers, raw))
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                path = target.partition("?")[0]
+                try:
+                    if delay := self.delays.get(path, self.delay):
+                        await asyncio.sleep(delay)
+                    status = self._receive(path, headers, raw)
+                finally:
+                    self.in_flight -= 1
                 reason = b"OK" if status == 200 else b"Internal Server Error"
                 writer.write(
                     b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
@@ -95,11 +121,16 @@ class HttpSink:
             writer.close()
 
     def _receive(self, path: str, headers: dict[str, str], raw: bytes) -> int:
-        if self.fail_next.get(path, 0) > 0 or path in self.fail_paths:
+        body: dict[str, Any] = (
+            dict(parse_qsl(raw.decode()))
+            if headers.get("content-type") == "application/x-www-form-urlencoded"
+            else json.loads(raw or b"{}")
+        )
+        failing = str(body.get("to", "")) in self.fail_to
+        if self.fail_next.get(path, 0) > 0 or path in self.fail_paths or failing:
             self.fail_next[path] = max(self.fail_next.get(path, 0) - 1, 0)
             self.failures += 1
             return 500
-        body: dict[str, Any] = json.loads(raw or b"{}")
         key = headers.get("idempotency-key")
         message = HttpMessage(
             path,

@@ -1,5 +1,5 @@
 """The notify process killed with SIGKILL mid-batch loses and doubles nothing, counted
-at the sink; and no phone number ever shows in its logs or on the bus.
+at the sink; and no phone number or lookup secret ever shows in its logs or on the bus.
 
 The service runs as its own OS process (``python -m services.notify``), configured
 through the environment the way ``motcua dev`` and the containers configure it.
@@ -30,6 +30,7 @@ from tests.integration.notify.harness import (
     e164,
     kafka_for_module,
     random_phone,
+    random_secret,
     sealed,
 )
 from tests.integration.notify.sinks import HttpSink
@@ -176,12 +177,14 @@ async def test_sigkill_mid_batch_loses_nothing_and_doubles_nothing(
     print(f"at kill {at_kill}; interrupted {interrupted}; repeats deduped at the sink {duplicates}")
 
 
-async def test_no_phone_number_in_the_logs_or_on_the_bus(
+async def test_no_phone_number_or_lookup_secret_in_the_logs_or_on_the_bus(
     world: Any, sink: HttpSink, phones: list[str]
 ) -> None:
     env, kafka, log, _ = world
     # Give the logs a reason to talk about contacts: a broken seal, an invalid
-    # number, a gateway hiccup, an opt-out reply.
+    # number, a gateway hiccup, an opt-out reply; and about messages that carry a
+    # lookup secret: one sent after the hiccup, one refused until it is given up
+    # (notification.failed, and its event dead-lettered).
     bad_seal = dossier_received("c-crash", phone=random_phone())[1]
     bad_seal = bad_seal.model_copy(
         update={
@@ -199,16 +202,20 @@ async def test_no_phone_number_in_the_logs_or_on_the_bus(
             )
         }
     )
-    extra = random_phone()
-    _, hiccup = dossier_received("c-crash", phone=extra)
+    extra, secret = random_phone(), random_secret()
+    _, hiccup = dossier_received("c-crash", phone=extra, secret=secret)
     sink.fail_next["/sms"] = 2
+    doomed_phone, doomed_secret = random_phone(), random_secret()
+    doomed_dossier, doomed = dossier_received("c-crash", phone=doomed_phone, secret=doomed_secret)
+    sink.fail_to.add(e164(doomed_phone))
     proc = NotifyProcess(env, log)
     await proc.start()
     try:
         topic = f"{kafka.topic_prefix}dossier.events"
         await produce(kafka.bootstrap_servers, topic, [bad_seal.to_bytes(), invalid.to_bytes()])
-        await produce(kafka.bootstrap_servers, topic, [hiccup.to_bytes()])
-        await eventually(lambda: _now(sink.to(e164(extra))), what="the hiccup message")
+        await produce(kafka.bootstrap_servers, topic, [hiccup.to_bytes(), doomed.to_bytes()])
+        [message] = await eventually(lambda: _now(sink.to(e164(extra))), what="the hiccup message")
+        assert secret in message.body  # the secret did go out, to the citizen alone
         async with httpx.AsyncClient() as client:
             r = await client.post(
                 f"http://127.0.0.1:{proc.port}/inbound/sms",
@@ -222,15 +229,24 @@ async def test_no_phone_number_in_the_logs_or_on_the_bus(
             return len(await read_all(kafka.bootstrap_servers, topic))
 
         await eventually(
-            sent_events, until=lambda n: n >= MESSAGES + 1, what="notification events published"
+            sent_events, until=lambda n: n >= MESSAGES + 2, what="notification events published"
         )
+
+        async def dead_letters() -> list[Any]:
+            found = await read_all(kafka.bootstrap_servers, f"{topic}.dlq")
+            return [m for m in found if m.key == str(doomed_dossier.dossier_id).encode()]
+
+        await eventually(dead_letters, what="the given-up message's event dead-lettered")
     finally:
         await proc.stop()
+    refused = [r for r in sink.requests if e164(doomed_phone).encode() in r.body]
+    assert refused
+    assert all(doomed_secret.encode() in r.body for r in refused)
 
     logs = log.read_text(encoding="utf-8", errors="replace")
     assert "notify.contact_rejected" in logs  # the logs did speak about contacts
     assert "service.started" in logs
-    every = [*phones, extra, "0123456789"]
+    every = [*phones, extra, doomed_phone, "0123456789"]
     forms = {f for p in every for f in (p, e164(p), e164(p)[1:], p[1:])}
     leaked = sorted(f for f in forms if f in logs)
     assert leaked == [], "phone numbers in the logs"
@@ -242,6 +258,10 @@ async def test_no_phone_number_in_the_logs_or_on_the_bus(
     assert b"notification.sent" in bus  # the topics were read
     on_bus = sorted(f for f in forms if f.encode() in bus)
     assert on_bus == [], "phone numbers on the bus"
+    assert b"notification.failed" in bus
+    secrets = [secret, doomed_secret]
+    assert [x for x in secrets if x in logs] == [], "lookup secrets in the logs"
+    assert [x for x in secrets if x.encode() in bus] == [], "lookup secrets on the bus"
 
 
 async def _now(value: Any) -> Any:

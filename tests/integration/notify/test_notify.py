@@ -26,6 +26,7 @@ from tests.integration.notify.harness import (
     e164,
     overdue,
     random_phone,
+    random_secret,
     resolved,
     returned,
     running_notify,
@@ -65,8 +66,10 @@ async def notify(
         "c-dead": {"channels": {"sms": http_sink.url("/down")}},
         "c-mail": {"channels": {"sms": http_sink.url("/down"), "email": smtp_sink.url()}},
         "c-dev": {"channels": {}},
+        "c-slow": {"channels": {"sms": http_sink.url("/slow") + "?rto=15"}},
     }
     http_sink.fail_paths.add("/down")
+    http_sink.delays["/slow"] = 7.0  # longer than the lease below
     async with running_notify(
         test_servers,
         channels=channels,
@@ -334,6 +337,106 @@ async def test_when_every_channel_fails_the_event_is_dead_lettered(
     assert letter.headers["x-original-topic"] == DOSSIERS.topic(notify.prefix)
     assert letter.headers["x-attempts"] == "4"
     assert "500" in letter.headers["x-error"]
+
+
+# ---------------------------------------------------------- lookup secret
+
+SECRET_TEXTS = {
+    "vi": "với mã bí mật {secret}.",
+    "en": "with the secret {secret}.",
+}
+
+
+async def stored_in(n: Notify, text: str) -> dict[str, int]:
+    """How many rows of each notify column hold ``text`` (binary columns decoded)."""
+    columns = await n.db.fetch(
+        """SELECT table_name, column_name, data_type FROM information_schema.columns
+           WHERE table_schema = 'notify' ORDER BY table_name, ordinal_position"""
+    )
+    found: dict[str, int] = {}
+    for c in columns:
+        column = f'x."{c["column_name"]}"'
+        match = (
+            f"position(convert_to($1, 'UTF8') in {column}) > 0"
+            if c["data_type"] == "bytea"
+            else f"strpos({column}::text, $1) > 0"
+        )
+        table = f'notify."{c["table_name"]}"'
+        count = await n.db.fetchval(f"SELECT count(*) FROM {table} x WHERE {match}", text)
+        if count:
+            found[f"{c['table_name']}.{c['column_name']}"] = count
+    return found
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+async def test_the_received_message_shows_the_lookup_secret_kept_only_in_its_body(
+    notify: Notify, http_sink: HttpSink, language: str
+) -> None:
+    phone, secret = random_phone(), random_secret()
+    dossier, received = dossier_received(center(), phone=phone, language=language, secret=secret)
+    await notify.publish(received)
+    [m] = await messages_to(http_sink, phone, 1)
+    assert dossier.code in m.body
+    assert SECRET_TEXTS[language].format(secret=secret) in m.body
+    [delivery] = await eventually(
+        lambda: notify.deliveries(received.event_id),
+        until=lambda d: d[0]["status"] == "sent",
+        what="the delivery sent",
+    )
+    assert secret not in json.dumps(delivery["context"])
+    assert await stored_in(notify, secret) == {"deliveries.body": 1}
+    [sent] = await eventually(
+        lambda: sent_events(notify, received.event_id), what="notification.sent"
+    )
+    assert secret not in json.dumps(sent)
+
+
+async def test_a_fallback_message_shows_the_lookup_secret_too(
+    notify: Notify, http_sink: HttpSink
+) -> None:
+    phone, secret = random_phone(), random_secret()
+    _, received = dossier_received("c-down", phone=phone, language="en", secret=secret)
+    await notify.publish(received)
+    [m] = await messages_to(http_sink, phone, 1)
+    assert m.path == "/zalo"
+    assert SECRET_TEXTS["en"].format(secret=secret) in m.body
+    sms, hook = await eventually(
+        lambda: notify.deliveries(received.event_id),
+        until=lambda d: [x["status"] for x in d] == ["failed", "sent"],
+        what="sms failed, webhook sent",
+    )
+    # The two rendered bodies (the SMS that failed, the webhook message), nothing else.
+    assert await stored_in(notify, secret) == {"deliveries.body": 2}
+    assert secret not in json.dumps([sms["context"], hook["context"], hook["fallback"]])
+
+
+async def test_without_a_secret_the_message_points_to_the_receipt(
+    notify: Notify, http_sink: HttpSink
+) -> None:
+    phone = random_phone()
+    _, received = dossier_received(center(), phone=phone)
+    await notify.publish(received)
+    [m] = await messages_to(http_sink, phone, 1)
+    assert "(nhập mã bí mật in trên giấy tiếp nhận)" in m.body
+    assert "với mã bí mật" not in m.body
+
+
+async def test_a_send_that_outlasts_the_lease_is_not_taken_for_a_dead_one(
+    notify: Notify, http_sink: HttpSink
+) -> None:
+    """The worker renews the lease while it is sending: no second send, no interruption."""
+    assert notify.settings.lease_seconds < http_sink.delays["/slow"]
+    phone = random_phone()
+    _, received = dossier_received("c-slow", phone=phone)
+    await notify.publish(received)
+    await messages_to(http_sink, phone, 1)
+    [delivery] = await eventually(
+        lambda: notify.deliveries(received.event_id),
+        until=lambda d: d[0]["status"] == "sent",
+        what="the delivery sent",
+    )
+    assert [a["outcome"] for a in await notify.attempts(delivery["id"])] == ["sent"]
+    assert sum(e164(phone).encode() in r.body for r in http_sink.requests) == 1
 
 
 # ------------------------------------------------------- consent and opt-out

@@ -1,0 +1,86 @@
+"""The lookup secret in the "received" message: shown when intake sent it, opened only
+with the right key and dossier, and never part of the stored context."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from services.notify.domain import Kind
+from services.notify.messages import Renderer
+from services.notify.usecases import PRIVATE_KINDS, private_context
+from shared.crypto import seal
+from shared.events import Envelope, new_event
+from shared.events.catalog import DossierReceived, TimeLimitSnapshot
+
+KEY = "contact-key"
+SECRET = "K7Q2M-9XD4T"
+CONTEXT = {
+    "dossier_code": "HS-000123",
+    "procedure_code": "BIRTH",
+    "appointment_at": "2025-11-28T09:00:00+00:00",
+    "lookup_url": "https://motcua.example.vn/lookup?code=HS-000123",
+    "optout_url": "https://x/o",
+}
+WITH = {
+    "vi": "Tra cứu: https://motcua.example.vn/lookup?code=HS-000123 với mã bí mật K7Q2M-9XD4T.",
+    "en": "Track it at https://motcua.example.vn/lookup?code=HS-000123 with the secret "
+    "K7Q2M-9XD4T.",
+}
+WITHOUT = {
+    "vi": "(nhập mã bí mật in trên giấy tiếp nhận)",
+    "en": "with the secret printed on your receipt.",
+}
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_received_message_shows_the_secret_when_there_is_one(language: str) -> None:
+    renderer = Renderer()
+    shown = renderer.render(Kind.DOSSIER_RECEIVED, language, CONTEXT | {"lookup_secret": SECRET})
+    assert WITH[language] in shown.body
+    assert WITHOUT[language] not in shown.body
+    assert SECRET not in shown.subject
+    for absent in ({}, {"lookup_secret": None}, {"lookup_secret": ""}):
+        plain = renderer.render(Kind.DOSSIER_RECEIVED, language, CONTEXT | absent)
+        assert WITHOUT[language] in plain.body
+        assert "None" not in plain.body
+
+
+def received(dossier_id: uuid.UUID, sealed_secret: str | None) -> Envelope[Any]:
+    return new_event(
+        DossierReceived(
+            dossier_id=dossier_id,
+            dossier_code="HS-000123",
+            procedure_code="BIRTH",
+            status=2,
+            received_at=datetime(2025, 11, 27, 8, 0, tzinfo=UTC),
+            channel="counter",
+            time_limit=TimeLimitSnapshot(amount=1, unit="working_days"),
+            appointment_at=datetime(2025, 11, 28, 9, 0, tzinfo=UTC),
+            sealed_secret=sealed_secret,
+        ),
+        center_id="c-1",
+        producer="intake",
+    )
+
+
+def test_the_secret_opens_only_with_the_key_and_the_dossier_it_was_sealed_for() -> None:
+    dossier = uuid.uuid4()
+    event = received(dossier, seal(KEY, SECRET, str(dossier)))
+    assert private_context(KEY, Kind.DOSSIER_RECEIVED, event) == {"lookup_secret": SECRET}
+    # Cut from another dossier's event, or sealed under another key: left out.
+    pasted = received(uuid.uuid4(), seal(KEY, SECRET, str(dossier)))
+    assert private_context(KEY, Kind.DOSSIER_RECEIVED, pasted) == {}
+    assert private_context("another-key", Kind.DOSSIER_RECEIVED, event) == {}
+    assert private_context(KEY, Kind.DOSSIER_RECEIVED, received(dossier, None)) == {}
+
+
+def test_only_the_received_message_has_private_values() -> None:
+    dossier = uuid.uuid4()
+    event = received(dossier, seal(KEY, SECRET, str(dossier)))
+    assert {Kind.DOSSIER_RECEIVED} == PRIVATE_KINDS
+    for kind in set(Kind) - PRIVATE_KINDS:
+        assert private_context(KEY, kind, event) == {}
