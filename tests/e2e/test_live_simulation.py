@@ -54,14 +54,16 @@ async def test_simulation_serves_citizens_and_receives_dossiers(
         try:
             counts = await eventually(
                 lambda: _counts(db),
-                until=lambda c: c["served"] >= 5 and c["dossiers_from_tickets"] >= 2,
-                timeout=90,
-                what="citizens served and dossiers received",
+                until=lambda c: (
+                    c["served"] >= 5 and c["dossiers_from_tickets"] >= 2 and c["history"] >= 400
+                ),
+                timeout=120,
+                what="citizens served, dossiers received and the history loaded",
             )
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    assert counts["history"] >= 300  # recent history was loaded as commands
+    assert counts["history"] == 400  # the planned recent history, each dossier once
     assert sim.stats["tickets_issued"] >= sim.stats["tickets_called"] > 0
     assert not any(k.startswith("http_5") for k in sim.stats), sim.stats
