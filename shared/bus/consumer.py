@@ -196,6 +196,9 @@ class EventConsumer:
             return _Item(record)
         except MalformedEvent as exc:
             return _Item(record, error=str(exc))
+        except Exception as exc:  # a parser bug must dead-letter the message, not stall us
+            log.error("consumer.parser_failed", consumer=self.name, error=repr(exc))
+            return _Item(record, error=f"unparseable: {type(exc).__name__}: {exc}")
 
     async def _apply(self, items: Sequence[_Item]) -> None:
         async with self.pool().acquire() as conn, conn.transaction():

@@ -143,7 +143,10 @@ class Command(BaseModel, Generic[D]):
     @field_validator("issued_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+07:00: no such instant in UTC
+            raise ValueError("the time is out of range once converted to UTC") from None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
@@ -280,6 +283,8 @@ def parse_command(raw: bytes | str) -> Command[Any]:
         not_json = None
     except (ValueError, UnicodeDecodeError) as exc:
         decoded, not_json = None, str(exc)
+    except RecursionError:  # nesting deeper than the decoder allows: garbage, not data
+        decoded, not_json = None, "nested too deeply"
     head = _head(decoded)
     if len(raw) > MAX_COMMAND_BYTES:
         raise CommandError(f"command is {len(raw)} bytes; the limit is {MAX_COMMAND_BYTES}", **head)

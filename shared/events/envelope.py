@@ -55,7 +55,10 @@ class Envelope(BaseModel, Generic[P]):
     @field_validator("occurred_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+07:00: no such instant in UTC
+            raise ValueError("the time is out of range once converted to UTC") from None
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

@@ -81,6 +81,8 @@ def parse_event(raw: bytes | str | dict[str, Any]) -> Envelope[Any]:
             raw = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedEvent(f"not JSON: {exc}") from None
+        except RecursionError:  # nesting deeper than the decoder allows: garbage, not data
+            raise MalformedEvent("not JSON: nested too deeply") from None
     if not isinstance(raw, dict):
         raise MalformedEvent(f"an event is a JSON object, got {type(raw).__name__}")
     try:
