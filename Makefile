@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench docs clean
+.PHONY: run test lint typecheck unit bench docs clean chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,8 @@ test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared services simulator tests bench
-	$(BIN)/ruff format --check shared services simulator tests bench
+	$(BIN)/ruff check shared services simulator chaos tests bench
+	$(BIN)/ruff format --check shared services simulator chaos tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -34,6 +34,9 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+chaos: $(STAMP)
+	$(BIN)/python -m chaos
 
 clean:
 	rm -rf $(VENV) .motcua .pytest_cache .mypy_cache .ruff_cache

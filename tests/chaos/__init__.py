@@ -1,0 +1,1 @@
+"""The fault-injection subset the suite runs: the same chaos package, shorter load."""

@@ -1,0 +1,99 @@
+"""One running system for every fuzz test: the four services as OS processes on the
+session's servers (a database and a topic prefix of their own), with a ticket and a
+dossier of the sample center made through the public APIs, for paths that need them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from chaos.stack import CENTER, Stack, token
+from tests.support.backends import Servers
+
+OTHER_CENTER = "bac-ha"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """Resources of the sample center, reachable by its clerks only."""
+
+    ticket_id: uuid.UUID
+    lookup_code: str
+    dossier_id: uuid.UUID
+    dossier_code: str
+    secret: str
+    phone: str
+    id_number: str
+
+    def path_values(self) -> dict[str, Any]:
+        return {
+            "center_id": CENTER,
+            "counter_id": "Q1",
+            "ticket_id": str(self.ticket_id),
+            "lookup_code": self.lookup_code,
+            "dossier_id": str(self.dossier_id),
+        }
+
+
+def bearer(center_id: str = CENTER, role: str = "clerk") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(center_id, role)}"}
+
+
+@pytest.fixture(scope="package")
+async def stack(
+    test_servers: Servers, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    running = Stack(
+        Path(tmp_path_factory.mktemp("fuzz")),
+        postgres_url=test_servers.postgres_url,
+        kafka_bootstrap=test_servers.kafka_bootstrap,
+        kafka_embedded=test_servers.kafka_embedded,
+    )
+    try:
+        await running.start()
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture(scope="package")
+async def seeded(stack: Stack) -> Seeded:
+    phone, id_number = "0903141592", "079203001234"
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.post(
+            f"{stack.url('queue')}/centers/{CENTER}/tickets",
+            json={
+                "line_code": "justice",
+                "contact": {"kind": "phone", "value": phone, "consent": True},
+            },
+        )
+        assert r.status_code == 201, r.text
+        ticket = r.json()
+        r = await client.post(
+            f"{stack.url('intake')}/v1/dossiers",
+            json={
+                "procedure_code": "HT-XNTTHN",
+                "applicant_name": "Lê Thị Mai",
+                "note": f"CCCD {id_number}",
+                "contact": {"kind": "phone", "value": phone},
+                "consent_notifications": True,
+            },
+            headers=bearer(),
+        )
+        assert r.status_code == 201, r.text
+        receipt = r.json()
+    return Seeded(
+        ticket_id=uuid.UUID(ticket["ticket_id"]),
+        lookup_code=ticket["lookup_code"],
+        dossier_id=uuid.UUID(receipt["dossier"]["id"]),
+        dossier_code=receipt["dossier"]["code"],
+        secret=receipt["secret"],
+        phone=phone,
+        id_number=id_number,
+    )
