@@ -21,7 +21,7 @@ from typing import Any
 from tests.support.backends import servers
 
 HERE = Path(__file__).parent
-ORDER = ["pipeline", "queue", "intake", "deadlines", "notify", "replay"]
+ORDER = ["pipeline", "queue", "intake", "deadlines", "notify", "replay", "e2e"]
 
 
 def machine() -> dict[str, Any]:

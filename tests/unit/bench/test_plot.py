@@ -11,9 +11,14 @@ from bench.plot import Series, line_chart
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def chart(series: list[Series], **options: bool) -> ET.Element:
+def chart(series: list[Series], *, log_x: bool = False, log_y: bool = False) -> ET.Element:
     svg = line_chart(
-        series, title="Latency <by> load & stage", x_label="offered load", y_label="ms", **options
+        series,
+        title="Latency <by> load & stage",
+        x_label="offered load",
+        y_label="ms",
+        log_x=log_x,
+        log_y=log_y,
     )
     return ET.fromstring(svg)  # raises on malformed XML
 
