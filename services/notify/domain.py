@@ -2,8 +2,8 @@
 
 What is sent for which event lives in ``usecases``; here are the decisions that
 need no database: which channels to try and in what order, when quiet hours hold
-a message back, when a waiting ticket is "close", how long to wait before a
-retry, and how fast a channel may go.
+a message back, which messages wait for their dossier's receipt, when a waiting
+ticket is "close", how long to wait before a retry, and how fast a channel may go.
 """
 
 from __future__ import annotations
@@ -133,6 +133,26 @@ def send_not_before(at: datetime, *, channel: Channel, kind: Kind, quiet: QuietH
     if channel != Channel.SMS or kind in URGENT:
         return at
     return quiet.release_at(at)
+
+
+# ------------------------------------------------- waiting for the receipt
+
+# Messages about a dossier go to the contact given with its receipt. Consumed before
+# that ``dossier.received`` (deadline events travel on another topic, so nothing orders
+# the two), they wait for it: the receipt releases them, or they expire.
+AFTER_RECEIPT: frozenset[Kind] = frozenset(
+    {
+        Kind.SUPPLEMENT_REQUESTED,
+        Kind.RESULT_READY,
+        Kind.DOSSIER_RETURNED,
+        Kind.DEADLINE_APOLOGY,
+    }
+)
+
+
+def waits_for_receipt(kind: Kind, *, received: bool) -> bool:
+    """Does a message wait, because its dossier's receipt (and contact) is unknown yet?"""
+    return kind in AFTER_RECEIPT and not received
 
 
 # ------------------------------------------------------------ "your turn soon"

@@ -48,6 +48,7 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
         runtime.consumer.on(event_type)(_bound(trigger, notifier))
     for event_type, batch in BATCH_TRIGGERS.items():
         runtime.consumer.on_batch(event_type)(_bound_batch(batch, notifier))
+    runtime.every(runtime.settings.metrics_sample_seconds, _expiry(notifier), "held-expiry")
     runtime.consumer.subscribe(
         runtime.router,
         runtime.topic(QUEUE),
@@ -74,3 +75,12 @@ def _bound_batch(
 
     handle.__name__ = trigger.__name__
     return handle
+
+
+def _expiry(notifier: Notifier) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+    """Held messages whose receipt never came expire, and the gauge of those held is set."""
+
+    async def expire(conn: asyncpg.Connection) -> None:
+        await notifier.expire_held(conn)
+
+    return expire

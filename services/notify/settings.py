@@ -82,6 +82,13 @@ class NotifySettings(ServiceSettings):
     default_service_seconds: float = Field(
         default=300.0, gt=0, description="Service time per ticket before any was measured"
     )
+    receipt_wait_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="How long a dossier's message consumed before its dossier.received "
+        "(another topic: nothing orders the two) waits for it; then it is dropped, logged "
+        "as notify.held_expired and counted",
+    )
     max_attempts: int = Field(default=6, ge=1, le=50, description="Tries per channel")
     retry_base_seconds: float = Field(default=2.0, gt=0, description="First retry delay")
     retry_max_seconds: float = Field(default=600.0, gt=0, description="Longest retry delay")

@@ -15,6 +15,10 @@ tickets (priority first, then arrival, as the queue serves them), a per-line
 service time learned from completed services, and the open counters. A ticket
 that joins a line already close is not messaged (the kiosk just told them).
 
+A dossier's later messages go to the contact given with its receipt. Deadline
+events travel on another topic than ``dossier.received``, so one may be consumed
+first: its message is then held, and the receipt releases it (``Notifier``).
+
 Queue events change the waiting line one after another, so they are applied one
 at a time. Dossier and deadline events are independent of each other: each run
 of them in a fetched batch is applied at once (``BatchTrigger``), in a few round
@@ -155,7 +159,8 @@ def _lookup_url(n: Notifier, code: str) -> str:
 async def dossiers_received(
     n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[Any]]
 ) -> None:
-    """The code, the appointment and, when intake sent it sealed, the lookup secret.
+    """The code, the appointment and, when intake sent it sealed, the lookup secret;
+    then the messages held for these receipts.
 
     The secret is rendered into the message and kept nowhere else: it is left out
     of the stored context (a fallback message opens it again from the source event).
@@ -182,6 +187,7 @@ async def dossiers_received(
         )
     await repo.save_dossiers(conn, received)
     await n.notify_many(conn, intents)
+    await n.release_held(conn, [r.dossier_id for r in received])
 
 
 def _supplement(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:

@@ -5,6 +5,10 @@ transaction. Consuming an event only *records* the messages it calls for (the
 outbox of deliveries); the delivery worker sends them. The messages of a whole
 fetched batch are recorded together, in a few round trips.
 
+A message about a dossier whose ``dossier.received`` has not been consumed yet (it
+travels on another topic than deadline events) is *held*: the receipt brings the
+contact and releases it, in the receipt's transaction. One never released expires.
+
 A message's context is stored with it, to compose it again for a fallback
 channel. Private values (the dossier's lookup secret) are rendered into the
 message body only: they are opened again from the source event when needed.
@@ -15,13 +19,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from prometheus_client import Counter, Gauge
 
 from services.notify import delivery_repository as deliveries
+from services.notify import held_repository as held_repo
 from services.notify import repository as repo
 from services.notify.contacts import (
     Contact,
@@ -33,6 +39,7 @@ from services.notify.contacts import (
     recipient_ref,
 )
 from services.notify.domain import (
+    AFTER_RECEIPT,
     Channel,
     ContactKind,
     DeliveryStatus,
@@ -41,6 +48,7 @@ from services.notify.domain import (
     is_opt_out,
     plan_channels,
     send_not_before,
+    waits_for_receipt,
 )
 from services.notify.errors import Invalid
 from services.notify.messages import Composer, language_of
@@ -49,10 +57,20 @@ from shared.bus import outbox
 from shared.crypto import SealError, unseal
 from shared.events import Envelope, new_event
 from shared.events.catalog import FeedbackReceived, SealedContact
+from shared.events.registry import parse_event
 from shared.events.topics import key_of, stream_of
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+HELD = Counter(
+    "motcua_notify_receipt_waits_total",
+    "Dossier messages held for their dossier's receipt, by what became of them",
+    ["kind", "outcome"],
+)
+HELD_NOW = Gauge(
+    "motcua_notify_held_messages", "Dossier messages waiting for their dossier's receipt"
+)
 
 _DELIVERY_NS = uuid.UUID("0b9a4c9e-52a4-4b8e-9d0c-6f0f3c2f1d11")
 
@@ -160,10 +178,15 @@ class Notifier:
         )
 
     async def notify_many(self, conn: asyncpg.Connection, intents: Sequence[Intent]) -> int:
-        """Record the messages of many events at once (one read, one pipelined write).
+        """Record the messages of many events at once (one read, one pipelined write),
+        holding those about a dossier whose receipt is unknown yet (one more read).
 
         Idempotent on (event, kind, channel, recipient). Returns messages to be sent.
         """
+        return await self._record(conn, await self._hold_unreceived(conn, intents))
+
+    async def _record(self, conn: asyncpg.Connection, intents: Sequence[Intent]) -> int:
+        """Record messages whose citizen's contacts are known (or never will be)."""
         if not intents:
             return 0
         found = await repo.contacts_of_subjects(
@@ -181,6 +204,81 @@ class Notifier:
             records.append((self._intended(intent, contacts), sources[event.event_id]))
         await deliveries.record_deliveries(conn, records)
         return sum(d.status == DeliveryStatus.PENDING for d, _ in records)
+
+    # ------------------------------------------------ held for the receipt
+
+    async def _hold_unreceived(
+        self, conn: asyncpg.Connection, intents: Sequence[Intent]
+    ) -> list[Intent]:
+        """Hold the messages whose dossier's receipt is unknown yet; the rest, to record."""
+        about = {i.subject_id for i in intents if i.kind in AFTER_RECEIPT}
+        unknown = await held_repo.unreceived(conn, about) if about else set()
+        if unknown:
+            # The receipt may be being recorded right now: under its lock, look again.
+            await held_repo.lock_dossiers(conn, unknown)
+            unknown = await held_repo.unreceived(conn, unknown)
+        now, held, ready = self.clock(), [], []
+        for i in intents:
+            if waits_for_receipt(i.kind, received=i.subject_id not in unknown):
+                held.append(self._held(i, now))
+            else:
+                ready.append(i)
+        if held:
+            await held_repo.hold(conn, held)
+            for h in held:
+                log.info("notify.held", kind=h.kind, dossier_id=str(h.dossier_id))
+                HELD.labels(h.kind, "held").inc()
+        return ready
+
+    def _held(self, intent: Intent, now: datetime) -> held_repo.HeldMessage:
+        wait = timedelta(hours=self.settings.receipt_wait_hours)
+        return held_repo.HeldMessage(
+            intent.event.event_id,
+            intent.kind.value,
+            intent.subject_id,
+            intent.event.center_id,
+            dict(intent.context),
+            intent.event.to_bytes(),
+            now,
+            now + wait,
+        )
+
+    async def release_held(
+        self, conn: asyncpg.Connection, dossier_ids: Collection[uuid.UUID]
+    ) -> int:
+        """Record the messages held for these dossiers, whose receipts were just recorded.
+
+        Called in the receipts' transaction, after their contacts were saved. Returns
+        messages to be sent (none for a citizen who gave no contact or opted out).
+        """
+        await held_repo.lock_dossiers(conn, dossier_ids)
+        released = await held_repo.release_held(conn, dossier_ids)
+        if not released:
+            return 0
+        for h in released:
+            log.info("notify.released", kind=h.kind, dossier_id=str(h.dossier_id))
+            HELD.labels(h.kind, "released").inc()
+        intents = [
+            Intent(parse_event(h.payload), Kind(h.kind), "dossier", h.dossier_id, h.context)
+            for h in released
+        ]
+        return await self._record(conn, intents)
+
+    async def expire_held(self, conn: asyncpg.Connection, limit: int = 500) -> int:
+        """Drop held messages whose receipt never came in time (logged one by one)."""
+        expired = await held_repo.drop_expired_held(conn, self.clock(), limit)
+        for h in expired:
+            log.warning(
+                "notify.held_expired",
+                kind=h.kind,
+                dossier_id=str(h.dossier_id),
+                source_event_id=str(h.event_id),
+                center_id=h.center_id,
+                held_at=h.held_at.isoformat(),
+            )
+            HELD.labels(h.kind, "expired").inc()
+        HELD_NOW.set(await held_repo.count_held(conn))
+        return len(expired)
 
     def _source(self, event: Envelope[Any]) -> deliveries.SourceEvent:
         stream = stream_of(event.event_type)
