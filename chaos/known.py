@@ -31,17 +31,6 @@ BUGS: dict[str, KnownBug] = {
     b.key: b
     for b in (
         KnownBug(
-            "notify-order",
-            "services/notify",
-            "a deadline.overdue consumed before its dossier's dossier.received (another topic, "
-            "so Kafka does not order the two) finds no contact yet and records no apology; the "
-            "receipt that follows never brings it back. It happens when notify restarts or "
-            "catches up with a backlog on both topics.",
-            "tests/chaos/test_faults.py::"
-            "test_an_overdue_flag_consumed_before_its_receipt_still_reaches_the_citizen",
-            re.compile(r"^lost: dossier \S+ deadline_apology at the sink"),
-        ),
-        KnownBug(
             "pg-restart-500",
             "shared/db.py",
             "after a PostgreSQL restart a pooled connection can fail with asyncpg's "

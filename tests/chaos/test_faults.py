@@ -18,7 +18,6 @@ import pytest
 from chaos import bus, scenarios
 from chaos.check import check
 from chaos.ledger import Ledger
-from chaos.load import FLAVOUR_WEIGHTS
 from chaos.scan import scan
 from chaos.scenarios import Outcome
 from chaos.stack import CENTER, CONTACT_KEY, Stack
@@ -54,12 +53,6 @@ def ledger() -> Ledger:
     return Ledger()
 
 
-# Without backdated (already overdue) dossiers: a restarted notify may consume their
-# deadline.overdue before their dossier.received and lose the apology, a known bug pinned
-# by the strict xfail at the end of this module. `make chaos` keeps them.
-FLAVOURS = {k: v for k, v in FLAVOUR_WEIGHTS.items() if k != "backdated"}
-
-
 @pytest.fixture(scope="module")
 async def outcomes(stack: Stack, ledger: Ledger) -> dict[str, Outcome]:
     """Both CI scenarios, run once; the tests below read their outcome."""
@@ -72,7 +65,6 @@ async def outcomes(stack: Stack, ledger: Ledger) -> dict[str, Outcome]:
             tickets_per_s=4,
             dossiers_per_s=2,
             settle_timeout=120,
-            flavours=FLAVOURS,
         )
     return done
 
@@ -160,15 +152,6 @@ async def test_the_checker_sees_a_lost_and_a_duplicated_effect(
     assert not verdict.ok
 
 
-NOTIFY_ORDER_BUG = (
-    "services/notify: a deadline.overdue consumed before the dossier.received of its dossier "
-    "(they travel on different topics, so Kafka does not order them) finds no contact yet and "
-    "records no apology; when the receipt arrives the apology is never sent. Seen in "
-    "`make chaos` after a database outage: 3 apologies lost"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NOTIFY_ORDER_BUG)
 async def test_an_overdue_flag_consumed_before_its_receipt_still_reaches_the_citizen(
     outcomes: dict[str, Outcome], stack: Stack
 ) -> None:
