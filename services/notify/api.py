@@ -83,7 +83,10 @@ class DeliveryOut(BaseModel):
     recipient_ref: str
     language: str
     title: str
-    body: str
+    body: str = Field(
+        description="The message as composed, with values only the citizen may read (the "
+        f"dossier's lookup secret) masked as {deliveries.MASK}"
+    )
     segments: int | None
     status: Status
     attempts: int
@@ -110,6 +113,7 @@ async def list_deliveries(
         return await deliveries.list_deliveries(
             conn,
             center_id,
+            contact_key=notifier_of(request).contact_secret,
             source_event_id=source_event_id,
             status=status,
             kind=kind,
@@ -123,11 +127,12 @@ async def get_delivery(
 ) -> dict[str, Any]:
     """One delivery with every attempt: the audit trail of one message."""
     async with unit_of_work(request) as conn:
-        found = await deliveries.get_delivery(conn, delivery_id)
+        found = await deliveries.get_delivery(
+            conn, delivery_id, contact_key=notifier_of(request).contact_secret
+        )
         if found is None:
             raise NotFound(f"unknown delivery {delivery_id}")
         principal.require_center(found["center_id"])
-        found["log"] = await deliveries.attempts_of(conn, delivery_id)
         return found
 
 

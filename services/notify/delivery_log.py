@@ -1,4 +1,17 @@
-"""Read-only SQL of the delivery log: what the staff API and the dev inbox show."""
+"""Read-only SQL of the delivery log: what the staff API and the dev inbox show.
+
+A message may show a value notify keeps nowhere else: the lookup secret of a
+received dossier, which lets anyone look the dossier up. Staff read the log to
+follow deliveries, not to learn that secret, so what they are shown has each such
+value masked. The values are opened from the source event exactly as the message
+was composed (``private_context``) and masked where they stand in the text; a
+message whose values can no longer be opened (the contact key has changed since)
+is withheld whole rather than shown with a secret nobody can find in it.
+
+The dev inbox stands in for the citizen's phone: a message it "delivered" shows
+in full there, as the citizen would read it. Messages that went out on a real
+channel are masked there too, since the inbox is no one's phone.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +20,115 @@ from typing import Any
 
 import asyncpg
 
+from services.notify.domain import Channel, Kind
+from services.notify.usecases import PRIVATE_KINDS, private_context
+from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
+
+MASK = "••••"
+
+_PRIVATE_KINDS = sorted(k.value for k in PRIVATE_KINDS)
+_MASKED_FIELDS = ("title", "body", "last_error")
+
 _PUBLIC_COLUMNS = """
-    id, source_event_id, center_id, kind, channel, recipient_ref, language, title, body,
-    segments, status, attempts, due_at, last_error, created_at, finished_at
+    d.id, d.source_event_id, d.center_id, d.kind, d.channel, d.recipient_ref, d.language,
+    d.title, d.body, d.segments, d.status, d.attempts, d.due_at, d.last_error, d.created_at,
+    d.finished_at, s.payload AS source_payload
 """
+# The source event is read only for messages that may show a private value.
+_SOURCE_OF_PRIVATE = """
+    LEFT JOIN source_events s ON s.event_id = d.source_event_id AND d.kind = ANY($1::text[])
+"""
+
+
+def private_values(contact_key: str, kind: Kind, payload: bytes | None) -> list[str] | None:
+    """The values a message of this kind and source event shows but notify does not keep.
+
+    None when the message may show one that cannot be opened (any more): the caller
+    must then withhold the text instead of masking it.
+    """
+    if kind not in PRIVATE_KINDS:
+        return []
+    if payload is None:
+        return None
+    try:
+        event = parse_event(payload)
+    except (MalformedEvent, UnknownEventType):
+        return None
+    values = [v for v in private_context(contact_key, kind, event).values() if v]
+    if not values and getattr(event.data, "sealed_secret", None):
+        return None  # sealed under a key this process does not hold
+    return values
+
+
+def _mask(text: str | None, values: list[str] | None) -> str | None:
+    if text is None or values is None:
+        return None if text is None else MASK
+    for value in values:
+        text = text.replace(value, MASK)
+    return text
+
+
+def _masked(row: asyncpg.Record, contact_key: str, *, in_full: bool = False) -> dict[str, Any]:
+    found = dict(row)
+    payload = found.pop("source_payload")
+    if in_full:
+        return found
+    values = private_values(contact_key, Kind(found["kind"]), payload and bytes(payload))
+    for name in _MASKED_FIELDS:
+        if name in found:
+            found[name] = _mask(found[name], values)
+    return found
 
 
 async def list_deliveries(
     conn: asyncpg.Connection,
     center_id: str,
     *,
+    contact_key: str,
     source_event_id: uuid.UUID | None = None,
     status: str | None = None,
     kind: str | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """The delivery log of a center, newest first. Never includes an address."""
+    """The delivery log of a center, newest first, private values masked. Never
+    includes an address."""
     rows = await conn.fetch(
         f"""
-        SELECT {_PUBLIC_COLUMNS} FROM deliveries
-        WHERE center_id = $1
-          AND ($2::uuid IS NULL OR source_event_id = $2)
-          AND ($3::text IS NULL OR status = $3)
-          AND ($4::text IS NULL OR kind = $4)
-        ORDER BY created_at DESC, id
-        LIMIT $5
+        SELECT {_PUBLIC_COLUMNS} FROM deliveries d {_SOURCE_OF_PRIVATE}
+        WHERE d.center_id = $2
+          AND ($3::uuid IS NULL OR d.source_event_id = $3)
+          AND ($4::text IS NULL OR d.status = $4)
+          AND ($5::text IS NULL OR d.kind = $5)
+        ORDER BY d.created_at DESC, d.id
+        LIMIT $6
         """,
+        _PRIVATE_KINDS,
         center_id,
         source_event_id,
         status,
         kind,
         limit,
     )
-    return [dict(r) for r in rows]
+    return [_masked(r, contact_key) for r in rows]
 
 
-async def get_delivery(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> dict[str, Any] | None:
+async def get_delivery(
+    conn: asyncpg.Connection, delivery_id: uuid.UUID, *, contact_key: str
+) -> dict[str, Any] | None:
+    """One delivery with every attempt (``log``), private values masked."""
     row = await conn.fetchrow(
-        f"SELECT {_PUBLIC_COLUMNS} FROM deliveries WHERE id = $1", delivery_id
+        f"SELECT {_PUBLIC_COLUMNS} FROM deliveries d {_SOURCE_OF_PRIVATE} WHERE d.id = $2",
+        _PRIVATE_KINDS,
+        delivery_id,
     )
-    return dict(row) if row else None
+    if row is None:
+        return None
+    found = _masked(row, contact_key)
+    found["log"] = await _attempts_of(conn, delivery_id)
+    return found
 
 
-async def attempts_of(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> list[dict[str, Any]]:
+async def _attempts_of(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         """
         SELECT attempt, channel, outcome, error, segments, started_at, finished_at
@@ -60,18 +139,25 @@ async def attempts_of(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> list[
     return [dict(r) for r in rows]
 
 
-async def inbox(conn: asyncpg.Connection, limit: int) -> list[dict[str, Any]]:
-    """Every rendered message, newest first, with its recipient's address (dev inbox only)."""
+async def inbox(conn: asyncpg.Connection, limit: int, *, contact_key: str) -> list[dict[str, Any]]:
+    """Every rendered message, newest first, with its recipient's address (dev inbox only).
+
+    Messages the dev inbox delivered show in full; others have private values masked.
+    """
     rows = await conn.fetch(
-        """
+        f"""
         SELECT d.id, d.center_id, d.kind, d.channel, d.language, d.title, d.body,
-               d.segments, d.status, d.attempts, d.created_at, d.finished_at, c.address
+               d.segments, d.status, d.attempts, d.created_at, d.finished_at, c.address,
+               s.payload AS source_payload
         FROM deliveries d
         LEFT JOIN contacts c ON c.subject_kind = d.subject_kind AND c.subject_id = d.subject_id
                             AND c.kind = d.contact_kind
+        {_SOURCE_OF_PRIVATE} AND d.channel <> 'dev_inbox'
         ORDER BY d.created_at DESC, d.id
-        LIMIT $1
+        LIMIT $2
         """,
+        _PRIVATE_KINDS,
         limit,
     )
-    return [dict(r) for r in rows]
+    # The dev inbox's own messages stand in for the citizen's phone: shown in full.
+    return [_masked(r, contact_key, in_full=r["channel"] == Channel.DEV_INBOX) for r in rows]

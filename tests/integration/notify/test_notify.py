@@ -18,7 +18,9 @@ import httpx
 import pytest
 
 from services.notify.contacts import recipient_ref
+from services.notify.delivery_log import MASK
 from shared.auth import issue_token
+from shared.crypto import seal
 from shared.events.topics import DOSSIERS, NOTIFICATIONS
 from tests.integration.notify.harness import (
     Notify,
@@ -391,20 +393,30 @@ async def test_the_received_message_shows_the_lookup_secret_kept_only_in_its_bod
     assert secret not in json.dumps(sent)
 
 
-async def test_a_fallback_message_shows_the_lookup_secret_too(
-    notify: Notify, http_sink: HttpSink
-) -> None:
-    phone, secret = random_phone(), random_secret()
+async def received_after_the_sms_failed(
+    notify: Notify, http_sink: HttpSink, secret: str
+) -> tuple[Any, Any, list[Any]]:
+    """A received dossier's message with its secret, sent by webhook once the SMS failed:
+    the event, the message as the citizen got it, and its two deliveries."""
+    phone = random_phone()
     _, received = dossier_received("c-down", phone=phone, language="en", secret=secret)
     await notify.publish(received)
     [m] = await messages_to(http_sink, phone, 1)
     assert m.path == "/zalo"
-    assert SECRET_TEXTS["en"].format(secret=secret) in m.body
-    sms, hook = await eventually(
+    both = await eventually(
         lambda: notify.deliveries(received.event_id),
         until=lambda d: [x["status"] for x in d] == ["failed", "sent"],
         what="sms failed, webhook sent",
     )
+    return received, m, both
+
+
+async def test_a_fallback_message_shows_the_lookup_secret_too(
+    notify: Notify, http_sink: HttpSink
+) -> None:
+    secret = random_secret()
+    _, m, (sms, hook) = await received_after_the_sms_failed(notify, http_sink, secret)
+    assert SECRET_TEXTS["en"].format(secret=secret) in m.body
     # The two rendered bodies (the SMS that failed, the webhook message), nothing else.
     assert await stored_in(notify, secret) == {"deliveries.body": 2}
     assert secret not in json.dumps([sms["context"], hook["context"], hook["fallback"]])
@@ -419,6 +431,108 @@ async def test_without_a_secret_the_message_points_to_the_receipt(
     [m] = await messages_to(http_sink, phone, 1)
     assert "(nhập mã bí mật in trên giấy tiếp nhận)" in m.body
     assert "với mã bí mật" not in m.body
+
+
+def staff_of(n: Notify, center_id: str) -> dict[str, str]:
+    token = issue_token(n.settings.auth_secret.get_secret_value(), center_id=center_id, subject="s")
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_staff_read_the_delivery_log_with_the_lookup_secret_masked(
+    notify: Notify, http_sink: HttpSink
+) -> None:
+    """The secret lets anyone look the dossier up: it is the citizen's, not the staff's."""
+    secret = random_secret()
+    received, m, _ = await received_after_the_sms_failed(notify, http_sink, secret)
+    masked = m.body.replace(secret, MASK)
+    assert masked != m.body
+    async with httpx.AsyncClient(base_url=notify.url, headers=staff_of(notify, "c-down")) as client:
+        listed = await client.get(
+            "/deliveries",
+            params={"center_id": "c-down", "source_event_id": str(received.event_id)},
+        )
+        assert listed.status_code == 200
+        assert secret not in listed.text
+        by_channel = {d["channel"]: d for d in listed.json()}
+        assert by_channel["webhook"]["body"] == masked  # the message as sent, all but the secret
+        assert SECRET_TEXTS["en"].format(secret=MASK) in by_channel["sms"]["body"]
+        for d in by_channel.values():
+            one = await client.get(f"/deliveries/{d['id']}")
+            assert one.status_code == 200
+            assert secret not in one.text
+            assert one.json()["body"] == d["body"]
+        # The dev inbox (on in this deployment) is no one's phone: masked there too.
+        inbox = await client.get("/dev/inbox.json", params={"limit": 1000})
+        page = await client.get("/dev/inbox", params={"limit": 1000})
+    assert masked in [x["body"] for x in inbox.json()]
+    assert secret not in inbox.text
+    assert secret not in page.text
+
+
+async def test_the_dev_inbox_shows_its_own_messages_whole_as_the_citizens_phone_would(
+    notify: Notify,
+) -> None:
+    phone, secret = random_phone(), random_secret()
+    dossier, received = dossier_received("c-dev", phone=phone, language="en", secret=secret)
+    await notify.publish(received)
+
+    async def inbox() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=notify.url) as client:
+            found = (await client.get("/dev/inbox.json", params={"limit": 1000})).json()
+        return [m for m in found if dossier.code in m["body"] and m["status"] == "sent"]
+
+    [message] = await eventually(inbox, what="the message in the dev inbox")
+    assert SECRET_TEXTS["en"].format(secret=secret) in message["body"]
+    async with httpx.AsyncClient(base_url=notify.url, headers=staff_of(notify, "c-dev")) as client:
+        listed = await client.get(
+            "/deliveries", params={"center_id": "c-dev", "source_event_id": str(received.event_id)}
+        )
+    [d] = listed.json()
+    assert d["body"] == message["body"].replace(secret, MASK)
+    assert secret not in listed.text
+
+
+async def test_a_message_whose_secret_can_no_longer_be_opened_is_withheld_from_staff(
+    notify: Notify,
+) -> None:
+    """Sealed under a contact key the service no longer holds: the secret cannot be found
+    in the body to mask it, so staff see no body at all."""
+    from datetime import UTC, datetime
+
+    from services.notify import delivery_repository as deliveries
+
+    c, secret = center(), random_secret()
+    dossier, received = dossier_received(c, phone=random_phone(), secret=secret)
+    old = seal("an-earlier-contact-key", secret, str(dossier.dossier_id))
+    received = received.model_copy(
+        update={"data": received.data.model_copy(update={"sealed_secret": old})}
+    )
+    source = deliveries.SourceEvent(received.event_id, "t", "k", received.to_bytes(), None)
+    delivery = deliveries.NewDelivery(
+        id=uuid.uuid4(),
+        source_event_id=received.event_id,
+        center_id=c,
+        kind="dossier_received",
+        channel="none",
+        recipient_ref="r_00",
+        subject_kind="dossier",
+        subject_id=dossier.dossier_id,
+        contact_kind="phone",
+        language="en",
+        title=f"Dossier {dossier.code} received",
+        body=f"Track it with the secret {secret}.",
+        segments=None,
+        context={},
+        status="suppressed",
+        due_at=datetime.now(UTC),
+    )
+    async with notify.app.state.runtime.pool.acquire() as conn, conn.transaction():
+        assert await deliveries.record_delivery(conn, delivery, source)
+    async with httpx.AsyncClient(base_url=notify.url, headers=staff_of(notify, c)) as client:
+        [listed] = (await client.get("/deliveries", params={"center_id": c})).json()
+        one = (await client.get(f"/deliveries/{delivery.id}")).json()
+    assert listed["body"] == one["body"] == MASK
+    assert secret not in json.dumps([listed, one])
 
 
 async def test_a_send_that_outlasts_the_lease_is_not_taken_for_a_dead_one(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from services.notify.delivery_log import private_values
 from services.notify.domain import Kind
 from services.notify.messages import Renderer
 from services.notify.usecases import PRIVATE_KINDS, private_context
@@ -84,3 +85,17 @@ def test_only_the_received_message_has_private_values() -> None:
     assert {Kind.DOSSIER_RECEIVED} == PRIVATE_KINDS
     for kind in set(Kind) - PRIVATE_KINDS:
         assert private_context(KEY, kind, event) == {}
+
+
+def test_staff_are_told_which_values_to_mask_or_that_the_text_must_be_withheld() -> None:
+    dossier = uuid.uuid4()
+    event = received(dossier, seal(KEY, SECRET, str(dossier)))
+    payload = event.to_bytes()
+    assert private_values(KEY, Kind.DOSSIER_RECEIVED, payload) == [SECRET]
+    # Sealed under a key this process does not hold: the secret may be in the text.
+    assert private_values("another-key", Kind.DOSSIER_RECEIVED, payload) is None
+    assert private_values(KEY, Kind.DOSSIER_RECEIVED, None) is None
+    assert private_values(KEY, Kind.DOSSIER_RECEIVED, b"not an event") is None
+    # No secret was sent, or the kind never shows one: nothing to mask.
+    assert private_values(KEY, Kind.DOSSIER_RECEIVED, received(dossier, None).to_bytes()) == []
+    assert private_values(KEY, Kind.RESULT_READY, None) == []
