@@ -7,14 +7,12 @@ rate) in total, by service line and by procedure; the rate per week of receipt a
 SVG chart; and the open dossiers that are overdue or due within a working day, as of now.
 Every figure comes from the same queries as the JSON API, in one read-only snapshot.
 
-It needs a token of the center (any role), sent as ``Authorization: Bearer`` or kept by
-the sign-in form in a cookie that only these pages receive (HttpOnly, SameSite=Strict,
-path ``/dashboard``). No token, or a bad one: the sign-in page (401). Another center's
-token: a 403 page. Database away: a 503 page. Vietnamese by default, ``?lang=en``.
+It needs a token of the center (any role): without one, the sign-in page (``sign_in``).
+Another center's token: a 403 page. Database away: a 503 page. Vietnamese by default,
+``?lang=en``.
 
-Waiting times belong to the queue service; this service cannot read them (no service calls
-another), and the queue offers no public statistics a browser could fetch, so the page
-says plainly that they are unavailable here.
+Waiting times belong to the queue service, which this service never calls: the page's
+script draws today's from the queue's public statistics, or says they are missing.
 """
 
 from __future__ import annotations
@@ -26,21 +24,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
-import jinja2
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from services.deadlines import charts, queries
+from services.deadlines import charts, queries, sign_in
 from services.deadlines.bootstrap import Deadlines
 from services.deadlines.domain import DeadlinesError
 from services.deadlines.flags import regular_day
+from services.deadlines.page_kit import (
+    PATH,
+    Lang,
+    here,
+    language,
+    message,
+    render,
+    translator,
+    with_lang,
+)
 from services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
-from shared.auth import AuthError, Principal, verify_token
 from shared.db import UNAVAILABLE
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
@@ -48,23 +53,11 @@ from shared.runtime import ServiceRuntime
 log = get_logger(__name__)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+router.include_router(sign_in.router)
 
-Lang = Literal["vi", "en"]
-PATH = "/dashboard"
-COOKIE = "motcua_dashboard_token"
-COOKIE_MAX_AGE = 12 * 3600  # a token's default lifetime
 MAX_WEEKS = 26
 WORKLIST_SHOWN = 100
 REFRESH_SECONDS = 30
-RETRY_AFTER_UNAVAILABLE = 5
-
-_templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 # --------------------------------------------------------------- pure helpers
@@ -155,143 +148,6 @@ def working_time(seconds: int, day_seconds: int, lang: Lang) -> str:
     return " ".join(p for p in parts if p)
 
 
-# ------------------------------------------------------------------ rendering
-
-
-def language(request: Request) -> Lang:
-    return "en" if request.query_params.get("lang") == "en" else "vi"
-
-
-def _t(lang: Lang) -> Any:
-    def t(vi: str, en: str) -> str:
-        return en if lang == "en" else vi
-
-    return t
-
-
-def _with_lang(url: str, lang: Lang) -> str:
-    return url + (("&" if "?" in url else "?") + "lang=en" if lang == "en" else "")
-
-
-def _render(
-    name: str,
-    request: Request,
-    *,
-    status: int = 200,
-    nonce: str = "",
-    connect: str = "",
-    **context: Any,
-) -> HTMLResponse:
-    lang = language(request)
-    params = {k: v for k, v in request.query_params.items() if k != "lang"}
-    other: Lang = "en" if lang == "vi" else "vi"
-    switch = request.url.path + "?" + urlencode(params | ({"lang": "en"} if other == "en" else {}))
-    page = _templates.get_template(f"pages/{name}").render(
-        lang=lang,
-        t=_t(lang),
-        switch_url=switch.rstrip("?"),
-        nonce=nonce,
-        with_lang=lambda url: _with_lang(url, lang),
-        **context,
-    )
-    script = f"'nonce-{nonce}'" if nonce else "'none'"
-    headers = {
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "same-origin",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; "
-        f"script-src {script}; connect-src 'self' {connect}; img-src 'self' data:; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    }
-    return HTMLResponse(page, status_code=status, headers=headers)
-
-
-def _message(
-    request: Request, status: int, kind: str, retry_url: str = PATH, **context: Any
-) -> HTMLResponse:
-    """The 403, 422 and 503 pages."""
-    response = _render(
-        "message.html", request, status=status, kind=kind, retry_url=retry_url, **context
-    )
-    if status == 503:
-        response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
-    return response
-
-
-def _sign_in(
-    request: Request, *, status: int, error: bool, next_url: str, clear: bool = False
-) -> HTMLResponse:
-    response = _render("sign_in.html", request, status=status, error=error, next_url=next_url)
-    if status == 401:
-        response.headers["WWW-Authenticate"] = "Bearer"
-    if clear:
-        response.delete_cookie(COOKIE, path=PATH)
-    return response
-
-
-# ----------------------------------------------------------------- signing in
-
-
-def _safe_next(url: str) -> str:
-    """Only a dashboard address of this service, never another site's."""
-    return url if url.startswith(PATH) and not url.startswith("//") else PATH
-
-
-def _token(request: Request) -> tuple[str | None, bool]:
-    """The caller's token and whether it came from the cookie."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip(), False
-    cookie = request.cookies.get(COOKIE)
-    return (cookie, True) if cookie else (None, False)
-
-
-def _secret(request: Request) -> str:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime.settings.auth_secret.get_secret_value()
-
-
-@router.get(PATH + "/sign-in", response_class=HTMLResponse)
-async def sign_in_form(request: Request) -> HTMLResponse:
-    next_url = _safe_next(request.query_params.get("next", PATH))
-    return _sign_in(request, status=200, error=False, next_url=next_url)
-
-
-@router.post(PATH + "/sign-in", response_class=HTMLResponse)
-async def sign_in(request: Request) -> Response:
-    """Check the token, keep it in a cookie only these pages receive, go on to the page."""
-    body = await request.body()
-    form = parse_qs(body[:8192].decode("utf-8", "replace"))
-    token = (form.get("token") or [""])[0].strip()
-    next_url = _safe_next((form.get("next") or [PATH])[0])
-    try:
-        principal = verify_token(_secret(request), token)
-    except AuthError:
-        return _sign_in(request, status=401, error=True, next_url=next_url)
-    if next_url == PATH:
-        next_url = _with_lang(
-            f"{PATH}?{urlencode({'center': principal.center_id})}", language(request)
-        )
-    response = RedirectResponse(next_url, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE,
-        path=PATH,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-    return response
-
-
-@router.post(PATH + "/sign-out", response_class=HTMLResponse)
-async def sign_out(request: Request) -> Response:
-    response = RedirectResponse(_with_lang(PATH + "/sign-in", language(request)), status_code=303)
-    response.delete_cookie(COOKIE, path=PATH)
-    return response
-
-
 # ------------------------------------------------------------------ dashboard
 
 
@@ -341,20 +197,13 @@ async def snapshot(
 @router.get(PATH, response_class=HTMLResponse)
 async def dashboard(request: Request) -> HTMLResponse:
     lang = language(request)
-    here = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
-    token, from_cookie = _token(request)
-    principal: Principal | None = None
-    if token:
-        try:
-            principal = verify_token(_secret(request), token)
-        except AuthError:
-            principal = None
-    if principal is None:
-        return _sign_in(request, status=401, error=bool(token), next_url=here, clear=from_cookie)
+    principal = sign_in.signed_in(request)
+    if isinstance(principal, HTMLResponse):
+        return principal
     params = request.query_params
     center = params.get("center") or principal.center_id
     if center != principal.center_id:
-        return _message(request, 403, "forbidden", own=principal.center_id, asked=center)
+        return message(request, 403, "forbidden", own=principal.center_id, asked=center)
     d: Deadlines = request.app.state.deadlines
     now = d.clock()
     tz = d.calendars.default.tz
@@ -369,16 +218,16 @@ async def dashboard(request: Request) -> HTMLResponse:
             center_id=center, start=start, end=end, as_of=as_of, now=now, tz=tz
         )
     except BadPeriod as exc:
-        return _message(request, 422, "bad_period", field=exc.field)
+        return message(request, 422, "bad_period", field=exc.field)
     except DeadlinesError:
-        return _message(request, 422, "bad_period", field="to")
+        return message(request, 422, "bad_period", field="to")
     try:
         snap = await snapshot(d, request.app.state.runtime, query, now)
     except UNAVAILABLE as exc:
         log.warning("page.database_unavailable", page="dashboard", error=repr(exc))
-        return _message(request, 503, "unavailable", retry_url=here)
+        return message(request, 503, "unavailable", retry_url=here(request))
     nonce = secrets.token_urlsafe(16) if as_of is None else ""
-    return _render(
+    return render(
         "dashboard.html",
         request,
         nonce=nonce,
@@ -444,7 +293,7 @@ def headline(tally: Tally, lang: Lang) -> str:
 
 
 def weekly_chart(weekly: Sequence[tuple[date, date, Tally]], lang: Lang) -> str:
-    t = _t(lang)
+    t = translator(lang)
     bars = []
     for first, last, tally in weekly:
         rate = tally.on_time_rate
@@ -545,5 +394,5 @@ def _context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> d
         "near_count": number(near, lang),
         "open_count": number(len(snap.worklist), lang),
         "worklist_truncated": overdue + near > len(rows),
-        "sign_out": _with_lang(PATH + "/sign-out", lang),
+        "sign_out": with_lang(PATH + "/sign-out", lang),
     }

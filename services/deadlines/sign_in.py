@@ -1,0 +1,107 @@
+"""Signing in to the dashboard.
+
+A token of the center (any role) comes as ``Authorization: Bearer`` or from the sign-in
+form, which keeps it in a cookie only the dashboard's pages receive (HttpOnly,
+SameSite=Strict, path ``/dashboard``). No token, or a bad one: the sign-in page (401),
+which clears a bad cookie and comes back to the page asked for once signed in.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.deadlines.page_kit import PATH, here, language, render, with_lang
+from shared.auth import AuthError, Principal, verify_token
+from shared.runtime import ServiceRuntime
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+COOKIE = "motcua_dashboard_token"
+COOKIE_MAX_AGE = 12 * 3600  # a token's default lifetime
+
+
+def sign_in_page(
+    request: Request, *, status: int, error: bool, next_url: str, clear: bool = False
+) -> HTMLResponse:
+    response = render("sign_in.html", request, status=status, error=error, next_url=next_url)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if clear:
+        response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+def signed_in(request: Request) -> Principal | HTMLResponse:
+    """The caller, or the sign-in page to answer with instead."""
+    token, from_cookie = _token(request)
+    if token:
+        try:
+            return verify_token(_secret(request), token)
+        except AuthError:
+            pass
+    return sign_in_page(
+        request, status=401, error=bool(token), next_url=here(request), clear=from_cookie
+    )
+
+
+def _safe_next(url: str) -> str:
+    """Only a dashboard address of this service, never another site's."""
+    return url if url.startswith(PATH) and not url.startswith("//") else PATH
+
+
+def _token(request: Request) -> tuple[str | None, bool]:
+    """The caller's token and whether it came from the cookie."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    cookie = request.cookies.get(COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+def _secret(request: Request) -> str:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime.settings.auth_secret.get_secret_value()
+
+
+@router.get(PATH + "/sign-in", response_class=HTMLResponse)
+async def sign_in_form(request: Request) -> HTMLResponse:
+    next_url = _safe_next(request.query_params.get("next", PATH))
+    return sign_in_page(request, status=200, error=False, next_url=next_url)
+
+
+@router.post(PATH + "/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request) -> Response:
+    """Check the token, keep it in a cookie only these pages receive, go on to the page."""
+    body = await request.body()
+    form = parse_qs(body[:8192].decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    next_url = _safe_next((form.get("next") or [PATH])[0])
+    try:
+        principal = verify_token(_secret(request), token)
+    except AuthError:
+        return sign_in_page(request, status=401, error=True, next_url=next_url)
+    if next_url == PATH:
+        next_url = with_lang(
+            f"{PATH}?{urlencode({'center': principal.center_id})}", language(request)
+        )
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=COOKIE_MAX_AGE,
+        path=PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post(PATH + "/sign-out", response_class=HTMLResponse)
+async def sign_out(request: Request) -> Response:
+    response = RedirectResponse(with_lang(PATH + "/sign-in", language(request)), status_code=303)
+    response.delete_cookie(COOKIE, path=PATH)
+    return response
