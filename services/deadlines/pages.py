@@ -9,7 +9,8 @@ Every figure comes from the same queries as the JSON API, in one read-only snaps
 
 It needs a token of the center (any role): without one, the sign-in page (``sign_in``).
 Another center's token: a 403 page. Database away: a 503 page. Vietnamese by default,
-``?lang=en``.
+``?lang=en``. The header names the center by the name stored with its calendar, else the
+configured one (``MOTCUA_DEADLINES_CENTER_NAMES``), else its id.
 
 Waiting times belong to the queue service, which this service never calls: the page's
 script draws today's from the queue's public statistics, or says they are missing.
@@ -185,7 +186,7 @@ async def snapshot(
         cal = await d.calendars.of(conn, center)
         stored = await queries.center_calendar(conn, center)
     return Snapshot(
-        center_name=(stored.name if stored and stored.name else center),
+        center_name=(stored and stored.name) or d.settings.center_names.get(center) or center,
         report=report,
         weekly=weekly,
         worklist=items,

@@ -25,6 +25,13 @@ class DeadlinesSettings(ServiceSettings):
         description="The queue service as browsers reach it: the dashboard draws the day's "
         "waiting times from its public statistics",
     )
+    center_names: dict[str, str] = Field(
+        default_factory=lambda: {
+            "nam-cuong": "Trung tâm Phục vụ hành chính công phường Nam Cường",
+        },
+        description="Name of each center on the leaders' dashboard, unless one is stored with "
+        "the center's calendar (PUT /v1/centers/{center_id}/calendar)",
+    )
     approaching_thresholds: list[str] = Field(
         default=["1d", "80%"],
         description=(

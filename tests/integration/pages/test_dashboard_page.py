@@ -278,6 +278,41 @@ async def test_english_on_request(
     assert "Tạm dừng" not in r.text
 
 
+# ------------------------------------------------------------- the center's name
+
+NAM_CUONG = "Trung tâm Phục vụ hành chính công phường Nam Cường"
+
+
+async def test_the_header_names_the_center_though_none_is_stored(
+    deadlines_app: DeadlinesApp, browser: httpx.AsyncClient
+) -> None:
+    """The deployment's name of the center; one stored with its calendar goes first; a
+    center named nowhere is shown by its id."""
+    headers = deadlines_app.bearer("nam-cuong")
+
+    async def header() -> str:
+        r = await browser.get("/dashboard?center=nam-cuong", headers=headers)
+        assert r.status_code == 200, r.text
+        [(_, name)] = elements(r.text, "center-name")
+        assert f"<title>{name} – " in r.text
+        return name
+
+    assert await header() == NAM_CUONG  # the configured name: nothing is stored yet
+    calendar = "/v1/centers/nam-cuong/calendar"
+    stored = await browser.put(calendar, json={"name": "Bộ phận Một cửa"}, headers=headers)
+    assert stored.status_code == 200, stored.text
+    try:
+        assert await header() == "Bộ phận Một cửa"
+    finally:
+        assert (await browser.put(calendar, json={}, headers=headers)).status_code == 200
+    assert await header() == NAM_CUONG
+
+    nowhere = f"c{uuid.uuid4().hex[:8]}"
+    r = await browser.get(f"/dashboard?center={nowhere}", headers=deadlines_app.bearer(nowhere))
+    [(_, name)] = elements(r.text, "center-name")
+    assert name == f"Trung tâm {nowhere}"
+
+
 # ---------------------------------------------------------------------- access
 
 
