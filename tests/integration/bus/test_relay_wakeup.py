@@ -149,21 +149,25 @@ async def test_racing_writers_are_all_published_once_and_rollbacks_never(
             await tx.commit()
             committed.append(str(event.event_id))
 
-    async with asyncpg.create_pool(
-        database_url, min_size=4, max_size=4, server_settings={"search_path": "svc"}
-    ) as writers:
-        async with running(pool, kafka_settings):
-            conns = [await writers.acquire() for _ in range(4)]
-            try:
-                for seq in range(100):
-                    await asyncio.gather(*(write_one(c, seq) for c in conns))
-                    await eventually(
-                        lambda: backlog(pool), until=lambda b: b == 0, interval=0.002,
-                        what=f"round {seq} published",
-                    )  # fmt: skip
-            finally:
-                for c in conns:
-                    await writers.release(c)
+    async with (
+        asyncpg.create_pool(
+            database_url, min_size=4, max_size=4, server_settings={"search_path": "svc"}
+        ) as writers,
+        running(pool, kafka_settings),
+    ):
+        conns = [await writers.acquire() for _ in range(4)]
+        try:
+            for seq in range(100):
+                await asyncio.gather(*(write_one(c, seq) for c in conns))
+                await eventually(
+                    lambda: backlog(pool),
+                    until=lambda b: b == 0,
+                    interval=0.002,
+                    what=f"round {seq} published",
+                )
+        finally:
+            for c in conns:
+                await writers.release(c)
     on_bus = await read_all(
         kafka_settings.bootstrap_servers, DOSSIERS.topic(kafka_settings.topic_prefix)
     )
