@@ -3,27 +3,37 @@ broker -> inbox-consumer pipeline, on the same broker and database, in one run.
 
 Our pipeline runs the probe service as its own process (as in production), so
 the writer, the relay and the consumer do not share one event loop.
+
+A ``NOTIFY`` in a transaction takes a database-wide lock from the commit's start
+until its end, so committing notifiers queue one behind another. The raw
+figures therefore include eight connections committing one-row inserts with and
+without a ``pg_notify``, next to eight connections committing one outbox event
+each while the relay runs: what a wake-up costs the writers shows in one run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.bus import outbox
 from shared.bus.kafka import ensure_topics
 from shared.embedded import free_port
+from shared.events.topics import DOSSIERS
 from shared.settings import KafkaSettings
 from tests.integration.bus.probe import assigned
 from tests.support.backends import Servers
@@ -33,6 +43,12 @@ RAW_MESSAGES = 100_000
 BURST_EVENTS = 30_000
 STEADY_RATE = 1_000  # events/s offered for the latency run
 STEADY_SECONDS = 10
+WRITERS = 8  # connections committing at once in the concurrent-commit figures
+TX_PER_WRITER = 500
+LOW_RATES = (20, 200)  # one-event transactions/s for the commit-to-publish latency
+LOW_SECONDS = 5
+
+Tx = Callable[[asyncpg.Connection, int], Awaitable[Any]]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -71,10 +87,47 @@ async def raw_kafka(bootstrap: str, topic: str) -> dict[str, float]:
     }
 
 
+async def commits_per_s(pool: asyncpg.Pool, tx: Tx) -> float:
+    """Transactions/s when WRITERS connections each commit ``tx`` TX_PER_WRITER times."""
+
+    async def writer(w: int) -> None:
+        async with pool.acquire() as conn:
+            for i in range(w * TX_PER_WRITER, (w + 1) * TX_PER_WRITER):
+                async with conn.transaction():
+                    await tx(conn, i)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    return WRITERS * TX_PER_WRITER / (time.perf_counter() - t0)
+
+
 async def raw_postgres(url: str) -> dict[str, float]:
     conn = await asyncpg.connect(url)
     await conn.execute("CREATE TABLE IF NOT EXISTS raw_bench (id uuid PRIMARY KEY, body bytea)")
     body = b"x" * 600
+    async with asyncpg.create_pool(url, min_size=WRITERS, max_size=WRITERS) as pool:
+        plain: list[float] = []
+        notified: list[float] = []
+        for _ in range(3):  # interleaved, and the median of each: a shared machine drifts
+            plain.append(
+                await commits_per_s(
+                    pool,
+                    lambda c, _: c.execute(
+                        "INSERT INTO raw_bench VALUES ($1, $2)", uuid.uuid4(), body
+                    ),
+                )
+            )
+            notified.append(
+                await commits_per_s(
+                    pool,
+                    lambda c, _: c.execute(
+                        "WITH added AS (INSERT INTO raw_bench VALUES ($1, $2) RETURNING 1)"
+                        " SELECT pg_notify('raw_bench', '') FROM added",
+                        uuid.uuid4(),
+                        body,
+                    ),
+                )
+            )
     t0 = time.perf_counter()
     for _ in range(1000):
         async with conn.transaction():
@@ -90,6 +143,8 @@ async def raw_postgres(url: str) -> dict[str, float]:
     return {
         "raw_pg_one_row_tx_per_s": round(single),
         "raw_pg_executemany_500_rows_per_s": round(batched),
+        "raw_pg_8_conns_one_row_tx_per_s": round(statistics.median(plain)),
+        "raw_pg_8_conns_one_row_notify_tx_per_s": round(statistics.median(notified)),
     }
 
 
@@ -100,6 +155,44 @@ async def _wait_effects(conn: asyncpg.Connection, n: int, timeout: float) -> flo
             return time.perf_counter()
         await asyncio.sleep(0.05)
     raise TimeoutError(f"fewer than {n} effects after {timeout}s")
+
+
+async def commit_to_publish(
+    pool: asyncpg.Pool, kafka: KafkaSettings, rate: int, keys: list[uuid.UUID]
+) -> list[float]:
+    """Milliseconds from each one-event transaction's commit to the record's timestamp,
+    which the relay's producer stamps when the relay hands it the record."""
+    topic = DOSSIERS.topic(kafka.topic_prefix)
+    reader = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, fetch_max_wait_ms=50)
+    await reader.start()
+    parts = [TopicPartition(topic, p) for p in range(DOSSIERS.partitions)]
+    reader.assign(parts)
+    await reader.seek_to_end(*parts)
+    for tp in parts:
+        await reader.position(tp)  # pin the end now, before anything is written
+    committed: dict[str, float] = {}
+    try:
+        async with pool.acquire() as conn:
+            t0 = time.perf_counter()
+            for i in range(rate * LOW_SECONDS):
+                delay = t0 + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                event = assigned(keys[i % len(keys)], i)
+                async with conn.transaction():
+                    await outbox.add(conn, event)
+                committed[str(event.event_id)] = time.time()
+        published: dict[str, float] = {}
+        deadline = time.monotonic() + 60
+        while len(published) < len(committed) and time.monotonic() < deadline:
+            for messages in (await reader.getmany(timeout_ms=500)).values():
+                for m in messages:
+                    event_id = json.loads(m.value)["event_id"]
+                    if event_id in committed:
+                        published[event_id] = m.timestamp / 1000
+    finally:
+        await reader.stop()
+    return [(published[e] - t) * 1000 for e, t in committed.items() if e in published]
 
 
 async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
@@ -170,6 +263,26 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
         dup = await reader.fetchval("SELECT count(*) FROM probe.effects WHERE n > 1")
         await reader.close()
         await pool.close()
+
+        print(f"   {WRITERS} connections committing one outbox event each", flush=True)
+        async with asyncpg.create_pool(
+            db_url, min_size=WRITERS, max_size=WRITERS, server_settings={"search_path": "probe"}
+        ) as wide:
+            one_event_tx = await commits_per_s(
+                wide, lambda c, i: outbox.add(c, assigned(keys[i % 200], i))
+            )
+            low: dict[str, float] = {}
+            for rate in LOW_RATES:
+                print(f"   commit-to-publish at {rate} one-event tx/s", flush=True)
+                while await wide.fetchval("SELECT count(*) FROM probe.outbox"):
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(0.5)  # the relay has caught up: let it go idle
+                lag = await commit_to_publish(wide, kafka, rate, keys)
+                low[f"pipeline_commit_to_publish_{rate}_tx_per_s_p50_ms"] = round(pct(lag, 0.5), 1)
+                low[f"pipeline_commit_to_publish_{rate}_tx_per_s_p99_ms"] = round(pct(lag, 0.99), 1)
+                low[f"pipeline_commit_to_publish_{rate}_tx_per_s_missing"] = (
+                    rate * LOW_SECONDS - len(lag)
+                )
         return {
             "pipeline_burst_events": BURST_EVENTS,
             "pipeline_write_events_per_s": round(BURST_EVENTS / (written - t0)),
@@ -178,6 +291,8 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
             "pipeline_commit_to_effect_p50_ms": round(pct(ms, 0.50), 1),
             "pipeline_commit_to_effect_p99_ms": round(pct(ms, 0.99), 1),
             "pipeline_duplicate_effects": dup,
+            "pipeline_8_conns_one_event_tx_per_s": round(one_event_tx),
+            **low,
         }
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -216,5 +331,9 @@ async def run(servers: Servers) -> dict[str, Any]:
     )
     figures["ratio_pipeline_to_raw_pg_one_row_tx"] = round(
         figures["pipeline_end_to_end_events_per_s"] / figures["raw_pg_one_row_tx_per_s"], 2
+    )
+    figures["ratio_8_conns_outbox_to_raw_tx"] = round(
+        figures["pipeline_8_conns_one_event_tx_per_s"] / figures["raw_pg_8_conns_one_row_tx_per_s"],
+        2,
     )
     return figures

@@ -6,6 +6,7 @@ own topic prefix, so tests never see each other's data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -33,21 +34,47 @@ def _with_database(url: str, name: str) -> str:
     return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
-@pytest.fixture
-async def database_url(test_servers: Servers) -> AsyncIterator[str]:
-    """A fresh, empty database for this test, dropped afterwards."""
+@contextlib.asynccontextmanager
+async def fresh_database(servers: Servers) -> AsyncIterator[str]:
+    """A new, empty database on the test server; dropped, connections and all, on exit.
+    Every database fixture, whatever its scope, is one of these."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(test_servers.postgres_url)
+    admin = await asyncpg.connect(servers.postgres_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    yield _with_database(test_servers.postgres_url, name)
-    admin = await asyncpg.connect(test_servers.postgres_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield _with_database(servers.postgres_url, name)
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(servers.postgres_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def fresh_kafka(servers: Servers, *, quick_join: bool = True) -> KafkaSettings:
+    """Kafka settings with a topic prefix of their own; topics created.
+
+    ``quick_join``: the embedded broker delays a group's first join by about half the
+    session timeout; a shorter one keeps start-up quick without risking churn."""
+    timeouts = {"session_timeout_ms": 6_000, "heartbeat_interval_ms": 1_500}
+    settings = KafkaSettings(
+        bootstrap_servers=servers.kafka_bootstrap,
+        embedded=servers.kafka_embedded,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        **(timeouts if quick_join else {}),
+    )
+    await ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture
+async def database_url(test_servers: Servers) -> AsyncIterator[str]:
+    """A fresh, empty database for this test, dropped afterwards."""
+    async with fresh_database(test_servers) as url:
+        yield url
 
 
 @pytest.fixture
@@ -60,17 +87,7 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 @pytest.fixture
 async def kafka_settings(test_servers: Servers) -> KafkaSettings:
     """Kafka settings with a topic prefix unique to this test; topics created."""
-    settings = KafkaSettings(
-        bootstrap_servers=test_servers.kafka_bootstrap,
-        embedded=test_servers.kafka_embedded,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        # The embedded broker delays a group's first join by about half the session
-        # timeout; a shorter one keeps test start-up quick without risking churn.
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_500,
-    )
-    await ensure_topics(settings)
-    return settings
+    return await fresh_kafka(test_servers)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Reliable consumption: apply each event once, commit offsets only after effect.
 
-``EventConsumer`` owns the rules every service's subscriber follows:
+``EventConsumer`` applies the rules every service's subscriber follows:
 
 * A fetched batch is applied in **one** transaction: the inbox claims for every
   event and every handler's effect (and any outbox rows it writes) commit
@@ -14,6 +14,11 @@
   that still fails is dead-lettered with its error and the partition flows on.
 * If the database (or the DLQ publish) is unavailable, nothing is acknowledged:
   the batch is NACKed, FastStream seeks back, and it is retried after a pause.
+
+All but the inbox live in ``BatchConsumer``, which other kinds of message
+(intake's clerk-app commands) share: a subclass supplies the parse step, how a
+batch of parsed items is applied, and what else happens to one that is
+dead-lettered.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 import structlog
@@ -71,49 +76,49 @@ class RetryPolicy:
         return float(min(self.base_delay * (4**attempt), self.max_delay))
 
 
-@dataclass
-class _Item:
+class Parsed(Protocol):
+    """What a parse step makes of one record."""
+
     record: Record
-    event: Envelope[Any] | None = None
-    error: str | None = None
+    error: str | None  # set: dead-letter it at once, untried (malformed input)
+
+
+ItemT = TypeVar("ItemT", bound=Parsed)
 
 
 @dataclass
-class EventConsumer:
-    """Applies events from the bus to one service's database, exactly once in effect."""
+class BatchConsumer(Generic[ItemT]):
+    """The bus's delivery rules for one kind of message; a subclass says what a message is.
+
+    * ``parse(record)``: the item to apply, or ``None`` to skip the record. It must not
+      raise: a record it cannot read is an item with ``error`` set.
+    * ``apply_batch(conn, items)``: apply items inside the batch's open transaction.
+    * ``rejected(item, exc)``: the reject hook, called once an item that failed every
+      try is in the DLQ (with ``exc``, its last error); nothing by default.
+    """
 
     name: str
     pool: Callable[[], asyncpg.Pool]
     publish: Callable[[], Publish]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    handlers: dict[str, Handler] = field(default_factory=dict)
-    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     after_commit: list[Callable[[Sequence[Record]], Awaitable[None] | None]] = field(
         default_factory=list
     )
     subscriber_options: dict[str, Any] = field(default_factory=dict)
 
-    def on(self, *event_types: str) -> Callable[[Handler], Handler]:
-        """Register ``handler(conn, event)`` for these event types."""
+    def parse(self, record: Record) -> ItemT | None:
+        raise NotImplementedError
 
-        def register(handler: Handler) -> Handler:
-            for t in event_types:
-                self.handlers[t] = handler
-            return handler
+    async def apply_batch(self, conn: asyncpg.Connection, items: Sequence[ItemT]) -> None:
+        raise NotImplementedError
 
-        return register
+    async def rejected(self, item: ItemT, exc: Exception) -> None:
+        """Called after ``item`` was dead-lettered for failing every try."""
 
-    def on_batch(self, *event_types: str) -> Callable[[BatchHandler], BatchHandler]:
-        """Register ``handler(conn, events)`` for these types: each run of consecutive
-        events of one type in a fetched batch arrives in one call, in order, so the
-        handler can write them with one ``executemany`` instead of one round-trip each."""
-
-        def register(handler: BatchHandler) -> BatchHandler:
-            for t in event_types:
-                self.batch_handlers[t] = handler
-            return handler
-
-        return register
+    @property
+    def summary(self) -> str:
+        """What the subscriber handles, for the AsyncAPI document."""
+        return ""
 
     def subscribe(
         self,
@@ -122,6 +127,7 @@ class EventConsumer:
         group_id: str,
         max_records: int = 500,
         description: str = "",
+        **options: Any,
     ) -> None:
         """Register a FastStream batch subscriber that feeds :meth:`process`."""
 
@@ -139,22 +145,17 @@ class EventConsumer:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_values,
-            **self.subscriber_options,
+            **(self.subscriber_options | options),
             title=f"{self.name}:consume",
-            description=description
-            or f"Handles {', '.join(sorted(self.handled)) or 'events'} (see docs/events)",
+            description=description or self.summary,
         )(consume)
-
-    @property
-    def handled(self) -> set[str]:
-        return set(self.handlers) | set(self.batch_handlers)
 
     async def process(self, records: Sequence[Record]) -> None:
         """Apply one fetched batch. Returns normally only when every record has been
-        applied, skipped as a duplicate, ignored as unknown or dead-lettered."""
-        items = [self._parse(r) for r in records]
+        applied, skipped or dead-lettered."""
+        items = [i for i in map(self.parse, records) if i is not None]
         bad = [i for i in items if i.error is not None]
-        good = [i for i in items if i.event is not None]
+        good = [i for i in items if i.error is None]
         started = time.perf_counter()
         try:
             if good:
@@ -188,52 +189,11 @@ class EventConsumer:
                     max(highwater - offset - 1, 0)
                 )
 
-    def _parse(self, record: Record) -> _Item:
-        try:
-            return _Item(record, event=parse_event(record.value or b""))
-        except UnknownEventType as exc:
-            log.debug("consumer.unknown_event", consumer=self.name, error=str(exc))
-            return _Item(record)
-        except MalformedEvent as exc:
-            return _Item(record, error=str(exc))
-        except Exception as exc:  # a parser bug must dead-letter the message, not stall us
-            log.error("consumer.parser_failed", consumer=self.name, error=repr(exc))
-            return _Item(record, error=f"unparseable: {type(exc).__name__}: {exc}")
-
-    async def _apply(self, items: Sequence[_Item]) -> None:
+    async def _apply(self, items: Sequence[ItemT]) -> None:
         async with self.pool().acquire() as conn, conn.transaction():
-            events = [i.event for i in items if i.event is not None]
-            fresh = await inbox.claim(conn, self.name, [e.event_id for e in events])
-            run: list[Envelope[Any]] = []  # consecutive events for one batch handler
-            for event in events:
-                if event.event_id not in fresh:
-                    CONSUMED.labels(self.name, event.event_type, "duplicate").inc()
-                    continue
-                fresh.discard(event.event_id)  # a duplicate inside the batch applies once
-                if run and run[-1].event_type != event.event_type:
-                    await self._apply_run(conn, run)
-                    run = []
-                if event.event_type in self.batch_handlers:
-                    run.append(event)
-                    continue
-                handler = self.handlers.get(event.event_type)
-                if handler is not None:
-                    with structlog.contextvars.bound_contextvars(
-                        event_id=str(event.event_id),
-                        correlation_id=str(event.correlation_id),
-                        center_id=event.center_id,
-                    ):
-                        await handler(conn, event)
-                outcome = "applied" if handler else "ignored"
-                CONSUMED.labels(self.name, event.event_type, outcome).inc()
-            if run:
-                await self._apply_run(conn, run)
+            await self.apply_batch(conn, items)
 
-    async def _apply_run(self, conn: asyncpg.Connection, run: list[Envelope[Any]]) -> None:
-        await self.batch_handlers[run[0].event_type](conn, run)
-        CONSUMED.labels(self.name, run[0].event_type, "applied").inc(len(run))
-
-    async def _apply_alone(self, item: _Item) -> None:
+    async def _apply_alone(self, item: ItemT) -> None:
         last: Exception | None = None
         for attempt in range(self.retry.attempts):
             try:
@@ -251,10 +211,12 @@ class EventConsumer:
                 last = exc
                 if attempt < self.retry.attempts - 1:
                     await asyncio.sleep(self.retry.delay(attempt))
+        assert last is not None  # at least one try, and each that succeeded returned
         item.error = f"{type(last).__name__}: {last}"
         await self._dead_letter(item, attempts=self.retry.attempts)
+        await self.rejected(item, last)
 
-    async def _dead_letter(self, item: _Item, *, attempts: int) -> None:
+    async def _dead_letter(self, item: ItemT, *, attempts: int) -> None:
         r = item.record
         topic = r.topic + DLQ_SUFFIX
         headers = {
@@ -280,6 +242,96 @@ class EventConsumer:
     async def _pause(self, exc: BaseException) -> None:
         log.warning("consumer.unavailable", consumer=self.name, error=repr(exc))
         await asyncio.sleep(self.retry.unavailable_pause)
+
+
+@dataclass
+class _Item:
+    record: Record
+    event: Envelope[Any] | None = None
+    error: str | None = None
+
+
+@dataclass
+class EventConsumer(BatchConsumer[_Item]):
+    """Applies events from the bus to one service's database, exactly once in effect."""
+
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+
+    def on(self, *event_types: str) -> Callable[[Handler], Handler]:
+        """Register ``handler(conn, event)`` for these event types."""
+
+        def register(handler: Handler) -> Handler:
+            for t in event_types:
+                self.handlers[t] = handler
+            return handler
+
+        return register
+
+    def on_batch(self, *event_types: str) -> Callable[[BatchHandler], BatchHandler]:
+        """Register ``handler(conn, events)`` for these types: each run of consecutive
+        events of one type in a fetched batch arrives in one call, in order, so the
+        handler can write them with one ``executemany`` instead of one round-trip each."""
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            for t in event_types:
+                self.batch_handlers[t] = handler
+            return handler
+
+        return register
+
+    @property
+    def handled(self) -> set[str]:
+        return set(self.handlers) | set(self.batch_handlers)
+
+    @property
+    def summary(self) -> str:
+        return f"Handles {', '.join(sorted(self.handled)) or 'events'} (see docs/events)"
+
+    def parse(self, record: Record) -> _Item | None:
+        """The event; ``None`` for an unknown type (consumers tolerate new types)."""
+        try:
+            return _Item(record, event=parse_event(record.value or b""))
+        except UnknownEventType as exc:
+            log.debug("consumer.unknown_event", consumer=self.name, error=str(exc))
+            return None
+        except MalformedEvent as exc:
+            return _Item(record, error=str(exc))
+        except Exception as exc:  # a parser bug must dead-letter the message, not stall us
+            log.error("consumer.parser_failed", consumer=self.name, error=repr(exc))
+            return _Item(record, error=f"unparseable: {type(exc).__name__}: {exc}")
+
+    async def apply_batch(self, conn: asyncpg.Connection, items: Sequence[_Item]) -> None:
+        events = [i.event for i in items if i.event is not None]
+        fresh = await inbox.claim(conn, self.name, [e.event_id for e in events])
+        run: list[Envelope[Any]] = []  # consecutive events for one batch handler
+        for event in events:
+            if event.event_id not in fresh:
+                CONSUMED.labels(self.name, event.event_type, "duplicate").inc()
+                continue
+            fresh.discard(event.event_id)  # a duplicate inside the batch applies once
+            if run and run[-1].event_type != event.event_type:
+                await self._apply_run(conn, run)
+                run = []
+            if event.event_type in self.batch_handlers:
+                run.append(event)
+                continue
+            handler = self.handlers.get(event.event_type)
+            if handler is not None:
+                with structlog.contextvars.bound_contextvars(
+                    event_id=str(event.event_id),
+                    correlation_id=str(event.correlation_id),
+                    center_id=event.center_id,
+                ):
+                    await handler(conn, event)
+            outcome = "applied" if handler else "ignored"
+            CONSUMED.labels(self.name, event.event_type, outcome).inc()
+        if run:
+            await self._apply_run(conn, run)
+
+    async def _apply_run(self, conn: asyncpg.Connection, run: list[Envelope[Any]]) -> None:
+        await self.batch_handlers[run[0].event_type](conn, run)
+        CONSUMED.labels(self.name, run[0].event_type, "applied").inc(len(run))
 
 
 async def _raw_values(msg: Any) -> list[bytes]:

@@ -13,6 +13,26 @@ the batch is sent again after a backoff, so delivery is at-least-once and
 consumers dedupe through their inbox. Only one relay per schema publishes at a
 time (a PostgreSQL advisory lock), so scaling a service out never interleaves
 two relays' batches.
+
+Waking the relay. A ``NOTIFY`` makes its transaction take a database-wide lock
+for the whole of its commit, so writers that notify commit one at a time; a
+notification on every write would cost busy services most of their commit
+throughput. Writers therefore notify only while the relay sleeps:
+
+* While awake, the relay polls every ``busy_interval``, and it stays awake until
+  it has found nothing for ``linger`` seconds. Writers are silent.
+* To fall asleep it takes the *asleep* lock, an advisory lock on the outbox
+  table's identity, with a try that fails while any writer holds it shared. It
+  then looks once more for rows and sleeps (``poll_interval`` at most) only if
+  there are none; otherwise it lets go of the lock and stays awake.
+* In the statement that inserts its rows, a writer tries that lock in shared
+  mode. Refused, the relay sleeps: the writer notifies, and the notification is
+  delivered at its commit. Granted, the writer holds it until its transaction
+  ends, so the relay cannot fall asleep before the rows are committed (or rolled
+  back) and its last look finds them.
+
+So no committed row waits for the relay's timeout, and under load, when the
+relay is awake, no writer notifies.
 """
 
 from __future__ import annotations
@@ -35,15 +55,23 @@ from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, PUBLISHED
 
 log = get_logger(__name__)
 
+# The relay holds this lock while it sleeps; writers try it in shared mode. The
+# two-key form keeps it apart from the single-key leader lock; the table's oid
+# makes it one lock per schema's outbox.
+_ASLEEP = "'outbox'::regclass::oid::int, 0"
+
 # One round trip for any number of events: the rows go in as arrays, and the
-# notification that wakes the relay (delivered at commit) rides in the same statement.
-_INSERT = """
+# notification that wakes a sleeping relay (delivered at commit) rides in the
+# same statement.
+_INSERT = f"""
     WITH added AS (
         INSERT INTO outbox (event_id, topic, key, event_type, payload)
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[])
         RETURNING 1
     )
-    SELECT pg_notify(current_schema() || '_outbox', '') FROM added LIMIT 1
+    SELECT pg_notify(current_schema() || '_outbox', '')
+    FROM (SELECT FROM added LIMIT 1) AS one
+    WHERE NOT pg_try_advisory_xact_lock_shared({_ASLEEP})
 """
 
 
@@ -82,6 +110,8 @@ class OutboxRelay:
         topic_prefix: str = "",
         batch_size: int = 500,
         poll_interval: float = 1.0,
+        busy_interval: float = 0.005,
+        linger: float = 0.025,
         max_backoff: float = 5.0,
     ) -> None:
         self.pool = pool
@@ -89,7 +119,9 @@ class OutboxRelay:
         self.producer_factory = producer_factory
         self.topic_prefix = topic_prefix
         self.batch_size = batch_size
-        self.poll_interval = poll_interval
+        self.poll_interval = poll_interval  # longest sleep; also a standby's retry
+        self.busy_interval = busy_interval  # between polls while awake
+        self.linger = linger  # awake this long after the last row found
         self.max_backoff = max_backoff
         self.published = 0
         self.last_error: str | None = None
@@ -97,6 +129,7 @@ class OutboxRelay:
         self.healthy = True
         self._wake = asyncio.Event()
         self._stopping = False
+        self._asleep = False  # we hold the asleep lock
         self._producer: AIOKafkaProducer | None = None
 
     @property
@@ -134,10 +167,12 @@ class OutboxRelay:
                 return
             await self._sleep(self.poll_interval * 2)
         self.is_leader = True
+        self._asleep = False  # a new session holds no lock of ours
         channel = f"{self.schema}_outbox"
         await conn.add_listener(channel, self._on_notify)
         try:
             backoff = 0.1
+            last_found = time.monotonic()
             while not self._stopping:
                 try:
                     sent = await self.publish_once(conn)
@@ -153,13 +188,43 @@ class OutboxRelay:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
-                if sent < self.batch_size:
-                    await self._sleep(self.poll_interval)
+                now = time.monotonic()
+                if sent:
+                    last_found = now
+                if sent == self.batch_size:
+                    continue
+                if now - last_found < self.linger or not await self._fall_asleep(conn):
+                    await self._sleep(self.busy_interval)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                await self._wake_up(conn)
+                if self._wake.is_set():  # a writer woke us: more may follow, stay up a while
+                    last_found = time.monotonic()
         finally:
             self.is_leader = False
             if not conn.is_closed():
                 await conn.remove_listener(channel, self._on_notify)
+                await self._wake_up(conn)
                 await conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
+
+    async def _fall_asleep(self, conn: asyncpg.Connection) -> bool:
+        """Take the asleep lock if no writer that saw us awake is still in flight, then
+        make sure that nothing they wrote is waiting; True if we may sleep."""
+        self._wake.clear()  # from here on, a notification is one we must not miss
+        if self._stopping or not await conn.fetchval(f"SELECT pg_try_advisory_lock({_ASLEEP})"):
+            return False
+        self._asleep = True
+        # A statement of its own: its snapshot must be younger than the lock.
+        if await conn.fetchval("SELECT EXISTS (SELECT FROM outbox)"):
+            await self._wake_up(conn)
+            return False
+        return True
+
+    async def _wake_up(self, conn: asyncpg.Connection) -> None:
+        if self._asleep:
+            await conn.execute(f"SELECT pg_advisory_unlock({_ASLEEP})")
+            self._asleep = False
 
     async def publish_once(self, conn: asyncpg.Connection) -> int:
         """Publish one batch in id order; delete it once every message is acked."""

@@ -7,6 +7,7 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 
+from shared import migrations
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 from tests.integration.bus import probe
@@ -23,6 +24,19 @@ async def probe_app(probe_settings: ServiceSettings) -> AsyncIterator[tuple[Fast
     app = probe.create_app(probe_settings)
     async with serve(app) as url:
         yield app, url
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on schema ``svc``: the outbox and inbox, and a ``log`` table for effects."""
+    async with asyncpg.create_pool(
+        database_url, min_size=1, max_size=4, server_settings={"search_path": "svc"}
+    ) as p:
+        async with p.acquire() as conn:
+            log = migrations.Migration("0001_log", "CREATE TABLE log (seq serial, what text);")
+            plan = [*migrations.discover(migrations.PLUMBING_DIR, "plumbing/"), log]
+            await migrations.apply(conn, "svc", plan)
+        yield p
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:

@@ -7,14 +7,12 @@ semantics precisely and quickly.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import pytest
 
-from shared import migrations
 from shared.bus.consumer import EventConsumer, Retry, RetryPolicy
 from shared.events import Envelope, new_event
 from shared.events.catalog import DossierAssigned, DossierReturned
@@ -37,18 +35,6 @@ def records(*values: bytes) -> list[Rec]:
 def returned(dossier: uuid.UUID) -> Envelope[Any]:
     payload = DossierReturned(dossier_id=dossier, dossier_code="D", procedure_code="P", status=10)
     return new_event(payload, center_id="c1", producer="probe")
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    async with asyncpg.create_pool(
-        database_url, min_size=1, max_size=2, server_settings={"search_path": "svc"}
-    ) as p:
-        async with p.acquire() as conn:
-            log = migrations.Migration("0001_log", "CREATE TABLE log (seq serial, what text);")
-            plan = [*migrations.discover(migrations.PLUMBING_DIR, "plumbing/"), log]
-            await migrations.apply(conn, "svc", plan)
-        yield p
 
 
 def consumer(pool: asyncpg.Pool, dead: list[tuple[str, bytes, dict[str, str]]]) -> EventConsumer:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +14,10 @@ from services.deadlines.app import create_app
 from services.deadlines.bootstrap import Deadlines
 from services.deadlines.settings import DeadlinesSettings
 from shared.auth import Role, issue_token
-from shared.bus.kafka import ensure_topics
 from shared.events import Envelope
 from shared.events.topics import DEADLINES, DOSSIERS
 from shared.settings import DatabaseSettings, KafkaSettings
+from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.deadlines.support import MovableClock, migrate, vn
 from tests.support.backends import Servers
 from tests.support.kafka import Msg, read_all
@@ -34,46 +33,16 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
-async def _create_database(admin_url: str) -> tuple[str, str]:
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, rest = admin_url.rpartition("/")
-    query = rest.partition("?")[2]
-    return name, f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-async def _drop_database(admin_url: str, name: str) -> None:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 @pytest.fixture(scope="module")
 async def module_database_url(test_servers: Servers) -> AsyncIterator[str]:
     """A database shared by the tests of one module (one running service per module)."""
-    name, url = await _create_database(test_servers.postgres_url)
-    yield url
-    await _drop_database(test_servers.postgres_url, name)
+    async with fresh_database(test_servers) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 async def module_kafka(test_servers: Servers) -> KafkaSettings:
-    settings = KafkaSettings(
-        bootstrap_servers=test_servers.kafka_bootstrap,
-        embedded=test_servers.kafka_embedded,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        # As in the shared fixture: a short session keeps the group's first join quick.
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_500,
-    )
-    await ensure_topics(settings)
-    return settings
+    return await fresh_kafka(test_servers)
 
 
 @dataclass

@@ -15,9 +15,8 @@ import pytest
 from services.intake.app import create_app
 from services.intake.bootstrap import Wiring
 from services.intake.settings import IntakeSettings
-from shared.bus.kafka import ensure_topics
 from shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import _with_database
+from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.intake.support import Intake
 from tests.support.backends import Servers
 from tests.support.serving import serve
@@ -27,31 +26,13 @@ LOOKUP_BURST = 5
 
 @pytest.fixture(scope="package")
 async def intake_database(test_servers: Servers) -> AsyncIterator[str]:
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(test_servers.postgres_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield _with_database(test_servers.postgres_url, name)
-    admin = await asyncpg.connect(test_servers.postgres_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(test_servers) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")
 async def intake_kafka(test_servers: Servers) -> KafkaSettings:
-    settings = KafkaSettings(
-        bootstrap_servers=test_servers.kafka_bootstrap,
-        embedded=test_servers.kafka_embedded,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_500,
-    )
-    await ensure_topics(settings)
-    return settings
+    return await fresh_kafka(test_servers)
 
 
 @pytest.fixture(scope="package")

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -21,12 +20,11 @@ from services.deadlines.settings import DeadlinesSettings
 from services.intake.app import create_app as create_intake
 from services.intake.settings import IntakeSettings
 from shared.auth import Role, issue_token
-from shared.bus.kafka import ensure_topics
 from shared.embedded import free_port
 from shared.events import Envelope
 from shared.events.topics import DOSSIERS
-from shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import _with_database
+from shared.settings import DatabaseSettings
+from tests.conftest import fresh_database, fresh_kafka
 from tests.support.backends import Servers
 from tests.support.serving import serve
 from tests.support.tcpproxy import TcpProxy
@@ -45,42 +43,17 @@ class Database:
 
 
 async def _database(test_servers: Servers) -> AsyncIterator[Database]:
-    admin_url = test_servers.postgres_url
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = _with_database(admin_url, name)
-    parts = urlsplit(url)
-    assert parts.hostname is not None
-    assert parts.port is not None
-    port = free_port()
-    proxy = await TcpProxy(parts.hostname, parts.port, port).start()
-    proxied = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{port}"))
-    try:
-        yield Database(url, proxied.geturl(), proxy)
-    finally:
-        await proxy.stop()
-        admin = await asyncpg.connect(admin_url)
+    async with fresh_database(test_servers) as url:
+        parts = urlsplit(url)
+        assert parts.hostname is not None
+        assert parts.port is not None
+        port = free_port()
+        proxy = await TcpProxy(parts.hostname, parts.port, port).start()
+        proxied = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{port}"))
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            yield Database(url, proxied.geturl(), proxy)
         finally:
-            await admin.close()
-
-
-async def _kafka(test_servers: Servers) -> KafkaSettings:
-    settings = KafkaSettings(
-        bootstrap_servers=test_servers.kafka_bootstrap,
-        embedded=test_servers.kafka_embedded,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        # A short session keeps the consumer group's first join quick.
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_500,
-    )
-    await ensure_topics(settings)
-    return settings
+            await proxy.stop()
 
 
 # ------------------------------------------------------------------------ intake
@@ -103,7 +76,7 @@ async def intake_database(test_servers: Servers) -> AsyncIterator[Database]:
 async def intake_app(test_servers: Servers, intake_database: Database) -> AsyncIterator[IntakeApp]:
     settings = IntakeSettings(
         db=DatabaseSettings(url=intake_database.proxied_url, pool_min=1, pool_max=5),
-        kafka=await _kafka(test_servers),
+        kafka=await fresh_kafka(test_servers),
         log_format="console",
         lookup_burst=LOOKUP_BURST,
         lookup_rate_per_minute=1.0,
@@ -190,7 +163,7 @@ async def deadlines_app(
     clock = MovableClock(NOW)
     settings = DeadlinesSettings(
         db=DatabaseSettings(url=deadlines_database.proxied_url, pool_min=1, pool_max=5),
-        kafka=await _kafka(test_servers),
+        kafka=await fresh_kafka(test_servers),
         log_format="console",
         auth_secret=AUTH_SECRET,
         scheduler_poll_seconds=0.2,

@@ -9,7 +9,6 @@ fresh one (events are keyed and filtered by center).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,10 +25,10 @@ from services.queue.directory import DEFAULT_FILE
 from services.queue.settings import QueueSettings
 from services.queue.usecases import QueueService
 from shared.auth import issue_token
-from shared.bus.kafka import ensure_topics
 from shared.events.registry import parse_event
 from shared.events.topics import QUEUE
 from shared.settings import DatabaseSettings, KafkaSettings
+from tests.conftest import fresh_database, fresh_kafka
 from tests.support.backends import Servers
 from tests.support.kafka import read_all
 from tests.support.serving import serve
@@ -90,43 +89,15 @@ class QueueEnv:
         return [e for e in events if e.center_id == center_id]
 
 
-async def _create_database(servers: Servers) -> str:
-    name = f"q_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(servers.postgres_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, rest = servers.postgres_url.rpartition("/")
-    query = rest.partition("?")[2]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-async def _drop_database(servers: Servers, url: str) -> None:
-    name = url.rpartition("/")[2].partition("?")[0]
-    admin = await asyncpg.connect(servers.postgres_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 @pytest.fixture(scope="package")
 async def queue_db(test_servers: Servers) -> AsyncIterator[str]:
-    url = await _create_database(test_servers)
-    yield url
-    await _drop_database(test_servers, url)
+    async with fresh_database(test_servers) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")
 async def queue_kafka(test_servers: Servers) -> KafkaSettings:
-    settings = KafkaSettings(
-        bootstrap_servers=test_servers.kafka_bootstrap,
-        embedded=test_servers.kafka_embedded,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-    )
-    await ensure_topics(settings)
-    return settings
+    return await fresh_kafka(test_servers, quick_join=False)
 
 
 def queue_settings(

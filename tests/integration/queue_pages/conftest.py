@@ -7,7 +7,6 @@ test takes a fresh one.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -20,10 +19,9 @@ from fastapi import FastAPI
 from services.queue.app import create_app
 from services.queue.settings import QueueSettings
 from shared.auth import issue_token
-from shared.bus.kafka import ensure_topics
 from shared.embedded import free_port
 from shared.settings import KafkaSettings
-from tests.conftest import _with_database
+from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.queue.conftest import queue_settings, write_centers
 from tests.support.backends import Servers
 from tests.support.serving import serve
@@ -48,29 +46,13 @@ class PagesEnv:
 
 @pytest.fixture(scope="package")
 async def pages_db(test_servers: Servers) -> AsyncIterator[str]:
-    name = f"qp_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(test_servers.postgres_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield _with_database(test_servers.postgres_url, name)
-    admin = await asyncpg.connect(test_servers.postgres_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(test_servers) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")
 async def pages_kafka(test_servers: Servers) -> KafkaSettings:
-    settings = KafkaSettings(
-        bootstrap_servers=test_servers.kafka_bootstrap,
-        embedded=test_servers.kafka_embedded,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-    )
-    await ensure_topics(settings)
-    return settings
+    return await fresh_kafka(test_servers, quick_join=False)
 
 
 @pytest.fixture(scope="package")
