@@ -41,19 +41,6 @@ BUGS: dict[str, KnownBug] = {
             "test_an_overdue_flag_consumed_before_its_receipt_still_reaches_the_citizen",
             re.compile(r"^lost: dossier \S+ deadline_apology at the sink"),
         ),
-        KnownBug(
-            "pg-restart-500",
-            "shared/db.py",
-            "after a PostgreSQL restart a pooled connection can fail with asyncpg's "
-            "InternalClientError ('cannot switch to state 15; another operation (2) is in "
-            "progress'), which UNAVAILABLE/RETRYABLE do not list: the HTTP request gets a 500 "
-            "instead of 503 + Retry-After, and a consumer would take the event for a poison "
-            "one (retried alone, then dead-lettered) instead of pausing.",
-            "tests/chaos/test_known_bugs.py::"
-            "test_a_connection_broken_by_a_restart_counts_as_the_database_being_away",
-            re.compile(r"^(GET|POST|PUT) \S+ -> 500$"),
-            ("postgres-restart", "postgres-outage"),
-        ),
     )
 }
 
