@@ -34,6 +34,8 @@ router = APIRouter(prefix="/v1", tags=["deadlines"])
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SessionIn = tuple[str, str]
+WORKLIST_LIMIT = 1000
+"""Most dossiers one worklist request returns (the settings' ``worklist_max`` may lower it)."""
 
 
 def _deadlines(request: Request) -> Deadlines:
@@ -44,6 +46,21 @@ def _deadlines(request: Request) -> Deadlines:
 def _runtime(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
+
+
+def _covered(d: Deadlines, field: str, value: date | datetime) -> None:
+    """Refuse a day the working calendar does not cover (its holidays are unknown there)."""
+    first, last = d.calendars.default.years
+    try:
+        day = (
+            value.astimezone(d.calendars.default.tz).date()
+            if isinstance(value, datetime)
+            else value
+        )
+    except OverflowError:  # no local date at all
+        day = None
+    if day is None or not first <= day.year <= last:
+        raise InvalidInput(field, f"outside the years {first}-{last} the working calendar covers")
 
 
 def _require(principal: Principal, center_id: str, roles: tuple[Role, ...] | None = None) -> None:
@@ -159,6 +176,8 @@ async def grant_extension(
     """Grant a formal extension: ``due_at`` moves and ``deadline.updated`` is emitted."""
     d = _deadlines(request)
     now = d.clock()
+    if body.granted_at is not None:
+        _covered(d, "granted_at", body.granted_at)
     extension = Extension(
         body.amount, TimeUnit(body.unit), body.granted_at or now, reason=body.reason
     )
@@ -209,7 +228,7 @@ async def get_worklist(
     center_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=WORKLIST_LIMIT)] = 200,
 ) -> list[WorkItemOut]:
     """Open dossiers for the center's leaders: overdue first, then least working time left."""
     _require(principal, center_id)
@@ -295,6 +314,10 @@ async def get_on_time_statistics(
     else:
         _require(principal, center)
     d = _deadlines(request)
+    _covered(d, "from", start)
+    _covered(d, "to", end)
+    if as_of is not None:
+        _covered(d, "as_of", as_of)
     query = ReportQuery.build(
         center_id=center,
         start=start,
