@@ -148,6 +148,18 @@ class WorkingCalendar:
         """The first and last year the calendar covers (those of its holiday data)."""
         return self._years
 
+    def covers(self, when: date | datetime) -> bool:
+        """Whether the local date of ``when`` (a date, or an instant; naive means local) is in
+        the covered years: the days the calendar can count without raising."""
+        if isinstance(when, datetime):
+            if when.tzinfo is not None:
+                try:
+                    when = when.astimezone(self._cfg.tz)
+                except OverflowError:
+                    return False
+            when = when.date()
+        return self._years[0] <= when.year <= self._years[1]
+
     def __repr__(self) -> str:
         return f"WorkingCalendar(tz={self._cfg.tz.key!r}, country={self._cfg.holiday_country!r})"
 
@@ -284,8 +296,8 @@ class WorkingCalendar:
             ) from None
 
     def _check_year(self, d: date) -> None:
-        first, last = self._years
-        if not first <= d.year <= last:
+        if not self.covers(d):
+            first, last = self._years
             raise CalendarError(
                 f"{d} is outside the years {first}-{last} the calendar covers (the public "
                 f"holidays of {self._cfg.holiday_country!r} are known for those only)"

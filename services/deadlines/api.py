@@ -48,21 +48,6 @@ def _runtime(request: Request) -> ServiceRuntime:
     return runtime
 
 
-def _covered(d: Deadlines, field: str, value: date | datetime) -> None:
-    """Refuse a day the working calendar does not cover (its holidays are unknown there)."""
-    first, last = d.calendars.default.years
-    try:
-        day = (
-            value.astimezone(d.calendars.default.tz).date()
-            if isinstance(value, datetime)
-            else value
-        )
-    except OverflowError:  # no local date at all
-        day = None
-    if day is None or not first <= day.year <= last:
-        raise InvalidInput(field, f"outside the years {first}-{last} the working calendar covers")
-
-
 def _require(principal: Principal, center_id: str, roles: tuple[Role, ...] | None = None) -> None:
     principal.require_center(center_id)
     if roles is not None and principal.role not in roles:
@@ -176,8 +161,9 @@ async def grant_extension(
     """Grant a formal extension: ``due_at`` moves and ``deadline.updated`` is emitted."""
     d = _deadlines(request)
     now = d.clock()
-    if body.granted_at is not None:
-        _covered(d, "granted_at", body.granted_at)
+    if body.granted_at is not None and not d.calendars.default.covers(body.granted_at):
+        first, last = d.calendars.default.years
+        raise InvalidInput("granted_at", f"outside the years {first}-{last} the calendar covers")
     extension = Extension(
         body.amount, TimeUnit(body.unit), body.granted_at or now, reason=body.reason
     )
@@ -314,10 +300,6 @@ async def get_on_time_statistics(
     else:
         _require(principal, center)
     d = _deadlines(request)
-    _covered(d, "from", start)
-    _covered(d, "to", end)
-    if as_of is not None:
-        _covered(d, "as_of", as_of)
     query = ReportQuery.build(
         center_id=center,
         start=start,
@@ -325,6 +307,7 @@ async def get_on_time_statistics(
         as_of=as_of,
         now=d.clock(),
         tz=d.calendars.default.tz,
+        calendar=d.calendars.default,
     )
     # One snapshot for the stored figures and the facts of paused or extended dossiers.
     pool = _runtime(request).pool

@@ -73,6 +73,11 @@ async def test_a_day_the_calendar_does_not_cover_is_a_422_naming_the_field(
         )
         assert r.status_code == 200, r.text
 
+        for params in ({"to": "9999-12-31"}, {"as_of": "2200-01-01"}, {"from": "0001-01-01"}):
+            page = await http.get("/dashboard", params=params, headers=leader)
+            assert page.status_code == 422, (params, page.status_code)
+            assert page.headers["content-type"].startswith("text/html")
+
         extension = {"amount": 1, "unit": "working_days", "reason": "x"}
         url = f"/v1/dossiers/{dossier.dossier_id}/extensions"
         r = await http.post(

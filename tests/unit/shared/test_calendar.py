@@ -623,6 +623,17 @@ def test_days_beyond_the_known_holidays_are_refused(cal: WorkingCalendar, call: 
         call(cal)
 
 
+def test_covers_tells_the_days_it_can_count(cal: WorkingCalendar) -> None:
+    assert cal.covers(date(1901, 1, 1))
+    assert cal.covers(date(2100, 12, 31))
+    assert not cal.covers(date(1900, 12, 31))
+    assert not cal.covers(date(2101, 1, 1))
+    assert cal.covers(datetime(2100, 12, 31, 16, 59, tzinfo=UTC))  # 23:59 in Hà Nội
+    assert not cal.covers(datetime(2100, 12, 31, 17, tzinfo=UTC))  # 2101 in Hà Nội
+    assert cal.covers(datetime(2100, 12, 31, 23, 59))  # naive: local
+    assert not cal.covers(datetime(9999, 12, 31, 23, tzinfo=UTC))  # no local date
+
+
 def test_the_edges_of_the_covered_years_still_count(cal: WorkingCalendar) -> None:
     assert cal.due_at(vn(2100, 12, 28, 9), TimeLimit(1, DAY)) == vn(2100, 12, 29, 17)
     assert cal.working_time_between(vn(1901, 1, 1), vn(1901, 1, 3)) == FULL_DAY
