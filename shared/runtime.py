@@ -237,6 +237,26 @@ def install_error_handlers(app: FastAPI) -> None:
             body = {"error": HTTPStatus(exc.status_code).phrase, "details": detail}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
+    # PostgreSQL text cannot hold NUL (nor jsonb a \u0000); such a value can only come
+    # from the request, so it is the request that is refused, naming where it was.
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def unstorable(request: Request, _: Exception) -> JSONResponse:
+        places = [
+            f"{where}.{name}"
+            for where, params in (
+                ("path", request.path_params.items()),
+                ("query", request.query_params.multi_items()),
+            )
+            for name, value in params
+            if "\x00" in str(value)
+        ]
+        errors = [
+            {"field": field, "error": "text may not contain the NUL character"}
+            for field in places or ["body"]
+        ]
+        return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
+
     @app.exception_handler(Exception)
     async def crashed(_: Request, exc: Exception) -> JSONResponse:
         # Starlette logs the trace after this answer; the client only learns it failed.

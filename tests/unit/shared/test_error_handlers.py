@@ -56,6 +56,10 @@ def app() -> FastAPI:
     async def odd() -> None:
         raise HTTPException(418, ["not", "a", "message"])
 
+    @app.post("/store/{name}")
+    async def store(name: str, refusal: Refusal, tag: str = "") -> None:
+        raise asyncpg.CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8"')
+
     @app.get("/crash")
     async def crash() -> None:
         raise RuntimeError("secret internals")
@@ -136,3 +140,11 @@ def test_a_connection_broken_by_a_restart_answers_503(client: TestClient) -> Non
     assert r.status_code == 503
     assert r.headers["retry-after"] == "2"
     assert "retry" in r.json()["error"]
+
+
+def test_text_the_database_cannot_store_is_the_requests_fault(client: TestClient) -> None:
+    assert fields(client.post("/store/a", json={"outcome": "x\u0000"})) == ["body"]
+    assert fields(client.post("/store/a%00b?tag=%00", json={"outcome": "x"})) == [
+        "path.name",
+        "query.tag",
+    ]
