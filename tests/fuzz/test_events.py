@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chaos import bus
@@ -50,6 +50,7 @@ from shared.events.topics import (
     Stream,
 )
 from shared.settings import KafkaSettings
+from tests.fuzz.conftest import receipt, replayable
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
@@ -211,14 +212,7 @@ def collect(strategy: st.SearchStrategy[Any], n: int) -> list[Any]:
     """``n`` examples of ``strategy``, the same ones on every run."""
     found: list[Any] = []
 
-    @settings(
-        max_examples=n,
-        database=None,
-        derandomize=True,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @replayable(n)
     @given(strategy)
     def take(example: Any) -> None:
         found.append(example)
@@ -273,70 +267,50 @@ async def unaccounted(
     return left
 
 
+def one_id(first: Payload, second: Payload) -> tuple[bytes, bytes]:
+    """Two events, the second reusing the first's id."""
+    a, b = _event(first), _event(second)
+    b["event_id"] = a["event_id"]
+    return json.dumps(a).encode(), json.dumps(b).encode()
+
+
 def random_pairs(stream: Stream, n: int) -> list[tuple[bytes, bytes]]:
     """Events of the stream, each followed by another that reuses its id."""
     drawn = collect(payloads(stream), 2 * n)
-    pairs = []
-    for first, second in zip(drawn[::2], drawn[1::2], strict=False):
-        a = _event(first)
-        b = _event(second) | {"event_id": a["event_id"]}
-        pairs.append((json.dumps(a).encode(), json.dumps(b).encode()))
-    return pairs
+    return [one_id(a, b) for a, b in zip(drawn[::2], drawn[1::2], strict=False)]
 
 
-def effect_pair(stream: Stream) -> tuple[bytes, bytes, Callable[[asyncpg.Connection], Any]] | None:
-    """Two events with one id whose effects can be told apart: only the first may show."""
+Counts = Callable[[asyncpg.Connection], Awaitable[list[int]]]
+
+
+def effect_pair(stream: Stream) -> tuple[bytes, bytes, Counts] | None:
+    """Two events with one id whose effects can be told apart: only the first may show.
+    Also how many rows each has made, in each table it touches, in that order."""
+    pair: list[Payload]
     if stream is DOSSIERS:
-        received = [
-            catalog.DossierReceived(
-                dossier_id=uuid.uuid4(),
-                dossier_code=f"DUP-{i}",
-                procedure_code="HT-XNTTHN",
-                status=2,
-                received_at=datetime(2026, 3, 2, 2, tzinfo=UTC),
-                channel="counter",
-                time_limit=catalog.TimeLimitSnapshot(amount=3, unit="working_days"),
-                appointment_at=datetime(2026, 3, 5, 10, tzinfo=UTC),
-            )
-            for i in range(2)
-        ]
-        a, b = _event(received[0]), _event(received[1])
-        b["event_id"] = a["event_id"]
-        ids = [r.dossier_id for r in received]
-
-        async def clocks(conn: asyncpg.Connection) -> Any:
-            return [
-                await conn.fetchval(
-                    "SELECT count(*) FROM deadlines.clocks WHERE dossier_id = $1", i
-                )
-                for i in ids
-            ] + [
-                await conn.fetchval("SELECT count(*) FROM notify.dossiers WHERE dossier_id = $1", i)
-                for i in ids
-            ]
-
-        return json.dumps(a).encode(), json.dumps(b).encode(), clocks
-    if stream is QUEUE:
+        received = [receipt(f"DUP-{i}") for i in range(2)]
+        pair, ids = list(received), [r.dossier_id for r in received]
+        where = [("deadlines.clocks", "dossier_id"), ("notify.dossiers", "dossier_id")]
+    elif stream is QUEUE:
         served = [
             catalog.TicketServiceCompleted(
                 ticket_id=uuid.uuid4(), number=f"A90{i}", line_code="justice", lookup_code="DUPDUP"
             )
             for i in range(2)
         ]
-        a, b = _event(served[0]), _event(served[1])
-        b["event_id"] = a["event_id"]
-        tickets = [t.ticket_id for t in served]
+        pair, ids = list(served), [t.ticket_id for t in served]
+        where = [("intake.served_tickets", "ticket_id")]
+    else:
+        return None
 
-        async def links(conn: asyncpg.Connection) -> Any:
-            return [
-                await conn.fetchval(
-                    "SELECT count(*) FROM intake.served_tickets WHERE ticket_id = $1", t
-                )
-                for t in tickets
-            ]
+    async def counts(conn: asyncpg.Connection) -> list[int]:
+        return [
+            await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {column} = $1", i)
+            for table, column in where
+            for i in ids
+        ]
 
-        return json.dumps(a).encode(), json.dumps(b).encode(), links
-    return None
+    return *one_id(*pair), counts
 
 
 def marker_of(stream: Stream) -> Any:

@@ -18,12 +18,12 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
 from chaos.stack import Stack
-from tests.fuzz.conftest import Seeded, bearer
+from tests.fuzz.conftest import Seeded, bearer, replayable
 
 pytestmark = pytest.mark.slow
 
@@ -87,14 +87,7 @@ def fuzz(url: str, raw: dict[str, Any], seeded: Seeded) -> tuple[int, list[str]]
                 generation_mode=mode, headers=bearer(), path_parameters=fixed or None
             )
 
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
+            @replayable(EXAMPLES)
             @given(case=strategy)
             def send(case: Any) -> None:
                 nonlocal calls
