@@ -149,6 +149,29 @@ junk = st.one_of(
 )
 
 
+def break_field(draw: st.DrawFn, how: str, target: dict[str, Any]) -> None:
+    """The damage events and commands share, done to one field of ``target``."""
+    field = draw(st.sampled_from(sorted(target)))
+    if how == "wrong type":
+        target[field] = draw(junk)
+    elif how == "missing field":
+        del target[field]
+    elif how == "huge string":
+        target[field] = "Ư" * draw(st.integers(100, 40_000))
+
+
+def encode_broken(draw: st.DrawFn, how: str, raw: dict[str, Any], nest: bytes) -> bytes:
+    """``raw`` as bytes, cut short, replaced by garbage or by ``nest`` repeated, per ``how``."""
+    encoded = json.dumps(raw, ensure_ascii=False).encode()
+    if how == "truncated":
+        return encoded[: draw(st.integers(0, len(encoded) - 1))]
+    if how == "not JSON":
+        return draw(st.binary(min_size=0, max_size=300))
+    if how == "deeply nested":
+        return nest * draw(st.integers(1_000, 10_000))
+    return encoded
+
+
 @st.composite
 def adversarial(draw: st.DrawFn, stream: Stream) -> bytes:
     """One message a consumer of ``stream`` must survive."""
@@ -173,14 +196,8 @@ def adversarial(draw: st.DrawFn, stream: Stream) -> bytes:
     )
     where = draw(st.sampled_from(["envelope", "data"]))
     target = raw if where == "envelope" or not isinstance(raw.get("data"), dict) else raw["data"]
-    field = draw(st.sampled_from(sorted(target)))
-    if how == "wrong type":
-        target[field] = draw(junk)
-    elif how == "missing field":
-        del target[field]
-    elif how == "huge string":
-        target[field] = "Ư" * draw(st.integers(100, 40_000))
-    elif how == "far timestamp":
+    break_field(draw, how, target)
+    if how == "far timestamp":
         times = [k for k in target if k.endswith("_at")] or ["occurred_at"]
         moment = draw(
             st.datetimes(
@@ -198,14 +215,7 @@ def adversarial(draw: st.DrawFn, stream: Stream) -> bytes:
         raw["schema_version"] = draw(st.integers(2, 10**6))
     elif how == "extra fields":
         target[draw(st.from_regex(r"[a-z_]{1,12}", fullmatch=True))] = draw(junk)
-    encoded = json.dumps(raw, ensure_ascii=False).encode()
-    if how == "truncated":
-        return encoded[: draw(st.integers(0, len(encoded) - 1))]
-    if how == "not JSON":
-        return draw(st.binary(min_size=0, max_size=300))
-    if how == "deeply nested":
-        return b"[" * draw(st.integers(1_000, 30_000))
-    return encoded
+    return encode_broken(draw, how, raw, b"[")
 
 
 def collect(strategy: st.SearchStrategy[Any], n: int) -> list[Any]:
@@ -413,15 +423,8 @@ def adversarial_commands(draw: st.DrawFn) -> bytes:
              "unknown type", "extra field", "truncated", "not JSON", "deeply nested", "valid"]
         )
     )  # fmt: skip
-    target = raw if draw(st.booleans()) else raw["data"]
-    field = draw(st.sampled_from(sorted(target)))
-    if how == "wrong type":
-        target[field] = draw(junk)
-    elif how == "missing field":
-        del target[field]
-    elif how == "huge string":
-        target[field] = "Ư" * draw(st.integers(100, 40_000))
-    elif how == "far timestamp":
+    break_field(draw, how, raw if draw(st.booleans()) else raw["data"])
+    if how == "far timestamp":
         moment = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
         raw["issued_at"] = moment.replace(tzinfo=UTC).isoformat()
     elif how == "naive timestamp":
@@ -430,14 +433,7 @@ def adversarial_commands(draw: st.DrawFn) -> bytes:
         raw["command_type"] = "dossier." + draw(st.from_regex(r"[a-z_]{1,20}", fullmatch=True))
     elif how == "extra field":
         raw["data"][draw(st.from_regex(r"[a-z_]{1,12}", fullmatch=True))] = draw(junk)
-    encoded = json.dumps(raw, ensure_ascii=False).encode()
-    if how == "truncated":
-        return encoded[: draw(st.integers(0, len(encoded) - 1))]
-    if how == "not JSON":
-        return draw(st.binary(max_size=300))
-    if how == "deeply nested":
-        return b'{"a":' * draw(st.integers(1_000, 10_000))
-    return encoded
+    return encode_broken(draw, how, raw, b'{"a":')
 
 
 def command_key(value: bytes, topic: str, partition: int, offset: int) -> str:
