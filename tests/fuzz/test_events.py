@@ -448,6 +448,20 @@ def command_key(value: bytes, topic: str, partition: int, offset: int) -> str:
     return f"bus:{f'{topic}@{partition}:{offset}'[-128:]}"
 
 
+def clerk_command(command_id: str, kind: str, dossier_id: uuid.UUID, data: dict[str, Any]) -> bytes:
+    """A command as a clerk app sends it now, on the fuzzing's center."""
+    command = {
+        "command_id": command_id,
+        "command_type": kind,
+        "center_id": FUZZ_CENTER,
+        "issued_by": "clerk-app",
+        "issued_at": datetime.now(UTC).isoformat(),
+        "dossier_id": str(dossier_id),
+        "data": data,
+    }
+    return json.dumps(command).encode()
+
+
 async def test_adversarial_commands_are_each_answered_once_and_the_topic_flows_on(
     stack: Stack,
 ) -> None:
@@ -459,47 +473,18 @@ async def test_adversarial_commands_are_each_answered_once_and_the_topic_flows_o
     twins = [uuid.uuid4(), uuid.uuid4()]  # two dossiers, one command id
     twin_id = str(uuid.uuid4())
     first, second = (
-        json.dumps(
-            {
-                "command_id": twin_id,
-                "command_type": "dossier.receive",
-                "center_id": FUZZ_CENTER,
-                "issued_by": "clerk-app",
-                "issued_at": datetime.now(UTC).isoformat(),
-                "dossier_id": str(dossier),
-                "data": {"procedure_code": "HT-XNTTHN"},
-            }
-        ).encode()
-        for dossier in twins
+        clerk_command(twin_id, "dossier.receive", d, {"procedure_code": "HT-XNTTHN"}) for d in twins
     )
     # Two commands with one id that is not a UUID: the id is still readable, so both are
     # filed under it and the second, a retry by the contract, gets no second rejection.
     odd_twins = [
-        json.dumps(
-            {
-                "command_id": "not-a-uuid",
-                "command_type": "dossier.assign",
-                "center_id": FUZZ_CENTER,
-                "issued_by": "clerk-app",
-                "issued_at": datetime.now(UTC).isoformat(),
-                "dossier_id": str(uuid.uuid4()),
-                "data": {"assignee": assignee},
-            }
-        ).encode()
+        clerk_command("not-a-uuid", "dossier.assign", uuid.uuid4(), {"assignee": assignee})
         for assignee in ("officer-1", "officer-2")
     ]
-    marker_id, marker_dossier = uuid.uuid4(), uuid.uuid4()
-    marker = json.dumps(
-        {
-            "command_id": str(marker_id),
-            "command_type": "dossier.receive",
-            "center_id": FUZZ_CENTER,
-            "issued_by": "clerk-app",
-            "issued_at": datetime.now(UTC).isoformat(),
-            "dossier_id": str(marker_dossier),
-            "data": {"procedure_code": "CT-BANSAO"},
-        }
-    ).encode()
+    marker_dossier = uuid.uuid4()
+    marker = clerk_command(
+        str(uuid.uuid4()), "dossier.receive", marker_dossier, {"procedure_code": "CT-BANSAO"}
+    )
     values = [*corpus, first, second, *odd_twins, marker]
     sent = await bus.produce(kafka, [(topic, v, b"fuzz", 0) for v in values])
     conn = await asyncpg.connect(stack.db_url)
