@@ -15,6 +15,12 @@ Definitions used throughout (all in the calendar's time zone, ``Asia/Ho_Chi_Minh
   effective start falls at or after the cutoff on its own day counts as received at the first
   opening of the next working day.
 
+The calendar covers the years whose public holidays the ``holidays`` package knows for the
+country (``VN``: 1901-2100; the lunar holidays are not computed beyond): a day outside them
+raises :class:`CalendarError` rather than be counted as an ordinary weekday. Spans are
+measured and walked through per-year running totals, so a limit or a measure across years
+costs a few steps per year, not one per day.
+
 All datetimes in and out are timezone-aware; results are in UTC. A naive datetime raises
 :class:`CalendarError`. Nothing here does I/O except the explicit loaders (``default`` reads
 the packaged data file, ``from_file`` reads the given file).
@@ -22,6 +28,7 @@ the packaged data file, ``from_file`` reads the given file).
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import math
@@ -42,6 +49,8 @@ __all__ = ["CalendarConfig", "CalendarError", "TimeLimit", "TimeUnit", "WorkingC
 
 _ONE_DAY = timedelta(days=1)
 _ZERO = timedelta(0)
+_MICROSECOND = timedelta(microseconds=1)
+_WORK, _DAYS = 0, 1  # the two running totals of a year (see ``_year_totals``)
 # Longest run of days off tolerated before a configuration is deemed to have no working days
 # (Tết is at most ~9 days); stops an endless search on a broken configuration.
 _MAX_DAYS_OFF_RUN = 366
@@ -86,14 +95,17 @@ class WorkingCalendar:
 
     Build one with :meth:`default`, :meth:`from_config` or :meth:`from_file`. Instances are
     safe to share between threads: the only state that changes is memoisation of holiday
-    years and day sessions, which is idempotent.
+    years, day sessions and yearly running totals, which is idempotent.
     """
 
-    __slots__ = ("_cfg", "_day_sessions", "_holiday_years")
+    __slots__ = ("_cfg", "_day_sessions", "_holiday_years", "_totals", "_years")
 
     def __init__(self, config: CalendarConfig) -> None:
         self._cfg = config
+        self._years = _known_years(config.holiday_country)
         self._holiday_years: dict[int, frozenset[date]] = {}
+        # Per year: running totals of working time and working days, built on first use.
+        self._totals: dict[int, tuple[list[int], list[int]]] = {}
         # Bounded so that a long-lived process walking many distinct days stays small.
         self._day_sessions: Callable[[date], tuple[tuple[datetime, datetime], ...]] = (
             functools.lru_cache(maxsize=4096)(self._compute_sessions)
@@ -131,6 +143,23 @@ class WorkingCalendar:
         """The validated configuration this calendar was built from."""
         return self._cfg
 
+    @property
+    def years(self) -> tuple[int, int]:
+        """The first and last year the calendar covers (those of its holiday data)."""
+        return self._years
+
+    def covers(self, when: date | datetime) -> bool:
+        """Whether the local date of ``when`` (a date, or an instant; naive means local) is in
+        the covered years: the days the calendar can count without raising."""
+        if isinstance(when, datetime):
+            if when.tzinfo is not None:
+                try:
+                    when = when.astimezone(self._cfg.tz)
+                except OverflowError:
+                    return False
+            when = when.date()
+        return self._years[0] <= when.year <= self._years[1]
+
     def __repr__(self) -> str:
         return f"WorkingCalendar(tz={self._cfg.tz.key!r}, country={self._cfg.holiday_country!r})"
 
@@ -140,6 +169,7 @@ class WorkingCalendar:
         """Whether ``d`` is a public holiday (the package's list minus ``not_holidays``)."""
         year = self._holiday_years.get(d.year)
         if year is None:
+            self._check_year(d)
             listed = holidays.country_holidays(self._cfg.holiday_country, years=d.year)
             year = frozenset(listed.keys()) - self._cfg.not_holidays
             self._holiday_years[d.year] = year
@@ -198,8 +228,8 @@ class WorkingCalendar:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise CalendarError(f"number of working days must be an int >= 0, got {n!r}")
         d = self._cfg_local_date(self.effective_start(start, rollover=rollover))
-        for _ in range(n):
-            d = self.next_working_day(d)
+        if n:
+            d = self._reach(d + _ONE_DAY, n, _DAYS)
         return self._day_sessions(d)[-1][1]
 
     def add_working_hours(self, start: datetime, hours: float | timedelta) -> datetime:
@@ -230,14 +260,11 @@ class WorkingCalendar:
         a, b = _utc(a, "a"), _utc(b, "b")
         if b < a:
             return -self.working_time_between(b, a)
-        total = _ZERO
-        d, last = self._cfg_local_date(a), self._cfg_local_date(b)
-        while d <= last:
-            for start, end in self._day_sessions(d):
-                lo, hi = max(start, a), min(end, b)
-                if hi > lo:
-                    total += hi - lo
-            d = self.next_working_day(d)
+        first, last = self._cfg_local_date(a), self._cfg_local_date(b)
+        total = self._overlap(first, a, b)
+        if last > first:
+            total += self._span(first + _ONE_DAY, last, _WORK) * _MICROSECOND
+            total += self._overlap(last, a, b)
         return total
 
     def extend(self, due: datetime, working_time: timedelta) -> datetime:
@@ -261,9 +288,23 @@ class WorkingCalendar:
     # -- internals ----------------------------------------------------------------------
 
     def _cfg_local_date(self, t_utc: datetime) -> date:
-        return t_utc.astimezone(self._cfg.tz).date()
+        try:
+            return t_utc.astimezone(self._cfg.tz).date()
+        except OverflowError:  # e.g. 9999-12-31T23:00Z east of Greenwich
+            raise CalendarError(
+                f"{t_utc.isoformat()} has no local date in {self._cfg.tz.key}"
+            ) from None
+
+    def _check_year(self, d: date) -> None:
+        if not self.covers(d):
+            first, last = self._years
+            raise CalendarError(
+                f"{d} is outside the years {first}-{last} the calendar covers (the public "
+                f"holidays of {self._cfg.holiday_country!r} are known for those only)"
+            )
 
     def _local_sessions(self, d: date) -> tuple[Session, ...]:
+        self._check_year(d)
         cfg = self._cfg
         if d in cfg.extra_days_off or self.is_public_holiday(d):
             return ()
@@ -294,28 +335,109 @@ class WorkingCalendar:
     def _forward(self, t: datetime, amount: timedelta) -> datetime:
         """First instant ``x >= t`` with ``amount`` of working time in ``[t, x]``."""
         d = self._cfg_local_date(t)
-        while True:
-            for start, end in self._day_sessions(d):
-                if end <= t:
-                    continue
-                begin = max(start, t)
-                if amount <= end - begin:
-                    return begin + amount
-                amount -= end - begin
-            d = self.next_working_day(d)
+        for start, end in self._day_sessions(d):
+            if end <= t:
+                continue
+            begin = max(start, t)
+            if amount <= end - begin:
+                return begin + amount
+            amount -= end - begin
+        if not amount:  # nothing to count: the next opening
+            return self._opening(self.next_working_day(d))
+        # The day on which the rest runs out, then the rest within that day.
+        later = self._reach(d + _ONE_DAY, amount // _MICROSECOND, _WORK)
+        amount -= self._span(d + _ONE_DAY, later, _WORK) * _MICROSECOND
+        for start, end in self._day_sessions(later):
+            if amount <= end - start:
+                return start + amount
+            amount -= end - start
+        raise AssertionError("the running totals disagree with the day's sessions")
 
     def _backward(self, t: datetime, amount: timedelta) -> datetime:
         """Last instant ``x <= t`` with ``amount`` (> 0) of working time in ``[x, t]``."""
         d = self._cfg_local_date(t)
-        while True:
-            for start, end in reversed(self._day_sessions(d)):
-                if start >= t:
-                    continue
-                finish = min(end, t)
-                if amount <= finish - start:
-                    return finish - amount
-                amount -= finish - start
-            d = self.previous_working_day(d)
+        for start, end in reversed(self._day_sessions(d)):
+            if start >= t:
+                continue
+            finish = min(end, t)
+            if amount <= finish - start:
+                return finish - amount
+            amount -= finish - start
+        earlier = self._reach_back(d - _ONE_DAY, amount // _MICROSECOND)
+        amount -= self._span(earlier + _ONE_DAY, d, _WORK) * _MICROSECOND
+        for start, end in reversed(self._day_sessions(earlier)):
+            if amount <= end - start:
+                return end - amount
+            amount -= end - start
+        raise AssertionError("the running totals disagree with the day's sessions")
+
+    def _overlap(self, d: date, a: datetime, b: datetime) -> timedelta:
+        """Working time of local day ``d`` inside ``[a, b]``."""
+        total = _ZERO
+        for start, end in self._day_sessions(d):
+            lo, hi = max(start, a), min(end, b)
+            if hi > lo:
+                total += hi - lo
+        return total
+
+    # -- running totals -------------------------------------------------------------------
+    #
+    # For each year, ``totals[k][i]`` is the working time (``_WORK``, in microseconds) or
+    # the number of working days (``_DAYS``) in the year's days before day ``i`` (``i`` = 0
+    # on 1 January), with one more entry for the whole year. Any span of whole days is then
+    # a difference of two entries plus the totals of the years between.
+
+    def _year_totals(self, year: int, kind: int) -> list[int]:
+        built = self._totals.get(year)
+        if built is None:
+            self._check_year(date(year, 1, 1))
+            work, days = [0], [0]
+            d = date(year, 1, 1)
+            while d.year == year:
+                sessions = self._compute_sessions(d)
+                work.append(work[-1] + sum((e - s) // _MICROSECOND for s, e in sessions))
+                days.append(days[-1] + (1 if sessions else 0))
+                d += _ONE_DAY
+            built = self._totals[year] = (work, days)
+        return built[kind]
+
+    def _before(self, d: date, kind: int) -> int:
+        """The total of ``kind`` over the days of ``d``'s year before ``d``."""
+        index = d.toordinal() - date(d.year, 1, 1).toordinal()
+        return self._year_totals(d.year, kind)[index] if index else 0
+
+    def _span(self, first: date, stop: date, kind: int) -> int:
+        """The total of ``kind`` over the whole days ``[first, stop)``."""
+        if stop <= first:
+            return 0
+        years = sum(self._year_totals(y, kind)[-1] for y in range(first.year, stop.year))
+        return years + self._before(stop, kind) - self._before(first, kind)
+
+    def _reach(self, first: date, need: int, kind: int) -> date:
+        """The first day ``x >= first`` with a total of at least ``need`` (> 0) of ``kind``
+        over ``[first, x]``. Past the covered years it raises ``CalendarError``."""
+        year, done = first.year, self._before(first, kind)
+        totals = self._year_totals(year, kind)
+        while totals[-1] - done < need:
+            need -= totals[-1] - done
+            year, done = year + 1, 0
+            totals = self._year_totals(year, kind)
+        index = bisect.bisect_left(totals, done + need) - 1
+        return date(year, 1, 1) + timedelta(days=index)
+
+    def _reach_back(self, last: date, need: int) -> date:
+        """The last day ``x <= last`` with at least ``need`` (> 0) of working time over
+        ``[x, last]``. Before the covered years it raises ``CalendarError``."""
+        year = last.year
+        totals = self._year_totals(year, _WORK)
+        upto = totals[last.toordinal() - date(year, 1, 1).toordinal() + 1]
+        while upto < need:
+            need -= upto
+            year -= 1
+            totals = self._year_totals(year, _WORK)
+            upto = totals[-1]
+        index = bisect.bisect_right(totals, upto - need) - 1
+        return date(year, 1, 1) + timedelta(days=index)
 
 
 def _utc(t: datetime, name: str) -> datetime:
@@ -323,7 +445,10 @@ def _utc(t: datetime, name: str) -> datetime:
         raise CalendarError(f"{name} must be a datetime, got {type(t).__name__}")
     if t.tzinfo is None or t.utcoffset() is None:
         raise CalendarError(f"{name} must be timezone-aware, got naive datetime {t.isoformat()}")
-    return t.astimezone(UTC)
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+07:00: no such instant in UTC
+        raise CalendarError(f"{name} {t.isoformat()} is out of range in UTC") from None
 
 
 def _as_timedelta(hours: float | timedelta) -> timedelta:
@@ -332,6 +457,15 @@ def _as_timedelta(hours: float | timedelta) -> timedelta:
     if isinstance(hours, bool) or not isinstance(hours, int | float) or not math.isfinite(hours):
         raise CalendarError(f"working hours must be a finite number or timedelta, got {hours!r}")
     return timedelta(hours=hours)
+
+
+@functools.cache
+def _known_years(country: str) -> tuple[int, int]:
+    try:
+        known = holidays.country_holidays(country)
+    except NotImplementedError:
+        raise CalendarError(f"holiday_country: the holidays package has no {country!r}") from None
+    return known.start_year, known.end_year
 
 
 @functools.cache

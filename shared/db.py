@@ -20,6 +20,10 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # A pooled connection left half-way through a protocol exchange (e.g. by a server
+    # restart) answers "cannot switch to state ...", "not connected" or a ProtocolError;
+    # the pool replaces it, so a retry on another connection is the cure.
+    asyncpg.InternalClientError,
 )
 # Errors a retry of the same transaction can cure.
 RETRYABLE: tuple[type[BaseException], ...] = (

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import migrations
 from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
@@ -214,20 +216,51 @@ class ServiceRuntime:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Clear errors: 422 naming the field, 503 when the database is away, never a trace."""
+    """Clear errors: every refusal reads ``{"error": ...}``, a 422 names each bad field,
+    503 when the database is away, never a trace."""
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(e), "error": e["msg"]} for e in exc.errors()]
+        return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
+
+    # Starlette's class, so that its own refusals (404 and 405 of the router, 400 for a
+    # body that cannot be decoded) keep the shape too, not only FastAPI's subclass.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        if isinstance(detail, dict) and "error" in detail:
+            body = detail
+        elif isinstance(detail, str) and detail:
+            body = {"error": detail}
+        else:
+            body = {"error": HTTPStatus(exc.status_code).phrase, "details": detail}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    # PostgreSQL text cannot hold NUL (nor jsonb a \u0000); such a value can only come
+    # from the request, so it is the request that is refused, naming where it was.
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def unstorable(request: Request, _: Exception) -> JSONResponse:
+        places = [
+            f"{where}.{name}"
+            for where, params in (
+                ("path", request.path_params.items()),
+                ("query", request.query_params.multi_items()),
+            )
+            for name, value in params
+            if "\x00" in str(value)
+        ]
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "error": e["msg"]}
-            for e in exc.errors()
+            {"field": field, "error": "text may not contain the NUL character"}
+            for field in places or ["body"]
         ]
         return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        body = exc.detail if isinstance(exc.detail, dict) else {"error": exc.detail}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    @app.exception_handler(Exception)
+    async def crashed(_: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the trace after this answer; the client only learns it failed.
+        return JSONResponse({"error": "internal error"}, status_code=500)
 
     for exc_type in UNAVAILABLE:
         if not issubclass(exc_type, Exception):
@@ -241,3 +274,12 @@ def install_error_handlers(app: FastAPI) -> None:
                 status_code=503,
                 headers={"Retry-After": "2"},
             )
+
+
+def _field(error: Any) -> str:
+    """The dotted location of a validation error: the body's field, or ``body`` itself when
+    the rule is on the whole body (not an object, undecodable, a model-level rule)."""
+    loc = [str(p) for p in error["loc"]]
+    if loc[:1] == ["body"]:
+        loc = [] if error.get("type") == "json_invalid" else loc[1:]  # [1:] is the offset
+    return ".".join(loc) or "body"

@@ -34,6 +34,8 @@ router = APIRouter(prefix="/v1", tags=["deadlines"])
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SessionIn = tuple[str, str]
+WORKLIST_LIMIT = 1000
+"""Most dossiers one worklist request returns (the settings' ``worklist_max`` may lower it)."""
 
 
 def _deadlines(request: Request) -> Deadlines:
@@ -159,6 +161,9 @@ async def grant_extension(
     """Grant a formal extension: ``due_at`` moves and ``deadline.updated`` is emitted."""
     d = _deadlines(request)
     now = d.clock()
+    if body.granted_at is not None and not d.calendars.default.covers(body.granted_at):
+        first, last = d.calendars.default.years
+        raise InvalidInput("granted_at", f"outside the years {first}-{last} the calendar covers")
     extension = Extension(
         body.amount, TimeUnit(body.unit), body.granted_at or now, reason=body.reason
     )
@@ -209,7 +214,7 @@ async def get_worklist(
     center_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=WORKLIST_LIMIT)] = 200,
 ) -> list[WorkItemOut]:
     """Open dossiers for the center's leaders: overdue first, then least working time left."""
     _require(principal, center_id)
@@ -302,6 +307,7 @@ async def get_on_time_statistics(
         as_of=as_of,
         now=d.clock(),
         tz=d.calendars.default.tz,
+        calendar=d.calendars.default,
     )
     # One snapshot for the stored figures and the facts of paused or extended dossiers.
     pool = _runtime(request).pool

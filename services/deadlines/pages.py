@@ -18,6 +18,7 @@ script draws today's from the queue's public statistics, or says they are missin
 
 from __future__ import annotations
 
+import calendar
 import functools
 import json
 import secrets
@@ -34,7 +35,7 @@ from markupsafe import Markup
 
 from services.deadlines import charts, queries, sign_in
 from services.deadlines.bootstrap import Deadlines
-from services.deadlines.domain import DeadlinesError
+from services.deadlines.domain import DeadlinesError, InvalidInput
 from services.deadlines.flags import regular_day
 from services.deadlines.page_kit import (
     PATH,
@@ -73,9 +74,8 @@ class BadPeriod(ValueError):
 
 
 def month_of(day: date) -> tuple[date, date]:
-    first = day.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
+    # By the month's length, not the next month's first day: December 9999 has none.
+    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def parse_period(
@@ -216,12 +216,19 @@ async def dashboard(request: Request) -> HTMLResponse:
             now.astimezone(tz).date(),
         )
         query = ReportQuery.build(
-            center_id=center, start=start, end=end, as_of=as_of, now=now, tz=tz
+            center_id=center,
+            start=start,
+            end=end,
+            as_of=as_of,
+            now=now,
+            tz=tz,
+            calendar=d.calendars.default,
         )
     except BadPeriod as exc:
         return message(request, 422, "bad_period", field=exc.field)
-    except DeadlinesError:
-        return message(request, 422, "bad_period", field="to")
+    except DeadlinesError as exc:
+        field = exc.field if isinstance(exc, InvalidInput) else "to"
+        return message(request, 422, "bad_period", field=field)
     try:
         snap = await snapshot(d, request.app.state.runtime, query, now)
     except UNAVAILABLE as exc:

@@ -92,6 +92,7 @@ def main(argv: list[str]) -> int:
             as_of=args.as_of,
             now=datetime.now(UTC),
             tz=calendars.default.tz,
+            calendar=calendars.default,
         )
         report = asyncio.run(_report(url, query, calendars))
     except DeadlinesError as exc:

@@ -137,8 +137,17 @@ class ReportQuery:
         as_of: datetime | None,
         now: datetime,
         tz: ZoneInfo,
+        calendar: WorkingCalendar | None = None,
     ) -> ReportQuery:
-        """Validate the period; ``as_of`` defaults to the period's end or now, if earlier."""
+        """Validate the period; ``as_of`` defaults to the period's end or now, if earlier.
+        With a ``calendar``, the period and ``as_of`` must be days it covers."""
+        if calendar is not None:
+            for name, value in (("from", start), ("to", end), ("as_of", as_of)):
+                if value is not None and not calendar.covers(value):
+                    first, last = calendar.years
+                    raise InvalidInput(
+                        name, f"outside the years {first}-{last} the working calendar covers"
+                    )
         if end < start:
             raise InvalidInput("to", f"the period ends ({end}) before it starts ({start})")
         query = cls(center_id, start, end, now, tz)

@@ -42,7 +42,9 @@ class Envelope(BaseModel, Generic[P]):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    # Required on the wire: consumers dedupe on it, so an id made up on reading would
+    # apply every redelivery of the event again.
+    event_id: uuid.UUID
     event_type: str = Field(min_length=1, max_length=100)
     schema_version: int = Field(default=1, ge=1)
     occurred_at: AwareDatetime = Field(default_factory=utcnow)

@@ -1,25 +1,34 @@
-"""Known bugs the chaos run found that a plain check can pin (no system needed)."""
+"""Bugs the chaos run found, pinned by a plain check (no system needed)."""
 
 from __future__ import annotations
 
 import asyncpg
 import pytest
 
-from shared.db import RETRYABLE, is_unavailable
+from shared.db import RETRYABLE, UNAVAILABLE, is_unavailable
 
-PG_RESTART_BUG = (
-    "shared/db.py: after a PostgreSQL restart a pooled connection fails with asyncpg's "
-    "InternalClientError ('cannot switch to state 15; another operation (2) is in progress', "
-    "seen in `make chaos` postgres-restart on queue POST /centers/{c}/tickets and intake POST "
-    "/v1/dossiers/{id}/return); UNAVAILABLE does not list it, so the request gets a 500, not "
-    "503 + Retry-After, and a consumer takes the event for a poison one"
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        # Seen in the postgres-restart scenario on queue and intake requests.
+        asyncpg.InternalClientError(
+            "cannot switch to state 15; another operation (2) is in progress"
+        ),
+        asyncpg.InternalClientError('cannot switch to state 3; protocol is in the "failed" state'),
+        asyncpg.InternalClientError("not connected"),
+        asyncpg.exceptions.ProtocolError("unexpected message"),
+    ],
+    ids=["busy", "failed", "not-connected", "protocol"],
 )
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=PG_RESTART_BUG)
-def test_a_connection_broken_by_a_restart_counts_as_the_database_being_away() -> None:
-    broken = asyncpg.InternalClientError(
-        "cannot switch to state 15; another operation (2) is in progress"
-    )
+def test_a_connection_broken_by_a_restart_counts_as_the_database_being_away(
+    broken: Exception,
+) -> None:
     assert is_unavailable(broken)
     assert isinstance(broken, RETRYABLE)
+
+
+def test_a_refused_statement_is_not_taken_for_an_outage() -> None:
+    assert not is_unavailable(asyncpg.UniqueViolationError("duplicate key"))
+    assert not is_unavailable(asyncpg.InternalServerError("internal error"))
+    assert asyncpg.PostgresError not in UNAVAILABLE

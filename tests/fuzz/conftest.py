@@ -7,13 +7,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 from chaos.stack import CENTER, Stack, token
+from shared.events import catalog
 from tests.support.backends import Servers
 
 OTHER_CENTER = "bac-ha"
@@ -43,6 +46,33 @@ class Seeded:
 
 def bearer(center_id: str = CENTER, role: str = "clerk") -> dict[str, str]:
     return {"Authorization": f"Bearer {token(center_id, role)}"}
+
+
+def replayable(examples: int) -> settings:
+    """Hypothesis settings for fuzzing a running system: the same examples on every run,
+    no deadline and no health checks (each example is a request or a message)."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def receipt(code: str) -> catalog.DossierReceived:
+    """A plain receipt: Monday 2 March 2026 09:00 in Hà Nội, three working days."""
+    return catalog.DossierReceived(
+        dossier_id=uuid.uuid4(),
+        dossier_code=code,
+        procedure_code="HT-XNTTHN",
+        status=2,
+        received_at=datetime(2026, 3, 2, 2, tzinfo=UTC),
+        channel="counter",
+        time_limit=catalog.TimeLimitSnapshot(amount=3, unit="working_days"),
+        appointment_at=datetime(2026, 3, 5, 10, tzinfo=UTC),
+    )
 
 
 @pytest.fixture(scope="package")

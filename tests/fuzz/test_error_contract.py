@@ -1,14 +1,12 @@
-"""Two gaps in the error shape that the HTTP fuzzing found.
+"""The error shape holds where the HTTP fuzzing once found gaps.
 
-Every refusal is meant to read ``{"error": "...", ...}`` and a 422 to name the bad
-field (``shared.runtime.install_error_handlers``). Two kinds of answer slip past:
+Every refusal reads ``{"error": "...", ...}`` and a 422 names each bad field
+(``shared.runtime.install_error_handlers``), including:
 
-* a body that cannot be decoded (e.g. not UTF-8): FastAPI raises *Starlette's* ``HTTPException``
-  (400, "There was an error parsing the body"), the runtime only handles FastAPI's
-  subclass, so the answer is FastAPI's default ``{"detail": ...}`` (so are 404/405
-  for unknown routes);
-* a rule on the body as a whole (it is not an object; "a refusal needs a reason")
-  is reported with ``"field": ""``, because the location is just ``("body",)``.
+* a body that cannot be decoded (e.g. not UTF-8): FastAPI raises *Starlette's*
+  ``HTTPException`` (400), as the router does for unknown routes (404) and methods (405);
+* a rule on the body as a whole (it is not an object; "a refusal needs a reason"),
+  whose location is just ``("body",)``: the field is ``body``.
 """
 
 from __future__ import annotations
@@ -21,18 +19,7 @@ from tests.fuzz.conftest import Seeded, bearer
 
 pytestmark = pytest.mark.slow
 
-NOT_JSON_BUG = (
-    "shared/runtime.py: install_error_handlers handles fastapi.HTTPException only; the 400 "
-    "FastAPI raises for an unparsable body (a starlette HTTPException) answers "
-    '{"detail": ...} instead of {"error": ...}'
-)
-NO_FIELD_BUG = (
-    "shared/runtime.py: a validation error located at the body itself (not an object, or a "
-    "model-level rule such as intake's 'a refusal needs a reason') is reported with field ''"
-)
 
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NOT_JSON_BUG)
 async def test_a_body_that_cannot_be_decoded_is_refused_like_any_other_request(
     stack: Stack, seeded: Seeded
 ) -> None:
@@ -56,7 +43,6 @@ async def test_a_body_that_cannot_be_decoded_is_refused_like_any_other_request(
     assert all("error" in body for _, _, body in answers), answers
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_FIELD_BUG)
 async def test_a_422_for_a_rule_on_the_whole_body_still_names_a_field(
     stack: Stack, seeded: Seeded
 ) -> None:
@@ -71,4 +57,13 @@ async def test_a_422_for_a_rule_on_the_whole_body_still_names_a_field(
         )
     for r in (refused, not_an_object):
         assert r.status_code == 422, r.text
-        assert all(d["field"] for d in r.json()["details"]), r.text
+        assert [d["field"] for d in r.json()["details"]] == ["body"], r.text
+
+
+async def test_an_unknown_route_or_method_is_refused_in_the_same_shape(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        for service in ("queue", "intake", "deadlines", "notify"):
+            missing = await client.get(f"{stack.url(service)}/no/such/route")
+            wrong = await client.delete(f"{stack.url(service)}/healthz")
+            assert (missing.status_code, missing.json()) == (404, {"error": "Not Found"})
+            assert (wrong.status_code, wrong.json()) == (405, {"error": "Method Not Allowed"})

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -36,6 +35,7 @@ from shared.events.commands import CommandError, parse_command
 from shared.events.envelope import new_event
 from shared.events.registry import EventError, parse_event
 from shared.events.topics import DOSSIERS
+from tests.fuzz.conftest import receipt
 from tests.support.kafka import produce, read_all
 from tests.support.serving import serve
 from tests.support.waiting import eventually
@@ -109,20 +109,7 @@ async def test_a_nested_message_is_dead_lettered_and_the_next_event_applied(
     settings: DeadlinesSettings = make_settings(DeadlinesSettings)
     topic = DOSSIERS.topic(settings.kafka.topic_prefix)
     dlq = DOSSIERS.dlq(settings.kafka.topic_prefix)
-    received = new_event(
-        catalog.DossierReceived(
-            dossier_id=uuid.uuid4(),
-            dossier_code="AFTER-POISON",
-            procedure_code="HT-XNTTHN",
-            status=2,
-            received_at=datetime(2026, 3, 2, 2, tzinfo=UTC),
-            channel="counter",
-            time_limit=catalog.TimeLimitSnapshot(amount=3, unit="working_days"),
-            appointment_at=datetime(2026, 3, 5, 10, tzinfo=UTC),
-        ),
-        center_id="c",
-        producer="intake",
-    )
+    received = new_event(receipt("AFTER-POISON"), center_id="c", producer="intake")
     async with serve(create_app(settings)):
         await produce(
             settings.kafka.bootstrap_servers, topic, [NESTED, received.to_bytes()], partition=0

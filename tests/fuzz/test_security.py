@@ -25,12 +25,12 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from schemathesis.generation import GenerationMode
 
 from chaos.check import quiet
 from chaos.stack import CENTER, Stack
-from tests.fuzz.conftest import OTHER_CENTER, Seeded, bearer
+from tests.fuzz.conftest import OTHER_CENTER, Seeded, bearer, replayable
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
@@ -107,14 +107,7 @@ def attack(url: str, raw: dict[str, Any], ops: list[tuple[str, str]], seeded: Se
             path_parameters=fixed or None,
         )
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
+        @replayable(EXAMPLES)
         @given(case=strategy)
         def send(case: Any) -> None:
             try:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+QUIET = 0.5
+"""Seconds without a new record, past the reported end, after which a topic is read."""
+
 
 @dataclass(frozen=True)
 class Msg:
@@ -18,15 +21,24 @@ class Msg:
     headers: dict[str, str]
 
 
-async def read_all(bootstrap: str, topic: str, *, timeout: float = 3.0) -> list[Msg]:
-    """Every message currently in ``topic`` (all partitions), without a consumer group."""
+async def read_all(
+    bootstrap: str, topic: str, *, timeout: float = 10.0, quiet: float = QUIET
+) -> list[Msg]:
+    """Every message in ``topic`` (all partitions), without a consumer group.
+
+    Reads to the end offsets the broker reports, then on until nothing new has come for
+    ``quiet`` seconds: the embedded broker sometimes reports an end one record short of the
+    last record. A topic without partitions (not created yet) reads as empty; not reaching
+    the reported end within ``timeout`` raises ``TimeoutError``.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         parts = consumer.partitions_for_topic(topic)
-        for _ in range(50):
-            if parts:
-                break
+        give_up = min(deadline, loop.time() + 5)
+        while not parts and loop.time() < give_up:
             await consumer.topics()  # refresh metadata for a just-created topic
             await asyncio.sleep(0.1)
             parts = consumer.partitions_for_topic(topic)
@@ -35,31 +47,46 @@ async def read_all(bootstrap: str, topic: str, *, timeout: float = 3.0) -> list[
             return []
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        out: list[Msg] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < end[tp] for tp in tps])
-
-        while await behind() and loop.time() < deadline:
-            batch = await consumer.getmany(timeout_ms=200)
-            for tp, records in batch.items():
-                out.extend(
-                    Msg(
-                        tp.topic,
-                        tp.partition,
-                        r.offset,
-                        r.key,
-                        r.value or b"",
-                        {k: v.decode() for k, v in r.headers},
-                    )
-                    for r in records
-                )
-        return sorted(out, key=lambda m: (m.partition, m.offset))
+        ends = await consumer.end_offsets(tps)
+        return await drain(consumer, ends, deadline=deadline, quiet=quiet)
     finally:
         await consumer.stop()
+
+
+async def drain(
+    consumer: AIOKafkaConsumer,
+    ends: dict[TopicPartition, int],
+    *,
+    deadline: float,
+    quiet: float = QUIET,
+) -> list[Msg]:
+    """Fetch from the assigned partitions' positions until each has reached its offset in
+    ``ends`` and no record has arrived for ``quiet`` seconds; sorted by partition, offset."""
+    loop = asyncio.get_running_loop()
+    out: list[Msg] = []
+    last_record = loop.time()
+    while True:
+        batch = await consumer.getmany(timeout_ms=100)
+        for tp, records in batch.items():
+            out.extend(
+                Msg(
+                    tp.topic,
+                    tp.partition,
+                    r.offset,
+                    r.key,
+                    r.value or b"",
+                    {k: v.decode() for k, v in r.headers},
+                )
+                for r in records
+            )
+            last_record = loop.time() if records else last_record
+        behind = [tp for tp, end in ends.items() if await consumer.position(tp) < end]
+        if not behind and loop.time() - last_record >= quiet:
+            return sorted(out, key=lambda m: (m.partition, m.offset))
+        if loop.time() > deadline:
+            if behind:
+                raise TimeoutError(f"{behind} not read to the reported end offsets {ends}")
+            return sorted(out, key=lambda m: (m.partition, m.offset))
 
 
 async def produce(

@@ -103,6 +103,24 @@ def test_query_window_and_default_instant() -> None:
         query(start=date(2025, 12, 1))
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("from", date(1900, 12, 31)),
+        ("to", date(9999, 12, 31)),  # the day after would not even exist
+        ("as_of", datetime(2101, 1, 1, 0, 30)),  # naive: local
+        ("as_of", datetime(2100, 12, 31, 17, 30, tzinfo=UTC)),  # 2101 already in Hà Nội
+        ("as_of", datetime(1, 1, 1, 1, tzinfo=VN)),  # no such instant in UTC
+    ],
+)
+def test_a_period_the_calendar_does_not_cover_is_refused(field: str, value: object) -> None:
+    cal = WorkingCalendar.default()
+    query(calendar=cal)  # the default period is covered
+    with pytest.raises(InvalidInput, match="outside the years 1901-2100") as refused:
+        query(calendar=cal, **{{"from": "start", "to": "end"}.get(field, field): value})
+    assert refused.value.field == field
+
+
 def reference_report() -> OnTimeReport:
     """The Nam Cường figures: 3,510 received, 3,450 resolved on time or early, 60 open."""
     return OnTimeReport.from_counts(

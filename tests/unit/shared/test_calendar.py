@@ -476,3 +476,170 @@ def test_next_working_day_skips_exactly_the_days_off(d: date) -> None:
     assert not any(cal.is_working_day(x) for x in between)
     prev = cal.previous_working_day(nxt)
     assert prev == d if cal.is_working_day(d) else prev < d
+
+
+# --- the running totals against a day-by-day walk ----------------------------------------
+#
+# The calendar measures and walks spans through per-year running totals; these walk the
+# public day-level answers one day at a time, the plain definition, on calendars with
+# make-up days, Saturday sessions and a time zone with daylight saving time.
+
+BERLIN = ZoneInfo("Europe/Berlin")
+CALENDARS = [
+    WorkingCalendar.default(),
+    WorkingCalendar.from_config(
+        {
+            "timezone": "Europe/Berlin",
+            "holiday_country": "DE",
+            "weekly_sessions": {
+                "mon": [["08:00", "12:00"], ["13:00", "16:30"]],
+                "wed": [["00:00", "04:00"], ["22:00", "23:59"]],  # around the DST switch
+                "sat": [["09:00", "11:00"]],
+            },
+            "make_up_working_days": ["2031-03-30"],
+            "extra_days_off": ["2030-12-30"],
+        }
+    ),
+]
+wide_instants = st.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2045, 12, 31),
+    timezones=st.sampled_from([UTC, VN, BERLIN]),
+)
+calendars = st.sampled_from(CALENDARS)
+
+
+def walk_forward(cal: WorkingCalendar, t: datetime, amount: timedelta) -> datetime:
+    d = cal.local_date(t)
+    while True:
+        for start, end in cal.working_sessions(d):
+            if end > t:
+                begin = max(start, t)
+                if amount <= end - begin:
+                    return begin + amount
+                amount -= end - begin
+        d = cal.next_working_day(d)
+
+
+def walk_backward(cal: WorkingCalendar, t: datetime, amount: timedelta) -> datetime:
+    d = cal.local_date(t)
+    while True:
+        for start, end in reversed(cal.working_sessions(d)):
+            if start < t:
+                finish = min(end, t)
+                if amount <= finish - start:
+                    return finish - amount
+                amount -= finish - start
+        d = cal.previous_working_day(d)
+
+
+def walk_between(cal: WorkingCalendar, a: datetime, b: datetime) -> timedelta:
+    total, d = timedelta(0), cal.local_date(a)
+    while d <= cal.local_date(b):
+        for start, end in cal.working_sessions(d):
+            total += max(timedelta(0), min(end, b) - max(start, a))
+        d += timedelta(days=1)
+    return total
+
+
+def walk_days(cal: WorkingCalendar, t: datetime, n: int, rollover: bool) -> datetime:
+    d = cal.local_date(cal.effective_start(t, rollover=rollover))
+    for _ in range(n):
+        d = cal.next_working_day(d)
+    return cal.working_sessions(d)[-1][1]
+
+
+@settings(deadline=None, max_examples=60)
+@given(calendars, wide_instants, st.integers(0, 2 * 366), st.booleans())
+def test_add_working_days_counts_like_a_walk(
+    cal: WorkingCalendar, t: datetime, n: int, rollover: bool
+) -> None:
+    assert cal.add_working_days(t, n, rollover=rollover) == walk_days(cal, t, n, rollover)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    calendars,
+    wide_instants,
+    st.timedeltas(min_value=timedelta(hours=-3000), max_value=timedelta(hours=3000)),
+)
+def test_extend_walks_like_a_walk(cal: WorkingCalendar, t: datetime, w: timedelta) -> None:
+    expected = walk_forward(cal, t, w) if w > timedelta(0) else walk_backward(cal, t, -w)
+    assert cal.extend(t, w) == (expected if w else t.astimezone(UTC))
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    calendars, wide_instants, st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=1500))
+)
+def test_working_time_between_measures_like_a_walk(
+    cal: WorkingCalendar, a: datetime, span: timedelta
+) -> None:
+    b = a + span
+    assert cal.working_time_between(a, b) == walk_between(cal, a, b)
+
+
+def test_the_whole_covered_range_is_one_sum_of_its_years(cal: WorkingCalendar) -> None:
+    first, last = cal.years
+    assert (first, last) == (1901, 2100)
+    starts = [datetime(y, 1, 1, tzinfo=VN) for y in range(first, last + 1)]
+    end = datetime(last, 12, 31, 23, 59, tzinfo=VN)
+    whole = cal.working_time_between(starts[0], end)
+    parts = [
+        cal.working_time_between(a, b) for a, b in zip(starts, [*starts[1:], end], strict=True)
+    ]
+    assert whole == sum(parts, timedelta(0))
+    last_day = date(last, 12, 31)
+    last_day = last_day if cal.is_working_day(last_day) else cal.previous_working_day(last_day)
+    first_day = cal.next_working_day(date(first, 1, 1))  # New Year's Day is a holiday
+    assert cal.add_working_hours(starts[0], whole) == cal.working_sessions(last_day)[-1][1]
+    assert cal.extend(end, -whole) == cal.working_sessions(first_day)[0][0]
+
+
+# --- the covered years -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.is_working_day(date(2101, 1, 1)),
+        lambda c: c.is_working_day(date(1900, 12, 31)),
+        lambda c: c.is_public_holiday(date(2200, 2, 1)),
+        lambda c: c.working_sessions(date(1, 1, 1)),
+        lambda c: c.due_at(vn(2100, 12, 31, 9), TimeLimit(1, DAY)),
+        lambda c: c.due_at(vn(2200, 1, 5, 9), TimeLimit(3, HOUR)),
+        lambda c: c.due_at(datetime(9999, 12, 31, 23, tzinfo=UTC), TimeLimit(1, DAY)),
+        lambda c: c.working_time_between(vn(2026, 3, 2), vn(2200, 1, 1)),
+        lambda c: c.working_time_between(datetime(1, 1, 2, tzinfo=UTC), vn(2026, 3, 2)),
+        lambda c: c.add_working_hours(vn(2026, 3, 2), timedelta(days=365 * 80)),
+        lambda c: c.extend(vn(2026, 3, 2), -timedelta(days=365 * 130)),
+        lambda c: c.add_working_days(vn(2026, 3, 2), 10**6),
+        lambda c: c.next_working_day(date(2100, 12, 31)),
+        lambda c: c.effective_start(datetime(1, 1, 1, 1, tzinfo=VN)),
+    ],
+)
+def test_days_beyond_the_known_holidays_are_refused(cal: WorkingCalendar, call: Any) -> None:
+    with pytest.raises(CalendarError, match=r"outside the years 1901-2100|no local date|range"):
+        call(cal)
+
+
+def test_covers_tells_the_days_it_can_count(cal: WorkingCalendar) -> None:
+    assert cal.covers(date(1901, 1, 1))
+    assert cal.covers(date(2100, 12, 31))
+    assert not cal.covers(date(1900, 12, 31))
+    assert not cal.covers(date(2101, 1, 1))
+    assert cal.covers(datetime(2100, 12, 31, 16, 59, tzinfo=UTC))  # 23:59 in Hà Nội
+    assert not cal.covers(datetime(2100, 12, 31, 17, tzinfo=UTC))  # 2101 in Hà Nội
+    assert cal.covers(datetime(2100, 12, 31, 23, 59))  # naive: local
+    assert not cal.covers(datetime(9999, 12, 31, 23, tzinfo=UTC))  # no local date
+
+
+def test_the_edges_of_the_covered_years_still_count(cal: WorkingCalendar) -> None:
+    assert cal.due_at(vn(2100, 12, 28, 9), TimeLimit(1, DAY)) == vn(2100, 12, 29, 17)
+    assert cal.working_time_between(vn(1901, 1, 1), vn(1901, 1, 3)) == FULL_DAY
+    assert cal.previous_working_day(date(1901, 1, 3)) == date(1901, 1, 2)
+
+
+def test_an_unknown_holiday_country_is_a_calendar_error() -> None:
+    with pytest.raises(CalendarError, match="holiday_country"):
+        WorkingCalendar.from_config({"holiday_country": "XX"})

@@ -103,6 +103,14 @@ def test_wrong_field_type_is_named() -> None:
         parse_event(json.dumps(raw))
 
 
+def test_an_event_without_its_id_is_malformed() -> None:
+    # Made up on reading, the id would differ on each delivery: no inbox could dedupe it.
+    raw = json.loads(new_event(received(), center_id="c", producer="p").to_bytes())
+    del raw["event_id"]
+    with pytest.raises(MalformedEvent, match="event_id"):
+        parse_event(json.dumps(raw))
+
+
 def test_oversized_message_is_refused_before_parsing() -> None:
     with pytest.raises(MalformedEvent, match="limit"):
         parse_event(b" " * (MAX_EVENT_BYTES + 1))
