@@ -1,8 +1,9 @@
 """What every service process holds while it runs, and the FastAPI app around it.
 
 ``ServiceRuntime`` is plumbing only: it opens the pool in the lifespan (never at
-import), runs the outbox relay, exposes ``/healthz``, ``/readyz`` and
-``/metrics``, and hands out the pool and consumer to the service's own code.
+import), runs the outbox relay and the retention sweep, exposes ``/healthz``,
+``/readyz`` and ``/metrics``, and hands out the pool and consumer to the service's
+own code.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from shared import migrations
 from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
 from shared.bus.kafka import make_producer, make_router
 from shared.bus.outbox import OutboxRelay
+from shared.bus.retention import Retention
 from shared.db import UNAVAILABLE, create_pool
 from shared.events.topics import Stream
 from shared.logging import configure_logging, get_logger
@@ -73,6 +75,9 @@ class ServiceRuntime:
                 "heartbeat_interval_ms": settings.kafka.heartbeat_interval_ms,
             },
         )
+        # The inbox, and any table the service adds, loses rows past the horizon.
+        self.retention = Retention(self.schema, settings.retention_days)
+        self.every(settings.retention_sweep_seconds, self.retention.sweep, "retention")
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ssl
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.logging import get_logger
@@ -19,6 +19,9 @@ log = get_logger(__name__)
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
+
+# A retention horizon shorter than this is refused: it could not outlast a redelivery.
+MIN_RETENTION_DAYS = 1.0
 
 
 class KafkaSettings(BaseSettings):
@@ -165,5 +168,26 @@ class ServiceSettings(BaseSettings):
         description="Apply migrations at start-up; false lets the service run with a role "
         "that cannot change schemas (run `motcua migrate` as a separate step)",
     )
+    retention_days: float = Field(
+        default=30.0,
+        description="Days an applied event's id (the inbox) and a processed command's key "
+        "are kept, so that a redelivered copy is refused. Keep it longer than the broker "
+        "keeps its topics (Kafka's default is 7 days) and than any replay from a dead-letter "
+        "topic, or a replayed old event is applied twice (>= 1)",
+    )
+    retention_sweep_seconds: float = Field(
+        default=3600.0, gt=0, description="How often rows past the retention horizon are deleted"
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+    @field_validator("retention_days")
+    @classmethod
+    def _outlasts_redelivery(cls, days: float) -> float:
+        if days < MIN_RETENTION_DAYS:
+            raise ValueError(
+                f"a retention horizon of {days} days is under the minimum of "
+                f"{MIN_RETENTION_DAYS:g} day: an event redelivered after its inbox row is deleted "
+                "would be applied twice; keep it longer than the topics' retention"
+            )
+        return days

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from services.intake import api, bootstrap, handlers, pages, public
+from services.intake import api, bootstrap, handlers, pages, public, retention
 from services.intake.domain import (
     Conflict,
     Forbidden,
@@ -42,6 +42,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     runtime.publishes(DOSSIERS, INTAKE_RESULTS)
     wiring = bootstrap.build(runtime, settings)
     handlers.register(runtime, wiring.intake)
+    retention.register(runtime)
     app = runtime.create_app(api.router, public.router, pages.router, title="motcua intake")
     app.state.intake = wiring
     app.add_exception_handler(IntakeError, _intake_error)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 A consumer claims event ids in the same transaction as its effect. A claimed id
 means "applied"; a conflict means "already applied, skip". Because the claim and
 the effect commit together, a redelivered event never has a second effect.
+Rows are forgotten once no redelivery can come any more (``shared.bus.retention``).
 """
 
 from __future__ import annotations

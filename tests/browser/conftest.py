@@ -13,14 +13,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
 from fastapi import FastAPI
 
@@ -31,13 +28,12 @@ from services.intake.settings import IntakeSettings
 from services.queue.app import create_app as create_queue
 from services.queue.settings import QueueSettings
 from shared.auth import Role, issue_token
-from shared.bus.kafka import ensure_topics
 from shared.embedded import free_port
-from shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import _with_database
+from shared.settings import DatabaseSettings
+from tests.conftest import fresh_database, fresh_kafka
 from tests.support.backends import Servers
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy
+from tests.support.tcpproxy import TcpProxy, proxied
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -115,46 +111,16 @@ class Stack:
         return {"Authorization": f"Bearer {self.token()}"}
 
 
-@contextlib.asynccontextmanager
-async def database(servers: Servers) -> AsyncIterator[str]:
-    name = f"b_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(servers.postgres_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield _with_database(servers.postgres_url, name)
-    finally:
-        admin = await asyncpg.connect(servers.postgres_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
 @pytest.fixture(scope="package")
 async def stack(test_servers: Servers, browser: Any) -> AsyncIterator[Stack]:
     """The three services with pages, started once for the package (after the browser, so
     that a machine without Chromium starts nothing)."""
     del browser
-    kafka = KafkaSettings(
-        bootstrap_servers=test_servers.kafka_bootstrap,
-        embedded=test_servers.kafka_embedded,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        session_timeout_ms=6_000,
-        heartbeat_interval_ms=1_500,
-    )
-    await ensure_topics(kafka)
+    kafka = await fresh_kafka(test_servers)
     ports = {name: free_port() for name in ("queue", "intake", "deadlines")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    async with database(test_servers) as url, contextlib.AsyncExitStack() as stack:
-        parts = urlsplit(url)
-        assert parts.hostname is not None
-        assert parts.port is not None
-        proxy = await TcpProxy(parts.hostname, parts.port, free_port()).start()
-        stack.push_async_callback(proxy.stop)
-        proxied = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{proxy.port}"))
+    async with fresh_database(test_servers) as url, contextlib.AsyncExitStack() as stack:
+        proxy, proxied_url = await stack.enter_async_context(proxied(url))
 
         def db(target: str) -> DatabaseSettings:
             return DatabaseSettings(url=target, pool_min=1, pool_max=5)
@@ -168,7 +134,7 @@ async def stack(test_servers: Servers, browser: Any) -> AsyncIterator[Stack]:
         apps = {
             "queue": create_queue(
                 QueueSettings(
-                    db=db(proxied.geturl()),
+                    db=db(proxied_url),
                     intake_url=urls["intake"],
                     cors_origins=[urls["deadlines"]],  # the dashboard reads waiting times
                     **common,

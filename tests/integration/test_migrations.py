@@ -24,9 +24,10 @@ async def test_applies_in_order_once_into_its_own_schema(
     write(tmp_path, "0002_b.sql", "INSERT INTO a VALUES (1);")
     write(tmp_path, "README.txt", "not a migration")
     plan = migrations.plan(tmp_path)
-    assert [m.version for m in plan] == ["plumbing/0001_outbox_inbox", "0001_a", "0002_b"]
+    plumbing = ["plumbing/0001_outbox_inbox", "plumbing/0002_inbox_processed_at"]
+    assert [m.version for m in plan] == [*plumbing, "0001_a", "0002_b"]
     first = await migrations.apply(db, "svc", plan)
-    assert first == ["plumbing/0001_outbox_inbox", "0001_a", "0002_b"]
+    assert first == [*plumbing, "0001_a", "0002_b"]
     assert await migrations.apply(db, "svc", plan) == []
     assert await db.fetchval("SELECT count(*) FROM svc.a") == 1
     assert await db.fetchval("SELECT to_regclass('svc.outbox') IS NOT NULL")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+from shared.embedded import free_port
 
 
 class TcpProxy:
@@ -54,3 +58,17 @@ class TcpProxy:
             self._pipes.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+@contextlib.asynccontextmanager
+async def proxied(url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
+    """A proxy in front of the server that ``url`` names, and ``url`` through it."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    proxy = await TcpProxy(parts.hostname, parts.port, free_port()).start()
+    through = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{proxy.port}"))
+    try:
+        yield proxy, through.geturl()
+    finally:
+        await proxy.stop()

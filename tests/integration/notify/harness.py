@@ -16,7 +16,6 @@ from fastapi import FastAPI
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from shared.bus.kafka import ensure_topics
 from shared.crypto import seal
 from shared.events import Envelope, new_event
 from shared.events.catalog import (
@@ -32,6 +31,7 @@ from shared.events.catalog import (
 )
 from shared.events.topics import key_of, stream_of
 from shared.settings import DatabaseSettings, KafkaSettings
+from tests.conftest import fresh_database, fresh_kafka
 from tests.support.backends import Servers
 from tests.support.kafka import produce
 from tests.support.serving import serve
@@ -255,35 +255,13 @@ class Notify:
         )
 
 
-@contextlib.asynccontextmanager
-async def database(servers: Servers) -> AsyncIterator[str]:
-    """A fresh database for one test module, dropped afterwards."""
-    name = f"n_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(servers.postgres_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    base, _, rest = servers.postgres_url.rpartition("/")
-    query = rest.partition("?")[2]
-    try:
-        yield f"{base}/{name}" + (f"?{query}" if query else "")
-    finally:
-        admin = await asyncpg.connect(servers.postgres_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+# The notify tests and benchmark use these names; notify's consumers keep the default
+# session timeouts.
+database = fresh_database
 
 
 async def kafka_for_module(servers: Servers) -> KafkaSettings:
-    settings = KafkaSettings(
-        bootstrap_servers=servers.kafka_bootstrap,
-        embedded=servers.kafka_embedded,
-        topic_prefix=f"n{uuid.uuid4().hex[:10]}.",
-    )
-    await ensure_topics(settings)
-    return settings
+    return await fresh_kafka(servers, quick_join=False)
 
 
 def notify_settings(database_url: str, kafka: KafkaSettings, **overrides: Any) -> NotifySettings:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -20,14 +19,13 @@ from services.deadlines.settings import DeadlinesSettings
 from services.intake.app import create_app as create_intake
 from services.intake.settings import IntakeSettings
 from shared.auth import Role, issue_token
-from shared.embedded import free_port
 from shared.events import Envelope
 from shared.events.topics import DOSSIERS
 from shared.settings import DatabaseSettings
 from tests.conftest import fresh_database, fresh_kafka
 from tests.support.backends import Servers
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy
+from tests.support.tcpproxy import TcpProxy, proxied
 
 LOOKUP_BURST = 4
 AUTH_SECRET = "pages-test-auth-secret"
@@ -43,17 +41,8 @@ class Database:
 
 
 async def _database(test_servers: Servers) -> AsyncIterator[Database]:
-    async with fresh_database(test_servers) as url:
-        parts = urlsplit(url)
-        assert parts.hostname is not None
-        assert parts.port is not None
-        port = free_port()
-        proxy = await TcpProxy(parts.hostname, parts.port, port).start()
-        proxied = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{port}"))
-        try:
-            yield Database(url, proxied.geturl(), proxy)
-        finally:
-            await proxy.stop()
+    async with fresh_database(test_servers) as url, proxied(url) as (proxy, proxied_url):
+        yield Database(url, proxied_url, proxy)
 
 
 # ------------------------------------------------------------------------ intake

@@ -11,7 +11,6 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -19,14 +18,13 @@ import pytest
 
 from services.queue.app import create_app
 from shared.auth import issue_token
-from shared.embedded import free_port
 from shared.events.registry import parse_event
 from shared.events.topics import QUEUE
 from shared.settings import KafkaSettings
 from tests.integration.queue.conftest import queue_settings, write_centers
 from tests.support.kafka import read_all
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy
+from tests.support.tcpproxy import TcpProxy, proxied
 from tests.support.waiting import eventually
 
 CENTER = "t000"
@@ -35,14 +33,8 @@ TICKETS = 40
 
 @pytest.fixture
 async def proxy(database_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
-    parts = urlsplit(database_url)
-    assert parts.hostname is not None
-    assert parts.port is not None
-    port = free_port()
-    tcp = await TcpProxy(parts.hostname, parts.port, port).start()
-    proxied = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{port}"))
-    yield tcp, proxied.geturl()
-    await tcp.stop()
+    async with proxied(database_url) as pair:
+        yield pair
 
 
 async def test_outage_answers_503_and_loses_or_duplicates_no_ticket(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -19,13 +18,12 @@ from fastapi import FastAPI
 from services.queue.app import create_app
 from services.queue.settings import QueueSettings
 from shared.auth import issue_token
-from shared.embedded import free_port
 from shared.settings import KafkaSettings
 from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.queue.conftest import queue_settings, write_centers
 from tests.support.backends import Servers
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy
+from tests.support.tcpproxy import TcpProxy, proxied
 
 INTAKE_URL = "http://127.0.0.1:18002"
 
@@ -61,26 +59,19 @@ async def pages_env(
 ) -> AsyncIterator[PagesEnv]:
     centers_file = tmp_path_factory.mktemp("queue-pages") / "centers.json"
     ids = write_centers(centers_file, 100, prefix="p")
-    parts = urlsplit(pages_db)
-    assert parts.hostname is not None
-    assert parts.port is not None
-    proxy = await TcpProxy(parts.hostname, parts.port, free_port()).start()
-    proxied = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{proxy.port}"))
-    settings = queue_settings(
-        proxied.geturl(),
-        pages_kafka,
-        centers_file,
-        default_center=ids[0],
-        intake_url=INTAKE_URL,
-        public_url="https://queue.example.test",
-    )
-    app = create_app(settings)
-    try:
+    async with proxied(pages_db) as (proxy, proxied_url):
+        settings = queue_settings(
+            proxied_url,
+            pages_kafka,
+            centers_file,
+            default_center=ids[0],
+            intake_url=INTAKE_URL,
+            public_url="https://queue.example.test",
+        )
+        app = create_app(settings)
         async with serve(app) as url:
             # The first center is the default one; tests take the others.
             yield PagesEnv(app, url, settings, pages_db, proxy, iter(ids[1:]))
-    finally:
-        await proxy.stop()
 
 
 @pytest.fixture
