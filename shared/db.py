@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import asyncpg
+import asyncpg.exceptions._base as asyncpg_base
 
 from shared.settings import DatabaseSettings
 
@@ -31,6 +32,14 @@ RETRYABLE: tuple[type[BaseException], ...] = (
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
 )
+# Client-side mistakes that asyncpg files under InterfaceError (an argument of the wrong
+# type, say). No retry cures them: they are bugs or poison input, never "database away".
+MISUSE: tuple[type[BaseException], ...] = (
+    asyncpg_base.DataError,
+    asyncpg.exceptions.ClientConfigurationError,
+    asyncpg.exceptions.UnsupportedClientFeatureError,
+    asyncpg.exceptions.UnsupportedServerFeatureError,
+)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -50,4 +59,8 @@ async def create_pool(settings: DatabaseSettings, **overrides: Any) -> asyncpg.P
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, UNAVAILABLE)
+    return isinstance(exc, UNAVAILABLE) and not isinstance(exc, MISUSE)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, RETRYABLE) and not isinstance(exc, MISUSE)

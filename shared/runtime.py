@@ -27,7 +27,7 @@ from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
 from shared.bus.kafka import make_producer, make_router
 from shared.bus.outbox import OutboxRelay
 from shared.bus.retention import Retention
-from shared.db import UNAVAILABLE, create_pool
+from shared.db import MISUSE, UNAVAILABLE, create_pool
 from shared.events.topics import Stream
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
@@ -266,6 +266,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def crashed(_: Request, exc: Exception) -> JSONResponse:
         # Starlette logs the trace after this answer; the client only learns it failed.
         return JSONResponse({"error": "internal error"}, status_code=500)
+
+    # Registered per class: Starlette picks the nearest class in the MRO, so a misuse
+    # (a subclass of InterfaceError) is a 500, never "unavailable, retry".
+    for exc_type in MISUSE:
+        if issubclass(exc_type, Exception):
+            app.add_exception_handler(exc_type, crashed)
 
     for exc_type in UNAVAILABLE:
         if not issubclass(exc_type, Exception):

@@ -37,7 +37,7 @@ from faststream.kafka.fastapi import KafkaMessage, KafkaRouter
 from faststream.middlewares import AckPolicy
 
 from shared.bus import inbox
-from shared.db import RETRYABLE
+from shared.db import is_retryable
 from shared.events.envelope import Envelope
 from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
 from shared.events.topics import DLQ_SUFFIX
@@ -161,10 +161,10 @@ class BatchConsumer(Generic[ItemT]):
             if good:
                 try:
                     await self._apply(good)
-                except RETRYABLE as exc:
-                    await self._pause(exc)
-                    raise
                 except Exception as exc:
+                    if is_retryable(exc):
+                        await self._pause(exc)
+                        raise
                     log.warning("consumer.batch_failed", consumer=self.name, error=repr(exc))
                     for item in good:
                         await self._apply_alone(item)
@@ -199,15 +199,15 @@ class BatchConsumer(Generic[ItemT]):
             try:
                 await self._apply([item])
                 return
-            except RETRYABLE as exc:
-                await self._pause(exc)
-                raise
             except Retry as exc:
                 last = exc
                 await asyncio.sleep(self.retry.delay(attempt))
                 if attempt == self.retry.attempts - 1:
                     raise
             except Exception as exc:
+                if is_retryable(exc):
+                    await self._pause(exc)
+                    raise
                 last = exc
                 if attempt < self.retry.attempts - 1:
                     await asyncio.sleep(self.retry.delay(attempt))

@@ -119,6 +119,22 @@ async def test_database_unavailable_is_raised_not_dead_lettered(pool: asyncpg.Po
     assert dead == []  # the batch is NACKed and redelivered, never dead-lettered
 
 
+async def test_a_bad_query_argument_is_poison_not_an_outage(pool: asyncpg.Pool) -> None:
+    # asyncpg files a wrong-typed argument under InterfaceError, next to "connection
+    # closed"; taken for an outage it would pause the partition forever.
+    dead: list[tuple[str, bytes, dict[str, str]]] = []
+    c = consumer(pool, dead)
+    c.retry = RetryPolicy(base_delay=0.001, unavailable_pause=0.01)
+
+    @c.on("dossier.returned")
+    async def misuse(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        await conn.execute("SELECT $1::int", "not a number")
+
+    await c.process(records(returned(uuid.uuid4()).to_bytes()))
+    assert len(dead) == 1
+    assert "DataError" in dead[0][2]["x-error"]
+
+
 async def test_retry_signal_is_never_dead_lettered(pool: asyncpg.Pool) -> None:
     dead: list[tuple[str, bytes, dict[str, str]]] = []
     c = consumer(pool, dead)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import asyncpg.exceptions._base as asyncpg_base
 import pytest
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
@@ -67,6 +68,10 @@ def app() -> FastAPI:
     @app.get("/restart")
     async def restart() -> None:
         raise asyncpg.InternalClientError("cannot switch to state 15")
+
+    @app.get("/misuse")
+    async def misuse() -> None:
+        raise asyncpg_base.DataError("invalid input for query argument $1: 'x' (an int)")
 
     install_error_handlers(app)
     return app
@@ -140,6 +145,14 @@ def test_a_connection_broken_by_a_restart_answers_503(client: TestClient) -> Non
     assert r.status_code == 503
     assert r.headers["retry-after"] == "2"
     assert "retry" in r.json()["error"]
+
+
+def test_a_bad_query_argument_is_a_bug_not_an_outage(client: TestClient) -> None:
+    # asyncpg's client-side DataError is an InterfaceError, like "connection closed";
+    # a 503 would tell the client to retry what can never succeed.
+    r = client.get("/misuse")
+    assert (r.status_code, r.json()) == (500, {"error": "internal error"})
+    assert "retry-after" not in r.headers
 
 
 def test_text_the_database_cannot_store_is_the_requests_fault(client: TestClient) -> None:
