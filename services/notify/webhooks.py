@@ -3,27 +3,34 @@ or a push gateway sits behind (``json://``, ``jsons://``, ``form://``, ``forms:/
 
 apprise opens a new connection, in a thread, for every message; at gateway rates
 that is most of the cost of a send. This transport sends the very request apprise
-would: the channel URL is parsed by apprise (once per URL), and the body, query,
+would: the channel URL is parsed by apprise (once per URL), the body, query,
 headers (``Idempotency-Key`` included) and basic auth are built the way its JSON
-and form plugins build them. Requests go over one pooled ``httpx.AsyncClient`` per
-gateway (scheme, host, port), created on first use inside the running service and
-closed when the delivery worker stops.
+and form plugins build them, and the target URL, default headers, proxy and CA
+bundle are the ones ``requests`` (apprise's HTTP client) would use. Requests go
+over one ``aiohttp.ClientSession`` per gateway (scheme, host, port), opened on
+first use inside the running service and closed when the delivery worker stops.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import base64
 import json
-import sys
+import os
+import ssl
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import apprise
-import httpx
+import requests
 from apprise.plugins.custom_form import NotifyForm
 from apprise.plugins.custom_json import NotifyJSON
+from requests.structures import CaseInsensitiveDict
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_auth_from_url, select_proxy
+from yarl import URL
 
 from services.notify.channels import IDEMPOTENCY_HEADER, Outgoing, SendResult, target_url
 from services.notify.domain import Channel
@@ -37,6 +44,12 @@ _RECIPIENT = "motcuarecipient7f3a"
 # Below the 5 s idle timeout common servers use, so a pooled connection is not
 # reused just as the gateway closes it.
 KEEPALIVE_SECONDS = 4.0
+# What requests sends with every request unless told otherwise (User-Agent aside).
+_DEFAULT_HEADERS = {
+    k: v for k, v in requests.utils.default_headers().items() if k.lower() != "user-agent"
+}
+_MAX_REDIRECTS = requests.models.DEFAULT_REDIRECT_LIMIT
+_FORM = "application/x-www-form-urlencoded"
 
 
 def is_http_url(url: str) -> bool:
@@ -44,6 +57,31 @@ def is_http_url(url: str) -> bool:
 
 
 Origin = tuple[str, str, int | None, bool]  # scheme, host, port, verify certificates
+
+
+def _prepared_url(url: str) -> str:
+    """``url`` as requests sends it (IDNA host, quoted path, dot segments removed)."""
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, None)
+    assert prepared.url is not None
+    return prepared.url
+
+
+def _basic(user: str, password: str) -> str:
+    """A basic auth header as requests builds it (latin-1, as it encodes strings)."""
+    try:
+        raw = f"{user}:{password}".encode("latin1")
+    except UnicodeEncodeError:
+        raw = f"{user}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode()
+
+
+def _merged(*layers: dict[str, str]) -> dict[str, str]:
+    """Header dicts merged as requests merges them: later wins, names without case."""
+    merged: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for layer in layers:
+        merged.update(layer)
+    return dict(merged.items())
 
 
 @dataclass(frozen=True)
@@ -81,6 +119,40 @@ class Endpoint:
             extras=fill(self.extras),
         )
 
+    # What does not change from one message to the next is worked out once.
+
+    @cached_property
+    def addressed(self) -> bool:
+        """Whether the recipient shows in the URL or the headers, not only in the body."""
+        parts = [self.path, *self.params.values(), *self.headers.values()]
+        return any(_RECIPIENT in p for p in parts)
+
+    @cached_property
+    def prepared_url(self) -> str:
+        """The URL without its query, as requests sends it."""
+        return _prepared_url(self.url)
+
+    @cached_property
+    def request_headers(self) -> dict[str, str]:
+        """Every header but the idempotency key, in the order the plugin sets them."""
+        own = {"User-Agent": self.user_agent}
+        if self.form:
+            own = _merged(own, self.headers)
+            if self.method != "GET":  # requests adds the form type unless one is given
+                own = _merged({"Content-Type": _FORM}, own)
+        else:
+            own = _merged(own, {"Content-Type": "application/json"}, self.headers)
+        # requests sets basic auth over any header; the key last, so that its name
+        # has one spelling whatever the URL added.
+        auth = {"Authorization": _basic(*self.auth)} if self.auth else {}
+        return _merged(_DEFAULT_HEADERS, own, auth, {IDEMPOTENCY_HEADER: ""})
+
+    @cached_property
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        """requests' (connect, read): to open a connection, then between reads."""
+        connect, read = self.timeout
+        return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
+
 
 def parse_endpoint(url: str) -> Endpoint | None:
     """The JSON or form request behind a channel URL; None when another transport
@@ -117,8 +189,7 @@ def parse_endpoint(url: str) -> Endpoint | None:
 @dataclass(frozen=True)
 class Request:
     method: str
-    url: str
-    params: dict[str, str]
+    url: str  # quoted as sent, query included
     headers: dict[str, str]
     content: bytes | None
 
@@ -126,11 +197,13 @@ class Request:
 def build_request(endpoint: Endpoint, message: Outgoing) -> Request:
     """What apprise's JSON or form plugin would send for this message."""
     e = endpoint.aimed_at(message.address)
+    fixed = e if endpoint.addressed else endpoint  # keeps what it worked out before
     # An SMS is its body alone; other channels also show the title (as with apprise).
     title = "" if message.channel == Channel.SMS else message.title
-    headers = {"User-Agent": e.user_agent}
+    headers = fixed.request_headers.copy()
+    headers[IDEMPOTENCY_HEADER] = str(message.delivery_id)
+    url = fixed.prepared_url
     if e.form:
-        headers |= e.headers | {IDEMPOTENCY_HEADER: str(message.delivery_id)}
         values = (
             ("version", e.version),
             ("title", title),
@@ -139,11 +212,8 @@ def build_request(endpoint: Endpoint, message: Outgoing) -> Request:
         )
         form = {e.fields[k]: v for k, v in values if e.fields.get(k)} | e.extras
         if e.method == "GET":
-            return Request(e.method, e.url, form | e.params, headers, None)
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        return Request(e.method, e.url, e.params, headers, urlencode(form).encode())
-    headers |= {"Content-Type": "application/json"} | e.headers
-    headers[IDEMPOTENCY_HEADER] = str(message.delivery_id)
+            return Request(e.method, _with_query(url, form | e.params), headers, None)
+        return Request(e.method, _with_query(url, e.params), headers, urlencode(form).encode())
     payload: dict[str, Any] = {
         "version": e.version,
         "title": title,
@@ -158,15 +228,44 @@ def build_request(endpoint: Endpoint, message: Outgoing) -> Request:
             del payload[key]
         else:
             payload[key] = value
-    return Request(e.method, e.url, e.params, headers, json.dumps(payload).encode())
+    return Request(e.method, _with_query(url, e.params), headers, json.dumps(payload).encode())
 
 
-def _cache_missing_sniffio() -> None:
-    """httpcore tries ``import sniffio`` on every lock it sets up, and a failed import
-    is not cached: without sniffio installed that costs several file-system scans per
-    request (encode/httpcore#1103). Record the absence once, as a finished import would."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
+def _with_query(url: str, params: dict[str, str]) -> str:
+    # requests' query encoding; its re-quoting of the whole URL leaves this as it is.
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+@dataclass(frozen=True)
+class _Route:
+    """How requests would reach one gateway from this environment."""
+
+    ssl: ssl.SSLContext | bool
+    proxy: URL | None = None
+    proxy_headers: dict[str, str] | None = None
+
+
+def _route(origin: Origin) -> _Route:
+    """The proxy (``HTTP(S)_PROXY``, ``NO_PROXY``) and CA bundle (``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``, else certifi's) requests would use for this gateway."""
+    scheme, host, port, verify = origin
+    url = f"{scheme}://{host}{f':{port}' if port is not None else ''}/"
+    found = requests.Session().merge_environment_settings(url, {}, None, verify, None)
+    context: ssl.SSLContext | bool = False
+    if found["verify"] is not False:
+        bundle = DEFAULT_CA_BUNDLE_PATH if found["verify"] is True else str(found["verify"])
+        if os.path.isdir(bundle):
+            context = ssl.create_default_context(capath=bundle)
+        else:
+            context = ssl.create_default_context(cafile=bundle)
+    proxy = select_proxy(url, found["proxies"])
+    if not proxy:
+        return _Route(context)
+    user, password = get_auth_from_url(proxy)
+    bare = URL(proxy).with_user(None)
+    if not user:
+        return _Route(context, bare)
+    return _Route(context, bare, {"Proxy-Authorization": _basic(user, password)})
 
 
 class HttpTransport:
@@ -176,9 +275,9 @@ class HttpTransport:
         """``connections``: most open connections per gateway; ``timeout``: one send."""
         self.connections = connections
         self.timeout = timeout
-        self.clients: dict[Origin, httpx.AsyncClient] = {}
+        self.clients: dict[Origin, aiohttp.ClientSession] = {}
+        self._routes: dict[Origin, _Route] = {}
         self._endpoints: dict[str, Endpoint | None] = {}
-        _cache_missing_sniffio()
 
     def endpoint(self, url: str) -> Endpoint | None:
         """The parsed URL (cached), or None if this transport cannot send to it."""
@@ -186,60 +285,66 @@ class HttpTransport:
             self._endpoints[url] = parse_endpoint(url)
         return self._endpoints[url]
 
-    def client(self, origin: Origin) -> httpx.AsyncClient:
-        """The gateway's shared client, opened on first use (never at import)."""
+    def client(self, origin: Origin) -> aiohttp.ClientSession:
+        """The gateway's shared session, opened on first use (never at import)."""
         found = self.clients.get(origin)
         if found is None:
-            found = self.clients[origin] = httpx.AsyncClient(
-                verify=origin[3],
-                limits=httpx.Limits(
-                    max_connections=self.connections,
-                    max_keepalive_connections=self.connections,
-                    keepalive_expiry=KEEPALIVE_SECONDS,
+            route = self._routes[origin] = _route(origin)
+            found = self.clients[origin] = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self.connections, keepalive_timeout=KEEPALIVE_SECONDS, ssl=route.ssl
                 ),
+                # As apprise: a fresh requests session per message keeps no cookies,
+                # and the body is never read for its content.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                proxy=route.proxy,
             )
         return found
 
     async def send(self, endpoint: Endpoint, message: Outgoing) -> SendResult:
         """Never raises for a failed send; errors never carry the message or URL."""
-        r = build_request(endpoint, message)
-        connect, read = endpoint.timeout
         try:
-            async with asyncio.timeout(self.timeout):  # the URL's timeouts bound each step
-                response = await self.client(endpoint.origin).request(
+            r = build_request(endpoint, message)
+            client = self.client(endpoint.origin)
+            async with (
+                asyncio.timeout(self.timeout),  # the URL's timeouts bound each step
+                client.request(
                     r.method,
-                    r.url,
-                    params=r.params or None,
+                    URL(r.url, encoded=True),
                     headers=r.headers,
-                    content=r.content,
-                    auth=endpoint.auth,
-                    follow_redirects=endpoint.redirects,
-                    timeout=httpx.Timeout(read, connect=connect, pool=self.timeout),
-                )
+                    data=r.content,
+                    allow_redirects=endpoint.redirects,
+                    max_redirects=_MAX_REDIRECTS,
+                    timeout=endpoint.client_timeout,
+                    proxy_headers=self._routes[endpoint.origin].proxy_headers,
+                ) as response,
+            ):
+                await response.read()  # so that the connection goes back to the pool
+        except aiohttp.ServerTimeoutError as exc:  # before TimeoutError: it is one too
+            return SendResult(False, f"no answer from the {message.channel} gateway ({_name(exc)})")
         except TimeoutError:
             # It may have arrived all the same; the idempotency key covers a repeat.
             return SendResult(False, f"no answer within {self.timeout:g}s")
-        except httpx.TimeoutException as exc:
-            return SendResult(False, f"no answer from the {message.channel} gateway ({_name(exc)})")
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             return SendResult(False, f"cannot reach the {message.channel} gateway: {_name(exc)}")
         except Exception as exc:  # a transport bug must not kill the worker
             return SendResult(False, mask_text(f"{type(exc).__name__}: {exc}")[:500])
-        if 200 <= response.status_code < 300:
+        if 200 <= response.status < 300:
             return SendResult(True)
         kind = "Form" if endpoint.form else "JSON"
         return SendResult(
             False,
             f"{kind} {r.method} to the {message.channel} gateway answered "
-            f"{response.status_code} {response.reason_phrase}",
+            f"{response.status} {response.reason or ''}".rstrip(),
         )
 
     async def aclose(self) -> None:
         clients, self.clients = list(self.clients.values()), {}
         for client in clients:
-            await client.aclose()
+            await client.close()
 
 
 def _name(exc: Exception) -> str:
-    # httpx messages can quote the URL, which may hold the recipient or credentials.
+    # aiohttp messages can quote the URL, which may hold the recipient or credentials.
     return type(exc).__name__

@@ -123,7 +123,8 @@ class HttpSink:
     def _receive(self, path: str, headers: dict[str, str], raw: bytes) -> int:
         body: dict[str, Any] = (
             dict(parse_qsl(raw.decode()))
-            if headers.get("content-type") == "application/x-www-form-urlencoded"
+            if headers.get("content-type", "").partition(";")[0].strip().lower()
+            == "application/x-www-form-urlencoded"
             else json.loads(raw or b"{}")
         )
         failing = str(body.get("to", "")) in self.fail_to

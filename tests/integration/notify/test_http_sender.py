@@ -52,6 +52,11 @@ URLS = [
     "jsons://127.0.0.1:{port}/unused?verify=no",  # parsed only: the sink speaks plain HTTP
     "form://127.0.0.1:{port}/form?-phone={{to}}&:message=msg&:brand=motcua",
     "form://127.0.0.1:{port}/get?method=GET",
+    # Headers the URL sets, in any case, replace the defaults as with apprise.
+    "form://127.0.0.1:{port}/typed?+content-type=application/x-www-form-urlencoded;charset=UTF-8"
+    "&+accept=text/html&+connection=close",
+    "json://127.0.0.1:{port}/put?method=PUT&+content-TYPE=application/json;charset=utf-8"
+    "&+user-agent=gw",
 ]
 
 
@@ -146,7 +151,7 @@ async def test_each_gateway_gets_its_own_client_opened_on_first_use_and_closed()
         for s in sinks:
             await s.stop()
     assert http.clients == {}
-    assert all(c.is_closed for c in clients)
+    assert all(c.closed for c in clients)
 
 
 async def test_a_refusing_or_absent_gateway_is_a_failure_that_names_neither_message_nor_address(
@@ -214,3 +219,45 @@ async def test_a_channel_at_its_rate_limit_waits_before_taking_a_send_slot(
     assert all(r.ok for r in results)
     assert waits == pytest.approx([0.1, 0.2])
     assert len(sink.delivered) == 3
+
+
+async def test_a_silent_or_hanging_up_gateway_is_a_failure_that_says_which(
+    sink: HttpSink,
+) -> None:
+    sink.delays["/silent"] = 3.0
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")  # the request arrived; no answer comes
+        writer.close()
+
+    rude = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    rude_port = rude.sockets[0].getsockname()[1]
+    patient, hurried = (
+        HttpTransport(connections=2, timeout=10),
+        HttpTransport(connections=2, timeout=0.3),
+    )
+    cases = [
+        (patient, sink.url("/silent") + "?rto=0.3", "no answer from the sms gateway"),
+        (hurried, sink.url("/silent"), "no answer within 0.3s"),
+        (patient, f"json://127.0.0.1:{rude_port}/sms", "cannot reach the sms gateway"),
+    ]
+    try:
+        for http, url, expected in cases:
+            endpoint = http.endpoint(url)
+            assert endpoint is not None
+            result = await http.send(endpoint, message())
+            assert (result.ok, result.permanent) == (False, False)
+            assert result.error is not None
+            assert expected in result.error
+            assert PHONE[3:] not in result.error
+            assert str(sink.port) not in result.error
+            assert str(rude_port) not in result.error
+        # The gateway answers again: the session that timed out still sends.
+        endpoint = patient.endpoint(sink.url("/sms"))
+        assert endpoint is not None
+        assert (await patient.send(endpoint, message())).ok
+    finally:
+        await patient.aclose()
+        await hurried.aclose()
+        rude.close()
+        await rude.wait_closed()
