@@ -11,6 +11,7 @@ attempt is logged as ``interrupted``.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -105,49 +106,60 @@ class SourceEvent:
     correlation_id: uuid.UUID | None
 
 
-_INSERT_DELIVERY = """
+# Many messages in one statement: one array per column, so the cost of a round trip
+# and of planning is paid once per batch, not once per message.
+_INSERT_DELIVERIES = """
     INSERT INTO deliveries
         (id, source_event_id, center_id, kind, channel, recipient_ref, subject_kind,
          subject_id, contact_kind, language, title, body, segments, context, fallback,
          status, due_at, last_error, finished_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, CASE WHEN $16 = 'pending' THEN NULL ELSE now() END)
+    SELECT id, source_event_id, center_id, kind, channel, recipient_ref, subject_kind,
+           subject_id, contact_kind, language, title, body, segments, context::jsonb,
+           fallback::jsonb, status, due_at, last_error,
+           CASE WHEN status = 'pending' THEN NULL ELSE now() END
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[],
+                $13::int[], $14::text[], $15::text[], $16::text[], $17::timestamptz[],
+                $18::text[])
+         AS d(id, source_event_id, center_id, kind, channel, recipient_ref, subject_kind,
+              subject_id, contact_kind, language, title, body, segments, context, fallback,
+              status, due_at, last_error)
     ON CONFLICT ON CONSTRAINT deliveries_once DO NOTHING
     RETURNING status
 """
 
 
-def _delivery_args(d: NewDelivery) -> tuple[Any, ...]:
+def _delivery_columns(added: Sequence[NewDelivery]) -> tuple[list[Any], ...]:
     return (
-        d.id,
-        d.source_event_id,
-        d.center_id,
-        d.kind,
-        d.channel,
-        d.recipient_ref,
-        d.subject_kind,
-        d.subject_id,
-        d.contact_kind,
-        d.language,
-        d.title,
-        d.body,
-        d.segments,
-        d.context,
-        d.fallback,
-        d.status,
-        d.due_at,
-        d.last_error,
+        [d.id for d in added],
+        [d.source_event_id for d in added],
+        [d.center_id for d in added],
+        [d.kind for d in added],
+        [d.channel for d in added],
+        [d.recipient_ref for d in added],
+        [d.subject_kind for d in added],
+        [d.subject_id for d in added],
+        [d.contact_kind for d in added],
+        [d.language for d in added],
+        [d.title for d in added],
+        [d.body for d in added],
+        [d.segments for d in added],
+        [json.dumps(d.context) for d in added],
+        [json.dumps(d.fallback) for d in added],
+        [d.status for d in added],
+        [d.due_at for d in added],
+        [d.last_error for d in added],
     )
 
 
-# The message, its source event and the worker's wake-up at commit, in one statement.
+# The messages, their source events and the worker's wake-up at commit, in one statement.
 _RECORD = f"""
     WITH source AS (
         INSERT INTO source_events (event_id, topic, key, payload, correlation_id)
-        VALUES ($2, $19, $20, $21, $22)
+        SELECT * FROM unnest($19::uuid[], $20::text[], $21::text[], $22::bytea[], $23::uuid[])
         ON CONFLICT (event_id) DO NOTHING
-    ), added AS ({_INSERT_DELIVERY})
-    SELECT a.n > 0
+    ), added AS ({_INSERT_DELIVERIES})
+    SELECT a.n
     FROM (SELECT count(*) AS n, coalesce(bool_or(status = 'pending'), false) AS pending
           FROM added) AS a
     LEFT JOIN LATERAL (
@@ -156,36 +168,36 @@ _RECORD = f"""
 """
 
 
-def _record_args(d: NewDelivery, source: SourceEvent) -> tuple[Any, ...]:
-    return (
-        *_delivery_args(d),
-        source.topic,
-        source.key,
-        source.payload,
-        source.correlation_id,
-    )
-
-
 async def record_delivery(conn: asyncpg.Connection, d: NewDelivery, source: SourceEvent) -> bool:
     """Record an intended message and its source event, and wake the worker at commit,
     in one round trip. False if this (event, kind, channel, recipient) exists."""
-    added: bool = await conn.fetchval(_RECORD, *_record_args(d, source))
-    return added
+    return await record_deliveries(conn, [(d, source)]) > 0
 
 
 async def record_deliveries(
     conn: asyncpg.Connection, records: Sequence[tuple[NewDelivery, SourceEvent]]
-) -> None:
-    """``record_delivery`` for many messages, pipelined in one round trip (the wake-ups
-    of one transaction fold into one). Existing (event, kind, channel, recipient) stay."""
-    if records:
-        await conn.executemany(_RECORD, [_record_args(d, source) for d, source in records])
+) -> int:
+    """``record_delivery`` for many messages in one statement (one wake-up); existing
+    (event, kind, channel, recipient) stay as they are. The number recorded."""
+    if not records:
+        return 0
+    sources = list({s.event_id: s for _, s in records}.values())
+    added: int = await conn.fetchval(
+        _RECORD,
+        *_delivery_columns([d for d, _ in records]),
+        [s.event_id for s in sources],
+        [s.topic for s in sources],
+        [s.key for s in sources],
+        [s.payload for s in sources],
+        [s.correlation_id for s in sources],
+    )
+    return added
 
 
 async def add_deliveries(conn: asyncpg.Connection, added: Sequence[NewDelivery]) -> None:
     """Record intended messages whose source event is already kept (fallbacks)."""
     if added:
-        await conn.executemany(_INSERT_DELIVERY, [_delivery_args(d) for d in added])
+        await conn.execute(_INSERT_DELIVERIES, *_delivery_columns(added))
 
 
 async def source_payloads(
@@ -207,9 +219,11 @@ async def wake_worker(conn: asyncpg.Connection) -> None:
 
 
 async def claim_due(
-    conn: asyncpg.Connection, now: datetime, limit: int, lease_seconds: float
+    conn: asyncpg.Connection, now: datetime, limit: int, lease_seconds: float, interrupted: str
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due deliveries (and ones whose lease ran out) to this worker."""
+    """Lease up to ``limit`` due deliveries (and ones whose lease ran out) to this worker,
+    logging each sender that vanished mid-send (``interrupted``, the log's note) in the
+    same statement, so that the claim and its log commit together."""
     rows = await conn.fetch(
         """
         WITH due AS (
@@ -219,29 +233,39 @@ async def claim_due(
             ORDER BY due_at
             LIMIT $2
             FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+            UPDATE deliveries d
+            SET status = 'sending',
+                lease_until = $1 + make_interval(secs => $3),
+                attempts = d.attempts + (due.prev_status = 'sending')::int
+            FROM due
+            WHERE d.id = due.id
+            RETURNING d.*, due.prev_status = 'sending' AS interrupted
+        ), logged AS (
+            INSERT INTO delivery_attempts
+                (delivery_id, attempt, channel, outcome, error, started_at, finished_at)
+            SELECT id, attempts, channel, 'interrupted', $4, $1, $1
+            FROM claimed WHERE interrupted
         )
-        UPDATE deliveries d
-        SET status = 'sending',
-            lease_until = $1 + make_interval(secs => $3),
-            attempts = d.attempts + (due.prev_status = 'sending')::int
-        FROM due
-        WHERE d.id = due.id
-        RETURNING d.id, d.source_event_id, d.center_id, d.kind, d.channel, d.recipient_ref,
-                  d.subject_kind, d.subject_id, d.language, d.title, d.body, d.segments,
-                  d.context, d.fallback, d.attempts, due.prev_status = 'sending' AS interrupted,
-                  (SELECT correlation_id FROM source_events s
-                    WHERE s.event_id = d.source_event_id) AS correlation_id,
-                  (SELECT address FROM contacts c
-                    WHERE c.subject_kind = d.subject_kind AND c.subject_id = d.subject_id
-                      AND c.kind = d.contact_kind) AS address,
-                  EXISTS (SELECT 1 FROM opt_outs o
-                           WHERE o.recipient_ref = d.recipient_ref) AS opted_out
+        SELECT c.id, c.source_event_id,
+               (SELECT correlation_id FROM source_events s
+                 WHERE s.event_id = c.source_event_id) AS correlation_id,
+               c.center_id, c.kind, c.channel, c.recipient_ref, c.subject_kind, c.subject_id,
+               c.language, c.title, c.body, c.segments, c.context, c.fallback, c.attempts,
+               c.interrupted,
+               (SELECT address FROM contacts k
+                 WHERE k.subject_kind = c.subject_kind AND k.subject_id = c.subject_id
+                   AND k.kind = c.contact_kind) AS address,
+               EXISTS (SELECT 1 FROM opt_outs o
+                        WHERE o.recipient_ref = c.recipient_ref) AS opted_out
+        FROM claimed c
         """,
         now,
         limit,
         lease_seconds,
+        interrupted,
     )
-    return [Claimed(**dict(r)) for r in rows]
+    return [Claimed(*r) for r in rows]  # the columns in the order of its fields
 
 
 async def renew_lease(
@@ -259,44 +283,19 @@ async def renew_lease(
     )
 
 
-async def finish(
-    conn: asyncpg.Connection, outcomes: Sequence[Outcome], attempts: Sequence[Attempt]
-) -> None:
-    """Leave claimed deliveries in their new state and append to the delivery log."""
-    if outcomes:
-        await conn.execute(
-            """
-            UPDATE deliveries d
-            SET status = u.status,
-                attempts = u.attempts,
-                due_at = coalesce(u.due_at, d.due_at),
-                last_error = coalesce(u.error, d.last_error),
-                lease_until = NULL,
-                finished_at = CASE WHEN u.status IN ('sent', 'failed', 'suppressed')
-                                   THEN now() END
-            FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
-                 AS u(id, status, attempts, due_at, error)
-            WHERE d.id = u.id
-            """,
-            [o.delivery_id for o in outcomes],
-            [o.status for o in outcomes],
-            [o.attempts for o in outcomes],
-            [o.due_at for o in outcomes],
-            [o.error for o in outcomes],
-        )
-    await log_attempts(conn, attempts)
-
-
-async def log_attempts(conn: asyncpg.Connection, attempts: Sequence[Attempt]) -> None:
-    if not attempts:
-        return
-    await conn.execute(
-        """
+def _log_attempts_sql(first: int) -> str:
+    """Append attempts given as one array per column, from parameter ``$first`` on."""
+    types = ("uuid", "int", "text", "text", "text", "int", "timestamptz", "timestamptz")
+    arrays = ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(types))
+    return f"""
         INSERT INTO delivery_attempts
             (delivery_id, attempt, channel, outcome, error, segments, started_at, finished_at)
-        SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[],
-                             $6::int[], $7::timestamptz[], $8::timestamptz[])
-        """,
+        SELECT * FROM unnest({arrays})
+    """
+
+
+def _attempt_columns(attempts: Sequence[Attempt]) -> tuple[list[Any], ...]:
+    return (
         [a.delivery_id for a in attempts],
         [a.attempt for a in attempts],
         [a.channel for a in attempts],
@@ -306,6 +305,47 @@ async def log_attempts(conn: asyncpg.Connection, attempts: Sequence[Attempt]) ->
         [a.started_at for a in attempts],
         [a.finished_at for a in attempts],
     )
+
+
+_LOG_ATTEMPTS = _log_attempts_sql(1)
+_FINISH = f"""
+    WITH updated AS (
+        UPDATE deliveries d
+        SET status = u.status,
+            attempts = u.attempts,
+            due_at = coalesce(u.due_at, d.due_at),
+            last_error = coalesce(u.error, d.last_error),
+            lease_until = NULL,
+            finished_at = CASE WHEN u.status IN ('sent', 'failed', 'suppressed')
+                               THEN now() END
+        FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
+             AS u(id, status, attempts, due_at, error)
+        WHERE d.id = u.id
+    )
+    {_log_attempts_sql(6)}
+"""
+
+
+async def finish(
+    conn: asyncpg.Connection, outcomes: Sequence[Outcome], attempts: Sequence[Attempt]
+) -> None:
+    """Leave claimed deliveries in their new state and append to the delivery log, in
+    one statement whatever the number of messages."""
+    if outcomes or attempts:
+        await conn.execute(
+            _FINISH,
+            [o.delivery_id for o in outcomes],
+            [o.status for o in outcomes],
+            [o.attempts for o in outcomes],
+            [o.due_at for o in outcomes],
+            [o.error for o in outcomes],
+            *_attempt_columns(attempts),
+        )
+
+
+async def log_attempts(conn: asyncpg.Connection, attempts: Sequence[Attempt]) -> None:
+    if attempts:
+        await conn.execute(_LOG_ATTEMPTS, *_attempt_columns(attempts))
 
 
 async def suppress_pending(conn: asyncpg.Connection, ref: str, now: datetime) -> int:

@@ -24,13 +24,14 @@ import asyncio
 import contextlib
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from prometheus_client import Counter
+import prometheus_client
 
 from services.notify import delivery_repository as deliveries
 from services.notify.channels import Outgoing, Sender, SendResult
@@ -57,7 +58,7 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-DELIVERIES = Counter(
+DELIVERIES = prometheus_client.Counter(
     "motcua_notify_deliveries_total", "Delivery attempts by outcome", ["channel", "outcome"]
 )
 INTERRUPTED = "its sender stopped mid-send; sent again under the same idempotency key"
@@ -72,6 +73,7 @@ class _Round:
     events: list[Envelope[Any]] = field(default_factory=list)
     fallbacks: list[tuple[Claimed, datetime]] = field(default_factory=list)
     dead: list[tuple[uuid.UUID, dict[str, str]]] = field(default_factory=list)
+    counted: Counter[tuple[str, str]] = field(default_factory=Counter)  # channel, outcome
 
 
 class DeliveryWorker:
@@ -188,27 +190,23 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Claim, send and record one batch; the number of deliveries claimed."""
         now = self.clock()
-        async with self.pool().acquire() as conn, conn.transaction():
+        async with self.pool().acquire() as conn:
             claimed = await deliveries.claim_due(
-                conn, now, self.settings.worker_batch, self.settings.lease_seconds
-            )
-            await deliveries.log_attempts(
-                conn,
-                [
-                    Attempt(c.id, c.attempts, c.channel, "interrupted", now, now, INTERRUPTED)
-                    for c in claimed
-                    if c.interrupted
-                ],
+                conn, now, self.settings.worker_batch, self.settings.lease_seconds, INTERRUPTED
             )
         if not claimed:
             return 0
         batch = _Round()
         to_send: list[Claimed] = []
+        releases: dict[tuple[str, str, str], datetime] = {}  # one per center, channel, kind
         for c in claimed:
-            quiet = self.settings.quiet_hours_of(c.center_id)
-            release = send_not_before(
-                now, channel=Channel(c.channel), kind=Kind(c.kind), quiet=quiet
-            )
+            key = (c.center_id, c.channel, c.kind)
+            release = releases.get(key)
+            if release is None:
+                quiet = self.settings.quiet_hours_of(c.center_id)
+                release = releases[key] = send_not_before(
+                    now, channel=Channel(c.channel), kind=Kind(c.kind), quiet=quiet
+                )
             verdict = before_send(
                 opted_out=c.opted_out,
                 has_address=c.address is not None,
@@ -273,7 +271,7 @@ class DeliveryWorker:
         batch.attempts.append(
             Attempt(c.id, attempt, c.channel, outcome, started, finished, result.error, c.segments)
         )
-        DELIVERIES.labels(c.channel, outcome).inc()
+        batch.counted[c.channel, outcome] += 1
         if result.ok:
             batch.outcomes.append(Outcome(c.id, DeliveryStatus.SENT, attempt))
             batch.events.append(self._event(c, NotificationSent, attempts=attempt))
@@ -387,6 +385,8 @@ class DeliveryWorker:
         )
 
     async def _record(self, batch: _Round) -> None:
+        for (channel, outcome), n in batch.counted.items():  # one label lookup per kind
+            DELIVERIES.labels(channel, outcome).inc(n)
         async with self.pool().acquire() as conn, conn.transaction():
             await deliveries.finish(conn, batch.outcomes, batch.attempts)
             if batch.fallbacks:

@@ -1,0 +1,201 @@
+"""The delivery outbox's SQL against a real PostgreSQL: whole batches in one statement
+keep every per-message guarantee (once per event, kind, channel and recipient; one
+wake-up per transaction; a lost send logged as interrupted together with its claim;
+one log line per attempt)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from services.notify import delivery_repository as deliveries
+from services.notify.delivery_repository import Attempt, NewDelivery, Outcome, SourceEvent
+from shared.db import create_pool
+from shared.devstack import migrate_all
+from shared.settings import DatabaseSettings
+from tests.support.waiting import eventually
+
+NOTE = "its sender stopped mid-send"
+LEASE = 60.0
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as the service opens them (its schema, JSON codecs)."""
+    await migrate_all(database_url, ["notify"])
+    settings = DatabaseSettings(url=database_url, pool_min=1, pool_max=1)
+    pool = await create_pool(settings, server_settings={"search_path": "notify,public"})
+    async with pool.acquire() as c:
+        yield c
+    await pool.close()
+
+
+def source() -> SourceEvent:
+    return SourceEvent(uuid.uuid4(), "p.dossier.events", "k", b'{"e": 1}', uuid.uuid4())
+
+
+def delivery(event: SourceEvent, ref: str, status: str = "pending") -> NewDelivery:
+    return NewDelivery(
+        id=uuid.uuid4(),
+        source_event_id=event.event_id,
+        center_id="c-1",
+        kind="dossier_received",
+        channel="sms",
+        recipient_ref=ref,
+        subject_kind="dossier",
+        subject_id=uuid.uuid4(),
+        contact_kind="phone",
+        language="vi",
+        title="Đã tiếp nhận",
+        body="Hồ sơ HS-00000001 đã được tiếp nhận.",
+        segments=1,
+        context={"dossier_code": "HS-00000001", "nested": {"a": [1, 2]}},
+        status=status,
+        due_at=datetime.now(UTC) - timedelta(seconds=1),
+        fallback=[{"channel": "email", "contact_kind": "email", "recipient_ref": "r_e"}],
+        last_error="opted out" if status == "suppressed" else None,
+    )
+
+
+async def test_a_batch_records_each_message_once_and_wakes_the_worker_once(
+    conn: asyncpg.Connection, database_url: str
+) -> None:
+    woken: list[str] = []
+    listener = await asyncpg.connect(database_url)
+    await listener.add_listener("notify_deliveries", lambda *a: woken.append(a[2]))
+    try:
+        shared, other = source(), source()
+        first = delivery(shared, "r_1")
+        batch = [
+            (first, shared),
+            (delivery(shared, "r_2"), shared),  # one event, two recipients
+            (replace(first, id=uuid.uuid4()), shared),  # the same message again
+            (delivery(other, "r_3", "suppressed"), other),
+        ]
+        async with conn.transaction():
+            assert await deliveries.record_deliveries(conn, batch) == 3
+        async with conn.transaction():  # the event consumed again: nothing new
+            assert await deliveries.record_deliveries(conn, batch) == 0
+        async with conn.transaction():  # a later message, whose wake-up comes after
+            assert await deliveries.record_deliveries(conn, [(delivery(other, "r_4"), other)])
+        # Notifications arrive in commit order: the repeat woke nobody.
+        await eventually(lambda: _now(woken), until=lambda w: len(w) >= 2, what="wake-ups")
+        assert len(woken) == 2
+    finally:
+        await listener.close()
+
+    rows = await conn.fetch(
+        "SELECT recipient_ref, status, context, fallback, finished_at FROM deliveries "
+        "ORDER BY recipient_ref"
+    )
+    assert [(r["recipient_ref"], r["status"]) for r in rows] == [
+        ("r_1", "pending"),
+        ("r_2", "pending"),
+        ("r_3", "suppressed"),
+        ("r_4", "pending"),
+    ]
+    assert rows[0]["context"] == first.context  # JSON as given, not a string
+    assert rows[0]["fallback"] == first.fallback
+    assert [r["finished_at"] is None for r in rows] == [True, True, False, True]
+    assert await conn.fetchval("SELECT count(*) FROM source_events") == 2
+
+
+async def test_a_claim_logs_the_sends_a_lease_outlived_in_the_same_statement(
+    conn: asyncpg.Connection,
+) -> None:
+    event = source()
+    batch = [delivery(event, f"r_{i}") for i in range(3)]
+    await conn.execute(
+        "INSERT INTO contacts (subject_kind, subject_id, kind, address, recipient_ref, "
+        "language, center_id) VALUES ('dossier', $1, 'phone', '+84901234567', $2, 'vi', 'c-1')",
+        batch[0].subject_id,
+        batch[0].recipient_ref,
+    )
+    await conn.execute("INSERT INTO opt_outs (recipient_ref, source) VALUES ('r_2', 'link')")
+    async with conn.transaction():
+        await deliveries.record_deliveries(conn, [(d, event) for d in batch])
+
+    now = datetime.now(UTC)
+    claimed = await deliveries.claim_due(conn, now, 10, LEASE, NOTE)
+    by_ref = {c.recipient_ref: c for c in claimed}
+    assert sorted(by_ref) == ["r_0", "r_1", "r_2"]
+    assert not any(c.interrupted for c in claimed)
+    assert (by_ref["r_0"].address, by_ref["r_1"].address) == ("+84901234567", None)
+    assert [by_ref[r].opted_out for r in ("r_0", "r_1", "r_2")] == [False, False, True]
+    assert by_ref["r_0"].correlation_id == event.correlation_id
+    assert by_ref["r_0"].context == batch[0].context
+    assert by_ref["r_0"].fallback == batch[0].fallback
+    assert await deliveries.claim_due(conn, now, 10, LEASE, NOTE) == []  # leased
+    assert await conn.fetchval("SELECT count(*) FROM delivery_attempts") == 0
+
+    # The sender vanished: once the lease runs out the messages are claimed again,
+    # each lost attempt counted and logged.
+    later = now + timedelta(seconds=LEASE + 1)
+    again = await deliveries.claim_due(conn, later, 10, LEASE, NOTE)
+    assert sorted((c.recipient_ref, c.interrupted, c.attempts) for c in again) == [
+        ("r_0", True, 1),
+        ("r_1", True, 1),
+        ("r_2", True, 1),
+    ]
+    logged = await conn.fetch(
+        "SELECT attempt, channel, outcome, error, started_at FROM delivery_attempts"
+    )
+    assert sorted(tuple(r) for r in logged) == [(1, "sms", "interrupted", NOTE, later)] * 3
+
+
+async def test_finishing_a_round_updates_every_delivery_and_logs_every_attempt(
+    conn: asyncpg.Connection,
+) -> None:
+    event = source()
+    batch = [delivery(event, f"r_{i}") for i in range(3)]
+    async with conn.transaction():
+        await deliveries.record_deliveries(conn, [(d, event) for d in batch])
+    now = datetime.now(UTC)
+    await deliveries.claim_due(conn, now, 10, LEASE, NOTE)
+    retry_at = now + timedelta(seconds=30)
+    sent, retried, held = (d.id for d in batch)
+    async with conn.transaction():
+        await deliveries.finish(
+            conn,
+            [
+                Outcome(sent, "sent", 1),
+                Outcome(retried, "pending", 1, retry_at, "500"),
+                Outcome(held, "pending", 0, retry_at),
+            ],
+            [
+                Attempt(sent, 1, "sms", "sent", now, now, None, 1),
+                Attempt(retried, 1, "sms", "failed", now, now, "500", 1),
+                Attempt(held, 0, "sms", "deferred", now, now, "quiet hours"),
+            ],
+        )
+        await deliveries.finish(conn, [], [])  # an empty round writes nothing
+    rows = {
+        r["id"]: r
+        for r in await conn.fetch(
+            "SELECT id, status, attempts, due_at, last_error, lease_until, finished_at "
+            "FROM deliveries"
+        )
+    }
+    assert (rows[sent]["status"], rows[sent]["attempts"]) == ("sent", 1)
+    assert rows[sent]["finished_at"] is not None
+    assert (rows[retried]["status"], rows[retried]["due_at"]) == ("pending", retry_at)
+    assert rows[retried]["last_error"] == "500"
+    assert (rows[held]["attempts"], rows[held]["last_error"]) == (0, None)
+    assert all(r["lease_until"] is None for r in rows.values())
+    logged = await conn.fetch(
+        "SELECT delivery_id, outcome, error, segments FROM delivery_attempts ORDER BY id"
+    )
+    assert [tuple(r) for r in logged] == [
+        (sent, "sent", None, 1),
+        (retried, "failed", "500", 1),
+        (held, "deferred", "quiet hours", None),
+    ]
+
+
+async def _now(values: list[str]) -> list[str]:
+    return values
