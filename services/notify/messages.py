@@ -46,6 +46,7 @@ class Renderer:
             autoescape=False,  # plain text for SMS and e-mail; HTML pages escape on their own
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # they ship with the code: no file check per message
         )
         self.env.filters["local_datetime"] = self._local_datetime
 

@@ -28,8 +28,11 @@ class SmsLength:
     segments: int
 
 
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
+
+
 def encoding_of(text: str) -> Encoding:
-    return "GSM-7" if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text) else "UCS-2"
+    return "GSM-7" if GSM7.issuperset(text) else "UCS-2"
 
 
 def _pack(costs: list[int], single: int, part: int) -> int:
@@ -47,10 +50,23 @@ def _pack(costs: list[int], single: int, part: int) -> int:
     return parts
 
 
+def _parts(units: int, single: int, part: int) -> int:
+    """``_pack`` of items that all cost one."""
+    return 0 if units == 0 else 1 if units <= single else -(-units // part)
+
+
 def sms_length(text: str) -> SmsLength:
-    """Encoding, size and segment count of ``text`` sent as one (concatenated) SMS."""
-    if encoding_of(text) == "GSM-7":
+    """Encoding, size and segment count of ``text`` sent as one (concatenated) SMS.
+
+    Every message is measured as it is recorded: the usual text, with no two-unit
+    character, is counted without a pass over its characters in Python."""
+    if GSM7.issuperset(text):
+        if not any(c in text for c in GSM7_EXTENSION):
+            return SmsLength("GSM-7", len(text), _parts(len(text), 160, 153))
         costs = [2 if c in GSM7_EXTENSION else 1 for c in text]
         return SmsLength("GSM-7", sum(costs), _pack(costs, 160, 153))
+    units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    if units == len(text):
+        return SmsLength("UCS-2", units, _parts(units, 70, 67))
     costs = [2 if ord(c) > 0xFFFF else 1 for c in text]
-    return SmsLength("UCS-2", sum(costs), _pack(costs, 70, 67))
+    return SmsLength("UCS-2", units, _pack(costs, 70, 67))
