@@ -108,15 +108,12 @@ class Endpoint:
         return f"{scheme}://{host}{f':{port}' if port is not None else ''}{self.path}"
 
     def aimed_at(self, address: str) -> Endpoint:
-        def fill(values: dict[str, str]) -> dict[str, str]:
-            return {k: v.replace(_RECIPIENT, address) for k, v in values.items()}
-
         return replace(
             self,
             path=self.path.replace(_RECIPIENT, address),
-            params=fill(self.params),
-            headers=fill(self.headers),
-            extras=fill(self.extras),
+            params=_filled(self.params, address),
+            headers=_filled(self.headers, address),
+            extras=_filled(self.extras, address),
         )
 
     # What does not change from one message to the next is worked out once.
@@ -152,6 +149,10 @@ class Endpoint:
         """requests' (connect, read): to open a connection, then between reads."""
         connect, read = self.timeout
         return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
+
+
+def _filled(values: dict[str, str], address: str) -> dict[str, str]:
+    return {k: v.replace(_RECIPIENT, address) for k, v in values.items()}
 
 
 def parse_endpoint(url: str) -> Endpoint | None:
@@ -196,13 +197,15 @@ class Request:
 
 def build_request(endpoint: Endpoint, message: Outgoing) -> Request:
     """What apprise's JSON or form plugin would send for this message."""
-    e = endpoint.aimed_at(message.address)
-    fixed = e if endpoint.addressed else endpoint  # keeps what it worked out before
+    # Usually the recipient is in the body alone: what the endpoint worked out once
+    # (URL, headers) then serves every message.
+    e = endpoint.aimed_at(message.address) if endpoint.addressed else endpoint
+    extras = e.extras if endpoint.addressed else _filled(e.extras, message.address)
     # An SMS is its body alone; other channels also show the title (as with apprise).
     title = "" if message.channel == Channel.SMS else message.title
-    headers = fixed.request_headers.copy()
+    headers = e.request_headers.copy()
     headers[IDEMPOTENCY_HEADER] = str(message.delivery_id)
-    url = fixed.prepared_url
+    url = e.prepared_url
     if e.form:
         values = (
             ("version", e.version),
@@ -210,7 +213,7 @@ def build_request(endpoint: Endpoint, message: Outgoing) -> Request:
             ("message", message.body),
             ("type", NOTIFY_TYPE),
         )
-        form = {e.fields[k]: v for k, v in values if e.fields.get(k)} | e.extras
+        form = {e.fields[k]: v for k, v in values if e.fields.get(k)} | extras
         if e.method == "GET":
             return Request(e.method, _with_query(url, form | e.params), headers, None)
         return Request(e.method, _with_query(url, e.params), headers, urlencode(form).encode())
@@ -221,7 +224,7 @@ def build_request(endpoint: Endpoint, message: Outgoing) -> Request:
         "attachments": [],
         "type": NOTIFY_TYPE,
     }
-    for key, value in e.extras.items():  # apprise's rules: rename, drop ("") or add
+    for key, value in extras.items():  # apprise's rules: rename, drop ("") or add
         if key in payload:
             if value:
                 payload[value] = payload[key]
