@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -106,6 +107,8 @@ class DeliveryWorker:
         self._stop_listening = asyncio.Event()
         self._done = asyncio.Event()
         self._stopping = False
+        self._queued_dead = True  # letters a previous run may have left
+        self._next_flush = 0.0
 
     # --------------------------------------------------------------- running
 
@@ -161,7 +164,8 @@ class DeliveryWorker:
             wake.clear()  # before the round: a wake-up during it triggers the next one
             try:
                 claimed = await self.run_once()
-                await self.flush_dead_letters()
+                if self._dead_letters_due():
+                    await self.flush_dead_letters()
                 backoff = 0.2
                 if claimed < self.settings.worker_batch:
                     await _wait(wake, await self._until_next_due())
@@ -180,6 +184,11 @@ class DeliveryWorker:
         if due is not None:
             wait = min(wait, max((due - self.clock()).total_seconds(), 0.0))
         return wait
+
+    def _dead_letters_due(self) -> bool:
+        """Right after a round queued some, else once per poll interval (for letters a
+        stopped replica left queued): not three round trips per round."""
+        return self._queued_dead or time.monotonic() >= self._next_flush
 
     def _on_notify(self, *_: object) -> None:
         for wake in self._wakes:
@@ -396,15 +405,19 @@ class DeliveryWorker:
                 await outbox.add(conn, *batch.events)
             if batch.fallbacks:
                 await deliveries.wake_worker(conn)
+        self._queued_dead = self._queued_dead or bool(batch.dead)
 
     # ---------------------------------------------------------- dead letters
 
     async def flush_dead_letters(self, limit: int = 100) -> int:
         """Publish queued dead letters (at least once) and forget them."""
+        self._queued_dead = False
+        self._next_flush = time.monotonic() + self.settings.poll_seconds
         async with self.pool().acquire() as conn, conn.transaction():
             rows = await deliveries.pending_dead_letters(conn, limit)
             if not rows:
                 return 0
+            self._queued_dead = len(rows) == limit  # more wait: the next round takes them
             publish = self.publish()
             for r in rows:
                 key = r["key"].encode() if r["key"] is not None else None

@@ -5,10 +5,12 @@ one log line per attempt)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -17,7 +19,11 @@ from services.notify import delivery_repository as deliveries
 from services.notify.delivery_repository import Attempt, NewDelivery, Outcome, SourceEvent
 from shared.db import create_pool
 from shared.devstack import migrate_all
+from shared.events.topics import DOSSIERS
 from shared.settings import DatabaseSettings
+from tests.integration.notify.harness import running_notify
+from tests.support.backends import Servers
+from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
 NOTE = "its sender stopped mid-send"
@@ -199,3 +205,33 @@ async def test_finishing_a_round_updates_every_delivery_and_logs_every_attempt(
 
 async def _now(values: list[str]) -> list[str]:
     return values
+
+
+async def test_dead_letters_a_stopped_worker_left_queued_are_published(
+    test_servers: Servers,
+) -> None:
+    """Letters are published right after the round that queued them; one left behind
+    (by a replica stopped before it published) is found all the same."""
+    async with running_notify(test_servers) as notify:
+        dlq = DOSSIERS.dlq(notify.prefix)
+        left = uuid.uuid4().hex
+        await notify.db.execute(
+            "INSERT INTO notify.dead_letters (topic, key, payload, headers) "
+            "VALUES ($1, 'k', $2, $3::jsonb)",
+            dlq,
+            f'{{"left": "{left}"}}'.encode(),
+            json.dumps({"x-consumer": "notify"}),
+        )
+
+        async def published() -> list[Any]:
+            found = await read_all(notify.bootstrap, dlq)
+            return [m for m in found if left.encode() in m.value]
+
+        [letter] = await eventually(published, what="the dead letter left behind")
+        assert letter.headers["x-consumer"] == "notify"
+
+        async def queued() -> int:
+            n: int = await notify.db.fetchval("SELECT count(*) FROM notify.dead_letters")
+            return n
+
+        await eventually(queued, until=lambda n: n == 0, what="the letter forgotten")
