@@ -180,9 +180,11 @@ class _Notify:
     db: asyncpg.Connection  # the benchmark's own: its backend is not counted
     producer: AIOKafkaProducer
     topic: str
+    broker: int | None  # the broker's process, when it runs on this machine
 
     async def cpu(self) -> dict[str, float]:
-        """CPU seconds so far of the service, its database's backends and this process."""
+        """CPU seconds so far of the service, its database's backends, the broker (all of
+        it: the producer's traffic too) and this process."""
         pids = await self.db.fetch(
             "SELECT pid FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -192,7 +194,26 @@ class _Notify:
             with contextlib.suppress(OSError):  # not on this machine, or just gone
                 postgres += cpu_seconds(r["pid"])
         service = cpu_seconds(self.proc.pid) if self.proc.returncode is None else 0.0
-        return {"service": service, "postgres": postgres, "bench": time.process_time()}
+        broker = 0.0
+        if self.broker is not None:
+            with contextlib.suppress(OSError):
+                broker = cpu_seconds(self.broker)
+        return {
+            "service": service,
+            "postgres": postgres,
+            "broker": broker,
+            "bench": time.process_time(),
+        }
+
+
+def _broker_pid(bootstrap: str) -> int | None:
+    """The process of the broker listening at ``bootstrap``, if it is on this machine."""
+    listener = f"tcp://{bootstrap}".encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if listener in (proc / "cmdline").read_bytes():
+                return int(proc.name)
+    return None
 
 
 @contextlib.asynccontextmanager
@@ -229,7 +250,8 @@ async def _notify(servers: Servers, channels: str | None) -> AsyncIterator[_Noti
         try:
             await _until(lambda: _ready(port), bool, 60)
             await producer.start()
-            yield _Notify(proc, db, producer, f"{kafka.topic_prefix}dossier.events")
+            topic = f"{kafka.topic_prefix}dossier.events"
+            yield _Notify(proc, db, producer, topic, _broker_pid(kafka.bootstrap_servers))
         finally:
             await db.close()
             await producer.stop()
@@ -275,9 +297,9 @@ async def _burst(notify: _Notify, count: Callable[[], Awaitable[int]]) -> dict[s
 
 
 def _cpu_figures(tag: str, burst: dict[str, float]) -> dict[str, float]:
-    return {f"{tag}_{k}_cpu_ms_per_msg": round(burst[k], 3) for k in ("service", "postgres")} | {
-        f"{tag}_bench_process_cpu_ms_per_msg": round(burst["bench"], 3)
-    }
+    names = {"service": "service", "postgres": "postgres", "broker": "broker"}
+    names["bench"] = "bench_process"  # the sink, and the producer during a burst
+    return {f"{tag}_{name}_cpu_ms_per_msg": round(burst[k], 3) for k, name in names.items()}
 
 
 async def _raw(
@@ -328,7 +350,8 @@ async def run(servers: Servers) -> dict[str, Any]:
         figures |= _cpu_figures("pipeline", inbox)
         print(
             f"   pipeline alone (dev inbox): {inbox['per_s']:.0f} notifications/s; "
-            f"CPU ms each: service {inbox['service']:.2f}, postgres {inbox['postgres']:.2f}",
+            f"CPU ms each: service {inbox['service']:.2f}, postgres {inbox['postgres']:.2f}, "
+            f"broker {inbox['broker']:.2f}",
             flush=True,
         )
 
@@ -344,7 +367,7 @@ async def run(servers: Servers) -> dict[str, Any]:
             print(
                 f"   burst of {BURST} by SMS: {sms['per_s']:.0f} notifications/s; CPU ms each: "
                 f"service {sms['service']:.2f}, postgres {sms['postgres']:.2f}, "
-                f"sink and producer {sms['bench']:.2f}",
+                f"broker {sms['broker']:.2f}, sink and producer {sms['bench']:.2f}",
                 flush=True,
             )
             figures["ratio_to_raw_aiohttp"] = round(sms["per_s"] / keepalive["aiohttp"]["per_s"], 2)
