@@ -29,7 +29,7 @@ import requests
 from apprise.plugins.custom_form import NotifyForm
 from apprise.plugins.custom_json import NotifyJSON
 from requests.structures import CaseInsensitiveDict
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_auth_from_url, select_proxy
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
 from yarl import URL
 
 from services.notify.channels import IDEMPOTENCY_HEADER, Outgoing, SendResult, target_url
@@ -244,8 +244,7 @@ class _Route:
     """How requests would reach one gateway from this environment."""
 
     ssl: ssl.SSLContext | bool
-    proxy: URL | None = None
-    proxy_headers: dict[str, str] | None = None
+    proxy: URL | None = None  # its credentials, if any, go as Proxy-Authorization
 
 
 def _route(origin: Origin) -> _Route:
@@ -253,7 +252,8 @@ def _route(origin: Origin) -> _Route:
     ``CURL_CA_BUNDLE``, else certifi's) requests would use for this gateway."""
     scheme, host, port, verify = origin
     url = f"{scheme}://{host}{f':{port}' if port is not None else ''}/"
-    found = requests.Session().merge_environment_settings(url, {}, None, verify, None)
+    with requests.Session() as session:
+        found = session.merge_environment_settings(url, {}, None, verify, None)
     context: ssl.SSLContext | bool = False
     if found["verify"] is not False:
         bundle = DEFAULT_CA_BUNDLE_PATH if found["verify"] is True else str(found["verify"])
@@ -262,13 +262,7 @@ def _route(origin: Origin) -> _Route:
         else:
             context = ssl.create_default_context(cafile=bundle)
     proxy = select_proxy(url, found["proxies"])
-    if not proxy:
-        return _Route(context)
-    user, password = get_auth_from_url(proxy)
-    bare = URL(proxy).with_user(None)
-    if not user:
-        return _Route(context, bare)
-    return _Route(context, bare, {"Proxy-Authorization": _basic(user, password)})
+    return _Route(context, URL(proxy) if proxy else None)
 
 
 class HttpTransport:
@@ -279,7 +273,6 @@ class HttpTransport:
         self.connections = connections
         self.timeout = timeout
         self.clients: dict[Origin, aiohttp.ClientSession] = {}
-        self._routes: dict[Origin, _Route] = {}
         self._endpoints: dict[str, Endpoint | None] = {}
 
     def endpoint(self, url: str) -> Endpoint | None:
@@ -292,7 +285,7 @@ class HttpTransport:
         """The gateway's shared session, opened on first use (never at import)."""
         found = self.clients.get(origin)
         if found is None:
-            route = self._routes[origin] = _route(origin)
+            route = _route(origin)
             found = self.clients[origin] = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
                     limit=self.connections, keepalive_timeout=KEEPALIVE_SECONDS, ssl=route.ssl
@@ -320,7 +313,6 @@ class HttpTransport:
                     allow_redirects=endpoint.redirects,
                     max_redirects=_MAX_REDIRECTS,
                     timeout=endpoint.client_timeout,
-                    proxy_headers=self._routes[endpoint.origin].proxy_headers,
                 ) as response,
             ):
                 await response.read()  # so that the connection goes back to the pool

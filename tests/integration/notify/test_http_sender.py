@@ -261,3 +261,25 @@ async def test_a_silent_or_hanging_up_gateway_is_a_failure_that_says_which(
         await hurried.aclose()
         rude.close()
         await rude.wait_closed()
+
+
+async def test_through_the_proxy_of_the_environment_as_apprise_goes(
+    sink: HttpSink,
+    transports: tuple[HttpTransport, AppriseTransport],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sink stands for an HTTP proxy: it sees the gateway's full URL as the target.
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://px:s3cret@127.0.0.1:{sink.port}")
+    http, apprise = transports
+    url = "json://gw.invalid:8080/sms"
+    endpoint = http.endpoint(url)
+    assert endpoint is not None
+    sent = message()
+    assert (await apprise.send(url, sent)).ok
+    assert (await http.send(endpoint, sent)).ok
+    by_apprise, by_us = sink.requests
+    assert by_us.target == "http://gw.invalid:8080/sms"
+    assert by_us.headers["proxy-authorization"] == by_apprise.headers["proxy-authorization"]
+    assert comparable(by_us) == comparable(by_apprise)
