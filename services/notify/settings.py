@@ -105,7 +105,7 @@ class NotifySettings(ServiceSettings):
         le=256,
         description="Most channel sends in flight at once per process; also the most "
         "keep-alive connections kept open to one HTTP gateway (a gateway answering in "
-        "100 ms then takes up to 160 messages/s; each extra connection costs CPU per send)",
+        "100 ms then takes up to 160 messages/s)",
     )
     send_threads: int = Field(
         default=8,
