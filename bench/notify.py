@@ -302,6 +302,15 @@ def _cpu_figures(tag: str, burst: dict[str, float]) -> dict[str, float]:
     return {f"{tag}_{name}_cpu_ms_per_msg": round(burst[k], 3) for k, name in names.items()}
 
 
+def _say(what: str, burst: dict[str, float]) -> None:
+    print(
+        f"   {what}: {burst['per_s']:.0f} notifications/s; CPU ms each: "
+        f"service {burst['service']:.2f}, postgres {burst['postgres']:.2f}, "
+        f"broker {burst['broker']:.2f}, producer and sink {burst['bench']:.2f}",
+        flush=True,
+    )
+
+
 async def _raw(
     child: concurrent.futures.Executor, baseline: Callable[[str, int], dict[str, float]], url: str
 ) -> dict[str, float]:
@@ -348,12 +357,7 @@ async def run(servers: Servers) -> dict[str, Any]:
             inbox = await _burst(notify, sent)
         figures["pipeline_dev_inbox_per_s"] = round(inbox["per_s"])
         figures |= _cpu_figures("pipeline", inbox)
-        print(
-            f"   pipeline alone (dev inbox): {inbox['per_s']:.0f} notifications/s; "
-            f"CPU ms each: service {inbox['service']:.2f}, postgres {inbox['postgres']:.2f}, "
-            f"broker {inbox['broker']:.2f}",
-            flush=True,
-        )
+        _say("pipeline alone (dev inbox)", inbox)
 
         opened = sink.connections
         async with _notify(servers, f'{{"sms": "{sink.url("/sms")}"}}') as notify:
@@ -364,12 +368,7 @@ async def run(servers: Servers) -> dict[str, Any]:
             sms = await _burst(notify, delivered)
             figures["notifications_per_s"] = round(sms["per_s"])
             figures |= _cpu_figures("sms", sms)
-            print(
-                f"   burst of {BURST} by SMS: {sms['per_s']:.0f} notifications/s; CPU ms each: "
-                f"service {sms['service']:.2f}, postgres {sms['postgres']:.2f}, "
-                f"broker {sms['broker']:.2f}, sink and producer {sms['bench']:.2f}",
-                flush=True,
-            )
+            _say(f"burst of {BURST} by SMS", sms)
             figures["ratio_to_raw_aiohttp"] = round(sms["per_s"] / keepalive["aiohttp"]["per_s"], 2)
             figures["ratio_to_raw_httpx"] = round(sms["per_s"] / keepalive["httpx"]["per_s"], 2)
             figures |= await _steady(sink, notify.producer, notify.topic)
