@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import asyncpg
@@ -62,12 +63,22 @@ class Claimed:
     title: str
     body: str
     segments: int | None
-    context: dict[str, Any]
-    fallback: list[dict[str, str]]
+    stored_context: str  # JSON: most messages go out without needing it
+    stored_fallback: str  # JSON
     attempts: int
     interrupted: bool  # its previous sender vanished mid-send
     address: str | None
     opted_out: bool
+
+    @cached_property
+    def context(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(self.stored_context)
+        return found
+
+    @cached_property
+    def fallback(self) -> list[dict[str, str]]:
+        found: list[dict[str, str]] = json.loads(self.stored_fallback)
+        return found
 
 
 @dataclass(frozen=True)
@@ -251,7 +262,8 @@ async def claim_due(
                (SELECT correlation_id FROM source_events s
                  WHERE s.event_id = c.source_event_id) AS correlation_id,
                c.center_id, c.kind, c.channel, c.recipient_ref, c.subject_kind, c.subject_id,
-               c.language, c.title, c.body, c.segments, c.context, c.fallback, c.attempts,
+               c.language, c.title, c.body, c.segments, c.context::text, c.fallback::text,
+               c.attempts,
                c.interrupted,
                (SELECT address FROM contacts k
                  WHERE k.subject_kind = c.subject_kind AND k.subject_id = c.subject_id
