@@ -3,7 +3,6 @@ and the flag scheduler as a background loop."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -42,19 +41,7 @@ def create_app(
             poll_interval=settings.scheduler_poll_seconds,
         )
         runtime.spawn(deadlines.scheduler.run, "scheduler")
-    runtime.on_startup.append(_freeze_heap)
     app = runtime.create_app(api.router, pages.router, title="motcua deadlines")
     app.state.deadlines = deadlines
     api.install_error_handlers(app)
     return app
-
-
-async def _freeze_heap(_: ServiceRuntime) -> None:
-    """Move the start-up heap (modules, models, calendars) out of the collector's reach.
-
-    Those objects live as long as the process; without this, every full collection, which
-    the scheduler's batches of short-lived objects trigger, walks them all and stalls a
-    claim for tens of milliseconds.
-    """
-    gc.collect()
-    gc.freeze()

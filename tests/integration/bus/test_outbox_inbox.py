@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import uuid
 from typing import Any
@@ -52,6 +53,13 @@ async def test_outbox_add_outside_a_transaction_is_refused(
     async with runtime.pool.acquire() as conn:
         with pytest.raises(RuntimeError, match="inside the transaction"):
             await outbox.add(conn, assigned(uuid.uuid4(), 1))
+
+
+async def test_a_started_service_keeps_its_start_up_heap_out_of_the_collector(
+    probe_app: tuple[FastAPI, str],
+) -> None:
+    # Full collections would otherwise walk every module and model on each burst.
+    assert gc.get_freeze_count() > 10_000
 
 
 async def test_same_event_delivered_twice_has_one_effect(
