@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from bench.http_load import HttpLoad, closed_loop, expect
+from bench.http_load import loop_factory as loop_factory  # uvloop, as the service runs
 from bench.launch import CpuMeter, database_name, kafka_of, running, scratch_database, service_env
 from shared.auth import issue_token
 from shared.bus.kafka import ensure_topics

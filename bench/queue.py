@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from bench.http_load import HttpLoad, closed_loop, expect
+from bench.http_load import loop_factory as loop_factory  # uvloop, as the service runs
 from bench.launch import CpuMeter, database_name, kafka_of, running, scratch_database, service_env
 from services.queue.directory import DEFAULT_FILE
 from shared.auth import issue_token
@@ -154,7 +155,7 @@ async def _call_latency(url: str) -> dict[str, float]:
     board = f"/centers/{CENTER}"
 
     async with (
-        HttpLoad(url, connections=len(COUNTERS), headers=headers) as client,
+        HttpLoad(url, connections=len(COUNTERS), timeout=30, headers=headers) as client,
         HttpLoad(url, connections=1, timeout=None) as watcher,
     ):
         for counter in COUNTERS:
@@ -274,4 +275,5 @@ if __name__ == "__main__":
         with test_servers(os.environ) as found:
             print(json.dumps(await run(found), indent=2))
 
-    asyncio.run(_main())
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(_main())
