@@ -156,23 +156,23 @@ def database_name(url: str) -> str:
     return url.rpartition("/")[2].partition("?")[0]
 
 
+async def _admin(servers: Servers, statement: str) -> None:
+    admin = await asyncpg.connect(servers.postgres_url)
+    try:
+        await admin.execute(statement)
+    finally:
+        await admin.close()
+
+
 async def new_database(servers: Servers, stem: str) -> str:
     """A fresh, empty database for one run; its URL."""
     name = f"{stem}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(servers.postgres_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await _admin(servers, f'CREATE DATABASE "{name}"')
     return database_url(servers.postgres_url, name)
 
 
 async def drop_database(servers: Servers, url: str) -> None:
-    admin = await asyncpg.connect(servers.postgres_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await _admin(servers, f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
 
 
 @contextlib.asynccontextmanager
