@@ -58,9 +58,10 @@ class HttpStatus(Exception):
 
 class HttpLoad:
     """Requests to one server over at most ``connections`` keep-alive connections;
-    requests beyond that wait for a free connection, in order. ``timeout`` bounds
-    each request (none by default: a timer per request costs a fifth of the client's
-    CPU; :func:`closed_loop` bounds a whole run instead)."""
+    requests beyond that wait for a free connection, in order. ``base_url`` prefixes
+    every path (``""``: paths are whole URLs). ``timeout`` bounds each request (none
+    by default: a timer per request costs a fifth of the client's CPU, and
+    :func:`closed_loop` bounds a whole run instead)."""
 
     def __init__(
         self,
@@ -109,8 +110,8 @@ class HttpLoad:
         *,
         resend: int = 0,
     ) -> Answer:
-        """One request; sent again up to ``resend`` times on a fresh connection if its
-        connection drops (only for requests that are safe to repeat)."""
+        """One request; sent again, up to ``resend`` times, if its connection drops
+        before the answer (only for requests that are safe to repeat)."""
         assert self._session is not None, "use HttpLoad in 'async with'"
         url = self.base_url + path
         for attempt in range(resend + 1):

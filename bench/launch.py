@@ -25,6 +25,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
+from bench.http_load import HttpLoad
 from shared.embedded import free_port
 from shared.settings import KafkaSettings
 from tests.support.backends import Servers
@@ -68,23 +69,15 @@ class Proc:
         return self.log.read_text(errors="replace")[-2000:] if self.log else ""
 
 
-async def start(
-    name: str,
-    env: Mapping[str, str],
-    logs: Path | None = None,
-    *,
-    module: str = "",
-    port_variable: str = "",
-) -> Proc:
-    """``python -m services.<name>`` (or ``module``) on a free port, its output in
+async def start(name: str, env: Mapping[str, str], logs: Path | None = None) -> Proc:
+    """``python -m services.<name>`` on a free port, its output in
     ``logs/<name>-<port>.log`` (discarded without ``logs``); not yet ready."""
     port = free_port()
-    variable = port_variable or f"MOTCUA_{name.upper()}_PORT"
     log = logs / f"{name}-{port}.log" if logs else None
     with open(log or os.devnull, "wb") as out:  # noqa: ASYNC230 (opening is instant)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module or f"services.{name}",
-            cwd=ROOT, env={**env, variable: str(port)},
+            sys.executable, "-m", f"services.{name}",
+            cwd=ROOT, env={**env, f"MOTCUA_{name.upper()}_PORT": str(port)},
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     return Proc(name, port, process, log)
@@ -94,15 +87,14 @@ async def ready(procs: Iterable[Proc], timeout: float = 90) -> None:
     """Until every process answers ``/readyz`` with 200; a process that exits fails it."""
     pending = list(procs)
     deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+    async with HttpLoad("", timeout=2) as http:
         while pending:
             for p in list(pending):
                 if p.process.returncode is not None:
                     raise RuntimeError(f"{p.name} exited ({p.process.returncode}):\n{p.tail()}")
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                    async with http.get(f"{p.url}/readyz") as r:
-                        if r.status == 200:
-                            pending.remove(p)
+                    if (await http.get(f"{p.url}/readyz")).status == 200:
+                        pending.remove(p)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not ready after {timeout:g} s: {[p.name for p in pending]}")
             await asyncio.sleep(0.1)
@@ -123,10 +115,10 @@ async def stop(procs: Iterable[Proc]) -> None:
 
 @contextlib.asynccontextmanager
 async def running(
-    name: str, env: Mapping[str, str], logs: Path | None = None, **options: str
+    name: str, env: Mapping[str, str], logs: Path | None = None
 ) -> AsyncIterator[Proc]:
     """One service process, ready, stopped on the way out."""
-    proc = await start(name, env, logs, **options)
+    proc = await start(name, env, logs)
     try:
         await ready([proc])
         yield proc
