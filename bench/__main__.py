@@ -1,7 +1,8 @@
 """``make bench``: every benchmark in one run, on the same embedded servers.
 
-Each ``bench/<name>.py`` exposes ``async def run(servers) -> dict``. Figures are
-printed as they come and written to ``bench/results/<name>.json`` together with
+Each ``bench/<name>.py`` exposes ``async def run(servers) -> dict``, and may name
+the event loop it runs on (``loop_factory``; asyncio's default otherwise). Figures
+are printed as they come and written to ``bench/results/<name>.json`` together with
 the machine they were measured on.
 """
 
@@ -44,7 +45,9 @@ def main(argv: list[str]) -> int:
             started = time.perf_counter()
             try:
                 module = importlib.import_module(f"bench.{name}")
-                figures = asyncio.run(module.run(found))
+                loop_factory = getattr(module, "loop_factory", None)
+                with asyncio.Runner(loop_factory=loop_factory) as runner:
+                    figures = runner.run(module.run(found))
             except Exception as exc:
                 print(f"   FAILED: {exc!r}", flush=True)
                 failed.append(name)
