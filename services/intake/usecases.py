@@ -32,7 +32,7 @@ from services.intake.queries import Receipt
 from services.intake.repository import DossierRecord, HistoryEntry, ServedTicket
 from shared import crypto
 from shared.bus import outbox
-from shared.calendar import WorkingCalendar
+from shared.calendar import CalendarError, WorkingCalendar
 from shared.events.catalog import (
     DossierAssigned,
     DossierFinancialObligationFulfilled,
@@ -124,7 +124,10 @@ class Intake:
 
     def appointment(self, procedure: Procedure, received_at: datetime) -> datetime:
         """The appointment date printed on the receipt (the shared calendar kernel)."""
-        return self.calendar.due_at(received_at, procedure.time_limit.limit())
+        try:
+            return self.calendar.due_at(received_at, procedure.time_limit.limit())
+        except CalendarError as exc:  # a receipt dated where the calendar has no holidays
+            raise InvalidInput(str(exc), field="issued_at") from None
 
     async def receive(
         self,

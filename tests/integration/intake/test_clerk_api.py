@@ -143,6 +143,18 @@ async def test_backdating_is_for_admin_tokens_and_future_times_are_refused(
     assert r.status_code == 422
 
 
+async def test_a_receipt_dated_outside_the_calendar_is_a_422_naming_the_time(
+    intake: Intake,
+) -> None:
+    r = await intake.http.post(
+        "/v1/dossiers",
+        json={"procedure_code": "HT-XNTTHN", "received_at": "1850-03-02T09:00:00+07:00"},
+        headers=intake.auth(role="admin"),
+    )
+    assert r.status_code == 422, r.text
+    assert "outside the years" in r.text
+
+
 async def test_a_catalog_change_never_alters_a_dossier_already_received(intake: Intake) -> None:
     w = intake.wiring
     original = w.intake

@@ -187,3 +187,19 @@ async def test_commands_that_break_the_rules_are_rejected_with_the_reason(
     detail = await intake.dossier(ours)
     assert detail["assignee"] == "officer-3"
     assert [h["event_type"] for h in detail["history"]] == ["dossier.received", "dossier.assigned"]
+
+
+async def test_a_receipt_dated_outside_the_calendar_is_rejected_with_the_reason(
+    intake: Intake,
+) -> None:
+    # The holiday data ends; a date past it cannot be counted in working days.
+    ancient = command(
+        "dossier.receive",
+        {"procedure_code": "HT-XNTTHN"},
+        dossier_id=uuid.uuid4(),
+        issued_at=datetime(1850, 3, 2, 9, tzinfo=UTC),
+    )
+    await intake.send(ancient)
+    [rejection] = await _rejections(intake, str(ancient.command_id))
+    assert "outside the years" in rejection["data"]["reason"]
+    assert "could not be applied" not in rejection["data"]["reason"]
