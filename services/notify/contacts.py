@@ -8,6 +8,7 @@ logs and opt-out links carry instead of the number or address.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -64,14 +65,16 @@ def normalise(kind: ContactKind, raw: str) -> str:
     return normalise_phone(raw) if kind == "phone" else normalise_email(raw)
 
 
+@functools.lru_cache(maxsize=16)
 def _derive(secret: str, purpose: bytes) -> bytes:
+    """A key per purpose; a service has a couple of secrets, so they are derived once."""
     return hashlib.sha256(b"motcua-notify:" + purpose + b":" + secret.encode()).digest()
 
 
 def recipient_ref(secret: str, kind: ContactKind, address: str) -> str:
     """Opaque, stable reference of a normalised contact (32 hex digits after ``r_``)."""
-    mac = hmac.new(_derive(secret, b"recipient"), f"{kind}:{address}".encode(), "sha256")
-    return "r_" + mac.hexdigest()[:32]
+    mac = hmac.digest(_derive(secret, b"recipient"), f"{kind}:{address}".encode(), "sha256")
+    return "r_" + mac[:16].hex()
 
 
 def mask(address: str) -> str:
@@ -100,7 +103,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _sign(secret: str, purpose: str, subject: bytes) -> str:
-    mac = hmac.new(_derive(secret, b"links"), purpose.encode() + subject, "sha256").digest()
+    mac = hmac.digest(_derive(secret, b"links"), purpose.encode() + subject, "sha256")
     return purpose + _b64(subject + mac[:_MAC_BYTES])
 
 
