@@ -38,6 +38,9 @@ class Contact:
     language: str
 
 
+# Every ticket event may carry the kiosk's contact again: a number seen lately is not
+# parsed again. Bounded; refusals raise, so they are never kept.
+@functools.lru_cache(maxsize=4096)
 def normalise_phone(raw: str, region: str = "VN") -> str:
     """A valid phone number in E.164 form (``+84901234567``), or ``InvalidContact``."""
     try:
