@@ -8,6 +8,7 @@ logs and opt-out links carry instead of the number or address.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -37,6 +38,9 @@ class Contact:
     language: str
 
 
+# Every ticket event may carry the kiosk's contact again: a number seen lately is not
+# parsed again. Bounded; refusals raise, so they are never kept.
+@functools.lru_cache(maxsize=4096)
 def normalise_phone(raw: str, region: str = "VN") -> str:
     """A valid phone number in E.164 form (``+84901234567``), or ``InvalidContact``."""
     try:
@@ -64,14 +68,16 @@ def normalise(kind: ContactKind, raw: str) -> str:
     return normalise_phone(raw) if kind == "phone" else normalise_email(raw)
 
 
+@functools.lru_cache(maxsize=16)
 def _derive(secret: str, purpose: bytes) -> bytes:
+    """A key per purpose; a service has a couple of secrets, so they are derived once."""
     return hashlib.sha256(b"motcua-notify:" + purpose + b":" + secret.encode()).digest()
 
 
 def recipient_ref(secret: str, kind: ContactKind, address: str) -> str:
     """Opaque, stable reference of a normalised contact (32 hex digits after ``r_``)."""
-    mac = hmac.new(_derive(secret, b"recipient"), f"{kind}:{address}".encode(), "sha256")
-    return "r_" + mac.hexdigest()[:32]
+    mac = hmac.digest(_derive(secret, b"recipient"), f"{kind}:{address}".encode(), "sha256")
+    return "r_" + mac[:16].hex()
 
 
 def mask(address: str) -> str:
@@ -100,7 +106,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _sign(secret: str, purpose: str, subject: bytes) -> str:
-    mac = hmac.new(_derive(secret, b"links"), purpose.encode() + subject, "sha256").digest()
+    mac = hmac.digest(_derive(secret, b"links"), purpose.encode() + subject, "sha256")
     return purpose + _b64(subject + mac[:_MAC_BYTES])
 
 

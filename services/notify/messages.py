@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+from jinja2.runtime import new_context
 
 from services.notify.contacts import opt_out_token
 from services.notify.domain import Channel, Kind
@@ -49,6 +50,8 @@ class Renderer:
             auto_reload=False,  # they ship with the code: no file check per message
         )
         self.env.filters["local_datetime"] = self._local_datetime
+        self._globals = dict(self.env.globals)
+        self._templates: dict[tuple[Kind, str], tuple[jinja2.Template, jinja2.Template]] = {}
 
     def _local_datetime(self, value: datetime | str) -> str:
         at = datetime.fromisoformat(value) if isinstance(value, str) else value
@@ -56,12 +59,29 @@ class Renderer:
 
     def render(self, kind: Kind, language: str, context: Mapping[str, Any]) -> Rendered:
         lang = language_of(language)
-        template = self.env.get_template(f"{lang}/{kind.value}.j2")
-        ctx = template.new_context(dict(context, language=lang))
+        template, footer = self._compiled(kind, lang)
+        # One context serves the subject, the body and the footer (which uses only the
+        # message's own values); built from a plain copy of the globals, as jinja's own
+        # ``new_context`` would from their chain of mappings, only cheaper per message.
+        ctx = new_context(
+            self.env, template.name, template.blocks, {**context, "language": lang}, False,
+            self._globals,
+        )  # fmt: skip
         subject = "".join(template.blocks["subject"](ctx)).strip()
         body = "".join(template.blocks["body"](ctx)).strip()
-        footer = self.env.get_template(f"{lang}/_footer.j2").render(context).strip()
-        return Rendered(subject=subject, body=f"{body}\n{footer}")
+        closing = "".join(footer.root_render_func(ctx)).strip()
+        return Rendered(subject=subject, body=f"{body}\n{closing}")
+
+    def _compiled(self, kind: Kind, lang: str) -> tuple[jinja2.Template, jinja2.Template]:
+        """A kind's template and its language's footer, looked up once."""
+        found = self._templates.get((kind, lang))
+        if found is None:
+            found = (
+                self.env.get_template(f"{lang}/{kind.value}.j2"),
+                self.env.get_template(f"{lang}/_footer.j2"),
+            )
+            self._templates[(kind, lang)] = found
+        return found
 
 
 @dataclass(frozen=True)

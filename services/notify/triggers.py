@@ -144,12 +144,17 @@ async def _line_moved(
 @contextmanager
 def _about(event: Envelope[Any]) -> Iterator[None]:
     """Log lines name the event they are about, as the consumer does for single events."""
-    with structlog.contextvars.bound_contextvars(
+    # Bound, then reset by token: ``bound_contextvars`` copies the whole context to
+    # restore it, a cost paid for every receipt of a batch.
+    tokens = structlog.contextvars.bind_contextvars(
         event_id=str(event.event_id),
         correlation_id=str(event.correlation_id),
         center_id=event.center_id,
-    ):
+    )
+    try:
         yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
 
 
 def _lookup_url(n: Notifier, code: str) -> str:

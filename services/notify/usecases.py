@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -309,9 +309,10 @@ class Notifier:
             contact, opted_out = next(iter(found))
             step, fallback = Step(Channel.NONE, contact.kind), []
             reason = "opted out" if opted_out else "no channel reaches this contact"
-        delivery = self._delivery(intent, step, contact)
-        delivery = replace(
-            delivery,
+        delivery = self._delivery(
+            intent,
+            step,
+            contact,
             fallback=[
                 {
                     "channel": s.channel.value,
@@ -321,14 +322,23 @@ class Notifier:
                 }
                 for s in fallback
             ],
+            suppressed=reason,
         )
         if reason is not None:
             log.info("notify.suppressed", kind=intent.kind.value, reason=reason)
-            delivery = replace(delivery, status=DeliveryStatus.SUPPRESSED.value, last_error=reason)
         return delivery
 
-    def _delivery(self, intent: Intent, step: Step, contact: Contact) -> deliveries.NewDelivery:
-        """The message for one contact on one channel, due now or after quiet hours."""
+    def _delivery(
+        self,
+        intent: Intent,
+        step: Step,
+        contact: Contact,
+        *,
+        fallback: list[dict[str, str]],
+        suppressed: str | None,
+    ) -> deliveries.NewDelivery:
+        """The message for one contact on one channel, due now or after quiet hours;
+        recorded as suppressed (with the reason) when it is not to be sent."""
         event, kind = intent.event, intent.kind
         composed = self.composer.compose(
             kind,
@@ -338,6 +348,7 @@ class Notifier:
             {**intent.context, **intent.private},
         )
         quiet = self.settings.quiet_hours_of(event.center_id)
+        status = DeliveryStatus.PENDING if suppressed is None else DeliveryStatus.SUPPRESSED
         return deliveries.NewDelivery(
             id=delivery_id(event.event_id, kind, step.channel, contact.ref),
             source_event_id=event.event_id,
@@ -353,8 +364,10 @@ class Notifier:
             body=composed.body,
             segments=composed.segments,
             context=dict(intent.context),
-            status=DeliveryStatus.PENDING.value,
+            status=status.value,
             due_at=send_not_before(self.clock(), channel=step.channel, kind=kind, quiet=quiet),
+            fallback=fallback,
+            last_error=suppressed,
         )
 
     # ---------------------------------------------------------- opting out

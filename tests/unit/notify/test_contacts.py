@@ -33,6 +33,14 @@ def test_invalid_numbers_are_refused(raw: str) -> None:
         normalise_phone(raw)
 
 
+def test_a_number_asked_again_gets_the_same_answer() -> None:
+    """Numbers seen lately are remembered; a refusal is not, and refuses again."""
+    assert normalise_phone("0901234567") == normalise_phone("0901234567") == "+84901234567"
+    for _ in range(2):
+        with pytest.raises(InvalidContact, match="not a valid phone number"):
+            normalise_phone("0123456789")
+
+
 def test_emails_are_checked_and_their_domain_lowered() -> None:
     assert normalise_email(" Nguyen.An@Example.VN ") == "Nguyen.An@example.vn"
     for bad in ["no-at-sign", "a@b", "a b@c.vn", "@c.vn"]:

@@ -97,6 +97,15 @@ def test_missing_context_is_an_error_not_a_blank() -> None:
         RENDERER.render(Kind.TICKET_CALLED, "vi", {"number": "A1", "optout_url": "o"})
 
 
+def test_the_footer_needs_its_link_and_follows_the_language() -> None:
+    sample = SAMPLES[Kind.TICKET_CALLED]
+    with pytest.raises(jinja2.UndefinedError):
+        RENDERER.render(Kind.TICKET_CALLED, "en", sample)
+    for language, footer in [("en", "Stop"), ("vi", "Từ chối"), ("en", "Stop")]:
+        body = RENDERER.render(Kind.TICKET_CALLED, language, sample | {"optout_url": "o"}).body
+        assert body.splitlines()[-1].startswith(footer)
+
+
 def test_composed_sms_counts_its_segments_and_carries_a_working_opt_out_link() -> None:
     composed = COMPOSER.compose(
         Kind.DOSSIER_RECEIVED, Channel.SMS, "r_" + "ab" * 16, "vi", SAMPLES[Kind.DOSSIER_RECEIVED]
