@@ -41,7 +41,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.e2e import cpu_seconds
+from bench.launch import cpu_seconds
 from shared.embedded import free_port
 from tests.integration.notify.harness import (
     CONTACT_KEY,
