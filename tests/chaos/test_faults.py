@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -26,6 +25,7 @@ from shared.events import catalog
 from shared.events.envelope import new_event
 from shared.events.topics import DEADLINES, DOSSIERS
 from tests.support.backends import Servers
+from tests.support.chaos_stack import running_stack
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
@@ -35,17 +35,8 @@ pytestmark = pytest.mark.slow
 async def stack(
     test_servers: Servers, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    running = Stack(
-        Path(tmp_path_factory.mktemp("chaos")),
-        postgres_url=test_servers.postgres_url,
-        kafka_bootstrap=test_servers.kafka_bootstrap,
-        kafka_embedded=test_servers.kafka_embedded,
-    )
-    try:
-        await running.start()
+    async with running_stack(test_servers, tmp_path_factory.mktemp("chaos")) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @pytest.fixture(scope="module")

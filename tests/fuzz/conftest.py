@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ from hypothesis import HealthCheck, Phase, settings
 from chaos.stack import CENTER, Stack, token
 from shared.events import catalog
 from tests.support.backends import Servers
+from tests.support.chaos_stack import running_stack
 
 OTHER_CENTER = "bac-ha"
 
@@ -79,17 +79,8 @@ def receipt(code: str) -> catalog.DossierReceived:
 async def stack(
     test_servers: Servers, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    running = Stack(
-        Path(tmp_path_factory.mktemp("fuzz")),
-        postgres_url=test_servers.postgres_url,
-        kafka_bootstrap=test_servers.kafka_bootstrap,
-        kafka_embedded=test_servers.kafka_embedded,
-    )
-    try:
-        await running.start()
+    async with running_stack(test_servers, tmp_path_factory.mktemp("fuzz")) as running:
         yield running
-    finally:
-        await running.stop()
 
 
 @pytest.fixture(scope="package")

@@ -120,7 +120,9 @@ async def test_one_gateway_is_reached_over_a_few_kept_alive_connections() -> Non
             )
             assert all(r.ok for r in results)
         assert len(sink.delivered) == 80
-        assert 1 < sink.max_in_flight <= 4  # concurrent, and never more than allowed
+        # Sends overlap (a serial sender would show 1) but never exceed the 4 allowed.
+        assert sink.max_in_flight >= 2, sink.max_in_flight
+        assert sink.max_in_flight <= 4, sink.max_in_flight
         assert sink.connections <= 4  # 80 messages, at most 4 connections, all reused
         assert list(http.clients) == [("http", "127.0.0.1", sink.port, True)]
 
