@@ -27,6 +27,7 @@ from aiokafka.errors import KafkaError
 
 from chaos.ledger import OPS, DossierEntry, Ledger, TicketEntry
 from chaos.stack import CENTER, Stack, token
+from shared.bus.kafka import started
 from shared.events.commands import AssignData, AssignDossier, ReceiveData, ReceiveDossier
 from shared.events.topics import INTAKE_COMMANDS
 
@@ -562,17 +563,13 @@ class Load:
         assert self.stack.kafka is not None
         async with self._producer_lock:
             if self._producer is None:
-                producer = AIOKafkaProducer(
-                    **self.stack.kafka.client_options() | {"request_timeout_ms": 5000},
-                    acks="all",
-                    enable_idempotence=False,
+                self._producer = await started(
+                    AIOKafkaProducer(
+                        **self.stack.kafka.client_options() | {"request_timeout_ms": 5000},
+                        acks="all",
+                        enable_idempotence=False,
+                    )
                 )
-                try:
-                    await producer.start()
-                except BaseException:
-                    await producer.stop()
-                    raise
-                self._producer = producer
             return self._producer
 
     async def _drop_producer(self) -> None:

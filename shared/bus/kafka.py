@@ -54,6 +54,16 @@ def make_router(settings: KafkaSettings, *, client_id: str, **kwargs: Any) -> Ka
     )
 
 
+async def started(producer: AIOKafkaProducer) -> AIOKafkaProducer:
+    """Start ``producer``; a start that fails still releases what it had opened."""
+    try:
+        await producer.start()
+    except BaseException:
+        await producer.stop()
+        raise
+    return producer
+
+
 def make_producer(settings: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
     """A raw aiokafka producer with acks=all (used by the outbox relay)."""
     return AIOKafkaProducer(**(settings.producer_options() | overrides))

@@ -48,6 +48,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from shared.bus.kafka import started
 from shared.events.envelope import MAX_EVENT_BYTES, Envelope
 from shared.events.topics import key_of, stream_of
 from shared.logging import get_logger
@@ -264,13 +265,7 @@ class OutboxRelay:
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            producer = self.producer_factory()
-            try:
-                await producer.start()
-            except BaseException:
-                await producer.stop()
-                raise
-            self._producer = producer
+            self._producer = await started(self.producer_factory())
         return self._producer
 
     async def _close_producer(self) -> None:
