@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from services.notify import contacts
 from services.notify.contacts import (
     InvalidContact,
     InvalidToken,
@@ -39,6 +43,42 @@ def test_a_number_asked_again_gets_the_same_answer() -> None:
     for _ in range(2):
         with pytest.raises(InvalidContact, match="not a valid phone number"):
             normalise_phone("0123456789")
+
+
+def _outcome(normalise: object, raw: str) -> str:
+    try:
+        return str(normalise(raw))  # type: ignore[operator]
+    except InvalidContact as exc:
+        return f"refused: {exc}"
+
+
+def _read(raw: str) -> str:
+    return _outcome(contacts.normalise_phone.__wrapped__, raw)
+
+
+def _parsed(raw: str) -> str:
+    return _outcome(lambda r: contacts._parsed_phone(r, "VN"), raw)
+
+
+def test_plain_numbers_read_as_phonenumbers_parses_them() -> None:
+    """Numbers in E.164 or with the leading 0 are read without a full parse: every
+    prefix of the plan, every length around the plan's, both forms, same answer."""
+    rng = random.Random(84)
+    for prefix in range(10, 100):
+        for length in range(5, 13):
+            for _ in range(3):
+                national = str(prefix) + "".join(rng.choices("0123456789", k=length - 2))
+                for raw in (f"0{national}", f"+84{national}", f"0{national}\n", f"+840{national}"):
+                    assert _read(raw) == _parsed(raw), raw
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["", "0", "+84", "84", "+840", "00", "+", "٠"]),
+    st.text(alphabet="0123456789٠١٢٣٤٥٦٧٨٩ -+", min_size=0, max_size=13),
+)
+def test_any_phone_text_gets_the_answer_of_a_full_parse(prefix: str, rest: str) -> None:
+    assert _read(prefix + rest) == _parsed(prefix + rest)
 
 
 def test_emails_are_checked_and_their_domain_lowered() -> None:
