@@ -77,6 +77,9 @@ def parse_event(raw: bytes | str | dict[str, Any]) -> Envelope[Any]:
     if isinstance(raw, bytes | str):
         if len(raw) > MAX_EVENT_BYTES:
             raise MalformedEvent(f"event is {len(raw)} bytes; the limit is {MAX_EVENT_BYTES}")
+        current = _current(raw)
+        if current is not None:
+            return current
         try:
             raw = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -97,6 +100,21 @@ def parse_event(raw: bytes | str | dict[str, Any]) -> Envelope[Any]:
         return _any_event.validate_python(_upcast(raw))
     except ValidationError as exc:
         raise MalformedEvent(_describe(exc)) from None
+
+
+def _current(raw: bytes | str) -> Envelope[Any] | None:
+    """The usual message, a known type at this code's version, validated straight from
+    its JSON (no Python objects built only to be validated); None for anything else,
+    which the full path then upcasts, classifies or refuses with its reason. Whatever
+    pydantic's JSON parser refuses and ``json.loads`` takes (deeper nesting, a BOM,
+    UTF-16) goes that way too, so it is read as before."""
+    try:
+        event = _any_event.validate_json(raw)
+    except Exception:  # whatever it is, the full path says what it always said
+        return None
+    if event.schema_version != PAYLOADS[event.event_type].SCHEMA_VERSION:
+        return None
+    return event
 
 
 def _describe(exc: ValidationError) -> str:

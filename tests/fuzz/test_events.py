@@ -39,7 +39,7 @@ from chaos import bus
 from chaos.stack import CONTACT_KEY, Stack
 from shared.crypto import seal
 from shared.events import catalog
-from shared.events.envelope import Payload, new_event
+from shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
 from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
 from shared.events.topics import (
     DEADLINES,
@@ -216,6 +216,62 @@ def adversarial(draw: st.DrawFn, stream: Stream) -> bytes:
     elif how == "extra fields":
         target[draw(st.from_regex(r"[a-z_]{1,12}", fullmatch=True))] = draw(junk)
     return encode_broken(draw, how, raw, b"[")
+
+
+def _read(value: bytes, parse: Callable[[bytes], Any] = parse_event) -> tuple[str, Any]:
+    # An event that came without its time is given the time of reading.
+    timed = b'"occurred_at"' in value
+    try:
+        return "valid", parse(value).model_dump(exclude=None if timed else {"occurred_at"})
+    except UnknownEventType:
+        return "unknown", None
+    except MalformedEvent:
+        return "malformed", None
+
+
+def _decoded_first(value: bytes) -> tuple[str, Any]:
+    """What ``parse_event`` makes of a message by way of ``json.loads`` (the path of
+    decoded JSON, never validated from the bytes)."""
+    if len(value) > MAX_EVENT_BYTES:
+        return "malformed", None
+    try:
+        decoded = json.loads(value)
+    except (ValueError, RecursionError):
+        return "malformed", None
+    return _read(value, lambda _: parse_event(decoded))
+
+
+_VALID = _event(receipt("HS-00000001"))
+_VALID_JSON = json.dumps(_VALID)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        _VALID_JSON.encode(),
+        _VALID_JSON.encode("utf-16"),  # json.loads detects it; pydantic reads UTF-8 alone
+        b"\xef\xbb\xbf" + _VALID_JSON.encode(),  # a byte order mark
+        json.dumps(_VALID | {"x": json.loads("[" * 300 + "]" * 300)}).encode(),
+        _VALID_JSON[:-1].encode() + b', "center_id": "other"}',  # the last one wins
+        _VALID_JSON[:-1].encode() + b', "event_type": "ticket.called"}',
+        _VALID_JSON.replace('"fuzz"', '"fu\tzz"').encode(),  # a raw control character
+        _VALID_JSON.replace('"fuzz"', '"fu\\ud800zz"').encode(),  # a lone surrogate
+        _VALID_JSON.encode() + b" x",
+        _VALID_JSON.replace('"status": 2', '"status": 02').encode(),
+        _VALID_JSON.replace('"status": 2', '"status": "2"').encode(),
+        _VALID_JSON.replace('"schema_version": 1', '"schema_version": 2').encode(),
+    ],
+)
+def test_an_event_reads_the_same_from_its_bytes_as_from_decoded_json(value: bytes) -> None:
+    """Bytes are validated as JSON directly, falling back to ``json.loads`` and the
+    decoded path for anything that way refuses: the answer is always the decoded one."""
+    assert _read(value) == _decoded_first(value)
+
+
+@replayable(400)
+@given(st.sampled_from([QUEUE, DOSSIERS, DEADLINES]).flatmap(adversarial))
+def test_adversarial_events_read_the_same_from_bytes_as_decoded(value: bytes) -> None:
+    assert _read(value) == _decoded_first(value)
 
 
 def collect(strategy: st.SearchStrategy[Any], n: int) -> list[Any]:
