@@ -111,37 +111,41 @@ class ReceivedDossier:
 
 
 async def save_dossiers(conn: asyncpg.Connection, received: Sequence[ReceivedDossier]) -> None:
-    """Remember received dossiers and the contacts given with them (one pipelined write)."""
+    """Remember received dossiers and the contacts given with them, in one statement
+    (one array per column) whatever their number. As if saved one after another: a
+    dossier's first receipt is kept, and of each kind of contact the last one given."""
     if not received:
         return
-    await conn.executemany(
+    # One row may not be upserted twice by one statement: the last contact stands.
+    given = {(d.dossier_id, d.contact.kind): (d, d.contact) for d in received if d.contact}
+    contacts = list(given.values())
+    await conn.execute(
         """
         WITH dossier AS (
             INSERT INTO dossiers (dossier_id, center_id, dossier_code, received_at)
-            VALUES ($1, $2, $3, $4)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
             ON CONFLICT (dossier_id) DO NOTHING
         )
         INSERT INTO contacts
             (subject_kind, subject_id, kind, address, recipient_ref, language, center_id)
-        SELECT 'dossier', $1, $5, $6, $7, $8, $2 WHERE $5::text IS NOT NULL
+        SELECT 'dossier', c.* FROM unnest(
+            $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]
+        ) AS c
         ON CONFLICT (subject_kind, subject_id, kind) DO UPDATE
             SET address = EXCLUDED.address,
                 recipient_ref = EXCLUDED.recipient_ref,
                 language = EXCLUDED.language
         """,
-        [
-            (
-                d.dossier_id,
-                d.center_id,
-                d.dossier_code,
-                d.received_at,
-                d.contact.kind if d.contact else None,
-                d.contact.address if d.contact else None,
-                d.contact.ref if d.contact else None,
-                d.contact.language if d.contact else None,
-            )
-            for d in received
-        ],
+        [d.dossier_id for d in received],
+        [d.center_id for d in received],
+        [d.dossier_code for d in received],
+        [d.received_at for d in received],
+        [d.dossier_id for d, _ in contacts],
+        [c.kind for _, c in contacts],
+        [c.address for _, c in contacts],
+        [c.ref for _, c in contacts],
+        [c.language for _, c in contacts],
+        [d.center_id for d, _ in contacts],
     )
 
 

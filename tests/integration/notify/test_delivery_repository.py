@@ -1,7 +1,7 @@
 """The delivery outbox's SQL against a real PostgreSQL: whole batches in one statement
 keep every per-message guarantee (once per event, kind, channel and recipient; one
 wake-up per transaction; a lost send logged as interrupted together with its claim;
-one log line per attempt)."""
+one log line per attempt). So does the record of the receipts messages go out for."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ import asyncpg
 import pytest
 
 from services.notify import delivery_repository as deliveries
+from services.notify import repository as repo
+from services.notify.contacts import Contact
 from services.notify.delivery_repository import Attempt, NewDelivery, Outcome, SourceEvent
 from shared.db import create_pool
 from shared.devstack import migrate_all
@@ -109,6 +111,46 @@ async def test_a_batch_records_each_message_once_and_wakes_the_worker_once(
     assert rows[0]["fallback"] == first.fallback
     assert [r["finished_at"] is None for r in rows] == [True, True, False, True]
     assert await conn.fetchval("SELECT count(*) FROM source_events") == 2
+
+
+async def test_a_batch_of_receipts_is_saved_as_one_after_another(
+    conn: asyncpg.Connection,
+) -> None:
+    """The first receipt of a dossier stands; of each kind of contact, the last given.
+    Receipts without a contact are remembered too."""
+    at = datetime(2026, 3, 2, 2, tzinfo=UTC)
+    one, two, bare = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def receipt(dossier: uuid.UUID, code: str, contact: Contact | None) -> repo.ReceivedDossier:
+        return repo.ReceivedDossier(dossier, "c-1", code, at, contact)
+
+    phone = Contact("phone", "+84901234567", "r_p1", "vi")
+    batch = [
+        receipt(one, "HS-1", phone),
+        receipt(two, "HS-2", Contact("email", "a@b.vn", "r_e2", "en")),
+        receipt(one, "HS-1-again", replace(phone, address="+84907654321", ref="r_p2")),
+        receipt(one, "HS-1-third", Contact("email", "c@d.vn", "r_e1", "en")),
+        receipt(bare, "HS-3", None),
+    ]
+    async with conn.transaction():
+        await repo.save_dossiers(conn, batch)
+    async with conn.transaction():  # the batch again (another replica, say): no change
+        await repo.save_dossiers(conn, batch)
+    dossiers = await conn.fetch("SELECT dossier_id, dossier_code FROM dossiers")
+    assert {r["dossier_id"]: r["dossier_code"] for r in dossiers} == {
+        one: "HS-1",
+        two: "HS-2",
+        bare: "HS-3",
+    }
+    rows = await conn.fetch(
+        "SELECT subject_kind, subject_id, kind, address, recipient_ref, language, center_id"
+        " FROM contacts"
+    )
+    assert {(r["subject_id"], r["kind"]): tuple(r) for r in rows} == {
+        (one, "phone"): ("dossier", one, "phone", "+84907654321", "r_p2", "vi", "c-1"),
+        (one, "email"): ("dossier", one, "email", "c@d.vn", "r_e1", "en", "c-1"),
+        (two, "email"): ("dossier", two, "email", "a@b.vn", "r_e2", "en", "c-1"),
+    }
 
 
 async def test_a_claim_logs_the_sends_a_lease_outlived_in_the_same_statement(
