@@ -5,27 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
 from services.notify.domain import Channel
 from services.notify.pace import BLOCK_SECONDS, SharedPace, burst_of
-from shared.db import create_pool
-from shared.devstack import migrate_all
-from shared.settings import DatabaseSettings
 
 RATE = 100.0
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    await migrate_all(database_url, ["notify"])
-    settings = DatabaseSettings(url=database_url, pool_min=1, pool_max=4)
-    p = await create_pool(settings, server_settings={"search_path": "notify,public"})
-    yield p
-    await p.close()
+def pool(notify_pool: asyncpg.Pool) -> asyncpg.Pool:
+    return notify_pool
 
 
 class Schedule:
