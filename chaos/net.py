@@ -44,11 +44,22 @@ class Background:
 
 
 class TcpProxy:
-    """A loopback TCP proxy that can be cut (refuse and drop every connection) and restored."""
+    """A loopback TCP proxy that can be cut (refuse and drop every connection) and restored.
 
-    def __init__(self, bg: Background, target_port: int, listen_port: int | None = None) -> None:
+    With ``bg`` it serves on that background loop (a chaos run); without, on the loop of
+    whoever starts it (a test simulating one outage).
+    """
+
+    def __init__(
+        self,
+        target_port: int,
+        listen_port: int | None = None,
+        *,
+        target_host: str = "127.0.0.1",
+        bg: Background | None = None,
+    ) -> None:
         self.bg = bg
-        self.target = ("127.0.0.1", target_port)
+        self.target = (target_host, target_port)
         self.port = listen_port or free_port()
         self.connections = 0
         self._server: asyncio.Server | None = None
@@ -59,20 +70,28 @@ class TcpProxy:
         return self._server is None
 
     async def start(self) -> TcpProxy:
-        await self.bg.run(self._listen())
+        await self._run(self._listen())
         return self
 
     async def cut(self) -> None:
-        await self.bg.run(self._cut())
+        """Refuse new connections and drop every open one."""
+        await self._run(self._cut())
 
     async def restore(self) -> None:
-        await self.bg.run(self._listen())
+        await self._run(self._listen())
+
+    async def stop(self) -> None:
+        await self.cut()
+
+    async def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return await (coro if self.bg is None else self.bg.run(coro))
 
     async def _listen(self) -> None:
         if self._server is None:
             self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
 
     async def _cut(self) -> None:
+        # Not Server.wait_closed: newer Pythons wait there for every client to hang up.
         if self._server is not None:
             self._server.close()
             self._server = None

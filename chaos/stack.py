@@ -182,7 +182,7 @@ class Stack:
             self.pg = EmbeddedPostgres(self.workdir / "pg", free_port(), durable=True)
             await asyncio.to_thread(self.pg.start)
             admin, name = self.pg.url, "motcua"
-            self.pg_proxy = await TcpProxy(self.bg, self.pg.port).start()
+            self.pg_proxy = await TcpProxy(self.pg.port, bg=self.bg).start()
         else:
             admin, name = self.postgres_url, f"chaos_{uuid.uuid4().hex[:12]}"
             self._dropped_database = name
@@ -202,7 +202,7 @@ class Stack:
             self.broker = EmbeddedKafka(broker_port, self.workdir)
             self.broker.advertised_port = proxy_port
             await asyncio.to_thread(self.broker.start)
-            self.kafka_proxy = await TcpProxy(self.bg, broker_port, proxy_port).start()
+            self.kafka_proxy = await TcpProxy(broker_port, proxy_port, bg=self.bg).start()
             bootstrap, prefix, embedded = f"127.0.0.1:{proxy_port}", "", True
         else:
             bootstrap, prefix = self.kafka_bootstrap, f"chaos{uuid.uuid4().hex[:8]}."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -47,6 +49,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _release_as_is(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing beyond asyncpg's own rollback of an open
+    transaction. Request work keeps no session state, so the default reset query
+    (unlock all, CLOSE ALL, UNLISTEN *, RESET ALL) would be a round trip and four
+    statements for every request; work that does keep state runs in ``session()``."""
+
+
 async def create_pool(settings: DatabaseSettings, **overrides: Any) -> asyncpg.Pool:
     """Open a pool with JSON codecs installed once per connection."""
     options: dict[str, Any] = {
@@ -54,8 +63,27 @@ async def create_pool(settings: DatabaseSettings, **overrides: Any) -> asyncpg.P
         "max_size": settings.pool_max,
         "command_timeout": settings.command_timeout,
         "init": _init_connection,
+        "reset": _release_as_is,
     } | overrides
     return await asyncpg.create_pool(settings.url, **options)
+
+
+@asynccontextmanager
+async def session(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for work that keeps session state: session advisory locks
+    and LISTEN. That state is cleared before the connection serves anyone else, or the
+    connection is closed (which ends its locks) when it cannot be; a leader lock left on
+    an idle pooled connection would stop every relay."""
+    async with pool.acquire() as conn:
+        try:
+            yield conn
+        finally:
+            if not conn.is_closed():
+                try:
+                    await conn.execute(conn.get_reset_query())
+                except BaseException:
+                    conn.terminate()
+                    raise
 
 
 def is_unavailable(exc: BaseException) -> bool:

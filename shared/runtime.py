@@ -28,7 +28,7 @@ from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
 from shared.bus.kafka import make_producer, make_router
 from shared.bus.outbox import OutboxRelay
 from shared.bus.retention import Retention
-from shared.db import MISUSE, UNAVAILABLE, create_pool
+from shared.db import MISUSE, UNAVAILABLE, create_pool, session
 from shared.events.topics import Stream
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
@@ -124,7 +124,7 @@ class ServiceRuntime:
         async def loop() -> None:
             while True:
                 try:
-                    async with self.pool.acquire() as conn:
+                    async with session(self.pool) as conn:  # the sweep takes a lock
                         await sample(conn)
                 except Exception as exc:
                     log.warning("sampler.failed", sampler=name, error=repr(exc))
@@ -142,7 +142,7 @@ class ServiceRuntime:
             s.db, server_settings={"search_path": f'"{self.schema}",public'}
         )
         if self.migrate_on_start and s.migrate_on_start:
-            async with self.pool.acquire() as conn:
+            async with session(self.pool) as conn:
                 await migrations.apply(conn, self.schema, migrations.plan(self.migrations_dir))
         self.relay = OutboxRelay(
             self.pool,

@@ -191,8 +191,9 @@ async def get_apology_letter(
 ) -> Response | LetterOut:
     """The apology letter with its new appointment date (latest overdue due date);
     ``format=text`` gives the printable Vietnamese text."""
+    names = _deadlines(request).settings.center_names
     async with _runtime(request).pool.acquire() as conn:
-        letter = await queries.apology_letter(conn, dossier_id)
+        letter = await queries.apology_letter(conn, dossier_id, center_names=names)
     _require(principal, letter.center_id)
     text = letters.render(letter)
     if format == "text":

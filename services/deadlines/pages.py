@@ -186,7 +186,10 @@ async def snapshot(
         cal = await d.calendars.of(conn, center)
         stored = await queries.center_calendar(conn, center)
     return Snapshot(
-        center_name=(stored and stored.name) or d.settings.center_names.get(center) or center,
+        center_name=queries.center_name(
+            center, stored.name if stored else None, d.settings.center_names
+        )
+        or center,
         report=report,
         weekly=weekly,
         worklist=items,

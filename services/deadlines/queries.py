@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import resources
 
@@ -114,12 +115,22 @@ async def clock_detail(
     )
 
 
-async def apology_letter(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> ApologyLetter:
-    """The latest apology letter of a dossier (one per overdue due date)."""
+def center_name(center_id: str, stored: str | None, configured: Mapping[str, str]) -> str | None:
+    """A center's name as people read it: the one stored with its calendar, else the one
+    configured for the service, else none (the caller says what stands in for it)."""
+    return stored or configured.get(center_id)
+
+
+async def apology_letter(
+    conn: asyncpg.Connection, dossier_id: uuid.UUID, *, center_names: Mapping[str, str]
+) -> ApologyLetter:
+    """The latest apology letter of a dossier (one per overdue due date), with the
+    center's name as of now: letters are rendered on demand, so a name set later shows."""
     letter = await repository.latest_letter(conn, dossier_id)
     if letter is None:
         raise NotFound(f"no apology letter for dossier {dossier_id}")
-    return letter
+    name = center_name(letter.center_id, letter.center_name, center_names)
+    return replace(letter, center_name=name)
 
 
 async def center_calendar(conn: asyncpg.Connection, center_id: str) -> CenterCalendar | None:

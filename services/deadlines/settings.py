@@ -29,8 +29,8 @@ class DeadlinesSettings(ServiceSettings):
         default_factory=lambda: {
             "nam-cuong": "Trung tâm Phục vụ hành chính công phường Nam Cường",
         },
-        description="Name of each center on the leaders' dashboard, unless one is stored with "
-        "the center's calendar (PUT /v1/centers/{center_id}/calendar)",
+        description="Name of each center on the leaders' dashboard and its apology letters, "
+        "unless one is stored with the center's calendar (PUT /v1/centers/{center_id}/calendar)",
     )
     approaching_thresholds: list[str] = Field(
         default=["1d", "80%"],

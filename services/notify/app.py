@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.notify import api, handlers, pages
 from services.notify.channels import AppriseTransport, ChannelSender
 from services.notify.messages import Composer, Renderer
+from services.notify.pace import SharedPace
 from services.notify.settings import NotifySettings
 from services.notify.usecases import Notifier
 from services.notify.webhooks import HttpTransport
@@ -37,7 +38,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         """Runs inside the lifespan: the HTTP clients and threads open here, not at import."""
         sender = ChannelSender(
             settings.channels_of,
-            rates=settings.rate_per_second,
+            pace=SharedPace(lambda: runtime.pool, settings.rate_per_second),
             concurrency=settings.send_concurrency,
             http=HttpTransport(
                 connections=settings.send_concurrency, timeout=settings.send_timeout_seconds

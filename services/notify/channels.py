@@ -21,9 +21,8 @@ import contextvars
 import importlib
 import logging
 import threading
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,7 +30,8 @@ from urllib.parse import quote
 
 import apprise
 
-from services.notify.domain import Channel, TokenBucket
+from services.notify.domain import Channel
+from services.notify.pace import Pace
 from shared.logging import get_logger, mask_text
 
 if TYPE_CHECKING:
@@ -191,11 +191,11 @@ class AppriseTransport:
 
 
 class ChannelSender:
-    """Sends to the URL a center configured for the channel, within the channel's rate
-    limit, with at most ``concurrency`` sends in flight. The dev inbox needs no
-    sending: the stored message is it.
+    """Sends to the URL a center configured for the channel, at the channel's pace
+    (``services.notify.pace``), with at most ``concurrency`` sends in flight. The dev
+    inbox needs no sending: the stored message is it.
 
-    The rate wait comes before taking a send slot, so a channel at its limit does
+    The pace wait comes before taking a send slot, so a channel at its limit does
     not hold up the other channels of a batch.
     """
 
@@ -203,20 +203,16 @@ class ChannelSender:
         self,
         urls_of: Callable[[str], Mapping[Channel, str]],
         *,
-        rates: Mapping[Channel, float],
+        pace: Pace,
         concurrency: int,
         http: HttpTransport,
         fallback: AppriseTransport,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.urls_of = urls_of
-        self.buckets = {channel: TokenBucket(rate) for channel, rate in rates.items()}
+        self.pace = pace
         self.slots = asyncio.Semaphore(concurrency)
         self.http = http
         self.apprise = fallback
-        self.sleep = sleep
-        self.clock = clock
 
     async def send(self, message: Outgoing) -> SendResult:
         if message.channel == Channel.DEV_INBOX:
@@ -224,19 +220,12 @@ class ChannelSender:
         url = self.urls_of(message.center_id).get(message.channel)
         if not url:
             return SendResult(False, f"no {message.channel} channel configured", permanent=True)
-        await self._within_rate(message.channel)
+        await self.pace.wait(message.channel)
         endpoint = self.http.endpoint(url)
         async with self.slots:
             if endpoint is not None:
                 return await self.http.send(endpoint, message)
             return await self.apprise.send(url, message)
-
-    async def _within_rate(self, channel: Channel) -> None:
-        bucket = self.buckets.get(channel)
-        if bucket is not None:
-            wait = bucket.reserve(self.clock())
-            if wait > 0:
-                await self.sleep(wait)
 
     async def aclose(self) -> None:
         await self.http.aclose()

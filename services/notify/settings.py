@@ -122,7 +122,8 @@ class NotifySettings(ServiceSettings):
             Channel.WEBHOOK: 500.0,
             Channel.DEV_INBOX: 5000.0,
         },
-        description="Rate limit of each channel (messages per second, per process)",
+        description="Rate limit of each channel, in messages per second, shared by every "
+        "replica (a gateway's contract limits the deployment, not one process)",
     )
     send_timeout_seconds: float = Field(default=10.0, gt=0, description="One channel send")
     recipient_key: SecretStr | None = Field(

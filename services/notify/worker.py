@@ -52,6 +52,7 @@ from services.notify.settings import NotifySettings
 from services.notify.usecases import PRIVATE_KINDS, delivery_id, private_context
 from shared.bus import outbox
 from shared.bus.consumer import Publish
+from shared.db import session
 from shared.events import Envelope, new_event
 from shared.events.catalog import NotificationFailed, NotificationSent
 from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
@@ -141,7 +142,7 @@ class DeliveryWorker:
         backoff = 0.2
         while not self._stopping:
             try:
-                async with self.pool().acquire() as conn:
+                async with session(self.pool()) as conn:
                     await conn.add_listener(self.channel, self._on_notify)
                     backoff = 0.2
                     self._on_notify()  # catch up on what arrived while not listening

@@ -76,14 +76,19 @@ def _center(request: Request, center_id: str | None = None) -> Center:
     return _service(request).directory.center(wanted[:64])
 
 
+async def _center_board(request: Request) -> tuple[Center, Board]:
+    """The page's center and its board now; NotFound or Unavailable for the page to show."""
+    center = _center(request)
+    return center, await guarded(lambda: _queries(request).board(center.center_id))
+
+
 # -------------------------------------------------------------------- kiosk
 
 
 @router.get("/kiosk", response_class=HTMLResponse)
 async def kiosk(request: Request) -> Response:
     try:
-        center = _center(request)
-        board = await guarded(lambda: _queries(request).board(center.center_id))
+        center, board = await _center_board(request)
     except NotFound as exc:
         return not_found_page(request, exc.kind, exc.key)
     except Unavailable:
@@ -326,8 +331,7 @@ async def ticket_panel(request: Request, code: str) -> Response:
 async def board_page(request: Request) -> Response:
     lang = language(request)
     try:
-        center = _center(request)
-        board = await guarded(lambda: _queries(request).board(center.center_id))
+        center, board = await _center_board(request)
     except NotFound as exc:
         return not_found_page(request, exc.kind, exc.key)
     except Unavailable:
@@ -345,8 +349,7 @@ async def board_page(request: Request) -> Response:
 @router.get("/board/panel", response_class=HTMLResponse)
 async def board_panel(request: Request) -> Response:
     try:
-        center = _center(request)
-        board = await guarded(lambda: _queries(request).board(center.center_id))
+        center, board = await _center_board(request)
     except NotFound:
         return HTMLResponse("", status_code=404)
     except Unavailable:
@@ -366,8 +369,7 @@ def _origin(url: str) -> str:
 async def counter_page(request: Request) -> Response:
     lang = language(request)
     try:
-        center = _center(request)
-        board = await guarded(lambda: _queries(request).board(center.center_id))
+        center, board = await _center_board(request)
     except NotFound as exc:
         return not_found_page(request, exc.kind, exc.key)
     except Unavailable:

@@ -49,6 +49,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared.bus.kafka import started
+from shared.db import session
 from shared.events.envelope import MAX_EVENT_BYTES, Envelope
 from shared.events.topics import key_of, stream_of
 from shared.logging import get_logger
@@ -142,7 +143,7 @@ class OutboxRelay:
         backoff = 0.1
         while not self._stopping:
             try:
-                async with self.pool.acquire() as conn:
+                async with session(self.pool) as conn:
                     await self._lead(conn)
                 backoff = 0.1
             except asyncio.CancelledError:

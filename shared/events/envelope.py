@@ -47,7 +47,9 @@ class Envelope(BaseModel, Generic[P]):
     event_id: uuid.UUID
     event_type: str = Field(min_length=1, max_length=100)
     schema_version: int = Field(default=1, ge=1)
-    occurred_at: AwareDatetime = Field(default_factory=utcnow)
+    # Required on the wire too: deadline clocks run from when things happened, so an
+    # event without its time is refused rather than dated to whenever it was read.
+    occurred_at: AwareDatetime
     center_id: str = Field(min_length=1, max_length=64)
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None

@@ -8,8 +8,9 @@ import pytest
 from fastapi import FastAPI
 
 from shared import migrations
+from shared.db import create_pool
 from shared.runtime import ServiceRuntime
-from shared.settings import ServiceSettings
+from shared.settings import DatabaseSettings, ServiceSettings
 from tests.integration.bus import probe
 from tests.support.serving import serve
 
@@ -29,8 +30,12 @@ async def probe_app(probe_settings: ServiceSettings) -> AsyncIterator[tuple[Fast
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on schema ``svc``: the outbox and inbox, and a ``log`` table for effects."""
-    async with asyncpg.create_pool(
-        database_url, min_size=1, max_size=4, server_settings={"search_path": "svc"}
+    # The services' own pool shape, so relay and consumer tests cover its release rules.
+    async with await create_pool(
+        DatabaseSettings(url=database_url),
+        min_size=1,
+        max_size=4,
+        server_settings={"search_path": "svc"},
     ) as p:
         async with p.acquire() as conn:
             log = migrations.Migration("0001_log", "CREATE TABLE log (seq serial, what text);")

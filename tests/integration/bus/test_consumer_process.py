@@ -6,6 +6,7 @@ semantics precisely and quickly.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -103,6 +104,24 @@ async def test_malformed_goes_straight_to_dlq_without_retry(pool: asyncpg.Pool) 
     assert [h["x-attempts"] for _, _, h in dead] == ["1", "1"]
     assert "not JSON" in dead[0][2]["x-error"]
     assert "limit" in dead[1][2]["x-error"]
+
+
+async def test_an_event_without_its_time_is_dead_lettered_not_applied(pool: asyncpg.Pool) -> None:
+    # Dated on reading, it would start a deadline clock at whenever it was consumed.
+    dead: list[tuple[str, bytes, dict[str, str]]] = []
+    undated = assigned(uuid.uuid4(), 1)
+    raw = json.loads(undated.to_bytes())
+    del raw["occurred_at"]
+    value = json.dumps(raw).encode()
+    good = assigned(uuid.uuid4(), 2)
+    await consumer(pool, dead).process(records(value, good.to_bytes()))
+    assert await log(pool) == ["a2"]
+    assert [(topic, v) for topic, v, _ in dead] == [("t.dossier.events.dlq", value)]
+    assert dead[0][2]["x-attempts"] == "1"
+    assert "occurred_at: Field required" in dead[0][2]["x-error"]
+    assert (
+        await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", undated.event_id) == 0
+    )
 
 
 async def test_database_unavailable_is_raised_not_dead_lettered(pool: asyncpg.Pool) -> None:

@@ -117,7 +117,7 @@ async def broker_behind_proxy(tmp_path: Path) -> AsyncIterator[tuple[TcpProxy, K
     broker = EmbeddedKafka(broker_port, tmp_path)
     broker.advertised_port = proxy_port
     broker.start()
-    proxy = await TcpProxy("127.0.0.1", broker_port, proxy_port).start()
+    proxy = await TcpProxy(broker_port, proxy_port).start()
     settings = KafkaSettings(
         bootstrap_servers=f"127.0.0.1:{proxy_port}", embedded=True, topic_prefix="outage."
     )

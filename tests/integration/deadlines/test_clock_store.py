@@ -124,7 +124,7 @@ async def test_flags_fire_once_each_as_time_passes(conn: asyncpg.Connection) -> 
     assert approaching["occurred_at"] == "2026-03-05T02:18:00Z"
     overdue = only(events, lambda e: e["event_type"] == "deadline.overdue")
     assert overdue["data"]["new_appointment_at"] == "2026-03-09T10:00:00Z"  # Mon 17:00
-    letter = await queries.apology_letter(conn, d.dossier_id)
+    letter = await queries.apology_letter(conn, d.dossier_id, center_names={})
     assert str(letter.letter_id) == overdue["data"]["apology_letter_id"]
     assert await conn.fetchval("SELECT next_fire_at FROM clocks") is None
     # Every flag recorded once, with the id of the event that carried it.

@@ -9,6 +9,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+import httpx
+import pytest
+
 from tests.integration.deadlines.conftest import Service
 from tests.integration.deadlines.support import Dossier, vn
 from tests.support.waiting import eventually
@@ -217,3 +220,45 @@ async def test_api_worklist_clock_extension_letter_statistics_calendar(service: 
         "correction",
         "extension",
     ]
+
+
+async def test_letters_name_the_configured_center_unless_a_name_is_stored(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named, unnamed = "letter-named", "letter-unnamed"
+    configured = "Trung tâm Phục vụ hành chính công xã Bắc Hà"
+    # The running service reads the configured names on each request.
+    monkeypatch.setitem(service.deadlines.settings.center_names, named, configured)
+    a, b = Dossier(center_id=named), Dossier(center_id=unnamed)
+    monday = vn(2026, 6, 1, 9)
+    service.clock.set(vn(2026, 6, 1, 8))
+    await service.produce(a.received(monday, amount=0), b.received(monday, amount=0))
+    service.clock.set(vn(2026, 6, 1, 18))  # both due Monday 17:00: overdue, a letter each
+
+    async with service.client() as http:
+
+        async def letter(d: Dossier) -> httpx.Response:
+            return await http.get(
+                f"/v1/dossiers/{d.dossier_id}/apology-letter",
+                headers=service.token(d.center_id),
+                params={"format": "text"},
+            )
+
+        def ready(r: httpx.Response) -> bool:
+            return r.status_code == 200
+
+        text = (await eventually(lambda: letter(a), until=ready, what="a's letter")).text
+        assert text.startswith(configured.upper())
+        assert f"{configured} xin lỗi Ông/Bà" in text
+        assert "Bộ phận Một cửa" not in text
+        fallback = (await eventually(lambda: letter(b), until=ready, what="b's letter")).text
+        assert f"Bộ phận Một cửa {unnamed} xin lỗi Ông/Bà" in fallback
+
+        stored = "UBND xã Bắc Hà"
+        put = await http.put(
+            f"/v1/centers/{named}/calendar", json={"name": stored}, headers=service.token(named)
+        )
+        assert put.status_code == 200, put.text
+        text = (await letter(a)).text
+        assert f"{stored} xin lỗi Ông/Bà" in text
+        assert configured not in text

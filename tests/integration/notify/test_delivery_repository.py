@@ -19,10 +19,7 @@ from services.notify import delivery_repository as deliveries
 from services.notify import repository as repo
 from services.notify.contacts import Contact
 from services.notify.delivery_repository import Attempt, NewDelivery, Outcome, SourceEvent
-from shared.db import create_pool
-from shared.devstack import migrate_all
 from shared.events.topics import DOSSIERS
-from shared.settings import DatabaseSettings
 from tests.integration.notify.harness import running_notify
 from tests.support.backends import Servers
 from tests.support.kafka import read_all
@@ -33,14 +30,9 @@ LEASE = 60.0
 
 
 @pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection as the service opens them (its schema, JSON codecs)."""
-    await migrate_all(database_url, ["notify"])
-    settings = DatabaseSettings(url=database_url, pool_min=1, pool_max=1)
-    pool = await create_pool(settings, server_settings={"search_path": "notify,public"})
-    async with pool.acquire() as c:
+async def conn(notify_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    async with notify_pool.acquire() as c:
         yield c
-    await pool.close()
 
 
 def source() -> SourceEvent:

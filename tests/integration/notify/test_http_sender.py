@@ -13,6 +13,7 @@ import pytest
 
 from services.notify.channels import AppriseTransport, ChannelSender, Outgoing
 from services.notify.domain import Channel
+from services.notify.pace import LocalPace
 from services.notify.webhooks import HttpTransport, parse_endpoint
 from shared.embedded import free_port
 from tests.integration.notify.sinks import HttpSink, RawRequest
@@ -108,7 +109,7 @@ async def test_one_gateway_is_reached_over_a_few_kept_alive_connections() -> Non
     apprise = AppriseTransport(threads=2, timeout=10)
     sender = ChannelSender(
         lambda _: {Channel.SMS: sink.url("/sms"), Channel.EMAIL: sink.url("/apprise")},
-        rates={},
+        pace=LocalPace({}),
         concurrency=4,
         http=http,
         fallback=apprise,
@@ -180,7 +181,7 @@ async def test_a_url_apprise_rejects_fails_for_good_and_the_dev_inbox_needs_no_s
     http = HttpTransport(connections=1, timeout=5)
     sender = ChannelSender(
         lambda _: {Channel.SMS: "json://"},
-        rates={},
+        pace=LocalPace({}),
         concurrency=1,
         http=http,
         fallback=AppriseTransport(threads=1, timeout=5),
@@ -207,12 +208,11 @@ async def test_a_channel_at_its_rate_limit_waits_before_taking_a_send_slot(
 
     sender = ChannelSender(
         lambda _: {Channel.SMS: sink.url("/sms")},
-        rates={Channel.SMS: 10.0},  # a burst of one, then one every 0.1 s
+        # A burst of one, then one every 0.1 s; no time passes, so every later token is owed.
+        pace=LocalPace({Channel.SMS: 10.0}, sleep=sleep, clock=lambda: 0.0),
         concurrency=1,
         http=HttpTransport(connections=1, timeout=5),
         fallback=AppriseTransport(threads=1, timeout=5),
-        sleep=sleep,
-        clock=lambda: 0.0,  # no time passes: every token after the first is owed
     )
     try:
         results: list[Any] = [await sender.send(message()) for _ in range(3)]

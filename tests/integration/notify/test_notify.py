@@ -166,6 +166,18 @@ async def test_queue_triggers_each_send_exactly_one_message(
     assert a2.body.startswith(text["called"].format(number="A002"))
 
 
+async def test_sms_go_out_at_the_pace_every_replica_shares(
+    notify: Notify, http_sink: HttpSink
+) -> None:
+    phone = random_phone()
+    ticket = ticket_issued(center(), "A", "A001", phone=phone, language="vi")
+    await notify.publish(ticket, ticket_called(ticket))
+    await messages_to(http_sink, phone, 1)
+    pace = await notify.db.fetchrow("SELECT channel, tat FROM notify.channel_pace")
+    assert pace is not None, "the send took no slot of the shared pace"
+    assert pace["channel"] == "sms"
+
+
 @pytest.mark.parametrize("language", ["vi", "en"])
 async def test_dossier_and_deadline_triggers_each_send_exactly_one_message(
     notify: Notify, http_sink: HttpSink, language: str

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from services.deadlines.letters import ApologyLetter, render, vn_datetime
+from services.deadlines.queries import center_name
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -45,3 +46,10 @@ def test_times_are_local_even_when_stored_in_utc() -> None:
 
 def test_without_a_name_the_center_id_is_used() -> None:
     assert "Bộ phận Một cửa nam-cuong" in render(letter())
+
+
+def test_a_stored_center_name_wins_over_the_configured_one() -> None:
+    configured = {"nam-cuong": "Trung tâm Nam Cường"}
+    assert center_name("nam-cuong", "UBND phường Nam Cường", configured) == "UBND phường Nam Cường"
+    assert center_name("nam-cuong", None, configured) == "Trung tâm Nam Cường"
+    assert center_name("bac-ha", None, configured) is None

@@ -111,6 +111,29 @@ def test_an_event_without_its_id_is_malformed() -> None:
         parse_event(json.dumps(raw))
 
 
+def test_an_event_without_its_time_is_malformed() -> None:
+    # Dated on reading, a late or replayed event would start its deadline clock late.
+    raw = json.loads(new_event(received(), center_id="c", producer="p").to_bytes())
+    del raw["occurred_at"]
+    with pytest.raises(MalformedEvent, match="occurred_at: Field required"):
+        parse_event(json.dumps(raw))
+    raw["occurred_at"] = None
+    with pytest.raises(MalformedEvent, match="occurred_at"):
+        parse_event(json.dumps(raw))
+
+
+def test_every_event_schema_requires_its_time() -> None:
+    for event_type, model in ENVELOPES.items():
+        assert "occurred_at" in model.model_json_schema()["required"], event_type
+
+
+def test_a_new_event_is_dated_now_unless_told_otherwise() -> None:
+    before = datetime.now(UTC)
+    event = new_event(received(), center_id="c", producer="p")
+    assert before <= event.occurred_at <= datetime.now(UTC)
+    assert new_event(received(), center_id="c", producer="p", occurred_at=NOW).occurred_at == NOW
+
+
 def test_oversized_message_is_refused_before_parsing() -> None:
     with pytest.raises(MalformedEvent, match="limit"):
         parse_event(b" " * (MAX_EVENT_BYTES + 1))

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from shared.db import create_pool
+from shared.devstack import migrate_all
+from shared.settings import DatabaseSettings
+
+
+@pytest.fixture
+async def notify_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool as the service opens it (its schema, JSON codecs) on a migrated database."""
+    await migrate_all(database_url, ["notify"])
+    settings = DatabaseSettings(url=database_url, pool_min=1, pool_max=4)
+    pool = await create_pool(settings, server_settings={"search_path": "notify,public"})
+    yield pool
+    await pool.close()
