@@ -71,10 +71,7 @@ class ServiceRuntime:
             pool=lambda: self.pool,
             publish=lambda: faststream_publisher(self.router),
             retry=RetryPolicy(),
-            subscriber_options={
-                "session_timeout_ms": settings.kafka.session_timeout_ms,
-                "heartbeat_interval_ms": settings.kafka.heartbeat_interval_ms,
-            },
+            subscriber_options=settings.kafka.consumer_options(),
         )
         # The inbox, and any table the service adds, loses rows past the horizon.
         self.retention = Retention(self.schema, settings.retention_days)

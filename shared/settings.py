@@ -63,10 +63,28 @@ class KafkaSettings(BaseSettings):
     heartbeat_interval_ms: int = Field(
         default=3_000, ge=100, description="Consumer heartbeat interval (a third of the session)"
     )
+    fetch_max_wait_ms: int | None = Field(
+        default=None,
+        ge=1,
+        le=60_000,
+        description="Longest a consumer's fetch may wait at the broker for new events. "
+        "Kafka answers as soon as an event arrives, so its 500 ms default costs no latency "
+        "there; the embedded broker answers late within the wait (p50 130 ms at 500 ms, "
+        "16 ms at 100 ms), so it gets 100 ms unless this is set",
+    )
 
     @property
     def idempotent_producer(self) -> bool:
         return not self.embedded
+
+    def consumer_options(self) -> dict[str, Any]:
+        """Consumer group timings, and the fetch wait that suits the broker."""
+        fetch_wait = self.fetch_max_wait_ms or (100 if self.embedded else 500)
+        return {
+            "session_timeout_ms": self.session_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+            "fetch_max_wait_ms": fetch_wait,
+        }
 
     def ssl_context(self) -> ssl.SSLContext | None:
         if self.security_protocol not in ("SSL", "SASL_SSL"):

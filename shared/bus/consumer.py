@@ -45,6 +45,8 @@ from shared.logging import get_logger
 from shared.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED, HANDLER_SECONDS
 
 log = get_logger(__name__)
+# How long one poll waits for a batch to start (see ``subscribe``).
+BATCH_WAIT_MS = 25
 
 Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, list[Envelope[Any]]], Awaitable[None]]
@@ -141,7 +143,9 @@ class BatchConsumer(Generic[ItemT]):
             group_id=group_id,
             batch=True,
             max_records=max_records,
-            batch_timeout_ms=100,
+            # FastStream sleeps this long again after an empty poll, and an event that
+            # comes meanwhile waits it out: short keeps an idle consumer quick to answer.
+            batch_timeout_ms=BATCH_WAIT_MS,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_values,

@@ -60,6 +60,16 @@ def test_idempotence_is_on_for_real_kafka_and_off_only_for_embedded() -> None:
     assert opts["acks"] == "all"
 
 
+def test_consumers_wait_at_the_broker_as_long_as_suits_it() -> None:
+    """Kafka answers a waiting fetch when an event comes, so its default stays; the
+    embedded broker answers late within the wait, so its consumers wait less."""
+    assert KafkaSettings(embedded=False).consumer_options()["fetch_max_wait_ms"] == 500
+    assert KafkaSettings(embedded=True).consumer_options()["fetch_max_wait_ms"] == 100
+    chosen = KafkaSettings(embedded=True, fetch_max_wait_ms=250).consumer_options()
+    assert chosen["fetch_max_wait_ms"] == 250
+    assert chosen["session_timeout_ms"] == KafkaSettings().session_timeout_ms
+
+
 def test_sasl_scram_over_tls_reaches_the_clients(tmp_path: object) -> None:
     s = KafkaSettings(
         security_protocol="SASL_SSL",
