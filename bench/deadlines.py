@@ -244,7 +244,9 @@ class _BusWatch:
     async def start(self) -> None:
         topic = DEADLINES.topic(self.kafka.topic_prefix)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.kafka.bootstrap_servers, enable_auto_commit=False
+            bootstrap_servers=self.kafka.bootstrap_servers,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,  # not to add its own wait at the broker to the lag it times
         )
         await consumer.start()
         parts = [TopicPartition(topic, p) for p in range(DEADLINES.partitions)]

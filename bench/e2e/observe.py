@@ -62,6 +62,7 @@ class DeadlineTopic:
         consumer = AIOKafkaConsumer(
             self.topic, bootstrap_servers=self.bootstrap, group_id=None,
             auto_offset_reset="earliest", enable_auto_commit=False,
+            fetch_max_wait_ms=50,  # not to add its own wait at the broker to what it times
         )  # fmt: skip
         await consumer.start()
         try:
