@@ -292,6 +292,11 @@ def after_failure(attempts: int, policy: RetryPolicy, *, permanent: bool) -> Ver
 # ---------------------------------------------------------------- rate limits
 
 
+def burst_of(rate: float) -> float:
+    """Messages that may go at once after a quiet spell: a tenth of a second's worth."""
+    return max(1.0, rate / 10)
+
+
 @dataclass
 class TokenBucket:
     """A channel's rate limit: ``rate`` messages per second, bursts up to ``burst``.
@@ -308,7 +313,7 @@ class TokenBucket:
     def __post_init__(self) -> None:
         if self.rate <= 0:
             raise ValueError("a rate limit must be positive")
-        self.burst = self.burst or max(1.0, self.rate / 10)
+        self.burst = self.burst or burst_of(self.rate)
         self._tokens = self.burst
 
     def reserve(self, now: float) -> float:

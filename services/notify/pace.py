@@ -23,7 +23,7 @@ from typing import Protocol
 
 import asyncpg
 
-from services.notify.domain import Channel, TokenBucket
+from services.notify.domain import Channel, TokenBucket, burst_of
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -31,11 +31,6 @@ log = get_logger(__name__)
 BLOCK_SECONDS = 0.05
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
-
-
-def burst_of(rate: float) -> float:
-    """Messages that may go at once after a quiet spell: a tenth of a second's worth."""
-    return max(1.0, rate / 10)
 
 
 class Pace(Protocol):
@@ -54,7 +49,7 @@ class LocalPace:
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.buckets = {c: TokenBucket(rate, burst_of(rate)) for c, rate in rates.items()}
+        self.buckets = {c: TokenBucket(rate) for c, rate in rates.items()}
         self.sleep = sleep
         self.clock = clock
 
@@ -111,14 +106,11 @@ class SharedPace:
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
     ) -> None:
-        for rate in rates.values():
-            if rate <= 0:
-                raise ValueError("a rate limit must be positive")
         self.pool = pool
         self.rates = dict(rates)
         self.sleep = sleep
         self.clock = clock
-        self.local = LocalPace(rates, sleep=sleep, clock=clock)
+        self.local = LocalPace(rates, sleep=sleep, clock=clock)  # refuses a rate <= 0
         self._blocks: dict[Channel, Block] = {}
         self._locks = {channel: asyncio.Lock() for channel in rates}
 
@@ -134,7 +126,6 @@ class SharedPace:
                     block = await self._reserve(channel, rate)
                 except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                     log.warning("notify.pace_unshared", channel=channel.value, error=repr(exc))
-                    delay = None
                 else:
                     self._blocks[channel] = block
                     delay = block.take(self.clock())

@@ -8,7 +8,7 @@ which clears that state, or closes the connection when it cannot.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -34,6 +34,14 @@ async def _lock_is_free(db: asyncpg.Connection) -> bool:
         await db.execute("SELECT pg_advisory_unlock($1)", LOCK)
         return True
     return False
+
+
+async def _holding_the_lock(
+    pool: asyncpg.Pool, then: Callable[[asyncpg.Connection], Awaitable[None]]
+) -> None:
+    async with session(pool) as conn:
+        await conn.fetchval("SELECT pg_advisory_lock($1)", LOCK)
+        await then(conn)
 
 
 async def test_a_plain_release_keeps_the_session_as_it_is(one_connection: asyncpg.Pool) -> None:
@@ -75,27 +83,23 @@ async def test_a_session_clears_its_locks_listens_and_settings(
 async def test_a_session_clears_its_state_when_its_work_fails(
     one_connection: asyncpg.Pool, db: asyncpg.Connection
 ) -> None:
-    async def fail_holding_the_lock() -> None:
-        async with session(one_connection) as conn:
-            await conn.fetchval("SELECT pg_advisory_lock($1)", LOCK)
-            raise RuntimeError("work failed")
+    async def fail(_: asyncpg.Connection) -> None:
+        raise RuntimeError("work failed")
 
     with pytest.raises(RuntimeError, match="work failed"):
-        await fail_holding_the_lock()
+        await _holding_the_lock(one_connection, fail)
     assert await _lock_is_free(db)
 
 
 async def test_a_session_that_cannot_be_cleared_is_closed_and_the_pool_recovers(
     one_connection: asyncpg.Pool, db: asyncpg.Connection
 ) -> None:
-    async def lose_the_connection_holding_the_lock() -> None:
-        async with session(one_connection) as conn:
-            await conn.fetchval("SELECT pg_advisory_lock($1)", LOCK)
-            await db.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
-            await asyncio.sleep(0.1)
+    async def lose_the_connection(conn: asyncpg.Connection) -> None:
+        await db.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+        await asyncio.sleep(0.1)
 
     with pytest.raises(UNAVAILABLE) as caught:
-        await lose_the_connection_holding_the_lock()
+        await _holding_the_lock(one_connection, lose_the_connection)
     assert is_unavailable(caught.value), repr(caught.value)
     assert await _lock_is_free(db)
     assert await one_connection.fetchval("SELECT 1") == 1
