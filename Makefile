@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench docs clean chaos
+.PHONY: run test test-kafka kafka lint typecheck unit bench docs clean chaos
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,16 @@ run: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q
+
+# Apache Kafka's broker jars (pinned in deploy/kafka/pom.xml), fetched once with Maven
+# into a cache outside the repository; `motcua dev --broker kafka` and the Kafka tier use them.
+kafka: $(STAMP)
+	$(BIN)/motcua kafka fetch
+
+# The bus-facing tiers again, on Apache Kafka instead of the embedded Tansu broker.
+KAFKA_TIER ?= tests/integration/bus/test_broker_traits.py
+test-kafka: kafka
+	MOTCUA_TEST_BROKER=kafka $(BIN)/pytest -q $(KAFKA_TIER)
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared services simulator chaos tests bench

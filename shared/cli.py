@@ -20,6 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--state-dir", default=".motcua", help="embedded data and logs")
     dev.add_argument("--pg-port", type=int, default=15432)
     dev.add_argument("--kafka-port", type=int, default=19092)
+    dev.add_argument(
+        "--broker",
+        choices=["tansu", "kafka"],
+        default=os.environ.get("MOTCUA_BROKER", "tansu"),
+        help="the embedded broker when --kafka is not given: tansu (PyPI only, memory) "
+        "or kafka (Apache Kafka, needs Java 17+, log kept in <state-dir>/kafka)",
+    )
     dev.add_argument("--port-offset", type=int, default=0, help="shift the services' ports")
     dev.add_argument(
         "--simulate",
@@ -28,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         help="animate the center: citizens, clerks and officers through the public APIs",
     )
     dev.add_argument("--speed", type=float, default=60.0, help="simulation time compression")
+
+    kaf = sub.add_parser("kafka", help="Apache Kafka's jars for --broker kafka and the tests")
+    kaf.add_argument("action", choices=["fetch", "where"])
 
     mig = sub.add_parser("migrate", help="apply every service's migrations")
     mig.add_argument(
@@ -100,11 +110,26 @@ def main(argv: list[str] | None = None) -> int:
                 state_dir=Path(args.state_dir),
                 pg_port=args.pg_port,
                 kafka_port=args.kafka_port,
+                broker_kind=args.broker,
                 port_offset=args.port_offset,
                 simulate=args.simulate,
                 speed=args.speed,
             )
         )
+    if args.command == "kafka":
+        from shared.embedded import EmbeddedError, java_binary, kafka_home, kafka_jars
+
+        try:
+            if args.action == "fetch":
+                java_binary()  # say now, not at the first start, that Java is missing
+                libs = kafka_jars(say=lambda line: print(line, flush=True))
+                print(f"Apache Kafka jars ready in {libs}")
+            else:
+                print(kafka_home())
+        except EmbeddedError as exc:
+            print(f"motcua kafka: {exc}", file=sys.stderr)
+            return 1
+        return 0
     if args.command == "migrate":
         from shared.devstack import migrate_all
 

@@ -1,9 +1,11 @@
 """``motcua dev``: the whole system on one machine, embedded servers by default.
 
-Starts PostgreSQL (data in ``./.motcua/pg``, kept across restarts) and the Tansu
-broker unless external ones are given, creates the topics, applies every
-service's migrations, then runs each service as its own OS process. Ctrl-C or
-SIGTERM stops everything; children also die with us if we are killed outright.
+Starts PostgreSQL (data in ``./.motcua/pg``, kept across restarts) and a broker
+unless external ones are given: Tansu by default (memory only), or Apache Kafka
+with ``--broker kafka`` (its log in ``./.motcua/kafka``, kept across restarts).
+Then it creates the topics, applies every service's migrations and runs each
+service as its own OS process. Ctrl-C or SIGTERM stops everything; children
+also die with us if we are killed outright.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ import httpx
 
 from shared import migrations
 from shared.bus.kafka import ensure_topics
-from shared.embedded import EmbeddedKafka, EmbeddedPostgres, _die_with_parent
+from shared.embedded import (
+    ApacheKafka,
+    EmbeddedKafka,
+    EmbeddedPostgres,
+    _die_with_parent,
+    embedded_broker,
+)
 from shared.landing import serve_landing
 from shared.services import SERVICES
 from shared.settings import KafkaSettings
@@ -38,13 +46,14 @@ class DevStack:
     state_dir: Path = field(default_factory=lambda: Path(".motcua"))
     pg_port: int = 15432
     kafka_port: int = 19092
+    broker_kind: str = "tansu"  # the embedded broker when no --kafka is given
     port_offset: int = 0
     simulate: bool = False
     speed: float = 60.0
     ready_timeout: float = 60.0
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
     pg: EmbeddedPostgres | None = None
-    broker: EmbeddedKafka | None = None
+    broker: EmbeddedKafka | ApacheKafka | None = None
     landing: ThreadingHTTPServer | None = None
 
     @property
@@ -58,9 +67,11 @@ class DevStack:
             admin = self.pg.url
             self.database_url = admin.rsplit("/", 1)[0] + "/motcua"
             asyncio.run(_ensure_database(admin, "motcua"))
-        embedded = self.kafka is None
+        # Tansu answers a waiting fetch late, so consumers wait less at it.
+        embedded = self.kafka is None and self.broker_kind == "tansu"
         if self.kafka is None:
-            self.broker = EmbeddedKafka(self.kafka_port, self.state_dir).start()
+            self.broker = embedded_broker(self.broker_kind, self.kafka_port, self.state_dir)
+            self.broker.start()
             self.kafka = self.broker.bootstrap
         kafka = KafkaSettings(bootstrap_servers=self.kafka, embedded=embedded)
         asyncio.run(ensure_topics(kafka))

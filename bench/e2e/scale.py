@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
 from bench.e2e.ladder import e2e_env, stable
 from bench.e2e.machine import Sampler, consumed, postmaster_pid
 from bench.http_load import HttpLoad
 from bench.launch import kafka_of, new_database, ready, start, stop
-from shared.bus.kafka import ensure_topics
+from shared.bus.kafka import ensure_topics, open_producer
 from shared.devstack import migrate_all
 from shared.events.topics import DEADLINES, DOSSIERS
 from tests.support.backends import Servers
@@ -92,8 +91,7 @@ async def scale_out(
     try:
         await ready(procs)
         await stable(kafka, {f"{kafka.topic_prefix}motcua-{target.service}": instances})
-        producer = AIOKafkaProducer(**kafka.producer_options())
-        await producer.start()
+        producer = await open_producer(kafka)
         sampler.begin()
         sampling = asyncio.create_task(sampler.run())
         t0 = time.perf_counter()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.protocol.transaction import InitProducerIdRequest
 from faststream.kafka.fastapi import KafkaRouter
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
@@ -41,13 +45,17 @@ def faststream_security(settings: KafkaSettings) -> BaseSecurity | None:
 
 
 def make_router(settings: KafkaSettings, *, client_id: str, **kwargs: Any) -> KafkaRouter:
-    """A FastStream Kafka router for a FastAPI app. Creating it does no I/O."""
-    producer = settings.producer_options()
+    """A FastStream Kafka router for a FastAPI app. Creating it does no I/O.
+
+    Its producer is used only by tests; the services publish through the outbox relay
+    and dead-letter through ``BusProducer``, both of which ask the broker whether it
+    takes the idempotent producer. So this one is built without idempotence, which
+    creating a router cannot ask about without I/O."""
     return KafkaRouter(
         settings.bootstrap_servers,
         client_id=client_id,
         acks="all",
-        enable_idempotence=producer["enable_idempotence"],
+        enable_idempotence=False,
         request_timeout_ms=settings.request_timeout_ms,
         security=faststream_security(settings),
         **kwargs,
@@ -64,9 +72,63 @@ async def started(producer: AIOKafkaProducer) -> AIOKafkaProducer:
     return producer
 
 
-def make_producer(settings: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
-    """A raw aiokafka producer with acks=all (used by the outbox relay)."""
-    return AIOKafkaProducer(**(settings.producer_options() | overrides))
+# What a broker answered, by bootstrap list: asked once per process.
+_GRANTS_PRODUCER_IDS: dict[str, bool] = {}
+# Answers that mean "ask again shortly", not "this broker cannot".
+_TRANSIENT = (
+    kafka_errors.CoordinatorNotAvailableError,
+    kafka_errors.CoordinatorLoadInProgressError,
+    kafka_errors.NotCoordinatorError,
+    kafka_errors.RequestTimedOutError,
+)
+
+
+async def takes_idempotence(settings: KafkaSettings) -> bool:
+    """Does the broker grant an idempotent producer its id? Asked of the broker itself
+    (one InitProducerId request, answered once per process and bootstrap list), so no
+    process has to be told which broker it talks to.
+
+    Apache Kafka grants it; the embedded Tansu broker answers ``UnknownError``. A
+    refusal is logged once, as a warning: such a broker may write a retried batch
+    twice, which the consumers' inboxes absorb."""
+    if settings.idempotence != "auto":
+        return settings.idempotence == "on"
+    cached = _GRANTS_PRODUCER_IDS.get(settings.bootstrap_servers)
+    if cached is not None:
+        return cached
+    client = AIOKafkaClient(**settings.client_options())
+    try:
+        await client.bootstrap()
+        error: type[Exception] = kafka_errors.NoError
+        for attempt in range(10):
+            response = await client.send(
+                client.get_random_node(),
+                InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=60_000),
+            )
+            error = kafka_errors.for_code(response.error_code)
+            if error not in _TRANSIENT:
+                break
+            await asyncio.sleep(0.1 * (attempt + 1))
+    finally:
+        await client.close()
+    granted = error is kafka_errors.NoError
+    if not granted:
+        log.warning(
+            "kafka.idempotence_refused",
+            bootstrap=settings.bootstrap_servers,
+            answer=error.__name__,
+            effect="acks=all without idempotence; inboxes absorb a retried batch",
+        )
+    _GRANTS_PRODUCER_IDS[settings.bootstrap_servers] = granted
+    return granted
+
+
+async def open_producer(settings: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:
+    """A started aiokafka producer with acks=all, idempotent where the broker allows."""
+    idempotent = await takes_idempotence(settings)
+    return await started(
+        AIOKafkaProducer(**(settings.producer_options(idempotent=idempotent) | overrides))
+    )
 
 
 async def ensure_topics(settings: KafkaSettings, *, replication: int = 1) -> list[str]:

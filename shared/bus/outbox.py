@@ -42,13 +42,12 @@ import contextlib
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from shared.bus.kafka import started
 from shared.db import session
 from shared.events.envelope import MAX_EVENT_BYTES, Envelope
 from shared.events.topics import key_of, stream_of
@@ -107,7 +106,7 @@ class OutboxRelay:
         self,
         pool: asyncpg.Pool,
         schema: str,
-        producer_factory: Callable[[], AIOKafkaProducer],
+        producer_factory: Callable[[], Awaitable[AIOKafkaProducer]],
         *,
         topic_prefix: str = "",
         batch_size: int = 500,
@@ -266,7 +265,7 @@ class OutboxRelay:
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            self._producer = await started(self.producer_factory())
+            self._producer = await self.producer_factory()
         return self._producer
 
     async def _close_producer(self) -> None:

@@ -2,7 +2,9 @@
 
 1. ``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS`` if set;
 2. testcontainers (PostgreSQL, Apache Kafka in KRaft mode) if a Docker engine answers;
-3. otherwise the embedded PostgreSQL and Tansu broker from PyPI wheels.
+3. otherwise the embedded PostgreSQL, and the embedded broker that
+   ``MOTCUA_TEST_BROKER`` names: ``tansu`` (the default, from a PyPI wheel) or
+   ``kafka`` (Apache Kafka in KRaft mode, from the jars ``make kafka`` fetches).
 
 The choice is per server, so a machine with a local PostgreSQL and no broker
 gets that PostgreSQL and an embedded broker.
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 Backend = Literal["env", "docker", "embedded"]
+BrokerKind = Literal["tansu", "kafka"]
 
 POSTGRES_IMAGE = "postgres:18-alpine"
 KAFKA_IMAGE = "apache/kafka:3.9.1"
@@ -37,6 +40,14 @@ def docker_available(timeout: float = 2.0) -> bool:
         return False
 
 
+def broker_kind(env: Mapping[str, str]) -> BrokerKind:
+    """Which embedded broker the tests run on: ``MOTCUA_TEST_BROKER``, Tansu by default."""
+    kind = env.get("MOTCUA_TEST_BROKER") or "tansu"
+    if kind not in ("tansu", "kafka"):
+        raise ValueError(f"MOTCUA_TEST_BROKER={kind!r}: choose tansu or kafka")
+    return "kafka" if kind == "kafka" else "tansu"
+
+
 def choose(env: Mapping[str, str], var: str, docker: Callable[[], bool]) -> Backend:
     if env.get(var):
         return "env"
@@ -49,9 +60,10 @@ def choose(env: Mapping[str, str], var: str, docker: Callable[[], bool]) -> Back
 class Servers:
     postgres_url: str  # an admin URL; tests create their own databases from it
     kafka_bootstrap: str
-    kafka_embedded: bool
+    kafka_embedded: bool  # the broker is Tansu: it answers waiting fetches late
     postgres_backend: Backend
     kafka_backend: Backend
+    broker: BrokerKind = "tansu"  # what speaks Kafka's protocol: Tansu or Apache Kafka
 
 
 @contextlib.contextmanager
@@ -70,6 +82,10 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
 
     pg_backend = choose(env, "DATABASE_URL", docker)
     kafka_backend = choose(env, "KAFKA_BOOTSTRAP_SERVERS", docker)
+    # A named server or a container is Apache Kafka unless the environment says Tansu.
+    kind = broker_kind(env)
+    if kafka_backend != "embedded" and not env.get("MOTCUA_TEST_BROKER"):
+        kind = "tansu" if env.get("MOTCUA_KAFKA_EMBEDDED") == "true" else "kafka"
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="motcua-test-")))
         if pg_backend == "env":
@@ -93,16 +109,16 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
             kafka = stack.enter_context(KafkaContainer(KAFKA_IMAGE).with_kraft())
             bootstrap = kafka.get_bootstrap_server()
         else:
-            from shared.embedded import EmbeddedKafka, free_port
+            from shared.embedded import embedded_broker, free_port
 
-            broker = EmbeddedKafka(free_port(), workdir).start()
+            broker = embedded_broker(kind, free_port(), workdir).start()
             stack.callback(broker.stop)
             bootstrap = broker.bootstrap
         yield Servers(
             postgres_url=pg_url,
             kafka_bootstrap=bootstrap,
-            kafka_embedded=kafka_backend == "embedded"
-            or env.get("MOTCUA_KAFKA_EMBEDDED") == "true",
+            kafka_embedded=kind == "tansu",
             postgres_backend=pg_backend,
             kafka_backend=kafka_backend,
+            broker=kind,
         )

@@ -39,9 +39,11 @@ async def read_all(
         parts = consumer.partitions_for_topic(topic)
         give_up = min(deadline, loop.time() + 5)
         while not parts and loop.time() < give_up:
-            await consumer.topics()  # refresh metadata for a just-created topic
-            await asyncio.sleep(0.1)
-            parts = consumer.partitions_for_topic(topic)
+            # A just-created topic: ask the broker afresh (the consumer's own view is
+            # limited to what it subscribed to, and ``topics()`` does not update it).
+            parts = (await consumer._client.fetch_all_metadata()).partitions_for_topic(topic)
+            if not parts:
+                await asyncio.sleep(0.1)
         tps = [TopicPartition(topic, p) for p in sorted(parts or ())]
         if not tps:
             return []

@@ -171,14 +171,14 @@ async def test_concurrent_relays_publish_each_row_once(
     probe_app: tuple[FastAPI, str], probe_settings: ServiceSettings, db: asyncpg.Connection
 ) -> None:
     """A second replica's relay stands by on the advisory lock instead of double-publishing."""
-    from shared.bus.kafka import make_producer
+    from shared.bus.kafka import open_producer
     from shared.bus.outbox import OutboxRelay
 
     runtime = runtime_of(probe_app[0])
     rival = OutboxRelay(
         runtime.pool,
         "probe",
-        lambda: make_producer(probe_settings.kafka),
+        lambda: open_producer(probe_settings.kafka),
         topic_prefix=probe_settings.kafka.topic_prefix,
     )
     task = asyncio.create_task(rival.run())

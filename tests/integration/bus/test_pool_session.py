@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from shared.bus.kafka import make_producer
+from shared.bus.kafka import open_producer
 from shared.bus.outbox import OutboxRelay
 from shared.db import UNAVAILABLE, create_pool, is_unavailable, session
 from shared.settings import DatabaseSettings, KafkaSettings
@@ -122,7 +122,7 @@ async def test_a_relay_that_fails_on_its_way_out_leaves_no_lock_behind(
         relay = kind(
             pool,
             "svc",
-            lambda: make_producer(kafka_settings),
+            lambda: open_producer(kafka_settings),
             topic_prefix=kafka_settings.topic_prefix,
             poll_interval=0.05,
         )

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from shared.bus import outbox
-from shared.bus.kafka import make_producer
+from shared.bus.kafka import open_producer
 from shared.bus.outbox import OutboxRelay
 from shared.events.topics import DOSSIERS
 from shared.settings import KafkaSettings
@@ -35,7 +35,7 @@ async def running(
     relay = OutboxRelay(
         pool,
         "svc",
-        lambda: make_producer(kafka),
+        lambda: open_producer(kafka),
         topic_prefix=kafka.topic_prefix,
         **({"poll_interval": HOUR, "busy_interval": 0.001, "linger": 0.0} | options),
     )

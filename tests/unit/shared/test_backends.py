@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.backends import choose
+from tests.support.backends import broker_kind, choose
 
 
 def never() -> bool:
@@ -33,3 +33,14 @@ def test_choice_is_per_server() -> None:
     env = {"DATABASE_URL": "postgresql://x/y"}
     assert choose(env, "DATABASE_URL", lambda: False) == "env"
     assert choose(env, "KAFKA_BOOTSTRAP_SERVERS", lambda: False) == "embedded"
+
+
+def test_the_embedded_broker_is_tansu_unless_kafka_is_named() -> None:
+    assert broker_kind({}) == "tansu"
+    assert broker_kind({"MOTCUA_TEST_BROKER": ""}) == "tansu"
+    assert broker_kind({"MOTCUA_TEST_BROKER": "kafka"}) == "kafka"
+
+
+def test_an_unknown_broker_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="MOTCUA_TEST_BROKER='redpanda'"):
+        broker_kind({"MOTCUA_TEST_BROKER": "redpanda"})

@@ -10,7 +10,7 @@ from fastapi import HTTPException
 from pydantic import SecretStr
 
 from shared.auth import AuthError, issue_token, verify_token
-from shared.bus.kafka import faststream_security
+from shared.bus.kafka import faststream_security, takes_idempotence
 from shared.crypto import SealError, seal, unseal
 from shared.settings import KafkaSettings
 
@@ -53,11 +53,18 @@ def test_sealed_contact_opens_only_with_key_and_context() -> None:
         unseal("key", sealed, context="evt-2")
 
 
-def test_idempotence_is_on_for_real_kafka_and_off_only_for_embedded() -> None:
-    assert KafkaSettings(embedded=False).producer_options()["enable_idempotence"] is True
-    opts = KafkaSettings(embedded=True).producer_options()
+def test_producers_always_wait_for_every_replica() -> None:
+    assert KafkaSettings().producer_options(idempotent=True)["enable_idempotence"] is True
+    opts = KafkaSettings().producer_options(idempotent=False)
     assert opts["enable_idempotence"] is False
     assert opts["acks"] == "all"
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+async def test_an_explicit_idempotence_setting_asks_no_broker(setting: str) -> None:
+    # Nothing listens on port 9: a question to the broker would fail.
+    settings = KafkaSettings(bootstrap_servers="127.0.0.1:9", idempotence=setting)
+    assert await takes_idempotence(settings) is (setting == "on")
 
 
 def test_consumers_wait_at_the_broker_as_long_as_suits_it() -> None:
