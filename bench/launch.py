@@ -187,6 +187,7 @@ def service_env(kafka: KafkaSettings, db_url: str, **extra: str) -> dict[str, st
             "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
             "MOTCUA_KAFKA_EMBEDDED": json.dumps(kafka.embedded),
             "MOTCUA_LOG_FORMAT": "json",
+            "MOTCUA_DEV_MODE": "true",
         }
         | extra
     )

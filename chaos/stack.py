@@ -228,6 +228,7 @@ class Stack:
             "MOTCUA_AUTH_SECRET": AUTH_SECRET,
             "MOTCUA_CONTACT_KEY": CONTACT_KEY,
             "MOTCUA_LOG_FORMAT": "json",
+            "MOTCUA_DEV_MODE": "true",
             f"MOTCUA_{name.upper()}_PORT": str(port),
         }
         for var in ("MOTCUA_DB_URL", "MOTCUA_KAFKA_BOOTSTRAP_SERVERS"):

@@ -155,6 +155,12 @@ class ServiceSettings(BaseSettings):
         default="127.0.0.1", description="Address the HTTP server binds (0.0.0.0 in a container)"
     )
     port: int = Field(default=8000, description="HTTP port")
+    dev_mode: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("MOTCUA_DEV_MODE", "dev_mode"),
+        description="Development mode: `motcua dev`, the tests and the benchmarks turn it on. "
+        "Only here may a secret keep its development value or the dev inbox be served",
+    )
     log_format: Literal["json", "console"] = Field(
         default="json",
         validation_alias=AliasChoices("MOTCUA_LOG_FORMAT", "log_format"),

@@ -21,6 +21,9 @@ from tests.support.backends import Servers, servers
 
 S = TypeVar("S", bound=ServiceSettings)
 
+# The tests run the services with development secrets; production refuses them.
+os.environ.setdefault("MOTCUA_DEV_MODE", "true")
+
 
 @pytest.fixture(scope="session")
 def test_servers() -> Iterator[Servers]:
