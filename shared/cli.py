@@ -164,15 +164,26 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         return 1 if drift else 0
     if args.command == "token":
-        from shared.auth import issue_token
-        from shared.settings import ServiceSettings
+        from shared.auth import issue_token, token_id
+        from shared.settings import ServiceSettings, UnsafeSecret
 
-        secret = ServiceSettings().auth_secret.get_secret_value()
-        print(
-            issue_token(
-                secret, center_id=args.center, subject=args.subject, role=args.role, ttl=args.ttl
+        settings = ServiceSettings()
+        try:
+            # A token signed with a public secret is a token anyone can forge.
+            settings.check_production()
+            token = issue_token(
+                settings.auth_secret.get_secret_value(),
+                center_id=args.center,
+                subject=args.subject,
+                role=args.role,
+                ttl=args.ttl,
+                max_ttl=settings.token_max_seconds,
             )
-        )
+        except (UnsafeSecret, ValueError) as exc:
+            print(f"motcua token: {exc}", file=sys.stderr)
+            return 2
+        print(token)
+        print(f"token id (to revoke it): {token_id(token)}", file=sys.stderr)
         return 0
     return 2
 

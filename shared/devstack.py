@@ -82,6 +82,7 @@ class DevStack:
             "MOTCUA_KAFKA_EMBEDDED": "true" if embedded else "false",
             "MOTCUA_LOG_FORMAT": os.environ.get("MOTCUA_LOG_FORMAT", "console"),
             "MOTCUA_DEV_MODE": "true",
+            "MOTCUA_NOTIFY_DEV_INBOX": "true",
         }
         urls = {n: f"http://127.0.0.1:{s.port + self.port_offset}" for n, s in SERVICES.items()}
         # Browsers reach one service's pages from another's: tell each where the others are.

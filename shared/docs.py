@@ -11,6 +11,8 @@ documents fails it, and ``motcua docs gen`` rewrites them.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ def render_all() -> dict[Path, str]:
     for name, schema in extra.items():
         out[DOCS / "events" / f"{name}.json"] = _dump(schema)
     for svc in SERVICES.values():
-        app = svc.create_app()
+        app = _describing(svc.create_app)
         runtime = app.state.runtime
         spec = runtime.router.schema
         spec.title = f"motcua {svc.name}"
@@ -88,3 +90,18 @@ def check_docs() -> list[str]:
             if path not in wanted:
                 drift.append(f"orphan: {path.relative_to(ROOT)}")
     return drift
+
+
+def _describing(create_app: Callable[[], Any]) -> Any:
+    """An app built only to read its schemas. Nothing starts, so dev mode stands: the
+    documents do not depend on a deployment's secrets, and a production environment
+    (which refuses development secrets) may still generate them."""
+    before = os.environ.get("MOTCUA_DEV_MODE")
+    os.environ["MOTCUA_DEV_MODE"] = "true"
+    try:
+        return create_app()
+    finally:
+        if before is None:
+            del os.environ["MOTCUA_DEV_MODE"]
+        else:
+            os.environ["MOTCUA_DEV_MODE"] = before

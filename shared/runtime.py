@@ -49,6 +49,8 @@ class ServiceRuntime:
         *,
         migrate_on_start: bool = True,
     ) -> None:
+        # Before anything else: a production process with a public secret never starts.
+        settings.check_production()
         self.name = name
         self.schema = name
         self.settings = settings

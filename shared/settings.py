@@ -7,12 +7,14 @@ Kafka and database settings are common: ``KAFKA_BOOTSTRAP_SERVERS`` and
 
 from __future__ import annotations
 
+import re
 import ssl
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.crypto import Keyring
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -22,6 +24,60 @@ SaslMechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
 
 # A retention horizon shorter than this is refused: it could not outlast a redelivery.
 MIN_RETENTION_DAYS = 1.0
+
+# Outside dev mode a secret shorter than this is refused: anything shorter is a
+# password someone typed, not 256 random bits.
+MIN_SECRET_BYTES = 32
+# What a secret looks like when nobody chose it: the development defaults, and the
+# placeholders of example files and manifests.
+_PLACEHOLDER = re.compile(r"change[-_ ]?me|dev[-_]only|placeholder|example|replace[-_ ]?me", re.I)
+
+
+class UnsafeSecret(ValueError):
+    """A secret kept its development value, a placeholder, or is too short, outside
+    dev mode. The message names the environment variable to set."""
+
+
+def secret_problem(value: str, default: str | None) -> str | None:
+    """Why a secret is unfit for production, or ``None``."""
+    if default is not None and value == default:
+        return "is the public development value"
+    if _PLACEHOLDER.search(value):
+        return "is a placeholder"
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes"
+    return None
+
+
+def _env_name(settings: BaseSettings, field: str) -> str:
+    """The environment variable a field is read from, as an operator would set it."""
+    info = type(settings).model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    return f"{prefix}{field}".upper()
+
+
+def unsafe_secrets(settings: BaseSettings) -> list[str]:
+    """Every secret field of ``settings`` (and of nested settings) unfit for
+    production: one line each, naming its variable and why."""
+    found: list[str] = []
+    for name, info in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, BaseSettings):
+            found += unsafe_secrets(value)
+            continue
+        default = info.default.get_secret_value() if isinstance(info.default, SecretStr) else None
+        values: list[SecretStr] = []
+        if isinstance(value, SecretStr):
+            values = [value]
+        elif isinstance(value, dict):
+            values = [v for v in value.values() if isinstance(v, SecretStr)]
+        for secret in values:
+            if (why := secret_problem(secret.get_secret_value(), default)) is not None:
+                found.append(f"{_env_name(settings, name)} {why}")
+    return found
 
 
 class KafkaSettings(BaseSettings):
@@ -176,6 +232,33 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("MOTCUA_CONTACT_KEY", "contact_key"),
         description="Key that seals citizen contacts on the bus",
     )
+    contact_key_id: str = Field(
+        default="k1",
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        validation_alias=AliasChoices("MOTCUA_CONTACT_KEY_ID", "contact_key_id"),
+        description="Id of the contact key; new values are sealed under it and carry it",
+    )
+    contact_old_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("MOTCUA_CONTACT_OLD_KEYS", "contact_old_keys"),
+        description="Retired contact keys by id (JSON object), still used to open what "
+        "was sealed under them; drop one once nothing sealed under it is left",
+    )
+    token_max_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 7,
+        validation_alias=AliasChoices("MOTCUA_TOKEN_MAX_HOURS", "token_max_hours"),
+        description="Longest lifetime of a clerk token; longer ones are refused when "
+        "issued and when checked",
+    )
+    revoked_tokens: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("MOTCUA_REVOKED_TOKENS", "revoked_tokens"),
+        description="Ids of revoked clerk tokens (JSON list; `motcua token` prints a "
+        "token's id). Give every service the same list; an id may go once its token "
+        "would have expired",
+    )
     consumer_batch: int = Field(
         default=500, ge=1, le=10_000, description="Most events applied in one consumer transaction"
     )
@@ -203,6 +286,37 @@ class ServiceSettings(BaseSettings):
     )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+    @property
+    def token_max_seconds(self) -> int:
+        return int(self.token_max_hours * 3600)
+
+    @property
+    def revoked_token_ids(self) -> frozenset[str]:
+        return frozenset(self.revoked_tokens)
+
+    def contact_keyring(self, purpose: str) -> Keyring:
+        """The contact keys as a ring: the current one seals, every one opens.
+        ``purpose`` keeps the bus's sealed values apart from each store's own."""
+        keys = {k: v.get_secret_value() for k, v in self.contact_old_keys.items()}
+        keys[self.contact_key_id] = self.contact_key.get_secret_value()
+        return Keyring(self.contact_key_id, keys, purpose)
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unfit outside dev mode; a service adds its own."""
+        return unsafe_secrets(self)
+
+    def check_production(self) -> None:
+        """Refuse to run outside dev mode with a secret anyone could know (or whatever
+        else ``production_problems`` names). Services call it before they start."""
+        if self.dev_mode:
+            return
+        if problems := self.production_problems():
+            raise UnsafeSecret(
+                "refusing to start outside dev mode (MOTCUA_DEV_MODE): "
+                + "; ".join(problems)
+                + ". Give each secret a long random value (e.g. `openssl rand -base64 48`)"
+            )
 
     @field_validator("retention_days")
     @classmethod

@@ -21,6 +21,7 @@ from services.intake.ratelimit import TokenBuckets
 from services.intake.settings import IntakeSettings
 from services.intake.usecases import Intake
 from services.intake.views import Views
+from shared import crypto
 from shared.calendar import WorkingCalendar
 from shared.runtime import ServiceRuntime
 
@@ -53,7 +54,8 @@ def build(runtime: ServiceRuntime, settings: IntakeSettings) -> Wiring:
         book=book,
         lifecycle=lifecycle,
         calendar=calendar,
-        contact_key=settings.contact_key.get_secret_value(),
+        contact_keys=settings.contact_keyring(crypto.BUS),
+        pepper=settings.lookup_pepper_key,
         center_codes=settings.center_codes,
         grace=timedelta(seconds=settings.backdate_grace_seconds),
     )
@@ -61,7 +63,9 @@ def build(runtime: ServiceRuntime, settings: IntakeSettings) -> Wiring:
         runtime=runtime,
         settings=settings,
         intake=intake,
-        queries=Queries(contact_key=settings.contact_key.get_secret_value()),
+        queries=Queries(
+            contact_keys=settings.contact_keyring(crypto.BUS), pepper=settings.lookup_pepper_key
+        ),
         views=Views(book, lifecycle, calendar.tz),
         lookups=TokenBuckets(settings.lookup_rate_per_minute / 60, settings.lookup_burst),
         submissions=TokenBuckets(settings.submit_rate_per_minute / 60, settings.submit_burst),

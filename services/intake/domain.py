@@ -221,17 +221,40 @@ def normalise_secret(text: str) -> str:
     return "".join(c for c in text.upper().translate(_SECRET_FIXES) if c in SECRET_ALPHABET)
 
 
-def hash_secret(secret: str) -> bytes:
+# The stored lookup hash. A secret has 50 bits: a plain hash of it in a database dump is
+# cracked offline in hours, so the stored value is keyed with a pepper the database does
+# not hold: HMAC(pepper, SHA-256 of the secret), after a version byte. The inner hash is
+# the one stored before the pepper existed, so an old row is brought over by keying its
+# stored value (``pepper_hash``), without its secret; until that is done a row of the
+# old form (32 bytes, no version byte) is still compared as it was.
+PEPPERED = b"\x02"
+_LEGACY_LENGTH = 32
+
+
+def _unpeppered(secret: str) -> bytes:
     return hashlib.sha256(b"motcua-lookup-v1:" + normalise_secret(secret).encode()).digest()
 
 
-# Compared against when a code is unknown, so both failures cost the same.
-_DUMMY_HASH = hash_secret("0" * SECRET_LENGTH)
+def pepper_hash(unpeppered: bytes, pepper: bytes) -> bytes:
+    """The stored form of a hash of before the pepper."""
+    return PEPPERED + hmac.digest(pepper, unpeppered, "sha256")
 
 
-def secret_matches(given: str, stored_hash: bytes | None) -> bool:
-    """Constant-time check of a typed secret against a stored hash (``None``: no dossier)."""
-    ok = hmac.compare_digest(hash_secret(given), stored_hash or _DUMMY_HASH)
+def hash_secret(secret: str, pepper: bytes) -> bytes:
+    return pepper_hash(_unpeppered(secret), pepper)
+
+
+def is_unpeppered(stored_hash: bytes) -> bool:
+    return len(stored_hash) == _LEGACY_LENGTH
+
+
+def secret_matches(given: str, stored_hash: bytes | None, pepper: bytes) -> bool:
+    """Constant-time check of a typed secret against a stored hash (``None``: no dossier).
+    An unknown code is compared against a dummy, so both failures cost the same."""
+    if stored_hash is not None and is_unpeppered(stored_hash):
+        return hmac.compare_digest(_unpeppered(given), stored_hash)
+    expected = stored_hash or hash_secret("0" * SECRET_LENGTH, pepper)
+    ok = hmac.compare_digest(hash_secret(given, pepper), expected)
     return ok and stored_hash is not None
 
 

@@ -40,7 +40,8 @@ class Details:
 class Queries:
     """Every intake query."""
 
-    contact_key: str
+    contact_keys: crypto.Keyring
+    pepper: bytes
 
     async def details(
         self, conn: asyncpg.Connection, dossier_id: uuid.UUID, center_id: str
@@ -67,7 +68,7 @@ class Queries:
         """The dossier behind a code and secret, or ``None`` for a wrong secret and an
         unknown code alike (the same work is done for both)."""
         record = await repository.find_by_code(conn, domain.normalise_code(code))
-        if not domain.secret_matches(secret, record.secret_hash if record else None):
+        if not domain.secret_matches(secret, record.secret_hash if record else None, self.pepper):
             return None
         assert record is not None
         return record, await repository.history(conn, record.id)
@@ -77,5 +78,5 @@ class Queries:
         record = await repository.get_dossier(conn, dossier_id)
         if record is None:
             raise NotFound("no such dossier")
-        secret = crypto.unseal(self.contact_key, record.secret_sealed, str(record.id))
+        secret = self.contact_keys.open_text(record.secret_sealed, str(record.id))
         return Receipt(record, secret, await repository.history(conn, record.id), replayed=True)

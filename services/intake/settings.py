@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from shared.crypto import derive_key
 from shared.settings import ServiceSettings
 
 
@@ -55,9 +56,25 @@ class IntakeSettings(ServiceSettings):
         description="Browser origins allowed to call the clerk API (the queue's counter "
         "console receives dossiers from there); a JSON list",
     )
+    lookup_pepper: SecretStr = Field(
+        default=SecretStr("dev-only-lookup-pepper-change-me"),
+        description="Server-side key of the stored lookup-secret hashes, so that a dump of "
+        "the database alone cannot be cracked offline. Rotating it makes every stored "
+        "hash unmatchable: keep it for the life of the dossiers",
+    )
+    purge_after_days: float = Field(
+        default=365.0,
+        ge=1,
+        description="Days after a dossier closes (resolved, returned, withdrawn, stopped) "
+        "that its applicant's name is erased (Law 91/2025: kept no longer than needed)",
+    )
     backdate_grace_seconds: int = Field(
         default=300,
         ge=0,
         description="Clock skew tolerated on business times; older times are backdating, "
         "which the HTTP API allows to admin tokens only",
     )
+
+    @property
+    def lookup_pepper_key(self) -> bytes:
+        return derive_key(self.lookup_pepper.get_secret_value(), "motcua-lookup-pepper")

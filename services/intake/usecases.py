@@ -109,7 +109,8 @@ class Intake:
     book: StatusBook
     lifecycle: Lifecycle
     calendar: WorkingCalendar
-    contact_key: str
+    contact_keys: crypto.Keyring
+    pepper: bytes
     center_codes: Mapping[str, str]
     grace: timedelta
     producer: str = "intake"
@@ -152,8 +153,11 @@ class Intake:
         prefix = domain.code_prefix(center, self.calendar.local_date(received_at))
         secret = domain.new_secret()
         context = str(dossier_id)
-        sealed_secret = crypto.seal(self.contact_key, secret, context)
-        sealed = crypto.seal(self.contact_key, contact.value, context) if contact else None
+        # Sealed for notify, and kept so (with the key id) to reprint the receipt.
+        bus_secret = self.contact_keys.seal(secret, context)
+        bus_contact = self.contact_keys.seal(contact.value, context) if contact else None
+        sealed_secret = f"{bus_secret.key_id}.{bus_secret.sealed}"
+        sealed = f"{bus_contact.key_id}.{bus_contact.sealed}" if bus_contact else None
         status = self.lifecycle.received
         # A dossier from a queue ticket continues the ticket's chain (kiosk to SMS).
         ticket = command.data.ticket_id
@@ -188,7 +192,7 @@ class Intake:
                 "time_limit_rollover": procedure.time_limit.rollover,
                 "received_at": received_at,
                 "appointment_at": appointment_at,
-                "secret_hash": domain.hash_secret(secret),
+                "secret_hash": domain.hash_secret(secret, self.pepper),
                 "secret_sealed": sealed_secret,
                 "applicant_name": data.applicant_name,
                 "contact_kind": contact.kind if contact else None,
@@ -206,8 +210,13 @@ class Intake:
         )
         # The contact goes on the bus only with consent, and only sealed for notify.
         on_bus = (
-            SealedContact(kind=contact.kind, sealed=sealed, language=contact.language)
-            if contact and contact.consent and sealed
+            SealedContact(
+                kind=contact.kind,
+                sealed=bus_contact.sealed,
+                key_id=bus_contact.key_id,
+                language=contact.language,
+            )
+            if contact and contact.consent and bus_contact
             else None
         )
         payload = DossierReceived(
@@ -222,7 +231,7 @@ class Intake:
             appointment_at=appointment_at,
             ticket_id=ticket_id,
             contact=on_bus,
-            sealed_secret=sealed_secret if on_bus else None,
+            sealed_secret=bus_secret.sealed if on_bus else None,
         )
         event = self._event(payload, record.center_id, correlation_id, causation_id, entry)
         await outbox.add(conn, event)

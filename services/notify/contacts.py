@@ -13,11 +13,13 @@ import hashlib
 import hmac
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
 
 from services.notify.domain import ContactKind
+from shared.crypto import derive_key
 
 
 class InvalidContact(ValueError):
@@ -86,14 +88,17 @@ def normalise(kind: ContactKind, raw: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _derive(secret: str, purpose: bytes) -> bytes:
-    """A key per purpose; a service has a couple of secrets, so they are derived once."""
+def _derive_legacy(secret: str, purpose: bytes) -> bytes:
+    """The derivation of before HKDF. Recipient references keep it: an opt-out is kept
+    only as its reference, so a new derivation would forget every opt-out. (The key
+    under it is checked to be 32 random bytes at least, outside dev mode.)"""
     return hashlib.sha256(b"motcua-notify:" + purpose + b":" + secret.encode()).digest()
 
 
 def recipient_ref(secret: str, kind: ContactKind, address: str) -> str:
     """Opaque, stable reference of a normalised contact (32 hex digits after ``r_``)."""
-    mac = hmac.digest(_derive(secret, b"recipient"), f"{kind}:{address}".encode(), "sha256")
+    key = _derive_legacy(secret, b"recipient")
+    mac = hmac.digest(key, f"{kind}:{address}".encode(), "sha256")
     return "r_" + mac[:16].hex()
 
 
@@ -122,17 +127,26 @@ def _unb64(text: str) -> bytes:
         raise InvalidToken("malformed token") from None
 
 
-def _sign(secret: str, purpose: str, subject: bytes) -> str:
-    mac = hmac.digest(_derive(secret, b"links"), purpose.encode() + subject, "sha256")
+def _sign_with(key: bytes, purpose: str, subject: bytes) -> str:
+    mac = hmac.digest(key, purpose.encode() + subject, "sha256")
     return purpose + _b64(subject + mac[:_MAC_BYTES])
 
 
-def _open(secret: str, purpose: str, token: str) -> bytes:
+def _sign(secret: str, purpose: str, subject: bytes) -> str:
+    return _sign_with(derive_key(secret, "motcua-notify-links"), purpose, subject)
+
+
+def _open(secrets: str | Sequence[str], purpose: str, token: str) -> bytes:
+    """The subject of a link signed under any of ``secrets``: links already sent stay
+    good after the link key rotates, and those signed before HKDF too."""
+    secrets = [secrets] if isinstance(secrets, str) else secrets
     if not token.startswith(purpose) or len(token) > 64:
         raise InvalidToken("not a token of this kind")
     raw = _unb64(token[len(purpose) :])
     subject = raw[:-_MAC_BYTES]
-    if not hmac.compare_digest(_sign(secret, purpose, subject), token):
+    keys = [derive_key(s, "motcua-notify-links") for s in secrets]
+    keys += [_derive_legacy(s, b"links") for s in secrets]
+    if not any(hmac.compare_digest(_sign_with(k, purpose, subject), token) for k in keys):
         raise InvalidToken("invalid token")
     return subject
 
@@ -141,9 +155,9 @@ def opt_out_token(secret: str, ref: str) -> str:
     return _sign(secret, "o", bytes.fromhex(ref.removeprefix("r_")))
 
 
-def read_opt_out_token(secret: str, token: str) -> str:
+def read_opt_out_token(secrets: str | Sequence[str], token: str) -> str:
     """The recipient reference an opt-out link stands for."""
-    subject = _open(secret, "o", token)
+    subject = _open(secrets, "o", token)
     if len(subject) != 16:
         raise InvalidToken("malformed token")
     return "r_" + subject.hex()
@@ -153,9 +167,9 @@ def feedback_token(secret: str, dossier_id: uuid.UUID) -> str:
     return _sign(secret, "f", dossier_id.bytes)
 
 
-def read_feedback_token(secret: str, token: str) -> uuid.UUID:
+def read_feedback_token(secrets: str | Sequence[str], token: str) -> uuid.UUID:
     """The dossier a rating link belongs to."""
-    subject = _open(secret, "f", token)
+    subject = _open(secrets, "f", token)
     if len(subject) != 16:
         raise InvalidToken("malformed token")
     return uuid.UUID(bytes=subject)

@@ -22,6 +22,7 @@ import asyncpg
 
 from services.notify.domain import Channel, Kind
 from services.notify.usecases import PRIVATE_KINDS, private_context
+from shared.crypto import Keyring
 from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
 
 MASK = "••••"
@@ -40,7 +41,7 @@ _SOURCE_OF_PRIVATE = """
 """
 
 
-def private_values(contact_key: str, kind: Kind, payload: bytes | None) -> list[str] | None:
+def private_values(keys: Keyring, kind: Kind, payload: bytes | None) -> list[str] | None:
     """The values a message of this kind and source event shows but notify does not keep.
 
     None when the message may show one that cannot be opened (any more): the caller
@@ -54,7 +55,7 @@ def private_values(contact_key: str, kind: Kind, payload: bytes | None) -> list[
         event = parse_event(payload)
     except (MalformedEvent, UnknownEventType):
         return None
-    values = [v for v in private_context(contact_key, kind, event).values() if v]
+    values = [v for v in private_context(keys, kind, event).values() if v]
     if not values and getattr(event.data, "sealed_secret", None):
         return None  # sealed under a key this process does not hold
     return values
@@ -68,12 +69,12 @@ def _mask(text: str | None, values: list[str] | None) -> str | None:
     return text
 
 
-def _masked(row: asyncpg.Record, contact_key: str, *, in_full: bool = False) -> dict[str, Any]:
+def _masked(row: asyncpg.Record, keys: Keyring, *, in_full: bool = False) -> dict[str, Any]:
     found = dict(row)
     payload = found.pop("source_payload")
     if in_full:
         return found
-    values = private_values(contact_key, Kind(found["kind"]), payload and bytes(payload))
+    values = private_values(keys, Kind(found["kind"]), payload and bytes(payload))
     for name in _MASKED_FIELDS:
         if name in found:
             found[name] = _mask(found[name], values)
@@ -84,7 +85,7 @@ async def list_deliveries(
     conn: asyncpg.Connection,
     center_id: str,
     *,
-    contact_key: str,
+    keys: Keyring,
     source_event_id: uuid.UUID | None = None,
     status: str | None = None,
     kind: str | None = None,
@@ -109,11 +110,11 @@ async def list_deliveries(
         kind,
         limit,
     )
-    return [_masked(r, contact_key) for r in rows]
+    return [_masked(r, keys) for r in rows]
 
 
 async def get_delivery(
-    conn: asyncpg.Connection, delivery_id: uuid.UUID, *, contact_key: str
+    conn: asyncpg.Connection, delivery_id: uuid.UUID, *, keys: Keyring
 ) -> dict[str, Any] | None:
     """One delivery with every attempt (``log``), private values masked."""
     row = await conn.fetchrow(
@@ -123,7 +124,7 @@ async def get_delivery(
     )
     if row is None:
         return None
-    found = _masked(row, contact_key)
+    found = _masked(row, keys)
     found["log"] = await _attempts_of(conn, delivery_id)
     return found
 
@@ -139,7 +140,7 @@ async def _attempts_of(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> list
     return [dict(r) for r in rows]
 
 
-async def inbox(conn: asyncpg.Connection, limit: int, *, contact_key: str) -> list[dict[str, Any]]:
+async def inbox(conn: asyncpg.Connection, limit: int, *, keys: Keyring) -> list[dict[str, Any]]:
     """Every rendered message, newest first, with its recipient's address (dev inbox only).
 
     Messages the dev inbox delivered show in full; others have private values masked.
@@ -160,4 +161,4 @@ async def inbox(conn: asyncpg.Connection, limit: int, *, contact_key: str) -> li
         limit,
     )
     # The dev inbox's own messages stand in for the citizen's phone: shown in full.
-    return [_masked(r, contact_key, in_full=r["channel"] == Channel.DEV_INBOX) for r in rows]
+    return [_masked(r, keys, in_full=r["channel"] == Channel.DEV_INBOX) for r in rows]

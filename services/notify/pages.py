@@ -52,14 +52,14 @@ def _html(name: str, lang: Lang, status: int = 200, **context: Any) -> HTMLRespo
 
 def _inbox_enabled(request: Request) -> None:
     if not notifier_of(request).settings.dev_inbox_enabled:
-        raise HTTPException(404, "the dev inbox is off: real channels are configured")
+        raise HTTPException(404, "the dev inbox is off (development only)")
 
 
 async def _inbox(request: Request, limit: int) -> list[dict[str, Any]]:
     _inbox_enabled(request)
     tz = ZoneInfo(notifier_of(request).settings.timezone)
     async with unit_of_work(request) as conn:
-        rows = await deliveries.inbox(conn, limit, contact_key=notifier_of(request).contact_secret)
+        rows = await deliveries.inbox(conn, limit, keys=notifier_of(request).contact_keys)
     for r in rows:
         address = r.pop("address", None)
         r["to"] = mask(address) if address else "?"

@@ -12,7 +12,10 @@ Examples::
                             "email": "mailtos://user:pass@smtp.example.vn?from=thongbao@example.vn"}'
     MOTCUA_NOTIFY_CENTERS='{"nam-cuong": {"channels": {"sms": "json://10.0.0.5/sms"}}}'
 
-With no channel URL at all, every message goes to the dev inbox (``/dev/inbox``).
+With no channel URL at all, every message goes to the dev inbox, which only dev
+mode allows: outside it notify refuses to start without a channel. The inbox's
+pages (``/dev/inbox``) show messages in full, so they are served only when
+``MOTCUA_NOTIFY_DEV_INBOX`` turns them on (``motcua dev`` does), and only in dev mode.
 """
 
 from __future__ import annotations
@@ -62,9 +65,10 @@ class NotifySettings(ServiceSettings):
         description="Channels tried in turn when one fails for good; add 'webhook' "
         "(e.g. a Zalo OA or push gateway) where it belongs",
     )
-    dev_inbox: bool | None = Field(
-        default=None,
-        description="Serve /dev/inbox; by default only when no channel URL is configured",
+    dev_inbox: bool = Field(
+        default=False,
+        description="Serve /dev/inbox, which shows every center's messages in full and "
+        "needs no sign-in: only in dev mode (`motcua dev` turns it on)",
     )
     timezone: str = "Asia/Ho_Chi_Minh"
     quiet_hours_start: time = Field(
@@ -131,10 +135,16 @@ class NotifySettings(ServiceSettings):
         description="Key of recipient references (and so of opt-outs); keep it when the "
         "contact key rotates. Defaults to the contact key",
     )
-    link_key: SecretStr | None = Field(
-        default=None,
-        description="Key that signs opt-out and rating links in messages; defaults to the "
-        "auth secret",
+    link_key: SecretStr = Field(
+        default=SecretStr("dev-only-link-key-change-me"),
+        description="Key that signs opt-out and rating links in messages; its own key, so "
+        "rotating the auth secret leaves links already sent working",
+    )
+    link_old_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Retired link keys (JSON list) whose links still open; one goes once "
+        "the messages that carried its links are past caring (links do not expire). "
+        "Before link_key existed links were signed with the auth secret: list it here",
     )
     inbound_secret: SecretStr = Field(
         default=SecretStr("dev-only-inbound-secret-change-me"),
@@ -147,7 +157,27 @@ class NotifySettings(ServiceSettings):
 
     @property
     def link_secret(self) -> str:
-        return (self.link_key or self.auth_secret).get_secret_value()
+        return self.link_key.get_secret_value()
+
+    @property
+    def link_secrets(self) -> list[str]:
+        """Every key whose links open, the current one first."""
+        return [self.link_secret, *(k.get_secret_value() for k in self.link_old_keys)]
+
+    @property
+    def has_channel(self) -> bool:
+        return bool(self.channels) or any(c.channels for c in self.centers.values())
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if self.dev_inbox:
+            problems.append("MOTCUA_NOTIFY_DEV_INBOX is on: the dev inbox shows every message")
+        if not self.has_channel:
+            problems.append(
+                "no channel is configured (MOTCUA_NOTIFY_CHANNELS or MOTCUA_NOTIFY_CENTERS): "
+                "every message would go to the dev inbox"
+            )
+        return problems
 
     def overrides(self, center_id: str) -> CenterOverrides | None:
         return self.centers.get(center_id)
@@ -169,6 +199,4 @@ class NotifySettings(ServiceSettings):
 
     @property
     def dev_inbox_enabled(self) -> bool:
-        if self.dev_inbox is not None:
-            return self.dev_inbox
-        return not self.channels and not any(c.channels for c in self.centers.values())
+        return self.dev_inbox and self.dev_mode

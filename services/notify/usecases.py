@@ -16,6 +16,7 @@ message body only: they are opened again from the source event when needed.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from services.notify.errors import Invalid
 from services.notify.messages import Composer, language_of
 from services.notify.settings import NotifySettings
 from shared.bus import outbox
-from shared.crypto import SealError, unseal
+from shared.crypto import BUS, Keyring, SealError
 from shared.events import Envelope, new_event
 from shared.events.catalog import FeedbackReceived, SealedContact
 from shared.events.registry import parse_event
@@ -84,7 +85,7 @@ def delivery_id(event_id: uuid.UUID, kind: str, channel: str, ref: str) -> uuid.
 PRIVATE_KINDS = frozenset({Kind.DOSSIER_RECEIVED})
 
 
-def private_context(contact_key: str, kind: Kind, event: Envelope[Any]) -> dict[str, str]:
+def private_context(keys: Keyring, kind: Kind, event: Envelope[Any]) -> dict[str, str]:
     """Values a message shows but notify never stores apart from the rendered body.
 
     The lookup secret of a received dossier travels sealed like the contact (context:
@@ -97,7 +98,10 @@ def private_context(contact_key: str, kind: Kind, event: Envelope[Any]) -> dict[
     if not sealed:
         return {}
     try:
-        return {"lookup_secret": unseal(contact_key, sealed, str(event.data.dossier_id))}
+        # Sealed with the contact, under the same key (an older event: any key may do).
+        contact = getattr(event.data, "contact", None)
+        key_id = contact.key_id if contact is not None else None
+        return {"lookup_secret": keys.open(key_id, sealed, str(event.data.dossier_id))}
     except SealError as exc:
         log.warning("notify.secret_rejected", reason=str(exc))
         return {}
@@ -123,22 +127,23 @@ class Notifier:
     composer: Composer
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    @property
-    def contact_secret(self) -> str:
-        return self.settings.contact_key.get_secret_value()
+    @functools.cached_property
+    def contact_keys(self) -> Keyring:
+        """The contact keys, to open what producers sealed for notify."""
+        return self.settings.contact_keyring(BUS)
 
     def ref_of(self, kind: ContactKind, address: str) -> str:
         return recipient_ref(self.settings.recipient_secret, kind, address)
 
     def private_of(self, kind: Kind, event: Envelope[Any]) -> dict[str, str]:
-        return private_context(self.contact_secret, kind, event)
+        return private_context(self.contact_keys, kind, event)
 
     # -------------------------------------------------------------- contacts
 
     def open_contact(self, sealed: SealedContact, context: str) -> Contact | None:
         """Unseal and normalise a consented contact; None (and a warning) if unusable."""
         try:
-            raw = unseal(self.contact_secret, sealed.sealed, context)
+            raw = self.contact_keys.open(sealed.key_id, sealed.sealed, context)
             address = normalise(sealed.kind, raw)
         except (SealError, InvalidContact) as exc:
             log.warning("notify.contact_rejected", kind=sealed.kind, reason=str(exc))
@@ -374,7 +379,7 @@ class Notifier:
 
     async def opt_out_by_link(self, conn: asyncpg.Connection, token: str) -> bool:
         try:
-            ref = read_opt_out_token(self.link_secret, token)
+            ref = read_opt_out_token(self.settings.link_secrets, token)
         except ValueError as exc:
             raise Invalid("token", str(exc)) from None
         return await self._opt_out(conn, ref, "link")
@@ -407,7 +412,7 @@ class Notifier:
 
     def dossier_of_token(self, token: str) -> uuid.UUID:
         try:
-            return read_feedback_token(self.link_secret, token)
+            return read_feedback_token(self.settings.link_secrets, token)
         except ValueError as exc:
             raise Invalid("token", str(exc)) from None
 

@@ -52,6 +52,7 @@ from services.notify.settings import NotifySettings
 from services.notify.usecases import PRIVATE_KINDS, delivery_id, private_context
 from shared.bus import outbox
 from shared.bus.consumer import Publish
+from shared.crypto import BUS
 from shared.db import session
 from shared.events import Envelope, new_event
 from shared.events.catalog import NotificationFailed, NotificationSent
@@ -97,6 +98,7 @@ class DeliveryWorker:
         self.sender = sender
         self.composer = composer
         self.settings = settings
+        self.contact_keys = settings.contact_keyring(BUS)
         self.publish = publish
         self.channel = schema + deliveries.WAKE_CHANNEL_SUFFIX
         self.clock = clock
@@ -348,7 +350,7 @@ class DeliveryWorker:
             event = parse_event(payload)
         except (MalformedEvent, UnknownEventType):
             return {}
-        return private_context(self.settings.contact_key.get_secret_value(), Kind(c.kind), event)
+        return private_context(self.contact_keys, Kind(c.kind), event)
 
     def _fallback(self, c: Claimed, now: datetime, private: dict[str, str]) -> NewDelivery:
         step, *rest = c.fallback

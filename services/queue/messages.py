@@ -12,16 +12,15 @@ from shared.events.envelope import Envelope, Payload
 
 
 def seal_contact(
-    key: str,
+    keys: crypto.Keyring,
     kind: Literal["phone", "email"],
     value: str,
     language: Literal["vi", "en"],
     ticket_id: uuid.UUID,
 ) -> dict[str, Any]:
     """The contact sealed for the notify service, bound to this ticket (context = ticket id)."""
-    sealed = catalog.SealedContact(
-        kind=kind, sealed=crypto.seal(key, value, str(ticket_id)), language=language
-    )
+    key_id, sealed_value = keys.seal(value, str(ticket_id))
+    sealed = catalog.SealedContact(kind=kind, sealed=sealed_value, key_id=key_id, language=language)
     return sealed.model_dump()
 
 

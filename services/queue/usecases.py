@@ -23,6 +23,7 @@ from services.queue.directory import Center, Directory, Line
 from services.queue.domain import Change, Ticket
 from services.queue.errors import Conflict
 from services.queue.settings import QueueSettings
+from shared import crypto
 from shared.bus import outbox
 from shared.events import catalog
 from shared.events.envelope import Payload, new_event, ticket_correlation
@@ -373,5 +374,5 @@ class QueueService:
     def _seal(self, contact: ContactInput | None, ticket_id: uuid.UUID) -> dict[str, Any] | None:
         if contact is None:
             return None
-        key = self.settings.contact_key.get_secret_value()
-        return messages.seal_contact(key, contact.kind, contact.value, contact.language, ticket_id)
+        keys = self.settings.contact_keyring(crypto.BUS)
+        return messages.seal_contact(keys, contact.kind, contact.value, contact.language, ticket_id)

@@ -40,7 +40,7 @@ LATER = ("supplement_requested", "result_ready", "dossier_returned", "deadline_a
 
 @pytest.fixture(scope="module")
 async def notify(test_servers: Servers) -> AsyncIterator[Notify]:
-    async with running_notify(test_servers) as n:
+    async with running_notify(test_servers, dev_inbox=True) as n:
         yield n
 
 

@@ -11,6 +11,7 @@ from services.intake.catalog import Procedure, TimeLimitSpec, load_catalog, load
 from services.intake.domain import Lifecycle
 from services.intake.usecases import Intake
 from shared.calendar import TimeUnit, WorkingCalendar
+from shared.crypto import BUS, Keyring
 from tests.unit.intake.appointment_cases import CASES
 
 ICT = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -25,7 +26,8 @@ def _intake() -> Intake:
         book=book,
         lifecycle=Lifecycle(book.statuses),
         calendar=WorkingCalendar.default(),
-        contact_key="k",
+        contact_keys=Keyring("k1", {"k1": "k"}, BUS),
+        pepper=b"p",
         center_codes={},
         grace=timedelta(minutes=5),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -121,10 +123,10 @@ def test_secrets_are_readable_and_forgiving_to_type(raw: str) -> None:
     assert len(secret) == 11
     assert secret[5] == "-"
     assert set(secret.replace("-", "")) <= set(domain.SECRET_ALPHABET)
-    stored = domain.hash_secret(secret)
-    assert domain.secret_matches(secret.lower().replace("-", " "), stored)
-    assert domain.secret_matches(secret.replace("0", "O").replace("1", "I"), stored)
-    assert not domain.secret_matches(secret[:-1], stored)
+    stored = domain.hash_secret(secret, PEPPER)
+    assert domain.secret_matches(secret.lower().replace("-", " "), stored, PEPPER)
+    assert domain.secret_matches(secret.replace("0", "O").replace("1", "I"), stored, PEPPER)
+    assert not domain.secret_matches(secret[:-1], stored, PEPPER)
 
 
 def test_new_secrets_differ() -> None:
@@ -132,8 +134,27 @@ def test_new_secrets_differ() -> None:
 
 
 def test_an_unknown_code_never_matches_any_secret() -> None:
-    assert not domain.secret_matches("0000000000", None)
-    assert not domain.secret_matches("", None)
+    assert not domain.secret_matches("0000000000", None, PEPPER)
+    assert not domain.secret_matches("", None, PEPPER)
+
+
+PEPPER = b"p" * 32
+
+
+def test_the_stored_hash_is_keyed_with_the_pepper_and_old_hashes_still_match() -> None:
+    secret = "K7Q2M-9XD4T"
+    plain = hashlib.sha256(b"motcua-lookup-v1:K7Q2M9XD4T").digest()  # stored before
+    stored = domain.hash_secret(secret, PEPPER)
+    # Not crackable from the database alone: no hash of the secret without the pepper.
+    assert plain not in stored
+    assert stored == domain.PEPPERED + hmac.digest(PEPPER, plain, "sha256")
+    assert not domain.secret_matches(secret, stored, b"q" * 32)
+    # A row of before still matches, and once its stored hash is keyed, matches too.
+    assert domain.is_unpeppered(plain)
+    assert domain.secret_matches(secret, plain, PEPPER)
+    assert not domain.secret_matches("K7Q2M-9XD4A", plain, PEPPER)
+    assert domain.pepper_hash(plain, PEPPER) == stored
+    assert not domain.is_unpeppered(stored)
 
 
 def test_business_time_is_kept_in_order_and_never_in_the_future() -> None:

@@ -47,6 +47,7 @@ def test_centers_override_channels_and_quiet_hours() -> None:
     assert not s.dev_inbox_enabled
 
 
-def test_the_dev_inbox_is_on_when_no_channel_is_configured() -> None:
-    assert NotifySettings().dev_inbox_enabled
-    assert not NotifySettings(dev_inbox=False).dev_inbox_enabled
+def test_the_dev_inbox_is_on_only_when_asked_for_and_only_in_dev_mode() -> None:
+    assert not NotifySettings().dev_inbox_enabled  # no channel is no longer enough
+    assert NotifySettings(dev_inbox=True, dev_mode=True).dev_inbox_enabled
+    assert not NotifySettings(dev_inbox=True, dev_mode=False).dev_inbox_enabled

@@ -13,11 +13,13 @@ from services.notify.delivery_log import private_values
 from services.notify.domain import Kind
 from services.notify.messages import Renderer
 from services.notify.usecases import PRIVATE_KINDS, private_context
-from shared.crypto import seal
+from shared.crypto import BUS, Keyring, seal
 from shared.events import Envelope, new_event
 from shared.events.catalog import DossierReceived, TimeLimitSnapshot
 
 KEY = "contact-key"
+RING = Keyring("k1", {"k1": KEY}, BUS)
+OTHER_RING = Keyring("k1", {"k1": "another-key"}, BUS)
 SECRET = "K7Q2M-9XD4T"
 CONTEXT = {
     "dossier_code": "HS-000123",
@@ -71,12 +73,12 @@ def received(dossier_id: uuid.UUID, sealed_secret: str | None) -> Envelope[Any]:
 def test_the_secret_opens_only_with_the_key_and_the_dossier_it_was_sealed_for() -> None:
     dossier = uuid.uuid4()
     event = received(dossier, seal(KEY, SECRET, str(dossier)))
-    assert private_context(KEY, Kind.DOSSIER_RECEIVED, event) == {"lookup_secret": SECRET}
+    assert private_context(RING, Kind.DOSSIER_RECEIVED, event) == {"lookup_secret": SECRET}
     # Cut from another dossier's event, or sealed under another key: left out.
     pasted = received(uuid.uuid4(), seal(KEY, SECRET, str(dossier)))
-    assert private_context(KEY, Kind.DOSSIER_RECEIVED, pasted) == {}
-    assert private_context("another-key", Kind.DOSSIER_RECEIVED, event) == {}
-    assert private_context(KEY, Kind.DOSSIER_RECEIVED, received(dossier, None)) == {}
+    assert private_context(RING, Kind.DOSSIER_RECEIVED, pasted) == {}
+    assert private_context(OTHER_RING, Kind.DOSSIER_RECEIVED, event) == {}
+    assert private_context(RING, Kind.DOSSIER_RECEIVED, received(dossier, None)) == {}
 
 
 def test_only_the_received_message_has_private_values() -> None:
@@ -84,18 +86,18 @@ def test_only_the_received_message_has_private_values() -> None:
     event = received(dossier, seal(KEY, SECRET, str(dossier)))
     assert {Kind.DOSSIER_RECEIVED} == PRIVATE_KINDS
     for kind in set(Kind) - PRIVATE_KINDS:
-        assert private_context(KEY, kind, event) == {}
+        assert private_context(RING, kind, event) == {}
 
 
 def test_staff_are_told_which_values_to_mask_or_that_the_text_must_be_withheld() -> None:
     dossier = uuid.uuid4()
     event = received(dossier, seal(KEY, SECRET, str(dossier)))
     payload = event.to_bytes()
-    assert private_values(KEY, Kind.DOSSIER_RECEIVED, payload) == [SECRET]
+    assert private_values(RING, Kind.DOSSIER_RECEIVED, payload) == [SECRET]
     # Sealed under a key this process does not hold: the secret may be in the text.
-    assert private_values("another-key", Kind.DOSSIER_RECEIVED, payload) is None
-    assert private_values(KEY, Kind.DOSSIER_RECEIVED, None) is None
-    assert private_values(KEY, Kind.DOSSIER_RECEIVED, b"not an event") is None
+    assert private_values(OTHER_RING, Kind.DOSSIER_RECEIVED, payload) is None
+    assert private_values(RING, Kind.DOSSIER_RECEIVED, None) is None
+    assert private_values(RING, Kind.DOSSIER_RECEIVED, b"not an event") is None
     # No secret was sent, or the kind never shows one: nothing to mask.
-    assert private_values(KEY, Kind.DOSSIER_RECEIVED, received(dossier, None).to_bytes()) == []
-    assert private_values(KEY, Kind.RESULT_READY, None) == []
+    assert private_values(RING, Kind.DOSSIER_RECEIVED, received(dossier, None).to_bytes()) == []
+    assert private_values(RING, Kind.RESULT_READY, None) == []

@@ -36,11 +36,13 @@ def test_forged_or_malformed_tokens_fail(mutate: object) -> None:
         verify_token("other-secret", token)
 
 
-def test_expired_token_fails() -> None:
-    token = issue_token("s", center_id="c", subject="s", ttl=-1)
+def test_expired_token_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = time.time()
+    monkeypatch.setattr("shared.auth.time.time", lambda: now - 7200)
+    token = issue_token("s", center_id="c", subject="s", ttl=3600)
+    monkeypatch.setattr("shared.auth.time.time", lambda: now)
     with pytest.raises(AuthError, match="expired"):
         verify_token("s", token)
-    assert time.time() > 0
 
 
 def test_sealed_contact_opens_only_with_key_and_context() -> None:
