@@ -72,7 +72,11 @@ async def ticket_joined(n: Notifier, conn: asyncpg.Connection, event: Envelope[A
     old = await repo.leave_line(conn, d.ticket_id)  # transferred while still waiting
     entered = getattr(d, "issued_at", None) or event.occurred_at
     me = WaitingTicket(
-        str(d.ticket_id), d.number, d.priority_reason is not None, entered, SoonState.PENDING
+        str(d.ticket_id),
+        d.number,
+        d.priority or d.priority_reason is not None,
+        entered,
+        SoonState.PENDING,
     )
     line = await repo.waiting_in_line(conn, place.center_id, place.line_code)
     seconds, counters = await repo.service_seconds(conn, place, n.settings.default_service_seconds)

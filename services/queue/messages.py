@@ -34,7 +34,8 @@ def ticket_payload(
         "number": t.number,
         "line_code": t.line_code,
         "lookup_code": t.lookup_code,
-        "priority_reason": t.priority_reason,
+        # That the ticket has priority, never why: the reason is health or family data.
+        "priority": t.priority_reason is not None,
         "counter_id": change.counter_id,
         "position": position,
         "estimated_wait_seconds": estimated_wait_seconds,

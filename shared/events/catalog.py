@@ -53,7 +53,16 @@ class TicketFacts(Payload):
     number: str = Field(min_length=1, max_length=16, description="Display number, e.g. A007")
     line_code: Code = Field(min_length=1, max_length=32)
     lookup_code: str = Field(min_length=1, max_length=32)
-    priority_reason: PriorityReason | None = None
+    priority: bool = Field(
+        default=False,
+        description="Served first (elderly, disability, pregnancy, young child, merit). "
+        "Only that: the reason is health or family data and stays in the queue service",
+    )
+    priority_reason: PriorityReason | None = Field(
+        default=None,
+        description="Deprecated, no longer sent (personal data on the bus): read "
+        "`priority`. Events written before it went may still carry it",
+    )
     counter_id: str | None = Field(default=None, max_length=32)
     position: int | None = Field(default=None, ge=0)
     estimated_wait_seconds: int | None = Field(default=None, ge=0)

@@ -83,7 +83,7 @@ def ticket_issued(
             number=number,
             line_code=line,
             lookup_code=number.lower(),
-            priority_reason=priority,  # type: ignore[arg-type]
+            priority=priority is not None,
             issued_at=at or datetime.now(UTC),
             contact=contact,
         ),

@@ -105,6 +105,18 @@ async def test_every_state_change_emits_exactly_one_event_keyed_by_center(
     assert str(completed[0].data.dossier_id) == dossier
     assert completed[0].data.counter_id == "Q1"
 
+    # That A002 has priority goes on the bus; why (health, family) never does.
+    a2_events = [
+        e
+        for e in events
+        if getattr(e.data, "ticket_id", None) is not None
+        and str(e.data.ticket_id) == a2["ticket_id"]
+    ]
+    assert a2_events
+    assert all(e.data.priority for e in a2_events)
+    assert all(e.data.priority_reason is None for e in a2_events)
+    assert not any(b"elderly" in e.to_bytes() for e in events)
+
     # The contact travels sealed on every event of A001, bound to the ticket id.
     ticket_events = [e for e in events if e.event_type.startswith("ticket.")]
     a1_events = [e for e in ticket_events if str(e.data.ticket_id) == a1["ticket_id"]]
