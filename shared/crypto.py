@@ -113,10 +113,18 @@ class Keyring:
         key_id, dot, sealed = text.partition(".")
         return self.open(key_id, sealed, context) if dot else self.open(None, text, context)
 
+    def open_column(self, key_id: str | None, stored: str, context: str = "") -> str:
+        """A value kept as (key id column, sealed text): a NULL key id marks one stored
+        in clear before the store sealed it, read as it is until it is purged."""
+        return stored if key_id is None else self.open(key_id, stored, context)
+
     def is_current(self, text: str) -> bool:
         """Whether a value from ``seal_text`` is sealed under the current key."""
         return text.startswith(self.current_id + ".")
 
+
+AT_REST = "motcua-at-rest"
+"""Purpose of the contact ring for personal data a service keeps in its own tables."""
 
 BUS = "motcua-contact-bus"
 """Purpose of the contact ring for values sealed for notify (bus events, and intake's

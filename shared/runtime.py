@@ -76,7 +76,9 @@ class ServiceRuntime:
             subscriber_options=settings.kafka.consumer_options(),
         )
         # The inbox, and any table the service adds, loses rows past the horizon.
-        self.retention = Retention(self.schema, settings.retention_days)
+        self.retention = Retention(
+            self.schema, settings.retention_days, purge_days=settings.purge_after_days
+        )
         self.every(settings.retention_sweep_seconds, self.retention.sweep, "retention")
 
     @property

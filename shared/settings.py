@@ -65,6 +65,9 @@ def unsafe_secrets(settings: BaseSettings) -> list[str]:
     found: list[str] = []
     for name, info in type(settings).model_fields.items():
         value = getattr(settings, name)
+        if isinstance(value, KafkaSettings):
+            found += value.production_problems()
+            continue
         if isinstance(value, BaseSettings):
             found += unsafe_secrets(value)
             continue
@@ -136,6 +139,11 @@ class KafkaSettings(BaseSettings):
         "there; the embedded broker answers late within the wait (p50 130 ms at 500 ms, "
         "16 ms at 100 ms), so it gets 100 ms unless this is set",
     )
+
+    def production_problems(self) -> list[str]:
+        """The SASL password is a secret only where SASL is spoken (a PLAINTEXT cluster
+        leaves it empty)."""
+        return unsafe_secrets(self) if self.security_protocol.startswith("SASL") else []
 
     def consumer_options(self) -> dict[str, Any]:
         """Consumer group timings, and the fetch wait that suits the broker."""
@@ -280,6 +288,14 @@ class ServiceSettings(BaseSettings):
         "are kept, so that a redelivered copy is refused. Keep it longer than the broker "
         "keeps its topics (Kafka's default is 7 days) and than any replay from a dead-letter "
         "topic, or a replayed old event is applied twice (>= 1)",
+    )
+    purge_after_days: float = Field(
+        default=90.0,
+        ge=1,
+        validation_alias=AliasChoices("MOTCUA_PURGE_AFTER_DAYS", "purge_after_days"),
+        description="Days after a case closes (a dossier resolved, withdrawn or stopped; a "
+        "ticket's day) that the personal data kept for it (applicant name, contacts, message "
+        "bodies) is erased by the retention sweep (Law 91/2025: kept no longer than needed)",
     )
     retention_sweep_seconds: float = Field(
         default=3600.0, gt=0, description="How often rows past the retention horizon are deleted"

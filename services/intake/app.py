@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from services.intake import api, bootstrap, handlers, pages, public, retention
+from services.intake import api, bootstrap, handlers, pages, personal_data, public, retention
 from services.intake.domain import (
     Conflict,
     Forbidden,
@@ -43,6 +43,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     wiring = bootstrap.build(runtime, settings)
     handlers.register(runtime, wiring.intake)
     retention.register(runtime)
+    personal_data.register(runtime, wiring.intake.book.statuses, settings.lookup_pepper_key)
     app = runtime.create_app(api.router, public.router, pages.router, title="motcua intake")
     app.state.intake = wiring
     app.add_exception_handler(IntakeError, _intake_error)  # type: ignore[arg-type]

@@ -59,6 +59,10 @@ class Op(StrEnum):
 _WORKING = frozenset({Step.RECEIVED, Step.PROCESSING, Step.TRANSFERRED, Step.RETURNED_FOR_REWORK})
 _PAUSED = frozenset({Step.SUPPLEMENT_REQUESTED, Step.FINANCIAL_OBLIGATION})
 
+CLOSED_STEPS = frozenset({Step.RESOLVED, Step.RESULT_RETURNED, Step.STOPPED})
+"""Where a dossier's case is over: decided, or withdrawn or stopped. The personal data
+kept for it is erased a set time after (``services.intake.personal_data``)."""
+
 RECEIVED_STEP = Step.RECEIVED
 """Where every received dossier starts, at the counter or online."""
 

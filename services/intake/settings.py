@@ -62,12 +62,6 @@ class IntakeSettings(ServiceSettings):
         "the database alone cannot be cracked offline. Rotating it makes every stored "
         "hash unmatchable: keep it for the life of the dossiers",
     )
-    purge_after_days: float = Field(
-        default=365.0,
-        ge=1,
-        description="Days after a dossier closes (resolved, returned, withdrawn, stopped) "
-        "that its applicant's name is erased (Law 91/2025: kept no longer than needed)",
-    )
     backdate_grace_seconds: int = Field(
         default=300,
         ge=0,

@@ -114,6 +114,7 @@ async def list_deliveries(
             conn,
             center_id,
             keys=notifier_of(request).contact_keys,
+            rest=notifier_of(request).rest_keys,
             source_event_id=source_event_id,
             status=status,
             kind=kind,
@@ -128,7 +129,10 @@ async def get_delivery(
     """One delivery with every attempt: the audit trail of one message."""
     async with unit_of_work(request) as conn:
         found = await deliveries.get_delivery(
-            conn, delivery_id, keys=notifier_of(request).contact_keys
+            conn,
+            delivery_id,
+            keys=notifier_of(request).contact_keys,
+            rest=notifier_of(request).rest_keys,
         )
         if found is None:
             raise NotFound(f"unknown delivery {delivery_id}")

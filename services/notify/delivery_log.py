@@ -20,7 +20,9 @@ from typing import Any
 
 import asyncpg
 
+from services.notify.delivery_repository import open_body
 from services.notify.domain import Channel, Kind
+from services.notify.repository import open_address
 from services.notify.usecases import PRIVATE_KINDS, private_context
 from shared.crypto import Keyring
 from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
@@ -33,7 +35,7 @@ _MASKED_FIELDS = ("title", "body", "last_error")
 _PUBLIC_COLUMNS = """
     d.id, d.source_event_id, d.center_id, d.kind, d.channel, d.recipient_ref, d.language,
     d.title, d.body, d.segments, d.status, d.attempts, d.due_at, d.last_error, d.created_at,
-    d.finished_at, s.payload AS source_payload
+    d.finished_at, d.body_key_id, s.payload AS source_payload
 """
 # The source event is read only for messages that may show a private value.
 _SOURCE_OF_PRIVATE = """
@@ -69,9 +71,13 @@ def _mask(text: str | None, values: list[str] | None) -> str | None:
     return text
 
 
-def _masked(row: asyncpg.Record, keys: Keyring, *, in_full: bool = False) -> dict[str, Any]:
+def _masked(
+    row: asyncpg.Record, keys: Keyring, rest: Keyring, *, in_full: bool = False
+) -> dict[str, Any]:
     found = dict(row)
     payload = found.pop("source_payload")
+    # Sealed at rest; a purged body is empty and stays so.
+    found["body"] = open_body(rest, found["id"], found.pop("body_key_id"), found["body"])
     if in_full:
         return found
     values = private_values(keys, Kind(found["kind"]), payload and bytes(payload))
@@ -86,6 +92,7 @@ async def list_deliveries(
     center_id: str,
     *,
     keys: Keyring,
+    rest: Keyring,
     source_event_id: uuid.UUID | None = None,
     status: str | None = None,
     kind: str | None = None,
@@ -110,11 +117,11 @@ async def list_deliveries(
         kind,
         limit,
     )
-    return [_masked(r, keys) for r in rows]
+    return [_masked(r, keys, rest) for r in rows]
 
 
 async def get_delivery(
-    conn: asyncpg.Connection, delivery_id: uuid.UUID, *, keys: Keyring
+    conn: asyncpg.Connection, delivery_id: uuid.UUID, *, keys: Keyring, rest: Keyring
 ) -> dict[str, Any] | None:
     """One delivery with every attempt (``log``), private values masked."""
     row = await conn.fetchrow(
@@ -124,7 +131,7 @@ async def get_delivery(
     )
     if row is None:
         return None
-    found = _masked(row, keys)
+    found = _masked(row, keys, rest)
     found["log"] = await _attempts_of(conn, delivery_id)
     return found
 
@@ -140,7 +147,9 @@ async def _attempts_of(conn: asyncpg.Connection, delivery_id: uuid.UUID) -> list
     return [dict(r) for r in rows]
 
 
-async def inbox(conn: asyncpg.Connection, limit: int, *, keys: Keyring) -> list[dict[str, Any]]:
+async def inbox(
+    conn: asyncpg.Connection, limit: int, *, keys: Keyring, rest: Keyring
+) -> list[dict[str, Any]]:
     """Every rendered message, newest first, with its recipient's address (dev inbox only).
 
     Messages the dev inbox delivered show in full; others have private values masked.
@@ -149,6 +158,7 @@ async def inbox(conn: asyncpg.Connection, limit: int, *, keys: Keyring) -> list[
         f"""
         SELECT d.id, d.center_id, d.kind, d.channel, d.language, d.title, d.body,
                d.segments, d.status, d.attempts, d.created_at, d.finished_at, c.address,
+               d.body_key_id, c.address_key_id, d.subject_kind, d.subject_id, d.contact_kind,
                s.payload AS source_payload
         FROM deliveries d
         LEFT JOIN contacts c ON c.subject_kind = d.subject_kind AND c.subject_id = d.subject_id
@@ -161,4 +171,12 @@ async def inbox(conn: asyncpg.Connection, limit: int, *, keys: Keyring) -> list[
         limit,
     )
     # The dev inbox's own messages stand in for the citizen's phone: shown in full.
-    return [_masked(r, keys, in_full=r["channel"] == Channel.DEV_INBOX) for r in rows]
+    found = []
+    for r in rows:
+        row = _masked(r, keys, rest, in_full=r["channel"] == Channel.DEV_INBOX)
+        subject = (row.pop("subject_kind"), row.pop("subject_id"), row.pop("contact_kind"))
+        key_id = row.pop("address_key_id")
+        if row["address"] is not None:
+            row["address"] = open_address(rest, *subject, key_id, row["address"])
+        found.append(row)
+    return found

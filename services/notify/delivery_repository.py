@@ -7,6 +7,10 @@ its batch transaction; the worker claims due ones with ``FOR UPDATE SKIP
 LOCKED`` under a lease, sends, and records the attempt. A lease that runs out
 means its worker died mid-send: the delivery is claimed again and the lost
 attempt is logged as ``interrupted``.
+
+A message body may hold a lookup secret: it is sealed at rest (the contact ring,
+purpose at-rest, bound to the delivery id), ``body_key_id`` naming the key; NULL
+marks a body stored in clear before sealing, or one purged (``purged_at``).
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 import asyncpg
+
+from services.notify.repository import open_address
+from shared.crypto import Keyring
 
 WAKE_CHANNEL_SUFFIX = "_deliveries"
 
@@ -123,24 +130,35 @@ _INSERT_DELIVERIES = """
     INSERT INTO deliveries
         (id, source_event_id, center_id, kind, channel, recipient_ref, subject_kind,
          subject_id, contact_kind, language, title, body, segments, context, fallback,
-         status, due_at, last_error, finished_at)
+         status, due_at, last_error, body_key_id, finished_at)
     SELECT id, source_event_id, center_id, kind, channel, recipient_ref, subject_kind,
            subject_id, contact_kind, language, title, body, segments, context::jsonb,
-           fallback::jsonb, status, due_at, last_error,
+           fallback::jsonb, status, due_at, last_error, body_key_id,
            CASE WHEN status = 'pending' THEN NULL ELSE now() END
     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
                 $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[],
                 $13::int[], $14::text[], $15::text[], $16::text[], $17::timestamptz[],
-                $18::text[])
+                $18::text[], $19::text[])
          AS d(id, source_event_id, center_id, kind, channel, recipient_ref, subject_kind,
               subject_id, contact_kind, language, title, body, segments, context, fallback,
-              status, due_at, last_error)
+              status, due_at, last_error, body_key_id)
     ON CONFLICT ON CONSTRAINT deliveries_once DO NOTHING
     RETURNING status
 """
 
 
-def _delivery_columns(added: Sequence[NewDelivery]) -> tuple[list[Any], ...]:
+def seal_body(keys: Keyring, delivery_id: uuid.UUID, body: str) -> tuple[str, str]:
+    """(key id, sealed body) as the deliveries table keeps them."""
+    key_id, sealed = keys.seal(body, f"body:{delivery_id}")
+    return key_id, sealed
+
+
+def open_body(keys: Keyring, delivery_id: uuid.UUID, key_id: str | None, stored: str) -> str:
+    return keys.open_column(key_id, stored, f"body:{delivery_id}")
+
+
+def _delivery_columns(added: Sequence[NewDelivery], keys: Keyring) -> tuple[list[Any], ...]:
+    bodies = [seal_body(keys, d.id, d.body) for d in added]
     return (
         [d.id for d in added],
         [d.source_event_id for d in added],
@@ -153,13 +171,14 @@ def _delivery_columns(added: Sequence[NewDelivery]) -> tuple[list[Any], ...]:
         [d.contact_kind for d in added],
         [d.language for d in added],
         [d.title for d in added],
-        [d.body for d in added],
+        [sealed for _, sealed in bodies],
         [d.segments for d in added],
         [json.dumps(d.context) for d in added],
         [json.dumps(d.fallback) for d in added],
         [d.status for d in added],
         [d.due_at for d in added],
         [d.last_error for d in added],
+        [key_id for key_id, _ in bodies],
     )
 
 
@@ -167,7 +186,7 @@ def _delivery_columns(added: Sequence[NewDelivery]) -> tuple[list[Any], ...]:
 _RECORD = f"""
     WITH source AS (
         INSERT INTO source_events (event_id, topic, key, payload, correlation_id)
-        SELECT * FROM unnest($19::uuid[], $20::text[], $21::text[], $22::bytea[], $23::uuid[])
+        SELECT * FROM unnest($20::uuid[], $21::text[], $22::text[], $23::bytea[], $24::uuid[])
         ON CONFLICT (event_id) DO NOTHING
     ), added AS ({_INSERT_DELIVERIES})
     SELECT a.n
@@ -179,14 +198,16 @@ _RECORD = f"""
 """
 
 
-async def record_delivery(conn: asyncpg.Connection, d: NewDelivery, source: SourceEvent) -> bool:
+async def record_delivery(
+    conn: asyncpg.Connection, d: NewDelivery, source: SourceEvent, keys: Keyring
+) -> bool:
     """Record an intended message and its source event, and wake the worker at commit,
     in one round trip. False if this (event, kind, channel, recipient) exists."""
-    return await record_deliveries(conn, [(d, source)]) > 0
+    return await record_deliveries(conn, [(d, source)], keys) > 0
 
 
 async def record_deliveries(
-    conn: asyncpg.Connection, records: Sequence[tuple[NewDelivery, SourceEvent]]
+    conn: asyncpg.Connection, records: Sequence[tuple[NewDelivery, SourceEvent]], keys: Keyring
 ) -> int:
     """``record_delivery`` for many messages in one statement (one wake-up); existing
     (event, kind, channel, recipient) stay as they are. The number recorded."""
@@ -195,7 +216,7 @@ async def record_deliveries(
     sources = list({s.event_id: s for _, s in records}.values())
     added: int = await conn.fetchval(
         _RECORD,
-        *_delivery_columns([d for d, _ in records]),
+        *_delivery_columns([d for d, _ in records], keys),
         [s.event_id for s in sources],
         [s.topic for s in sources],
         [s.key for s in sources],
@@ -205,10 +226,12 @@ async def record_deliveries(
     return added
 
 
-async def add_deliveries(conn: asyncpg.Connection, added: Sequence[NewDelivery]) -> None:
+async def add_deliveries(
+    conn: asyncpg.Connection, added: Sequence[NewDelivery], keys: Keyring
+) -> None:
     """Record intended messages whose source event is already kept (fallbacks)."""
     if added:
-        await conn.execute(_INSERT_DELIVERIES, *_delivery_columns(added))
+        await conn.execute(_INSERT_DELIVERIES, *_delivery_columns(added, keys))
 
 
 async def source_payloads(
@@ -230,7 +253,12 @@ async def wake_worker(conn: asyncpg.Connection) -> None:
 
 
 async def claim_due(
-    conn: asyncpg.Connection, now: datetime, limit: int, lease_seconds: float, interrupted: str
+    conn: asyncpg.Connection,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    interrupted: str,
+    keys: Keyring,
 ) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries (and ones whose lease ran out) to this worker,
     logging each sender that vanished mid-send (``interrupted``, the log's note) in the
@@ -265,19 +293,32 @@ async def claim_due(
                c.language, c.title, c.body, c.segments, c.context::text, c.fallback::text,
                c.attempts,
                c.interrupted,
-               (SELECT address FROM contacts k
-                 WHERE k.subject_kind = c.subject_kind AND k.subject_id = c.subject_id
-                   AND k.kind = c.contact_kind) AS address,
+               k.address,
                EXISTS (SELECT 1 FROM opt_outs o
-                        WHERE o.recipient_ref = c.recipient_ref) AS opted_out
+                        WHERE o.recipient_ref = c.recipient_ref) AS opted_out,
+               c.body_key_id, k.address_key_id, c.contact_kind
         FROM claimed c
+        LEFT JOIN contacts k ON k.subject_kind = c.subject_kind
+                            AND k.subject_id = c.subject_id AND k.kind = c.contact_kind
         """,
         now,
         limit,
         lease_seconds,
         interrupted,
     )
-    return [Claimed(*r) for r in rows]  # the columns in the order of its fields
+    return [_claimed(r, keys) for r in rows]
+
+
+def _claimed(r: asyncpg.Record, keys: Keyring) -> Claimed:
+    """A claimed row (its first columns in the order of the fields), body and address
+    opened."""
+    claimed = Claimed(*list(r.values())[:-3])
+    address = r["address"]
+    if address is not None:
+        subject = (r["subject_kind"], r["subject_id"], r["contact_kind"])
+        address = open_address(keys, *subject, r["address_key_id"], address)
+    body = open_body(keys, r["id"], r["body_key_id"], r["body"])
+    return replace(claimed, body=body, address=address)
 
 
 async def renew_lease(

@@ -38,6 +38,10 @@ BATCH_TRIGGERS: dict[str, triggers.BatchTrigger] = {
     "dossier.supplement_requested": triggers.supplement_requested,
     "dossier.resolved": triggers.dossier_resolved,
     "dossier.returned": triggers.dossier_returned,
+    # No message; they start the clock of the personal-data purge. Intake's events,
+    # on its topic, like every dossier event here.
+    "dossier.withdrawn": triggers.dossier_closed,
+    "dossier.stopped": triggers.dossier_closed,
     "deadline.overdue": triggers.deadline_overdue,
 }
 

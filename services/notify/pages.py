@@ -59,7 +59,9 @@ async def _inbox(request: Request, limit: int) -> list[dict[str, Any]]:
     _inbox_enabled(request)
     tz = ZoneInfo(notifier_of(request).settings.timezone)
     async with unit_of_work(request) as conn:
-        rows = await deliveries.inbox(conn, limit, keys=notifier_of(request).contact_keys)
+        rows = await deliveries.inbox(
+            conn, limit, keys=notifier_of(request).contact_keys, rest=notifier_of(request).rest_keys
+        )
     for r in rows:
         address = r.pop("address", None)
         r["to"] = mask(address) if address else "?"

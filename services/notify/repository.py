@@ -17,8 +17,35 @@ import asyncpg
 from services.notify.contacts import Contact
 from services.notify.domain import SoonState, WaitingTicket
 from services.notify.errors import Conflict, NotFound
+from shared.crypto import Keyring
 
 # ------------------------------------------------------------------- contacts
+# An address is sealed at rest (AES-GCM under the contact ring, purpose at-rest) and
+# bound to its row: subject and kind. ``address_key_id`` names the key; NULL marks an
+# address stored in clear before sealing, read as it is until the purge removes it.
+
+
+def _address_context(subject_kind: str, subject_id: uuid.UUID, kind: str) -> str:
+    return f"contact:{subject_kind}:{subject_id}:{kind}"
+
+
+def seal_address(
+    keys: Keyring, subject_kind: str, subject_id: uuid.UUID, kind: str, address: str
+) -> tuple[str, str]:
+    """(key id, sealed address) as the contacts table keeps them."""
+    key_id, sealed = keys.seal(address, _address_context(subject_kind, subject_id, kind))
+    return key_id, sealed
+
+
+def open_address(
+    keys: Keyring,
+    subject_kind: str,
+    subject_id: uuid.UUID,
+    kind: str,
+    key_id: str | None,
+    stored: str,
+) -> str:
+    return keys.open_column(key_id, stored, _address_context(subject_kind, subject_id, kind))
 
 
 async def save_contact(
@@ -27,36 +54,42 @@ async def save_contact(
     subject_id: uuid.UUID,
     center_id: str,
     contact: Contact,
+    keys: Keyring,
 ) -> None:
-    """Remember a consented contact; a later one of the same kind replaces it."""
+    """Remember a consented contact, sealed; a later one of the same kind replaces it."""
+    key_id, sealed = seal_address(keys, subject_kind, subject_id, contact.kind, contact.address)
     await conn.execute(
         """
         INSERT INTO contacts
-            (subject_kind, subject_id, kind, address, recipient_ref, language, center_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+            (subject_kind, subject_id, kind, address, recipient_ref, language, center_id,
+             address_key_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         ON CONFLICT (subject_kind, subject_id, kind) DO UPDATE
             SET address = EXCLUDED.address,
+                address_key_id = EXCLUDED.address_key_id,
                 recipient_ref = EXCLUDED.recipient_ref,
                 language = EXCLUDED.language
         """,
         subject_kind,
         subject_id,
         contact.kind,
-        contact.address,
+        sealed,
         contact.ref,
         contact.language,
         center_id,
+        key_id,
     )
 
 
 async def contacts_of_subjects(
-    conn: asyncpg.Connection, subjects: Iterable[tuple[str, uuid.UUID]]
+    conn: asyncpg.Connection, subjects: Iterable[tuple[str, uuid.UUID]], keys: Keyring
 ) -> dict[tuple[str, uuid.UUID], list[tuple[Contact, bool]]]:
     """Each subject's contacts, phone first, each with whether it has opted out."""
     wanted = list(subjects)
     rows = await conn.fetch(
         """
-        SELECT c.subject_kind, c.subject_id, c.kind, c.address, c.recipient_ref, c.language,
+        SELECT c.subject_kind, c.subject_id, c.kind, c.address, c.address_key_id,
+               c.recipient_ref, c.language,
                EXISTS (SELECT 1 FROM opt_outs o WHERE o.recipient_ref = c.recipient_ref)
                    AS opted_out
         FROM contacts c
@@ -69,7 +102,10 @@ async def contacts_of_subjects(
     )
     found: dict[tuple[str, uuid.UUID], list[tuple[Contact, bool]]] = {}
     for r in rows:
-        contact = Contact(r["kind"], r["address"], r["recipient_ref"], r["language"])
+        address = open_address(
+            keys, r["subject_kind"], r["subject_id"], r["kind"], r["address_key_id"], r["address"]
+        )
+        contact = Contact(r["kind"], address, r["recipient_ref"], r["language"])
         found.setdefault((r["subject_kind"], r["subject_id"]), []).append((contact, r["opted_out"]))
     return found
 
@@ -110,7 +146,9 @@ class ReceivedDossier:
     contact: Contact | None
 
 
-async def save_dossiers(conn: asyncpg.Connection, received: Sequence[ReceivedDossier]) -> None:
+async def save_dossiers(
+    conn: asyncpg.Connection, received: Sequence[ReceivedDossier], keys: Keyring
+) -> None:
     """Remember received dossiers and the contacts given with them, in one statement
     (one array per column) whatever their number. As if saved one after another: a
     dossier's first receipt is kept, and of each kind of contact the last one given."""
@@ -119,6 +157,7 @@ async def save_dossiers(conn: asyncpg.Connection, received: Sequence[ReceivedDos
     # One row may not be upserted twice by one statement: the last contact stands.
     given = {(d.dossier_id, d.contact.kind): (d, d.contact) for d in received if d.contact}
     contacts = list(given.values())
+    sealed = [seal_address(keys, "dossier", d.dossier_id, c.kind, c.address) for d, c in contacts]
     await conn.execute(
         """
         WITH dossier AS (
@@ -127,12 +166,15 @@ async def save_dossiers(conn: asyncpg.Connection, received: Sequence[ReceivedDos
             ON CONFLICT (dossier_id) DO NOTHING
         )
         INSERT INTO contacts
-            (subject_kind, subject_id, kind, address, recipient_ref, language, center_id)
+            (subject_kind, subject_id, kind, address, recipient_ref, language, center_id,
+             address_key_id)
         SELECT 'dossier', c.* FROM unnest(
-            $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]
+            $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+            $11::text[]
         ) AS c
         ON CONFLICT (subject_kind, subject_id, kind) DO UPDATE
             SET address = EXCLUDED.address,
+                address_key_id = EXCLUDED.address_key_id,
                 recipient_ref = EXCLUDED.recipient_ref,
                 language = EXCLUDED.language
         """,
@@ -142,10 +184,27 @@ async def save_dossiers(conn: asyncpg.Connection, received: Sequence[ReceivedDos
         [d.received_at for d in received],
         [d.dossier_id for d, _ in contacts],
         [c.kind for _, c in contacts],
-        [c.address for _, c in contacts],
+        [s for _, s in sealed],
         [c.ref for _, c in contacts],
         [c.language for _, c in contacts],
         [d.center_id for d, _ in contacts],
+        [k for k, _ in sealed],
+    )
+
+
+async def close_dossiers(
+    conn: asyncpg.Connection, closed: Sequence[tuple[uuid.UUID, datetime]]
+) -> None:
+    """Record when dossiers closed; one closed already keeps its first closing."""
+    await conn.execute(
+        """
+        UPDATE dossiers d SET closed_at = c.at
+        FROM (SELECT id, min(at) AS at FROM unnest($1::uuid[], $2::timestamptz[]) AS u(id, at)
+              GROUP BY id) AS c
+        WHERE d.dossier_id = c.id AND (d.closed_at IS NULL OR d.closed_at > c.at)
+        """,
+        [i for i, _ in closed],
+        [at for _, at in closed],
     )
 
 

@@ -36,6 +36,7 @@ from urllib.parse import quote
 import asyncpg
 import structlog
 
+from services.notify import personal_data
 from services.notify import repository as repo
 from services.notify.domain import (
     Kind,
@@ -194,7 +195,7 @@ async def dossiers_received(
         intents.append(
             Intent(event, Kind.DOSSIER_RECEIVED, "dossier", d.dossier_id, context, private)
         )
-    await repo.save_dossiers(conn, received)
+    await repo.save_dossiers(conn, received, n.rest_keys)
     await n.notify_many(conn, intents)
     await n.release_held(conn, [r.dossier_id for r in received])
 
@@ -252,6 +253,28 @@ def _dossier_message(
 
 
 supplement_requested = _dossier_message(Kind.SUPPLEMENT_REQUESTED, _supplement)
-dossier_resolved = _dossier_message(Kind.RESULT_READY, _resolved)
-dossier_returned = _dossier_message(Kind.DOSSIER_RETURNED, _returned)
+
+
+def _closing(trigger: BatchTrigger) -> BatchTrigger:
+    """The trigger, then the purge clock of the dossiers its events close."""
+
+    async def closing(
+        n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[Any]]
+    ) -> None:
+        await trigger(n, conn, events)
+        await personal_data.dossiers_closed(conn, events)
+
+    closing.__name__ = trigger.__name__
+    return closing
+
+
+async def dossier_closed(
+    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[Any]]
+) -> None:
+    """Withdrawn or stopped: no message, but the purge clock starts."""
+    await personal_data.dossiers_closed(conn, events)
+
+
+dossier_resolved = _closing(_dossier_message(Kind.RESULT_READY, _resolved))
+dossier_returned = _closing(_dossier_message(Kind.DOSSIER_RETURNED, _returned))
 deadline_overdue = _dossier_message(Kind.DEADLINE_APOLOGY, _overdue)

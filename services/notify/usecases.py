@@ -55,7 +55,7 @@ from services.notify.errors import Invalid
 from services.notify.messages import Composer, language_of
 from services.notify.settings import NotifySettings
 from shared.bus import outbox
-from shared.crypto import BUS, Keyring, SealError
+from shared.crypto import AT_REST, BUS, Keyring, SealError
 from shared.events import Envelope, new_event
 from shared.events.catalog import FeedbackReceived, SealedContact
 from shared.events.registry import parse_event
@@ -132,6 +132,11 @@ class Notifier:
         """The contact keys, to open what producers sealed for notify."""
         return self.settings.contact_keyring(BUS)
 
+    @functools.cached_property
+    def rest_keys(self) -> Keyring:
+        """The contact keys, to seal and open the addresses and bodies notify keeps."""
+        return self.settings.contact_keyring(AT_REST)
+
     def ref_of(self, kind: ContactKind, address: str) -> str:
         return recipient_ref(self.settings.recipient_secret, kind, address)
 
@@ -164,7 +169,9 @@ class Notifier:
             return
         contact = self.open_contact(sealed, str(subject_id))
         if contact is not None:
-            await repo.save_contact(conn, subject_kind, subject_id, center_id, contact)
+            await repo.save_contact(
+                conn, subject_kind, subject_id, center_id, contact, self.rest_keys
+            )
 
     # ---------------------------------------------------------------- notify
 
@@ -195,7 +202,7 @@ class Notifier:
         if not intents:
             return 0
         found = await repo.contacts_of_subjects(
-            conn, {(i.subject_kind, i.subject_id) for i in intents}
+            conn, {(i.subject_kind, i.subject_id) for i in intents}, self.rest_keys
         )
         sources: dict[uuid.UUID, deliveries.SourceEvent] = {}
         records = []
@@ -207,7 +214,7 @@ class Notifier:
             if event.event_id not in sources:
                 sources[event.event_id] = self._source(event)
             records.append((self._intended(intent, contacts), sources[event.event_id]))
-        await deliveries.record_deliveries(conn, records)
+        await deliveries.record_deliveries(conn, records, self.rest_keys)
         return sum(d.status == DeliveryStatus.PENDING for d, _ in records)
 
     # ------------------------------------------------ held for the receipt

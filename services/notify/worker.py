@@ -52,7 +52,7 @@ from services.notify.settings import NotifySettings
 from services.notify.usecases import PRIVATE_KINDS, delivery_id, private_context
 from shared.bus import outbox
 from shared.bus.consumer import Publish
-from shared.crypto import BUS
+from shared.crypto import AT_REST, BUS
 from shared.db import session
 from shared.events import Envelope, new_event
 from shared.events.catalog import NotificationFailed, NotificationSent
@@ -99,6 +99,7 @@ class DeliveryWorker:
         self.composer = composer
         self.settings = settings
         self.contact_keys = settings.contact_keyring(BUS)
+        self.rest_keys = settings.contact_keyring(AT_REST)
         self.publish = publish
         self.channel = schema + deliveries.WAKE_CHANNEL_SUFFIX
         self.clock = clock
@@ -204,7 +205,12 @@ class DeliveryWorker:
         now = self.clock()
         async with self.pool().acquire() as conn:
             claimed = await deliveries.claim_due(
-                conn, now, self.settings.worker_batch, self.settings.lease_seconds, INTERRUPTED
+                conn,
+                now,
+                self.settings.worker_batch,
+                self.settings.lease_seconds,
+                INTERRUPTED,
+                self.rest_keys,
             )
         if not claimed:
             return 0
@@ -402,7 +408,9 @@ class DeliveryWorker:
         async with self.pool().acquire() as conn, conn.transaction():
             await deliveries.finish(conn, batch.outcomes, batch.attempts)
             if batch.fallbacks:
-                await deliveries.add_deliveries(conn, await self._fallbacks(conn, batch.fallbacks))
+                await deliveries.add_deliveries(
+                    conn, await self._fallbacks(conn, batch.fallbacks), self.rest_keys
+                )
             await deliveries.add_dead_letters(conn, batch.dead)
             if batch.events:
                 await outbox.add(conn, *batch.events)

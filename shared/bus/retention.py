@@ -15,6 +15,12 @@ round. A service adds its own ever-growing tables with ``Retention.add``.
 
 The horizon must outlast every redelivery, or a replayed old event would find no
 inbox row and be applied a second time; the settings refuse less than a day.
+
+The same sweep erases personal data a set time after its case closed
+(``purge_after_days``; Law 91/2025 on personal data: kept no longer than needed).
+A service adds each kind with ``Retention.add_purge``; what went is counted in
+``motcua_personal_data_purged_total``. A purge erases values, not the records: the
+statistics and the audit trail stay whole.
 """
 
 from __future__ import annotations
@@ -41,9 +47,16 @@ DELETED = Counter(
 # lock per schema and apart from the outbox relay's locks.
 _SWEEPING = "'inbox'::regclass::oid::int, 1"
 
+PURGED = Counter(
+    "motcua_personal_data_purged_total",
+    "Personal values erased a set time after their case closed (Law 91/2025)",
+    ["schema", "what"],
+)
+
 Sweep = Callable[[asyncpg.Connection, timedelta, int], Awaitable[int]]
 """Delete one table's rows older than the horizon, at most ``batch`` rows per statement;
-return how many went."""
+return how many went. A purge has the same shape, with the purge horizon, and returns
+how many records it erased personal values from."""
 
 
 async def delete_expired_batch(
@@ -78,6 +91,21 @@ async def delete_expired(
             return total
 
 
+async def repeat_batches(
+    conn: asyncpg.Connection, statement: str, horizon: timedelta, batch: int, *args: object
+) -> int:
+    """Run ``statement`` (``$1`` the horizon, ``$2`` the batch size, then ``args``),
+    each run its own short statement, until one touches fewer than ``batch`` rows;
+    return how many it touched in all."""
+    total = 0
+    while True:
+        status = await conn.execute(statement, horizon, batch, *args)
+        done = int(status.rpartition(" ")[2])
+        total += done
+        if done < batch:
+            return total
+
+
 async def expire_inbox(conn: asyncpg.Connection, horizon: timedelta, batch: int) -> int:
     return await delete_expired(conn, "inbox", "processed_at", horizon, batch)
 
@@ -85,16 +113,25 @@ async def expire_inbox(conn: asyncpg.Connection, horizon: timedelta, batch: int)
 class Retention:
     """The sweeps of one service's schema: the inbox, and whatever the service adds."""
 
-    def __init__(self, schema: str, days: float, batch: int = BATCH) -> None:
+    def __init__(
+        self, schema: str, days: float, batch: int = BATCH, *, purge_days: float = 90.0
+    ) -> None:
         self.schema = schema
         self.horizon = timedelta(days=days)
+        self.purge_horizon = timedelta(days=purge_days)
         self.batch = batch
         self.sweeps: dict[str, Sweep] = {}
+        self.purges: dict[str, Sweep] = {}
         self.add("inbox", expire_inbox)
 
     def add(self, table: str, sweep: Sweep) -> None:
         self.sweeps[table] = sweep
         DELETED.labels(self.schema, table)  # the series exists, at 0, before any delete
+
+    def add_purge(self, what: str, purge: Sweep) -> None:
+        """Erase one kind of personal data past the purge horizon on every sweep."""
+        self.purges[what] = purge
+        PURGED.labels(self.schema, what)  # the series exists, at 0, before any purge
 
     async def sweep(self, conn: asyncpg.Connection) -> None:
         await self.sweep_once(conn)
@@ -109,6 +146,9 @@ class Retention:
             for table, sweep in self.sweeps.items():
                 deleted[table] = await sweep(conn, self.horizon, self.batch)
                 DELETED.labels(self.schema, table).inc(deleted[table])
+            for what, purge in self.purges.items():
+                deleted[what] = await purge(conn, self.purge_horizon, self.batch)
+                PURGED.labels(self.schema, what).inc(deleted[what])
         finally:
             await conn.execute(f"SELECT pg_advisory_unlock({_SWEEPING})")
         if any(deleted.values()):

@@ -19,11 +19,14 @@ from services.notify import delivery_repository as deliveries
 from services.notify import repository as repo
 from services.notify.contacts import Contact
 from services.notify.delivery_repository import Attempt, NewDelivery, Outcome, SourceEvent
+from shared.crypto import AT_REST, Keyring
 from shared.events.topics import DOSSIERS
 from tests.integration.notify.harness import running_notify
 from tests.support.backends import Servers
 from tests.support.kafka import read_all
 from tests.support.waiting import eventually
+
+KEYS = Keyring("k1", {"k1": "notify-test-contact-key"}, AT_REST)
 
 NOTE = "its sender stopped mid-send"
 LEASE = 60.0
@@ -78,11 +81,11 @@ async def test_a_batch_records_each_message_once_and_wakes_the_worker_once(
             (delivery(other, "r_3", "suppressed"), other),
         ]
         async with conn.transaction():
-            assert await deliveries.record_deliveries(conn, batch) == 3
+            assert await deliveries.record_deliveries(conn, batch, KEYS) == 3
         async with conn.transaction():  # the event consumed again: nothing new
-            assert await deliveries.record_deliveries(conn, batch) == 0
+            assert await deliveries.record_deliveries(conn, batch, KEYS) == 0
         async with conn.transaction():  # a later message, whose wake-up comes after
-            assert await deliveries.record_deliveries(conn, [(delivery(other, "r_4"), other)])
+            assert await deliveries.record_deliveries(conn, [(delivery(other, "r_4"), other)], KEYS)
         # Notifications arrive in commit order: the repeat woke nobody.
         await eventually(lambda: _now(woken), until=lambda w: len(w) >= 2, what="wake-ups")
         assert len(woken) == 2
@@ -125,9 +128,9 @@ async def test_a_batch_of_receipts_is_saved_as_one_after_another(
         receipt(bare, "HS-3", None),
     ]
     async with conn.transaction():
-        await repo.save_dossiers(conn, batch)
+        await repo.save_dossiers(conn, batch, KEYS)
     async with conn.transaction():  # the batch again (another replica, say): no change
-        await repo.save_dossiers(conn, batch)
+        await repo.save_dossiers(conn, batch, KEYS)
     dossiers = await conn.fetch("SELECT dossier_id, dossier_code FROM dossiers")
     assert {r["dossier_id"]: r["dossier_code"] for r in dossiers} == {
         one: "HS-1",
@@ -135,10 +138,21 @@ async def test_a_batch_of_receipts_is_saved_as_one_after_another(
         bare: "HS-3",
     }
     rows = await conn.fetch(
-        "SELECT subject_kind, subject_id, kind, address, recipient_ref, language, center_id"
-        " FROM contacts"
+        "SELECT subject_kind, subject_id, kind, address, recipient_ref, language, center_id,"
+        " address_key_id FROM contacts"
     )
-    assert {(r["subject_id"], r["kind"]): tuple(r) for r in rows} == {
+    # Sealed at rest: the table holds no address in clear, only the key's id beside it.
+    assert all(r["address_key_id"] == "k1" for r in rows)
+    assert not {r["address"] for r in rows} & {"+84907654321", "c@d.vn", "a@b.vn"}
+    opened = [
+        (
+            *tuple(r)[:3],
+            repo.open_address(KEYS, *tuple(r)[:3], r["address_key_id"], r["address"]),
+            *tuple(r)[4:7],
+        )
+        for r in rows
+    ]
+    assert {(r[1], r[2]): r for r in opened} == {
         (one, "phone"): ("dossier", one, "phone", "+84907654321", "r_p2", "vi", "c-1"),
         (one, "email"): ("dossier", one, "email", "c@d.vn", "r_e1", "en", "c-1"),
         (two, "email"): ("dossier", two, "email", "a@b.vn", "r_e2", "en", "c-1"),
@@ -158,10 +172,10 @@ async def test_a_claim_logs_the_sends_a_lease_outlived_in_the_same_statement(
     )
     await conn.execute("INSERT INTO opt_outs (recipient_ref, source) VALUES ('r_2', 'link')")
     async with conn.transaction():
-        await deliveries.record_deliveries(conn, [(d, event) for d in batch])
+        await deliveries.record_deliveries(conn, [(d, event) for d in batch], KEYS)
 
     now = datetime.now(UTC)
-    claimed = await deliveries.claim_due(conn, now, 10, LEASE, NOTE)
+    claimed = await deliveries.claim_due(conn, now, 10, LEASE, NOTE, KEYS)
     by_ref = {c.recipient_ref: c for c in claimed}
     assert sorted(by_ref) == ["r_0", "r_1", "r_2"]
     assert not any(c.interrupted for c in claimed)
@@ -170,13 +184,13 @@ async def test_a_claim_logs_the_sends_a_lease_outlived_in_the_same_statement(
     assert by_ref["r_0"].correlation_id == event.correlation_id
     assert by_ref["r_0"].context == batch[0].context
     assert by_ref["r_0"].fallback == batch[0].fallback
-    assert await deliveries.claim_due(conn, now, 10, LEASE, NOTE) == []  # leased
+    assert await deliveries.claim_due(conn, now, 10, LEASE, NOTE, KEYS) == []  # leased
     assert await conn.fetchval("SELECT count(*) FROM delivery_attempts") == 0
 
     # The sender vanished: once the lease runs out the messages are claimed again,
     # each lost attempt counted and logged.
     later = now + timedelta(seconds=LEASE + 1)
-    again = await deliveries.claim_due(conn, later, 10, LEASE, NOTE)
+    again = await deliveries.claim_due(conn, later, 10, LEASE, NOTE, KEYS)
     assert sorted((c.recipient_ref, c.interrupted, c.attempts) for c in again) == [
         ("r_0", True, 1),
         ("r_1", True, 1),
@@ -194,9 +208,9 @@ async def test_finishing_a_round_updates_every_delivery_and_logs_every_attempt(
     event = source()
     batch = [delivery(event, f"r_{i}") for i in range(3)]
     async with conn.transaction():
-        await deliveries.record_deliveries(conn, [(d, event) for d in batch])
+        await deliveries.record_deliveries(conn, [(d, event) for d in batch], KEYS)
     now = datetime.now(UTC)
-    await deliveries.claim_due(conn, now, 10, LEASE, NOTE)
+    await deliveries.claim_due(conn, now, 10, LEASE, NOTE, KEYS)
     retry_at = now + timedelta(seconds=30)
     sent, retried, held = (d.id for d in batch)
     async with conn.transaction():

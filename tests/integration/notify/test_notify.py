@@ -398,7 +398,10 @@ async def test_the_received_message_shows_the_lookup_secret_kept_only_in_its_bod
         what="the delivery sent",
     )
     assert secret not in json.dumps(delivery["context"])
-    assert await stored_in(notify, secret) == {"deliveries.body": 1}
+    # Rendered into the body alone, and the body is sealed at rest: no column holds the
+    # secret in clear, nor the citizen's number.
+    assert await stored_in(notify, secret) == {}
+    assert await stored_in(notify, phone[-9:]) == {}
     [sent] = await eventually(
         lambda: sent_events(notify, received.event_id), what="notification.sent"
     )
@@ -429,8 +432,9 @@ async def test_a_fallback_message_shows_the_lookup_secret_too(
     secret = random_secret()
     _, m, (sms, hook) = await received_after_the_sms_failed(notify, http_sink, secret)
     assert SECRET_TEXTS["en"].format(secret=secret) in m.body
-    # The two rendered bodies (the SMS that failed, the webhook message), nothing else.
-    assert await stored_in(notify, secret) == {"deliveries.body": 2}
+    # In the two rendered bodies (the SMS that failed, the webhook message) alone, and
+    # they are sealed at rest: no column holds it in clear.
+    assert await stored_in(notify, secret) == {}
     assert secret not in json.dumps([sms["context"], hook["context"], hook["fallback"]])
 
 
@@ -539,7 +543,9 @@ async def test_a_message_whose_secret_can_no_longer_be_opened_is_withheld_from_s
         due_at=datetime.now(UTC),
     )
     async with notify.app.state.runtime.pool.acquire() as conn, conn.transaction():
-        assert await deliveries.record_delivery(conn, delivery, source)
+        assert await deliveries.record_delivery(
+            conn, delivery, source, notify.app.state.notifier.rest_keys
+        )
     async with httpx.AsyncClient(base_url=notify.url, headers=staff_of(notify, c)) as client:
         [listed] = (await client.get("/deliveries", params={"center_id": c})).json()
         one = (await client.get(f"/deliveries/{delivery.id}")).json()
@@ -823,7 +829,9 @@ async def test_recording_a_message_wakes_the_worker_at_commit(notify: Notify) ->
         )
         pool = notify.app.state.runtime.pool
         async with pool.acquire() as conn, conn.transaction():
-            assert await deliveries.record_delivery(conn, delivery, source)
+            assert await deliveries.record_delivery(
+                conn, delivery, source, notify.app.state.notifier.rest_keys
+            )
         # A suppressed message wakes nobody; a pending one does, once per transaction.
         async with pool.acquire() as conn, conn.transaction():
             pending = [
@@ -831,8 +839,12 @@ async def test_recording_a_message_wakes_the_worker_at_commit(notify: Notify) ->
                 for i in range(3)
             ]
             for d in pending:
-                assert await deliveries.record_delivery(conn, d, source)
-            assert not await deliveries.record_delivery(conn, pending[0], source)
+                assert await deliveries.record_delivery(
+                    conn, d, source, notify.app.state.notifier.rest_keys
+                )
+            assert not await deliveries.record_delivery(
+                conn, pending[0], source, notify.app.state.notifier.rest_keys
+            )
         await eventually(lambda: _now(woken), what="a wake-up")
         assert len(woken) == 1
     finally:
