@@ -75,8 +75,9 @@ def unsafe_secrets(settings: BaseSettings) -> list[str]:
         values: list[SecretStr] = []
         if isinstance(value, SecretStr):
             values = [value]
-        elif isinstance(value, dict):
-            values = [v for v in value.values() if isinstance(v, SecretStr)]
+        elif isinstance(value, dict | list):
+            items = value.values() if isinstance(value, dict) else value
+            values = [v for v in items if isinstance(v, SecretStr)]
         for secret in values:
             if (why := secret_problem(secret.get_secret_value(), default)) is not None:
                 found.append(f"{_env_name(settings, name)} {why}")

@@ -14,8 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.deadlines.page_kit import PATH, here, language, render, with_lang
-from shared.auth import AuthError, Principal, verify_token
+from shared.auth import AuthError, Principal, verify_for
 from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -39,7 +40,7 @@ def signed_in(request: Request) -> Principal | HTMLResponse:
     token, from_cookie = _token(request)
     if token:
         try:
-            return verify_token(_secret(request), token)
+            return verify_for(_settings(request), token)
         except AuthError:
             pass
     return sign_in_page(
@@ -61,9 +62,10 @@ def _token(request: Request) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
-def _secret(request: Request) -> str:
+def _settings(request: Request) -> ServiceSettings:
+    """Its secret, token lifetime cap and revocation list: as for every API call."""
     runtime: ServiceRuntime = request.app.state.runtime
-    return runtime.settings.auth_secret.get_secret_value()
+    return runtime.settings
 
 
 @router.get(PATH + "/sign-in", response_class=HTMLResponse)
@@ -80,7 +82,7 @@ async def sign_in(request: Request) -> Response:
     token = (form.get("token") or [""])[0].strip()
     next_url = _safe_next((form.get("next") or [PATH])[0])
     try:
-        principal = verify_token(_secret(request), token)
+        principal = verify_for(_settings(request), token)
     except AuthError:
         return sign_in_page(request, status=401, error=True, next_url=next_url)
     if next_url == PATH:

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from services.queue import api, handlers, metrics, page_kit, pages
+from services.queue import api, handlers, metrics, page_kit, pages, personal_data
 from services.queue.directory import load_directory
 from services.queue.display import DisplayHub
 from services.queue.errors import QueueError
@@ -28,6 +28,7 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime("queue", settings, MIGRATIONS)
     runtime.publishes(QUEUE)
     handlers.register(runtime)
+    personal_data.register(runtime)
     runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
     app = runtime.create_app(api.router, pages.router, title="motcua queue")
     app.mount("/static", StaticFiles(directory=page_kit.STATIC_DIR), name="static")

@@ -110,6 +110,9 @@ def test_old_contact_keys_and_the_sasl_password_are_secrets_too() -> None:
     weak = production(QueueSettings, **SECRETS, contact_old_keys={"k0": SecretStr("old")})
     with pytest.raises(UnsafeSecret, match="MOTCUA_CONTACT_OLD_KEYS"):
         weak.check_production()
+    old_links = NOTIFY_SECRETS | {"link_old_keys": [SecretStr("short")]}
+    with pytest.raises(UnsafeSecret, match="MOTCUA_NOTIFY_LINK_OLD_KEYS"):
+        production(NotifySettings, **old_links).check_production()
     kafka = {
         "security_protocol": "SASL_SSL",
         "sasl_username": "queue",

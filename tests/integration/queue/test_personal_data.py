@@ -1,0 +1,75 @@
+"""The queue's personal data: a finished ticket's contact and priority reason erased a
+set time after it finished, counted; the ticket stays. On a database of its own."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from prometheus_client import REGISTRY
+
+from services.queue.app import MIGRATIONS, create_app
+from services.queue.settings import QueueSettings
+from shared import migrations
+
+
+@pytest.fixture
+async def pg(db: asyncpg.Connection) -> asyncpg.Connection:
+    await migrations.apply(db, "queue", migrations.plan(MIGRATIONS))
+    await db.execute("SET search_path TO queue")
+    return db
+
+
+async def ticket(pg: asyncpg.Connection, status: str, changed_days_ago: float) -> uuid.UUID:
+    ticket_id = uuid.uuid4()
+    at = datetime.now(UTC) - timedelta(days=changed_days_ago)
+    await pg.execute(
+        """
+        INSERT INTO tickets
+            (ticket_id, center_id, local_day, issued_line_code, line_code, seq, number,
+             lookup_code, priority_reason, status, issued_at, order_at, queued_at, contact,
+             updated_at)
+        VALUES ($1, 'c-1', $2, 'A', 'A', $3, 'A001', $4, 'pregnancy', $5, $6, $6, $6, $7, $6)
+        """,
+        ticket_id,
+        at.date(),
+        uuid.uuid4().int % 10**9,
+        uuid.uuid4().hex,
+        status,
+        at,
+        json.dumps({"kind": "phone", "sealed": "x", "key_id": "k1", "language": "vi"}),
+    )
+    return ticket_id
+
+
+def purged() -> float:
+    labels = {"schema": "queue", "what": "ticket_details"}
+    return REGISTRY.get_sample_value("motcua_personal_data_purged_total", labels) or 0.0
+
+
+async def test_a_finished_tickets_contact_and_reason_go_after_the_horizon(
+    pg: asyncpg.Connection,
+) -> None:
+    retention = create_app(QueueSettings(purge_after_days=7)).state.runtime.retention
+    expired = [await ticket(pg, s, 8) for s in ("served", "no_show", "cancelled")]
+    kept = [await ticket(pg, "served", 6), await ticket(pg, "waiting", 30)]
+    before = purged()
+
+    swept = await retention.sweep_once(pg)
+
+    assert swept is not None
+    assert swept["ticket_details"] == 3
+    assert purged() - before == 3
+    rows = {
+        r["ticket_id"]: r
+        for r in await pg.fetch("SELECT ticket_id, contact, priority_reason FROM tickets")
+    }
+    assert len(rows) == 5  # the tickets stay, for the statistics
+    for t in expired:
+        assert (rows[t]["contact"], rows[t]["priority_reason"]) == (None, None)
+    for t in kept:
+        assert rows[t]["contact"] is not None
+        assert rows[t]["priority_reason"] == "pregnancy"
