@@ -33,7 +33,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     )
     notifier = Notifier(settings, composer)
     handlers.register(runtime, notifier)
-    personal_data.register(runtime)
+    personal_data.register(runtime, notifier.rest_keys)
 
     def start_worker() -> DeliveryWorker:
         """Runs inside the lifespan: the HTTP clients and threads open here, not at import."""

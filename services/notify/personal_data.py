@@ -12,6 +12,11 @@ longer than needed), ``purge_after_days`` after:
 * a ticket's issue, for the kiosk's contact and the ticket's messages: a ticket
   lives a day.
 
+At start-up, what is not sealed under the current key (stored in clear before
+sealing existed, or sealed under a key since retired to the old keys) is sealed
+again under it, a batch per statement: after a rotation, the old key can go once
+every replica has started (see docs/security/keys-and-data.md).
+
 A purge erases values, not records: a delivery keeps its kind, channel, status
 and attempts (the audit trail and the statistics), with an empty body and
 ``purged_at`` set; a contact row goes (its recipient reference, and so any opt-out,
@@ -20,6 +25,7 @@ stays where it was used).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -27,9 +33,14 @@ from typing import Any
 import asyncpg
 
 from services.notify import repository as repo
+from services.notify.delivery_repository import open_body, seal_body
 from shared.bus.retention import repeat_batches
+from shared.crypto import Keyring, SealError
 from shared.events import Envelope
+from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
+
+log = get_logger(__name__)
 
 # The subjects whose time is up: dossiers closed, and tickets issued, before the horizon.
 _EXPIRED = """
@@ -61,9 +72,95 @@ async def erase_bodies(conn: asyncpg.Connection, horizon: timedelta, batch: int)
     return await repeat_batches(conn, _ERASE_BODIES, horizon, batch)
 
 
-def register(runtime: ServiceRuntime) -> None:
+def register(runtime: ServiceRuntime, keys: Keyring) -> None:
     runtime.retention.add_purge("contacts", erase_contacts)
     runtime.retention.add_purge("message_bodies", erase_bodies)
+
+    async def reseal_at_start(rt: ServiceRuntime) -> None:
+        async with rt.pool.acquire() as conn:
+            contacts, bodies = await reseal(conn, keys)
+        if contacts or bodies:
+            log.info("notify.resealed", contacts=contacts, bodies=bodies, key_id=keys.current_id)
+
+    runtime.on_startup.append(reseal_at_start)
+
+
+async def reseal(conn: asyncpg.Connection, keys: Keyring, batch: int = 500) -> tuple[int, int]:
+    """Seal under the current key every address and body that is not; how many of each.
+
+    Walks each table in key order, so a value that no key of the ring opens (its key
+    retired too early) is logged and passed, not tried for ever. A compare-and-set per
+    row leaves one that another replica resealed first."""
+    return await _reseal_contacts(conn, keys, batch), await _reseal_bodies(conn, keys, batch)
+
+
+async def _reseal_contacts(conn: asyncpg.Connection, keys: Keyring, batch: int) -> int:
+    done, after = 0, (uuid.UUID(int=0), "", "")
+    while True:
+        rows = await conn.fetch(
+            """
+            SELECT subject_id, subject_kind, kind, address, address_key_id FROM contacts
+            WHERE address_key_id IS DISTINCT FROM $1
+              AND (subject_id, subject_kind, kind) > ($2, $3, $4)
+            ORDER BY subject_id, subject_kind, kind LIMIT $5
+            """,
+            keys.current_id,
+            *after,
+            batch,
+        )
+        updates = []
+        for r in rows:
+            subject = (r["subject_kind"], r["subject_id"], r["kind"])
+            try:
+                address = repo.open_address(keys, *subject, r["address_key_id"], r["address"])
+            except SealError as exc:
+                log.warning("notify.reseal_failed", table="contacts", reason=str(exc))
+                continue
+            key_id, sealed = repo.seal_address(keys, *subject, address)
+            updates.append((*subject, sealed, key_id, r["address"]))
+        await conn.executemany(
+            """
+            UPDATE contacts SET address = $4, address_key_id = $5
+            WHERE subject_kind = $1 AND subject_id = $2 AND kind = $3 AND address = $6
+            """,
+            updates,
+        )
+        done += len(updates)
+        if len(rows) < batch:
+            return done
+        after = (rows[-1]["subject_id"], rows[-1]["subject_kind"], rows[-1]["kind"])
+
+
+async def _reseal_bodies(conn: asyncpg.Connection, keys: Keyring, batch: int) -> int:
+    done, after = 0, uuid.UUID(int=0)
+    while True:
+        rows = await conn.fetch(
+            """
+            SELECT id, body, body_key_id FROM deliveries
+            WHERE body_key_id IS DISTINCT FROM $1 AND purged_at IS NULL AND id > $2
+            ORDER BY id LIMIT $3
+            """,
+            keys.current_id,
+            after,
+            batch,
+        )
+        updates = []
+        for r in rows:
+            try:
+                body = open_body(keys, r["id"], r["body_key_id"], r["body"])
+            except SealError as exc:
+                log.warning("notify.reseal_failed", table="deliveries", reason=str(exc))
+                continue
+            key_id, sealed = seal_body(keys, r["id"], body)
+            updates.append((r["id"], sealed, key_id, r["body"]))
+        await conn.executemany(
+            "UPDATE deliveries SET body = $2, body_key_id = $3 WHERE id = $1 AND body = $4",
+            updates,
+        )
+        done += len(updates)
+        if len(rows) < batch:
+            return done
+        after = rows[-1]["id"]
 
 
 async def dossiers_closed(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:

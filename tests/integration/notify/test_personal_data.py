@@ -11,10 +11,13 @@ import pytest
 from prometheus_client import REGISTRY
 
 from services.notify.delivery_repository import open_body
+from services.notify.personal_data import reseal
 from services.notify.repository import open_address
+from shared.crypto import AT_REST, Keyring
 from shared.events import Envelope, new_event
 from shared.events.catalog import DossierWithdrawn
 from tests.integration.notify.harness import (
+    CONTACT_KEY,
     Dossier,
     Notify,
     dossier_received,
@@ -169,3 +172,56 @@ async def test_a_message_still_to_send_keeps_its_body(notify: Notify, http_sink:
         dossier.dossier_id,
     )
     assert all(r["body"] and r["purged_at"] is None for r in rows)
+
+
+async def test_what_is_not_under_the_current_key_is_sealed_again_at_start(
+    notify: Notify, http_sink: HttpSink
+) -> None:
+    """After a rotation, and for rows stored in clear before sealing existed."""
+    phone = random_phone()
+    dossier, received = dossier_received("c-3", phone=phone)
+    await notify.publish(received)
+    [message] = await sent_for(notify, dossier, 1)
+    ring = notify.app.state.notifier.rest_keys
+    text = open_body(ring, message["id"], "k1", message["body"])
+    # As an older notify stored them: in clear, no key id.
+    await notify.db.execute(
+        "UPDATE notify.contacts SET address = $2, address_key_id = NULL WHERE subject_id = $1",
+        dossier.dossier_id,
+        e164(phone),
+    )
+    await notify.db.execute(
+        "UPDATE notify.deliveries SET body = $2, body_key_id = NULL WHERE id = $1",
+        message["id"],
+        text,
+    )
+    new_key = "rotated-contact-key-" + "n" * 20
+    rotated = Keyring("k2", {"k1": CONTACT_KEY, "k2": new_key}, AT_REST)
+    async with notify.app.state.runtime.pool.acquire() as conn:
+        contacts, bodies = await reseal(conn, rotated)
+        assert contacts >= 1
+        assert bodies >= 1
+        assert await reseal(conn, rotated) == (0, 0)  # done once
+        left = await conn.fetchval(
+            "SELECT count(*) FROM contacts WHERE address_key_id IS DISTINCT FROM 'k2'"
+        )
+        assert left == 0  # k1 may now be retired
+        row = await conn.fetchrow(
+            "SELECT address, address_key_id FROM contacts WHERE subject_id = $1",
+            dossier.dossier_id,
+        )
+        assert row["address"] != e164(phone)
+        only_new = Keyring("k2", {"k2": new_key}, AT_REST)
+        opened = open_address(
+            only_new, "dossier", dossier.dossier_id, "phone", "k2", row["address"]
+        )
+        assert opened == e164(phone)
+        body = await conn.fetchrow(
+            "SELECT body, body_key_id FROM deliveries WHERE id = $1", message["id"]
+        )
+        assert body["body_key_id"] == "k2"
+        assert open_body(only_new, message["id"], "k2", body["body"]) == text
+        # Back under the running service's key, for whatever runs after.
+        back = Keyring("k1", {"k1": CONTACT_KEY, "k2": new_key}, AT_REST)
+        assert (await reseal(conn, back))[0] >= 1
+        assert await reseal(conn, back) == (0, 0)
