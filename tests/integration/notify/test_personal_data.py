@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client import REGISTRY
 
@@ -225,3 +226,14 @@ async def test_what_is_not_under_the_current_key_is_sealed_again_at_start(
         back = Keyring("k1", {"k1": CONTACT_KEY, "k2": new_key}, AT_REST)
         assert (await reseal(conn, back))[0] >= 1
         assert await reseal(conn, back) == (0, 0)
+
+
+async def test_the_dev_inbox_is_not_served_unless_asked_for(notify: Notify) -> None:
+    """Channels are configured and the inbox was not turned on: no page shows anyone's
+    messages, though dev mode is on."""
+    assert notify.settings.dev_mode
+    async with httpx.AsyncClient(base_url=notify.url) as client:
+        for path in ("/dev/inbox", "/dev/inbox.json"):
+            response = await client.get(path)
+            assert response.status_code == 404, path
+            assert "development only" in response.text
