@@ -36,7 +36,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chaos import bus
-from chaos.stack import CONTACT_KEY, Stack
+from chaos.stack import AUTH_SECRET, CONTACT_KEY, Stack, token
+from shared.auth import AuthError, verify_token
 from shared.crypto import seal
 from shared.events import catalog
 from shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
@@ -459,11 +460,13 @@ def commands(draw: st.DrawFn) -> dict[str, Any]:
         data = {"procedure_code": draw(st.sampled_from(["HT-XNTTHN", "CT-BANSAO", "NOPE"]))}
     elif kind == "dossier.resolve":
         data = {"outcome": draw(st.sampled_from(["approved", "refused"]))}
+    author = draw(text)
     return {
         "command_id": str(draw(st.uuids())),
         "command_type": kind,
         "center_id": FUZZ_CENTER,
-        "issued_by": draw(text),
+        "issued_by": author,
+        "token": token(FUZZ_CENTER, subject=author),
         "issued_at": draw(moments).isoformat(),
         "dossier_id": str(draw(st.uuids())),
         "data": data,
@@ -493,14 +496,20 @@ def adversarial_commands(draw: st.DrawFn) -> bytes:
 
 
 def command_key(value: bytes, topic: str, partition: int, offset: int) -> str:
-    """The idempotency key intake files a command under (its id, else its coordinates)."""
+    """The idempotency key intake files a command under: its id if it carries a valid
+    clerk token, else (unreadable, or its author unproven) its coordinates."""
     try:
         decoded = json.loads(value)
     except (ValueError, UnicodeDecodeError, RecursionError):
         decoded = None
-    command_id = decoded.get("command_id") if isinstance(decoded, dict) else None
-    if isinstance(command_id, str) and command_id:
-        return f"bus:{command_id[:128]}"
+    fields = decoded if isinstance(decoded, dict) else {}
+    command_id, proof = fields.get("command_id"), fields.get("token")
+    if isinstance(command_id, str) and command_id and isinstance(proof, str) and proof:
+        try:
+            verify_token(AUTH_SECRET, proof[:4096])
+            return f"bus:{command_id[:128]}"
+        except AuthError:
+            pass
     return f"bus:{f'{topic}@{partition}:{offset}'[-128:]}"
 
 
@@ -513,6 +522,7 @@ def clerk_command(command_id: str, kind: str, dossier_id: uuid.UUID, data: dict[
         "issued_by": "clerk-app",
         "issued_at": datetime.now(UTC).isoformat(),
         "dossier_id": str(dossier_id),
+        "token": token(FUZZ_CENTER, subject="clerk-app"),
         "data": data,
     }
     return json.dumps(command).encode()
