@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.events.access import READS, WRITERS, grants, may_write, user_of
 from shared.events.catalog import ALL_EVENTS
 from shared.events.topics import DLQ_SUFFIX, STREAMS, belongs_on, stream_of
+from shared.services import ROOT
 
 
 def test_every_topic_has_exactly_its_owner_as_writer() -> None:
@@ -41,3 +42,11 @@ def test_every_event_type_belongs_on_its_streams_topic_only() -> None:
                 assert belongs_on(payload.EVENT_TYPE, stream.topic(prefix)) == (stream is home)
         assert not belongs_on(payload.EVENT_TYPE, home.topic() + DLQ_SUFFIX)
     assert not belongs_on("dossier.teleported", "dossier.events")
+
+
+def test_the_security_page_lists_every_topic_with_its_owner() -> None:
+    page = (ROOT / "docs" / "security" / "bus.md").read_text(encoding="utf-8")
+    for stream in STREAMS:
+        assert f"| `{stream.name}` | {stream.owner} |" in page, stream.name
+    for owner in WRITERS:
+        assert f"| `{user_of(owner)}` |" in page, owner
