@@ -197,21 +197,30 @@ async def test_a_strangers_command_cannot_use_up_the_id_of_a_genuine_one(
 ) -> None:
     dossier = uuid.uuid4()
     genuine = command("dossier.receive", {"procedure_code": "HT-XNTTHN"}, dossier_id=dossier)
-    # Sent first, with the same id: unsigned, then as garbage that names the id.
+    # Sent first with the same id: unsigned (another procedure), then as garbage naming it.
+    squatter = genuine.model_copy(update={"data": genuine.data.model_copy(
+        update={"procedure_code": "CT-BANSAO"})})  # fmt: skip
     garbage = (
         b'{"command_id": "%s", "command_type": "dossier.teleport"}'
         % str(genuine.command_id).encode()
     )
-    await intake.send(genuine.to_bytes(), garbage, key=str(dossier))
+    await intake.send(squatter.to_bytes(), garbage, key=str(dossier))
     await intake.send(genuine)
 
     [received] = await intake.wait_events(dossier, 1)
     assert received["causation_id"] == str(genuine.command_id)
+    assert received["data"]["procedure_code"] == "HT-XNTTHN"  # the genuine one's effect
     row = await intake.pg.fetchrow(
         "SELECT outcome FROM processed_commands WHERE command_key = $1",
         f"bus:{genuine.command_id}",
     )
     assert row["outcome"] == "applied"
+    answers = await eventually(
+        lambda: intake.rejections_of(str(genuine.command_id)),
+        until=lambda found: len(found) == 2,
+        what="both strangers' messages answered",
+    )
+    assert all("could not" not in a["data"]["reason"] for a in answers)
 
 
 async def test_a_bus_command_gets_the_http_rule_that_backdating_needs_an_admin(
