@@ -6,10 +6,12 @@ held to the HTTP path's rules)."""
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import asyncpg
 import pytest
@@ -155,7 +157,9 @@ async def test_a_command_without_a_valid_clerk_token_is_rejected_and_changes_not
 
     unsigned = resolve()
     forged = resolve(token=issue_token("not-the-secret", center_id="nam-cuong", subject="x"))
-    expired = resolve(token=intake.token(subject="clerk-app-1", ttl=-60))
+    with mock.patch("shared.auth.time.time", return_value=time.time() - 3600):
+        stale = intake.token(subject="clerk-app-1", ttl=60)  # issued an hour ago
+    expired = resolve(token=stale)
     stranger = resolve(token=intake.token("other-ward", subject="clerk-app-1"))
     impostor = resolve(token=intake.token(subject="someone-else"))
     key = str(ours)
