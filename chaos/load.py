@@ -532,6 +532,7 @@ class Load:
                 data=AssignData(assignee="officer-9"),
             )
         assert entry.dossier_id is not None
+        command = command.signed(token(CENTER, subject=command.issued_by))  # proof of author
         if not await self._produce(command.to_bytes(), str(entry.dossier_id).encode()):
             return False
         entry.command_ids.append(command.command_id)

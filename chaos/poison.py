@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chaos import bus
-from chaos.stack import CENTER
+from chaos.stack import CENTER, token
 from shared.events import catalog
 from shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
 from shared.events.topics import INTAKE_COMMANDS, INTAKE_RESULTS, STREAMS, Stream
@@ -111,6 +111,7 @@ def _commands() -> list[Poison]:
             "issued_by": "chaos",
             "issued_at": datetime.now(UTC).isoformat(),
             "dossier_id": str(uuid.uuid4()),
+            "token": token(CENTER, subject="chaos"),  # a clerk's faulty command, not a forgery
             "data": {"assignee": "nobody"},
         } | fields
 

@@ -51,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     topics = sub.add_parser("topics", help="create every topic and its dead-letter topic")
     topics.add_argument("--replication", type=int, default=1)
 
+    acls = sub.add_parser(
+        "acls", help="print the script creating one Kafka user per service and its ACLs"
+    )
+    acls.add_argument("--prefix", default="", help="the deployment's topic prefix")
+
     docs = sub.add_parser("docs", help="generate or check the committed schema documents")
     docs.add_argument("action", choices=["gen", "check"])
 
@@ -151,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
 
         created = asyncio.run(ensure_topics(KafkaSettings(), replication=args.replication))
         print(f"created {len(created)} topics")
+        return 0
+    if args.command == "acls":
+        from shared.events.access import script
+
+        sys.stdout.write(script(args.prefix))
         return 0
     if args.command == "docs":
         from shared.docs import check_docs, generate_docs

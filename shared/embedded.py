@@ -317,7 +317,9 @@ class ApacheKafka(_Child):
 
     ``voters`` lists every controller of the cluster (``id@host:port,…``); alone, the
     node is its own quorum. ``properties`` add to or override the server
-    configuration (listeners for SASL, ACLs, replication)."""
+    configuration (listeners for SASL, ACLs, replication). ``scram_users`` (name to
+    password) become SCRAM-SHA-512 credentials when the log is formatted, so that a
+    SASL listener has its users before the first client connects."""
 
     def __init__(
         self,
@@ -331,6 +333,7 @@ class ApacheKafka(_Child):
         replication: int = 1,
         properties: Mapping[str, str] | None = None,
         heap: str = "512m",
+        scram_users: Mapping[str, str] | None = None,
     ) -> None:
         self.port = port
         self.advertised_port = port  # differs only behind a proxy (fault-injection tests)
@@ -342,6 +345,7 @@ class ApacheKafka(_Child):
         self.replication = replication
         self.properties = dict(properties or {})
         self.heap = heap
+        self.scram_users = dict(scram_users or {})
 
     @property
     def bootstrap(self) -> str:
@@ -379,9 +383,14 @@ class ApacheKafka(_Child):
         if (self.datadir / "log" / "meta.properties").exists():
             return
         cluster = self.cluster_id or new_cluster_id()
+        scram = [
+            arg
+            for name, password in self.scram_users.items()
+            for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")
+        ]
         run = subprocess.run(
             [java, "-cp", classpath, f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
-             "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(config)],
+             "kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(config), *scram],
             capture_output=True, text=True,
         )  # fmt: skip
         if run.returncode != 0:

@@ -93,7 +93,7 @@ class LiveSimulation:
             self.center_id, received=400, in_progress=25, start=start, as_of=now,
             seed=self.seed or 7, cal=self.cal, late=10, overdue=5,
         )  # fmt: skip
-        items = commands(scenario, self.seed or 7)
+        items = commands(scenario, self.seed or 7, self.auth_secret)
         await publish(self.kafka, items, Progress("history", len(items), lambda _line: None))
         log.info("simulation.history_loaded", dossiers=len(scenario.plans))
 

@@ -1,8 +1,9 @@
 """Replay a planned history into the running services, then check their report.
 
 The history goes in as a data migration would: clerk-app commands on
-``intake.commands`` with backdated business times, keyed by dossier so each
-dossier's steps stay in order. Every id is derived from the seed, so replaying
+``intake.commands`` with backdated business times, each carrying an admin token
+of its center (backdating is for admins, on the bus as over HTTP), keyed by
+dossier so each dossier's steps stay in order. Every id is derived from the seed, so replaying
 the same scenario again has no second effect. The on-time report is then read
 from the deadlines service and compared with the planner's ground truth.
 """
@@ -51,8 +52,21 @@ def dossier_id(plan: DossierPlan, seed: int) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{plan.center_id}:{seed}:{plan.seq}")
 
 
-def commands(scenario: Scenario, seed: int) -> list[tuple[uuid.UUID, bytes]]:
-    """Every command of the scenario in business-time order, with its key."""
+def migration_tokens(scenario: Scenario, auth_secret: str, ttl: int) -> dict[str, str]:
+    """One admin token per center of the scenario, for the migration's author."""
+    return {
+        center: issue_token(auth_secret, center_id=center, subject=CLERK, role="admin", ttl=ttl)
+        for center in scenario.centers
+    }
+
+
+def commands(
+    scenario: Scenario, seed: int, auth_secret: str, *, ttl: int = 3600
+) -> list[tuple[uuid.UUID, bytes]]:
+    """Every command of the scenario in business-time order, with its key, signed with
+    an admin token of its center valid for ``ttl`` seconds (it is checked when intake
+    consumes the command, so it must outlast the replay)."""
+    tokens = migration_tokens(scenario, auth_secret, ttl)
     out = []
     for at, action, plan in by_time(scenario.plans):
         did = dossier_id(plan, seed)
@@ -63,6 +77,7 @@ def commands(scenario: Scenario, seed: int) -> list[tuple[uuid.UUID, bytes]]:
             "issued_by": CLERK,
             "issued_at": at,
             "dossier_id": did,
+            "token": tokens[plan.center_id],
         }
         cmd: Any
         if action == "receive":
@@ -149,7 +164,7 @@ async def replay(
     ``(report, truth)`` as rows of the same figures."""
     cal = WorkingCalendar.default()
     truth = truth_row(scenario.truth(cal))
-    items = commands(scenario, seed)
+    items = commands(scenario, seed, auth_secret, ttl=int(timeout) + 600)
     say(f"Replaying {len(scenario.plans):,} dossiers ({len(items):,} commands) into intake…")
     started = time.monotonic()
     await publish(kafka, items, Progress("commands sent", len(items), say))

@@ -9,7 +9,6 @@ allowed ones). An optional ``Idempotency-Key`` makes any write safe to retry.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
@@ -17,7 +16,6 @@ from fastapi.responses import HTMLResponse
 
 from services.intake.bootstrap import Wiring, wiring
 from services.intake.catalog import Procedure
-from services.intake.domain import Forbidden, effective_time, is_backdated
 from services.intake.idempotency import replay_of
 from services.intake.inputs import (
     AssignIn,
@@ -67,19 +65,6 @@ IdempotencyKey = Annotated[
 REPLAYED = "Idempotent-Replayed"
 
 
-def business_time(
-    w: Wiring, requested: datetime | None, principal: Principal, now: datetime
-) -> datetime:
-    """When a clerk's change happened: now, or a time they give; backdating (beyond
-    the clock-skew grace) is for admin tokens, i.e. data migrations."""
-    if requested is None:
-        return now
-    grace = w.intake.grace
-    if is_backdated(requested, now=now, grace=grace) and principal.role != "admin":
-        raise Forbidden("backdating a change needs an admin token", field="occurred_at")
-    return effective_time(requested, now=now, not_before=None, grace=grace)
-
-
 # ---------------------------------------------------------- reference data
 
 
@@ -122,9 +107,10 @@ async def receive(
         command_id=uuid.uuid4(),
         center_id=principal.center_id,
         issued_by=principal.subject,
-        issued_at=business_time(w, body.received_at, principal, now),
+        issued_at=body.received_at or now,
         data=body.command_data(),
     )
+    w.intake.authorize(principal, command, now=now)  # the same check as a bus command's
     contact = body.contact.contact(body.consent_notifications) if body.contact else None
     async with w.transaction() as conn:
         replay = None
@@ -225,10 +211,11 @@ async def _act(
         command_type=kind.COMMAND_TYPE,
         center_id=principal.center_id,
         issued_by=principal.subject,
-        issued_at=business_time(w, body.occurred_at, principal, now),
+        issued_at=body.occurred_at or now,
         dossier_id=dossier_id,
         data=body.model_dump(exclude={"occurred_at"}),
     )
+    w.intake.authorize(principal, command, now=now)  # the same check as a bus command's
     async with w.transaction() as conn:
         replay = None
         if idempotency_key:

@@ -11,6 +11,13 @@ keyed on ``command_id``. So:
   together, and only then are the offsets committed (NACK on error).
 * Each command runs in a savepoint, so a refused command leaves no partial
   effect, and the partition flows on.
+* A command must prove its author: it carries the clerk's token, verified here
+  (``authenticate``) before anything else. One without a valid token (none,
+  forged, expired) is rejected and never claims its ``command_id``: it is keyed
+  by its partition and offset instead, so a forger cannot use up the id of a
+  genuine command. An authentic one then passes the use case's
+  ``Intake.authorize``, the very check of the HTTP path (center, author,
+  backdating by admins only).
 * A command seen before (applied or rejected) is skipped: no second effect, no
   second rejection. A message without a readable ``command_id`` is keyed by its
   partition and offset, so its redelivery is recognised too.
@@ -32,6 +39,7 @@ import asyncpg
 from services.intake import repository
 from services.intake.domain import IntakeError
 from services.intake.usecases import dossier_id_for
+from shared.auth import AuthError, Principal
 from shared.bus import outbox
 from shared.bus.consumer import BatchConsumer, Record
 from shared.events.catalog import CommandRejected
@@ -42,8 +50,10 @@ from shared.metrics import CONSUMED
 
 log = get_logger(__name__)
 
-Apply = Callable[[asyncpg.Connection, Command[Any], datetime], Awaitable[None]]
-"""``apply(conn, command, now)``: the use case; raises ``IntakeError`` to refuse."""
+Apply = Callable[[asyncpg.Connection, Command[Any], Principal, datetime], Awaitable[None]]
+"""``apply(conn, command, author, now)``: the use case; raises ``IntakeError`` to refuse."""
+Authenticate = Callable[[str], Principal]
+"""The holder of a clerk token (``shared.auth.verify_token``); raises ``AuthError``."""
 
 
 @dataclass
@@ -53,14 +63,19 @@ class _Item:
     record: Record
     command_id: str
     command: Command[Any] | None = None
+    author: Principal | None = None
     rejection: str | None = None
     command_type: str | None = None
     center_id: str | None = None
     dossier_id: uuid.UUID | None = None
     error: str | None = None  # why it was dead-lettered; a bad command is rejected instead
+    by_offset: bool = False  # unproven author: settle this message, never its command_id
 
     @property
     def key(self) -> str:
+        if self.by_offset:
+            r = self.record
+            return f"bus:{f'{r.topic}@{r.partition}:{r.offset}'[-128:]}"
         return f"bus:{self.command_id}"
 
 
@@ -69,6 +84,7 @@ class CommandConsumer(BatchConsumer[_Item]):
     """Applies clerk-app commands to intake's database, each id at most once."""
 
     apply: Apply
+    authenticate: Authenticate
     producer: str = "intake"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -76,7 +92,9 @@ class CommandConsumer(BatchConsumer[_Item]):
     def summary(self) -> str:
         return (
             "Clerk-app commands (JSON Schema: docs/events/command.*.json). "
-            "Each is applied once by command_id; a refused one yields command.rejected."
+            "Each carries its author's clerk token (field token) and is applied once by "
+            "command_id; an unsigned or refused one yields command.rejected. Written by "
+            "clerk apps only (Kafka ACL); read by intake only."
         )
 
     def parse(self, record: Record) -> _Item:
@@ -92,8 +110,10 @@ class CommandConsumer(BatchConsumer[_Item]):
                 command_type=exc.command_type,
                 center_id=exc.center_id,
                 dossier_id=exc.dossier_id,
+                # A clerk's faulty command settles its id; a stranger's cannot claim one.
+                by_offset=self._author(exc.token) is None,
             )
-        return _Item(
+        item = _Item(
             record,
             command_id=str(command.command_id),
             command=command,
@@ -103,6 +123,20 @@ class CommandConsumer(BatchConsumer[_Item]):
             if isinstance(command, ReceiveDossier)
             else command.dossier_id,
         )
+        try:
+            if command.token is None:
+                raise AuthError("the command carries no clerk token")
+            item.author = self.authenticate(command.token)
+        except AuthError as exc:
+            item.command, item.by_offset = None, True
+            item.rejection = f"unauthenticated: {exc}"
+        return item
+
+    def _author(self, token: str | None) -> Principal | None:
+        try:
+            return self.authenticate(token) if token else None
+        except AuthError:
+            return None
 
     async def apply_batch(self, conn: asyncpg.Connection, items: Sequence[_Item]) -> None:
         now = self.clock()
@@ -127,10 +161,10 @@ class CommandConsumer(BatchConsumer[_Item]):
             CONSUMED.labels(self.name, kind, "duplicate").inc()
             return
         reason = item.rejection
-        if reason is None and item.command is not None:
+        if reason is None and item.command is not None and item.author is not None:
             try:
                 async with conn.transaction():  # a savepoint: a refusal leaves nothing behind
-                    await self.apply(conn, item.command, now)
+                    await self.apply(conn, item.command, item.author, now)
                 CONSUMED.labels(self.name, kind, "applied").inc()
                 return
             except IntakeError as exc:

@@ -4,7 +4,9 @@
   ``EventConsumer`` (inbox-deduplicated, one transaction per batch): remembers
   the served ticket and links it to its dossier, whichever arrives first.
 * Clerk-app commands from ``intake.commands``, through :class:`CommandConsumer`
-  (idempotent by command id; a refused command yields ``command.rejected``).
+  (idempotent by command id; a refused command yields ``command.rejected``). Who
+  may call it: clerk apps holding a clerk token, which each command carries and
+  which is verified with the deployment's auth secret, as on the HTTP API.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncpg
 
 from services.intake.command_bus import CommandConsumer
 from services.intake.usecases import Intake
+from shared.auth import Principal, verify_for
 from shared.bus.consumer import faststream_publisher
 from shared.events.commands import Command
 from shared.events.envelope import Envelope
@@ -37,14 +40,20 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
         max_records=runtime.settings.consumer_batch,
     )
 
-    async def apply(conn: asyncpg.Connection, command: Command[Any], now: datetime) -> None:
-        await intake.execute(conn, command, now=now)
+    async def apply(
+        conn: asyncpg.Connection, command: Command[Any], author: Principal, now: datetime
+    ) -> None:
+        await intake.execute(conn, command, author=author, now=now)
+
+    def authenticate(token: str) -> Principal:
+        return verify_for(runtime.settings, token)
 
     commands = CommandConsumer(
         name=f"{runtime.name}-commands",
         pool=lambda: runtime.pool,
         publish=lambda: faststream_publisher(runtime.router),
         apply=apply,
+        authenticate=authenticate,
         producer=runtime.name,
     )
     commands.subscribe(

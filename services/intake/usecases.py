@@ -5,7 +5,9 @@ public API; reading is in ``queries``.
 caller's connection **inside the caller's transaction**, so the state change, its
 history row and its outbox event commit together or not at all. Commands from
 every entry point are the same typed models (``shared.events.commands``): HTTP
-routes build them from the request and the token, the bus parses them.
+routes build them from the request and the token, the bus parses them. Both then
+pass the same :meth:`Intake.authorize` with the author's verified token, so a
+command on the bus is held to exactly the rules of the HTTP path.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncpg
 from services.intake import domain, repository
 from services.intake.catalog import Catalog, Procedure, StatusBook
 from services.intake.domain import (
+    Forbidden,
     InvalidInput,
     Lifecycle,
     NotFound,
@@ -31,6 +34,7 @@ from services.intake.domain import (
 from services.intake.queries import Receipt
 from services.intake.repository import DossierRecord, HistoryEntry, ServedTicket
 from shared import crypto
+from shared.auth import Principal
 from shared.bus import outbox
 from shared.calendar import CalendarError, WorkingCalendar
 from shared.events.catalog import (
@@ -114,6 +118,25 @@ class Intake:
     center_codes: Mapping[str, str]
     grace: timedelta
     producer: str = "intake"
+
+    # ------------------------------------------------------------ authority
+
+    def authorize(self, principal: Principal, command: Command[Any], *, now: datetime) -> None:
+        """May the token's holder ask this? The one check of every entry point: the
+        command acts for the token's center and is issued by the token's subject, and a
+        business time in the past beyond the clock-skew grace (backdating, i.e. a data
+        migration) needs an admin token. Dossier-level checks (a dossier of another
+        center, the transition table) follow in the use case itself."""
+        if command.center_id != principal.center_id:
+            raise WrongCenter(
+                f"the token is for center {principal.center_id!r}, not {command.center_id!r}",
+                field="center_id",
+            )
+        if command.issued_by != principal.subject:
+            raise Forbidden("issued_by is not the token's subject", field="issued_by")
+        backdated = domain.is_backdated(command.issued_at, now=now, grace=self.grace)
+        if backdated and principal.role != "admin":
+            raise Forbidden("backdating a change needs an admin token", field="occurred_at")
 
     # ------------------------------------------------------------ receive
 
@@ -318,9 +341,16 @@ class Intake:
         )
 
     async def execute(
-        self, conn: asyncpg.Connection, command: Command[Any], *, now: datetime
+        self,
+        conn: asyncpg.Connection,
+        command: Command[Any],
+        *,
+        author: Principal,
+        now: datetime,
     ) -> None:
-        """Apply a command from the bus (receive or any lifecycle operation)."""
+        """Apply a command from the bus (receive or any lifecycle operation) for
+        ``author``, the holder of the verified token it carries."""
+        self.authorize(author, command, now=now)
         if isinstance(command, ReceiveDossier):
             await self.receive(conn, command, via="bus", now=now, causation_id=command.command_id)
         else:

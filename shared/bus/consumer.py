@@ -9,6 +9,10 @@
 * A message that is not JSON, too large or invalid goes straight to
   ``<topic>.dlq`` with the error in its headers. Unknown event types are
   recorded and ignored (consumers must tolerate new event types).
+* An event is believed only on the topic its owning service writes
+  (``shared.events.topics``): a well-formed ``dossier.resolved`` read from
+  ``queue.events`` is a forgery or a misrouted write, and goes straight to the
+  DLQ with a reason naming the type and the topic, unapplied.
 * If the batch transaction fails because of one bad event, the batch is applied
   again event by event, each with a bounded number of tries and backoff; an event
   that still fails is dead-lettered with its error and the partition flows on.
@@ -40,7 +44,7 @@ from shared.bus import inbox
 from shared.db import is_retryable
 from shared.events.envelope import Envelope
 from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
-from shared.events.topics import DLQ_SUFFIX
+from shared.events.topics import DLQ_SUFFIX, belongs_on, stream_of
 from shared.logging import get_logger
 from shared.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED, HANDLER_SECONDS
 
@@ -295,7 +299,10 @@ class EventConsumer(BatchConsumer[_Item]):
     def parse(self, record: Record) -> _Item | None:
         """The event; ``None`` for an unknown type (consumers tolerate new types)."""
         try:
-            return _Item(record, event=parse_event(record.value or b""))
+            event = parse_event(record.value or b"")
+            if not belongs_on(event.event_type, record.topic):
+                return _Item(record, error=_misplaced(event.event_type, record.topic))
+            return _Item(record, event=event)
         except UnknownEventType as exc:
             log.debug("consumer.unknown_event", consumer=self.name, error=str(exc))
             return None
@@ -336,6 +343,14 @@ class EventConsumer(BatchConsumer[_Item]):
     async def _apply_run(self, conn: asyncpg.Connection, run: list[Envelope[Any]]) -> None:
         await self.batch_handlers[run[0].event_type](conn, run)
         CONSUMED.labels(self.name, run[0].event_type, "applied").inc(len(run))
+
+
+def _misplaced(event_type: str, topic: str) -> str:
+    owner = stream_of(event_type)
+    return (
+        f"{event_type} does not belong on topic {topic}: only {owner.owner} publishes it, "
+        f"on {owner.name}"
+    )
 
 
 async def _raw_values(msg: Any) -> list[bytes]:

@@ -11,10 +11,17 @@ discriminates. Key each message by ``dossier_id`` (for ``dossier.receive`` choos
 the new dossier's id yourself), so one dossier's commands stay in order. The JSON
 Schema of each type is committed as ``docs/events/command.<type>.json``.
 
+Proof of author: ``token`` is the clerk's own bearer token, the same HMAC token
+the HTTP API takes (``shared.auth``). Intake verifies it when it consumes the
+command and then applies exactly the checks of the HTTP path: the token's center
+must be the command's ``center_id``, its subject the command's ``issued_by``, and
+backdating needs an admin token. A command without a valid token changes nothing
+and is answered ``command.rejected`` (see docs/security/bus.md).
+
 Business time: ``issued_at`` is when the clerk acted, and becomes the events'
-``occurred_at`` (a data migration may backdate; producing to this topic must be
-restricted to trusted clerk apps). Contacts never travel here: a phone number or
-e-mail is given to intake over HTTPS only, which seals it for the bus.
+``occurred_at`` (a data migration may backdate, with an admin token). Contacts
+never travel here: a phone number or e-mail is given to intake over HTTPS only,
+which seals it for the bus.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import contextlib
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, Union
+from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar, Union
 
 from pydantic import (
     AwareDatetime,
@@ -138,6 +145,13 @@ class Command(BaseModel, Generic[D]):
     issued_at: AwareDatetime = Field(description="When the clerk acted (business time)")
     dossier_id: uuid.UUID | None = None
     correlation_id: uuid.UUID | None = None
+    token: str | None = Field(
+        default=None,
+        max_length=4096,
+        repr=False,  # a bearer credential: never in a log line or a traceback
+        description="The author's clerk token (as for the HTTP API, without 'Bearer '); "
+        "a command without a valid one is rejected",
+    )
     data: D
 
     @field_validator("issued_at")
@@ -150,6 +164,10 @@ class Command(BaseModel, Generic[D]):
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
+
+    def signed(self, token: str) -> Self:
+        """This command carrying its author's token."""
+        return self.model_copy(update={"token": token})
 
 
 class ReceiveDossier(Command[ReceiveData]):
@@ -256,7 +274,8 @@ class CommandError(ValueError):
     """A message on the command topic that cannot become a command.
 
     Carries what could be read of it (id, type, center, dossier) so that the
-    rejection can name the command.
+    rejection can name the command, and its token, so that the consumer can tell a
+    clerk's mistake from a stranger's message.
     """
 
     def __init__(
@@ -267,9 +286,11 @@ class CommandError(ValueError):
         command_type: str | None = None,
         center_id: str | None = None,
         dossier_id: uuid.UUID | None = None,
+        token: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.token = token
         self.command_id = command_id
         self.command_type = command_type
         self.center_id = center_id
@@ -317,6 +338,7 @@ def _head(decoded: Any) -> dict[str, Any]:
         "command_type": text("command_type", 100),
         "center_id": text("center_id", 64),
         "dossier_id": dossier_id,
+        "token": text("token", 4096),
     }
 
 

@@ -208,6 +208,9 @@ def _patch(directory: Path, out: list[Resource], entry: dict[str, Any]) -> None:
         ]
     if not targets:
         raise KustomizeError(f"{directory}: patch {entry.get('path', '<inline>')} targets nothing")
+    if body.get("$patch") == "delete":  # the resource itself goes, as kustomize does it
+        out[:] = [r for r in out if all(r is not t for t in targets)]
+        return
     for r in targets:
         patched = strategic_merge(r, {k: v for k, v in body.items() if k != "metadata"})
         r.clear()

@@ -134,10 +134,11 @@ def test_depends_on_conditions(single: dict[str, Any], ha: dict[str, Any]) -> No
 
 
 def _brokers(model: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The Kafka nodes (the kafka-acls job runs the same image, to use its tools)."""
     return {
         n: _env(s)
         for n, s in model["services"].items()
-        if str(s.get("image", "")).startswith("apache/kafka:")
+        if str(s.get("image", "")).startswith("apache/kafka:") and "KAFKA_NODE_ID" in _env(s)
     }
 
 

@@ -69,12 +69,14 @@ async def test_replay_report_equals_ground_truth_and_is_idempotent(
         # One new dossier per partition, for another center, after the resent commands:
         # once deadlines counts all of them, intake has consumed everything before them.
         topic = INTAKE_COMMANDS.topic(kafka.topic_prefix)
+        # Backdated, like the migration: signed by an admin of the marker center.
+        admin = issue_token(secret, center_id="marker", subject="t", role="admin")
         for partition in range(INTAKE_COMMANDS.partitions):
             marker = ReceiveDossier(
                 command_id=uuid.uuid4(), center_id="marker", issued_by="t",
                 issued_at=scenario.as_of - timedelta(hours=1), dossier_id=uuid.uuid4(),
                 data=ReceiveData(procedure_code="CT-BANSAO"),
-            )  # fmt: skip
+            ).signed(admin)  # fmt: skip
             await produce(kafka.bootstrap_servers, topic, [marker.to_bytes()], partition=partition)
         async with httpx.AsyncClient() as client:
             marker_token = issue_token(secret, center_id="marker", subject="t", role="leader")

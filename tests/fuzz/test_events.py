@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,7 +37,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chaos import bus
-from chaos.stack import CONTACT_KEY, Stack
+from chaos.stack import AUTH_SECRET, CONTACT_KEY, Stack, token
+from shared.auth import AuthError, verify_token
 from shared.crypto import seal
 from shared.events import catalog
 from shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
@@ -459,11 +461,13 @@ def commands(draw: st.DrawFn) -> dict[str, Any]:
         data = {"procedure_code": draw(st.sampled_from(["HT-XNTTHN", "CT-BANSAO", "NOPE"]))}
     elif kind == "dossier.resolve":
         data = {"outcome": draw(st.sampled_from(["approved", "refused"]))}
+    author = draw(text)
     return {
         "command_id": str(draw(st.uuids())),
         "command_type": kind,
         "center_id": FUZZ_CENTER,
-        "issued_by": draw(text),
+        "issued_by": author,
+        "token": token(FUZZ_CENTER, subject=author),
         "issued_at": draw(moments).isoformat(),
         "dossier_id": str(draw(st.uuids())),
         "data": data,
@@ -492,16 +496,27 @@ def adversarial_commands(draw: st.DrawFn) -> bytes:
     return encode_broken(draw, how, raw, b'{"a":')
 
 
-def command_key(value: bytes, topic: str, partition: int, offset: int) -> str:
-    """The idempotency key intake files a command under (its id, else its coordinates)."""
+def command_key(value: bytes, topic: str, partition: int, offset: int) -> tuple[str, str]:
+    """The idempotency key intake files a command under, and the command id its answer
+    names. The key is the id if the command carries a valid clerk token, else (unreadable,
+    or its author unproven) its coordinates; the answer names the id whenever it can be
+    read, so a clerk app that forgot its token still learns which command failed."""
     try:
         decoded = json.loads(value)
     except (ValueError, UnicodeDecodeError, RecursionError):
         decoded = None
-    command_id = decoded.get("command_id") if isinstance(decoded, dict) else None
-    if isinstance(command_id, str) and command_id:
-        return f"bus:{command_id[:128]}"
-    return f"bus:{f'{topic}@{partition}:{offset}'[-128:]}"
+    fields = decoded if isinstance(decoded, dict) else {}
+    where = f"{topic}@{partition}:{offset}"[-128:]
+    command_id, proof = fields.get("command_id"), fields.get("token")
+    readable = isinstance(command_id, str) and bool(command_id)
+    named = command_id[:128] if readable else where
+    if readable and isinstance(proof, str) and proof:
+        try:
+            verify_token(AUTH_SECRET, proof[:4096])
+            return f"bus:{named}", named
+        except AuthError:
+            pass
+    return f"bus:{where}", named
 
 
 def clerk_command(command_id: str, kind: str, dossier_id: uuid.UUID, data: dict[str, Any]) -> bytes:
@@ -513,6 +528,7 @@ def clerk_command(command_id: str, kind: str, dossier_id: uuid.UUID, data: dict[
         "issued_by": "clerk-app",
         "issued_at": datetime.now(UTC).isoformat(),
         "dossier_id": str(dossier_id),
+        "token": token(FUZZ_CENTER, subject="clerk-app"),
         "data": data,
     }
     return json.dumps(command).encode()
@@ -554,9 +570,11 @@ async def test_adversarial_commands_are_each_answered_once_and_the_topic_flows_o
             interval=0.3,
             what="the marker command applied after the corpus",
         )
-        keys = [
+        filed = [
             command_key(v, topic, s.partition, s.offset) for v, s in zip(values, sent, strict=True)
         ]
+        keys = [key for key, _ in filed]
+        answer_of = dict(filed)
         outcomes = {
             r["command_key"]: r["outcome"]
             for r in await conn.fetch(
@@ -567,19 +585,22 @@ async def test_adversarial_commands_are_each_answered_once_and_the_topic_flows_o
         }
         unanswered = [k for k in keys if k not in outcomes]
         assert not unanswered, unanswered
-        rejected = {k.removeprefix("bus:") for k, o in outcomes.items() if o == "rejected"}
-        assert len(rejected) >= 10
+        # One answer per refused key (an id, or the coordinates of an unproven message).
+        expected = Counter(answer_of[k] for k, o in outcomes.items() if o == "rejected")
+        assert expected.total() >= 10
+
+        def named(records: list[Any]) -> Counter[str]:
+            return Counter(json.loads(r.value)["data"]["command_id"] for r in records)
+
         answers = await eventually(
             lambda: bus.read_topic(kafka, INTAKE_RESULTS.topic(kafka.topic_prefix)),
-            until=lambda records: (
-                rejected <= {json.loads(r.value)["data"]["command_id"] for r in records}
-            ),
+            until=lambda records: not expected - named(records),
             what="a command.rejected for each refused command",
         )
-        named = [json.loads(r.value)["data"]["command_id"] for r in answers]
-        assert all(named.count(c) == 1 for c in rejected)  # once each, never twice
+        got = named(answers)
+        assert {c: got[c] for c in expected} == dict(expected)  # once each, never twice
         assert outcomes["bus:not-a-uuid"] == "rejected"
-        assert named.count("not-a-uuid") == 1
+        assert got["not-a-uuid"] == 1
         # The twin reused an applied command's id: no second dossier.
         created = [
             await conn.fetchval("SELECT count(*) FROM intake.dossiers WHERE id = $1", d)

@@ -1,7 +1,8 @@
 """A probe service built from the shared runtime, to test the bus plumbing.
 
-It consumes ``dossier.assigned`` events and records one ``effects`` row per
-event. An assignee of ``poison`` makes the handler fail every time. Run as a
+It consumes ``dossier.assigned`` and ``dossier.resolved`` events (from the dossier
+and the queue topics, as notify does) and records one ``effects`` row per event.
+An assignee of ``poison`` makes the handler fail every time. Run as a
 process (``python -m tests.integration.bus.probe``) for the SIGKILL tests;
 ``PROBE_KILL_AFTER_COMMIT=1`` kills it with SIGKILL right after the first batch's
 transaction commits and before its offsets are committed.
@@ -20,7 +21,7 @@ from fastapi import FastAPI
 
 from shared.events import Envelope, new_event
 from shared.events.catalog import DossierAssigned
-from shared.events.topics import DOSSIERS
+from shared.events.topics import DOSSIERS, QUEUE
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
 
@@ -58,10 +59,22 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             ],
         )
 
+    @runtime.consumer.on("dossier.resolved")
+    async def resolved(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        await conn.execute(
+            "INSERT INTO effects (event_id, key, seq, occurred_at) VALUES ($1, $2, $3, $4)",
+            event.event_id,
+            str(event.data.dossier_id),
+            event.data.status,
+            event.occurred_at,
+        )
+
     if os.environ.get("PROBE_KILL_AFTER_COMMIT") == "1":
         runtime.consumer.after_commit.append(lambda _records: os.kill(os.getpid(), signal.SIGKILL))
 
-    runtime.consumer.subscribe(runtime.router, runtime.topic(DOSSIERS), group_id=runtime.group())
+    runtime.consumer.subscribe(
+        runtime.router, runtime.topic(DOSSIERS), runtime.topic(QUEUE), group_id=runtime.group()
+    )
     return runtime.create_app(title="probe")
 
 

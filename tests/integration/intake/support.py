@@ -48,12 +48,25 @@ class Intake:
 
     # ------------------------------------------------------------ HTTP
 
+    def token(
+        self,
+        center: str = CENTER,
+        *,
+        subject: str = "clerk-1",
+        role: Role = "clerk",
+        ttl: int = 600,
+    ) -> str:
+        secret = self.settings.auth_secret.get_secret_value()
+        return issue_token(secret, center_id=center, subject=subject, role=role, ttl=ttl)
+
     def auth(
         self, center: str = CENTER, *, subject: str = "clerk-1", role: Role = "clerk"
     ) -> dict[str, str]:
-        secret = self.settings.auth_secret.get_secret_value()
-        token = issue_token(secret, center_id=center, subject=subject, role=role)
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {self.token(center, subject=subject, role=role)}"}
+
+    def sign(self, c: Command[Any], *, role: Role = "clerk") -> Command[Any]:
+        """``c`` carrying a token of its own author (its center and ``issued_by``)."""
+        return c.signed(self.token(c.center_id, subject=c.issued_by, role=role))
 
     async def receive(
         self,
@@ -138,9 +151,15 @@ class Intake:
     def topic(self, stream: Any) -> str:
         return str(stream.topic(self.settings.kafka.topic_prefix))
 
-    async def send(self, *commands: Command[Any] | bytes, key: str | None = None) -> None:
-        """Publish commands (or raw bytes) to intake.commands, keyed by dossier."""
+    async def send(
+        self, *commands: Command[Any] | bytes, key: str | None = None, role: Role = "clerk"
+    ) -> None:
+        """Publish commands to intake.commands, keyed by dossier, as a clerk app does:
+        each signed by its author with a token of ``role`` unless it carries a token
+        already. Raw bytes go as they are."""
         for c in commands:
+            if isinstance(c, Command) and c.token is None:
+                c = self.sign(c, role=role)
             value = c if isinstance(c, bytes) else c.to_bytes()
             k = key or (str(c.dossier_id) if isinstance(c, Command) and c.dossier_id else "k")
             await produce(self.bootstrap, self.topic(INTAKE_COMMANDS), [value], key=k.encode())

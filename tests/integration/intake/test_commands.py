@@ -63,31 +63,33 @@ def _raw(c: Any, **changes: Any) -> bytes:
     return json.dumps(doc).encode()
 
 
-BadCase = Callable[[uuid.UUID, uuid.UUID], tuple[bytes, str | None, str]]
+BadCase = Callable[[Intake, uuid.UUID, uuid.UUID], tuple[bytes, str | None, str]]
 
 
-def _unknown_procedure(d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
+def _unknown_procedure(
+    intake: Intake, d: uuid.UUID, cid: uuid.UUID
+) -> tuple[bytes, str | None, str]:
     c = command("dossier.receive", {"procedure_code": "NOPE"}, dossier_id=d, command_id=cid)
-    return c.to_bytes(), str(cid), "unknown procedure 'NOPE'"
+    return intake.sign(c).to_bytes(), str(cid), "unknown procedure 'NOPE'"
 
 
-def _schema_invalid(d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
+def _schema_invalid(intake: Intake, d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
     c = command("dossier.assign", {"assignee": "x"}, dossier_id=d, command_id=cid)
-    return _raw(c, data__assignee=""), str(cid), "data.assignee"
+    return _raw(intake.sign(c), data__assignee=""), str(cid), "data.assignee"
 
 
-def _unknown_type(d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
+def _unknown_type(intake: Intake, d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
     c = command("dossier.assign", {"assignee": "x"}, dossier_id=d, command_id=cid)
-    return _raw(c, command_type="dossier.teleport"), str(cid), "unknown command type"
+    return _raw(intake.sign(c), command_type="dossier.teleport"), str(cid), "unknown command type"
 
 
-def _oversized(d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
+def _oversized(intake: Intake, d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
     c = command("dossier.receive", {"procedure_code": "HT-XNTTHN"}, dossier_id=d, command_id=cid)
-    raw = _raw(c, data__note="x" * (MAX_COMMAND_BYTES + 10))
+    raw = _raw(intake.sign(c), data__note="x" * (MAX_COMMAND_BYTES + 10))
     return raw, str(cid), f"the limit is {MAX_COMMAND_BYTES}"
 
 
-def _future(d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
+def _future(intake: Intake, d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
     later = datetime.now(UTC) + timedelta(days=1)
     c = command(
         "dossier.receive",
@@ -96,10 +98,10 @@ def _future(d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
         command_id=cid,
         issued_at=later,
     )
-    return c.to_bytes(), str(cid), "in the future"
+    return intake.sign(c).to_bytes(), str(cid), "in the future"
 
 
-def _malformed(d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
+def _malformed(intake: Intake, d: uuid.UUID, cid: uuid.UUID) -> tuple[bytes, str | None, str]:
     return b'{"command_id": "' + str(cid).encode() + b'", oops', None, "not JSON"
 
 
@@ -118,7 +120,7 @@ async def test_a_bad_command_is_rejected_once_and_the_next_one_flows(
     intake: Intake, case: str
 ) -> None:
     key = str(uuid.uuid4())  # one partition for the bad command and the good one after it
-    bad, named, reason = BAD[case](uuid.uuid4(), uuid.uuid4())
+    bad, named, reason = BAD[case](intake, uuid.uuid4(), uuid.uuid4())
     good_dossier = uuid.uuid4()
     good = command("dossier.receive", {"procedure_code": "HT-XNTTHN"}, dossier_id=good_dossier)
     started = datetime.now(UTC)
@@ -199,7 +201,7 @@ async def test_a_receipt_dated_outside_the_calendar_is_rejected_with_the_reason(
         dossier_id=uuid.uuid4(),
         issued_at=datetime(1850, 3, 2, 9, tzinfo=UTC),
     )
-    await intake.send(ancient)
+    await intake.send(ancient, role="admin")  # backdated: a data migration
     [rejection] = await _rejections(intake, str(ancient.command_id))
     assert "outside the years" in rejection["data"]["reason"]
     assert "could not be applied" not in rejection["data"]["reason"]
