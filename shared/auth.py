@@ -13,11 +13,12 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import Depends, HTTPException, Request
 
-Role = Literal["clerk", "officer", "leader", "admin"]
+Role = Literal["clerk", "officer", "leader", "admin", "province"]
+"""What each may do is ``shared.policy``'s table; a token with any other role is refused."""
 
 
 class AuthError(Exception):
@@ -72,6 +73,10 @@ def verify_token(secret: str, token: str) -> Principal:
         raise AuthError("malformed token claims") from None
     if expires < time.time():
         raise AuthError("token expired")
+    # A signed yet unknown role (``superuser``) would fall through every ``role in``
+    # check as "not allowed", but also past every ``role !=`` check: refuse it here.
+    if principal.role not in get_args(Role):
+        raise AuthError(f"unknown role {principal.role!r}")
     return principal
 
 

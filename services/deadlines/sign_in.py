@@ -1,9 +1,10 @@
 """Signing in to the dashboard.
 
-A token of the center (any role) comes as ``Authorization: Bearer`` or from the sign-in
-form, which keeps it in a cookie only the dashboard's pages receive (HttpOnly,
-SameSite=Strict, path ``/dashboard``). No token, or a bad one: the sign-in page (401),
-which clears a bad cookie and comes back to the page asked for once signed in.
+A token of the center (a role holding ``deadlines.dashboard.view``) comes as
+``Authorization: Bearer`` or from the sign-in form, which keeps it in a cookie only the
+dashboard's pages receive (HttpOnly, SameSite=Strict, path ``/dashboard``). No token, or a
+bad one: the sign-in page (401), which clears a bad cookie and comes back to the page asked
+for once signed in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.deadlines.page_kit import PATH, here, language, render, with_lang
 from shared.auth import AuthError, Principal, verify_token
+from shared.policy import Operation, allows
 from shared.runtime import ServiceRuntime
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -39,9 +41,12 @@ def signed_in(request: Request) -> Principal | HTMLResponse:
     token, from_cookie = _token(request)
     if token:
         try:
-            return verify_token(_secret(request), token)
+            principal = verify_token(_secret(request), token)
         except AuthError:
             pass
+        else:
+            if allows(principal.role, Operation.DASHBOARD_VIEW):
+                return principal
     return sign_in_page(
         request, status=401, error=bool(token), next_url=here(request), clear=from_cookie
     )
@@ -83,6 +88,8 @@ async def sign_in(request: Request) -> Response:
         principal = verify_token(_secret(request), token)
     except AuthError:
         return sign_in_page(request, status=401, error=True, next_url=next_url)
+    if not allows(principal.role, Operation.DASHBOARD_VIEW):
+        return sign_in_page(request, status=403, error=True, next_url=next_url)
     if next_url == PATH:
         next_url = with_lang(
             f"{PATH}?{urlencode({'center': principal.center_id})}", language(request)

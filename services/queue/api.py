@@ -36,7 +36,8 @@ from services.queue.schemas import (
 )
 from services.queue.settings import QueueSettings
 from services.queue.usecases import ContactInput, QueueService
-from shared.auth import CurrentPrincipal, Principal
+from shared.auth import Principal
+from shared.policy import Operation, allowed
 
 router = APIRouter()
 
@@ -75,15 +76,33 @@ async def queries(request: Request) -> QueueQueries:
     return q
 
 
-async def clerk(center_id: CenterId, principal: CurrentPrincipal) -> Principal:
-    """A clerk token of this very center: a foreign center's token gets 403."""
+async def operator(
+    center_id: CenterId, principal: Annotated[Principal, allowed(Operation.COUNTER_OPERATE)]
+) -> Principal:
+    """A staff token of this very center: a foreign center's token gets 403."""
+    principal.require_center(center_id)
+    return principal
+
+
+async def ticket_reader(
+    center_id: CenterId, principal: Annotated[Principal, allowed(Operation.TICKETS_READ)]
+) -> Principal:
+    principal.require_center(center_id)
+    return principal
+
+
+async def stats_reader(
+    center_id: CenterId, principal: Annotated[Principal, allowed(Operation.QUEUE_STATS_READ)]
+) -> Principal:
     principal.require_center(center_id)
     return principal
 
 
 Service = Annotated[QueueService, Depends(service)]
 Queries = Annotated[QueueQueries, Depends(queries)]
-Clerk = Annotated[Principal, Depends(clerk)]
+Clerk = Annotated[Principal, Depends(operator)]
+TicketReader = Annotated[Principal, Depends(ticket_reader)]
+StatsReader = Annotated[Principal, Depends(stats_reader)]
 
 
 def queue_error(_: Request, exc: Exception) -> JSONResponse:
@@ -388,7 +407,7 @@ async def requeue(center_id: CenterId, ticket_id: uuid.UUID, _: Clerk, svc: Serv
     responses=_READ,
 )
 async def list_tickets(
-    center_id: CenterId, _: Clerk, q: Queries, status: Status | None = None
+    center_id: CenterId, _: TicketReader, q: Queries, status: Status | None = None
 ) -> list[TicketOut]:
     return [TicketOut.of(v) for v in await q.tickets_today(center_id, status)]
 
@@ -402,7 +421,7 @@ async def list_tickets(
     responses=_READ,
 )
 async def daily_stats(
-    center_id: CenterId, _: Clerk, q: Queries, day: Annotated[date | None, Query()] = None
+    center_id: CenterId, _: StatsReader, q: Queries, day: Annotated[date | None, Query()] = None
 ) -> StatsOut:
     return StatsOut.of(await q.daily_stats(center_id, day))
 
