@@ -251,7 +251,8 @@ class Stack:
                 # The load comes from one address; the limits are tested on their own.
                 "MOTCUA_INTAKE_SUBMIT_RATE_PER_MINUTE": "100000",
                 "MOTCUA_INTAKE_SUBMIT_BURST": "1000",
-                "MOTCUA_INTAKE_TRUST_FORWARDED_FOR": "true",
+                # The load poses as the proxy in front of many clients.
+                "MOTCUA_TRUSTED_PROXIES": "127.0.0.1,::1",
             }
         return env
 

@@ -201,8 +201,35 @@ class ServiceSettings(BaseSettings):
     retention_sweep_seconds: float = Field(
         default=3600.0, gt=0, description="How often rows past the retention horizon are deleted"
     )
+    trusted_proxies: str = Field(
+        default="",
+        validation_alias=AliasChoices("MOTCUA_TRUSTED_PROXIES", "trusted_proxies"),
+        description="Comma-separated addresses or networks of our own reverse proxies (the "
+        "Ingress). Only the X-Forwarded-For and X-Forwarded-Proto hops they add are believed; "
+        "empty: the headers are ignored",
+    )
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        validation_alias=AliasChoices("MOTCUA_MAX_REQUEST_BYTES", "max_request_bytes"),
+        description="Largest request body any route accepts (413 beyond it)",
+    )
+    ops_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MOTCUA_OPS_TOKEN", "ops_token"),
+        description="Bearer token for /metrics, /docs, /openapi.json, /asyncapi and the "
+        "details of /readyz outside development mode; unset: they are not served",
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, text: str) -> str:
+        from shared.client_address import parse_networks
+
+        parse_networks(text)  # a ValueError names the bad entry
+        return text
 
     @field_validator("retention_days")
     @classmethod
