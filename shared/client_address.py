@@ -78,26 +78,24 @@ def limit_key(address: str) -> str:
     return str(ip)
 
 
-def client_address(request: HTTPConnection, trusted_proxies: str) -> str:
+def client_address(request: HTTPConnection, trusted_proxies: Sequence[Network]) -> str:
     """The client's address as our own proxies saw it."""
     peer = request.client.host if request.client else "unknown"
-    return resolve(
-        peer, request.headers.get("x-forwarded-for", ""), parse_networks(trusted_proxies)
-    )
+    return resolve(peer, request.headers.get("x-forwarded-for", ""), trusted_proxies)
 
 
-def client_key(request: HTTPConnection, trusted_proxies: str) -> str:
+def client_key(request: HTTPConnection, trusted_proxies: Sequence[Network]) -> str:
     """The key per-client limits use (``limit_key`` of ``client_address``)."""
     return limit_key(client_address(request, trusted_proxies))
 
 
-def forwarded_https(request: HTTPConnection, trusted_proxies: str) -> bool:
+def forwarded_https(request: HTTPConnection, trusted_proxies: Sequence[Network]) -> bool:
     """Whether the client spoke https: the URL says so, or a trusted proxy that
     terminated TLS says so in ``X-Forwarded-Proto``."""
     if request.url.scheme in ("https", "wss"):
         return True
     peer = request.client.host if request.client else ""
-    if not _trusted(peer, parse_networks(trusted_proxies)):
+    if not _trusted(peer, trusted_proxies):
         return False
     # The right-most value is the one our proxy wrote.
     proto = request.headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()

@@ -8,10 +8,10 @@ Kafka and database settings are common: ``KAFKA_BOOTSTRAP_SERVERS`` and
 from __future__ import annotations
 
 import ssl
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.logging import get_logger
 
@@ -201,8 +201,8 @@ class ServiceSettings(BaseSettings):
     retention_sweep_seconds: float = Field(
         default=3600.0, gt=0, description="How often rows past the retention horizon are deleted"
     )
-    trusted_proxies: str = Field(
-        default="",
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(),
         validation_alias=AliasChoices("MOTCUA_TRUSTED_PROXIES", "trusted_proxies"),
         description="Comma-separated addresses or networks of our own reverse proxies (the "
         "Ingress). Only the X-Forwarded-For and X-Forwarded-Proto hops they add are believed; "
@@ -223,13 +223,14 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", mode="before")
     @classmethod
-    def _networks(cls, text: str) -> str:
-        from shared.client_address import parse_networks
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):  # "10.0.0.0/8, ::1"; a ValueError names the bad entry
+            from shared.client_address import parse_networks
 
-        parse_networks(text)  # a ValueError names the bad entry
-        return text
+            return parse_networks(value)
+        return value
 
     @field_validator("retention_days")
     @classmethod

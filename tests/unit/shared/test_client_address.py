@@ -39,5 +39,5 @@ def test_ipv6_clients_are_keyed_by_their_64() -> None:
 
 
 def test_a_bad_network_is_named() -> None:
-    with pytest.raises(ValueError, match="'10.0.0.0/33'"):
+    with pytest.raises(ValueError, match=r"'10\.0\.0\.0/33'"):
         parse_networks("10.0.0.0/8, 10.0.0.0/33")
