@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import migrations
+from shared.body_limit import BodyLimit
 from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
 from shared.bus.kafka import make_router, open_producer
 from shared.bus.outbox import OutboxRelay
@@ -180,6 +181,8 @@ class ServiceRuntime:
         # no request pays for it.
         app.include_router(self.router)
         install_error_handlers(app)
+        # Around every route, so that no handler reads an oversized body whole.
+        app.add_middleware(BodyLimit, max_bytes=self.settings.max_request_bytes)
         app.state.runtime = self
         return app
 
