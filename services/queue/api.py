@@ -37,6 +37,7 @@ from services.queue.schemas import (
 from services.queue.settings import QueueSettings
 from services.queue.usecases import ContactInput, QueueService
 from shared.auth import Principal
+from shared.client_address import client_key
 from shared.policy import Operation, allowed
 
 router = APIRouter()
@@ -202,14 +203,26 @@ async def display_state(center_id: CenterId, q: Queries) -> BoardOut:
     "change, named by its event type (e.g. `ticket.called`), and a fresh `snapshot` "
     "after any gap.",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, **_PUBLIC},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **_PUBLIC,
+        503: {
+            "model": ErrorOut,
+            "description": "Too many display streams from this client or in all; retry later",
+        },
+    },
 )
-async def display_stream(center_id: CenterId, request: Request, q: Queries) -> StreamingResponse:
+async def display_stream(center_id: CenterId, request: Request, q: Queries) -> Response:
     q.service.directory.center(center_id)
     hub: display.DisplayHub = request.app.state.display
     settings: QueueSettings = q.service.settings
     # Subscribe before reading the snapshot, so that no change falls between the two.
-    sub = hub.subscribe(center_id)
+    try:
+        sub = hub.subscribe(center_id, client_key(request, settings.trusted_proxies))
+    except display.Crowded as exc:
+        return JSONResponse(
+            {"error": f"{exc}; retry later"}, status_code=503, headers={"Retry-After": "30"}
+        )
     try:
         first = BoardOut.of(await q.board(center_id)).model_dump(mode="json")
     except BaseException:

@@ -36,7 +36,12 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600
     )
-    hub = DisplayHub(settings.db.url, channel=f"{runtime.schema}_display")
+    hub = DisplayHub(
+        settings.db.url,
+        channel=f"{runtime.schema}_display",
+        max_streams=settings.sse_max_streams,
+        max_streams_per_client=settings.sse_max_streams_per_client,
+    )
     app.state.display = hub
 
     async def start(rt: ServiceRuntime) -> None:

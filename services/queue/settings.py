@@ -53,6 +53,15 @@ class QueueSettings(ServiceSettings):
         description="A display stream ends after this long; browsers reconnect on their own, "
         "and no stream can hold a shutdown for ever",
     )
+    sse_max_streams: int = Field(
+        default=1000, ge=1, description="Display streams one process serves at once (503 beyond)"
+    )
+    sse_max_streams_per_client: int = Field(
+        default=20,
+        ge=1,
+        description="Display streams one client address may hold at once (503 beyond); "
+        "a center's screens behind one NAT share it",
+    )
     default_center: str = Field(
         default="nam-cuong",
         min_length=1,
