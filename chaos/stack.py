@@ -246,6 +246,12 @@ class Stack:
                 "MOTCUA_NOTIFY_POLL_SECONDS": "0.2",
                 "MOTCUA_NOTIFY_MAX_ATTEMPTS": "50",
             }
+        if name == "queue":
+            env |= {
+                # The load takes tickets with contacts from one address, at a steady rate.
+                "MOTCUA_QUEUE_CONTACT_TICKETS_BURST": "100000",
+                "MOTCUA_QUEUE_RECIPIENT_TICKETS_BURST": "100000",
+            }
         if name == "intake":
             env |= {
                 # The load comes from one address; the limits are tested on their own.

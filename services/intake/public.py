@@ -24,12 +24,12 @@ from services.intake.domain import format_secret
 from services.intake.idempotency import replay_of, request_hash
 from services.intake.inputs import LookupIn, OnlineSubmissionIn
 from services.intake.queries import Receipt
-from services.intake.ratelimit import TokenBuckets
 from services.intake.usecases import dossier_id_for
 from services.intake.views import LookupOut, OnlineReceiptOut
 from shared.client_address import client_key
 from shared.events.commands import ReceiveData, ReceiveDossier
 from shared.events.envelope import utcnow
+from shared.ratelimit import TokenBuckets
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 

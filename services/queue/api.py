@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from services.queue import display
+from services.queue.contact_limits import ContactLimits
 from services.queue.domain import Status
-from services.queue.errors import Conflict, Invalid, NotFound, QueueError
+from services.queue.errors import Conflict, Invalid, NotFound, QueueError, TooMany
 from services.queue.queries import QueueQueries
 from services.queue.schemas import (
     BoardOut,
@@ -106,6 +107,14 @@ TicketReader = Annotated[Principal, Depends(ticket_reader)]
 StatsReader = Annotated[Principal, Depends(stats_reader)]
 
 
+def limit_contact_tickets(
+    request: Request, settings: QueueSettings, contact: ContactInput | None
+) -> None:
+    """``TooMany`` (429) past the limits on tickets that make the center send a message."""
+    limits: ContactLimits = request.app.state.contact_limits
+    limits.check(client_key(request, settings.trusted_proxies), contact)
+
+
 def queue_error(_: Request, exc: Exception) -> JSONResponse:
     """Translate the queue's domain errors into clear HTTP answers."""
     if isinstance(exc, NotFound):
@@ -116,6 +125,9 @@ def queue_error(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "invalid request", "details": details}, status_code=422)
     if isinstance(exc, Conflict):
         return JSONResponse({"error": str(exc)}, status_code=409)
+    if isinstance(exc, TooMany):
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse({"error": str(exc)}, status_code=429, headers=headers)
     assert isinstance(exc, QueueError)
     return JSONResponse({"error": str(exc)}, status_code=400)
 
@@ -141,11 +153,16 @@ async def get_center(center_id: CenterId, svc: Service) -> CenterOut:
     description="Answers the number, the place in the queue, the estimated wait and a "
     "short lookup code. An optional contact (with consent) is sealed for notices. "
     "Repeating a request with the same `Idempotency-Key` returns the same ticket (200).",
-    responses={**_PUBLIC, 200: {"model": TicketOut, "description": "Replayed request"}},
+    responses={
+        **_PUBLIC,
+        200: {"model": TicketOut, "description": "Replayed request"},
+        429: {"model": ErrorOut, "description": "Too many tickets with a contact; Retry-After"},
+    },
 )
 async def issue_ticket(
     center_id: CenterId,
     body: IssueTicketIn,
+    request: Request,
     svc: Service,
     response: Response,
     idempotency_key: Annotated[
@@ -157,6 +174,7 @@ async def issue_ticket(
         if body.contact
         else None
     )
+    limit_contact_tickets(request, svc.settings, contact)
     view = await svc.issue(
         center_id,
         body.line_code,
