@@ -32,6 +32,7 @@ from shared.bus.retention import Retention
 from shared.db import MISUSE, UNAVAILABLE, create_pool, session
 from shared.events.topics import Stream
 from shared.logging import configure_logging, get_logger
+from shared.ops_access import OpsAccess, ops_allowed
 from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -183,6 +184,7 @@ class ServiceRuntime:
         install_error_handlers(app)
         # Around every route, so that no handler reads an oversized body whole.
         app.add_middleware(BodyLimit, max_bytes=self.settings.max_request_bytes)
+        app.add_middleware(OpsAccess, settings=self.settings)
         app.state.runtime = self
         return app
 
@@ -195,8 +197,9 @@ class ServiceRuntime:
             return {"status": "ok", "service": self.name}
 
         @health.get("/readyz")
-        async def readyz() -> JSONResponse:
-            """Readiness: database reachable, broker connected, outbox relay healthy."""
+        async def readyz(request: Request) -> JSONResponse:
+            """Readiness: database reachable, broker connected, outbox relay healthy (the
+            checks and their errors only for callers allowed the operations endpoints)."""
             checks: dict[str, str] = {}
             try:
                 async with self.pool.acquire(timeout=2) as conn:
@@ -214,9 +217,10 @@ class ServiceRuntime:
                 "ok" if relay and relay.healthy else f"failing: {relay and relay.last_error}"
             )
             ready = all(v == "ok" for v in checks.values())
-            return JSONResponse(
-                {"ready": ready, "checks": checks}, status_code=200 if ready else 503
-            )
+            body: dict[str, Any] = {"ready": ready}
+            if ops_allowed(request, self.settings):
+                body["checks"] = checks
+            return JSONResponse(body, status_code=200 if ready else 503)
 
         @health.get("/metrics")
         async def metrics() -> Response:
