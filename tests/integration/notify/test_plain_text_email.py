@@ -24,7 +24,7 @@ class _Keep:
     def __init__(self) -> None:
         self.raw: list[bytes] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, smtp: Any, envelope: Any) -> str:
         self.raw.append(envelope.content)
         return "250 OK"
 
