@@ -17,7 +17,9 @@ SECRET = secrets.token_urlsafe(48)
 
 
 def _client(peer: str = "127.0.0.1", **settings: Any) -> httpx.AsyncClient:
-    app = create_app(DeadlinesSettings(auth_secret=SECRET, **settings))
+    # Strong values for every secret: a production-mode process refuses weak ones.
+    strong = {k: secrets.token_urlsafe(48) for k in ("contact_key", "lookup_pepper")}
+    app = create_app(DeadlinesSettings(auth_secret=SECRET, **strong, **settings))
     transport = httpx.ASGITransport(app=app, client=(peer, 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://dashboard.test")
 

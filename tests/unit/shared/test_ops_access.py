@@ -17,7 +17,9 @@ PATHS = ["/docs", "/openapi.json", "/redoc", "/metrics"]
 
 
 def _client(peer: str = "203.0.113.7", **settings: Any) -> httpx.AsyncClient:
-    app = create_app(IntakeSettings(auth_secret=secrets.token_urlsafe(48), **settings))
+    # Strong values for every secret: a production-mode process refuses weak ones.
+    strong = {k: secrets.token_urlsafe(48) for k in ("auth_secret", "contact_key", "lookup_pepper")}
+    app = create_app(IntakeSettings(**strong, **settings))
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://intake.test")
 
@@ -43,6 +45,10 @@ async def test_behind_proxies_a_direct_request_is_internal_and_a_proxied_one_is_
         assert (await client.get("/metrics")).status_code == 200  # Prometheus, in-cluster
         via_ingress = await client.get("/metrics", headers={"X-Forwarded-For": "198.51.100.4"})
         assert via_ingress.status_code == 404
+
+
+def test_an_empty_ops_token_is_no_token() -> None:
+    assert IntakeSettings(ops_token="").ops_token is None
 
 
 async def test_readyz_answers_probes_but_keeps_its_reasons_for_operators() -> None:
