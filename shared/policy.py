@@ -97,6 +97,22 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
 }
 
 
+COMMAND_OPERATIONS: Mapping[str, Operation] = {
+    "dossier.receive": Operation.DOSSIER_RECEIVE,
+    "dossier.assign": Operation.DOSSIER_ASSIGN,
+    "dossier.request_supplement": Operation.DOSSIER_SUPPLEMENT,
+    "dossier.provide_supplement": Operation.DOSSIER_SUPPLEMENT,
+    "dossier.notify_financial_obligation": Operation.DOSSIER_FINANCIAL,
+    "dossier.fulfil_financial_obligation": Operation.DOSSIER_FINANCIAL,
+    "dossier.resolve": Operation.DOSSIER_RESOLVE,
+    "dossier.return_result": Operation.DOSSIER_RETURN,
+    "dossier.withdraw": Operation.DOSSIER_WITHDRAW,
+    "dossier.stop": Operation.DOSSIER_STOP,
+}
+"""The operation of each clerk-app command on ``intake.commands``: a command carrying its
+author's token is held to the same cell of the table as the HTTP route that does the same."""
+
+
 class Refused(HTTPException):
     """403: the token's role does not hold the operation."""
 

@@ -120,3 +120,11 @@ def test_every_route_that_takes_a_token_checks_one_operation_of_the_table() -> N
         Operation.DOSSIER_BACKDATE,
     }
     assert checked | inside == set(Operation)
+
+
+def test_every_clerk_app_command_names_the_operation_of_its_http_route() -> None:
+    from shared.events.commands import COMMANDS
+    from shared.policy import COMMAND_OPERATIONS
+
+    assert set(COMMAND_OPERATIONS) == set(COMMANDS)
+    assert COMMAND_OPERATIONS["dossier.resolve"] is Operation.DOSSIER_RESOLVE
