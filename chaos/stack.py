@@ -246,12 +246,19 @@ class Stack:
                 "MOTCUA_NOTIFY_POLL_SECONDS": "0.2",
                 "MOTCUA_NOTIFY_MAX_ATTEMPTS": "50",
             }
+        if name == "queue":
+            env |= {
+                # The load takes tickets with contacts from one address, at a steady rate.
+                "MOTCUA_QUEUE_CONTACT_TICKETS_BURST": "100000",
+                "MOTCUA_QUEUE_RECIPIENT_TICKETS_BURST": "100000",
+            }
         if name == "intake":
             env |= {
                 # The load comes from one address; the limits are tested on their own.
                 "MOTCUA_INTAKE_SUBMIT_RATE_PER_MINUTE": "100000",
                 "MOTCUA_INTAKE_SUBMIT_BURST": "1000",
-                "MOTCUA_INTAKE_TRUST_FORWARDED_FOR": "true",
+                # The load poses as the proxy in front of many clients.
+                "MOTCUA_TRUSTED_PROXIES": "127.0.0.1,::1",
             }
         return env
 

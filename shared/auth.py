@@ -24,13 +24,14 @@ import secrets
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import Depends, HTTPException, Request
 
 from shared.settings import ServiceSettings
 
-Role = Literal["clerk", "officer", "leader", "admin"]
+Role = Literal["clerk", "officer", "leader", "admin", "province"]
+"""What each may do is ``shared.policy``'s table; a token with any other role is refused."""
 
 MAX_TTL_SECONDS = 12 * 3600
 """The longest lifetime a token may have unless a deployment sets another cap."""
@@ -127,6 +128,10 @@ def verify_token(
         raise AuthError(f"token lives longer than the {max_ttl} seconds allowed")
     if principal.token_id in revoked:
         raise AuthError("token revoked")
+    # A signed yet unknown role (``superuser``) would fall through every ``role in``
+    # check as "not allowed", but also past every ``role !=`` check: refuse it here.
+    if principal.role not in get_args(Role):
+        raise AuthError(f"unknown role {principal.role!r}")
     return principal
 
 

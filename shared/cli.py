@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import os
 import sys
+from typing import get_args
 
+from shared.auth import Role
 from shared.services import SERVICES
 
 
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     tok = sub.add_parser("token", help="issue a clerk token scoped to one center")
     tok.add_argument("--center", required=True)
     tok.add_argument("--subject", required=True)
-    tok.add_argument("--role", default="clerk", choices=["clerk", "officer", "leader", "admin"])
+    tok.add_argument("--role", default="clerk", choices=get_args(Role))
     tok.add_argument("--ttl", type=int, default=12 * 3600)
 
     sim = sub.add_parser("simulate", help="replay a scenario into the running services")

@@ -3,6 +3,7 @@
 * ``docs/events/<event_type>.json``: JSON Schema of each event envelope.
 * ``docs/asyncapi/<service>.json``: each service's AsyncAPI, from its FastStream router.
 * ``docs/openapi/<service>.json``: each service's HTTP API, from its FastAPI app.
+* ``docs/security/roles.md``: the role policy table, from ``shared.policy``.
 
 A contract test runs :func:`check_docs`; any drift between models and committed
 documents fails it, and ``motcua docs gen`` rewrites them.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.events.registry import event_json_schemas
+from shared.policy import roles_markdown
 from shared.services import ROOT, SERVICES
 
 DOCS = ROOT / "docs"
@@ -44,6 +46,7 @@ def render_all() -> dict[Path, str]:
             _strip_servers(spec.to_specification().to_jsonable())
         )
         out[DOCS / "openapi" / f"{svc.name}.json"] = _dump(app.openapi())
+    out[DOCS / "security" / "roles.md"] = roles_markdown()
     return out
 
 

@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import migrations
+from shared.body_limit import BodyLimit
 from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
 from shared.bus.kafka import make_router, open_producer
 from shared.bus.outbox import OutboxRelay
@@ -31,6 +32,7 @@ from shared.bus.retention import Retention
 from shared.db import MISUSE, UNAVAILABLE, create_pool, session
 from shared.events.topics import Stream
 from shared.logging import configure_logging, get_logger
+from shared.ops_access import OpsAccess, ops_allowed
 from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -184,6 +186,9 @@ class ServiceRuntime:
         # no request pays for it.
         app.include_router(self.router)
         install_error_handlers(app)
+        # Around every route, so that no handler reads an oversized body whole.
+        app.add_middleware(BodyLimit, max_bytes=self.settings.max_request_bytes)
+        app.add_middleware(OpsAccess, settings=self.settings)
         app.state.runtime = self
         return app
 
@@ -196,8 +201,9 @@ class ServiceRuntime:
             return {"status": "ok", "service": self.name}
 
         @health.get("/readyz")
-        async def readyz() -> JSONResponse:
-            """Readiness: database reachable, broker connected, outbox relay healthy."""
+        async def readyz(request: Request) -> JSONResponse:
+            """Readiness: database reachable, broker connected, outbox relay healthy (the
+            checks and their errors only for callers allowed the operations endpoints)."""
             checks: dict[str, str] = {}
             try:
                 async with self.pool.acquire(timeout=2) as conn:
@@ -215,9 +221,10 @@ class ServiceRuntime:
                 "ok" if relay and relay.healthy else f"failing: {relay and relay.last_error}"
             )
             ready = all(v == "ok" for v in checks.values())
-            return JSONResponse(
-                {"ready": ready, "checks": checks}, status_code=200 if ready else 503
-            )
+            body: dict[str, Any] = {"ready": ready}
+            if ops_allowed(request, self.settings):
+                body["checks"] = checks
+            return JSONResponse(body, status_code=200 if ready else 503)
 
         @health.get("/metrics")
         async def metrics() -> Response:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import ssl
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.crypto import Keyring
 from shared.logging import get_logger
@@ -301,6 +301,25 @@ class ServiceSettings(BaseSettings):
     retention_sweep_seconds: float = Field(
         default=3600.0, gt=0, description="How often rows past the retention horizon are deleted"
     )
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(),
+        validation_alias=AliasChoices("MOTCUA_TRUSTED_PROXIES", "trusted_proxies"),
+        description="Comma-separated addresses or networks of our own reverse proxies (the "
+        "Ingress). Only the X-Forwarded-For and X-Forwarded-Proto hops they add are believed; "
+        "empty: the headers are ignored",
+    )
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        validation_alias=AliasChoices("MOTCUA_MAX_REQUEST_BYTES", "max_request_bytes"),
+        description="Largest request body any route accepts (413 beyond it)",
+    )
+    ops_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MOTCUA_OPS_TOKEN", "ops_token"),
+        description="Bearer token for /metrics, /docs, /openapi.json, /asyncapi and the "
+        "details of /readyz outside development mode; unset: they are not served",
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
 
@@ -334,6 +353,21 @@ class ServiceSettings(BaseSettings):
                 + "; ".join(problems)
                 + ". Give each secret a long random value (e.g. `openssl rand -base64 48`)"
             )
+
+    @field_validator("ops_token", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # Compose passes ${MOTCUA_OPS_TOKEN:-}: empty means "no token", not a weak one.
+        return None if value == "" else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):  # "10.0.0.0/8, ::1"; a ValueError names the bad entry
+            from shared.client_address import parse_networks
+
+            return parse_networks(value)
+        return value
 
     @field_validator("retention_days")
     @classmethod

@@ -172,7 +172,7 @@ async def replay(
         auth_secret,
         center_id=scenario.centers[0],
         subject="replay",
-        role="admin" if len(scenario.centers) > 1 else "leader",
+        role="province" if len(scenario.centers) > 1 else "leader",
     )
     say("Waiting for the deadlines service to take everything in…")
     resolved_target = truth["resolved_early"] + truth["resolved_on_time"] + truth["resolved_late"]

@@ -1,9 +1,9 @@
 """HTTP routes of the deadlines service: thin, one transaction per request.
 
-Every route needs a bearer token of the dossier's (or the center's) center. Reading is open
-to every role of the center; granting an extension needs an officer, a leader or an admin;
-changing a center's calendar needs a leader or an admin; statistics across all centers need
-an admin.
+Every route needs a bearer token of the dossier's (or the center's) center whose role holds
+the route's operation in ``shared.policy``: reading is open to the center's staff, granting
+an extension is an officer's, changing the calendar a leader's; statistics of another center,
+or of all, need the province's role, never a center's admin.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -26,8 +26,9 @@ from services.deadlines.domain import (
     NotFound,
 )
 from services.deadlines.statistics import ReportQuery
-from shared.auth import CurrentPrincipal, Principal, Role
+from shared.auth import Principal
 from shared.calendar import TimeUnit
+from shared.policy import Operation, allowed, authorize
 from shared.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1", tags=["deadlines"])
@@ -48,10 +49,17 @@ def _runtime(request: Request) -> ServiceRuntime:
     return runtime
 
 
-def _require(principal: Principal, center_id: str, roles: tuple[Role, ...] | None = None) -> None:
+def _require(principal: Principal, center_id: str) -> None:
     principal.require_center(center_id)
-    if roles is not None and principal.role not in roles:
-        raise HTTPException(403, f"role {principal.role!r} may not do this; needs one of {roles}")
+
+
+# Each route names its operation; ``shared.policy`` alone says which roles hold it.
+ClockReader = Annotated[Principal, allowed(Operation.CLOCK_READ)]
+Extender = Annotated[Principal, allowed(Operation.EXTENSION_GRANT)]
+WorklistReader = Annotated[Principal, allowed(Operation.WORKLIST_READ)]
+CalendarReader = Annotated[Principal, allowed(Operation.CALENDAR_READ)]
+CalendarWriter = Annotated[Principal, allowed(Operation.CALENDAR_WRITE)]
+StatisticsReader = Annotated[Principal, allowed(Operation.STATISTICS_READ)]
 
 
 # ------------------------------------------------------------------------- models
@@ -143,9 +151,7 @@ class LetterOut(BaseModel):
 
 
 @router.get("/dossiers/{dossier_id}/clock", response_model=ClockOut)
-async def get_clock(
-    dossier_id: uuid.UUID, request: Request, principal: CurrentPrincipal
-) -> ClockOut:
+async def get_clock(dossier_id: uuid.UUID, request: Request, principal: ClockReader) -> ClockOut:
     """A dossier's legal clock: due instant, pauses, extensions, outcome and flags emitted."""
     d = _deadlines(request)
     async with _runtime(request).pool.acquire() as conn:
@@ -156,7 +162,7 @@ async def get_clock(
 
 @router.post("/dossiers/{dossier_id}/extensions", status_code=201, response_model=ClockOut)
 async def grant_extension(
-    dossier_id: uuid.UUID, body: ExtensionIn, request: Request, principal: CurrentPrincipal
+    dossier_id: uuid.UUID, body: ExtensionIn, request: Request, principal: Extender
 ) -> ClockOut:
     """Grant a formal extension: ``due_at`` moves and ``deadline.updated`` is emitted."""
     d = _deadlines(request)
@@ -169,7 +175,7 @@ async def grant_extension(
     )
     async with _runtime(request).pool.acquire() as conn, conn.transaction():
         touched = await usecases.clock_of(conn, dossier_id, lock=True)
-        _require(principal, touched.clock.center_id, ("officer", "leader", "admin"))
+        _require(principal, touched.clock.center_id)
         await usecases.grant_extension(
             conn,
             touched,
@@ -186,7 +192,7 @@ async def grant_extension(
 async def get_apology_letter(
     dossier_id: uuid.UUID,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: ClockReader,
     format: Literal["json", "text"] = "json",
 ) -> Response | LetterOut:
     """The apology letter with its new appointment date (latest overdue due date);
@@ -214,7 +220,7 @@ async def get_apology_letter(
 async def get_worklist(
     center_id: str,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: WorklistReader,
     limit: Annotated[int, Query(ge=1, le=WORKLIST_LIMIT)] = 200,
 ) -> list[WorkItemOut]:
     """Open dossiers for the center's leaders: overdue first, then least working time left."""
@@ -247,7 +253,7 @@ async def get_worklist(
 
 @router.get("/centers/{center_id}/calendar")
 async def get_calendar(
-    center_id: str, request: Request, principal: CurrentPrincipal
+    center_id: str, request: Request, principal: CalendarReader
 ) -> dict[str, Any]:
     """The center's name and calendar overrides (empty: the national calendar)."""
     _require(principal, center_id)
@@ -263,10 +269,10 @@ async def get_calendar(
 
 @router.put("/centers/{center_id}/calendar")
 async def put_calendar(
-    center_id: str, body: CalendarIn, request: Request, principal: CurrentPrincipal
+    center_id: str, body: CalendarIn, request: Request, principal: CalendarWriter
 ) -> dict[str, Any]:
     """Replace the center's overrides; its open clocks are recomputed on the new calendar."""
-    _require(principal, center_id, ("leader", "admin"))
+    _require(principal, center_id)
     d = _deadlines(request)
     overrides = body.model_dump(exclude={"name"}, exclude_none=True)
     async with _runtime(request).pool.acquire() as conn, conn.transaction():
@@ -285,7 +291,7 @@ async def put_calendar(
 @router.get("/statistics/on-time", response_model=None)
 async def get_on_time_statistics(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: StatisticsReader,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
     center: str | None = None,
@@ -294,12 +300,10 @@ async def get_on_time_statistics(
 ) -> Response:
     """Received, resolved early / on time / late, withdrawn and in progress (within the
     deadline or overdue) for dossiers received in the period, as of an instant, in total,
-    by procedure and by service line. Omit ``center`` for all centers (admin only)."""
-    if center is None:
-        if principal.role != "admin":
-            raise HTTPException(403, "statistics across all centers need an admin token")
-    else:
-        _require(principal, center)
+    by procedure and by service line. Omit ``center`` for all centers (the province's
+    role only, like any center but the token's own)."""
+    if center is None or center != principal.center_id:
+        authorize(principal, Operation.STATISTICS_ALL_CENTERS)
     d = _deadlines(request)
     query = ReportQuery.build(
         center_id=center,

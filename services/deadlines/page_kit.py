@@ -11,6 +11,8 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from shared.page_headers import page_headers
+
 Lang = Literal["vi", "en"]
 PATH = "/dashboard"
 RETRY_AFTER_UNAVAILABLE = 5
@@ -66,14 +68,12 @@ def render(
         **context,
     )
     script = f"'nonce-{nonce}'" if nonce else "'none'"
-    headers = {
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "same-origin",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": f"default-src 'none'; style-src 'unsafe-inline'; "
+    headers = page_headers(
+        f"default-src 'none'; style-src 'unsafe-inline'; "
         f"script-src {script}; connect-src 'self' {connect}; img-src 'self' data:; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    }
+        referrer="same-origin",
+    )
     return HTMLResponse(page, status_code=status, headers=headers)
 
 

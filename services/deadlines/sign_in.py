@@ -1,13 +1,17 @@
 """Signing in to the dashboard.
 
-A token of the center (any role) comes as ``Authorization: Bearer`` or from the sign-in
-form, which keeps it in a cookie only the dashboard's pages receive (HttpOnly,
-SameSite=Strict, path ``/dashboard``). No token, or a bad one: the sign-in page (401),
-which clears a bad cookie and comes back to the page asked for once signed in.
+A token of the center (a role holding ``deadlines.dashboard.view``) comes as
+``Authorization: Bearer`` or from the sign-in form, which keeps it in a cookie only the
+dashboard's pages receive (HttpOnly, SameSite=Strict, path ``/dashboard``, Secure outside
+development). The form carries a CSRF token matched against a cookie of its own. No token, or a
+bad one: the sign-in page (401), which clears a bad cookie and comes back to the page asked
+for once signed in.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Request
@@ -15,24 +19,63 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.deadlines.page_kit import PATH, here, language, render, with_lang
 from shared.auth import AuthError, Principal, verify_for
+from shared.client_address import forwarded_https
+from shared.policy import Operation, allows
 from shared.runtime import ServiceRuntime
-from shared.settings import ServiceSettings
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 COOKIE = "motcua_dashboard_token"
 COOKIE_MAX_AGE = 12 * 3600  # a token's default lifetime
+CSRF_COOKIE = "motcua_dashboard_csrf"
+CSRF_MAX_AGE = 3600
 
 
 def sign_in_page(
     request: Request, *, status: int, error: bool, next_url: str, clear: bool = False
 ) -> HTMLResponse:
-    response = render("sign_in.html", request, status=status, error=error, next_url=next_url)
+    csrf = _csrf_cookie(request) or secrets.token_urlsafe(32)
+    response = render(
+        "sign_in.html", request, status=status, error=error, next_url=next_url, csrf=csrf
+    )
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     if clear:
         response.delete_cookie(COOKIE, path=PATH)
+    # Double submit: the form carries the value this cookie holds. Another site can make
+    # a browser post the form, but can neither read the cookie nor set it, so its post
+    # lacks the matching value (no signing a victim in with the attacker's token).
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        max_age=CSRF_MAX_AGE,
+        path=PATH,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(request),
+    )
     return response
+
+
+def secure_cookies(request: Request) -> bool:
+    """Cookies are ``Secure`` unless in development over plain http: behind an Ingress that
+    terminates TLS the request URL is http, so the URL alone is not the test."""
+    settings = _runtime(request).settings
+    return not settings.dev_mode or forwarded_https(request, settings.trusted_proxies)
+
+
+def _csrf_cookie(request: Request) -> str | None:
+    value = request.cookies.get(CSRF_COOKIE, "")
+    return value if 32 <= len(value) <= 64 and value.isascii() else None
+
+
+def _csrf_matches(request: Request, submitted: str) -> bool:
+    expected = _csrf_cookie(request)
+    return (
+        expected is not None
+        and submitted.isascii()
+        and hmac.compare_digest(expected.encode(), submitted.encode())
+    )
 
 
 def signed_in(request: Request) -> Principal | HTMLResponse:
@@ -40,9 +83,12 @@ def signed_in(request: Request) -> Principal | HTMLResponse:
     token, from_cookie = _token(request)
     if token:
         try:
-            return verify_for(_settings(request), token)
+            principal = verify_for(_runtime(request).settings, token)
         except AuthError:
             pass
+        else:
+            if allows(principal.role, Operation.DASHBOARD_VIEW):
+                return principal
     return sign_in_page(
         request, status=401, error=bool(token), next_url=here(request), clear=from_cookie
     )
@@ -62,10 +108,9 @@ def _token(request: Request) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
-def _settings(request: Request) -> ServiceSettings:
-    """Its secret, token lifetime cap and revocation list: as for every API call."""
+def _runtime(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
-    return runtime.settings
+    return runtime
 
 
 @router.get(PATH + "/sign-in", response_class=HTMLResponse)
@@ -81,10 +126,14 @@ async def sign_in(request: Request) -> Response:
     form = parse_qs(body[:8192].decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     next_url = _safe_next((form.get("next") or [PATH])[0])
+    if not _csrf_matches(request, (form.get("csrf") or [""])[0]):
+        return sign_in_page(request, status=403, error=True, next_url=next_url)
     try:
-        principal = verify_for(_settings(request), token)
+        principal = verify_for(_runtime(request).settings, token)
     except AuthError:
         return sign_in_page(request, status=401, error=True, next_url=next_url)
+    if not allows(principal.role, Operation.DASHBOARD_VIEW):
+        return sign_in_page(request, status=403, error=True, next_url=next_url)
     if next_url == PATH:
         next_url = with_lang(
             f"{PATH}?{urlencode({'center': principal.center_id})}", language(request)
@@ -97,8 +146,9 @@ async def sign_in(request: Request) -> Response:
         path=PATH,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
     )
+    response.delete_cookie(CSRF_COOKIE, path=PATH)  # spent: the next form gets a new one
     return response
 
 

@@ -1,4 +1,5 @@
-"""Clerk HTTP API of intake: a bearer token scoped to one center covers every operation.
+"""Clerk HTTP API of intake: a bearer token scoped to one center, whose role holds the
+route's operation in ``shared.policy`` (deciding a dossier is an officer's, not a clerk's).
 
 Routes are thin: build the command from the request and the token, run the use
 case in one transaction, shape the answer. Errors of the use cases map to
@@ -33,7 +34,7 @@ from services.intake.queries import Receipt
 from services.intake.receipt import ReceiptPage, render_receipt
 from services.intake.usecases import dossier_id_for
 from services.intake.views import DossierOut, DossierSummary, ReceiptOut, StatusOut
-from shared.auth import CurrentPrincipal, Principal
+from shared.auth import Principal
 from shared.events.commands import (
     AssignDossier,
     Command,
@@ -48,6 +49,7 @@ from shared.events.commands import (
     WithdrawDossier,
 )
 from shared.events.envelope import utcnow
+from shared.policy import Operation, allowed
 
 router = APIRouter(prefix="/v1")
 
@@ -63,6 +65,17 @@ IdempotencyKey = Annotated[
     ),
 ]
 REPLAYED = "Idempotent-Replayed"
+
+# Each route names its operation; ``shared.policy`` alone says which roles hold it.
+Receiver = Annotated[Principal, allowed(Operation.DOSSIER_RECEIVE)]
+Reader = Annotated[Principal, allowed(Operation.DOSSIER_READ)]
+Assigner = Annotated[Principal, allowed(Operation.DOSSIER_ASSIGN)]
+Supplementer = Annotated[Principal, allowed(Operation.DOSSIER_SUPPLEMENT)]
+Cashier = Annotated[Principal, allowed(Operation.DOSSIER_FINANCIAL)]
+Withdrawer = Annotated[Principal, allowed(Operation.DOSSIER_WITHDRAW)]
+Resolver = Annotated[Principal, allowed(Operation.DOSSIER_RESOLVE)]
+Stopper = Annotated[Principal, allowed(Operation.DOSSIER_STOP)]
+Returner = Annotated[Principal, allowed(Operation.DOSSIER_RETURN)]
 
 
 # ---------------------------------------------------------- reference data
@@ -94,7 +107,7 @@ async def list_statuses(w: Deps) -> list[StatusOut]:
 @router.post("/dossiers", status_code=201, tags=["clerk"])
 async def receive(
     body: CounterReceiptIn,
-    principal: CurrentPrincipal,
+    principal: Receiver,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -147,7 +160,7 @@ def _receipt_out(w: Wiring, receipt: Receipt) -> ReceiptOut:
 
 @router.get("/dossiers", tags=["clerk"])
 async def list_dossiers(
-    principal: CurrentPrincipal,
+    principal: Reader,
     w: Deps,
     status: Annotated[int | None, Query(ge=1, le=10)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -159,16 +172,14 @@ async def list_dossiers(
 
 
 @router.get("/dossiers/{dossier_id}", tags=["clerk"])
-async def get_dossier(dossier_id: uuid.UUID, principal: CurrentPrincipal, w: Deps) -> DossierOut:
+async def get_dossier(dossier_id: uuid.UUID, principal: Reader, w: Deps) -> DossierOut:
     async with w.transaction() as conn:
         found = await w.queries.details(conn, dossier_id, principal.center_id)
     return w.views.dossier(found.dossier, found.history, found.ticket)
 
 
 @router.get("/dossiers/{dossier_id}/receipt", response_class=HTMLResponse, tags=["clerk"])
-async def print_receipt(
-    dossier_id: uuid.UUID, principal: CurrentPrincipal, w: Deps
-) -> HTMLResponse:
+async def print_receipt(dossier_id: uuid.UUID, principal: Reader, w: Deps) -> HTMLResponse:
     """The printable receipt (phiếu tiếp nhận và hẹn trả kết quả), secret included."""
     async with w.transaction() as conn:
         await w.queries.details(conn, dossier_id, principal.center_id)  # center check
@@ -239,7 +250,7 @@ async def _act(
 async def assign(
     dossier_id: uuid.UUID,
     body: AssignIn,
-    principal: CurrentPrincipal,
+    principal: Assigner,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -252,7 +263,7 @@ async def assign(
 async def request_supplement(
     dossier_id: uuid.UUID,
     body: RequestSupplementIn,
-    principal: CurrentPrincipal,
+    principal: Supplementer,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -265,7 +276,7 @@ async def request_supplement(
 async def provide_supplement(
     dossier_id: uuid.UUID,
     body: ProvideSupplementIn,
-    principal: CurrentPrincipal,
+    principal: Supplementer,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -278,7 +289,7 @@ async def provide_supplement(
 async def notify_financial_obligation(
     dossier_id: uuid.UUID,
     body: NotifyFinancialObligationIn,
-    principal: CurrentPrincipal,
+    principal: Cashier,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -293,7 +304,7 @@ async def notify_financial_obligation(
 async def fulfil_financial_obligation(
     dossier_id: uuid.UUID,
     body: FulfilFinancialObligationIn,
-    principal: CurrentPrincipal,
+    principal: Cashier,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -308,7 +319,7 @@ async def fulfil_financial_obligation(
 async def resolve(
     dossier_id: uuid.UUID,
     body: ResolveIn,
-    principal: CurrentPrincipal,
+    principal: Resolver,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -321,7 +332,7 @@ async def resolve(
 async def return_result(
     dossier_id: uuid.UUID,
     body: ReturnResultIn,
-    principal: CurrentPrincipal,
+    principal: Returner,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -334,7 +345,7 @@ async def return_result(
 async def withdraw(
     dossier_id: uuid.UUID,
     body: WithdrawIn,
-    principal: CurrentPrincipal,
+    principal: Withdrawer,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -347,7 +358,7 @@ async def withdraw(
 async def stop(
     dossier_id: uuid.UUID,
     body: StopIn,
-    principal: CurrentPrincipal,
+    principal: Stopper,
     w: Deps,
     response: Response,
     idempotency_key: IdempotencyKey = None,

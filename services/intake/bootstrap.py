@@ -17,12 +17,12 @@ from fastapi import Request
 from services.intake.catalog import load_catalog, load_statuses
 from services.intake.domain import Lifecycle
 from services.intake.queries import Queries
-from services.intake.ratelimit import TokenBuckets
 from services.intake.settings import IntakeSettings
 from services.intake.usecases import Intake
 from services.intake.views import Views
 from shared import crypto
 from shared.calendar import WorkingCalendar
+from shared.ratelimit import TokenBuckets
 from shared.runtime import ServiceRuntime
 
 

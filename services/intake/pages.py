@@ -31,6 +31,7 @@ from services.intake.receipt import vi_datetime
 from services.intake.views import LookupOut
 from shared.db import UNAVAILABLE
 from shared.logging import get_logger
+from shared.page_headers import page_headers
 
 log = get_logger(__name__)
 
@@ -43,13 +44,7 @@ PATH = "/lookup"
 MAX_FORM_BYTES = 4096
 RETRY_AFTER_UNAVAILABLE = 5
 # No scripts, nothing from elsewhere; the page posts to itself only.
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-}
+_HEADERS = page_headers()
 _OUTCOMES = {
     "approved": ("Chấp thuận", "Approved"),
     "refused": ("Từ chối giải quyết", "Refused"),

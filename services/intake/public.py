@@ -24,11 +24,12 @@ from services.intake.domain import format_secret
 from services.intake.idempotency import replay_of, request_hash
 from services.intake.inputs import LookupIn, OnlineSubmissionIn
 from services.intake.queries import Receipt
-from services.intake.ratelimit import TokenBuckets
 from services.intake.usecases import dossier_id_for
 from services.intake.views import LookupOut, OnlineReceiptOut
+from shared.client_address import client_key
 from shared.events.commands import ReceiveData, ReceiveDossier
 from shared.events.envelope import utcnow
+from shared.ratelimit import TokenBuckets
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
@@ -38,12 +39,9 @@ ONLINE_CLERK = "online"
 
 
 def client_address(w: Wiring, request: Request) -> str:
-    """The address rate limits apply to (the proxy's view when it is trusted)."""
-    if w.settings.trust_forwarded_for:
-        first = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if first:
-            return first
-    return request.client.host if request.client else "unknown"
+    """The key rate limits apply to: the client as our own proxies saw it (never what the
+    client wrote into X-Forwarded-For), an IPv6 client by its /64."""
+    return client_key(request, w.settings.trusted_proxies)
 
 
 def _limit(w: Wiring, request: Request, buckets: TokenBuckets, what: str) -> None:

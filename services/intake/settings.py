@@ -46,11 +46,6 @@ class IntakeSettings(ServiceSettings):
         default=6.0, gt=0, description="Sustained online submissions per client address"
     )
     submit_burst: int = Field(default=5, ge=1, description="Online submissions at once")
-    trust_forwarded_for: bool = Field(
-        default=False,
-        description="Rate-limit by the first X-Forwarded-For address (only behind a proxy "
-        "that sets it)",
-    )
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:8001"],
         description="Browser origins allowed to call the clerk API (the queue's counter "

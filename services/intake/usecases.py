@@ -66,6 +66,7 @@ from shared.events.commands import (
 )
 from shared.events.envelope import Envelope, Payload, new_event, ticket_correlation
 from shared.logging import get_logger
+from shared.policy import COMMAND_OPERATIONS, Operation, allows
 
 log = get_logger(__name__)
 
@@ -134,8 +135,14 @@ class Intake:
             )
         if command.issued_by != principal.subject:
             raise Forbidden("issued_by is not the token's subject", field="issued_by")
+        # The role check the HTTP route makes by its dependency, for commands off the bus.
+        operation = COMMAND_OPERATIONS.get(command.COMMAND_TYPE)
+        if operation is not None and not allows(principal.role, operation):
+            raise Forbidden(
+                f"a {principal.role} token may not {command.COMMAND_TYPE}", field="token"
+            )
         backdated = domain.is_backdated(command.issued_at, now=now, grace=self.grace)
-        if backdated and principal.role != "admin":
+        if backdated and not allows(principal.role, Operation.DOSSIER_BACKDATE):
             raise Forbidden("backdating a change needs an admin token", field="occurred_at")
 
     # ------------------------------------------------------------ receive

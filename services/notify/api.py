@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notify import delivery_log as deliveries
 from services.notify.errors import Conflict, Invalid, NotFound, NotifyError
 from services.notify.usecases import Notifier
-from shared.auth import CurrentPrincipal
+from shared.auth import Principal
+from shared.policy import Operation, allowed
 from shared.runtime import ServiceRuntime
 
 router = APIRouter(tags=["notify"])
@@ -97,10 +98,13 @@ class DeliveryOut(BaseModel):
     log: list[AttemptOut] | None = None
 
 
+DeliveryReader = Annotated[Principal, allowed(Operation.DELIVERIES_READ)]
+
+
 @router.get("/deliveries", response_model=list[DeliveryOut])
 async def list_deliveries(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: DeliveryReader,
     center_id: Annotated[str, Query(min_length=1, max_length=64)],
     source_event_id: uuid.UUID | None = None,
     status: Status | None = None,
@@ -124,7 +128,7 @@ async def list_deliveries(
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryOut)
 async def get_delivery(
-    request: Request, principal: CurrentPrincipal, delivery_id: uuid.UUID
+    request: Request, principal: DeliveryReader, delivery_id: uuid.UUID
 ) -> dict[str, Any]:
     """One delivery with every attempt: the audit trail of one message."""
     async with unit_of_work(request) as conn:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.notify import api, handlers, pages, personal_data
+from services.notify import api, daily_cap, handlers, pages, personal_data
 from services.notify.channels import AppriseTransport, ChannelSender
 from services.notify.messages import Composer, Renderer
 from services.notify.pace import SharedPace
@@ -34,6 +34,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     notifier = Notifier(settings, composer)
     handlers.register(runtime, notifier)
     personal_data.register(runtime, notifier.rest_keys)
+    runtime.retention.add("recipient_daily", daily_cap.expire)
 
     def start_worker() -> DeliveryWorker:
         """Runs inside the lifespan: the HTTP clients and threads open here, not at import."""

@@ -175,7 +175,14 @@ class AppriseTransport:
         token = _MESSAGE_ID.set(message_id(message.delivery_id))
         try:
             with _warnings.capture() as lines:
-                ok = bool(plugin.notify(body=message.body, title=title))
+                # The text is plain (a clerk's reason, a citizen's name): said so, an
+                # e-mail goes as text/plain, and a plugin that wants HTML gets it escaped,
+                # never the text read as markup with links a clerk or citizen typed.
+                ok = bool(
+                    plugin.notify(
+                        body=message.body, title=title, body_format=apprise.NotifyFormat.TEXT
+                    )
+                )
         except Exception as exc:  # a plugin bug must not kill the worker
             return SendResult(False, mask_text(f"{type(exc).__name__}: {exc}")[:500])
         finally:

@@ -26,6 +26,7 @@ from services.notify import repository as repo
 from services.notify.api import notifier_of, unit_of_work
 from services.notify.contacts import mask
 from services.notify.messages import TEMPLATES
+from shared.page_headers import page_headers
 
 router = APIRouter(tags=["pages"])
 
@@ -44,7 +45,9 @@ def _html(name: str, lang: Lang, status: int = 200, **context: Any) -> HTMLRespo
         return en if lang == "en" else vi
 
     page = _pages.get_template(f"pages/{name}").render(lang=lang, t=t, **context)
-    return HTMLResponse(page, status_code=status)
+    # The inbox shows messages and the opt-out page acts on a link's token: the same
+    # no-cache, no-frame, no-script headers as every other service's pages.
+    return HTMLResponse(page, status_code=status, headers=page_headers())
 
 
 # -------------------------------------------------------------------- dev inbox

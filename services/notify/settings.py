@@ -77,6 +77,12 @@ class NotifySettings(ServiceSettings):
     quiet_hours_end: time = Field(
         default=time(7, 0), description="...until this one; equal start and end disable it"
     )
+    daily_cap_per_recipient: int = Field(
+        default=20,
+        ge=1,
+        description="Messages one recipient may get per local day, across replicas; the "
+        "rest are recorded as suppressed (stops SMS and e-mail bombing through tickets)",
+    )
     turn_soon_ahead: int = Field(
         default=3, ge=0, le=100, description="'Your turn soon' when at most this many are ahead"
     )

@@ -16,6 +16,7 @@ message body only: they are opened again from the source event when needed.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from prometheus_client import Counter, Gauge
 
+from services.notify import daily_cap
 from services.notify import delivery_repository as deliveries
 from services.notify import held_repository as held_repo
 from services.notify import repository as repo
@@ -214,8 +216,31 @@ class Notifier:
             if event.event_id not in sources:
                 sources[event.event_id] = self._source(event)
             records.append((self._intended(intent, contacts), sources[event.event_id]))
+        records = await self._within_daily_cap(conn, records)
         await deliveries.record_deliveries(conn, records, self.rest_keys)
         return sum(d.status == DeliveryStatus.PENDING for d, _ in records)
+
+    async def _within_daily_cap(
+        self,
+        conn: asyncpg.Connection,
+        records: list[tuple[deliveries.NewDelivery, deliveries.SourceEvent]],
+    ) -> list[tuple[deliveries.NewDelivery, deliveries.SourceEvent]]:
+        """Messages past the recipient's daily cap, recorded as suppressed with the reason."""
+        pending = [d.recipient_ref for d, _ in records if d.status == DeliveryStatus.PENDING]
+        today = self.clock().astimezone(self.composer.renderer.tz).date()
+        allowed = await daily_cap.claim(conn, today, pending, self.settings.daily_cap_per_recipient)
+        kept = []
+        for d, source in records:
+            if d.status == DeliveryStatus.PENDING:
+                if allowed[d.recipient_ref] > 0:
+                    allowed[d.recipient_ref] -= 1
+                else:
+                    log.warning("notify.daily_cap", kind=d.kind, center_id=d.center_id)
+                    d = dataclasses.replace(
+                        d, status=DeliveryStatus.SUPPRESSED.value, last_error=daily_cap.REASON
+                    )
+            kept.append((d, source))
+        return kept
 
     # ------------------------------------------------ held for the receipt
 

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from services.queue import display
+from services.queue.contact_limits import ContactLimits
 from services.queue.domain import Status
-from services.queue.errors import Conflict, Invalid, NotFound, QueueError
+from services.queue.errors import Conflict, Invalid, NotFound, QueueError, TooMany
 from services.queue.queries import QueueQueries
 from services.queue.schemas import (
     BoardOut,
@@ -36,7 +37,9 @@ from services.queue.schemas import (
 )
 from services.queue.settings import QueueSettings
 from services.queue.usecases import ContactInput, QueueService
-from shared.auth import CurrentPrincipal, Principal
+from shared.auth import Principal
+from shared.client_address import client_key
+from shared.policy import Operation, allowed
 
 router = APIRouter()
 
@@ -75,15 +78,41 @@ async def queries(request: Request) -> QueueQueries:
     return q
 
 
-async def clerk(center_id: CenterId, principal: CurrentPrincipal) -> Principal:
-    """A clerk token of this very center: a foreign center's token gets 403."""
+async def operator(
+    center_id: CenterId, principal: Annotated[Principal, allowed(Operation.COUNTER_OPERATE)]
+) -> Principal:
+    """A staff token of this very center: a foreign center's token gets 403."""
+    principal.require_center(center_id)
+    return principal
+
+
+async def ticket_reader(
+    center_id: CenterId, principal: Annotated[Principal, allowed(Operation.TICKETS_READ)]
+) -> Principal:
+    principal.require_center(center_id)
+    return principal
+
+
+async def stats_reader(
+    center_id: CenterId, principal: Annotated[Principal, allowed(Operation.QUEUE_STATS_READ)]
+) -> Principal:
     principal.require_center(center_id)
     return principal
 
 
 Service = Annotated[QueueService, Depends(service)]
 Queries = Annotated[QueueQueries, Depends(queries)]
-Clerk = Annotated[Principal, Depends(clerk)]
+Clerk = Annotated[Principal, Depends(operator)]
+TicketReader = Annotated[Principal, Depends(ticket_reader)]
+StatsReader = Annotated[Principal, Depends(stats_reader)]
+
+
+def limit_contact_tickets(
+    request: Request, settings: QueueSettings, contact: ContactInput | None
+) -> None:
+    """``TooMany`` (429) past the limits on tickets that make the center send a message."""
+    limits: ContactLimits = request.app.state.contact_limits
+    limits.check(client_key(request, settings.trusted_proxies), contact)
 
 
 def queue_error(_: Request, exc: Exception) -> JSONResponse:
@@ -96,6 +125,9 @@ def queue_error(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "invalid request", "details": details}, status_code=422)
     if isinstance(exc, Conflict):
         return JSONResponse({"error": str(exc)}, status_code=409)
+    if isinstance(exc, TooMany):
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse({"error": str(exc)}, status_code=429, headers=headers)
     assert isinstance(exc, QueueError)
     return JSONResponse({"error": str(exc)}, status_code=400)
 
@@ -121,11 +153,16 @@ async def get_center(center_id: CenterId, svc: Service) -> CenterOut:
     description="Answers the number, the place in the queue, the estimated wait and a "
     "short lookup code. An optional contact (with consent) is sealed for notices. "
     "Repeating a request with the same `Idempotency-Key` returns the same ticket (200).",
-    responses={**_PUBLIC, 200: {"model": TicketOut, "description": "Replayed request"}},
+    responses={
+        **_PUBLIC,
+        200: {"model": TicketOut, "description": "Replayed request"},
+        429: {"model": ErrorOut, "description": "Too many tickets with a contact; Retry-After"},
+    },
 )
 async def issue_ticket(
     center_id: CenterId,
     body: IssueTicketIn,
+    request: Request,
     svc: Service,
     response: Response,
     idempotency_key: Annotated[
@@ -137,6 +174,7 @@ async def issue_ticket(
         if body.contact
         else None
     )
+    limit_contact_tickets(request, svc.settings, contact)
     view = await svc.issue(
         center_id,
         body.line_code,
@@ -183,14 +221,26 @@ async def display_state(center_id: CenterId, q: Queries) -> BoardOut:
     "change, named by its event type (e.g. `ticket.called`), and a fresh `snapshot` "
     "after any gap.",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, **_PUBLIC},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **_PUBLIC,
+        503: {
+            "model": ErrorOut,
+            "description": "Too many display streams from this client or in all; retry later",
+        },
+    },
 )
-async def display_stream(center_id: CenterId, request: Request, q: Queries) -> StreamingResponse:
+async def display_stream(center_id: CenterId, request: Request, q: Queries) -> Response:
     q.service.directory.center(center_id)
     hub: display.DisplayHub = request.app.state.display
     settings: QueueSettings = q.service.settings
     # Subscribe before reading the snapshot, so that no change falls between the two.
-    sub = hub.subscribe(center_id)
+    try:
+        sub = hub.subscribe(center_id, client_key(request, settings.trusted_proxies))
+    except display.Crowded as exc:
+        return JSONResponse(
+            {"error": f"{exc}; retry later"}, status_code=503, headers={"Retry-After": "30"}
+        )
     try:
         first = BoardOut.of(await q.board(center_id)).model_dump(mode="json")
     except BaseException:
@@ -388,7 +438,7 @@ async def requeue(center_id: CenterId, ticket_id: uuid.UUID, _: Clerk, svc: Serv
     responses=_READ,
 )
 async def list_tickets(
-    center_id: CenterId, _: Clerk, q: Queries, status: Status | None = None
+    center_id: CenterId, _: TicketReader, q: Queries, status: Status | None = None
 ) -> list[TicketOut]:
     return [TicketOut.of(v) for v in await q.tickets_today(center_id, status)]
 
@@ -402,7 +452,7 @@ async def list_tickets(
     responses=_READ,
 )
 async def daily_stats(
-    center_id: CenterId, _: Clerk, q: Queries, day: Annotated[date | None, Query()] = None
+    center_id: CenterId, _: StatsReader, q: Queries, day: Annotated[date | None, Query()] = None
 ) -> StatsOut:
     return StatsOut.of(await q.daily_stats(center_id, day))
 

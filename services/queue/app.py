@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from services.queue import api, handlers, metrics, page_kit, pages, personal_data
+from services.queue.contact_limits import ContactLimits
 from services.queue.directory import load_directory
 from services.queue.display import DisplayHub
 from services.queue.errors import QueueError
@@ -16,6 +17,7 @@ from services.queue.queries import QueueQueries
 from services.queue.settings import QueueSettings
 from services.queue.usecases import QueueService
 from shared.events.topics import QUEUE
+from shared.ratelimit import TokenBuckets
 from shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -37,8 +39,17 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600
     )
-    hub = DisplayHub(settings.db.url, channel=f"{runtime.schema}_display")
+    hub = DisplayHub(
+        settings.db.url,
+        channel=f"{runtime.schema}_display",
+        max_streams=settings.sse_max_streams,
+        max_streams_per_client=settings.sse_max_streams_per_client,
+    )
     app.state.display = hub
+    app.state.contact_limits = ContactLimits(
+        TokenBuckets(settings.contact_tickets_per_minute / 60, settings.contact_tickets_burst),
+        TokenBuckets(settings.recipient_tickets_per_hour / 3600, settings.recipient_tickets_burst),
+    )
 
     async def start(rt: ServiceRuntime) -> None:
         service = QueueService(rt.pool, load_directory(settings.centers_file), settings)

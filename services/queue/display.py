@@ -29,12 +29,18 @@ CLOSED: Message = {"type": "closed"}
 _HEALTH_CHECK_SECONDS = 5.0
 
 
+class Crowded(Exception):
+    """No more display streams: for this client, or for this process."""
+
+
 class Subscription:
     """One display stream's inbox of changes for one center."""
 
-    def __init__(self, hub: DisplayHub, center_id: str, size: int) -> None:
+    def __init__(self, hub: DisplayHub, center_id: str, size: int, client: str) -> None:
         self.hub = hub
         self.center_id = center_id
+        self.client = client
+        self.closed = False
         self.queue: asyncio.Queue[Message] = asyncio.Queue(size)
 
     def offer(self, message: Message) -> None:
@@ -58,11 +64,25 @@ class DisplayHub:
     may have been missed meanwhile, so boards reload their state.
     """
 
-    def __init__(self, dsn: str, channel: str, *, queue_size: int = 256) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        channel: str,
+        *,
+        queue_size: int = 256,
+        max_streams: int = 1000,
+        max_streams_per_client: int = 20,
+    ) -> None:
         self.dsn = dsn
         self.channel = channel
         self.queue_size = queue_size
+        # Each stream holds a socket, a task and a queue for up to ``sse_max_seconds``:
+        # without caps, one client opening streams in a loop exhausts the process.
+        self.max_streams = max_streams
+        self.max_streams_per_client = max_streams_per_client
         self._subs: dict[str, set[Subscription]] = {}
+        self._by_client: dict[str, int] = {}
+        self._total = 0
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -86,12 +106,30 @@ class DisplayHub:
             for sub in subs:
                 sub.offer(CLOSED)
 
-    def subscribe(self, center_id: str) -> Subscription:
-        sub = Subscription(self, center_id, self.queue_size)
+    def subscribe(self, center_id: str, client: str = "") -> Subscription:
+        """A stream for ``client`` (its limit key), or ``Crowded`` past a cap."""
+        if self._total >= self.max_streams:
+            raise Crowded(f"this server already serves {self.max_streams} display streams")
+        if self._by_client.get(client, 0) >= self.max_streams_per_client:
+            raise Crowded(
+                f"at most {self.max_streams_per_client} display streams per client address"
+            )
+        sub = Subscription(self, center_id, self.queue_size, client)
         self._subs.setdefault(center_id, set()).add(sub)
+        self._by_client[client] = self._by_client.get(client, 0) + 1
+        self._total += 1
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        if sub.closed:
+            return
+        sub.closed = True
+        self._total -= 1
+        left = self._by_client[sub.client] - 1
+        if left:
+            self._by_client[sub.client] = left
+        else:
+            del self._by_client[sub.client]
         subs = self._subs.get(sub.center_id)
         if subs is not None:
             subs.discard(sub)

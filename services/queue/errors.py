@@ -42,3 +42,11 @@ class Invalid(QueueError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(message)
+
+
+class TooMany(QueueError):
+    """Too many tickets with a contact from one client, or to one recipient (429)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from services.queue.directory import Center
 from shared.db import UNAVAILABLE
 from shared.logging import get_logger
+from shared.page_headers import page_headers
 
 log = get_logger(__name__)
 
@@ -113,12 +114,7 @@ def render(
         url=lambda path, **p: page_url(path, lang, **p),
         **context,
     )
-    headers = {
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "same-origin",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": csp or content_security_policy(),
-    }
+    headers = page_headers(csp or content_security_policy(), referrer="same-origin")
     return HTMLResponse(page, status_code=status, headers=headers)
 
 

@@ -21,10 +21,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from services.queue.api import limit_contact_tickets
 from services.queue.board import Board
 from services.queue.directory import Center
 from services.queue.domain import PRIORITY_REASONS
-from services.queue.errors import Conflict, NotFound
+from services.queue.errors import Conflict, NotFound, TooMany
 from services.queue.page_kit import (
     STATUS_LABELS,
     Lang,
@@ -167,7 +168,13 @@ _KIOSK_ERRORS: dict[str, tuple[str, str]] = {
         "Vui lòng đánh dấu đồng ý nhận thông báo, hoặc để trống ô liên hệ.",
         "Please tick the consent box, or leave the contact empty.",
     ),
+    "contact.limit": (
+        "Đã lấy quá nhiều số có liên hệ; vui lòng thử lại sau, hoặc để trống ô liên hệ.",
+        "Too many tickets with a contact; please retry later, or leave the contact empty.",
+    ),
 }
+# Errors shown beside another field than the one named.
+_SHOWN_AT = {"line_again": "line_code", "contact.limit": "contact.value"}
 
 
 def _kiosk_errors(fields: list[str], lang: Lang) -> dict[str, str]:
@@ -178,7 +185,7 @@ def _kiosk_errors(fields: list[str], lang: Lang) -> dict[str, str]:
         if field.startswith("contact.") and key == "line_code":
             key = "contact.value"
         pair = _KIOSK_ERRORS[key]
-        errors[key.replace("line_again", "line_code")] = pair[1] if lang == "en" else pair[0]
+        errors[_SHOWN_AT.get(key, key)] = pair[1] if lang == "en" else pair[0]
     return errors
 
 
@@ -217,6 +224,10 @@ async def _issue_from_form(request: Request, center: Center, form: dict[str, str
         if body.contact
         else None
     )
+    try:
+        limit_contact_tickets(request, _settings(request), contact)
+    except TooMany:
+        return await again(429, ["contact.limit"])
     key = form.get("request_key") or None
     try:
         view = await guarded(

@@ -53,6 +53,29 @@ class QueueSettings(ServiceSettings):
         description="A display stream ends after this long; browsers reconnect on their own, "
         "and no stream can hold a shutdown for ever",
     )
+    contact_tickets_per_minute: float = Field(
+        default=10.0,
+        gt=0,
+        description="Sustained tickets with a contact (each sends a message) per client address",
+    )
+    contact_tickets_burst: int = Field(
+        default=30, ge=1, description="Tickets with a contact one client address may take at once"
+    )
+    recipient_tickets_per_hour: float = Field(
+        default=2.0, gt=0, description="Sustained tickets with the same contact"
+    )
+    recipient_tickets_burst: int = Field(
+        default=4, ge=1, description="Tickets with the same contact at once"
+    )
+    sse_max_streams: int = Field(
+        default=1000, ge=1, description="Display streams one process serves at once (503 beyond)"
+    )
+    sse_max_streams_per_client: int = Field(
+        default=20,
+        ge=1,
+        description="Display streams one client address may hold at once (503 beyond); "
+        "a center's screens behind one NAT share it",
+    )
     default_center: str = Field(
         default="nam-cuong",
         min_length=1,

@@ -50,7 +50,7 @@ async def test_a_422_for_a_rule_on_the_whole_body_still_names_a_field(
         refused = await client.post(
             f"{stack.url('intake')}/v1/dossiers/{seeded.dossier_id}/resolve",
             json={"outcome": "refused"},
-            headers=bearer(),
+            headers=bearer(role="officer"),
         )
         not_an_object = await client.post(
             f"{stack.url('queue')}/centers/{CENTER}/tickets", json=["justice"]

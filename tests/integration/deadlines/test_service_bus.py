@@ -185,12 +185,23 @@ async def test_api_worklist_clock_extension_letter_statistics_calendar(service: 
         everyone = await http.get(
             "/v1/statistics/on-time", params=params | {"center": None}, headers=leader
         )
-        assert everyone.status_code == 403  # all centers: admin only
+        assert everyone.status_code == 403  # all centers: the province only
         admin = service.token(center, role="admin")
         everyone = await http.get(
             "/v1/statistics/on-time",
             params={"from": "2026-03-01", "to": "2026-04-30"},
             headers=admin,
+        )
+        assert everyone.status_code == 403  # a center's admin is not the province's
+        elsewhere = await http.get(
+            "/v1/statistics/on-time", params=params | {"center": "another-ward"}, headers=admin
+        )
+        assert elsewhere.status_code == 403, elsewhere.text
+        province = service.token(center, role="province")
+        everyone = await http.get(
+            "/v1/statistics/on-time",
+            params={"from": "2026-03-01", "to": "2026-04-30"},
+            headers=province,
         )
         assert everyone.json()["total"]["received"] >= 9
 

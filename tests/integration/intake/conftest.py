@@ -44,7 +44,7 @@ def intake_settings(intake_database: str, intake_kafka: KafkaSettings) -> Intake
         lookup_burst=LOOKUP_BURST,
         lookup_rate_per_minute=1.0,
         submit_burst=50,
-        trust_forwarded_for=True,  # lets each test be its own client address
+        trusted_proxies="127.0.0.1, ::1",  # the tests pose as the proxy: own addresses
         auth_secret="intake-test-auth-secret",
         contact_key="intake-test-contact-key",
     )

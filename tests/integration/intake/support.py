@@ -99,7 +99,8 @@ class Intake:
         return await self.http.post(
             f"/v1/dossiers/{dossier_id}/{path}",
             json=default if body is None else body,
-            headers=self.auth(center) | (headers or {}),
+            # An officer: resolving, stopping and returning are not a clerk's.
+            headers=self.auth(center, role="officer") | (headers or {}),
         )
 
     async def drive(self, dossier_id: str, ops: list[str], *, center: str = CENTER) -> None:

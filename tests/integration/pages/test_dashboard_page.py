@@ -337,14 +337,23 @@ async def test_without_a_token_the_page_asks_to_sign_in(browser: httpx.AsyncClie
 async def test_signing_in_keeps_the_token_in_a_strict_http_only_cookie(
     deadlines_app: DeadlinesApp, browser: httpx.AsyncClient, center: str
 ) -> None:
-    bad = await browser.post("/dashboard/sign-in", data={"token": "nonsense", "next": "/dashboard"})
+    form = await browser.get("/dashboard/sign-in")
+    [(field, _)] = elements(form.text, "sign-in-csrf")
+    csrf = field["value"]
+    bad = await browser.post(
+        "/dashboard/sign-in", data={"token": "nonsense", "next": "/dashboard", "csrf": csrf}
+    )
     assert bad.status_code == 401
     assert elements(bad.text, "sign-in-error")
     assert COOKIE not in browser.cookies
 
     r = await browser.post(
         "/dashboard/sign-in",
-        data={"token": deadlines_app.token(center, role="clerk"), "next": "https://evil.example/"},
+        data={
+            "token": deadlines_app.token(center, role="clerk"),
+            "next": "https://evil.example/",
+            "csrf": csrf,
+        },
     )
     assert r.status_code == 303
     assert r.headers["location"] == f"/dashboard?center={center}"  # never another site

@@ -183,7 +183,7 @@ async def test_english_on_request_and_the_switch_keeps_the_code_not_the_secret(
     resolved = await citizen.post(
         f"/v1/dossiers/{out['dossier']['id']}/resolve",
         json={"outcome": "approved"},
-        headers=clerk_headers(),
+        headers=clerk_headers(role="officer"),
     )
     assert resolved.status_code == 200, resolved.text
     done = await citizen.post("/lookup?lang=en", data={"code": code, "secret": secret})

@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 
 from services.queue.app import create_app
+from shared.client_address import parse_networks
 from tests.integration.queue.conftest import Desk, QueueEnv, sse_events
 from tests.support.serving import serve
+from tests.support.waiting import eventually
 
 
 async def _next(events: AsyncIterator[tuple[str, Any]], name: str) -> tuple[str, Any]:
@@ -106,3 +108,47 @@ async def test_every_replica_streams_changes_committed_through_another(
         await desk.issue("business")
         _, change = await _next(events, "ticket.issued")
         assert change["number"] == "C001"
+
+
+async def test_display_streams_are_capped_per_client_and_in_total(
+    queue_env: QueueEnv, center: str
+) -> None:
+    """Beyond the caps a clear 503 with Retry-After; a closed stream frees its place."""
+    settings = queue_env.settings.model_copy(
+        update={
+            "sse_max_streams": 3,
+            "sse_max_streams_per_client": 2,
+            "trusted_proxies": parse_networks("127.0.0.1, ::1"),
+        }
+    )
+    app = create_app(settings)
+    hub = app.state.display
+    url = f"/centers/{center}/display/stream"
+
+    def stream(client: httpx.AsyncClient, address: str) -> Any:
+        return client.stream("GET", url, headers={"X-Forwarded-For": address})
+
+    async with serve(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        async with stream(client, "192.0.2.1") as a1, stream(client, "192.0.2.1") as a2:
+            # Held: a dropped event iterator closes its stream.
+            held = [sse_events(r) for r in (a1, a2)]
+            for events in held:
+                await _next(events, "snapshot")
+            third = await client.get(url, headers={"X-Forwarded-For": "192.0.2.1"})
+            assert third.status_code == 503
+            assert "per client address" in third.json()["error"]
+            assert int(third.headers["Retry-After"]) >= 1
+            async with stream(client, "198.51.100.9") as b:
+                assert b.status_code == 200  # another client still gets one
+                held.append(sse_events(b))
+                await _next(held[-1], "snapshot")
+                full = await client.get(url, headers={"X-Forwarded-For": "203.0.113.5"})
+                assert full.status_code == 503
+                assert "display streams" in full.json()["error"]
+
+        async def freed() -> int:
+            return int(hub._total)
+
+        await eventually(freed, until=lambda n: n == 0, what="the streams' places freed")
+        async with stream(client, "192.0.2.1") as again:
+            assert again.status_code == 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.intake.ratelimit import TokenBuckets
+from shared.ratelimit import TokenBuckets
 
 
 class Clock:

@@ -46,3 +46,35 @@ def test_structlog_and_stdlib_lines_are_masked(capsys: pytest.CaptureFixture[str
     line = json.loads(err.splitlines()[0])
     assert line["service"] == "test"
     assert line["to"] == "***phone***"
+
+
+@pytest.mark.parametrize(
+    "foreign", ["+44 20 7946 0958", "+1-202-555-0143", "+8613812345678", "0033612345678"]
+)
+def test_foreign_phone_numbers_are_masked(foreign: str) -> None:
+    masked = mask_text(f"contact {foreign} given")
+    assert foreign not in masked
+    assert "***phone***" in masked
+
+
+def test_names_are_masked_by_the_field_that_holds_them(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test", "json")
+    structlog.get_logger("t").warning(
+        "dossier.received", applicant_name="Nguyễn Thị Lan", name="Trần Văn B", code="HS-1"
+    )
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["applicant_name"] == line["name"] == "***"
+    assert line["code"] == "HS-1"
+
+
+def test_a_stdlib_traceback_is_masked_too(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test", "json")
+    try:
+        raise ValueError("cannot store 0912345678 for an.nguyen@example.vn")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "ValueError" in err
+    assert "0912345678" not in err
+    assert "an.nguyen@example.vn" not in err

@@ -1,4 +1,5 @@
-"""Per-client token buckets for the public endpoints (lookup, online submission).
+"""Per-client token buckets for the public endpoints (intake's lookup and online
+submission, the queue's tickets with a contact).
 
 The state is **in process**, by design: a lookup must stay cheap (no write per
 request), and the limit's job is to make guessing a 50-bit secret hopeless, which
