@@ -17,6 +17,7 @@ from services.intake.settings import IntakeSettings
 from shared.auth import Role, issue_token
 from shared.events.commands import COMMANDS, Command
 from shared.events.topics import DOSSIERS, INTAKE_COMMANDS, INTAKE_RESULTS
+from shared.policy import COMMAND_OPERATIONS, POLICY, ROLES
 from tests.support.kafka import produce, read_all
 from tests.support.waiting import eventually
 
@@ -153,14 +154,15 @@ class Intake:
         return str(stream.topic(self.settings.kafka.topic_prefix))
 
     async def send(
-        self, *commands: Command[Any] | bytes, key: str | None = None, role: Role = "clerk"
+        self, *commands: Command[Any] | bytes, key: str | None = None, role: Role | None = None
     ) -> None:
         """Publish commands to intake.commands, keyed by dossier, as a clerk app does:
-        each signed by its author with a token of ``role`` unless it carries a token
-        already. Raw bytes go as they are."""
+        each signed by its author with a token of ``role`` (by default the first role the
+        policy table lets do it) unless it carries a token already. Raw bytes go as
+        they are."""
         for c in commands:
             if isinstance(c, Command) and c.token is None:
-                c = self.sign(c, role=role)
+                c = self.sign(c, role=role or least_role_for(c))
             value = c if isinstance(c, bytes) else c.to_bytes()
             k = key or (str(c.dossier_id) if isinstance(c, Command) and c.dossier_id else "k")
             await produce(self.bootstrap, self.topic(INTAKE_COMMANDS), [value], key=k.encode())
@@ -207,3 +209,9 @@ def command(
             "data": data,
         }
     )
+
+
+def least_role_for(c: Command[Any]) -> Role:
+    """The first role, in the table's order (clerk first), that may issue ``c``."""
+    holders = POLICY[COMMAND_OPERATIONS[c.COMMAND_TYPE]]
+    return next(r for r in ROLES if r in holders)

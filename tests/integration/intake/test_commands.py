@@ -160,6 +160,26 @@ async def _rejections_like(intake: Intake, reason: str, *, since: datetime) -> l
     ]
 
 
+async def test_a_command_needs_the_role_its_http_route_needs(intake: Intake) -> None:
+    """The policy table holds on the bus as over HTTP: a clerk-signed resolve is refused
+    with the role in the reason and changes nothing; the officer's goes through."""
+    ours = (await intake.receive())["dossier"]["id"]
+    dossier = uuid.UUID(ours)
+    await intake.send(command("dossier.assign", {"assignee": "officer-1"}, dossier_id=dossier))
+    by_clerk = command("dossier.resolve", {"outcome": "approved"}, dossier_id=dossier)
+    await intake.send(by_clerk, role="clerk")
+    [refused] = await _rejections(intake, str(by_clerk.command_id))
+    assert refused["data"]["reason"] == "a clerk token may not dossier.resolve"
+    by_officer = command("dossier.resolve", {"outcome": "approved"}, dossier_id=dossier)
+    await intake.send(by_officer, role="officer")
+    events = await intake.wait_events(dossier, 3)
+    assert [e["event_type"] for e in events] == [
+        "dossier.received",
+        "dossier.assigned",
+        "dossier.resolved",
+    ]
+
+
 async def test_commands_that_break_the_rules_are_rejected_with_the_reason(
     intake: Intake,
 ) -> None:
