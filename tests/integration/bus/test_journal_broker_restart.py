@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from shared.bus import outbox
@@ -56,7 +57,7 @@ async def test_a_broker_restarted_empty_gets_the_journal_and_the_consumer_skips_
         db=DatabaseSettings(url=database_url), kafka=kafka, log_format="console"
     )
     app = probe.create_app(settings)
-    async with serve(app):
+    async with serve(app) as url:
         runtime = runtime_of(app)
         await write(runtime.pool, range(20))
         await eventually(lambda: effects(db), until=lambda r: len(r) == 100, what="first 100")
@@ -81,6 +82,13 @@ async def test_a_broker_restarted_empty_gets_the_journal_and_the_consumer_skips_
         relay = runtime.relay
         assert relay is not None
         assert relay.replayed == 10  # what the journal still held, published again
+        async with httpx.AsyncClient() as client:  # ready again, not 503 for ever
+            await eventually(
+                lambda: client.get(f"{url}/readyz"),
+                until=lambda r: r.status_code == 200,
+                timeout=30,
+                what="ready after the restart",
+            )
     per_key: dict[str, list[int]] = {}
     for r in rows:
         assert r["n"] == 1  # the replayed copies had no second effect
