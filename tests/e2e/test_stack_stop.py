@@ -197,3 +197,71 @@ async def test_a_stop_right_after_a_burst_loses_no_dossier(tmp_path: Path, how: 
     assert done["deliveries"] == BURST  # one notification per dossier, none twice
     assert done["sent_twice"] == 0
     assert done["journal"] == BURST  # each receipt published once by intake, kept
+
+
+def child(stack: Stack, marker: str) -> psutil.Process:
+    """The stack's process whose command line contains ``marker``."""
+    assert stack.proc is not None
+    for p in psutil.Process(stack.proc.pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if marker in " ".join(p.cmdline()):
+                return p
+    raise AssertionError(f"no process runs {marker!r}")
+
+
+async def said(stack: Stack, line: str) -> str:
+    return await eventually(
+        lambda: asyncio.to_thread(stack.output), until=lambda out: line in out, timeout=60
+    )
+
+
+@pytest.mark.slow
+async def test_the_stack_restarts_a_dead_broker_or_service_then_gives_up(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "state", random.randrange(20_000, 30_000, 10))
+    stack.start()
+    try:
+        await stack.ready()
+        ids = await receive_burst(stack.urls["intake"], 40)
+        child(stack, "--listener-url").kill()  # the broker, with all it held
+        await said(stack, "motcua: the broker exited (code -9); starting it again")
+        await stack.ready()
+        ids += await receive_burst(stack.urls["intake"], 40)
+        await eventually(
+            lambda: outcome(stack.database_url, ids),
+            until=lambda o: o["clocks"] == 80 and o["sent"] == 80,
+            timeout=120,
+            interval=0.5,
+            what="clocks and notifications across the broker's restart",
+        )
+
+        child(stack, "-m services.deadlines").kill()
+        await said(stack, "motcua: deadlines exited (code -9); starting it again")
+        await stack.ready()
+
+        # Past five crashes within a minute the stack stops, and says why.
+        launcher = stack.proc
+        assert launcher is not None
+        killed: set[int] = set()
+
+        async def next_notify() -> psutil.Process | None:
+            with contextlib.suppress(AssertionError):
+                found = child(stack, "-m services.notify")
+                return None if found.pid in killed else found
+            return None
+
+        for _ in range(10):
+            found = await eventually(
+                next_notify,
+                until=lambda p: p is not None or launcher.poll() is not None,
+                what="notify started again",
+            )
+            if found is None:
+                break  # the launcher has given up
+            killed.add(found.pid)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                found.kill()
+        code = await asyncio.to_thread(launcher.wait, 120)
+    finally:
+        stack.kill()
+    assert code == 1
+    assert "crashes within 60 s, so the stack stops" in stack.output()
