@@ -11,9 +11,9 @@ partition, so each key's events reach the broker in order. Rows leave the outbox
 only after the whole batch is acknowledged, and then for the journal
 (``shared.bus.journal``), kept a bounded time to be published again; on any error
 nothing moves and the batch is sent again after a backoff, so delivery is
-at-least-once and consumers dedupe through their inbox. Only one relay per schema publishes at a
-time (a PostgreSQL advisory lock), so scaling a service out never interleaves
-two relays' batches.
+at-least-once and consumers dedupe through their inbox. Only one relay per schema
+publishes at a time (a PostgreSQL advisory lock), so scaling a service out never
+interleaves two relays' batches.
 
 Waking the relay. A ``NOTIFY`` makes its transaction take a database-wide lock
 for the whole of its commit, so writers that notify commit one at a time; a
@@ -368,9 +368,9 @@ class OutboxRelay:
         self._checked_at = time.monotonic()
         if self.epoch is None:
             return
-        # One relay writes these topics, so a partition's offsets only grow while the
-        # broker keeps its log; going back means the batch reached a new log (the
-        # producer retried it there unseen): reconcile before the next one.
+        # A partition's offsets only grow while the broker keeps its log, whoever else
+        # writes to it; going back means this batch reached a new log (the producer
+        # retried it there unseen): reconcile before the next one.
         for meta in acked:
             tp = (meta.topic, meta.partition)
             if meta.offset <= self._acked.get(tp, -1):
