@@ -242,3 +242,26 @@ async def _requested(pool: asyncpg.Pool) -> int | None:
     async with pool.acquire() as conn:
         value: int | None = await conn.fetchval("SELECT replay_request FROM outbox_relay")
     return value
+
+
+def test_the_journal_must_end_before_the_inbox_forgets() -> None:
+    from pydantic import ValidationError
+
+    from shared.settings import ServiceSettings
+
+    assert ServiceSettings(dev_mode=False).journal_hours == 168
+    assert ServiceSettings(dev_mode=True).journal_hours == 24
+    with pytest.raises(ValidationError, match="reaches past the retention horizon"):
+        ServiceSettings(outbox_journal_hours=72, retention_days=2)
+
+
+def test_a_replay_needs_a_time_with_its_zone(capsys: pytest.CaptureFixture[str]) -> None:
+    from shared.cli import main
+
+    url = ["--database-url", "postgresql://nowhere/x"]
+    with pytest.raises(SystemExit):
+        main(["outbox", "replay", "--since", "2026-12-06T03:00", *url])
+    assert "has no time zone" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["outbox", "replay", *url])
+    assert "replay needs --since" in capsys.readouterr().err
