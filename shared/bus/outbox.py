@@ -41,8 +41,8 @@ partition went back, or an operator asked for a replay, the relay *reconciles*: 
 reads the broker's bus epoch (``shared.bus.epoch``) and, if it differs from the one
 stored in its schema, publishes the whole journal again in id order before any outbox
 row, so a new batch never reaches a reset broker ahead of the events before it. A
-replay after a new epoch starts ``replay_grace`` after the epoch's marker was written:
-a consumer still fetching at its position in the lost log gets nothing from the new,
+replay after a new epoch starts ``replay_grace`` after the relay first saw it: a
+consumer still fetching at its position in the lost log gets nothing from the new,
 empty one, and within that grace it notices that its group is gone and starts again
 from the earliest offset; a record written sooner could land below that stale
 position and be skipped.
@@ -296,7 +296,7 @@ class OutboxRelay:
             log.info("outbox.replay_requested", schema=self.schema, after=state["replay_after"])
         current = None
         if self.epoch is not None:
-            current = await self.epoch.read(await self._ensure_producer())
+            current = await self.epoch.read()
             if state["bus_epoch"] is None:
                 # Nothing was published under any epoch yet: there is nothing to restore.
                 await conn.execute(journal.ADOPT_EPOCH, current.id)
@@ -313,7 +313,7 @@ class OutboxRelay:
         if state["replay_after"] is not None:
             # A replay onto a new log waits out the grace; the log's epoch is ours after.
             new_log = current if state["replay_epoch"] is not None else None
-            if new_log is not None and not await self._grace(new_log.written_at):
+            if new_log is not None and not await self._grace(new_log.seen_at):
                 return False
             if not await self._replay(conn, state["replay_after"]):
                 return False
@@ -322,10 +322,10 @@ class OutboxRelay:
         self._checked_at = time.monotonic()
         return True
 
-    async def _grace(self, marker_written_at: float) -> bool:
-        """Hold a replay onto a new log until ``replay_grace`` after its epoch began;
-        False if asked to stop meanwhile."""
-        while (left := marker_written_at + self.replay_grace - time.time()) > 0:
+    async def _grace(self, seen_at: float) -> bool:
+        """Hold a replay onto a new log until ``replay_grace`` after this relay first saw
+        its epoch; False if asked to stop meanwhile."""
+        while (left := seen_at + self.replay_grace - time.time()) > 0:
             if self._stopping:
                 return False
             await asyncio.sleep(min(left, 0.2))
