@@ -13,6 +13,7 @@ import contextlib
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +34,27 @@ from tests.support.waiting import eventually
 ROOT = Path(__file__).resolve().parents[2]
 BURST = 160  # dossiers; enough to have events in flight at the stop, small for 2 cores
 CLERKS = 16  # concurrent clients
+
+
+def free_offset() -> int:
+    """A port offset whose every port (PostgreSQL, the broker, the landing page and the
+    four services) is free now: other stacks may run on this machine."""
+    while True:
+        offset = random.randrange(20_000, 30_000, 10)
+        ports = [
+            offset + 1,
+            offset + 2,
+            8000 + offset,
+            *(s.port + offset for s in SERVICES.values()),
+        ]
+        try:
+            with contextlib.ExitStack() as held:
+                for port in ports:
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            return offset
+        except OSError:
+            continue
 
 
 class Stack:
@@ -172,8 +194,7 @@ async def outcome(database_url: str, ids: list[uuid.UUID]) -> dict[str, int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "power-cut"])
 async def test_a_stop_right_after_a_burst_loses_no_dossier(tmp_path: Path, how: int) -> None:
-    offset = random.randrange(20_000, 30_000, 10)
-    stack = Stack(tmp_path / "state", offset)
+    stack = Stack(tmp_path / "state", free_offset())
     stack.start()
     try:
         await stack.ready()
@@ -217,7 +238,7 @@ async def said(stack: Stack, line: str) -> str:
 
 @pytest.mark.slow
 async def test_the_stack_restarts_a_dead_broker_or_service_then_gives_up(tmp_path: Path) -> None:
-    stack = Stack(tmp_path / "state", random.randrange(20_000, 30_000, 10))
+    stack = Stack(tmp_path / "state", free_offset())
     stack.start()
     try:
         await stack.ready()
