@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from datetime import datetime
 from typing import get_args
 
 from shared.auth import Role
@@ -46,6 +47,24 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url", default=os.environ.get("MOTCUA_DB_URL") or os.environ.get("DATABASE_URL")
     )
     mig.add_argument("--service", choices=sorted(SERVICES), action="append")
+
+    out = sub.add_parser(
+        "outbox",
+        help="publish the outbox journal again (after a Kafka disaster or a database restore)",
+        description="Operators only: it needs the database URL of the services' schemas. "
+        "'replay' asks each service's relay to publish again, in order and before any newer "
+        "event, every journal row published since a time; 'status' shows what is owed.",
+    )
+    out.add_argument("action", choices=["replay", "status"])
+    out.add_argument(
+        "--since",
+        type=_aware_time,
+        help="ISO time with its zone, e.g. 2026-12-06T03:00:00+07:00 (replay only)",
+    )
+    out.add_argument("--service", choices=sorted(SERVICES), action="append")
+    out.add_argument(
+        "--database-url", default=os.environ.get("MOTCUA_DB_URL") or os.environ.get("DATABASE_URL")
+    )
 
     run = sub.add_parser("run", help="run one service (migrations are a separate step)")
     run.add_argument("service", choices=sorted(SERVICES))
@@ -146,6 +165,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, versions in done.items():
             print(f"{name}: {len(versions)} applied {versions}")
         return 0
+    if args.command == "outbox":
+        if not args.database_url:
+            parser.error("--database-url or DATABASE_URL is required")
+        if args.action == "replay" and args.since is None:
+            parser.error("replay needs --since, e.g. --since 2026-12-06T03:00:00Z")
+        for line in asyncio.run(
+            outbox_command(args.action, args.database_url, args.service, args.since)
+        ):
+            print(line)
+        return 0
     if args.command == "run":
         import runpy
 
@@ -198,6 +227,58 @@ def main(argv: list[str] | None = None) -> int:
         print(f"token id (to revoke it): {token_id(token)}", file=sys.stderr)
         return 0
     return 2
+
+
+def _aware_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no time zone: add one, e.g. {text}Z or {text}+07:00"
+        )
+    return when
+
+
+async def outbox_command(
+    action: str, database_url: str, services: list[str] | None, since: datetime | None
+) -> list[str]:
+    """Ask each service's relay for a replay (or show what is owed), one line a service.
+    Each relay picks the request up from its schema, so the services may be running."""
+    import asyncpg
+
+    from shared.bus import journal
+
+    lines = []
+    conn = await asyncpg.connect(database_url)
+    try:
+        for name in services or list(SERVICES):
+            await conn.execute(f'SET search_path TO "{name}"')
+            if action == "replay":
+                assert since is not None
+                rows = await journal.request_replay(conn, since)
+                lines.append(
+                    f"{name}: {rows} journal rows published since {since.isoformat()} "
+                    "will be published again"
+                    if rows
+                    else f"{name}: nothing published since {since.isoformat()} is in the journal"
+                )
+            else:
+                start = min((x for x in await journal.pending(conn) if x is not None), default=None)
+                owed = 0
+                if start is not None:
+                    owed = await conn.fetchval(
+                        "SELECT count(*) FROM outbox_journal WHERE id > $1", start
+                    )
+                kept = await conn.fetchval("SELECT min(published_at) FROM outbox_journal")
+                lines.append(
+                    f"{name}: {owed} rows owed to a replay; "
+                    f"journal holds events published since {kept or '(empty)'}"
+                )
+    finally:
+        await conn.close()
+    return lines
 
 
 if __name__ == "__main__":

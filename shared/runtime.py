@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared import migrations
 from shared.body_limit import BodyLimit
 from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
+from shared.bus.epoch import EpochMarker
 from shared.bus.kafka import make_router, open_producer
 from shared.bus.outbox import OutboxRelay
 from shared.bus.retention import Retention
@@ -79,7 +80,10 @@ class ServiceRuntime:
         )
         # The inbox, and any table the service adds, loses rows past the horizon.
         self.retention = Retention(
-            self.schema, settings.retention_days, purge_days=settings.purge_after_days
+            self.schema,
+            settings.retention_days,
+            purge_days=settings.purge_after_days,
+            journal_hours=settings.journal_hours,
         )
         self.every(settings.retention_sweep_seconds, self.retention.sweep, "retention")
 
@@ -153,6 +157,10 @@ class ServiceRuntime:
             lambda: open_producer(s.kafka, request_timeout_ms=10_000),
             topic_prefix=s.kafka.topic_prefix,
             batch_size=s.outbox_batch,
+            # A broker that lost its log is noticed through the bus epoch; a replay onto
+            # a new log waits until every consumer's heartbeat has found its group gone.
+            epoch=EpochMarker(s.kafka),
+            replay_grace=2 * s.kafka.heartbeat_interval_ms / 1000 + 1,
         )
         relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}:relay")
         for hook in self.on_startup:

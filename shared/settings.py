@@ -11,7 +11,7 @@ import re
 import ssl
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.crypto import Keyring
@@ -24,6 +24,11 @@ SaslMechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
 
 # A retention horizon shorter than this is refused: it could not outlast a redelivery.
 MIN_RETENTION_DAYS = 1.0
+# How long published events stay in the outbox journal unless told: as long as Kafka
+# keeps a topic by default (7 days) in production; a day in development, where a
+# Tansu restart publishes the whole journal again.
+JOURNAL_HOURS = 168.0
+DEV_JOURNAL_HOURS = 24.0
 
 # Outside dev mode a secret shorter than this is refused: anything shorter is a
 # password someone typed, not 256 random bits.
@@ -298,6 +303,15 @@ class ServiceSettings(BaseSettings):
         "ticket's day) that the personal data kept for it (applicant name, contacts, message "
         "bodies) is erased by the retention sweep (Law 91/2025: kept no longer than needed)",
     )
+    outbox_journal_hours: float | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=AliasChoices("MOTCUA_OUTBOX_JOURNAL_HOURS", "outbox_journal_hours"),
+        description="Hours a published event stays in the outbox journal, to be published "
+        "again when the broker has lost its log or on `motcua outbox replay`; default 168 "
+        "(24 in dev mode). Keep it shorter than the retention horizon, or a replayed event "
+        "would find no inbox row and be applied twice",
+    )
     retention_sweep_seconds: float = Field(
         default=3600.0, gt=0, description="How often rows past the retention horizon are deleted"
     )
@@ -379,3 +393,21 @@ class ServiceSettings(BaseSettings):
                 "would be applied twice; keep it longer than the topics' retention"
             )
         return days
+
+    @property
+    def journal_hours(self) -> float:
+        """The outbox journal's horizon, with its default for the mode."""
+        if self.outbox_journal_hours is not None:
+            return self.outbox_journal_hours
+        return DEV_JOURNAL_HOURS if self.dev_mode else JOURNAL_HOURS
+
+    @model_validator(mode="after")
+    def _journal_within_retention(self) -> ServiceSettings:
+        if self.journal_hours >= self.retention_days * 24:
+            raise ValueError(
+                f"an outbox journal of {self.journal_hours:g} hours reaches past the "
+                f"retention horizon ({self.retention_days:g} days): a replayed event older "
+                "than its inbox row would be applied twice; shorten "
+                "MOTCUA_OUTBOX_JOURNAL_HOURS or lengthen the retention"
+            )
+        return self

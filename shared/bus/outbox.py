@@ -7,12 +7,13 @@ change and the event commit or roll back together (no dual writes).
 rows are read in ``id`` order (commit order for one key, since one aggregate's
 writes serialise on its row) and handed to one producer in that order; the
 producer keeps one in-flight batch per partition and every key maps to one
-partition, so each key's events reach the broker in order. Rows are deleted
-only after the whole batch is acknowledged; on any error nothing is deleted and
-the batch is sent again after a backoff, so delivery is at-least-once and
-consumers dedupe through their inbox. Only one relay per schema publishes at a
-time (a PostgreSQL advisory lock), so scaling a service out never interleaves
-two relays' batches.
+partition, so each key's events reach the broker in order. Rows leave the outbox
+only after the whole batch is acknowledged, and then for the journal
+(``shared.bus.journal``), kept a bounded time to be published again; on any error
+nothing moves and the batch is sent again after a backoff, so delivery is
+at-least-once and consumers dedupe through their inbox. Only one relay per schema
+publishes at a time (a PostgreSQL advisory lock), so scaling a service out never
+interleaves two relays' batches.
 
 Waking the relay. A ``NOTIFY`` makes its transaction take a database-wide lock
 for the whole of its commit, so writers that notify commit one at a time; a
@@ -33,6 +34,18 @@ throughput. Writers therefore notify only while the relay sleeps:
 
 So no committed row waits for the relay's timeout, and under load, when the
 relay is awake, no writer notifies.
+
+A broker that lost its log. Before a batch, whenever the last check or successful
+publish is older than ``check_ttl``, a send failed, the acknowledged offsets of a
+partition went back, or an operator asked for a replay, the relay *reconciles*: it
+reads the broker's bus epoch (``shared.bus.epoch``) and, if it differs from the one
+stored in its schema, publishes the whole journal again in id order before any outbox
+row, so a new batch never reaches a reset broker ahead of the events before it. A
+replay after a new epoch starts ``replay_grace`` after the relay first saw it: a
+consumer still fetching at its position in the lost log gets nothing from the new,
+empty one, and within that grace it notices that its group is gone and starts again
+from the earliest offset; a record written sooner could land below that stale
+position and be skipped.
 """
 
 from __future__ import annotations
@@ -47,7 +60,10 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter as Metric
 
+from shared.bus import journal
+from shared.bus.epoch import EpochMarker
 from shared.db import session
 from shared.events.envelope import MAX_EVENT_BYTES, Envelope
 from shared.events.topics import key_of, stream_of
@@ -55,6 +71,12 @@ from shared.logging import get_logger
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, PUBLISHED
 
 log = get_logger(__name__)
+
+REPLAYED = Metric(
+    "motcua_outbox_replayed_total",
+    "Journal rows published again (a broker that lost its log, or an operator's replay)",
+    ["schema"],
+)
 
 # The relay holds this lock while it sleeps; writers try it in shared mode. The
 # two-key form keeps it apart from the single-key leader lock; the table's oid
@@ -114,6 +136,9 @@ class OutboxRelay:
         busy_interval: float = 0.005,
         linger: float = 0.025,
         max_backoff: float = 5.0,
+        epoch: EpochMarker | None = None,
+        check_ttl: float = 1.0,
+        replay_grace: float = 7.0,
     ) -> None:
         self.pool = pool
         self.schema = schema
@@ -124,7 +149,11 @@ class OutboxRelay:
         self.busy_interval = busy_interval  # between polls while awake
         self.linger = linger  # awake this long after the last row found
         self.max_backoff = max_backoff
+        self.epoch = epoch  # None: no epoch checks (replays only on request)
+        self.check_ttl = check_ttl
+        self.replay_grace = replay_grace
         self.published = 0
+        self.replayed = 0
         self.last_error: str | None = None
         self.is_leader = False
         self.healthy = True
@@ -132,6 +161,9 @@ class OutboxRelay:
         self._stopping = False
         self._asleep = False  # we hold the asleep lock
         self._producer: AIOKafkaProducer | None = None
+        self._check_now = True  # reconcile before the next batch
+        self._checked_at = 0.0  # monotonic time of the last check or successful publish
+        self._acked: dict[tuple[str, int], int] = {}  # last acknowledged offset per partition
 
     @property
     def lock_key(self) -> int:
@@ -154,6 +186,8 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
         await self._close_producer()
+        if self.epoch is not None:
+            await self.epoch.close()
 
     async def stop(self) -> None:
         """Stop after the current batch; pending rows stay for the next leader."""
@@ -169,8 +203,11 @@ class OutboxRelay:
             await self._sleep(self.poll_interval * 2)
         self.is_leader = True
         self._asleep = False  # a new session holds no lock of ours
+        self._check_now = True  # a new leader knows nothing of the broker yet
+        self._acked.clear()
         channel = f"{self.schema}_outbox"
         await conn.add_listener(channel, self._on_notify)
+        await conn.add_listener(f"{channel}_replay", self._on_replay_request)
         try:
             backoff = 0.1
             last_found = time.monotonic()
@@ -185,6 +222,7 @@ class OutboxRelay:
                     self.healthy = False
                     self.last_error = repr(exc)
                     log.warning("outbox.publish_failed", schema=self.schema, error=repr(exc))
+                    self._check_now = True  # the broker may have come back empty
                     await self._close_producer()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.max_backoff)
@@ -206,6 +244,7 @@ class OutboxRelay:
             self.is_leader = False
             if not conn.is_closed():
                 await conn.remove_listener(channel, self._on_notify)
+                await conn.remove_listener(f"{channel}_replay", self._on_replay_request)
                 await self._wake_up(conn)
                 await conn.execute("SELECT pg_advisory_unlock($1)", self.lock_key)
 
@@ -228,7 +267,11 @@ class OutboxRelay:
             self._asleep = False
 
     async def publish_once(self, conn: asyncpg.Connection) -> int:
-        """Publish one batch in id order; delete it once every message is acked."""
+        """Publish one batch in id order; move it to the journal once every message is
+        acked. Reconciles first when due; nothing is published while a replay is owed."""
+        due = self._check_now or time.monotonic() - self._checked_at > self.check_ttl
+        if due and not await self.reconcile(conn):
+            return 0
         rows = await conn.fetch(
             "SELECT id, topic, key, event_type, payload, created_at FROM outbox"
             " ORDER BY id LIMIT $1",
@@ -237,6 +280,83 @@ class OutboxRelay:
         await self._observe_backlog(conn, rows)
         if not rows:
             return 0
+        await self._send(rows)
+        await conn.execute(journal.MOVE, [r["id"] for r in rows])
+        self.published += len(rows)
+        for event_type, n in Counter(r["event_type"] for r in rows).items():
+            PUBLISHED.labels(schema=self.schema, event_type=event_type).inc(n)
+        return len(rows)
+
+    async def reconcile(self, conn: asyncpg.Connection) -> bool:
+        """Take an operator's replay request, compare the broker's epoch with ours and
+        publish the journal again where either asks; True once the outbox may follow."""
+        state = await conn.fetchrow(journal.STATE)
+        if state["replay_request"] is not None:
+            state = await conn.fetchrow(journal.TAKE_REQUEST)
+            log.info("outbox.replay_requested", schema=self.schema, after=state["replay_after"])
+        current = None
+        if self.epoch is not None:
+            current = await self.epoch.read()
+            if state["bus_epoch"] is None:
+                # Nothing was published under any epoch yet: there is nothing to restore.
+                await conn.execute(journal.ADOPT_EPOCH, current.id)
+            elif current.id not in (state["bus_epoch"], state["replay_epoch"]):
+                state = await conn.fetchrow(journal.START_EPOCH_REPLAY, current.id)
+                self._acked.clear()  # the new log's offsets start again
+                log.warning(
+                    "outbox.broker_lost_its_log",
+                    schema=self.schema,
+                    stored_epoch=state["bus_epoch"],
+                    broker_epoch=current.id,
+                    effect="the journal is published again before the outbox",
+                )
+        if state["replay_after"] is not None:
+            # A replay onto a new log waits out the grace; the log's epoch is ours after.
+            new_log = current if state["replay_epoch"] is not None else None
+            if new_log is not None and not await self._grace(new_log.seen_at):
+                return False
+            if not await self._replay(conn, state["replay_after"]):
+                return False
+            await conn.execute(journal.FINISH, new_log.id if new_log else None)
+        self._check_now = False
+        self._checked_at = time.monotonic()
+        return True
+
+    async def _grace(self, seen_at: float) -> bool:
+        """Hold a replay onto a new log until ``replay_grace`` after this relay first saw
+        its epoch; False if asked to stop meanwhile."""
+        while (left := seen_at + self.replay_grace - time.time()) > 0:
+            if self._stopping:
+                return False
+            await asyncio.sleep(min(left, 0.2))
+        return True
+
+    async def _replay(self, conn: asyncpg.Connection, after: int) -> bool:
+        """Publish the journal's rows after id ``after`` again, a keyset page at a time,
+        the progress stored after each; False if asked to stop halfway."""
+        started, total = time.monotonic(), 0
+        while True:
+            rows = await conn.fetch(journal.PAGE, after, self.batch_size)
+            if rows:
+                await self._send(rows)
+                after = rows[-1]["id"]
+                await conn.execute(journal.PROGRESS, after)
+                total += len(rows)
+                self.replayed += len(rows)
+                REPLAYED.labels(schema=self.schema).inc(len(rows))
+            if len(rows) < self.batch_size:
+                log.info(
+                    "outbox.replayed",
+                    schema=self.schema,
+                    rows=total,
+                    seconds=round(time.monotonic() - started, 2),
+                )
+                return True
+            if self._stopping:
+                return False
+
+    async def _send(self, rows: list[asyncpg.Record]) -> None:
+        """Hand ``rows`` to the producer in order and wait for every acknowledgement."""
         producer = await self._ensure_producer()
         futures = [
             await producer.send(
@@ -244,14 +364,19 @@ class OutboxRelay:
             )
             for r in rows
         ]
-        await asyncio.gather(*futures)
-        await conn.execute(
-            "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
-        )
-        self.published += len(rows)
-        for event_type, n in Counter(r["event_type"] for r in rows).items():
-            PUBLISHED.labels(schema=self.schema, event_type=event_type).inc(n)
-        return len(rows)
+        acked = await asyncio.gather(*futures)
+        self._checked_at = time.monotonic()
+        if self.epoch is None:
+            return
+        # A partition's offsets only grow while the broker keeps its log, whoever else
+        # writes to it; going back means this batch reached a new log (the producer
+        # retried it there unseen): reconcile before the next one.
+        for meta in acked:
+            tp = (meta.topic, meta.partition)
+            if meta.offset <= self._acked.get(tp, -1):
+                log.warning("outbox.offsets_went_back", schema=self.schema, topic=meta.topic)
+                self._check_now = True
+            self._acked[tp] = meta.offset
 
     async def _observe_backlog(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> None:
         if len(rows) < self.batch_size:
@@ -277,6 +402,10 @@ class OutboxRelay:
                 log.debug("outbox.producer_stop_failed", error=repr(exc))
 
     def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    def _on_replay_request(self, *_: object) -> None:
+        self._check_now = True
         self._wake.set()
 
     async def _sleep(self, seconds: float) -> None:

@@ -21,6 +21,10 @@ The same sweep erases personal data a set time after its case closed
 A service adds each kind with ``Retention.add_purge``; what went is counted in
 ``motcua_personal_data_purged_total``. A purge erases values, not the records: the
 statistics and the audit trail stay whole.
+
+The outbox journal (``shared.bus.journal``) is swept too, on a horizon of its own
+(``journal_hours``): what it holds is published again after a broker lost its log, so
+it must stay shorter than the inbox's horizon, which the settings check.
 """
 
 from __future__ import annotations
@@ -110,11 +114,27 @@ async def expire_inbox(conn: asyncpg.Connection, horizon: timedelta, batch: int)
     return await delete_expired(conn, "inbox", "processed_at", horizon, batch)
 
 
+def expire_journal(horizon: timedelta) -> Sweep:
+    """The outbox journal's sweep: rows published longer ago than ``horizon`` (its own,
+    not the inbox's)."""
+
+    async def sweep(conn: asyncpg.Connection, _inbox_horizon: timedelta, batch: int) -> int:
+        return await delete_expired(conn, "outbox_journal", "published_at", horizon, batch)
+
+    return sweep
+
+
 class Retention:
     """The sweeps of one service's schema: the inbox, and whatever the service adds."""
 
     def __init__(
-        self, schema: str, days: float, batch: int = BATCH, *, purge_days: float = 90.0
+        self,
+        schema: str,
+        days: float,
+        batch: int = BATCH,
+        *,
+        purge_days: float = 90.0,
+        journal_hours: float | None = None,
     ) -> None:
         self.schema = schema
         self.horizon = timedelta(days=days)
@@ -123,6 +143,8 @@ class Retention:
         self.sweeps: dict[str, Sweep] = {}
         self.purges: dict[str, Sweep] = {}
         self.add("inbox", expire_inbox)
+        if journal_hours is not None:
+            self.add("outbox_journal", expire_journal(timedelta(hours=journal_hours)))
 
     def add(self, table: str, sweep: Sweep) -> None:
         self.sweeps[table] = sweep

@@ -24,7 +24,11 @@ async def test_applies_in_order_once_into_its_own_schema(
     write(tmp_path, "0002_b.sql", "INSERT INTO a VALUES (1);")
     write(tmp_path, "README.txt", "not a migration")
     plan = migrations.plan(tmp_path)
-    plumbing = ["plumbing/0001_outbox_inbox", "plumbing/0002_inbox_processed_at"]
+    plumbing = [
+        "plumbing/0001_outbox_inbox",
+        "plumbing/0002_inbox_processed_at",
+        "plumbing/0003_outbox_journal",
+    ]
     assert [m.version for m in plan] == [*plumbing, "0001_a", "0002_b"]
     first = await migrations.apply(db, "svc", plan)
     assert first == [*plumbing, "0001_a", "0002_b"]

@@ -126,7 +126,7 @@ async def test_a_running_service_sweeps_its_inbox(
 ) -> None:
     settings = make_settings(ServiceSettings, retention_sweep_seconds=0.1)
     app: FastAPI = probe.create_app(settings)
-    assert set(runtime_of(app).retention.sweeps) == {"inbox"}
+    assert set(runtime_of(app).retention.sweeps) == {"inbox", "outbox_journal"}
     old, recent = ids(2), ids(2)
     async with serve(app):
         await db.execute("SET search_path TO probe")
