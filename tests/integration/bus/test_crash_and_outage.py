@@ -39,7 +39,6 @@ def start_probe(
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
         "MOTCUA_KAFKA_SESSION_TIMEOUT_MS": str(kafka.session_timeout_ms),
         "MOTCUA_KAFKA_HEARTBEAT_INTERVAL_MS": str(kafka.heartbeat_interval_ms),
         "PROBE_PORT": str(port),
@@ -118,9 +117,7 @@ async def broker_behind_proxy(tmp_path: Path) -> AsyncIterator[tuple[TcpProxy, K
     broker.advertised_port = proxy_port
     broker.start()
     proxy = await TcpProxy(broker_port, proxy_port).start()
-    settings = KafkaSettings(
-        bootstrap_servers=f"127.0.0.1:{proxy_port}", embedded=True, topic_prefix="outage."
-    )
+    settings = KafkaSettings(bootstrap_servers=f"127.0.0.1:{proxy_port}", topic_prefix="outage.")
     await ensure_topics(settings)
     try:
         yield proxy, settings
