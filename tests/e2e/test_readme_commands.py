@@ -16,6 +16,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,8 +73,14 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    state = tmp_path_factory.mktemp("stack")
+def stack() -> Iterator[Stack]:
+    # Not under pytest's base temp: a pytest starting meanwhile makes that private again,
+    # and the embedded PostgreSQL runs as its own user when the tests run as root.
+    with tempfile.TemporaryDirectory(prefix="motcua-readme-") as state_dir:
+        yield from _running_stack(Path(state_dir))
+
+
+def _running_stack(state: Path) -> Iterator[Stack]:
     offset = random.randrange(30_000, 40_000, 10)
     pg_port, kafka_port = offset + 1, offset + 2
     env = {

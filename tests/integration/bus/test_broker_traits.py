@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.bus.kafka import fetch_wait_ms, open_producer, takes_idempotence
 from shared.events.topics import DOSSIERS
-from shared.settings import KafkaSettings
+from shared.settings import KafkaSettings, ServiceSettings
+from tests.integration.bus import probe
+from tests.integration.bus.conftest import effects, runtime_of
 from tests.support.backends import Servers
 from tests.support.kafka import QUIET, produce, quiet_for, read_all
+from tests.support.serving import serve
 from tests.support.waiting import eventually
 
 
@@ -110,3 +118,29 @@ async def test_kafka_topics_read_exactly_to_the_reported_end_offsets(
         read = await read_all(bootstrap, topic, quiet=0)
         assert sorted(m.value for m in read) == sorted(sent)
         assert len({m.partition for m in read}) > 1
+
+
+@pytest.mark.parametrize("set_wait", [None, 30_000], ids=["asked", "set-30s"])
+async def test_a_service_takes_its_fetch_wait_from_the_broker_unless_set(
+    test_servers: Servers,
+    make_settings: Callable[..., Any],
+    db: asyncpg.Connection,
+    set_wait: int | None,
+) -> None:
+    """The service's consumers wait what the broker calls for (nobody tells the process
+    which broker it is), or what ``MOTCUA_KAFKA_FETCH_MAX_WAIT_MS`` says. On Kafka, even
+    a 30 s wait delivers an event well within the polling deadline."""
+    settings: ServiceSettings = make_settings(ServiceSettings)
+    settings.kafka.fetch_max_wait_ms = set_wait
+    if set_wait and test_servers.broker != "kafka":
+        pytest.skip("Tansu answers a waiting fetch late: its consumers wait 100 ms")
+    app = probe.create_app(settings)
+    async with serve(app):
+        subscribers = runtime_of(app).router.broker.subscribers
+        expected = set_wait or (500 if test_servers.broker == "kafka" else 100)
+        assert {s.consumer._fetch_max_wait_ms for s in subscribers} == {expected}  # type: ignore[attr-defined]
+        event = probe.assigned(uuid.uuid4(), 1)
+        topic = DOSSIERS.topic(settings.kafka.topic_prefix)
+        await produce(settings.kafka.bootstrap_servers, topic, [event.to_bytes()], partition=0)
+        rows = await eventually(lambda: effects(db), until=lambda r: len(r) == 1, timeout=15)
+    assert rows[0]["event_id"] == event.event_id
