@@ -119,11 +119,15 @@ async def broker_behind_proxy(
     proxy_port, broker_port = free_port(), free_port()
     broker = embedded_broker(test_servers.broker, broker_port, tmp_path)
     broker.advertised_port = proxy_port
-    await asyncio.to_thread(broker.start)
+    # The proxy first: Apache Kafka is ready once it answers metadata at the address it
+    # advertises.
     proxy = await TcpProxy(broker_port, proxy_port).start()
-    settings = KafkaSettings(bootstrap_servers=f"127.0.0.1:{proxy_port}", topic_prefix="outage.")
-    await ensure_topics(settings)
     try:
+        await asyncio.to_thread(broker.start)
+        settings = KafkaSettings(
+            bootstrap_servers=f"127.0.0.1:{proxy_port}", topic_prefix="outage."
+        )
+        await ensure_topics(settings)
         yield proxy, settings
     finally:
         await proxy.stop()
