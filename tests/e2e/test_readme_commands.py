@@ -37,11 +37,22 @@ README = ROOT / "README.md"
 pytestmark = pytest.mark.slow
 
 
-def readme_commands() -> list[str]:
-    """The ``motcua …`` lines of the README's shell blocks, comments dropped, in order."""
+def readme_lines() -> list[str]:
+    """The lines of the README's shell blocks, comments dropped, in order."""
     blocks = re.findall(r"```sh\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     lines = (line.split("#", 1)[0].strip() for block in blocks for line in block.splitlines())
-    return [line for line in lines if line.startswith("motcua ")]
+    return [line for line in lines if line]
+
+
+def readme_commands() -> list[str]:
+    """The ``motcua …`` lines of the README's shell blocks."""
+    return [line for line in readme_lines() if line.startswith("motcua ")]
+
+
+def readme_exports() -> dict[str, str]:
+    """What the README's shell blocks ``export`` before the commands, as a shell would."""
+    exported = (shlex.split(line)[1:] for line in readme_lines() if line.startswith("export "))
+    return dict(item.split("=", 1) for items in exported for item in items)
 
 
 def motcua() -> list[str]:
@@ -59,17 +70,22 @@ class Stack:
     log: Path
 
     def env(self) -> dict[str, str]:
-        """A user's shell pointed at this stack: no development switch, no broker kind."""
+        """A user's shell that ran the README's exports, pointed at this stack; nothing
+        tells it which broker it is."""
         env = {
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("MOTCUA_", "KAFKA_")) and k != "DATABASE_URL"
         }
-        return env | {
-            "DATABASE_URL": self.database_url,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-            "MOTCUA_DEADLINES_URL": self.urls["deadlines"],
-        }
+        return (
+            env
+            | readme_exports()
+            | {
+                "DATABASE_URL": self.database_url,
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                "MOTCUA_DEADLINES_URL": self.urls["deadlines"],
+            }
+        )
 
 
 @pytest.fixture(scope="module")
