@@ -24,7 +24,7 @@ kafka: $(STAMP)
 	$(BIN)/motcua kafka fetch
 
 # The bus-facing tiers again, on Apache Kafka instead of the embedded Tansu broker.
-KAFKA_TIER ?= tests/integration/bus/test_broker_traits.py
+KAFKA_TIER ?= tests/integration tests/e2e tests/chaos
 test-kafka: kafka
 	MOTCUA_TEST_BROKER=kafka $(BIN)/pytest -q $(KAFKA_TIER)
 

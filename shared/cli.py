@@ -90,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("scenario", choices=["nam-cuong-2025"])
     sim.add_argument("--seed", type=int, default=2025)
     sim.add_argument("--scale", type=int, default=1, help="number of centers")
-    sim.add_argument("--deadlines", default="http://127.0.0.1:8003")
+    sim.add_argument(
+        "--deadlines",
+        default=os.environ.get("MOTCUA_DEADLINES_URL", "http://127.0.0.1:8003"),
+        help="the running deadlines service (or MOTCUA_DEADLINES_URL)",
+    )
 
     rep = sub.add_parser("report", help="on-time statistics (see 'motcua report on-time -h')")
     rep.add_argument("rest", nargs=argparse.REMAINDER)

@@ -27,7 +27,7 @@ from shared import migrations
 from shared.body_limit import BodyLimit
 from shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
 from shared.bus.epoch import EpochMarker
-from shared.bus.kafka import make_router, open_producer
+from shared.bus.kafka import fetch_wait_ms, make_router, open_producer
 from shared.bus.outbox import OutboxRelay
 from shared.bus.retention import Retention
 from shared.db import MISUSE, UNAVAILABLE, create_pool, session
@@ -39,6 +39,9 @@ from shared.settings import ServiceSettings
 log = get_logger(__name__)
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+BUS_RETRY_MAX_S = 10.0
+"""The longest pause between two tries at a broker that was not up at start-up."""
 
 
 class ServiceRuntime:
@@ -62,6 +65,9 @@ class ServiceRuntime:
         self._pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.bus_connected = False
+        self._bus_error = "not tried yet"
+        self._bus_task: asyncio.Task[None] | None = None
         self.on_startup: list[Hook] = []
         self.on_shutdown: list[Hook] = []
         self.router = make_router(
@@ -165,8 +171,12 @@ class ServiceRuntime:
         relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}:relay")
         for hook in self.on_startup:
             await hook(self)
+        # The router leaves starting the subscribers to us (``make_router``): a broker
+        # that is down now makes the service not ready, never ends the process.
+        if not await self._connect_bus():
+            self._bus_task = asyncio.create_task(self._keep_connecting(), name=f"{self.name}:bus")
         _freeze_heap()
-        log.info("service.started", port=s.port)
+        log.info("service.started", port=s.port, bus_connected=self.bus_connected)
         try:
             yield {"runtime": self}
         finally:
@@ -174,6 +184,7 @@ class ServiceRuntime:
                 await hook(self)
             for task in self._tasks:
                 task.cancel()
+            await self._disconnect_bus()
             await self.relay.stop()
             # Let the relay finish its batch so the outbox drains before exit.
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
@@ -182,6 +193,64 @@ class ServiceRuntime:
             await self.pool.close()
             self._pool = None
             log.info("service.stopped")
+
+    async def _connect_bus(self) -> bool:
+        """Start the bus subscribers once; ``False`` (logged) when the broker is not up.
+
+        The fetch wait is asked of the broker first: the subscribers were built at
+        create_app time, when no I/O is allowed, and their consumers are made from these
+        options only when they start."""
+        broker = self.router.broker
+        try:
+            wait = await fetch_wait_ms(self.settings.kafka)
+            for subscriber in broker.subscribers:
+                # FastStream passes these to AIOKafkaConsumer when the subscriber starts.
+                subscriber._connection_args["fetch_max_wait_ms"] = wait  # type: ignore[attr-defined]
+            await broker.start()
+        except BaseException as exc:
+            # Release what a half-done start opened, so the next try starts clean (and a
+            # shutdown that cancels a try leaves no consumer behind).
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            if not isinstance(exc, Exception):
+                raise
+            self._bus_error = f"{type(exc).__name__}: {exc}"
+            return False
+        self.bus_connected = True
+        log.info(
+            "bus.connected", bootstrap=self.settings.kafka.bootstrap_servers, fetch_wait_ms=wait
+        )
+        return True
+
+    async def _keep_connecting(self) -> None:
+        """Try the broker again with backoff until it answers: no exit, no crash loop."""
+        delay = 0.5
+        attempt = 1
+        while True:
+            log.warning(
+                "bus.not_connected",
+                bootstrap=self.settings.kafka.bootstrap_servers,
+                attempt=attempt,
+                retry_in_s=delay,
+                error=self._bus_error,
+            )
+            await asyncio.sleep(delay)
+            if await self._connect_bus():
+                return
+            attempt += 1
+            delay = min(delay * 2, BUS_RETRY_MAX_S)
+
+    async def _disconnect_bus(self) -> None:
+        """Stop retrying. FastStream has stopped the broker before our lifespan ends, but
+        a retry may have started it again since: stop it once more if so."""
+        if self._bus_task is not None:
+            self._bus_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._bus_task
+        if self.bus_connected:
+            with contextlib.suppress(Exception):
+                await self.router.broker.stop()
+            self.bus_connected = False
 
     def create_app(self, *routers: APIRouter, title: str) -> FastAPI:
         configure_logging(self.name, self.settings.log_format)
@@ -219,11 +288,14 @@ class ServiceRuntime:
                 checks["database"] = "ok"
             except Exception as exc:
                 checks["database"] = f"unavailable: {type(exc).__name__}"
-            try:
-                ok = await asyncio.wait_for(self.router.broker.ping(timeout=2), 3)
-                checks["broker"] = "ok" if ok else "unavailable"
-            except Exception as exc:
-                checks["broker"] = f"unavailable: {type(exc).__name__}"
+            if not self.bus_connected:
+                checks["broker"] = f"not connected, retrying: {self._bus_error}"
+            else:
+                try:
+                    ok = await asyncio.wait_for(self.router.broker.ping(timeout=2), 3)
+                    checks["broker"] = "ok" if ok else "unavailable"
+                except Exception as exc:
+                    checks["broker"] = f"unavailable: {type(exc).__name__}"
             relay = self.relay
             checks["outbox_relay"] = (
                 "ok" if relay and relay.healthy else f"failing: {relay and relay.last_error}"

@@ -103,9 +103,9 @@ class KafkaSettings(BaseSettings):
     )
     embedded: bool = Field(
         default=False,
-        description="The broker answers a waiting fetch late (the embedded Tansu one does), "
-        "so consumers wait less at it; whether it takes the idempotent producer is asked of "
-        "the broker itself",
+        description="Not read any more: a process asks the broker itself whether it is the "
+        "embedded one (see fetch_max_wait_ms and idempotence); still accepted so that an "
+        "environment that sets it starts",
     )
     idempotence: Literal["auto", "on", "off"] = Field(
         default="auto",
@@ -143,7 +143,8 @@ class KafkaSettings(BaseSettings):
         description="Longest a consumer's fetch may wait at the broker for new events. "
         "Kafka answers as soon as an event arrives, so its 500 ms default costs no latency "
         "there; the embedded broker answers late within the wait (p50 130 ms at 500 ms, "
-        "16 ms at 100 ms), so it gets 100 ms unless this is set",
+        "16 ms at 100 ms), so it gets 100 ms unless this is set. Which broker it is, a "
+        "process asks the broker: the embedded one refuses the idempotent producer",
     )
 
     def production_problems(self) -> list[str]:
@@ -152,13 +153,22 @@ class KafkaSettings(BaseSettings):
         return unsafe_secrets(self) if self.security_protocol.startswith("SASL") else []
 
     def consumer_options(self) -> dict[str, Any]:
-        """Consumer group timings, and the fetch wait that suits the broker."""
-        fetch_wait = self.fetch_max_wait_ms or (100 if self.embedded else 500)
-        return {
+        """Consumer group timings, and the fetch wait when it is set. Otherwise the
+        service's lifespan sets the wait once it has asked the broker
+        (``shared.bus.kafka.fetch_wait_ms``): building the subscribers does no I/O."""
+        options: dict[str, Any] = {
             "session_timeout_ms": self.session_timeout_ms,
             "heartbeat_interval_ms": self.heartbeat_interval_ms,
-            "fetch_max_wait_ms": fetch_wait,
         }
+        if self.fetch_max_wait_ms is not None:
+            options["fetch_max_wait_ms"] = self.fetch_max_wait_ms
+        return options
+
+    def fetch_wait_ms(self, *, answers_late: bool) -> int:
+        """The fetch wait for a broker that answers a waiting fetch as soon as an event
+        comes (Kafka: its 500 ms default costs nothing) or only late within the wait (the
+        embedded Tansu broker: 100 ms), unless ``fetch_max_wait_ms`` is set."""
+        return self.fetch_max_wait_ms or (100 if answers_late else 500)
 
     def ssl_context(self) -> ssl.SSLContext | None:
         if self.security_protocol not in ("SSL", "SASL_SSL"):

@@ -65,7 +65,6 @@ async def fresh_kafka(servers: Servers, *, quick_join: bool = True) -> KafkaSett
     timeouts = {"session_timeout_ms": 6_000, "heartbeat_interval_ms": 1_500}
     settings = KafkaSettings(
         bootstrap_servers=servers.kafka_bootstrap,
-        embedded=servers.kafka_embedded,
         topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
         **(timeouts if quick_join else {}),
     )

@@ -44,14 +44,28 @@ def faststream_security(settings: KafkaSettings) -> BaseSecurity | None:
     return None
 
 
-def make_router(settings: KafkaSettings, *, client_id: str, **kwargs: Any) -> KafkaRouter:
-    """A FastStream Kafka router for a FastAPI app. Creating it does no I/O.
+class ServiceRouter(KafkaRouter):
+    """FastStream's Kafka router for a FastAPI app, except that it leaves starting the
+    broker (its subscribers and producer) to the app's own lifespan.
 
-    Its producer is used only by tests; the services publish through the outbox relay
-    and dead-letter through ``BusProducer``, both of which ask the broker whether it
-    takes the idempotent producer. So this one is built without idempotence, which
-    creating a router cannot ask about without I/O."""
-    return KafkaRouter(
+    FastStream would start it right after that lifespan and let a broker that is not up
+    end the process; ``ServiceRuntime`` starts it itself, and retries with backoff while
+    the service answers ``/readyz`` 503."""
+
+    async def _start_broker(self) -> None:
+        """Started by the lifespan (``ServiceRuntime._connect_bus``), not here."""
+
+
+def make_router(settings: KafkaSettings, *, client_id: str, **kwargs: Any) -> KafkaRouter:
+    """A FastStream Kafka router for a FastAPI app. Creating it does no I/O, nor does
+    entering the app's lifespan start its broker: the lifespan given here must
+    (``ServiceRouter``).
+
+    Its producer is used only by tests and for dead letters; the services publish
+    through the outbox relay, which asks the broker whether it takes the idempotent
+    producer. So this one is built without idempotence, which creating a router cannot
+    ask about without I/O."""
+    return ServiceRouter(
         settings.bootstrap_servers,
         client_id=client_id,
         acks="all",
@@ -83,16 +97,14 @@ _TRANSIENT = (
 )
 
 
-async def takes_idempotence(settings: KafkaSettings) -> bool:
-    """Does the broker grant an idempotent producer its id? Asked of the broker itself
-    (one InitProducerId request, answered once per process and bootstrap list), so no
-    process has to be told which broker it talks to.
+async def grants_producer_ids(settings: KafkaSettings) -> bool:
+    """Does the broker grant an idempotent producer its id? One InitProducerId request,
+    answered once per process and bootstrap list; a broker that cannot be reached raises
+    (and is asked again next time).
 
-    Apache Kafka grants it; the embedded Tansu broker answers ``UnknownError``. A
-    refusal is logged once, as a warning: such a broker may write a retried batch
-    twice, which the consumers' inboxes absorb."""
-    if settings.idempotence != "auto":
-        return settings.idempotence == "on"
+    Apache Kafka grants it; the embedded Tansu broker answers ``UnknownError``. That
+    answer is also how a process tells the two apart, so no process has to be told
+    which broker it talks to."""
     cached = _GRANTS_PRODUCER_IDS.get(settings.bootstrap_servers)
     if cached is not None:
         return cached
@@ -121,6 +133,28 @@ async def takes_idempotence(settings: KafkaSettings) -> bool:
         )
     _GRANTS_PRODUCER_IDS[settings.bootstrap_servers] = granted
     return granted
+
+
+async def takes_idempotence(settings: KafkaSettings) -> bool:
+    """Should our producers be idempotent? The broker says (``grants_producer_ids``)
+    unless ``MOTCUA_KAFKA_IDEMPOTENCE`` insists either way.
+
+    A refusal is logged once, as a warning: such a broker may write a retried batch
+    twice, which the consumers' inboxes absorb."""
+    if settings.idempotence != "auto":
+        return settings.idempotence == "on"
+    return await grants_producer_ids(settings)
+
+
+async def fetch_wait_ms(settings: KafkaSettings) -> int:
+    """How long our consumers' fetches may wait at this broker for new events.
+
+    ``MOTCUA_KAFKA_FETCH_MAX_WAIT_MS`` when set; otherwise asked of the broker: the one
+    that refuses the idempotent producer is the embedded Tansu broker, which answers a
+    waiting fetch late, so its consumers wait less (``KafkaSettings.fetch_wait_ms``)."""
+    if settings.fetch_max_wait_ms is not None:
+        return settings.fetch_max_wait_ms
+    return settings.fetch_wait_ms(answers_late=not await grants_producer_ids(settings))
 
 
 async def open_producer(settings: KafkaSettings, **overrides: Any) -> AIOKafkaProducer:

@@ -12,6 +12,7 @@ gets that PostgreSQL and an embedded broker.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -60,7 +61,7 @@ def choose(env: Mapping[str, str], var: str, docker: Callable[[], bool]) -> Back
 class Servers:
     postgres_url: str  # an admin URL; tests create their own databases from it
     kafka_bootstrap: str
-    kafka_embedded: bool  # the broker is Tansu: it answers waiting fetches late
+    kafka_embedded: bool  # the broker is Tansu (processes ask it themselves, not this)
     postgres_backend: Backend
     kafka_backend: Backend
     broker: BrokerKind = "tansu"  # what speaks Kafka's protocol: Tansu or Apache Kafka
@@ -82,10 +83,7 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
 
     pg_backend = choose(env, "DATABASE_URL", docker)
     kafka_backend = choose(env, "KAFKA_BOOTSTRAP_SERVERS", docker)
-    # A named server or a container is Apache Kafka unless the environment says Tansu.
     kind = broker_kind(env)
-    if kafka_backend != "embedded" and not env.get("MOTCUA_TEST_BROKER"):
-        kind = "tansu" if env.get("MOTCUA_KAFKA_EMBEDDED") == "true" else "kafka"
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="motcua-test-")))
         if pg_backend == "env":
@@ -114,6 +112,10 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
             broker = embedded_broker(kind, free_port(), workdir).start()
             stack.callback(broker.stop)
             bootstrap = broker.bootstrap
+        if kafka_backend != "embedded":
+            # A named server or a container: the broker says what it is (Tansu refuses
+            # the idempotent producer), as it does to the services.
+            kind = "kafka" if asyncio.run(_grants_producer_ids(bootstrap)) else "tansu"
         yield Servers(
             postgres_url=pg_url,
             kafka_bootstrap=bootstrap,
@@ -122,3 +124,10 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
             kafka_backend=kafka_backend,
             broker=kind,
         )
+
+
+async def _grants_producer_ids(bootstrap: str) -> bool:
+    from shared.bus.kafka import grants_producer_ids
+    from shared.settings import KafkaSettings
+
+    return await grants_producer_ids(KafkaSettings(bootstrap_servers=bootstrap))

@@ -7,8 +7,21 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.bus.kafka import grants_producer_ids
+from shared.settings import KafkaSettings
+
 QUIET = 0.5
-"""Seconds without a new record, past the reported end, after which a topic is read."""
+"""Seconds without a new record, past the reported end, after which a topic is read from
+the embedded Tansu broker. Apache Kafka's end offsets are trusted as they are."""
+
+
+async def quiet_for(bootstrap: str) -> float:
+    """How long to read on past the reported end offsets of the broker at ``bootstrap``.
+
+    The embedded Tansu broker sometimes reports an end one record short of the last
+    record, so a reader waits ``QUIET`` for more there; Apache Kafka reports the true end
+    (0). The broker says which it is: Tansu refuses the idempotent producer."""
+    return 0.0 if await grants_producer_ids(KafkaSettings(bootstrap_servers=bootstrap)) else QUIET
 
 
 @dataclass(frozen=True)
@@ -22,15 +35,17 @@ class Msg:
 
 
 async def read_all(
-    bootstrap: str, topic: str, *, timeout: float = 10.0, quiet: float = QUIET
+    bootstrap: str, topic: str, *, timeout: float = 10.0, quiet: float | None = None
 ) -> list[Msg]:
     """Every message in ``topic`` (all partitions), without a consumer group.
 
     Reads to the end offsets the broker reports, then on until nothing new has come for
-    ``quiet`` seconds: the embedded broker sometimes reports an end one record short of the
-    last record. A topic without partitions (not created yet) reads as empty; not reaching
-    the reported end within ``timeout`` raises ``TimeoutError``.
+    ``quiet`` seconds (by default as the broker needs, ``quiet_for``). A topic without
+    partitions (not created yet) reads as empty; not reaching the reported end within
+    ``timeout`` raises ``TimeoutError``.
     """
+    if quiet is None:
+        quiet = await quiet_for(bootstrap)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)

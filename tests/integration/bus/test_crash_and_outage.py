@@ -18,11 +18,12 @@ import pytest
 
 from shared.bus import outbox
 from shared.bus.kafka import ensure_topics
-from shared.embedded import EmbeddedKafka, free_port
+from shared.embedded import embedded_broker, free_port
 from shared.events.topics import DOSSIERS
 from shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
 from tests.integration.bus import probe
 from tests.integration.bus.conftest import effects, runtime_of
+from tests.support.backends import Servers
 from tests.support.kafka import produce, read_all
 from tests.support.serving import serve
 from tests.support.tcpproxy import TcpProxy
@@ -39,7 +40,6 @@ def start_probe(
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
         "MOTCUA_KAFKA_SESSION_TIMEOUT_MS": str(kafka.session_timeout_ms),
         "MOTCUA_KAFKA_HEARTBEAT_INTERVAL_MS": str(kafka.heartbeat_interval_ms),
         "PROBE_PORT": str(port),
@@ -111,18 +111,23 @@ async def test_sigkill_after_commit_before_offset_commit_has_no_second_effect(
 
 
 @pytest.fixture
-async def broker_behind_proxy(tmp_path: Path) -> AsyncIterator[tuple[TcpProxy, KafkaSettings]]:
-    """A broker that advertises the proxy's address, so every client path goes through it."""
+async def broker_behind_proxy(
+    test_servers: Servers, tmp_path: Path
+) -> AsyncIterator[tuple[TcpProxy, KafkaSettings]]:
+    """A broker of the tests' kind of its own, advertising the proxy's address, so every
+    client path goes through it."""
     proxy_port, broker_port = free_port(), free_port()
-    broker = EmbeddedKafka(broker_port, tmp_path)
+    broker = embedded_broker(test_servers.broker, broker_port, tmp_path)
     broker.advertised_port = proxy_port
-    broker.start()
+    # The proxy first: Apache Kafka is ready once it answers metadata at the address it
+    # advertises.
     proxy = await TcpProxy(broker_port, proxy_port).start()
-    settings = KafkaSettings(
-        bootstrap_servers=f"127.0.0.1:{proxy_port}", embedded=True, topic_prefix="outage."
-    )
-    await ensure_topics(settings)
     try:
+        await asyncio.to_thread(broker.start)
+        settings = KafkaSettings(
+            bootstrap_servers=f"127.0.0.1:{proxy_port}", topic_prefix="outage."
+        )
+        await ensure_topics(settings)
         yield proxy, settings
     finally:
         await proxy.stop()

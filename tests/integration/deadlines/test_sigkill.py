@@ -122,7 +122,6 @@ async def test_sigkill_and_restart_miss_nothing_and_double_nothing(
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
         "MOTCUA_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
-        "MOTCUA_KAFKA_EMBEDDED": "true" if kafka_settings.embedded else "false",
         "MOTCUA_KAFKA_SESSION_TIMEOUT_MS": str(kafka_settings.session_timeout_ms),
         "MOTCUA_KAFKA_HEARTBEAT_INTERVAL_MS": str(kafka_settings.heartbeat_interval_ms),
         "MOTCUA_DEADLINES_PORT": str(free_port()),

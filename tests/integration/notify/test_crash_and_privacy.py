@@ -105,7 +105,6 @@ async def world(test_servers: Servers, sink: HttpSink, tmp_path_factory: Any) ->
             "DATABASE_URL": url,
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-            "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
             "MOTCUA_NOTIFY_PORT": str(free_port()),
             "MOTCUA_CONTACT_KEY": CONTACT_KEY,
             "MOTCUA_NOTIFY_CHANNELS": f'{{"sms": "{sink.url("/sms")}"}}',
