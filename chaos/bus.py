@@ -47,10 +47,12 @@ def topics(kafka: KafkaSettings, *, dlq: bool = True) -> list[str]:
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     for _ in range(50):
-        parts = consumer.partitions_for_topic(topic)
+        # Ask the broker afresh: a client's own metadata covers only the topics it has
+        # subscribed to on Apache Kafka (Tansu answers with every topic), and
+        # ``consumer.topics()`` does not update it.
+        parts = (await consumer._client.fetch_all_metadata()).partitions_for_topic(topic)
         if parts:
             return [TopicPartition(topic, p) for p in sorted(parts)]
-        await consumer.topics()  # refresh metadata
         await asyncio.sleep(0.1)
     return []
 
