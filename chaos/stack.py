@@ -258,8 +258,9 @@ class Stack:
 
     async def start_broker(self, broker: Broker, timeout: float = 180) -> None:
         """Start one of the stack's brokers (again, on its own port and log) and wait
-        until it serves. The nodes of a cluster are started without waiting, then waited
-        on together: a node alone has no quorum and would never become ready."""
+        until it serves. A Kafka node is spawned before it is waited on, so that the
+        nodes of a cluster started together (``gather``) all come up: a node alone has
+        no quorum and would never become ready."""
         if isinstance(broker, ApacheKafka):
             await asyncio.to_thread(broker.start, timeout, wait=False)
             await asyncio.to_thread(broker.wait_ready, timeout)
