@@ -45,7 +45,8 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-chaos: $(STAMP)
+# Every fault scenario on Tansu, a three-node Apache Kafka cluster and a single Kafka node.
+chaos: kafka
 	$(BIN)/python -m chaos
 
 clean:

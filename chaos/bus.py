@@ -29,6 +29,15 @@ class Record:
     headers: dict[str, str]
 
 
+async def stop(consumer: AIOKafkaConsumer) -> None:
+    """Stop a consumer, even one that failed straight after starting: a consumer without a
+    group starts a task that, cancelled before its first step, makes ``stop`` raise
+    CancelledError in place of the error that brought us here. One step of the loop lets
+    it start."""
+    await asyncio.sleep(0)
+    await consumer.stop()
+
+
 def topics(kafka: KafkaSettings, *, dlq: bool = True) -> list[str]:
     names = [s.topic(kafka.topic_prefix) for s in STREAMS]
     if dlq:
@@ -38,10 +47,12 @@ def topics(kafka: KafkaSettings, *, dlq: bool = True) -> list[str]:
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     for _ in range(50):
-        parts = consumer.partitions_for_topic(topic)
+        # Ask the broker afresh: a client's own metadata covers only the topics it has
+        # subscribed to on Apache Kafka (Tansu answers with every topic), and
+        # ``consumer.topics()`` does not update it.
+        parts = (await consumer._client.fetch_all_metadata()).partitions_for_topic(topic)
         if parts:
             return [TopicPartition(topic, p) for p in sorted(parts)]
-        await consumer.topics()  # refresh metadata
         await asyncio.sleep(0.1)
     return []
 
@@ -92,7 +103,7 @@ async def read_topics(
             pending = {tp for tp in pending if await consumer.position(tp) < end[tp]}
         raise TimeoutError(f"could not read {', '.join(names)} to the end in {timeout:.0f}s")
     finally:
-        await consumer.stop()
+        await stop(consumer)
 
 
 async def lag(kafka: KafkaSettings) -> dict[str, tuple[int, int]]:
@@ -114,13 +125,13 @@ async def lag(kafka: KafkaSettings) -> dict[str, tuple[int, int]]:
                 for tp in parts[stream]:
                     committed[group][tp] = await consumer.committed(tp) or 0
         finally:
-            await consumer.stop()
+            await stop(consumer)
     reader = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
     await reader.start()
     try:
         end = await reader.end_offsets([tp for tps in parts.values() for tp in tps])
     finally:
-        await reader.stop()
+        await stop(reader)
     out: dict[str, tuple[int, int]] = {}
     for group, streams in GROUPS.items():
         behind = ahead = 0

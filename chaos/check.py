@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from aiokafka.errors import KafkaError
 
 from chaos import bus
 from chaos.ledger import DossierEntry, Ledger, TicketEntry
@@ -402,7 +403,8 @@ async def settle(
         try:
             busy = {k: v for k, v in (await quiet(stack)).items() if v}
             verdict = await check(stack, ledger)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except (OSError, asyncpg.PostgresError, TimeoutError, KafkaError) as exc:
+            # A broker still electing leaders, or a database coming back: look again.
             busy, verdict = {"unreachable": 1}, Verdict([], [repr(exc)])
         now = time.monotonic()
         elapsed = now - started

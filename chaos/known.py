@@ -29,3 +29,8 @@ class KnownBug:
 
 # None known: every bug the chaos run has found so far is fixed and has a regression test.
 BUGS: dict[str, KnownBug] = {}
+
+
+def explained(problem: str, scenario: str) -> KnownBug | None:
+    """The known bug that accounts for ``problem`` in ``scenario``, if one does."""
+    return next((b for b in BUGS.values() if b.explains(problem, scenario)), None)

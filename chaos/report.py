@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from chaos import known
 from chaos.scan import ScanResult
 from chaos.scenarios import Outcome
+from shared.embedded import EmbeddedError, kafka_version
 
 
 def machine() -> str:
@@ -50,6 +51,7 @@ def render(
     else:
         verdict = "**FAILED**: problems no known bug explains (see the scenarios marked FAIL)"
     anomalies = [o.scenario.name for o in outcomes if o.extra.get("committed_beyond_log_end")]
+    on_tansu = sum(o.scenario.broker == "tansu" for o in outcomes)
     lines = [
         "# Reliability under faults",
         "",
@@ -58,7 +60,14 @@ def render(
         f"- **Run:** {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC, {wall / 60:.1f} minutes in all",
         f"- **Machine:** {machine()}",
         "- **System:** the four services as separate OS processes; embedded PostgreSQL 18 "
-        "(fsync on) and the embedded Tansu broker, each behind a TCP proxy the run can cut",
+        "(fsync on) and a broker, each server behind a TCP proxy the run can cut. The broker "
+        "is one of: *tansu*, the embedded Tansu broker (topics in memory); *kafka*, one "
+        f"Apache Kafka {_kafka_version()} node in KRaft combined mode (log on disk, the "
+        "idempotent producer on); *kafka-cluster*, three such nodes forming one KRaft quorum, "
+        "every topic replicated 3 times with `min.insync.replicas=2`, each node behind a "
+        "proxy of its own (clients and the other nodes' replica fetches go through it; the "
+        "controller listener does not). Each broker gets a fresh stack: PostgreSQL, broker "
+        "and services started anew.",
         "- **Load:** a generator drives the public APIs at a steady, open-loop rate: kiosk "
         "tickets with consented phone numbers, five counters calling, starting and finishing "
         "them (a quarter ending with a dossier received at the counter), dossiers received at "
@@ -79,13 +88,13 @@ def render(
         "",
         "## Summary",
         "",
-        "| Scenario | Injected | Load held | Tickets | Dossiers | Deadline flags "
+        "| Scenario | Broker | Injected | Load held | Tickets | Dossiers | Deadline flags "
         "| Notifications | Lost | Duplicated | Caught up | Result |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         lines.append(
-            f"| {o.scenario.name} | {o.scenario.injected} | {_load(o)} "
+            f"| {o.scenario.name} | {o.scenario.broker} | {o.scenario.injected} | {_load(o)} "
             f"| {_cell(o, 'tickets')} | {_cell(o, 'dossiers')} | {_cell(o, 'deadline flags')} "
             f"| {_cell(o, 'notifications')} | {o.verdict.lost} | {o.verdict.duplicated} "
             f"| {o.catch_up_seconds:.0f}s | {_result(o)} |"
@@ -108,7 +117,7 @@ def render(
         lines += [
             "",
             "The embedded broker sometimes reports a partition's end offset one short of its "
-            f"last record (seen after {len(anomalies)} of {len(outcomes)} scenarios: consumer "
+            f"last record (seen after {len(anomalies)} of {on_tansu} scenarios on it: consumer "
             "groups then appear to have committed past the end). The checker reads topics "
             "past the reported end; Apache Kafka does not do this.",
         ]
@@ -120,17 +129,26 @@ def render(
         "",
         "## Reproduce",
         "",
-        "`make chaos` runs every scenario above and rewrites this page (about ten minutes); "
+        "`make chaos` runs every scenario above and rewrites this page (about twenty "
+        "minutes; the Kafka scenarios need Java 17+ and the jars `make kafka` fetches); "
         "`python -m chaos NAME…` runs a selection. `make test` runs a shorter subset with "
         "the same code (`tests/chaos/`): a SIGKILL of notify and the poison scenario, "
         "asserting 0 lost and 0 duplicated from the same ledger check, the personal-data "
-        "scan, and a check that the checker itself catches a lost and a duplicated effect. "
+        "scan, and a check that the checker itself catches a lost and a duplicated effect, "
+        "on the broker `MOTCUA_TEST_BROKER` names (tansu by default, or kafka). "
         "`tests/fuzz/` holds the HTTP fuzzing (schemathesis), the adversarial events "
         "(hypothesis) and the security checks; the known bugs are pinned there and in "
         "`tests/chaos/` by strict `xfail` tests.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _kafka_version() -> str:
+    try:
+        return kafka_version()
+    except (OSError, EmbeddedError):
+        return "(version unknown)"
 
 
 def _result(o: Outcome) -> str:
@@ -159,7 +177,14 @@ def _scenario(o: Outcome) -> list[str]:
             "- **Rebalance:** the other instance consumed "
             f"{o.extra['consumed_by_other_while_stopped']} events while this one was stopped"
         )
-    out += ["- **Timeline:**", *(f"  - {n}" for n in o.notes)]
+    controller = o.extra.get("controller")
+    if controller is not None:
+        out.append(
+            f"- **Controller:** node {controller['quorum_leader']} led the KRaft quorum (its "
+            "`quorum-state`); DescribeCluster named node "
+            f"{controller['describe_cluster']}, which in KRaft mode is any live broker"
+        )
+    out += [f"- **Broker:** {o.scenario.broker}", "- **Timeline:**", *(f"  - {n}" for n in o.notes)]
     out += ["", "| | sent | accounted | lost | duplicated |", "|---|---|---|---|---|"]
     for r in o.verdict.rows:
         out.append(f"| {r.what} | {r.sent} | {r.accounted} | {r.lost} | {r.duplicated} |")

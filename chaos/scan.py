@@ -82,3 +82,19 @@ async def scan(kafka: KafkaSettings, logs: list[Path], ledger: Ledger) -> ScanRe
                 result.log_lines += 1
                 _look(line, needles, f"log {path.stem}", result)
     return result
+
+
+def merged(results: list[ScanResult | None]) -> ScanResult | None:
+    """One result for the scans of several stacks (None if any of them did not finish)."""
+    if not results or any(r is None for r in results):
+        return None
+    out = ScanResult()
+    for r in results:
+        assert r is not None
+        out.topics += r.topics
+        out.records += r.records
+        out.log_files += r.log_files
+        out.log_lines += r.log_lines
+        out.known += r.known
+        out.hits.update(r.hits)
+    return out

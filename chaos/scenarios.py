@@ -17,11 +17,12 @@ from typing import Any
 
 import httpx
 
-from chaos import bus, known, poison
+from chaos import bus, cluster, known, poison
 from chaos.check import Verdict, settle
 from chaos.ledger import Ledger
 from chaos.load import Load, LoadFigures, Traffic
-from chaos.stack import SESSION_TIMEOUT_MS, Stack
+from chaos.stack import SERVICES, SESSION_TIMEOUT_MS, Stack
+from shared.embedded import ApacheKafka
 from shared.events.topics import STREAMS, Stream
 
 Say = Callable[[str], None]
@@ -58,6 +59,7 @@ class Scenario:
     setup: Fault | None = None
     teardown: Fault | None = None
     poison: bool = False
+    broker: str = "tansu"  # the stack it runs on (chaos.stack.BROKERS)
 
 
 @dataclass
@@ -80,6 +82,8 @@ class Outcome:
         out = [*self.verdict.problems, *self.traffic.problems()]
         if self.foreign_tickets:
             out.append(f"{self.foreign_tickets} tickets called that the ledger never issued")
+        if self.extra.get("under_replicated_at_end"):
+            out.append("Kafka partitions still under-replicated when the fault ended")
         if self.stopped_services:
             out.append(f"services not running at the end: {', '.join(self.stopped_services)}")
         if self.poison is not None:
@@ -331,6 +335,193 @@ def poison_every_topic(
     return fault
 
 
+# ------------------------------------------------------------ Kafka faults
+
+
+def _nodes(ctx: Context) -> list[ApacheKafka]:
+    nodes = [b for b in ctx.stack.brokers if isinstance(b, ApacheKafka)]
+    if not nodes or len(nodes) != len(ctx.stack.brokers):
+        raise RuntimeError("this fault needs the stack's own Apache Kafka nodes")
+    return nodes
+
+
+def _node(ctx: Context, node_id: int) -> ApacheKafka:
+    return next(n for n in _nodes(ctx) if n.node_id == node_id)
+
+
+async def _replicated(ctx: Context) -> None:
+    """Wait for every replica to be back in sync, and say how long that took."""
+    assert ctx.stack.kafka is not None
+    caught_up, seconds = await cluster.wait_replicated(ctx.stack.kafka)
+    if caught_up:
+        ctx.note(f"every partition fully replicated again after {seconds:.1f}s")
+    else:
+        ctx.note(f"partitions still under-replicated after {seconds:.0f}s")
+        ctx.extra["under_replicated_at_end"] = True
+
+
+async def _kill_node(ctx: Context, node: ApacheKafka, why: str, down: float) -> None:
+    pid = node.proc.pid if node.proc else "?"
+    await ctx.stack.kill_broker(node)
+    ctx.note(f"SIGKILL Kafka node {node.node_id} (pid {pid}), {why}")
+    await asyncio.sleep(down)
+    started = time.monotonic()
+    await ctx.stack.start_broker(node)
+    ctx.note(f"node {node.node_id} restarted; serving after {time.monotonic() - started:.1f}s")
+    await _replicated(ctx)
+
+
+def kill_busiest_leader(at: float, down: float) -> Fault:
+    async def fault(ctx: Context) -> None:
+        assert ctx.stack.kafka is not None
+        await ctx.at(at)
+        view = await cluster.partitions(ctx.stack.kafka)
+        victim = view.busiest()
+        ctx.extra["leaders_before"] = dict(sorted(view.leaders.items()))
+        why = f"leader of {view.leaders[victim]} of {view.total} partitions"
+        await _kill_node(ctx, _node(ctx, victim), why, down)
+
+    return fault
+
+
+def kill_controller(at: float, down: float) -> Fault:
+    async def fault(ctx: Context) -> None:
+        assert ctx.stack.kafka is not None
+        await ctx.at(at)
+        victim = cluster.quorum_leader(_nodes(ctx))
+        if victim is None:
+            raise RuntimeError("no node records a quorum leader")
+        reported = await cluster.reported_controller(ctx.stack.kafka)
+        ctx.extra["controller"] = {"quorum_leader": victim, "describe_cluster": reported}
+        await _kill_node(ctx, _node(ctx, victim), "the active controller (KRaft leader)", down)
+        after = cluster.quorum_leader(_nodes(ctx))
+        ctx.note(f"node {after} leads the quorum now")
+
+    return fault
+
+
+def rolling_restart(at: float) -> Fault:
+    async def fault(ctx: Context) -> None:
+        await ctx.at(at)
+        for node in _nodes(ctx):
+            started = time.monotonic()
+            await ctx.stack.stop_broker(node)
+            ctx.note(
+                f"node {node.node_id} stopped (SIGTERM, controlled shutdown) "
+                f"in {time.monotonic() - started:.1f}s"
+            )
+            started = time.monotonic()
+            await ctx.stack.start_broker(node)
+            ctx.note(f"node {node.node_id} serving again after {time.monotonic() - started:.1f}s")
+            await _replicated(ctx)
+
+    return fault
+
+
+def node_cut(at: float, seconds: float) -> Fault:
+    """Cut the proxy of the node leading most partitions: clients and the other
+    nodes' replica fetchers lose it, while it still talks to the controller quorum
+    (that listener is not proxied), so it stays leader of its partitions meanwhile."""
+
+    async def fault(ctx: Context) -> None:
+        assert ctx.stack.kafka is not None
+        await ctx.at(at)
+        view = await cluster.partitions(ctx.stack.kafka)
+        victim = view.busiest()
+        index = next(i for i, n in enumerate(_nodes(ctx)) if n.node_id == victim)
+        proxy = ctx.stack.broker_proxies[index]
+        await proxy.cut()
+        ctx.note(
+            f"Kafka node {victim} (leader of {view.leaders[victim]} of {view.total} "
+            f"partitions) unreachable (proxy cut) for {seconds:.0f}s"
+        )
+        await ctx.at(at + seconds)
+        await proxy.restore()
+        ctx.note(f"node {victim} reachable again")
+        await _replicated(ctx)
+
+    return fault
+
+
+def power_cut(at: float, down: float) -> Fault:
+    """``kill -9`` of every service process and the broker at the same instant, then
+    everything started again on the same state: the broker first, as after a reboot."""
+
+    async def fault(ctx: Context) -> None:
+        stack = ctx.stack
+        await ctx.at(at)
+        procs = [p for p in stack.processes.values() if p.name in SERVICES]
+        await asyncio.gather(
+            *(p.kill() for p in procs), *(stack.kill_broker(b) for b in stack.brokers)
+        )
+        ctx.note(f"SIGKILL of {len(procs)} service processes and the broker at once")
+        await asyncio.sleep(down)
+        started = time.monotonic()
+        await asyncio.gather(*(stack.start_broker(b) for b in stack.brokers))
+        ctx.note(f"broker serving again after {time.monotonic() - started:.1f}s (same log)")
+        started = time.monotonic()
+        for p in procs:
+            p.start()
+        await asyncio.gather(*(p.wait_ready() for p in procs))
+        ctx.note(f"services restarted; all ready after {time.monotonic() - started:.1f}s")
+
+    return fault
+
+
+def kafka_scenarios() -> list[Scenario]:
+    """Faults of Apache Kafka itself: a three-node cluster, then a single node."""
+    on_cluster = "kafka-cluster"
+    return [
+        Scenario(
+            "kafka-kill-leader",
+            "SIGKILL of the Kafka node leading most partitions, then a restart",
+            "3-node cluster; `kill -9` at t+10s of the node leading most partitions; "
+            "restarted 10s later, then replicas caught up",
+            40,
+            kill_busiest_leader(10, 10),
+            broker=on_cluster,
+        ),
+        Scenario(
+            "kafka-kill-controller",
+            "SIGKILL of the active KRaft controller, then a restart",
+            "3-node cluster; `kill -9` at t+10s of the active controller (the quorum "
+            "leader); restarted 10s later, then replicas caught up",
+            40,
+            kill_controller(10, 10),
+            broker=on_cluster,
+        ),
+        Scenario(
+            "kafka-rolling-restart",
+            "A rolling restart of all three Kafka nodes",
+            "3-node cluster; from t+8s each node in turn stopped (SIGTERM), started, "
+            "and waited on until every partition was fully replicated again",
+            40,
+            rolling_restart(8),
+            broker=on_cluster,
+        ),
+        Scenario(
+            "kafka-node-cut",
+            "One Kafka node unreachable for 30 s",
+            "3-node cluster; every connection to the node leading most partitions (clients' "
+            "and the other nodes' replica fetches) dropped and refused for 30s (TCP proxy "
+            "cut) from t+8s",
+            50,
+            node_cut(8, 30),
+            broker=on_cluster,
+        ),
+        Scenario(
+            "kafka-power-cut",
+            "A power cut: every service process and the broker killed at once",
+            "single Kafka node; `kill -9` at t+10s of the four service processes and the "
+            "broker together; 3s later the broker, then the services, started again on "
+            "the same state",
+            40,
+            power_cut(10, 3),
+            broker="kafka",
+        ),
+    ]
+
+
 def all_scenarios() -> list[Scenario]:
     """The full run of ``python -m chaos``."""
     kills = [
@@ -384,6 +575,7 @@ def all_scenarios() -> list[Scenario]:
             poison_every_topic(10),
             poison=True,
         ),
+        *kafka_scenarios(),
     ]
 
 

@@ -1,11 +1,19 @@
 """The system under test: the four services as OS processes, on real servers.
 
 By default the stack starts its own embedded PostgreSQL (durable, with fsync) and
-Tansu broker, each behind a TCP proxy that a scenario can cut: the broker
-advertises the proxy's port, so every client path (bootstrap, metadata, fetches,
-the relay's produces) goes through it. Given the addresses of existing servers
-instead (the test suite's), it makes a fresh database and topic prefix on them and
-runs without proxies: enough for process faults and poison messages.
+broker, each behind a TCP proxy that a scenario can cut: a broker advertises its
+proxy's port, so every client path (bootstrap, metadata, fetches, the relay's
+produces, and between Kafka nodes the followers' fetches) goes through it. The
+broker is one of:
+
+* ``tansu``: the embedded Tansu broker, topics in memory;
+* ``kafka``: one Apache Kafka node (KRaft combined mode), its log on disk;
+* ``kafka-cluster``: three Apache Kafka nodes forming one KRaft quorum, every topic
+  replicated three times with ``min.insync.replicas=2``, so that one node may fail.
+
+Given the addresses of existing servers instead (the test suite's), it makes a
+fresh database and topic prefix on them and runs without proxies: enough for
+process faults and poison messages.
 """
 
 from __future__ import annotations
@@ -28,7 +36,14 @@ from chaos.net import Background, MessageSink, TcpProxy
 from shared.auth import issue_token
 from shared.bus.kafka import ensure_topics
 from shared.devstack import migrate_all
-from shared.embedded import EmbeddedKafka, EmbeddedPostgres, _die_with_parent, free_port
+from shared.embedded import (
+    ApacheKafka,
+    EmbeddedKafka,
+    EmbeddedPostgres,
+    _die_with_parent,
+    free_port,
+    kafka_cluster,
+)
 from shared.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +55,10 @@ CONTACT_KEY = "chaos-contact-key-not-for-production"
 # the session timeout, and a stopped consumer is evicted after it.
 SESSION_TIMEOUT_MS = 6_000
 HEARTBEAT_INTERVAL_MS = 1_500
+BROKERS = ("tansu", "kafka", "kafka-cluster")
+CLUSTER_SIZE = 3
+
+Broker = EmbeddedKafka | ApacheKafka
 
 
 def token(center_id: str = CENTER, role: str = "clerk", subject: str = "chaos") -> str:
@@ -137,11 +156,12 @@ class Stack:
     postgres_url: str | None = None  # an admin URL of an existing server
     kafka_bootstrap: str | None = None  # an existing broker
     kafka_embedded: bool = True
+    broker_kind: str = "tansu"  # one of BROKERS, when the stack starts its own
     bg: Background = field(default_factory=Background)
     pg: EmbeddedPostgres | None = None
-    broker: EmbeddedKafka | None = None
+    brokers: list[Broker] = field(default_factory=list)
     pg_proxy: TcpProxy | None = None
-    kafka_proxy: TcpProxy | None = None
+    broker_proxies: list[TcpProxy] = field(default_factory=list)  # one per broker, same order
     sink: MessageSink | None = None
     kafka: KafkaSettings | None = None
     db_url: str = ""  # direct, for checks (never through the proxy)
@@ -152,6 +172,15 @@ class Stack:
     @property
     def owns_servers(self) -> bool:
         return self.postgres_url is None
+
+    @property
+    def kafka_proxy(self) -> TcpProxy | None:
+        """The proxy of the only broker (None for a cluster or a broker not ours)."""
+        return self.broker_proxies[0] if len(self.broker_proxies) == 1 else None
+
+    @property
+    def replication(self) -> int:
+        return CLUSTER_SIZE if self.broker_kind == "kafka-cluster" else 1
 
     @property
     def logs(self) -> Path:
@@ -167,7 +196,7 @@ class Stack:
         await self._start_postgres()
         await self._start_kafka()
         assert self.kafka is not None
-        await ensure_topics(self.kafka)
+        await ensure_topics(self.kafka, replication=self.replication)
         await migrate_all(self.db_url)
         self.sink = await MessageSink(self.bg, delay=0.05).start()
         for name in SERVICES:
@@ -198,12 +227,24 @@ class Stack:
 
     async def _start_kafka(self) -> None:
         if self.kafka_bootstrap is None:
-            proxy_port, broker_port = free_port(), free_port()
-            self.broker = EmbeddedKafka(broker_port, self.workdir)
-            self.broker.advertised_port = proxy_port
-            await asyncio.to_thread(self.broker.start)
-            self.kafka_proxy = await TcpProxy(broker_port, proxy_port, bg=self.bg).start()
-            bootstrap, prefix, embedded = f"127.0.0.1:{proxy_port}", "", True
+            if self.broker_kind not in BROKERS:
+                raise ValueError(f"unknown broker {self.broker_kind!r}: one of {BROKERS}")
+            if self.broker_kind == "tansu":
+                self.brokers = [EmbeddedKafka(free_port(), self.workdir)]
+            elif self.broker_kind == "kafka":
+                self.brokers = [ApacheKafka(free_port(), self.workdir / "kafka")]
+            else:
+                self.brokers = list(kafka_cluster(self.workdir / "cluster", CLUSTER_SIZE))
+            # The proxies listen before the brokers start: Kafka nodes reach each other
+            # through them (the advertised listener), and the brokers' ports never change,
+            # so a restarted node is found where it was.
+            for broker in self.brokers:
+                proxy = await TcpProxy(broker.port, bg=self.bg).start()
+                broker.advertised_port = proxy.port
+                self.broker_proxies.append(proxy)
+            await asyncio.gather(*(self.start_broker(b) for b in self.brokers))
+            bootstrap = ",".join(f"127.0.0.1:{p.port}" for p in self.broker_proxies)
+            prefix, embedded = "", self.broker_kind == "tansu"
         else:
             bootstrap, prefix = self.kafka_bootstrap, f"chaos{uuid.uuid4().hex[:8]}."
             embedded = self.kafka_embedded
@@ -214,6 +255,28 @@ class Stack:
             session_timeout_ms=SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
         )
+
+    async def start_broker(self, broker: Broker, timeout: float = 180) -> None:
+        """Start one of the stack's brokers (again, on its own port and log) and wait
+        until it serves. A Kafka node is spawned before it is waited on, so that the
+        nodes of a cluster started together (``gather``) all come up: a node alone has
+        no quorum and would never become ready."""
+        if isinstance(broker, ApacheKafka):
+            await asyncio.to_thread(broker.start, timeout, wait=False)
+            await asyncio.to_thread(broker.wait_ready, timeout)
+        else:
+            await asyncio.to_thread(broker.start, timeout)
+
+    async def kill_broker(self, broker: Broker) -> None:
+        """SIGKILL: the node writes nothing more, its log is left as it is."""
+        if broker.proc is not None and broker.proc.poll() is None:
+            broker.proc.kill()
+            await asyncio.to_thread(broker.proc.wait)
+        broker.stop()  # only closes the log file now
+
+    async def stop_broker(self, broker: Broker, timeout: float = 120) -> None:
+        """SIGTERM: a Kafka node hands its leaderships over before it exits."""
+        await asyncio.to_thread(broker.stop, signal.SIGTERM, timeout)
 
     def environment(self, name: str, port: int) -> dict[str, str]:
         assert self.kafka is not None
@@ -301,8 +364,9 @@ class Stack:
                     )
                 finally:
                     await conn.close()
-        if self.broker is not None:
-            await asyncio.to_thread(self.broker.stop)
+        # Every node at once: a Kafka node stopping alone after its quorum has gone
+        # waits a long time for it before giving up.
+        await asyncio.gather(*(self.stop_broker(b, timeout=30) for b in self.brokers))
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
         self.bg.close()

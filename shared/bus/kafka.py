@@ -65,8 +65,12 @@ def make_router(settings: KafkaSettings, *, client_id: str, **kwargs: Any) -> Ka
     through the outbox relay, which asks the broker whether it takes the idempotent
     producer. So this one is built without idempotence, which creating a router cannot
     ask about without I/O."""
+    # FastStream takes a string for one server and wraps it whole in a list, so a
+    # comma-separated list of brokers must reach it split: aiokafka would get one
+    # "host:port,host:port" host and bootstrap from nothing.
+    servers = [s.strip() for s in settings.bootstrap_servers.split(",") if s.strip()]
     return ServiceRouter(
-        settings.bootstrap_servers,
+        servers,
         client_id=client_id,
         acks="all",
         enable_idempotence=False,

@@ -2,7 +2,8 @@
 
 The same scenarios code as ``make chaos``, shorter: the four services run as OS
 processes on the session's servers (a database and a topic prefix of their own),
-a SIGKILL of notify lands mid-load, then poison and garbage go to every topic.
+a SIGKILL of notify lands mid-load, then poison and garbage go to every topic. The
+broker is the suite's: Tansu, or Apache Kafka with ``MOTCUA_TEST_BROKER=kafka``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from chaos.ledger import Ledger
 from chaos.scan import scan
 from chaos.scenarios import Outcome
 from chaos.stack import CENTER, CONTACT_KEY, Stack
+from shared.bus.kafka import takes_idempotence
 from shared.crypto import seal
 from shared.events import catalog
 from shared.events.envelope import new_event
@@ -58,6 +60,17 @@ async def outcomes(stack: Stack, ledger: Ledger) -> dict[str, Outcome]:
             settle_timeout=120,
         )
     return done
+
+
+async def test_the_stack_runs_on_the_broker_the_suite_names(
+    stack: Stack, test_servers: Servers
+) -> None:
+    """Apache Kafka (``MOTCUA_TEST_BROKER=kafka``) grants the services' relays an
+    idempotent producer; Tansu does not. The services are told neither."""
+    assert stack.kafka is not None
+    assert stack.kafka.bootstrap_servers == test_servers.kafka_bootstrap
+    assert stack.kafka.embedded is (test_servers.broker == "tansu")
+    assert await takes_idempotence(stack.kafka) is (test_servers.broker == "kafka")
 
 
 async def test_sigkill_of_notify_mid_load_loses_and_duplicates_nothing(

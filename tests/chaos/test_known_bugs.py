@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
+from chaos import known
 from shared.db import RETRYABLE, UNAVAILABLE, is_unavailable
 
 
@@ -32,3 +33,9 @@ def test_a_refused_statement_is_not_taken_for_an_outage() -> None:
     assert not is_unavailable(asyncpg.UniqueViolationError("duplicate key"))
     assert not is_unavailable(asyncpg.InternalServerError("internal error"))
     assert asyncpg.PostgresError not in UNAVAILABLE
+
+
+def test_a_problem_no_known_bug_explains_stays_unexplained() -> None:
+    """A failed scenario is reported as failed (with no bug on record, nothing explains
+    a loss), not crashed on while being judged."""
+    assert known.explained("lost: dossier 1 deadline flag set on the bus", "sigkill-queue") is None

@@ -1,0 +1,18 @@
+"""The checker reads whole topics without a consumer group, on either broker."""
+
+from __future__ import annotations
+
+from chaos import bus
+from shared.events.topics import DEADLINES
+from shared.settings import KafkaSettings
+
+
+async def test_a_topic_is_read_whole_from_a_fresh_client(kafka_settings: KafkaSettings) -> None:
+    """A client that has not seen the topic before (as the checker's, made anew for each
+    look) must still find its partitions and read every record of each."""
+    topic = DEADLINES.topic(kafka_settings.topic_prefix)
+    sent = [(topic, f"r{i}".encode(), f"k{i}".encode(), None) for i in range(12)]
+    await bus.produce(kafka_settings, sent)
+    records = await bus.read_topic(kafka_settings, topic)
+    assert sorted(r.value for r in records) == sorted(value for _, value, _, _ in sent)
+    assert len({r.partition for r in records}) > 1  # spread over the topic's partitions
