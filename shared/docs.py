@@ -4,6 +4,8 @@
 * ``docs/asyncapi/<service>.json``: each service's AsyncAPI, from its FastStream router.
 * ``docs/openapi/<service>.json``: each service's HTTP API, from its FastAPI app.
 * ``docs/security/roles.md``: the role policy table, from ``shared.policy``.
+* ``docs/security.md``: the one security page, assembled from the parts in
+  ``docs/security/`` (threat model, web, bus, roles, keys and personal data).
 
 A contract test runs :func:`check_docs`; any drift between models and committed
 documents fails it, and ``motcua docs gen`` rewrites them.
@@ -46,8 +48,29 @@ def render_all() -> dict[Path, str]:
             _strip_servers(spec.to_specification().to_jsonable())
         )
         out[DOCS / "openapi" / f"{svc.name}.json"] = _dump(app.openapi())
-    out[DOCS / "security" / "roles.md"] = roles_markdown()
+    roles = roles_markdown()
+    out[DOCS / "security" / "roles.md"] = roles
+    out[DOCS / "security.md"] = security_page(roles)
     return out
+
+
+# The parts of docs/security.md, in reading order, each under a numbered heading.
+SECURITY_PARTS = ("web.md", "bus.md", "roles.md", "keys-and-data.md")
+
+
+def security_page(roles: str) -> str:
+    """``docs/security.md``: the threat model, then each part with its headings moved one
+    level down, so that one page holds all of it and the parts stay the place to edit."""
+    parts = DOCS / "security"
+    page = [(parts / "threat-model.md").read_text(encoding="utf-8").rstrip()]
+    for number, name in enumerate(SECURITY_PARTS, start=1):
+        text = roles if name == "roles.md" else (parts / name).read_text(encoding="utf-8")
+        lines = text.strip().splitlines()
+        title = lines[0].lstrip("# ")
+        body = [("#" + line) if line.startswith("#") else line for line in lines[1:]]
+        # Links between parts point into this page's sections instead.
+        page.append(f"## {number}. {title}\n" + "\n".join(body).replace("](", "](security/"))
+    return "\n\n".join(page) + "\n"
 
 
 def _extra_schemas() -> dict[str, dict[str, Any]]:

@@ -51,3 +51,23 @@ def test_asyncapi_documents_name_every_published_stream() -> None:
     for name, stream in [("queue", "queue.events"), ("intake", "dossier.events")]:
         doc = json.loads((docs.DOCS / "asyncapi" / f"{name}.json").read_text())
         assert any(stream in key for key in doc["channels"]), (name, list(doc["channels"]))
+
+
+def test_the_security_page_holds_the_threat_model_policy_keys_and_data_inventory() -> None:
+    """docs/security.md is one page with every part the operators need, and the role
+    table in it is the one the code enforces."""
+    from shared.policy import roles_markdown
+
+    page = (docs.DOCS / "security.md").read_text(encoding="utf-8")
+    for heading in (
+        "## Threat model: who can reach what",
+        "## 1. What the internet reaches",
+        "## 2. The bus",
+        "## 3. Roles and what each may do",
+        "### Rotation steps",
+        "### Personal-data inventory",
+    ):
+        assert heading in page
+    table = [line for line in roles_markdown().splitlines() if line.startswith("| `")]
+    assert table
+    assert all(line in page for line in table)
