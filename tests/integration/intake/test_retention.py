@@ -148,4 +148,9 @@ async def test_the_walk_resumes_after_the_last_ticket_it_looked_at(
 
 def test_the_intake_service_registers_its_tables() -> None:
     runtime = create_app(IntakeSettings(log_format="console")).state.runtime
-    assert set(runtime.retention.sweeps) == {"inbox", "processed_commands", "served_tickets"}
+    assert set(runtime.retention.sweeps) == {
+        "inbox",
+        "outbox_journal",  # every service's, from the runtime
+        "processed_commands",
+        "served_tickets",
+    }
