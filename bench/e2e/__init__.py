@@ -39,7 +39,7 @@ from bench.plot import Series, line_chart
 from tests.support.backends import Servers
 
 
-def plot(rows: list[dict[str, Any]]) -> Path:
+def plot(rows: list[dict[str, Any]], broker: str = "tansu") -> Path:
     colors = dict(zip(STAGES, ("#1f77b4", "#d62728", "#2ca02c"), strict=True))
     series = []
     for stage in STAGES:
@@ -49,7 +49,8 @@ def plot(rows: list[dict[str, Any]]) -> Path:
             series.append(Series(f"{stage} {q}", points, dashed, colors[stage]))
     svg = line_chart(
         series,
-        title=f"motcua end to end: latency against offered load ({STEP_SECONDS:g} s per step)",
+        title=f"motcua end to end on {broker}: latency against offered load "
+        f"({STEP_SECONDS:g} s per step)",
         x_label="offered load (requests per second, per stage)",
         y_label="latency (ms, log scale)",
         log_x=True,
@@ -58,7 +59,7 @@ def plot(rows: list[dict[str, Any]]) -> Path:
         width=900,
     )
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "e2e_latency.svg"
+    path = RESULTS / ("e2e_latency.svg" if broker == "tansu" else f"e2e_latency_{broker}.svg")
     path.write_text(svg)
     return path
 
@@ -86,7 +87,7 @@ async def run(servers: Servers) -> dict[str, Any]:
         logs = Path(tmp)
         figures, received = await run_ladder(servers, logs)
         rows = figures.pop("steps")
-        say(f"plot: {plot(rows)}")
+        say(f"plot: {plot(rows, servers.broker)}")
         events = burst(received, SCALE_EVENTS)
         say(
             f"scale-out: {len(events)} dossier.received events ({len(received)} from the run) "
