@@ -151,7 +151,16 @@ def main(argv: list[str], env: Mapping[str, str] = os.environ) -> int:
                 json.dumps({"machine": machine(), "rows": rows}, indent=2, ensure_ascii=False)
                 + "\n"
             )
-    print(f"\nmake bench: {time.perf_counter() - started:.0f} s in all", flush=True)
+    spent = [
+        f"{name} on {broker} {figures['wall_seconds']:.0f} s"
+        for broker, done in results.items()
+        for name, figures in done.items()
+    ]
+    print(
+        f"\nmake bench: {time.perf_counter() - started:.0f} s in all ({'; '.join(spent)}); "
+        f"load average now {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     if failed:
         print(f"failed: {', '.join(failed)}", flush=True)
     return 1 if failed else 0

@@ -48,6 +48,7 @@ WRITERS = 8  # connections committing at once in the concurrent-commit figures
 TX_PER_WRITER = 500
 LOW_RATES = (20, 200)  # one-event transactions/s for the commit-to-publish latency
 LOW_SECONDS = 5
+IDLE_SECONDS = 3  # CPU of the idle pipeline, measured before the burst
 
 Tx = Callable[[asyncpg.Connection, int], Awaitable[Any]]
 
@@ -209,15 +210,17 @@ def cpu_figures(phase: str, spent: dict[str, float], events: int) -> dict[str, f
     return out
 
 
-async def handler_seconds(port: int) -> float:
-    """Wall time the probe's consumer spent in its batch transactions so far (Prometheus)."""
+async def consumer_batches(port: int) -> tuple[float, int]:
+    """Wall seconds the probe's consumer spent in its batch transactions so far, and how
+    many batches it applied (its Prometheus histogram)."""
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("motcua_handler_seconds_sum")
-    )
+    total = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for part in total:
+            if line.startswith(f"motcua_handler_seconds_{part}"):
+                total[part] += float(line.rsplit(" ", 1)[1])
+    return total["sum"], int(total["count"])
 
 
 class Stamps:
@@ -304,6 +307,15 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
             f"   burst: {BURST_EVENTS} events through outbox -> relay -> broker -> inbox",
             flush=True,
         )
+        # What the processes burn with nothing to do (the broker's own timers, the relay's
+        # and consumer's polls): the baseline under the figures below.
+        meter.start()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle = {
+            f"pipeline_idle_cpu_ms_per_s_{label}": round(seconds * 1000 / IDLE_SECONDS, 1)
+            for label, seconds in meter.stop().items()
+        }
+        before = await consumer_batches(port)
         meter.start()
         t0 = time.perf_counter()
         quarter = BURST_EVENTS // 4
@@ -312,7 +324,8 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
         done = await _wait_effects(reader, BURST_EVENTS, 300)
         burst_rate = BURST_EVENTS / (done - t0)
         burst_cpu = cpu_figures("burst", meter.stop(), BURST_EVENTS)
-        handler_s = await handler_seconds(port)
+        after = await consumer_batches(port)
+        handler_s, batches = after[0] - before[0], after[1] - before[1]
 
         print(
             f"   steady: {STEADY_RATE}/s for {STEADY_SECONDS}s, commit-to-effect latency",
@@ -380,6 +393,8 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
             "pipeline_steady_publish_to_effect_p50_ms": round(pct(to_effect, 0.50), 1),
             "pipeline_steady_publish_to_effect_p99_ms": round(pct(to_effect, 0.99), 1),
             "pipeline_burst_consumer_transaction_s": round(handler_s, 2),
+            "pipeline_burst_consumer_batches": batches,
+            **idle,
             **burst_cpu,
             **steady_cpu,
             "pipeline_duplicate_effects": dup,
