@@ -17,7 +17,8 @@ servers; RSS of every service at idle and under the highest load; scale-out,
 the run's ``dossier.received`` events replayed to one and then two instances of
 one consumer group, for deadlines (topped up to a burst with copies) and for
 notify (the run's own events: only they carry contacts it can open). The
-latency plot goes to ``bench/results/e2e_latency.svg``.
+latency plot goes to ``bench/results/e2e_latency.svg`` (``e2e_latency_kafka.svg``
+for the run on Apache Kafka, which ``make bench`` does after the one on Tansu).
 
 Knobs: ``MOTCUA_BENCH_E2E_LOADS`` (``25,50,100,200,400``),
 ``MOTCUA_BENCH_E2E_STEP_SECONDS`` (60), ``MOTCUA_BENCH_E2E_CENTERS`` (20),

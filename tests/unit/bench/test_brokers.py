@@ -3,10 +3,15 @@ ratios of ours to raw aiokafka, each taken on one broker only."""
 
 from __future__ import annotations
 
+import os
+import socket
+
 import pytest
 
 from bench.__main__ import ORDER, parse
 from bench.brokers import BROKERS, ON_BOTH, compare, ratio, results_name, table
+from bench.launch import listener_pid
+from bench.pipeline import cpu_figures
 
 
 def test_both_brokers_run_the_pipeline_and_the_ladder() -> None:
@@ -86,3 +91,22 @@ def test_the_table_has_a_column_per_broker_and_a_dash_for_what_is_missing() -> N
     assert head.split() == ["tansu", "kafka"]
     assert raw.split() == ["raw", "55,524", "-"]
     assert share.split() == ["ratio", "0.28", "0.3"]
+
+
+def test_the_pipeline_reports_cpu_per_thousand_events_by_process() -> None:
+    got = cpu_figures("burst", {"probe": 1.5, "broker": 0.25}, 30_000)
+    assert got == {
+        "pipeline_burst_cpu_s_probe": 1.5,
+        "pipeline_burst_cpu_ms_per_1000_events_probe": 50.0,
+        "pipeline_burst_cpu_s_broker": 0.25,
+        "pipeline_burst_cpu_ms_per_1000_events_broker": 8.3,
+    }
+
+
+def test_a_broker_started_elsewhere_is_found_by_its_listening_port() -> None:
+    with socket.socket() as listening, socket.socket() as bound_only:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        bound_only.bind(("127.0.0.1", 0))
+        assert listener_pid(listening.getsockname()[1]) == os.getpid()
+        assert listener_pid(bound_only.getsockname()[1]) is None  # not listening
