@@ -436,7 +436,16 @@ async def run(servers: Servers) -> dict[str, Any]:
     await adm.close()
     idempotent = await takes_idempotence(kafka)
     figures["idempotent_producer"] = idempotent
+    # The broker's CPU for raw aiokafka's messages: what the pipeline's broker share is
+    # set against (same broker, same run).
+    broker = listener_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1]))
+    meter = CpuMeter({"broker": broker} if broker else {})
+    meter.start()
     figures |= await raw_kafka(kafka.bootstrap_servers, raw_topic, idempotent=idempotent)
+    if broker:
+        figures["raw_kafka_broker_cpu_ms_per_1000_msgs"] = round(
+            meter.stop()["broker"] * 1e6 / RAW_MESSAGES, 1
+        )
     print("   raw asyncpg…", flush=True)
     figures |= await raw_postgres(db_url)
     figures |= await pipeline(db_url, kafka)
