@@ -88,7 +88,8 @@ class KafkaSettings(BaseSettings):
     # since aiokafka keeps one request in flight per broker and sends one batch per
     # partition in it, 16 KiB batches (its default) split one relay batch of 500 events
     # (about 17 KiB per partition of a 12-partition topic) into round trips one after
-    # another. Measured on Apache Kafka: commit -> publish p50 at 200 tx/s 12 -> 6 ms.
+    # another. On Apache Kafka, in one A/B on a busy machine: commit -> publish at 200
+    # one-event tx/s, p50 12 -> 6 ms and p99 78 -> 32 ms.
     linger_ms: int = Field(
         default=0,
         ge=0,
