@@ -38,9 +38,9 @@ class KafkaSettings(BaseSettings):
     )
     embedded: bool = Field(
         default=False,
-        description="The broker answers a waiting fetch late (the embedded Tansu one does), "
-        "so consumers wait less at it; whether it takes the idempotent producer is asked of "
-        "the broker itself",
+        description="The broker answers a waiting fetch late (the embedded Tansu one does); "
+        "consumers wait 100 ms at either kind (see the fetch wait), and whether it takes the "
+        "idempotent producer is asked of the broker itself",
     )
     idempotence: Literal["auto", "on", "off"] = Field(
         default="auto",
