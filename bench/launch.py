@@ -265,3 +265,28 @@ class CpuMeter:
         """Milliseconds of CPU per request, by label."""
         assert self.spent is not None, "stop() first"
         return {k: round(v * 1000 / requests, 3) for k, v in self.spent.items()}
+
+
+def listener_pid(port: int) -> int | None:
+    """The local process listening on TCP ``port`` (a broker started by someone else:
+    the test harness), from /proc; None if none is found (not local, or not Linux)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local address is HEX_IP:HEX_PORT; state 0A is LISTEN
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        return int(proc.name)
+    return None

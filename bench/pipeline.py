@@ -9,6 +9,13 @@ until its end, so committing notifiers queue one behind another. The raw
 figures therefore include eight connections committing one-row inserts with and
 without a ``pg_notify``, next to eight connections committing one outbox event
 each while the relay runs: what a wake-up costs the writers shows in one run.
+
+Where the time goes: CPU seconds of each process (the probe, which runs the relay
+and the consumer; the broker; the run database's PostgreSQL backends; this process,
+the writers) while idle, during the burst and during the steady run, and the steady
+run's commit-to-effect latency split at the broker by each record's timestamp (which
+the relay's producer stamps as it sends): commit -> publish is the relay's share,
+publish -> effect the broker's and the consumer's.
 """
 
 from __future__ import annotations
@@ -30,8 +37,9 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.launch import CpuMeter, listener_pid
 from shared.bus import outbox
-from shared.bus.kafka import ensure_topics
+from shared.bus.kafka import ensure_topics, takes_idempotence
 from shared.embedded import free_port
 from shared.events.topics import DOSSIERS
 from shared.settings import KafkaSettings
@@ -47,6 +55,7 @@ WRITERS = 8  # connections committing at once in the concurrent-commit figures
 TX_PER_WRITER = 500
 LOW_RATES = (20, 200)  # one-event transactions/s for the commit-to-publish latency
 LOW_SECONDS = 5
+IDLE_SECONDS = 3  # CPU of the idle pipeline, measured before the burst
 
 Tx = Callable[[asyncpg.Connection, int], Awaitable[Any]]
 
@@ -56,9 +65,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def raw_kafka(bootstrap: str, topic: str) -> dict[str, float]:
+async def raw_kafka(bootstrap: str, topic: str, *, idempotent: bool = False) -> dict[str, float]:
+    """Plain aiokafka, 100k x 200 B: produced with acks=all (idempotent where ours is, so
+    that both pay the same broker-side checks), then consumed by a group."""
     value = b"x" * 200
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, enable_idempotence=idempotent
+    )
     await producer.start()
     t0 = time.perf_counter()
     futures = [
@@ -195,6 +208,65 @@ async def commit_to_publish(
     return [(published[e] - t) * 1000 for e, t in committed.items() if e in published]
 
 
+def cpu_figures(phase: str, spent: dict[str, float], events: int) -> dict[str, float]:
+    """CPU seconds each process spent in a phase, and per thousand events."""
+    out: dict[str, float] = {}
+    for label, seconds in spent.items():
+        out[f"pipeline_{phase}_cpu_s_{label}"] = round(seconds, 2)
+        out[f"pipeline_{phase}_cpu_ms_per_1000_events_{label}"] = round(seconds * 1e6 / events, 1)
+    return out
+
+
+async def consumer_batches(port: int) -> tuple[float, int]:
+    """Wall seconds the probe's consumer spent in its batch transactions so far, and how
+    many batches it applied (its Prometheus histogram)."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    total = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for part in total:
+            if line.startswith(f"motcua_handler_seconds_{part}"):
+                total[part] += float(line.rsplit(" ", 1)[1])
+    return total["sum"], int(total["count"])
+
+
+class Stamps:
+    """Each record's broker timestamp (set by the relay's producer as it sends), by
+    event id, read off the topic while the steady run goes on."""
+
+    def __init__(self, reader: AIOKafkaConsumer) -> None:
+        self.reader = reader
+        self.seen: dict[str, float] = {}
+        self.task = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, kafka: KafkaSettings) -> Stamps:
+        topic = DOSSIERS.topic(kafka.topic_prefix)
+        reader = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, fetch_max_wait_ms=50)
+        await reader.start()
+        parts = [TopicPartition(topic, p) for p in range(DOSSIERS.partitions)]
+        reader.assign(parts)
+        await reader.seek_to_end(*parts)
+        for tp in parts:
+            await reader.position(tp)  # pin the end now, before anything is written
+        return cls(reader)
+
+    async def _read(self) -> None:
+        while True:
+            for messages in (await self.reader.getmany(timeout_ms=200)).values():
+                for m in messages:
+                    self.seen[json.loads(m.value)["event_id"]] = m.timestamp / 1000
+
+    async def close(self, expected: int, timeout: float = 30) -> dict[str, float]:
+        deadline = time.monotonic() + timeout
+        while len(self.seen) < expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.reader.stop()
+        return self.seen
+
+
 async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
     port = free_port()
     env = os.environ | {
@@ -222,6 +294,13 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
         )
         reader = await asyncpg.connect(db_url)
         keys = [uuid.uuid4() for _ in range(200)]
+        # CPU of the probe process (relay and consumer), the broker, the run database's
+        # PostgreSQL backends and this process (the writers).
+        broker = listener_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1]))
+        meter = CpuMeter(
+            {"probe": proc.pid} | ({"broker": broker} if broker else {}),
+            database=db_url.rsplit("/", 1)[1],
+        )
 
         async def writer(start: int, count: int, per_tx: int) -> None:
             async with pool.acquire() as conn:
@@ -235,18 +314,33 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
             f"   burst: {BURST_EVENTS} events through outbox -> relay -> broker -> inbox",
             flush=True,
         )
+        # What the processes burn with nothing to do (the broker's own timers, the relay's
+        # and consumer's polls): the baseline under the figures below.
+        meter.start()
+        await asyncio.sleep(IDLE_SECONDS)
+        idle = {
+            f"pipeline_idle_cpu_ms_per_s_{label}": round(seconds * 1000 / IDLE_SECONDS, 1)
+            for label, seconds in meter.stop().items()
+        }
+        before = await consumer_batches(port)
+        meter.start()
         t0 = time.perf_counter()
         quarter = BURST_EVENTS // 4
         await asyncio.gather(*(writer(w * quarter, quarter, 50) for w in range(4)))
         written = time.perf_counter()
         done = await _wait_effects(reader, BURST_EVENTS, 300)
         burst_rate = BURST_EVENTS / (done - t0)
+        burst_cpu = cpu_figures("burst", meter.stop(), BURST_EVENTS)
+        after = await consumer_batches(port)
+        handler_s, batches = after[0] - before[0], after[1] - before[1]
 
         print(
             f"   steady: {STEADY_RATE}/s for {STEADY_SECONDS}s, commit-to-effect latency",
             flush=True,
         )
         await reader.execute("TRUNCATE probe.effects")
+        stamps = await Stamps.open(kafka)
+        meter.start()
         per_tick = STEADY_RATE // 20
         base = 10_000_000
         t1 = time.perf_counter()
@@ -256,10 +350,19 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
             if delay > 0:
                 await asyncio.sleep(delay)
         await _wait_effects(reader, STEADY_SECONDS * STEADY_RATE, 120)
+        steady_cpu = cpu_figures("steady", meter.stop(), STEADY_SECONDS * STEADY_RATE)
         lat = await reader.fetch(
-            "SELECT extract(epoch FROM applied_at - occurred_at) * 1000 AS ms FROM probe.effects"
+            "SELECT event_id::text AS id, extract(epoch FROM occurred_at) AS committed,"
+            " extract(epoch FROM applied_at) AS applied FROM probe.effects"
         )
-        ms = [float(r["ms"]) for r in lat]
+        ms = [(float(r["applied"]) - float(r["committed"])) * 1000 for r in lat]
+        published = await stamps.close(len(lat))
+        to_broker = [
+            (published[r["id"]] - float(r["committed"])) * 1000 for r in lat if r["id"] in published
+        ]
+        to_effect = [
+            (float(r["applied"]) - published[r["id"]]) * 1000 for r in lat if r["id"] in published
+        ]
         dup = await reader.fetchval("SELECT count(*) FROM probe.effects WHERE n > 1")
         await reader.close()
         await pool.close()
@@ -290,6 +393,17 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
             "pipeline_steady_offered_events_per_s": STEADY_RATE,
             "pipeline_commit_to_effect_p50_ms": round(pct(ms, 0.50), 1),
             "pipeline_commit_to_effect_p99_ms": round(pct(ms, 0.99), 1),
+            # Where that latency goes: the relay's part ends at the record's timestamp,
+            # which the relay's producer stamps; the broker and consumer have the rest.
+            "pipeline_steady_commit_to_publish_p50_ms": round(pct(to_broker, 0.50), 1),
+            "pipeline_steady_commit_to_publish_p99_ms": round(pct(to_broker, 0.99), 1),
+            "pipeline_steady_publish_to_effect_p50_ms": round(pct(to_effect, 0.50), 1),
+            "pipeline_steady_publish_to_effect_p99_ms": round(pct(to_effect, 0.99), 1),
+            "pipeline_burst_consumer_transaction_s": round(handler_s, 2),
+            "pipeline_burst_consumer_batches": batches,
+            **idle,
+            **burst_cpu,
+            **steady_cpu,
             "pipeline_duplicate_effects": dup,
             "pipeline_8_conns_one_event_tx_per_s": round(one_event_tx),
             **low,
@@ -320,7 +434,18 @@ async def run(servers: Servers) -> dict[str, Any]:
     await adm.start()
     await adm.create_topics([NewTopic(raw_topic, 4, 1)])
     await adm.close()
-    figures |= await raw_kafka(kafka.bootstrap_servers, raw_topic)
+    idempotent = await takes_idempotence(kafka)
+    figures["idempotent_producer"] = idempotent
+    # The broker's CPU for raw aiokafka's messages: what the pipeline's broker share is
+    # set against (same broker, same run).
+    broker = listener_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1]))
+    meter = CpuMeter({"broker": broker} if broker else {})
+    meter.start()
+    figures |= await raw_kafka(kafka.bootstrap_servers, raw_topic, idempotent=idempotent)
+    if broker:
+        figures["raw_kafka_broker_cpu_ms_per_1000_msgs"] = round(
+            meter.stop()["broker"] * 1e6 / RAW_MESSAGES, 1
+        )
     print("   raw asyncpg…", flush=True)
     figures |= await raw_postgres(db_url)
     figures |= await pipeline(db_url, kafka)

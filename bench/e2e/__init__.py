@@ -17,7 +17,8 @@ servers; RSS of every service at idle and under the highest load; scale-out,
 the run's ``dossier.received`` events replayed to one and then two instances of
 one consumer group, for deadlines (topped up to a burst with copies) and for
 notify (the run's own events: only they carry contacts it can open). The
-latency plot goes to ``bench/results/e2e_latency.svg``.
+latency plot goes to ``bench/results/e2e_latency.svg`` (``e2e_latency_kafka.svg``
+for the run on Apache Kafka, which ``make bench`` does after the one on Tansu).
 
 Knobs: ``MOTCUA_BENCH_E2E_LOADS`` (``25,50,100,200,400``),
 ``MOTCUA_BENCH_E2E_STEP_SECONDS`` (60), ``MOTCUA_BENCH_E2E_CENTERS`` (20),
@@ -39,7 +40,7 @@ from bench.plot import Series, line_chart
 from tests.support.backends import Servers
 
 
-def plot(rows: list[dict[str, Any]]) -> Path:
+def plot(rows: list[dict[str, Any]], broker: str = "tansu") -> Path:
     colors = dict(zip(STAGES, ("#1f77b4", "#d62728", "#2ca02c"), strict=True))
     series = []
     for stage in STAGES:
@@ -49,7 +50,8 @@ def plot(rows: list[dict[str, Any]]) -> Path:
             series.append(Series(f"{stage} {q}", points, dashed, colors[stage]))
     svg = line_chart(
         series,
-        title=f"motcua end to end: latency against offered load ({STEP_SECONDS:g} s per step)",
+        title=f"motcua end to end on {broker}: latency against offered load "
+        f"({STEP_SECONDS:g} s per step)",
         x_label="offered load (requests per second, per stage)",
         y_label="latency (ms, log scale)",
         log_x=True,
@@ -58,7 +60,7 @@ def plot(rows: list[dict[str, Any]]) -> Path:
         width=900,
     )
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "e2e_latency.svg"
+    path = RESULTS / ("e2e_latency.svg" if broker == "tansu" else f"e2e_latency_{broker}.svg")
     path.write_text(svg)
     return path
 
@@ -86,7 +88,7 @@ async def run(servers: Servers) -> dict[str, Any]:
         logs = Path(tmp)
         figures, received = await run_ladder(servers, logs)
         rows = figures.pop("steps")
-        say(f"plot: {plot(rows)}")
+        say(f"plot: {plot(rows, servers.broker)}")
         events = burst(received, SCALE_EVENTS)
         say(
             f"scale-out: {len(events)} dossier.received events ({len(received)} from the run) "

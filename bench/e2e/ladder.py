@@ -34,7 +34,7 @@ from bench.launch import Proc, kafka_of, new_database, ready, service_env, start
 from bench.pipeline import raw_kafka, raw_postgres
 from services.queue.directory import DEFAULT_FILE
 from shared.auth import issue_token
-from shared.bus.kafka import ensure_topics
+from shared.bus.kafka import ensure_topics, takes_idempotence
 from shared.devstack import migrate_all
 from shared.events.topics import DEADLINES, DOSSIERS
 from shared.settings import KafkaSettings, ServiceSettings
@@ -222,7 +222,10 @@ async def run_ladder(servers: Servers, logs: Path) -> tuple[dict[str, Any], list
     await admin.start()
     await admin.create_topics([NewTopic(raw_topic, 4, 1)])
     await admin.close()
-    figures |= await raw_kafka(kafka.bootstrap_servers, raw_topic)
+    figures["idempotent_producer"] = await takes_idempotence(kafka)
+    figures |= await raw_kafka(
+        kafka.bootstrap_servers, raw_topic, idempotent=figures["idempotent_producer"]
+    )
     figures |= await raw_postgres(db_url)
     figures["raw_pg_one_row_tx_8_conns_per_s"] = await commits(db_url, notify=False)
     figures["raw_pg_one_row_tx_with_notify_8_conns_per_s"] = await commits(db_url, notify=True)
