@@ -167,4 +167,7 @@ def main(argv: list[str], env: Mapping[str, str] = os.environ) -> int:
 
 
 if __name__ == "__main__":
+    # The benchmarks run the services with development secrets, as the tests do;
+    # outside dev mode a service refuses them and would not start.
+    os.environ.setdefault("MOTCUA_DEV_MODE", "true")
     raise SystemExit(main(sys.argv[1:]))
