@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import psutil
 import pytest
 
 from shared.services import SERVICES
+from tests.support.ports import free_stack_offset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def descendants(pid: int) -> list[psutil.Process]:
 
 @pytest.mark.slow
 def test_dev_stack_comes_up_ready_and_stops_without_orphans(tmp_path: Path) -> None:
-    offset = random.randrange(20_000, 30_000, 10)
+    offset = free_stack_offset()
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
     }

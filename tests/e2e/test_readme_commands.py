@@ -10,11 +10,9 @@ them at another stack would. Nothing tells a command which broker it talks to.
 from __future__ import annotations
 
 import os
-import random
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ from shared.embedded import free_port
 from shared.services import SERVICES
 from shared.settings import ServiceSettings
 from tests.support.backends import broker_kind
+from tests.support.ports import free_stack_offset
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -98,7 +97,7 @@ def stack() -> Iterator[Stack]:
 
 
 def _running_stack(state: Path) -> Iterator[Stack]:
-    offset = free_offset()
+    offset = free_stack_offset()
     pg_port, kafka_port = offset + 1, offset + 2
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
@@ -129,27 +128,6 @@ def _running_stack(state: Path) -> Iterator[Stack]:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=90)
-
-
-def free_offset() -> int:
-    """A port offset at which the stack's every port is free now: the landing page and
-    the services (8000 + offset on), PostgreSQL and the broker (offset + 1, + 2). Below
-    the ephemeral range, where no outgoing connection takes a port meanwhile."""
-    for _ in range(100):
-        offset = random.randrange(10_000, 20_000, 10)
-        ports = [offset + 1, offset + 2, *(8000 + offset + i for i in range(len(SERVICES) + 1))]
-        if all(_bindable(port) for port in ports):
-            return offset
-    raise RuntimeError("no free port offset for the dev stack")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def run(stack: Stack, line: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

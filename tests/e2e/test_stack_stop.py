@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,33 +27,12 @@ import pytest
 from shared.auth import issue_token
 from shared.services import SERVICES
 from shared.settings import ServiceSettings
+from tests.support.ports import free_stack_offset
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 BURST = 160  # dossiers; enough to have events in flight at the stop, small for 2 cores
 CLERKS = 16  # concurrent clients
-
-
-def free_offset() -> int:
-    """A port offset whose every port (PostgreSQL, the broker, the landing page and the
-    four services) is free now, other stacks running on this machine, and below the
-    ephemeral range (from 32768), where an outgoing connection could take one first."""
-    while True:
-        offset = random.randrange(20_000, 24_700, 10)
-        ports = [
-            offset + 1,
-            offset + 2,
-            8000 + offset,
-            *(s.port + offset for s in SERVICES.values()),
-        ]
-        try:
-            with contextlib.ExitStack() as held:
-                for port in ports:
-                    sock = held.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            return offset
-        except OSError:
-            continue
 
 
 class Stack:
@@ -195,7 +172,7 @@ async def outcome(database_url: str, ids: list[uuid.UUID]) -> dict[str, int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "power-cut"])
 async def test_a_stop_right_after_a_burst_loses_no_dossier(tmp_path: Path, how: int) -> None:
-    stack = Stack(tmp_path / "state", free_offset())
+    stack = Stack(tmp_path / "state", free_stack_offset())
     stack.start()
     try:
         await stack.ready()
@@ -239,7 +216,7 @@ async def said(stack: Stack, line: str) -> str:
 
 @pytest.mark.slow
 async def test_the_stack_restarts_a_dead_broker_or_service_then_gives_up(tmp_path: Path) -> None:
-    stack = Stack(tmp_path / "state", free_offset())
+    stack = Stack(tmp_path / "state", free_stack_offset())
     stack.start()
     try:
         await stack.ready()

@@ -8,6 +8,7 @@ import pytest
 from shared.db import create_pool
 from shared.devstack import migrate_all
 from shared.settings import DatabaseSettings
+from tests.integration.notify.sinks import HttpSink
 
 
 @pytest.fixture
@@ -18,3 +19,11 @@ async def notify_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(settings, server_settings={"search_path": "notify,public"})
     yield pool
     await pool.close()
+
+
+@pytest.fixture(scope="module")
+async def http_sink() -> AsyncIterator[HttpSink]:
+    """A local HTTP gateway that records what notify sends, one per test module."""
+    sink = await HttpSink().start()
+    yield sink
+    await sink.stop()

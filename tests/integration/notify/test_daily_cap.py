@@ -26,13 +26,6 @@ CAP = 3
 
 
 @pytest.fixture(scope="module")
-async def http_sink() -> AsyncIterator[HttpSink]:
-    sink = await HttpSink().start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture(scope="module")
 async def notify(test_servers: Servers, http_sink: HttpSink) -> AsyncIterator[Notify]:
     async with running_notify(
         test_servers,

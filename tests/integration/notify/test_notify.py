@@ -43,13 +43,6 @@ from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
-async def http_sink() -> AsyncIterator[HttpSink]:
-    sink = await HttpSink().start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture(scope="module")
 def smtp_sink() -> Any:
     sink = SmtpSink().start()
     yield sink

@@ -34,13 +34,6 @@ from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
-async def http_sink() -> AsyncIterator[HttpSink]:
-    sink = await HttpSink().start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture(scope="module")
 async def notify(test_servers: Servers, http_sink: HttpSink) -> AsyncIterator[Notify]:
     async with running_notify(
         test_servers, channels={"sms": http_sink.url("/sms")}, purge_after_days=30

@@ -25,13 +25,6 @@ from tests.support.waiting import eventually
 
 
 @pytest.fixture(scope="module")
-async def http_sink() -> AsyncIterator[HttpSink]:
-    sink = await HttpSink().start()
-    yield sink
-    await sink.stop()
-
-
-@pytest.fixture(scope="module")
 async def notify(test_servers: Servers, http_sink: HttpSink) -> AsyncIterator[Notify]:
     async with running_notify(
         test_servers, channels={"sms": http_sink.url("/sms")}, retry_base_seconds=1.0

@@ -21,24 +21,25 @@ def pool(notify_pool: asyncpg.Pool) -> asyncpg.Pool:
 
 
 class Schedule:
-    """Records when each message would go, without sleeping: the wait it was told."""
+    """Records when each message would go, without sleeping: the instant its wait would
+    end, read when the pace tells it to wait (not when it asked: under load the database
+    round trip between the two would shift every time earlier by its own delay)."""
 
     def __init__(self) -> None:
         self.times: list[float] = []
-        self._waits: dict[int, float] = {}
+        self._until: dict[int, float] = {}
 
     async def sleep(self, seconds: float) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._waits[id(task)] = seconds
+        self._until[id(task)] = time.monotonic() + seconds
 
     async def send(self, pace: SharedPace, channel: Channel) -> None:
         task = asyncio.current_task()
         assert task is not None
-        asked = time.monotonic()
-        self._waits[id(task)] = 0.0
+        self._until.pop(id(task), None)
         await pace.wait(channel)
-        self.times.append(asked + self._waits.pop(id(task)))
+        self.times.append(self._until.pop(id(task), time.monotonic()))
 
 
 def most_in_any_second(times: list[float]) -> int:
