@@ -19,8 +19,7 @@ COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
  && /opt/motcua/bin/pip install -r requirements.txt
 COPY README.md ./
-COPY shared ./shared
-COPY services ./services
+COPY motcua ./motcua
 RUN /opt/motcua/bin/pip wheel --no-deps --wheel-dir /dist . \
  && /opt/motcua/bin/pip install --no-deps /dist/motcua-*.whl
 

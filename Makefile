@@ -29,8 +29,8 @@ test-kafka: kafka
 	MOTCUA_TEST_BROKER=kafka $(BIN)/pytest -q $(KAFKA_TIER)
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared services simulator chaos tests bench
-	$(BIN)/ruff format --check shared services simulator chaos tests bench
+	$(BIN)/ruff check motcua chaos tests bench deploy
+	$(BIN)/ruff format --check motcua chaos tests bench deploy
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

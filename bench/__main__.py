@@ -103,7 +103,7 @@ def run_all(found: Servers, names: list[str], failed: list[str]) -> dict[str, di
 def on_apache_kafka(found: Servers) -> Iterator[Servers]:
     """``found``'s PostgreSQL with a single Apache Kafka node of its own (KRaft, log in a
     temporary folder), stopped on the way out."""
-    from shared.embedded import embedded_broker, free_port
+    from motcua.devtools.embedded import embedded_broker, free_port
 
     with tempfile.TemporaryDirectory(prefix="motcua-bench-kafka-") as state:
         broker = embedded_broker("kafka", free_port(), Path(state)).start()
@@ -116,7 +116,7 @@ def on_apache_kafka(found: Servers) -> Iterator[Servers]:
 
 
 def main(argv: list[str], env: Mapping[str, str] = os.environ) -> int:
-    from shared.embedded import EmbeddedError
+    from motcua.devtools.embedded import EmbeddedError
 
     brokers, wanted = parse(argv)
     (HERE / "results").mkdir(exist_ok=True)

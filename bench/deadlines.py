@@ -7,7 +7,7 @@ One database holds 1,000,000 open clocks (loaded with COPY), due over the next 3
    back so the next one works on the same table. Also the full firing transaction (claim,
    flags, apology letters, outbox rows, reschedule), rolled back likewise.
 2. **Firing lag** at about 1,000 firings per second: the service runs as its own process
-   (``python -m services.deadlines``, default settings); 15,000 more clocks fall due one per
+   (``python -m motcua.services.deadlines``, default settings); 15,000 more clocks fall due one per
    millisecond. Lag = flag commit time minus ``due_at`` (database), and arrival on the broker
    minus ``due_at``.
 3. **Burst**: 50,000 clocks due at the same instant; seconds from that instant until all are
@@ -41,15 +41,15 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.deadlines import repository
-from services.deadlines.app import MIGRATIONS
-from services.deadlines.scheduler import fire_due
-from shared import migrations
-from shared.bus.kafka import ensure_topics
-from shared.embedded import free_port
-from shared.events.topics import DEADLINES
-from shared.services import ROOT
-from shared.settings import KafkaSettings
+from motcua.devtools.embedded import free_port
+from motcua.devtools.services import ROOT
+from motcua.services.deadlines import repository
+from motcua.services.deadlines.app import MIGRATIONS
+from motcua.services.deadlines.scheduler import fire_due
+from motcua.shared import migrations
+from motcua.shared.bus.kafka import ensure_topics
+from motcua.shared.events.topics import DEADLINES
+from motcua.shared.settings import KafkaSettings
 
 if TYPE_CHECKING:
     from tests.support.backends import Servers
@@ -186,7 +186,7 @@ class _Service:
 
 @contextlib.asynccontextmanager
 async def _service(db_url: str, kafka: KafkaSettings) -> AsyncIterator[_Service]:
-    """``python -m services.deadlines`` in its own process, default scheduler settings."""
+    """``python -m motcua.services.deadlines`` in its own process, default scheduler settings."""
     port = free_port()
     env = os.environ | {
         "DATABASE_URL": db_url,
@@ -199,7 +199,7 @@ async def _service(db_url: str, kafka: KafkaSettings) -> AsyncIterator[_Service]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.deadlines",
+        "motcua.services.deadlines",
         cwd=ROOT,
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
@@ -384,7 +384,7 @@ async def run(servers: Servers) -> dict[str, Any]:
             figures["load_clocks_per_s"] = round(OPEN_CLOCKS / seconds)
 
             print("   claiming batches of 500 among 1,000,000 due clocks", flush=True)
-            # As the service does once started (see services.deadlines.app).
+            # As the service does once started (see motcua.services.deadlines.app).
             gc.collect()
             gc.freeze()
             figures |= await _claim_latency(conn)

@@ -33,8 +33,8 @@ import asyncpg
 from bench.http_load import HttpLoad, closed_loop, expect
 from bench.http_load import loop_factory as loop_factory  # uvloop, as the service runs
 from bench.launch import CpuMeter, database_name, kafka_of, running, scratch_database, service_env
-from shared.auth import issue_token
-from shared.bus.kafka import ensure_topics
+from motcua.shared.auth import issue_token
+from motcua.shared.bus.kafka import ensure_topics
 
 if TYPE_CHECKING:
     from tests.support.backends import Servers

@@ -26,8 +26,8 @@ import aiohttp
 import asyncpg
 
 from bench.http_load import HttpLoad
-from shared.embedded import free_port
-from shared.settings import KafkaSettings
+from motcua.devtools.embedded import free_port
+from motcua.shared.settings import KafkaSettings
 from tests.support.backends import Servers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,13 +70,13 @@ class Proc:
 
 
 async def start(name: str, env: Mapping[str, str], logs: Path | None = None) -> Proc:
-    """``python -m services.<name>`` on a free port, its output in
+    """``python -m motcua.services.<name>`` on a free port, its output in
     ``logs/<name>-<port>.log`` (discarded without ``logs``); not yet ready."""
     port = free_port()
     log = logs / f"{name}-{port}.log" if logs else None
     with open(log or os.devnull, "wb") as out:  # noqa: ASYNC230 (opening is instant)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", f"services.{name}",
+            sys.executable, "-m", f"motcua.services.{name}",
             cwd=ROOT, env={**env, f"MOTCUA_{name.upper()}_PORT": str(port)},
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -42,7 +42,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from bench.launch import cpu_seconds
-from shared.embedded import free_port
+from motcua.devtools.embedded import free_port
 from tests.integration.notify.harness import (
     CONTACT_KEY,
     database,
@@ -75,7 +75,7 @@ def _raw_apprise(url: str, count: int) -> float:
     """Messages per second apprise alone delivers to the sink (run in a child process)."""
     import apprise
 
-    from services.notify.channels import target_url
+    from motcua.services.notify.channels import target_url
 
     def one(i: int) -> bool:
         plugin: Any = apprise.Apprise.instantiate(target_url(url, f"+8490{i:07d}"))
@@ -240,7 +240,7 @@ async def _notify(servers: Servers, channels: str | None) -> AsyncIterator[_Noti
         if channels:
             env["MOTCUA_NOTIFY_CHANNELS"] = channels
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.notify", cwd=ROOT, env=env,
+            sys.executable, "-m", "motcua.services.notify", cwd=ROOT, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         producer = AIOKafkaProducer(

@@ -38,11 +38,11 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.launch import CpuMeter, listener_pid
-from shared.bus import outbox
-from shared.bus.kafka import ensure_topics, takes_idempotence
-from shared.embedded import free_port
-from shared.events.topics import DOSSIERS
-from shared.settings import KafkaSettings
+from motcua.devtools.embedded import free_port
+from motcua.shared.bus import outbox
+from motcua.shared.bus.kafka import ensure_topics, takes_idempotence
+from motcua.shared.events.topics import DOSSIERS
+from motcua.shared.settings import KafkaSettings
 from tests.integration.bus.probe import assigned
 from tests.support.backends import Servers
 

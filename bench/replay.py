@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 from bench.launch import Proc, kafka_of, new_database, ready, service_env, start, stop
-from shared.bus.kafka import ensure_topics
-from shared.settings import ServiceSettings
-from simulator.replay import render, replay
-from simulator.workload import nam_cuong_2025
+from motcua.shared.bus.kafka import ensure_topics
+from motcua.shared.settings import ServiceSettings
+from motcua.simulator.replay import render, replay
+from motcua.simulator.workload import nam_cuong_2025
 from tests.support.backends import Servers
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.events.topics import STREAMS
-from shared.settings import KafkaSettings
+from motcua.shared.events.topics import STREAMS
+from motcua.shared.settings import KafkaSettings
 
 # Consumer groups of the services, by the topics (streams) they read.
 GROUPS: dict[str, tuple[str, ...]] = {

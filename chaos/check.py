@@ -25,7 +25,7 @@ from chaos import bus
 from chaos.ledger import DossierEntry, Ledger, TicketEntry
 from chaos.net import SinkMessage
 from chaos.stack import CENTER, SERVICES, Stack
-from shared.events.topics import DEADLINES
+from motcua.shared.events.topics import DEADLINES
 
 FLAG_EVENT = {
     "set": "deadline.set",

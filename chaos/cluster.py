@@ -13,8 +13,8 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.embedded import ApacheKafka
-from shared.settings import KafkaSettings
+from motcua.devtools.embedded import ApacheKafka
+from motcua.shared.settings import KafkaSettings
 
 
 @dataclass(frozen=True)

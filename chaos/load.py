@@ -27,9 +27,9 @@ from aiokafka.errors import KafkaError
 
 from chaos.ledger import OPS, DossierEntry, Ledger, TicketEntry
 from chaos.stack import CENTER, Stack, token
-from shared.bus.kafka import started
-from shared.events.commands import AssignData, AssignDossier, ReceiveData, ReceiveDossier
-from shared.events.topics import INTAKE_COMMANDS
+from motcua.shared.bus.kafka import started
+from motcua.shared.events.commands import AssignData, AssignDossier, ReceiveData, ReceiveDossier
+from motcua.shared.events.topics import INTAKE_COMMANDS
 
 LINES = ("justice", "land", "business", "labour", "other")
 COUNTERS = ("Q1", "Q2", "Q3", "Q4", "Q5")
@@ -493,7 +493,7 @@ class Load:
             "return": {},
         }
         headers = {
-            # An officer's: resolving and returning are not a clerk's (shared.policy).
+            # An officer's: resolving and returning are not a clerk's (motcua.shared.policy).
             "Authorization": f"Bearer {token(role='officer')}",
             "Idempotency-Key": f"{entry.key}-{op}",
         }

@@ -17,7 +17,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from shared.embedded import free_port
+from motcua.devtools.embedded import free_port
 
 T = TypeVar("T")
 

@@ -20,10 +20,10 @@ from typing import Any
 
 from chaos import bus
 from chaos.stack import CENTER, token
-from shared.events import catalog
-from shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
-from shared.events.topics import INTAKE_COMMANDS, INTAKE_RESULTS, STREAMS, Stream
-from shared.settings import KafkaSettings
+from motcua.shared.events import catalog
+from motcua.shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
+from motcua.shared.events.topics import INTAKE_COMMANDS, INTAKE_RESULTS, STREAMS, Stream
+from motcua.shared.settings import KafkaSettings
 
 FAR = "0001-01-01T00:00:00+07:00"  # no such instant once converted to UTC
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from chaos import known
 from chaos.scan import ScanResult
 from chaos.scenarios import Outcome
-from shared.embedded import EmbeddedError, kafka_version
+from motcua.devtools.embedded import EmbeddedError, kafka_version
 
 
 def machine() -> str:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from chaos import bus
 from chaos.ledger import Ledger
-from shared.settings import KafkaSettings
+from motcua.shared.settings import KafkaSettings
 
-# The same shapes the log masking hides (shared.logging): if one shows, masking failed
+# The same shapes the log masking hides (motcua.shared.logging): if one shows, masking failed
 # or the data went somewhere it should not.
 PHONE = re.compile(r"(?<![\w-])(?:\+?84|0)[1-9](?:[ .-]?\d){8}(?![\w-])")
 ID_NUMBER = re.compile(r"(?<![\w-])(?:\d{12}|\d{9})(?![\w-])")

@@ -22,8 +22,8 @@ from chaos.check import Verdict, settle
 from chaos.ledger import Ledger
 from chaos.load import Load, LoadFigures, Traffic
 from chaos.stack import SERVICES, SESSION_TIMEOUT_MS, Stack
-from shared.embedded import ApacheKafka
-from shared.events.topics import STREAMS, Stream
+from motcua.devtools.embedded import ApacheKafka
+from motcua.shared.events.topics import STREAMS, Stream
 
 Say = Callable[[str], None]
 

@@ -33,10 +33,8 @@ import asyncpg
 import httpx
 
 from chaos.net import Background, MessageSink, TcpProxy
-from shared.auth import issue_token
-from shared.bus.kafka import ensure_topics
-from shared.devstack import migrate_all
-from shared.embedded import (
+from motcua.devtools.devstack import migrate_all
+from motcua.devtools.embedded import (
     ApacheKafka,
     EmbeddedKafka,
     EmbeddedPostgres,
@@ -44,7 +42,9 @@ from shared.embedded import (
     free_port,
     kafka_cluster,
 )
-from shared.settings import KafkaSettings
+from motcua.shared.auth import issue_token
+from motcua.shared.bus.kafka import ensure_topics
+from motcua.shared.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("queue", "intake", "deadlines", "notify")
@@ -73,7 +73,7 @@ def with_database(url: str, name: str) -> str:
 
 @dataclass
 class ServiceProcess:
-    """``python -m services.<name>``, its output appended to one log file across restarts."""
+    """``python -m motcua.services.<name>``, its output appended to one log file across restarts."""
 
     name: str
     instance: int
@@ -100,7 +100,7 @@ class ServiceProcess:
             raise RuntimeError(f"{self.label} is already running")
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}"],
+                [sys.executable, "-m", f"motcua.services.{self.name}"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

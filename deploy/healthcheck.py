@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from shared.services import SERVICES
+from motcua.devtools.services import SERVICES
 
 
 def running_service(cmdline: Path = Path("/proc/1/cmdline")) -> str | None:

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
-from shared.bus.kafka import ensure_topics
-from shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
+from motcua.shared.bus.kafka import ensure_topics
+from motcua.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
 from tests.support.backends import Servers, servers
 
 S = TypeVar("S", bound=ServiceSettings)

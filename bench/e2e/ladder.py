@@ -32,12 +32,12 @@ from bench.e2e.offer import Offer, Sent, drain, offer, post, row, saturated, sho
 from bench.http_load import HttpLoad, expect
 from bench.launch import Proc, kafka_of, new_database, ready, service_env, start, stop
 from bench.pipeline import raw_kafka, raw_postgres
-from services.queue.directory import DEFAULT_FILE
-from shared.auth import issue_token
-from shared.bus.kafka import ensure_topics, takes_idempotence
-from shared.devstack import migrate_all
-from shared.events.topics import DEADLINES, DOSSIERS
-from shared.settings import KafkaSettings, ServiceSettings
+from motcua.devtools.devstack import migrate_all
+from motcua.services.queue.directory import DEFAULT_FILE
+from motcua.shared.auth import issue_token
+from motcua.shared.bus.kafka import ensure_topics, takes_idempotence
+from motcua.shared.events.topics import DEADLINES, DOSSIERS
+from motcua.shared.settings import KafkaSettings, ServiceSettings
 from tests.integration.notify.sinks import HttpSink
 from tests.support.backends import Servers
 from tests.support.kafka import read_all

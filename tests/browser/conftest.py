@@ -21,15 +21,15 @@ from typing import Any, NoReturn
 import pytest
 from fastapi import FastAPI
 
-from services.deadlines.app import create_app as create_deadlines
-from services.deadlines.settings import DeadlinesSettings
-from services.intake.app import create_app as create_intake
-from services.intake.settings import IntakeSettings
-from services.queue.app import create_app as create_queue
-from services.queue.settings import QueueSettings
-from shared.auth import Role, issue_token
-from shared.embedded import free_port
-from shared.settings import DatabaseSettings
+from motcua.devtools.embedded import free_port
+from motcua.services.deadlines.app import create_app as create_deadlines
+from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.services.intake.app import create_app as create_intake
+from motcua.services.intake.settings import IntakeSettings
+from motcua.services.queue.app import create_app as create_queue
+from motcua.services.queue.settings import QueueSettings
+from motcua.shared.auth import Role, issue_token
+from motcua.shared.settings import DatabaseSettings
 from tests.conftest import fresh_database, fresh_kafka
 from tests.support.backends import Servers
 from tests.support.serving import serve

@@ -178,7 +178,7 @@ async def test_a_citizen_from_the_kiosk_to_the_leaders_dashboard(
 
         # -- 5. The citizen looks the dossier up with the code and secret on the receipt.
         # Intake's page, built alongside this one: its data-testids are taken from
-        # services/intake/templates/pages/lookup.html.
+        # motcua/services/intake/templates/pages/lookup.html.
         lookup = await phone_ctx.new_page()
         await lookup.goto(f"{stack.intake}/lookup?code={dossier_code}")
         await expect(lookup.get_by_test_id("lookup-code")).to_have_value(dossier_code)
@@ -192,7 +192,7 @@ async def test_a_citizen_from_the_kiosk_to_the_leaders_dashboard(
 
         # -- 6. The leaders' dashboard counts it once the bus has carried it to deadlines.
         # Deadlines' page, built alongside this one: data-testids from
-        # services/deadlines/templates/pages/dashboard.html and sign_in.html.
+        # motcua/services/deadlines/templates/pages/dashboard.html and sign_in.html.
         dashboard = await leader_ctx.new_page()
         await dashboard.goto(f"{stack.deadlines}/dashboard?center={CENTER}")
         await dashboard.get_by_test_id("sign-in-token").fill(stack.token("leader", "lanh-dao"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from shared.auth import issue_token
+from motcua.shared.auth import issue_token
 from tests.browser.conftest import CENTER, SECRET, Stack, page_errors, playwright_api
 
 expect = playwright_api().expect

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from shared.embedded import free_port
+from motcua.devtools.embedded import free_port
 from tests.browser.conftest import CENTER, Stack, playwright_api, shot
 
 expect = playwright_api().expect

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from chaos.cluster import Partitions, quorum_leader
-from shared.embedded import kafka_cluster
+from motcua.devtools.embedded import kafka_cluster
 
 
 def _record(node_dir: Path, leader: int, epoch: int) -> None:

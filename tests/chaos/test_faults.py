@@ -21,11 +21,11 @@ from chaos.ledger import Ledger
 from chaos.scan import scan
 from chaos.scenarios import Outcome
 from chaos.stack import CENTER, CONTACT_KEY, Stack
-from shared.bus.kafka import takes_idempotence
-from shared.crypto import seal
-from shared.events import catalog
-from shared.events.envelope import new_event
-from shared.events.topics import DEADLINES, DOSSIERS
+from motcua.shared.bus.kafka import takes_idempotence
+from motcua.shared.crypto import seal
+from motcua.shared.events import catalog
+from motcua.shared.events.envelope import new_event
+from motcua.shared.events.topics import DEADLINES, DOSSIERS
 from tests.support.backends import Servers
 from tests.support.chaos_stack import running_stack
 from tests.support.waiting import eventually

@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 
 from chaos import known
-from shared.db import RETRYABLE, UNAVAILABLE, is_unavailable
+from motcua.shared.db import RETRYABLE, UNAVAILABLE, is_unavailable
 
 
 @pytest.mark.parametrize(

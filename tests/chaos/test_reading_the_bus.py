@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chaos import bus
-from shared.events.topics import DEADLINES
-from shared.settings import KafkaSettings
+from motcua.shared.events.topics import DEADLINES
+from motcua.shared.settings import KafkaSettings
 
 
 async def test_a_topic_is_read_whole_from_a_fresh_client(kafka_settings: KafkaSettings) -> None:

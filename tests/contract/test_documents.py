@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import docs
-from shared.events.registry import ENVELOPES
+from motcua.devtools import docs
+from motcua.shared.events.registry import ENVELOPES
 
 
 def test_committed_documents_match_the_code() -> None:
@@ -56,7 +56,7 @@ def test_asyncapi_documents_name_every_published_stream() -> None:
 def test_the_security_page_holds_the_threat_model_policy_keys_and_data_inventory() -> None:
     """docs/security.md is one page with every part the operators need, and the role
     table in it is the one the code enforces."""
-    from shared.policy import roles_markdown
+    from motcua.shared.policy import roles_markdown
 
     page = (docs.DOCS / "security.md").read_text(encoding="utf-8")
     for heading in (

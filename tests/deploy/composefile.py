@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from shared.services import ROOT
+from motcua.devtools.services import ROOT
 
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"

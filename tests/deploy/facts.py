@@ -8,8 +8,8 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-from shared.events import topics
-from shared.services import ROOT, SERVICES
+from motcua.devtools.services import ROOT, SERVICES
+from motcua.shared.events import topics
 
 
 def project_version() -> str:
@@ -26,8 +26,8 @@ def image() -> str:
 @cache
 def health_paths() -> dict[str, str]:
     """The runtime's liveness and readiness paths, from its own router."""
-    from shared.runtime import ServiceRuntime
-    from shared.settings import ServiceSettings
+    from motcua.shared.runtime import ServiceRuntime
+    from motcua.shared.settings import ServiceSettings
 
     runtime = ServiceRuntime("probe", ServiceSettings(), Path("."))
     paths = {getattr(r, "path", "") for r in runtime._health_router().routes}
@@ -61,7 +61,7 @@ def consumed_streams(service: str) -> set[str]:
     handlers.py (where a subscription's topics are usually built)."""
     names = _stream_names()
     found: set[str] = set()
-    package = ROOT / "services" / service
+    package = ROOT / "motcua" / "services" / service
     for path in sorted(package.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -78,7 +78,7 @@ def consumed_streams(service: str) -> set[str]:
 
 def graceful_seconds(service: str) -> float | None:
     """uvicorn's drain timeout as the service's __main__ sets it, if it does."""
-    text = (ROOT / "services" / service / "__main__.py").read_text(encoding="utf-8")
+    text = (ROOT / "motcua" / "services" / service / "__main__.py").read_text(encoding="utf-8")
     m = re.search(r"timeout_graceful_shutdown\s*=\s*([0-9.]+)", text)
     return float(m[1]) if m else None
 

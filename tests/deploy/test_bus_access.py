@@ -1,5 +1,5 @@
 """deploy/ gives each service its own Kafka user, allowed to write only what it owns,
-with the grants generated from shared/events/access.py (never edited by hand)."""
+with the grants generated from motcua/shared/events/access.py (never edited by hand)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared.events.access import WRITERS, password_variable, script, user_of
-from shared.services import ROOT, SERVICES
+from motcua.devtools.services import ROOT, SERVICES
+from motcua.shared.events.access import WRITERS, password_variable, script, user_of
 from tests.deploy import composefile
 from tests.deploy.kustomize import build, pod_spec
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared.envdocs import PLACEHOLDER, collect
-from shared.services import SERVICES
+from motcua.devtools.envdocs import PLACEHOLDER, collect
+from motcua.devtools.services import SERVICES
 from tests.deploy import composefile, facts
 
 JOBS = ("migrate", "topics")

@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pytest
 
-from shared.services import ROOT, SERVICES
+from motcua.devtools.services import ROOT, SERVICES
 
 DOCKERFILE = ROOT / "Dockerfile"
 SECRETISH = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|(?:^|_)KEY(?:$|_)", re.I)
@@ -174,15 +174,15 @@ def test_dockerignore_keeps_the_context_small_and_complete() -> None:
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
-        "shared/__pycache__/a.pyc",
+        "motcua/shared/__pycache__/a.pyc",
         "deploy/.env",
     ):
         assert _ignored(patterns, excluded), excluded
     for needed in (
         "pyproject.toml",
         "README.md",
-        "shared/settings.py",
-        "services/queue/app.py",
+        "motcua/shared/settings.py",
+        "motcua/services/queue/app.py",
         "deploy/healthcheck.py",
     ):
         assert not _ignored(patterns, needed), needed

@@ -10,9 +10,9 @@ import pytest
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared import envdocs
-from shared.services import ROOT, SERVICES
-from shared.settings import ServiceSettings
+from motcua.devtools import envdocs
+from motcua.devtools.services import ROOT, SERVICES
+from motcua.shared.settings import ServiceSettings
 
 
 def _probe_value(annotation: Any, current: Any) -> tuple[str, Any] | None:
@@ -129,7 +129,7 @@ def test_rewrite_replaces_only_the_marked_block(tmp_path: Path) -> None:
 
 
 def test_readme_table_is_current() -> None:
-    """Regenerate with ``python -m shared.envdocs`` when a settings class changes."""
+    """Regenerate with ``python -m motcua.devtools.envdocs`` when a settings class changes."""
     text = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
     assert envdocs.START in text
     assert envdocs.END in text

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.envdocs import PLACEHOLDER, collect
-from shared.services import ROOT, SERVICES
+from motcua.devtools.envdocs import PLACEHOLDER, collect
+from motcua.devtools.services import ROOT, SERVICES
 from tests.deploy import composefile, facts
 from tests.deploy.kustomize import Built, build, image_name, load_kustomization, pod_spec
 
@@ -251,7 +251,7 @@ def test_autoscalers_stay_within_partitions(built: Built) -> None:
         consumes = hpa["metadata"]["annotations"]["motcua/consumes"].split(",")
         assert consumes, target["name"]
         for topic in consumes:
-            assert topic in partitions, f"{topic} is not in shared/events/topics.py"
+            assert topic in partitions, f"{topic} is not in motcua/shared/events/topics.py"
         ceiling = min(partitions[t] for t in consumes)
         assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"] <= ceiling
         scaled[target["name"].removeprefix("motcua-")] = hpa

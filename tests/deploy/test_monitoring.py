@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from shared.services import ROOT, SERVICES
+from motcua.devtools.services import ROOT, SERVICES
 from tests.deploy import composefile, facts
 
 DEPLOY = ROOT / "deploy"
@@ -17,11 +17,11 @@ SUFFIXES = ("_bucket", "_sum", "_count", "_created")
 
 
 def defined_metrics() -> set[str]:
-    """Names passed to prometheus_client constructors anywhere in shared/ or services/."""
+    """Names passed to prometheus_client constructors anywhere in the shared code or services."""
     pattern = re.compile(r"\b(?:Counter|Gauge|Histogram|Summary)\(\s*[\"'](motcua_\w+)[\"']")
     found: set[str] = set()
     for package in ("shared", "services"):
-        for path in (ROOT / package).rglob("*.py"):
+        for path in (ROOT / "motcua" / package).rglob("*.py"):
             found |= set(pattern.findall(path.read_text(encoding="utf-8")))
     return found
 

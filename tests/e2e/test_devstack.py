@@ -13,7 +13,7 @@ import httpx
 import psutil
 import pytest
 
-from shared.services import SERVICES
+from motcua.devtools.services import SERVICES
 from tests.support.ports import free_stack_offset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def test_dev_stack_comes_up_ready_and_stops_without_orphans(tmp_path: Path) -> N
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "dev", "--state-dir", str(tmp_path / "state"),
+        [sys.executable, "-m", "motcua.devtools.cli", "dev", "--state-dir", str(tmp_path / "state"),
          "--pg-port", str(offset + 1), "--kafka-port", str(offset + 2),
          "--port-offset", str(offset), "--no-simulate"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

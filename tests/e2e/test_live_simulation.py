@@ -10,11 +10,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.intake.app import create_app as intake_app
-from services.intake.settings import IntakeSettings
-from services.queue.app import create_app as queue_app
-from services.queue.settings import QueueSettings
-from simulator.live import LiveSimulation, arrivals_per_hour
+from motcua.services.intake.app import create_app as intake_app
+from motcua.services.intake.settings import IntakeSettings
+from motcua.services.queue.app import create_app as queue_app
+from motcua.services.queue.settings import QueueSettings
+from motcua.simulator.live import LiveSimulation, arrivals_per_hour
 from tests.support.serving import serve
 from tests.support.waiting import eventually
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.auth import verify_token
-from shared.embedded import free_port
-from shared.services import SERVICES
-from shared.settings import ServiceSettings
+from motcua.devtools.embedded import free_port
+from motcua.devtools.services import SERVICES
+from motcua.shared.auth import verify_token
+from motcua.shared.settings import ServiceSettings
 from tests.support.backends import broker_kind
 from tests.support.ports import free_stack_offset
 
@@ -58,7 +58,7 @@ def readme_exports() -> dict[str, str]:
 def motcua() -> list[str]:
     """The installed ``motcua`` script beside this interpreter, as a user types it."""
     script = Path(sys.executable).with_name("motcua")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "shared.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "motcua.devtools.cli"]
 
 
 @dataclass

@@ -10,16 +10,16 @@ from typing import Any
 import httpx
 import pytest
 
-from services.deadlines.app import create_app as deadlines_app
-from services.deadlines.settings import DeadlinesSettings
-from services.intake.app import create_app as intake_app
-from services.intake.settings import IntakeSettings
-from shared.auth import issue_token
-from shared.calendar import WorkingCalendar
-from shared.events.commands import ReceiveData, ReceiveDossier
-from shared.events.topics import INTAKE_COMMANDS
-from simulator.replay import read_report, render, replay
-from simulator.workload import Scenario, plan_center
+from motcua.services.deadlines.app import create_app as deadlines_app
+from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.services.intake.app import create_app as intake_app
+from motcua.services.intake.settings import IntakeSettings
+from motcua.shared.auth import issue_token
+from motcua.shared.calendar import WorkingCalendar
+from motcua.shared.events.commands import ReceiveData, ReceiveDossier
+from motcua.shared.events.topics import INTAKE_COMMANDS
+from motcua.simulator.replay import read_report, render, replay
+from motcua.simulator.workload import Scenario, plan_center
 from tests.support.kafka import produce
 from tests.support.serving import serve
 from tests.support.waiting import eventually

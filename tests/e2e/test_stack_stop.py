@@ -24,9 +24,9 @@ import httpx
 import psutil
 import pytest
 
-from shared.auth import issue_token
-from shared.services import SERVICES
-from shared.settings import ServiceSettings
+from motcua.devtools.services import SERVICES
+from motcua.shared.auth import issue_token
+from motcua.shared.settings import ServiceSettings
 from tests.support.ports import free_stack_offset
 from tests.support.waiting import eventually
 
@@ -54,7 +54,7 @@ class Stack:
         }
         self.out = (self.state.parent / "dev.out").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "dev", "--state-dir", str(self.state),
+            [sys.executable, "-m", "motcua.devtools.cli", "dev", "--state-dir", str(self.state),
              "--pg-port", str(self.offset + 1), "--kafka-port", str(self.offset + 2),
              "--port-offset", str(self.offset), "--no-simulate", "--broker", "tansu"],
             cwd=ROOT, env=env, stdout=self.out, stderr=subprocess.STDOUT, start_new_session=True,
@@ -233,7 +233,7 @@ async def test_the_stack_restarts_a_dead_broker_or_service_then_gives_up(tmp_pat
             what="clocks and notifications across the broker's restart",
         )
 
-        child(stack, "-m services.deadlines").kill()
+        child(stack, "-m motcua.services.deadlines").kill()
         await said(stack, "motcua: deadlines exited (code -9); starting it again")
         await stack.ready()
 
@@ -244,7 +244,7 @@ async def test_the_stack_restarts_a_dead_broker_or_service_then_gives_up(tmp_pat
 
         async def next_notify() -> psutil.Process | None:
             with contextlib.suppress(AssertionError):
-                found = child(stack, "-m services.notify")
+                found = child(stack, "-m motcua.services.notify")
                 return None if found.pid in killed else found
             return None
 

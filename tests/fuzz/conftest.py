@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 from chaos.stack import CENTER, Stack, token
-from shared.events import catalog
+from motcua.shared.events import catalog
 from tests.support.backends import Servers
 from tests.support.chaos_stack import running_stack
 

@@ -1,7 +1,7 @@
 """The error shape holds where the HTTP fuzzing once found gaps.
 
 Every refusal reads ``{"error": "...", ...}`` and a 422 names each bad field
-(``shared.runtime.install_error_handlers``), including:
+(``motcua.shared.runtime.install_error_handlers``), including:
 
 * a body that cannot be decoded (e.g. not UTF-8): FastAPI raises *Starlette's*
   ``HTTPException`` (400), as the router does for unknown routes (404) and methods (405);

@@ -38,12 +38,12 @@ from hypothesis import strategies as st
 
 from chaos import bus
 from chaos.stack import AUTH_SECRET, CONTACT_KEY, Stack, token
-from shared.auth import AuthError, verify_token
-from shared.crypto import seal
-from shared.events import catalog
-from shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
-from shared.events.registry import MalformedEvent, UnknownEventType, parse_event
-from shared.events.topics import (
+from motcua.shared.auth import AuthError, verify_token
+from motcua.shared.crypto import seal
+from motcua.shared.events import catalog
+from motcua.shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
+from motcua.shared.events.registry import MalformedEvent, UnknownEventType, parse_event
+from motcua.shared.events.topics import (
     DEADLINES,
     DOSSIERS,
     INTAKE_COMMANDS,
@@ -51,7 +51,7 @@ from shared.events.topics import (
     QUEUE,
     Stream,
 )
-from shared.settings import KafkaSettings
+from motcua.shared.settings import KafkaSettings
 from tests.fuzz.conftest import receipt, replayable
 from tests.support.waiting import eventually
 

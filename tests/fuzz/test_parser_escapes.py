@@ -27,14 +27,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.deadlines.app import create_app
-from services.deadlines.settings import DeadlinesSettings
-from shared.bus.consumer import EventConsumer
-from shared.events import catalog
-from shared.events.commands import CommandError, parse_command
-from shared.events.envelope import new_event
-from shared.events.registry import EventError, parse_event
-from shared.events.topics import DOSSIERS
+from motcua.services.deadlines.app import create_app
+from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.shared.bus.consumer import EventConsumer
+from motcua.shared.events import catalog
+from motcua.shared.events.commands import CommandError, parse_command
+from motcua.shared.events.envelope import new_event
+from motcua.shared.events.registry import EventError, parse_event
+from motcua.shared.events.topics import DOSSIERS
 from tests.fuzz.conftest import receipt
 from tests.support.kafka import produce, read_all
 from tests.support.serving import serve

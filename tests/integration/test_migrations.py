@@ -8,8 +8,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared import migrations
-from shared.migrations import Migration, MigrationError
+from motcua.shared import migrations
+from motcua.shared.migrations import Migration, MigrationError
 
 
 def write(folder: Path, name: str, sql: str) -> None:

@@ -94,7 +94,7 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
             pg = stack.enter_context(PostgresContainer(POSTGRES_IMAGE, driver=None))
             pg_url = pg.get_connection_url()
         else:
-            from shared.embedded import EmbeddedPostgres, free_port
+            from motcua.devtools.embedded import EmbeddedPostgres, free_port
 
             embedded_pg = EmbeddedPostgres(workdir / "pg", free_port(), durable=durable).start()
             stack.callback(embedded_pg.stop)
@@ -107,7 +107,7 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
             kafka = stack.enter_context(KafkaContainer(KAFKA_IMAGE).with_kraft())
             bootstrap = kafka.get_bootstrap_server()
         else:
-            from shared.embedded import embedded_broker, free_port
+            from motcua.devtools.embedded import embedded_broker, free_port
 
             broker = embedded_broker(kind, free_port(), workdir).start()
             stack.callback(broker.stop)
@@ -127,7 +127,7 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
 
 
 async def _grants_producer_ids(bootstrap: str) -> bool:
-    from shared.bus.kafka import grants_producer_ids
-    from shared.settings import KafkaSettings
+    from motcua.shared.bus.kafka import grants_producer_ids
+    from motcua.shared.settings import KafkaSettings
 
     return await grants_producer_ids(KafkaSettings(bootstrap_servers=bootstrap))

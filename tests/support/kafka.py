@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.bus.kafka import grants_producer_ids
-from shared.settings import KafkaSettings
+from motcua.shared.bus.kafka import grants_producer_ids
+from motcua.shared.settings import KafkaSettings
 
 QUIET = 0.5
 """Seconds without a new record, past the reported end, after which a topic is read from

@@ -6,7 +6,7 @@ import contextlib
 import random
 import socket
 
-from shared.services import SERVICES
+from motcua.devtools.services import SERVICES
 
 
 def free_stack_offset() -> int:

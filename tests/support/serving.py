@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from shared.embedded import free_port
+from motcua.devtools.embedded import free_port
 
 
 @contextlib.asynccontextmanager

@@ -7,10 +7,10 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 
-from shared import migrations
-from shared.db import create_pool
-from shared.runtime import ServiceRuntime
-from shared.settings import DatabaseSettings, ServiceSettings
+from motcua.shared import migrations
+from motcua.shared.db import create_pool
+from motcua.shared.runtime import ServiceRuntime
+from motcua.shared.settings import DatabaseSettings, ServiceSettings
 from tests.integration.bus import probe
 from tests.support.serving import serve
 

@@ -19,11 +19,11 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
-from shared.events import Envelope, new_event
-from shared.events.catalog import DossierAssigned
-from shared.events.topics import DOSSIERS, QUEUE
-from shared.runtime import ServiceRuntime
-from shared.settings import ServiceSettings
+from motcua.shared.events import Envelope, new_event
+from motcua.shared.events.catalog import DossierAssigned
+from motcua.shared.events.topics import DOSSIERS, QUEUE
+from motcua.shared.runtime import ServiceRuntime
+from motcua.shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "probe_migrations"
 
@@ -81,7 +81,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 if __name__ == "__main__":
     import uvicorn
 
-    from shared.settings import DatabaseSettings, KafkaSettings
+    from motcua.shared.settings import DatabaseSettings, KafkaSettings
 
     s = ServiceSettings(
         db=DatabaseSettings(url=os.environ["DATABASE_URL"]),

@@ -4,7 +4,7 @@ Kafka with SASL/SCRAM and the standard authorizer, with the grants deploy/ ships
 The broker has two client listeners: PLAINTEXT for the operator (``User:ANONYMOUS``,
 the test's super user, standing in for deploy's admin) and SASL_PLAINTEXT with
 SCRAM-SHA-512 for the services. The SCRAM users are created when the log is formatted;
-the ACLs are ``shared.events.access.grants()``, the same list ``motcua acls`` turns
+the ACLs are ``motcua.shared.events.access.grants()``, the same list ``motcua acls`` turns
 into the script deploy/ runs, applied here through Kafka's own admin client.
 """
 
@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from aiokafka.errors import TopicAuthorizationFailedError
 
-from shared.bus.kafka import ensure_topics, open_producer
-from shared.embedded import KAFKA_LOG4J, ApacheKafka, free_port, java_binary, kafka_jars
-from shared.events.access import WRITERS, grants, user_of
-from shared.events.topics import DOSSIERS, INTAKE_COMMANDS, QUEUE, Owner
-from shared.settings import KafkaSettings
+from motcua.devtools.embedded import KAFKA_LOG4J, ApacheKafka, free_port, java_binary, kafka_jars
+from motcua.shared.bus.kafka import ensure_topics, open_producer
+from motcua.shared.events.access import WRITERS, grants, user_of
+from motcua.shared.events.topics import DOSSIERS, INTAKE_COMMANDS, QUEUE, Owner
+from motcua.shared.settings import KafkaSettings
 
 pytestmark = pytest.mark.slow
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shared.bus.kafka import make_router
-from shared.embedded import free_port
-from shared.settings import KafkaSettings
+from motcua.devtools.embedded import free_port
+from motcua.shared.bus.kafka import make_router
+from motcua.shared.settings import KafkaSettings
 
 
 async def test_a_service_router_bootstraps_from_a_list_of_brokers(

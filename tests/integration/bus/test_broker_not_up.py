@@ -13,10 +13,10 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.bus.kafka import ensure_topics
-from shared.embedded import embedded_broker, free_port
-from shared.events.topics import DOSSIERS
-from shared.settings import KafkaSettings
+from motcua.devtools.embedded import embedded_broker, free_port
+from motcua.shared.bus.kafka import ensure_topics
+from motcua.shared.events.topics import DOSSIERS
+from motcua.shared.settings import KafkaSettings
 from tests.integration.bus import probe
 from tests.integration.bus.conftest import effects
 from tests.integration.bus.test_crash_and_outage import start_probe

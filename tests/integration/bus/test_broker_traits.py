@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.bus.kafka import fetch_wait_ms, open_producer, takes_idempotence
-from shared.events.topics import DOSSIERS
-from shared.settings import KafkaSettings, ServiceSettings
+from motcua.shared.bus.kafka import fetch_wait_ms, open_producer, takes_idempotence
+from motcua.shared.events.topics import DOSSIERS
+from motcua.shared.settings import KafkaSettings, ServiceSettings
 from tests.integration.bus import probe
 from tests.integration.bus.conftest import effects, runtime_of
 from tests.support.backends import Servers

@@ -14,9 +14,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shared.bus.consumer import EventConsumer, Retry, RetryPolicy
-from shared.events import Envelope, new_event
-from shared.events.catalog import DossierAssigned, DossierReturned
+from motcua.shared.bus.consumer import EventConsumer, Retry, RetryPolicy
+from motcua.shared.events import Envelope, new_event
+from motcua.shared.events.catalog import DossierAssigned, DossierReturned
 from tests.integration.bus.probe import assigned
 
 

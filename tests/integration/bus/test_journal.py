@@ -13,14 +13,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from shared.bus import journal, outbox
-from shared.bus.epoch import EpochMarker
-from shared.bus.kafka import open_producer
-from shared.bus.outbox import OutboxRelay
-from shared.bus.retention import Retention
-from shared.cli import outbox_command
-from shared.events.topics import DOSSIERS
-from shared.settings import KafkaSettings
+from motcua.devtools.cli import outbox_command
+from motcua.shared.bus import journal, outbox
+from motcua.shared.bus.epoch import EpochMarker
+from motcua.shared.bus.kafka import open_producer
+from motcua.shared.bus.outbox import OutboxRelay
+from motcua.shared.bus.retention import Retention
+from motcua.shared.events.topics import DOSSIERS
+from motcua.shared.settings import KafkaSettings
 from tests.integration.bus.probe import assigned
 from tests.support.kafka import read_all
 from tests.support.waiting import eventually
@@ -245,7 +245,7 @@ async def _requested(pool: asyncpg.Pool) -> int | None:
 def test_the_journal_must_end_before_the_inbox_forgets() -> None:
     from pydantic import ValidationError
 
-    from shared.settings import ServiceSettings
+    from motcua.shared.settings import ServiceSettings
 
     assert ServiceSettings(dev_mode=False).journal_hours == 168
     assert ServiceSettings(dev_mode=True).journal_hours == 24
@@ -254,7 +254,7 @@ def test_the_journal_must_end_before_the_inbox_forgets() -> None:
 
 
 def test_a_replay_needs_a_time_with_its_zone(capsys: pytest.CaptureFixture[str]) -> None:
-    from shared.cli import main
+    from motcua.devtools.cli import main
 
     url = ["--database-url", "postgresql://nowhere/x"]
     with pytest.raises(SystemExit):

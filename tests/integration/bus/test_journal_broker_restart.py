@@ -12,10 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.bus import outbox
-from shared.bus.kafka import ensure_topics
-from shared.embedded import EmbeddedKafka, free_port
-from shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
+from motcua.devtools.embedded import EmbeddedKafka, free_port
+from motcua.shared.bus import outbox
+from motcua.shared.bus.kafka import ensure_topics
+from motcua.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
 from tests.integration.bus import probe
 from tests.integration.bus.conftest import effects, runtime_of
 from tests.support.serving import serve

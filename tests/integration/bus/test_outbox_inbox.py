@@ -12,9 +12,9 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 
-from shared.bus import outbox
-from shared.events.topics import DOSSIERS
-from shared.settings import ServiceSettings
+from motcua.shared.bus import outbox
+from motcua.shared.events.topics import DOSSIERS
+from motcua.shared.settings import ServiceSettings
 from tests.integration.bus.conftest import effects, runtime_of
 from tests.integration.bus.probe import assigned
 from tests.support.kafka import produce, read_all
@@ -171,8 +171,8 @@ async def test_concurrent_relays_publish_each_row_once(
     probe_app: tuple[FastAPI, str], probe_settings: ServiceSettings, db: asyncpg.Connection
 ) -> None:
     """A second replica's relay stands by on the advisory lock instead of double-publishing."""
-    from shared.bus.kafka import open_producer
-    from shared.bus.outbox import OutboxRelay
+    from motcua.shared.bus.kafka import open_producer
+    from motcua.shared.bus.outbox import OutboxRelay
 
     runtime = runtime_of(probe_app[0])
     rival = OutboxRelay(

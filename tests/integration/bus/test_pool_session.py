@@ -1,7 +1,7 @@
 """The pool's release rules, on the real database.
 
 Pools skip asyncpg's reset query on release (request work keeps no session state);
-work that takes session advisory locks or LISTENs runs in ``shared.db.session``,
+work that takes session advisory locks or LISTENs runs in ``motcua.shared.db.session``,
 which clears that state, or closes the connection when it cannot.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from shared.bus.kafka import open_producer
-from shared.bus.outbox import OutboxRelay
-from shared.db import UNAVAILABLE, create_pool, is_unavailable, session
-from shared.settings import DatabaseSettings, KafkaSettings
+from motcua.shared.bus.kafka import open_producer
+from motcua.shared.bus.outbox import OutboxRelay
+from motcua.shared.db import UNAVAILABLE, create_pool, is_unavailable, session
+from motcua.shared.settings import DatabaseSettings, KafkaSettings
 from tests.support.waiting import eventually
 
 LOCK = 715_517

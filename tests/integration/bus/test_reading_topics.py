@@ -7,8 +7,8 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.events.topics import DOSSIERS
-from shared.settings import KafkaSettings
+from motcua.shared.events.topics import DOSSIERS
+from motcua.shared.settings import KafkaSettings
 from tests.support.kafka import drain, produce, read_all
 from tests.support.waiting import eventually
 

@@ -1,6 +1,6 @@
 """How the outbox relay is woken, on the real database and broker.
 
-Writers notify only while the relay sleeps (see ``shared.bus.outbox``). Each relay
+Writers notify only while the relay sleeps (see ``motcua.shared.bus.outbox``). Each relay
 here sleeps for an hour when it finds nothing, so a committed row that failed to
 wake it would stay unpublished and the test would fail waiting for it.
 """
@@ -16,11 +16,11 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from shared.bus import outbox
-from shared.bus.kafka import open_producer
-from shared.bus.outbox import OutboxRelay
-from shared.events.topics import DOSSIERS
-from shared.settings import KafkaSettings
+from motcua.shared.bus import outbox
+from motcua.shared.bus.kafka import open_producer
+from motcua.shared.bus.outbox import OutboxRelay
+from motcua.shared.events.topics import DOSSIERS
+from motcua.shared.settings import KafkaSettings
 from tests.integration.bus.probe import assigned
 from tests.support.kafka import read_all
 from tests.support.waiting import eventually

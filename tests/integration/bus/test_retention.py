@@ -12,9 +12,9 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
-from shared.bus import inbox
-from shared.bus.retention import Retention, delete_expired, delete_expired_batch
-from shared.settings import ServiceSettings
+from motcua.shared.bus import inbox
+from motcua.shared.bus.retention import Retention, delete_expired, delete_expired_batch
+from motcua.shared.settings import ServiceSettings
 from tests.integration.bus import probe
 from tests.integration.bus.conftest import runtime_of
 from tests.support.serving import serve

@@ -10,13 +10,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
-from services.deadlines.app import create_app
-from services.deadlines.bootstrap import Deadlines
-from services.deadlines.settings import DeadlinesSettings
-from shared.auth import Role, issue_token
-from shared.events import Envelope
-from shared.events.topics import DEADLINES, DOSSIERS
-from shared.settings import DatabaseSettings, KafkaSettings
+from motcua.services.deadlines.app import create_app
+from motcua.services.deadlines.bootstrap import Deadlines
+from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.shared.auth import Role, issue_token
+from motcua.shared.events import Envelope
+from motcua.shared.events.topics import DEADLINES, DOSSIERS
+from motcua.shared.settings import DatabaseSettings, KafkaSettings
 from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.deadlines.support import MovableClock, migrate, vn
 from tests.support.backends import Servers

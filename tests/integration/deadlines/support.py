@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from services.deadlines.app import MIGRATIONS
-from services.deadlines.flags import (
+from motcua.services.deadlines.app import MIGRATIONS
+from motcua.services.deadlines.flags import (
     parse_thresholds,
 )
-from services.deadlines.usecases import Calendars, Policy, apply_dossier_event
-from shared import migrations
-from shared.events import Envelope, new_event
-from shared.events.catalog import (
+from motcua.services.deadlines.usecases import Calendars, Policy, apply_dossier_event
+from motcua.shared import migrations
+from motcua.shared.events import Envelope, new_event
+from motcua.shared.events.catalog import (
     DossierAssigned,
     DossierFinancialObligationFulfilled,
     DossierFinancialObligationNotified,

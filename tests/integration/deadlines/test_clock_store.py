@@ -10,15 +10,15 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from services.deadlines import queries, usecases
-from services.deadlines.domain import (
+from motcua.services.deadlines import queries, usecases
+from motcua.services.deadlines.domain import (
     Conflict,
     Extension,
     InvalidInput,
 )
-from services.deadlines.scheduler import fire_due
-from services.deadlines.usecases import Calendars
-from shared.calendar import TimeUnit
+from motcua.services.deadlines.scheduler import fire_due
+from motcua.services.deadlines.usecases import Calendars
+from motcua.shared.calendar import TimeUnit
 from tests.integration.deadlines.support import (
     POLICY,
     Dossier,

@@ -1,7 +1,7 @@
 """SIGKILL of the service process in the middle of firing, then a restart: every flag that
 fell due, before or during the outage, is emitted, and none twice.
 
-The service runs as ``python -m services.deadlines`` on real time. Its center gets a
+The service runs as ``python -m motcua.services.deadlines`` on real time. Its center gets a
 round-the-clock calendar, so a 1-working-hour limit on a receipt backdated by about an
 hour falls due seconds from now. (The outbox relay publishes at least once: a kill between
 the broker's acknowledgement and the row's deletion may repeat a message with the same
@@ -26,10 +26,10 @@ import holidays
 import httpx
 import pytest
 
-from services.deadlines.calendars import default_config
-from shared.auth import issue_token
-from shared.embedded import free_port
-from shared.settings import KafkaSettings
+from motcua.devtools.embedded import free_port
+from motcua.services.deadlines.calendars import default_config
+from motcua.shared.auth import issue_token
+from motcua.shared.settings import KafkaSettings
 from tests.integration.deadlines.conftest import produce_events
 from tests.integration.deadlines.support import Dossier
 from tests.support.kafka import read_all
@@ -58,7 +58,7 @@ class ServiceProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "services.deadlines",
+                "motcua.services.deadlines",
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,

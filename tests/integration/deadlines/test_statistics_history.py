@@ -11,13 +11,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.deadlines import queries, report, usecases
-from services.deadlines.domain import (
+from motcua.services.deadlines import cli, queries, usecases
+from motcua.services.deadlines.domain import (
     Extension,
 )
-from services.deadlines.statistics import ReportQuery, Tally
-from services.deadlines.usecases import Calendars
-from shared.calendar import TimeUnit, WorkingCalendar
+from motcua.services.deadlines.statistics import ReportQuery, Tally
+from motcua.services.deadlines.usecases import Calendars
+from motcua.shared.calendar import TimeUnit, WorkingCalendar
 from tests.integration.deadlines.support import POLICY, VN, Dossier, apply, migrate, vn
 
 CT = {"procedure_code": "CT-BS", "line_code": "A"}  # same day
@@ -203,7 +203,7 @@ async def test_reference_center_prints_its_published_figures(
 ) -> None:
     await build_reference_center(conn, database_url, WorkingCalendar.default())
     argv = ["on-time", "--center", "nam-cuong", "--from", "2025-07-01", "--to", "2025-11-27"]
-    assert await asyncio.to_thread(report.main, [*argv, "--database-url", database_url]) == 0
+    assert await asyncio.to_thread(cli.main, [*argv, "--database-url", database_url]) == 0
     table = capsys.readouterr().out
     assert "3,510 dossiers received, 3,450 resolved on time or early, 60 in progress." in table
     total = next(line for line in table.splitlines() if line.startswith("total"))
@@ -212,13 +212,13 @@ async def test_reference_center_prints_its_published_figures(
     ]  # fmt: skip
 
     csv_argv = [*argv, "--database-url", database_url, "--format", "csv"]
-    assert await asyncio.to_thread(report.main, csv_argv) == 0
+    assert await asyncio.to_thread(cli.main, csv_argv) == 0
     csv_total = capsys.readouterr().out.splitlines()[1]
     assert csv_total == "total,all,3510,3450,2300,1150,0,3450,0,60,60,0,1.0000"
 
     # A week later the 60 are still open but now late (due 4-8 Dec): as-of moves the split.
     later_argv = [*argv, "--database-url", database_url, "--as-of", "2025-12-10"]
-    assert await asyncio.to_thread(report.main, later_argv) == 0
+    assert await asyncio.to_thread(cli.main, later_argv) == 0
     later = capsys.readouterr().out
     assert (
         "3,510 dossiers received, 3,450 resolved on time or early, 60 in progress (60 overdue)."

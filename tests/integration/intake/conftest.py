@@ -12,10 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
-from services.intake.app import create_app
-from services.intake.bootstrap import Wiring
-from services.intake.settings import IntakeSettings
-from shared.settings import DatabaseSettings, KafkaSettings
+from motcua.services.intake.app import create_app
+from motcua.services.intake.bootstrap import Wiring
+from motcua.services.intake.settings import IntakeSettings
+from motcua.shared.settings import DatabaseSettings, KafkaSettings
 from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.intake.support import Intake
 from tests.support.backends import Servers

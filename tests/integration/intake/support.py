@@ -12,12 +12,12 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.intake.bootstrap import Wiring
-from services.intake.settings import IntakeSettings
-from shared.auth import Role, issue_token
-from shared.events.commands import COMMANDS, Command
-from shared.events.topics import DOSSIERS, INTAKE_COMMANDS, INTAKE_RESULTS
-from shared.policy import COMMAND_OPERATIONS, POLICY, ROLES
+from motcua.services.intake.bootstrap import Wiring
+from motcua.services.intake.settings import IntakeSettings
+from motcua.shared.auth import Role, issue_token
+from motcua.shared.events.commands import COMMANDS, Command
+from motcua.shared.events.topics import DOSSIERS, INTAKE_COMMANDS, INTAKE_RESULTS
+from motcua.shared.policy import COMMAND_OPERATIONS, POLICY, ROLES
 from tests.support.kafka import produce, read_all
 from tests.support.waiting import eventually
 

@@ -7,9 +7,9 @@ import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.intake import domain
-from services.intake.catalog import TimeLimitSpec
-from shared.calendar import TimeUnit
+from motcua.services.intake import domain
+from motcua.services.intake.catalog import TimeLimitSpec
+from motcua.shared.calendar import TimeUnit
 from tests.integration.intake.support import CENTER, Intake
 
 

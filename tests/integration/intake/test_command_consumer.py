@@ -17,12 +17,12 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.intake.command_bus import CommandConsumer
-from shared.auth import Principal, issue_token, verify_token
-from shared.bus.consumer import RetryPolicy
-from shared.embedded import free_port
-from shared.events.commands import Command
-from shared.events.topics import INTAKE_COMMANDS
+from motcua.devtools.embedded import free_port
+from motcua.services.intake.command_handlers import CommandConsumer
+from motcua.shared.auth import Principal, issue_token, verify_token
+from motcua.shared.bus.consumer import RetryPolicy
+from motcua.shared.events.commands import Command
+from motcua.shared.events.topics import INTAKE_COMMANDS
 from tests.integration.intake.conftest import Running
 from tests.integration.intake.support import Intake, command
 from tests.support.kafka import read_all
@@ -157,7 +157,7 @@ async def test_a_command_without_a_valid_clerk_token_is_rejected_and_changes_not
 
     unsigned = resolve()
     forged = resolve(token=issue_token("not-the-secret", center_id="nam-cuong", subject="x"))
-    with mock.patch("shared.auth.time.time", return_value=time.time() - 3600):
+    with mock.patch("motcua.shared.auth.time.time", return_value=time.time() - 3600):
         stale = intake.token(subject="clerk-app-1", ttl=60)  # issued an hour ago
     expired = resolve(token=stale)
     stranger = resolve(token=intake.token("other-ward", subject="clerk-app-1"))

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import crypto
-from shared.events.topics import DOSSIERS, INTAKE_RESULTS, QUEUE
+from motcua.shared import crypto
+from motcua.shared.events.topics import DOSSIERS, INTAKE_RESULTS, QUEUE
 from tests.integration.intake.conftest import LOOKUP_BURST
 from tests.integration.intake.support import CENTER, Intake
 from tests.support.kafka import read_all

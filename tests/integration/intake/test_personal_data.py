@@ -14,14 +14,14 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
-from services.intake.app import MIGRATIONS, create_app
-from services.intake.catalog import load_statuses
-from services.intake.domain import Step
-from services.intake.personal_data import pepper_old_hashes
-from services.intake.queries import Queries
-from services.intake.settings import IntakeSettings
-from shared import migrations
-from shared.crypto import BUS, Keyring
+from motcua.services.intake.app import MIGRATIONS, create_app
+from motcua.services.intake.catalog import load_statuses
+from motcua.services.intake.domain import Step
+from motcua.services.intake.personal_data import pepper_old_hashes
+from motcua.services.intake.queries import Queries
+from motcua.services.intake.settings import IntakeSettings
+from motcua.shared import migrations
+from motcua.shared.crypto import BUS, Keyring
 
 CENTER = "nam-cuong"
 STATUSES = load_statuses().statuses

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from services.intake import repository
-from services.intake.app import MIGRATIONS, create_app
-from services.intake.retention import UnclaimedTickets, expire_commands
-from services.intake.settings import IntakeSettings
-from shared import migrations
+from motcua.services.intake.app import MIGRATIONS, create_app
+from motcua.services.intake.repository import dossiers
+from motcua.services.intake.retention import UnclaimedTickets, expire_commands
+from motcua.services.intake.settings import IntakeSettings
+from motcua.shared import migrations
 
 HORIZON = timedelta(days=30)
 CENTER = "nam-cuong"
@@ -30,7 +30,7 @@ async def pg(db: asyncpg.Connection) -> asyncpg.Connection:
 async def command(pg: asyncpg.Connection, age_days: float = 0) -> str:
     key = f"bus:{uuid.uuid4()}"
     async with pg.transaction():
-        claimed = await repository.claim_command(
+        claimed = await dossiers.claim_command(
             pg, key, command_type="ReceiveDossier", center_id=CENTER, dossier_id=uuid.uuid4()
         )
         await pg.execute(
@@ -60,7 +60,7 @@ async def test_old_command_keys_go_recent_ones_stay_and_still_refuse_a_replay(
 
     assert await known_commands(pg, old + recent) == set(recent)
     async with pg.transaction():
-        again = await repository.claim_command(
+        again = await dossiers.claim_command(
             pg, recent[0], command_type="ReceiveDossier", center_id=CENTER, dossier_id=None
         )
     assert not again  # the replayed command has no second effect
@@ -68,9 +68,9 @@ async def test_old_command_keys_go_recent_ones_stay_and_still_refuse_a_replay(
 
 async def served(pg: asyncpg.Connection, age_days: float) -> uuid.UUID:
     ticket = uuid.uuid4()
-    await repository.upsert_served_ticket(
+    await dossiers.upsert_served_ticket(
         pg,
-        repository.ServedTicket(
+        dossiers.ServedTicket(
             ticket_id=ticket,
             center_id=CENTER,
             number="A001",

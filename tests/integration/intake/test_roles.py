@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.auth import issue_token
+from motcua.shared.auth import issue_token
 from tests.integration.intake.support import CENTER, OP_REQUESTS, Intake
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from shared.events import ticket_correlation
-from shared.events.catalog import TicketServiceCompleted
-from shared.events.envelope import new_event
-from shared.events.topics import QUEUE
+from motcua.shared.events import ticket_correlation
+from motcua.shared.events.catalog import TicketServiceCompleted
+from motcua.shared.events.envelope import new_event
+from motcua.shared.events.topics import QUEUE
 from tests.integration.intake.support import CENTER, Intake, command
 from tests.support.kafka import produce
 from tests.support.waiting import eventually

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.intake.catalog import load_statuses
-from services.intake.domain import TRANSITIONS, Lifecycle, Op, Step
+from motcua.services.intake.catalog import load_statuses
+from motcua.services.intake.domain import TRANSITIONS, Lifecycle, Op, Step
 from tests.integration.intake.support import OP_REQUESTS, Intake
 
 STATUSES = load_statuses().statuses

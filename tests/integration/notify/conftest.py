@@ -5,9 +5,9 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from shared.db import create_pool
-from shared.devstack import migrate_all
-from shared.settings import DatabaseSettings
+from motcua.devtools.devstack import migrate_all
+from motcua.shared.db import create_pool
+from motcua.shared.settings import DatabaseSettings
 from tests.integration.notify.sinks import HttpSink
 
 

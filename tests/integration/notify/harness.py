@@ -14,11 +14,11 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
-from services.notify.app import create_app
-from services.notify.settings import NotifySettings
-from shared.crypto import seal
-from shared.events import Envelope, new_event
-from shared.events.catalog import (
+from motcua.services.notify.app import create_app
+from motcua.services.notify.settings import NotifySettings
+from motcua.shared.crypto import seal
+from motcua.shared.events import Envelope, new_event
+from motcua.shared.events.catalog import (
     DeadlineOverdue,
     DossierReceived,
     DossierResolved,
@@ -29,8 +29,8 @@ from shared.events.catalog import (
     TicketIssued,
     TimeLimitSnapshot,
 )
-from shared.events.topics import key_of, stream_of
-from shared.settings import DatabaseSettings, KafkaSettings
+from motcua.shared.events.topics import key_of, stream_of
+from motcua.shared.settings import DatabaseSettings, KafkaSettings
 from tests.conftest import fresh_database, fresh_kafka
 from tests.support.backends import Servers
 from tests.support.kafka import produce

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from aiosmtpd.controller import Controller
 
-from shared.embedded import free_port
+from motcua.devtools.embedded import free_port
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The notify process killed with SIGKILL mid-batch loses and doubles nothing, counted
 at the sink; and no phone number or lookup secret ever shows in its logs or on the bus.
 
-The service runs as its own OS process (``python -m services.notify``), configured
+The service runs as its own OS process (``python -m motcua.services.notify``), configured
 through the environment the way ``motcua dev`` and the containers configure it.
 """
 
@@ -20,9 +20,9 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.embedded import free_port
-from shared.events.catalog import SealedContact
-from shared.events.topics import all_topics
+from motcua.devtools.embedded import free_port
+from motcua.shared.events.catalog import SealedContact
+from motcua.shared.events.topics import all_topics
 from tests.integration.notify.harness import (
     CONTACT_KEY,
     database,
@@ -43,7 +43,7 @@ MESSAGES = 150
 
 
 class NotifyProcess:
-    """``python -m services.notify`` with its output kept for inspection."""
+    """``python -m motcua.services.notify`` with its output kept for inspection."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
@@ -56,7 +56,7 @@ class NotifyProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "services.notify",
+                "motcua.services.notify",
                 env=self.env,
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,

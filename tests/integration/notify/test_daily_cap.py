@@ -9,7 +9,7 @@ from datetime import date
 import asyncpg
 import pytest
 
-from services.notify import daily_cap
+from motcua.services.notify import daily_cap
 from tests.integration.notify.harness import (
     Notify,
     e164,

@@ -15,12 +15,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.notify import delivery_repository as deliveries
-from services.notify import repository as repo
-from services.notify.contacts import Contact
-from services.notify.delivery_repository import Attempt, NewDelivery, Outcome, SourceEvent
-from shared.crypto import AT_REST, Keyring
-from shared.events.topics import DOSSIERS
+from motcua.services.notify.contacts import Contact
+from motcua.services.notify.repository import citizens as repo
+from motcua.services.notify.repository import deliveries
+from motcua.services.notify.repository.deliveries import Attempt, NewDelivery, Outcome, SourceEvent
+from motcua.shared.crypto import AT_REST, Keyring
+from motcua.shared.events.topics import DOSSIERS
 from tests.integration.notify.harness import running_notify
 from tests.support.backends import Servers
 from tests.support.kafka import read_all

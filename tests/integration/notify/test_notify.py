@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from services.notify.contacts import recipient_ref
-from services.notify.delivery_log import MASK
-from shared.auth import issue_token
-from shared.crypto import seal
-from shared.events.topics import DOSSIERS, NOTIFICATIONS
+from motcua.services.notify.contacts import recipient_ref
+from motcua.services.notify.repository.delivery_log import MASK
+from motcua.shared.auth import issue_token
+from motcua.shared.crypto import seal
+from motcua.shared.events.topics import DOSSIERS, NOTIFICATIONS
 from tests.integration.notify.harness import (
     Notify,
     dossier_received,
@@ -508,7 +508,7 @@ async def test_a_message_whose_secret_can_no_longer_be_opened_is_withheld_from_s
     in the body to mask it, so staff see no body at all."""
     from datetime import UTC, datetime
 
-    from services.notify import delivery_repository as deliveries
+    from motcua.services.notify.repository import deliveries
 
     c, secret = center(), random_secret()
     dossier, received = dossier_received(c, phone=random_phone(), secret=secret)
@@ -792,7 +792,7 @@ async def test_recording_a_message_wakes_the_worker_at_commit(notify: Notify) ->
     """The worker need not poll: a pending delivery notifies it when the consumer commits."""
     from datetime import UTC, datetime, timedelta
 
-    from services.notify import delivery_repository as deliveries
+    from motcua.services.notify.repository import deliveries
 
     woken: list[str] = []
 

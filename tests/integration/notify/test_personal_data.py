@@ -11,12 +11,12 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from services.notify.delivery_repository import open_body
-from services.notify.personal_data import reseal
-from services.notify.repository import open_address
-from shared.crypto import AT_REST, Keyring
-from shared.events import Envelope, new_event
-from shared.events.catalog import DossierWithdrawn
+from motcua.services.notify.personal_data import reseal
+from motcua.services.notify.repository.citizens import open_address
+from motcua.services.notify.repository.deliveries import open_body
+from motcua.shared.crypto import AT_REST, Keyring
+from motcua.shared.events import Envelope, new_event
+from motcua.shared.events.catalog import DossierWithdrawn
 from tests.integration.notify.harness import (
     CONTACT_KEY,
     Dossier,

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from services.notify.channels import AppriseTransport, Outgoing
-from services.notify.domain import Channel, Kind
-from services.notify.messages import Renderer
-from shared.embedded import free_port
+from motcua.devtools.embedded import free_port
+from motcua.services.notify.channels import AppriseTransport, Outgoing
+from motcua.services.notify.domain import Channel, Kind
+from motcua.services.notify.message_templates import Renderer
 from tests.support.waiting import eventually
 
 EVIL = '<a href="https://evil.example/pay">Nộp phí tại đây</a><script>alert(1)</script>'

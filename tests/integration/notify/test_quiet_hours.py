@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.notify.settings import CenterOverrides
+from motcua.services.notify.settings import CenterOverrides
 from tests.integration.notify.harness import (
     Notify,
     dossier_received,

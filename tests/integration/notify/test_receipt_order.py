@@ -19,9 +19,9 @@ import asyncpg
 import httpx
 import pytest
 
-from services.notify import triggers
-from services.notify.usecases import Notifier
-from shared.events import Envelope
+from motcua.services.notify import triggers
+from motcua.services.notify.usecases import Notifier
+from motcua.shared.events import Envelope
 from tests.integration.notify.harness import (
     Notify,
     dossier_received,

@@ -9,8 +9,8 @@ import time
 import asyncpg
 import pytest
 
-from services.notify.domain import Channel, burst_of
-from services.notify.pace import BLOCK_SECONDS, SharedPace
+from motcua.services.notify.domain import Channel, burst_of
+from motcua.services.notify.ratelimit import BLOCK_SECONDS, SharedPace
 
 RATE = 100.0
 

@@ -14,14 +14,14 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.deadlines.app import create_app as create_deadlines
-from services.deadlines.settings import DeadlinesSettings
-from services.intake.app import create_app as create_intake
-from services.intake.settings import IntakeSettings
-from shared.auth import Role, issue_token
-from shared.events import Envelope
-from shared.events.topics import DOSSIERS
-from shared.settings import DatabaseSettings
+from motcua.services.deadlines.app import create_app as create_deadlines
+from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.services.intake.app import create_app as create_intake
+from motcua.services.intake.settings import IntakeSettings
+from motcua.shared.auth import Role, issue_token
+from motcua.shared.events import Envelope
+from motcua.shared.events.topics import DOSSIERS
+from motcua.shared.settings import DatabaseSettings
 from tests.conftest import fresh_database, fresh_kafka
 from tests.support.backends import Servers
 from tests.support.serving import serve

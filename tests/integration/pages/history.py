@@ -38,8 +38,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared.events import Envelope, new_event
-from shared.events.catalog import (
+from motcua.shared.events import Envelope, new_event
+from motcua.shared.events.catalog import (
     DossierReceived,
     DossierResolved,
     DossierStopped,

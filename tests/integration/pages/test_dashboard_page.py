@@ -16,7 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.deadlines.sign_in import COOKIE
+from motcua.services.deadlines.sign_in import COOKIE
 from tests.integration.pages.conftest import DeadlinesApp
 from tests.integration.pages.history import history
 from tests.support.waiting import eventually

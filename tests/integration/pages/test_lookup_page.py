@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from services.intake.receipt import vi_datetime
+from motcua.services.intake.receipt import vi_datetime
 from tests.integration.pages.conftest import LOOKUP_BURST, clerk_headers, client_address
 
 NAME = "Trần Thị Hoa"

@@ -20,14 +20,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.queue.app import create_app
-from services.queue.directory import DEFAULT_FILE
-from services.queue.settings import QueueSettings
-from services.queue.usecases import QueueService
-from shared.auth import issue_token
-from shared.events.registry import parse_event
-from shared.events.topics import QUEUE
-from shared.settings import DatabaseSettings, KafkaSettings
+from motcua.services.queue.app import create_app
+from motcua.services.queue.directory import DEFAULT_FILE
+from motcua.services.queue.settings import QueueSettings
+from motcua.services.queue.usecases import QueueService
+from motcua.shared.auth import issue_token
+from motcua.shared.events.registry import parse_event
+from motcua.shared.events.topics import QUEUE
+from motcua.shared.settings import DatabaseSettings, KafkaSettings
 from tests.conftest import fresh_database, fresh_kafka
 from tests.support.backends import Servers
 from tests.support.kafka import read_all

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from shared.auth import issue_token
+from motcua.shared.auth import issue_token
 from tests.integration.queue.conftest import SECRET, Desk, QueueEnv, state_of
 from tests.support.waiting import eventually
 

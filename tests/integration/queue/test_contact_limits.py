@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from services.queue.app import create_app
-from shared.client_address import parse_networks
+from motcua.services.queue.app import create_app
+from motcua.shared.client_address import parse_networks
 from tests.integration.queue.conftest import QueueEnv
 from tests.support.serving import serve
 

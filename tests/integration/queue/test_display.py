@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from services.queue.app import create_app
-from shared.client_address import parse_networks
+from motcua.services.queue.app import create_app
+from motcua.shared.client_address import parse_networks
 from tests.integration.queue.conftest import Desk, QueueEnv, sse_events
 from tests.support.serving import serve
 from tests.support.waiting import eventually

@@ -10,8 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
-from shared import crypto
-from shared.events import ticket_correlation
+from motcua.shared import crypto
+from motcua.shared.events import ticket_correlation
 from tests.integration.queue.conftest import CONTACT_KEY, Desk, QueueEnv
 from tests.support.kafka import read_all
 from tests.support.waiting import eventually
@@ -161,7 +161,7 @@ async def test_fairness_guard_lets_a_normal_ticket_through_after_k_priority_call
 async def test_waiting_gauge_counts_tickets_per_line(
     queue_env: QueueEnv, client: httpx.AsyncClient, center: str, pg: asyncpg.Connection
 ) -> None:
-    from services.queue.metrics import sample_waiting
+    from motcua.services.queue.metrics import sample_waiting
 
     for line in ("justice", "justice", "land"):
         r = await client.post(f"/centers/{center}/tickets", json={"line_code": line})

@@ -16,11 +16,11 @@ import asyncpg
 import httpx
 import pytest
 
-from services.queue.app import create_app
-from shared.auth import issue_token
-from shared.events.registry import parse_event
-from shared.events.topics import QUEUE
-from shared.settings import KafkaSettings
+from motcua.services.queue.app import create_app
+from motcua.shared.auth import issue_token
+from motcua.shared.events.registry import parse_event
+from motcua.shared.events.topics import QUEUE
+from motcua.shared.settings import KafkaSettings
 from tests.integration.queue.conftest import queue_settings, write_centers
 from tests.support.kafka import read_all
 from tests.support.serving import serve

@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
-from services.queue.app import MIGRATIONS, create_app
-from services.queue.settings import QueueSettings
-from shared import migrations
+from motcua.services.queue.app import MIGRATIONS, create_app
+from motcua.services.queue.settings import QueueSettings
+from motcua.shared import migrations
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services.queue.domain import Status, Ticket, queue_position
+from motcua.services.queue.domain import Status, Ticket, queue_position
 from tests.integration.queue.conftest import Desk, FakeClock, QueueEnv
 from tests.support.waiting import eventually
 

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.queue.app import create_app
-from services.queue.settings import QueueSettings
-from shared.auth import issue_token
-from shared.settings import KafkaSettings
+from motcua.services.queue.app import create_app
+from motcua.services.queue.settings import QueueSettings
+from motcua.shared.auth import issue_token
+from motcua.shared.settings import KafkaSettings
 from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.queue.conftest import queue_settings, write_centers
 from tests.support.backends import Servers

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
-from services.queue import page_kit
-from services.queue.domain import PRIORITY_REASONS, Status
+from motcua.services.queue import page_kit
+from motcua.services.queue.domain import PRIORITY_REASONS, Status
 from tests.integration.queue_pages.conftest import PagesEnv
 from tests.integration.queue_pages.dom import Page
 

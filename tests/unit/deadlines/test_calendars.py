@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.deadlines import calendars
-from shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
+from motcua.services.deadlines import calendars
+from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.deadlines.domain import (
+from motcua.services.deadlines.domain import (
     ClockFacts,
     Closure,
     ClosureKind,
@@ -24,7 +24,7 @@ from services.deadlines.domain import (
     shift_working_days,
     working_time_left,
 )
-from shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
+from motcua.shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DAYS = TimeUnit.WORKING_DAYS

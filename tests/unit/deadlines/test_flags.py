@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.deadlines.domain import (
+from motcua.services.deadlines.domain import (
     ClockFacts,
     Closure,
     ClosureKind,
@@ -17,7 +17,7 @@ from services.deadlines.domain import (
     PauseMark,
     compute_clock,
 )
-from services.deadlines.flags import (
+from motcua.services.deadlines.flags import (
     FLAG_OVERDUE,
     Threshold,
     apology_letter_id,
@@ -27,7 +27,7 @@ from services.deadlines.flags import (
     plan_flags,
     regular_day,
 )
-from shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
+from motcua.shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DAYS = TimeUnit.WORKING_DAYS

@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.deadlines.letters import ApologyLetter, render, vn_datetime
-from services.deadlines.queries import center_name
+from motcua.services.deadlines.letters import ApologyLetter, render, vn_datetime
+from motcua.services.deadlines.queries import center_name
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -6,11 +6,11 @@ from datetime import date, datetime
 
 import pytest
 
-from services.deadlines import report
+from motcua.services.deadlines import cli
 
 
 def test_parses_the_documented_command_line() -> None:
-    args = report.parser().parse_args(
+    args = cli.parser().parse_args(
         ["on-time", "--center", "nc", "--from", "2025-07-01", "--to", "2025-11-27",
          "--as-of", "2025-11-27", "--format", "csv"]
     )  # fmt: skip
@@ -31,12 +31,12 @@ def test_parses_the_documented_command_line() -> None:
 )
 def test_bad_arguments_exit_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
-        report.main(argv)
+        cli.main(argv)
     assert exc.value.code == 2
     assert "usage: motcua report" in capsys.readouterr().err
 
 
 def test_period_ending_before_it_starts_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    code = report.main(["on-time", "--center", "a", "--from", "2025-07-02", "--to", "2025-07-01"])
+    code = cli.main(["on-time", "--center", "a", "--from", "2025-07-02", "--to", "2025-07-01"])
     assert code == 2
     assert "ends" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.deadlines.domain import (
+from motcua.services.deadlines.domain import (
     ClockFacts,
     Closure,
     ClosureKind,
@@ -17,8 +17,14 @@ from services.deadlines.domain import (
     PauseChannel,
     PauseMark,
 )
-from services.deadlines.statistics import Category, OnTimeReport, ReportQuery, Tally, classify
-from shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
+from motcua.services.deadlines.statistics import (
+    Category,
+    OnTimeReport,
+    ReportQuery,
+    Tally,
+    classify,
+)
+from motcua.shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 

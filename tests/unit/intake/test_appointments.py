@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.intake.catalog import Procedure, TimeLimitSpec, load_catalog, load_statuses
-from services.intake.domain import Lifecycle
-from services.intake.usecases import Intake
-from shared.calendar import TimeUnit, WorkingCalendar
-from shared.crypto import BUS, Keyring
+from motcua.services.intake.catalog import Procedure, TimeLimitSpec, load_catalog, load_statuses
+from motcua.services.intake.domain import Lifecycle
+from motcua.services.intake.usecases import Intake
+from motcua.shared.calendar import TimeUnit, WorkingCalendar
+from motcua.shared.crypto import BUS, Keyring
 from tests.unit.intake.appointment_cases import CASES
 
 ICT = ZoneInfo("Asia/Ho_Chi_Minh")

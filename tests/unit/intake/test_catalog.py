@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from services.intake.catalog import PROCEDURES_FILE, CatalogError, load_catalog, load_statuses
+from motcua.services.intake.catalog import (
+    PROCEDURES_FILE,
+    CatalogError,
+    load_catalog,
+    load_statuses,
+)
 
 # The ward-level procedures of the design brief, with their time limits.
 DESIGN = {

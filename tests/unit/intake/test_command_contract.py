@@ -1,4 +1,4 @@
-"""The clerk-app command contract (``shared.events.commands``)."""
+"""The clerk-app command contract (``motcua.shared.events.commands``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.events.commands import (
+from motcua.shared.events.commands import (
     COMMANDS,
     MAX_COMMAND_BYTES,
     AssignDossier,

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake import domain
-from services.intake.catalog import load_statuses
-from services.intake.domain import (
+from motcua.services.intake import domain
+from motcua.services.intake.catalog import load_statuses
+from motcua.services.intake.domain import (
     TRANSITIONS,
     InvalidInput,
     InvalidTransition,

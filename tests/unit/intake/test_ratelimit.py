@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.ratelimit import TokenBuckets
+from motcua.shared.ratelimit import TokenBuckets
 
 
 class Clock:

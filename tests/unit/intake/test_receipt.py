@@ -6,9 +6,9 @@ import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from services.intake.catalog import load_catalog
-from services.intake.receipt import ReceiptPage, render_receipt, vi_datetime
-from services.intake.repository import DossierRecord
+from motcua.services.intake.catalog import load_catalog
+from motcua.services.intake.receipt import ReceiptPage, render_receipt, vi_datetime
+from motcua.services.intake.repository.dossiers import DossierRecord
 
 ICT = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -6,9 +6,9 @@ from datetime import time
 
 import apprise
 
-from services.notify.channels import target_url
-from services.notify.domain import Channel
-from services.notify.settings import NotifySettings
+from motcua.services.notify.channels import target_url
+from motcua.services.notify.domain import Channel
+from motcua.services.notify.settings import NotifySettings
 
 
 def test_the_address_goes_into_the_body_of_a_json_gateway_request() -> None:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.notify import contacts
-from services.notify.contacts import (
+from motcua.services.notify import contacts
+from motcua.services.notify.contacts import (
     InvalidContact,
     InvalidToken,
     feedback_token,

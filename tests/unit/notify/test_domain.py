@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.notify.domain import (
+from motcua.services.notify.domain import (
     Channel,
     Kind,
     QuietHours,

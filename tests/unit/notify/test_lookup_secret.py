@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from services.notify.delivery_log import private_values
-from services.notify.domain import Kind
-from services.notify.messages import Renderer
-from services.notify.usecases import PRIVATE_KINDS, private_context
-from shared.crypto import BUS, Keyring, seal
-from shared.events import Envelope, new_event
-from shared.events.catalog import DossierReceived, TimeLimitSnapshot
+from motcua.services.notify.domain import Kind
+from motcua.services.notify.message_templates import Renderer
+from motcua.services.notify.repository.delivery_log import private_values
+from motcua.services.notify.usecases import PRIVATE_KINDS, private_context
+from motcua.shared.crypto import BUS, Keyring, seal
+from motcua.shared.events import Envelope, new_event
+from motcua.shared.events.catalog import DossierReceived, TimeLimitSnapshot
 
 KEY = "contact-key"
 RING = Keyring("k1", {"k1": KEY}, BUS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.notify.domain import Channel, burst_of
-from services.notify.pace import Block, LocalPace
+from motcua.services.notify.domain import Channel, burst_of
+from motcua.services.notify.ratelimit import Block, LocalPace
 
 
 def test_a_block_hands_out_its_slots_in_order_then_runs_out() -> None:

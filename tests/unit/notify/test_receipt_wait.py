@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notify.domain import AFTER_RECEIPT, Kind, waits_for_receipt
+from motcua.services.notify.domain import AFTER_RECEIPT, Kind, waits_for_receipt
 
 LATER = [Kind.SUPPLEMENT_REQUESTED, Kind.RESULT_READY, Kind.DOSSIER_RETURNED]
 

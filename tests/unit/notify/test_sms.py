@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.notify.sms import GSM7_BASIC, GSM7_EXTENSION, encoding_of, sms_length
+from motcua.services.notify.sms import GSM7_BASIC, GSM7_EXTENSION, encoding_of, sms_length
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from typing import Any
 import jinja2
 import pytest
 
-from services.notify.domain import Channel, Kind
-from services.notify.messages import LANGUAGES, Composer, Renderer
+from motcua.services.notify.domain import Channel, Kind
+from motcua.services.notify.message_templates import LANGUAGES, Composer, Renderer
 
 SAMPLES: dict[Kind, dict[str, Any]] = {
     Kind.TURN_SOON: {"number": "A012", "ahead": 2, "wait_minutes": 8, "line_code": "A"},

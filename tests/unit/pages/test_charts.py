@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from services.deadlines import charts
-from services.deadlines.charts import Bar, Frame
+from motcua.services.deadlines import charts
+from motcua.services.deadlines.charts import Bar, Frame
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shared.services import SERVICES
+from motcua.devtools.services import SERVICES
 
 PAGES = [
     ("notify", "/optout/some-token"),

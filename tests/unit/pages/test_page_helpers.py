@@ -8,10 +8,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.deadlines import pages
-from services.deadlines.pages import BadPeriod, headline, number, parse_period, percent, weeks
-from services.deadlines.statistics import Tally
-from services.intake.pages import long_local
+from motcua.services.deadlines import pages
+from motcua.services.deadlines.pages import (
+    BadPeriod,
+    headline,
+    number,
+    parse_period,
+    percent,
+    weeks,
+)
+from motcua.services.deadlines.statistics import Tally
+from motcua.services.intake.pages import long_local
 
 TODAY = date(2026, 3, 20)
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

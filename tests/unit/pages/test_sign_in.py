@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 
-from services.deadlines.app import create_app
-from services.deadlines.settings import DeadlinesSettings
-from services.deadlines.sign_in import COOKIE, CSRF_COOKIE
-from shared.auth import issue_token
+from motcua.services.deadlines.app import create_app
+from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.services.deadlines.sign_in import COOKIE, CSRF_COOKIE
+from motcua.shared.auth import issue_token
 
 SECRET = secrets.token_urlsafe(48)
 

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from services.queue.directory import Center, load_directory
-from services.queue.domain import Status, Ticket
+from motcua.services.queue.directory import Center, load_directory
+from motcua.services.queue.domain import Status, Ticket
 
 T0 = datetime(2025, 11, 27, 1, 30, tzinfo=UTC)  # 08:30 in Hanoi
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.queue.directory import DEFAULT_FILE, Directory, DirectoryError, load_directory
-from services.queue.errors import Invalid, NotFound
+from motcua.services.queue.directory import DEFAULT_FILE, Directory, DirectoryError, load_directory
+from motcua.services.queue.errors import Invalid, NotFound
 
 
 def test_the_sample_is_the_nam_cuong_center() -> None:

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.queue import domain
-from services.queue.domain import Kind, Status
-from services.queue.errors import Conflict, Invalid, InvalidTransition
+from motcua.services.queue import domain
+from motcua.services.queue.domain import Kind, Status
+from motcua.services.queue.errors import Conflict, Invalid, InvalidTransition
 from tests.unit.queue.factories import T0, center, ticket
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.queue import domain
-from services.queue.domain import Ticket
+from motcua.services.queue import domain
+from motcua.services.queue.domain import Ticket
 from tests.unit.queue.factories import center, ticket
 
 LINES = ["justice", "land", "other"]

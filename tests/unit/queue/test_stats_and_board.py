@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from services.queue import board, stats
-from services.queue.domain import CounterState, Kind, Status
-from services.queue.stats import LogEntry
+from motcua.services.queue import board, statistics
+from motcua.services.queue.domain import CounterState, Kind, Status
+from motcua.services.queue.statistics import LogEntry
 from tests.unit.queue.factories import T0, center, ticket
 
 
@@ -22,7 +22,7 @@ from tests.unit.queue.factories import T0, center, ticket
     ],
 )
 def test_p90_is_the_nearest_rank(values: list[float], p90: float | None) -> None:
-    assert stats.nearest_rank(values, 90) == p90
+    assert statistics.nearest_rank(values, 90) == p90
 
 
 def test_daily_statistics_per_line_and_counter() -> None:
@@ -40,8 +40,8 @@ def test_daily_statistics_per_line_and_counter() -> None:
         LogEntry(Kind.REQUEUED, "justice", None),
         LogEntry(Kind.CANCELLED, "justice", None),
     ]
-    day = stats.daily_stats(center(), date(2025, 11, 27), log)
-    assert day.total == stats.Figures(
+    day = statistics.daily_stats(center(), date(2025, 11, 27), log)
+    assert day.total == statistics.Figures(
         issued=3,
         called=3,
         served=1,
@@ -60,7 +60,7 @@ def test_daily_statistics_per_line_and_counter() -> None:
     assert day.counters["Q3"].transferred == 1
     assert day.counters["Q1"].issued == 0
     assert set(day.lines) == {"justice", "land", "business", "labour", "other"}
-    assert day.counters["Q5"] == stats.figures([])
+    assert day.counters["Q5"] == statistics.figures([])
 
 
 def test_board_lists_every_counter_and_line_with_live_figures() -> None:
@@ -97,8 +97,8 @@ def test_board_lists_every_counter_and_line_with_live_figures() -> None:
 def test_waiting_histogram_buckets_by_minutes_and_ignores_other_changes() -> None:
     from datetime import date
 
-    from services.queue.domain import Kind
-    from services.queue.stats import LogEntry, waiting_histogram
+    from motcua.services.queue.domain import Kind
+    from motcua.services.queue.statistics import LogEntry, waiting_histogram
 
     entries = [
         LogEntry(Kind.CALLED, "justice", "Q1", wait_seconds=s)

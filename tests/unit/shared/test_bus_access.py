@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shared.events.access import READS, WRITERS, grants, may_write, user_of
-from shared.events.catalog import ALL_EVENTS
-from shared.events.topics import DLQ_SUFFIX, STREAMS, belongs_on, stream_of
-from shared.services import ROOT
+from motcua.devtools.services import ROOT
+from motcua.shared.events.access import READS, WRITERS, grants, may_write, user_of
+from motcua.shared.events.catalog import ALL_EVENTS
+from motcua.shared.events.topics import DLQ_SUFFIX, STREAMS, belongs_on, stream_of
 
 
 def test_every_topic_has_exactly_its_owner_as_writer() -> None:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
+from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = TimeUnit.WORKING_DAYS
@@ -29,7 +29,7 @@ def vn(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime
 
 
 def data_file_config() -> dict[str, Any]:
-    text = resources.files("shared.data").joinpath("calendar_vn.json").read_text("utf-8")
+    text = resources.files("motcua.shared.data").joinpath("calendar_vn.json").read_text("utf-8")
     cfg: dict[str, Any] = json.loads(text)
     return cfg
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.client_address import limit_key, parse_networks, resolve
+from motcua.shared.client_address import limit_key, parse_networks, resolve
 
 PROXIES = parse_networks("10.0.0.0/8, ::1")
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, model_validator
 
-from shared.runtime import install_error_handlers
+from motcua.shared.runtime import install_error_handlers
 
 
 class Refusal(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.events import (
+from motcua.shared.events import (
     ENVELOPES,
     MAX_EVENT_BYTES,
     MalformedEvent,
@@ -20,7 +20,7 @@ from shared.events import (
     registry,
     stream_of,
 )
-from shared.events.catalog import (
+from motcua.shared.events.catalog import (
     ALL_EVENTS,
     DossierReceived,
     TicketCalled,

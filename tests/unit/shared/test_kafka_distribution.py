@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.embedded import (
+from motcua.devtools.embedded import (
     ApacheKafka,
     EmbeddedError,
     java_binary,
@@ -78,7 +78,7 @@ def test_an_old_java_is_refused_with_its_version(
 def test_the_cli_says_one_line_and_no_traceback_when_java_is_missing(tmp_path: Path) -> None:
     env = os.environ | {"JAVA_HOME": str(tmp_path / "no-jdk"), "MOTCUA_CACHE_DIR": str(tmp_path)}
     run = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "kafka", "fetch"],
+        [sys.executable, "-m", "motcua.devtools.cli", "kafka", "fetch"],
         env=env,
         capture_output=True,
         text=True,

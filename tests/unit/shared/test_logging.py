@@ -8,7 +8,7 @@ import logging
 import pytest
 import structlog
 
-from shared.logging import configure_logging, mask_text
+from motcua.shared.logging import configure_logging, mask_text
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.intake.app import create_app
-from services.intake.settings import IntakeSettings
+from motcua.services.intake.app import create_app
+from motcua.services.intake.settings import IntakeSettings
 
 OPS = secrets.token_urlsafe(32)
 # /asyncapi is guarded the same way, but FastStream mounts it in the lifespan only.

@@ -1,6 +1,6 @@
 """The role policy: every cell of the table, unknown roles refused, every route checked.
 
-The expected table is written out here, apart from ``shared.policy``, so that a change to
+The expected table is written out here, apart from ``motcua.shared.policy``, so that a change to
 the policy has to be made twice, on purpose.
 """
 
@@ -13,9 +13,16 @@ import pytest
 from fastapi import HTTPException
 from fastapi.routing import iter_route_contexts
 
-from shared.auth import AuthError, Principal, issue_token, verify_token
-from shared.policy import POLICY, ROLES, Operation, authorize, roles_markdown, route_operations
-from shared.services import SERVICES
+from motcua.devtools.services import SERVICES
+from motcua.shared.auth import AuthError, Principal, issue_token, verify_token
+from motcua.shared.policy import (
+    POLICY,
+    ROLES,
+    Operation,
+    authorize,
+    roles_markdown,
+    route_operations,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -93,7 +100,7 @@ def _uses_bearer(dependant: Any) -> bool:
     stack = [dependant]
     while stack:
         node = stack.pop()
-        if getattr(node.call, "__module__", "") == "shared.auth":
+        if getattr(node.call, "__module__", "") == "motcua.shared.auth":
             return True
         stack.extend(node.dependencies)
     return False
@@ -123,8 +130,8 @@ def test_every_route_that_takes_a_token_checks_one_operation_of_the_table() -> N
 
 
 def test_every_clerk_app_command_names_the_operation_of_its_http_route() -> None:
-    from shared.events.commands import COMMANDS
-    from shared.policy import COMMAND_OPERATIONS
+    from motcua.shared.events.commands import COMMANDS
+    from motcua.shared.policy import COMMAND_OPERATIONS
 
     assert set(COMMAND_OPERATIONS) == set(COMMANDS)
     assert COMMAND_OPERATIONS["dossier.resolve"] is Operation.DOSSIER_RESOLVE

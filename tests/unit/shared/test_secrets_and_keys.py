@@ -14,12 +14,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from services.deadlines.settings import DeadlinesSettings
-from services.intake.settings import IntakeSettings
-from services.notify.settings import NotifySettings
-from services.queue.settings import QueueSettings
-from shared import cli
-from shared.auth import (
+from motcua.devtools import cli
+from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.services.intake.settings import IntakeSettings
+from motcua.services.notify.settings import NotifySettings
+from motcua.services.queue.settings import QueueSettings
+from motcua.shared.auth import (
     AuthError,
     CurrentPrincipal,
     Principal,
@@ -28,9 +28,9 @@ from shared.auth import (
     verify_for,
     verify_token,
 )
-from shared.crypto import BUS, Keyring, SealError, derive_key, seal
-from shared.runtime import ServiceRuntime
-from shared.settings import ServiceSettings, UnsafeSecret, secret_problem
+from motcua.shared.crypto import BUS, Keyring, SealError, derive_key, seal
+from motcua.shared.runtime import ServiceRuntime
+from motcua.shared.settings import ServiceSettings, UnsafeSecret, secret_problem
 
 STRONG = "x" * 8 + secrets.token_urlsafe(32)
 SECRETS = {

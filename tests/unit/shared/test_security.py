@@ -9,10 +9,10 @@ import pytest
 from fastapi import HTTPException
 from pydantic import SecretStr
 
-from shared.auth import AuthError, issue_token, verify_token
-from shared.bus.kafka import faststream_security, takes_idempotence
-from shared.crypto import SealError, seal, unseal
-from shared.settings import KafkaSettings
+from motcua.shared.auth import AuthError, issue_token, verify_token
+from motcua.shared.bus.kafka import faststream_security, takes_idempotence
+from motcua.shared.crypto import SealError, seal, unseal
+from motcua.shared.settings import KafkaSettings
 
 
 def test_token_round_trip_and_center_scope() -> None:
@@ -38,9 +38,9 @@ def test_forged_or_malformed_tokens_fail(mutate: object) -> None:
 
 def test_expired_token_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     now = time.time()
-    monkeypatch.setattr("shared.auth.time.time", lambda: now - 7200)
+    monkeypatch.setattr("motcua.shared.auth.time.time", lambda: now - 7200)
     token = issue_token("s", center_id="c", subject="s", ttl=3600)
-    monkeypatch.setattr("shared.auth.time.time", lambda: now)
+    monkeypatch.setattr("motcua.shared.auth.time.time", lambda: now)
     with pytest.raises(AuthError, match="expired"):
         verify_token("s", token)
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.calendar import WorkingCalendar
-from simulator.workload import by_time, nam_cuong_2025
+from motcua.shared.calendar import WorkingCalendar
+from motcua.simulator.workload import by_time, nam_cuong_2025
 
 CAL = WorkingCalendar.default()
 
@@ -78,7 +78,7 @@ def test_actions_come_in_business_time_order(scenario) -> None:  # type: ignore[
 def test_late_and_overdue_knobs_give_late_and_overdue_dossiers() -> None:
     from datetime import timedelta
 
-    from simulator.workload import Scenario, plan_center
+    from motcua.simulator.workload import Scenario, plan_center
 
     as_of = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
     start = (as_of - timedelta(days=40)).date()

@@ -1,0 +1,149 @@
+"""Read-side use cases: the leaders' worklist, the on-time report, a clock's detail and the
+apology letter. They change nothing."""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from importlib import resources
+
+import asyncpg
+
+from motcua.services.deadlines import repository
+from motcua.services.deadlines.domain import (
+    Clock,
+    ClockFacts,
+    NotFound,
+    compute_clock,
+    due_as_of,
+    due_with_open_pause,
+    working_time_left,
+)
+from motcua.services.deadlines.letters import ApologyLetter
+from motcua.services.deadlines.repository import CenterCalendar, ClockRow, FlagRecord
+from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify
+from motcua.services.deadlines.usecases import Calendars, clock_of
+from motcua.shared.calendar import WorkingCalendar
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One open dossier on the leaders' worklist, as of the instant it was built."""
+
+    clock: ClockRow
+    due_at: datetime
+    working_seconds_left: int
+    overdue: bool
+    paused: bool
+
+
+async def worklist(
+    conn: asyncpg.Connection, center_id: str, now: datetime, *, calendars: Calendars, limit: int
+) -> list[WorkItem]:
+    """The center's open dossiers: overdue first (most overdue first), then by least working
+    time left. A paused clock counts its due instant as it stands now."""
+    cal = await calendars.of(conn, center_id)
+    items: list[WorkItem] = []
+    for row in await repository.open_clocks(conn, center_id):
+        if row.due_at is None or row.started_at is None:
+            continue
+        due = due_with_open_pause(cal, row.due_at, row.started_at, row.paused_since, now)
+        left = working_time_left(cal, due, now)
+        items.append(
+            WorkItem(
+                clock=row,
+                due_at=due,
+                working_seconds_left=int(left.total_seconds()),
+                overdue=now > due,
+                paused=row.paused_since is not None,
+            )
+        )
+    items.sort(
+        key=lambda i: (not i.overdue, i.working_seconds_left, i.due_at, i.clock.dossier_code)
+    )
+    return items[:limit]
+
+
+async def on_time_report(
+    conn: asyncpg.Connection, query: ReportQuery, *, calendars: Calendars
+) -> OnTimeReport:
+    """The on-time report of ``query``: stored figures where they suffice, the pure clock
+    on the facts known at ``as_of`` for paused or extended dossiers still open then."""
+    counts = await repository.cohort_counts(conn, query)
+    by_center: dict[str, WorkingCalendar] = {}
+    for row, facts in await repository.cohort_adjusted(conn, query):
+        if row.center_id not in by_center:
+            by_center[row.center_id] = await calendars.of(conn, row.center_id)
+        category = classify(by_center[row.center_id], facts, query.as_of)
+        counts.append((row.procedure_code, row.line_code, category, 1))
+    return OnTimeReport.from_counts(query, counts)
+
+
+@dataclass(frozen=True)
+class ClockDetail:
+    """A clock with its facts' result, its due instant as of now and the flags emitted."""
+
+    row: ClockRow
+    clock: Clock
+    due_now: datetime
+    working_seconds_left: int
+    overdue: bool
+    flags: list[FlagRecord]
+
+
+async def clock_detail(
+    conn: asyncpg.Connection, dossier_id: uuid.UUID, now: datetime, *, calendars: Calendars
+) -> ClockDetail:
+    touched = await clock_of(conn, dossier_id)
+    row = touched.clock
+    assert row.received_at is not None  # clock_of only returns clocks with a receipt
+    assert row.limit is not None
+    cal = await calendars.at_version(conn, row.center_id, touched.calendar_version)
+    clock = compute_clock(cal, ClockFacts(row.received_at, row.limit, *touched.facts))
+    due = due_as_of(cal, clock, now)
+    return ClockDetail(
+        row=row,
+        clock=clock,
+        due_now=due,
+        working_seconds_left=int(working_time_left(cal, due, now).total_seconds()),
+        overdue=clock.is_open and now > due,
+        flags=await repository.flags_of(conn, dossier_id),
+    )
+
+
+def center_name(center_id: str, stored: str | None, configured: Mapping[str, str]) -> str | None:
+    """A center's name as people read it: the one stored with its calendar, else the one
+    configured for the service, else none (the caller says what stands in for it)."""
+    return stored or configured.get(center_id)
+
+
+async def apology_letter(
+    conn: asyncpg.Connection, dossier_id: uuid.UUID, *, center_names: Mapping[str, str]
+) -> ApologyLetter:
+    """The latest apology letter of a dossier (one per overdue due date), with the
+    center's name as of now: letters are rendered on demand, so a name set later shows."""
+    letter = await repository.latest_letter(conn, dossier_id)
+    if letter is None:
+        raise NotFound(f"no apology letter for dossier {dossier_id}")
+    name = center_name(letter.center_id, letter.center_name, center_names)
+    return replace(letter, center_name=name)
+
+
+async def center_calendar(conn: asyncpg.Connection, center_id: str) -> CenterCalendar | None:
+    return await repository.center_calendar(conn, center_id)
+
+
+@functools.cache
+def _portal_statuses() -> dict[int, str]:
+    text = resources.files("motcua.services.deadlines").joinpath("data/portal_statuses.json")
+    statuses = json.loads(text.read_text("utf-8"))["statuses"]
+    return {s["code"]: f"{s['vi']} ({s['en']})" for s in statuses}
+
+
+def step_label(status: int | None) -> str | None:
+    """The portal's name of a status code, e.g. ``Đang xử lý (processing)``."""
+    return None if status is None else _portal_statuses().get(status, f"status {status}")

@@ -1,0 +1,78 @@
+"""Explicit SQL of the deadlines service on an asyncpg connection.
+
+Every function runs on the caller's connection and inside the caller's transaction; none
+commits. Rows come back as domain objects or small frozen records, and asyncpg errors are
+translated into the domain's errors here, so nothing above this package sees asyncpg's.
+JSON columns travel as text, so any connection works whatever its codecs.
+
+* ``clocks``: the clock store written by the event handlers and the API (clocks, facts,
+  flags, centers' calendars);
+* ``schedule``: the scheduler's claim of due clocks, apology letters, bulk loading;
+* ``reports``: the on-time statistics' cohort queries.
+"""
+
+from motcua.services.deadlines.repository.clocks import (
+    CenterCalendar,
+    FlagRecord,
+    Receipt,
+    Touched,
+    add_closure,
+    add_extension,
+    add_pause_mark,
+    center_calendar,
+    flags_of,
+    get_clock,
+    load_clock,
+    open_clocks,
+    record_assignment,
+    record_receipt,
+    save_center_calendar,
+    save_state,
+    touch_clock,
+)
+from motcua.services.deadlines.repository.reports import cohort_adjusted, cohort_counts
+from motcua.services.deadlines.repository.rows import ClockRow, schedule_rows
+from motcua.services.deadlines.repository.schedule import (
+    CLOCK_COPY_COLUMNS,
+    DueClock,
+    add_letters,
+    claim_due,
+    copy_clocks,
+    latest_letter,
+    next_fire_at,
+    record_fired,
+    reschedule,
+)
+
+__all__ = [
+    "CLOCK_COPY_COLUMNS",
+    "CenterCalendar",
+    "ClockRow",
+    "DueClock",
+    "FlagRecord",
+    "Receipt",
+    "Touched",
+    "add_closure",
+    "add_extension",
+    "add_letters",
+    "add_pause_mark",
+    "center_calendar",
+    "claim_due",
+    "cohort_adjusted",
+    "cohort_counts",
+    "copy_clocks",
+    "flags_of",
+    "get_clock",
+    "latest_letter",
+    "load_clock",
+    "next_fire_at",
+    "open_clocks",
+    "record_assignment",
+    "record_fired",
+    "record_receipt",
+    "reschedule",
+    "save_center_calendar",
+    "save_state",
+    "schedule_rows",
+    "touch_clock",
+]

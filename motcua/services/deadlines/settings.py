@@ -1,0 +1,71 @@
+"""Settings of the deadlines service (environment prefix ``MOTCUA_DEADLINES_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from motcua.services.deadlines.domain import (
+    DeadlinesError,
+)
+from motcua.services.deadlines.flags import (
+    parse_thresholds,
+)
+from motcua.shared.settings import ServiceSettings
+
+
+class DeadlinesSettings(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MOTCUA_DEADLINES_", extra="ignore", populate_by_name=True
+    )
+
+    port: int = 8003
+    queue_url: str = Field(
+        default="http://127.0.0.1:8001",
+        description="The queue service as browsers reach it: the dashboard draws the day's "
+        "waiting times from its public statistics",
+    )
+    center_names: dict[str, str] = Field(
+        default_factory=lambda: {
+            "nam-cuong": "Trung tâm Phục vụ hành chính công phường Nam Cường",
+        },
+        description="Name of each center on the leaders' dashboard and its apology letters, "
+        "unless one is stored with the center's calendar (PUT /v1/centers/{center_id}/calendar)",
+    )
+    approaching_thresholds: list[str] = Field(
+        default=["1d", "80%"],
+        description=(
+            "Near-late warnings, as remaining active working time: 'Nd' (regular working days "
+            "left), 'Nh' (working hours left) or 'P%' (share of the time limit used); "
+            'a JSON list in the environment, e.g. ["1d", "80%"]'
+        ),
+    )
+    apology_grace_working_days: int = Field(
+        default=2,
+        ge=1,
+        le=60,
+        description="New appointment of an apology letter: the close of this many working days "
+        "after the missed due day",
+    )
+    scheduler_enabled: bool = Field(
+        default=True, description="Run the flag scheduler in this process"
+    )
+    scheduler_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Clocks claimed per scheduler transaction"
+    )
+    scheduler_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="Longest sleep between scheduler passes (bounds the firing lag of clocks "
+        "written meanwhile)",
+    )
+    worklist_max: int = Field(default=1000, ge=1, le=100_000, description="Worklist page cap")
+
+    @field_validator("approaching_thresholds")
+    @classmethod
+    def _valid_thresholds(cls, value: list[str]) -> list[str]:
+        try:
+            return [t.label for t in parse_thresholds(value)]
+        except DeadlinesError as exc:
+            raise ValueError(str(exc)) from exc

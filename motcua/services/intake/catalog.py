@@ -1,0 +1,158 @@
+"""Reference data: the procedure catalog and the national status list, loaded from files.
+
+Both live in ``motcua/services/intake/data`` by default; a deployment may point the
+settings at its own files (a province's catalog with its land procedures). A
+file is validated in full when loaded, so a bad edit stops the service at start
+with a message that names the field, never halfway through a receipt.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from motcua.services.intake.domain import Clock, StatusInfo, StatusList, Step
+from motcua.shared.calendar import TimeLimit, TimeUnit
+from motcua.shared.events.catalog import TimeLimitSnapshot
+
+DATA = Path(__file__).parent / "data"
+PROCEDURES_FILE = DATA / "procedures.json"
+STATUSES_FILE = DATA / "statuses.json"
+
+
+class CatalogError(ValueError):
+    """A reference data file is missing or invalid."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Model):
+    """A text in Vietnamese and English."""
+
+    vi: str = Field(min_length=1, max_length=500)
+    en: str = Field(min_length=1, max_length=500)
+
+
+class Fee(_Model):
+    amount_vnd: int | None = Field(ge=0, description="Base amount; null when set elsewhere")
+    vi: str = Field(max_length=500)
+    en: str = Field(max_length=500)
+
+
+class TimeLimitSpec(_Model):
+    amount: int = Field(ge=0, le=1000)
+    unit: TimeUnit
+    rollover: bool = False
+
+    def limit(self) -> TimeLimit:
+        return TimeLimit(self.amount, self.unit, self.rollover)
+
+    def snapshot(self) -> TimeLimitSnapshot:
+        return TimeLimitSnapshot(amount=self.amount, unit=self.unit.value, rollover=self.rollover)
+
+
+class Procedure(_Model):
+    """One administrative procedure as the center offers it."""
+
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9.-]*$")
+    name: Text
+    line_code: str = Field(min_length=1, max_length=32)
+    time_limit: TimeLimitSpec
+    required_documents: list[Text] = Field(default_factory=list, max_length=50)
+    fee: Fee
+    legal_basis: str | None = Field(default=None, max_length=500)
+
+
+class Catalog(_Model):
+    """Every procedure the center offers, by code, with its service lines."""
+
+    description: str = ""
+    service_lines: dict[str, Text]
+    procedures: list[Procedure] = Field(min_length=1)
+
+    @field_validator("procedures")
+    @classmethod
+    def _unique(cls, value: list[Procedure]) -> list[Procedure]:
+        codes = [p.code for p in value]
+        dupes = sorted({c for c in codes if codes.count(c) > 1})
+        if dupes:
+            raise ValueError(f"duplicate procedure codes: {dupes}")
+        return value
+
+    def get(self, code: str) -> Procedure | None:
+        return self._by_code().get(code)
+
+    def _by_code(self) -> dict[str, Procedure]:
+        # Memoised beside the fields (the model is frozen), keyed on the list itself so
+        # that a copy with other procedures never reuses a stale index.
+        cached: tuple[list[Procedure], dict[str, Procedure]] | None = self.__dict__.get("_index")
+        if cached is None or cached[0] is not self.procedures:
+            cached = (self.procedures, {p.code: p for p in self.procedures})
+            self.__dict__["_index"] = cached
+        return cached[1]
+
+
+class _Status(_Model):
+    code: int = Field(ge=1, le=10)
+    key: Step
+    vi: str
+    en: str
+    clock: Clock
+
+
+class _StatusFile(_Model):
+    description: str = ""
+    statuses: list[_Status] = Field(min_length=len(Step), max_length=len(Step))
+    events: dict[str, Text]
+
+
+class StatusBook:
+    """The status list plus the citizen-facing labels of each dossier event."""
+
+    def __init__(self, statuses: StatusList, event_labels: dict[str, Text]) -> None:
+        self.statuses = statuses
+        self.event_labels = event_labels
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"{path}: {exc}") from None
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    path = path or PROCEDURES_FILE
+    try:
+        catalog = Catalog.model_validate(_read(path))
+    except ValidationError as exc:
+        raise CatalogError(f"{path}: {_describe(exc)}") from None
+    unknown = sorted({p.line_code for p in catalog.procedures} - set(catalog.service_lines))
+    if unknown:
+        raise CatalogError(f"{path}: procedures use undeclared service lines {unknown}")
+    return catalog
+
+
+def load_statuses(path: Path | None = None) -> StatusBook:
+    path = path or STATUSES_FILE
+    try:
+        raw = _StatusFile.model_validate(_read(path))
+        statuses = StatusList(
+            StatusInfo(code=s.code, key=s.key, name_vi=s.vi, name_en=s.en, clock=s.clock)
+            for s in raw.statuses
+        )
+    except (ValidationError, ValueError) as exc:
+        detail = _describe(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise CatalogError(f"{path}: {detail}") from None
+    return StatusBook(statuses, raw.events)
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
+    )

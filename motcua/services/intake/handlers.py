@@ -1,0 +1,67 @@
+"""Bus subscribers of the intake service: parse, apply the use case, write through the outbox.
+
+* ``ticket.service_completed`` from the queue stream, through the shared
+  ``EventConsumer`` (inbox-deduplicated, one transaction per batch): remembers
+  the served ticket and links it to its dossier, whichever arrives first.
+* Clerk-app commands from ``intake.commands``, through :class:`CommandConsumer`
+  (idempotent by command id; a refused command yields ``command.rejected``). Who
+  may call it: clerk apps holding a clerk token, which each command carries and
+  which is verified with the deployment's auth secret, as on the HTTP API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from motcua.services.intake.command_handlers import CommandConsumer
+from motcua.services.intake.usecases import Intake
+from motcua.shared.auth import Principal, verify_for
+from motcua.shared.bus.consumer import faststream_publisher
+from motcua.shared.events.commands import Command
+from motcua.shared.events.envelope import Envelope
+from motcua.shared.events.topics import INTAKE_COMMANDS, QUEUE
+from motcua.shared.runtime import ServiceRuntime
+
+
+def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
+    """Attach this service's subscribers to the runtime; returns the command consumer."""
+
+    @runtime.consumer.on("ticket.service_completed")
+    async def on_ticket_served(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+        await intake.record_served_ticket(conn, event)
+
+    runtime.consumer.subscribe(
+        runtime.router,
+        runtime.topic(QUEUE),
+        group_id=runtime.group(),
+        max_records=runtime.settings.consumer_batch,
+    )
+
+    async def apply(
+        conn: asyncpg.Connection, command: Command[Any], author: Principal, now: datetime
+    ) -> None:
+        await intake.execute(conn, command, author=author, now=now)
+
+    def authenticate(token: str) -> Principal:
+        return verify_for(runtime.settings, token)
+
+    commands = CommandConsumer(
+        name=f"{runtime.name}-commands",
+        pool=lambda: runtime.pool,
+        publish=lambda: faststream_publisher(runtime.router),
+        apply=apply,
+        authenticate=authenticate,
+        producer=runtime.name,
+    )
+    commands.subscribe(
+        runtime.router,
+        runtime.topic(INTAKE_COMMANDS),
+        group_id=runtime.group("-commands"),
+        max_records=runtime.settings.consumer_batch,
+        # Same group timing as the shared consumer (quick joins on the embedded broker).
+        **runtime.consumer.subscriber_options,
+    )
+    return commands

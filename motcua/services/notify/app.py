@@ -1,0 +1,75 @@
+"""Composition root of the notify service: settings, runtime, bus handlers, worker, HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from motcua.services.notify import api, daily_cap, handlers, pages, personal_data
+from motcua.services.notify.channels import AppriseTransport, ChannelSender
+from motcua.services.notify.message_templates import Composer, Renderer
+from motcua.services.notify.ratelimit import SharedPace
+from motcua.services.notify.settings import NotifySettings
+from motcua.services.notify.usecases import Notifier
+from motcua.services.notify.webhooks import HttpTransport
+from motcua.services.notify.worker import DeliveryWorker
+from motcua.shared.bus.consumer import faststream_publisher
+from motcua.shared.events.topics import NOTIFICATIONS
+from motcua.shared.runtime import ServiceRuntime
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: NotifySettings | None = None) -> FastAPI:
+    """Build the app. No I/O happens here: the pool and broker open in the lifespan."""
+    settings = settings or NotifySettings()
+    runtime = ServiceRuntime("notify", settings, MIGRATIONS)
+    runtime.publishes(NOTIFICATIONS)
+    composer = Composer(
+        Renderer(settings.timezone),
+        public_url=settings.public_url,
+        link_secret=settings.link_secret,
+    )
+    notifier = Notifier(settings, composer)
+    handlers.register(runtime, notifier)
+    personal_data.register(runtime, notifier.rest_keys)
+    runtime.retention.add("recipient_daily", daily_cap.expire)
+
+    def start_worker() -> DeliveryWorker:
+        """Runs inside the lifespan: the HTTP clients and threads open here, not at import."""
+        sender = ChannelSender(
+            settings.channels_of,
+            pace=SharedPace(lambda: runtime.pool, settings.rate_per_second),
+            concurrency=settings.send_concurrency,
+            http=HttpTransport(
+                connections=settings.send_concurrency, timeout=settings.send_timeout_seconds
+            ),
+            fallback=AppriseTransport(
+                threads=settings.send_threads, timeout=settings.send_timeout_seconds
+            ),
+        )
+        return DeliveryWorker(
+            lambda: runtime.pool,
+            sender,
+            composer,
+            settings,
+            lambda: faststream_publisher(runtime.router),
+            schema=runtime.schema,
+        )
+
+    workers: list[DeliveryWorker] = []
+
+    async def run_worker() -> None:
+        workers.append(start_worker())
+        await workers[-1].run()
+
+    async def stop_worker(_: ServiceRuntime) -> None:
+        for worker in workers:
+            await worker.stop()
+
+    runtime.spawn(run_worker, "deliveries")
+    runtime.on_shutdown.append(stop_worker)
+    app = runtime.create_app(api.router, pages.router, title="motcua notify")
+    app.state.notifier = notifier
+    return app

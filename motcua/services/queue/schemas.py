@@ -1,0 +1,367 @@
+"""Request and response bodies of the queue's HTTP API (the OpenAPI document's models)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from motcua.services.queue import statistics
+from motcua.services.queue.board import Board, CounterBoard
+from motcua.services.queue.directory import Center
+from motcua.services.queue.statistics import DailyStats
+from motcua.services.queue.usecases import TicketView
+from motcua.shared.events.catalog import PriorityReason
+
+_PHONE = re.compile(r"^\+?\d{8,15}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="What went wrong, naming the resource or the rule")
+    resource: str | None = Field(default=None, description="center, line, counter or ticket")
+    id: str | None = Field(default=None, description="The identifier that was not found")
+
+
+class FieldErrorOut(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. contact.consent")
+    error: str
+
+
+class InvalidOut(BaseModel):
+    error: str = Field(description="Always 'invalid request'")
+    details: list[FieldErrorOut]
+
+
+class ContactIn(_In):
+    """A contact for 'your turn' notices. Stored and sent only sealed, never in clear."""
+
+    kind: Literal["phone", "email"]
+    value: str = Field(min_length=3, max_length=254, repr=False)
+    consent: bool = Field(description="Must be true: the citizen agrees to be notified")
+    language: Literal["vi", "en"] = "vi"
+
+    @field_validator("consent")
+    @classmethod
+    def _consented(cls, consent: bool) -> bool:
+        if not consent:
+            raise ValueError("a contact is recorded only with the citizen's consent")
+        return consent
+
+    @field_validator("value")
+    @classmethod
+    def _well_formed(cls, value: str, info: ValidationInfo) -> str:
+        # The messages never repeat the value: a contact must not reach logs or responses.
+        if info.data.get("kind") == "phone":
+            digits = re.sub(r"[\s.\-()]", "", value)
+            if not _PHONE.match(digits):
+                raise ValueError("not a phone number")
+            return digits
+        if not _EMAIL.match(value):
+            raise ValueError("not an e-mail address")
+        return value
+
+
+class IssueTicketIn(_In):
+    line_code: str = Field(min_length=1, max_length=32, description="Service line, e.g. justice")
+    priority_reason: PriorityReason | None = Field(
+        default=None, description="Served first: elderly, disability, pregnancy, ..."
+    )
+    contact: ContactIn | None = None
+
+
+class OpenCounterIn(_In):
+    line_codes: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="Lines served from now on; the counter's usual lines when omitted",
+    )
+
+
+class FinishIn(_In):
+    dossier_id: uuid.UUID | None = Field(
+        default=None, description="The dossier received during this service, if any"
+    )
+
+
+class TransferIn(_In):
+    line_code: str = Field(min_length=1, max_length=32, description="The line to move to")
+
+
+class CancelIn(_In):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class TicketOut(BaseModel):
+    ticket_id: uuid.UUID
+    number: str = Field(description="Display number, e.g. A007")
+    line_code: str
+    status: Literal["waiting", "called", "serving", "served", "no_show", "cancelled"]
+    priority_reason: PriorityReason | None
+    lookup_code: str = Field(description="Printed on the ticket; reads its status")
+    counter_id: str | None
+    call_count: int
+    position: int | None = Field(
+        description="1-based place on its line while waiting; 0 when called"
+    )
+    estimated_wait_seconds: int | None
+    issued_at: datetime
+    called_at: datetime | None
+    dossier_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, view: TicketView) -> TicketOut:
+        t = view.ticket
+        return cls(
+            ticket_id=t.ticket_id,
+            number=t.number,
+            line_code=t.line_code,
+            status=t.status.value,
+            priority_reason=t.priority_reason,
+            lookup_code=t.lookup_code,
+            counter_id=t.counter_id,
+            call_count=t.call_count,
+            position=view.position,
+            estimated_wait_seconds=view.estimated_wait_seconds,
+            issued_at=t.issued_at,
+            called_at=t.called_at,
+            dossier_id=t.dossier_id,
+        )
+
+
+class WaitingOut(BaseModel):
+    """A waiting ticket as the public sees it: no codes, no contact."""
+
+    number: str
+    line_code: str
+    priority: bool
+    position: int
+    estimated_wait_seconds: int
+
+    @classmethod
+    def of(cls, view: TicketView) -> WaitingOut:
+        return cls(
+            number=view.ticket.number,
+            line_code=view.ticket.line_code,
+            priority=view.ticket.priority,
+            position=view.position or 0,
+            estimated_wait_seconds=view.estimated_wait_seconds or 0,
+        )
+
+
+class LineInfoOut(BaseModel):
+    code: str
+    prefix: str
+    name: str
+    name_en: str
+
+
+class CounterInfoOut(BaseModel):
+    counter_id: str
+    name: str
+    line_codes: list[str]
+
+
+class CenterOut(BaseModel):
+    center_id: str
+    name: str
+    timezone: str
+    lines: list[LineInfoOut]
+    counters: list[CounterInfoOut]
+
+    @classmethod
+    def of(cls, c: Center) -> CenterOut:
+        return cls(
+            center_id=c.center_id,
+            name=c.name,
+            timezone=c.timezone,
+            lines=[
+                LineInfoOut(code=x.code, prefix=x.prefix, name=x.name, name_en=x.name_en)
+                for x in c.lines.values()
+            ],
+            counters=[
+                CounterInfoOut(counter_id=k.counter_id, name=k.name, line_codes=list(k.line_codes))
+                for k in c.counters.values()
+            ],
+        )
+
+
+class NowServingOut(BaseModel):
+    number: str
+    line_code: str
+    status: Literal["called", "serving"]
+    call_count: int
+    called_at: datetime | None
+
+
+class CounterOut(BaseModel):
+    counter_id: str
+    name: str
+    is_open: bool
+    line_codes: list[str]
+    now_serving: NowServingOut | None
+
+    @classmethod
+    def of(cls, c: CounterBoard) -> CounterOut:
+        t = c.ticket
+        serving = (
+            NowServingOut(
+                number=t.number,
+                line_code=t.line_code,
+                status=t.status.value,
+                call_count=t.call_count,
+                called_at=t.called_at,
+            )
+            if t is not None
+            else None
+        )
+        return cls(
+            counter_id=c.counter_id,
+            name=c.name,
+            is_open=c.is_open,
+            line_codes=list(c.line_codes),
+            now_serving=serving,
+        )
+
+
+class CallOut(BaseModel):
+    number: str
+    line_code: str
+    counter_id: str
+    recall: bool
+    at: datetime
+
+
+class LineBoardOut(BaseModel):
+    line_code: str
+    prefix: str
+    name: str
+    waiting: int
+    priority_waiting: int
+    open_counters: int
+    estimated_wait_seconds: int = Field(description="For a ticket taken now")
+
+
+class BoardOut(BaseModel):
+    """The display board: now serving per counter, the last calls, the queue per line."""
+
+    center_id: str
+    name: str
+    at: datetime
+    counters: list[CounterOut]
+    last_called: list[CallOut]
+    lines: list[LineBoardOut]
+
+    @classmethod
+    def of(cls, b: Board) -> BoardOut:
+        return cls(
+            center_id=b.center_id,
+            name=b.name,
+            at=b.at,
+            counters=[CounterOut.of(c) for c in b.counters],
+            last_called=[
+                CallOut(
+                    number=c.number,
+                    line_code=c.line_code,
+                    counter_id=c.counter_id,
+                    recall=c.kind == "ticket.recalled",
+                    at=c.at,
+                )
+                for c in b.last_called
+            ],
+            lines=[
+                LineBoardOut(
+                    line_code=x.line_code,
+                    prefix=x.prefix,
+                    name=x.name,
+                    waiting=x.waiting,
+                    priority_waiting=x.priority_waiting,
+                    open_counters=x.open_counters,
+                    estimated_wait_seconds=x.estimated_wait_seconds,
+                )
+                for x in b.lines
+            ],
+        )
+
+
+class FiguresOut(BaseModel):
+    issued: int
+    called: int
+    served: int
+    no_show: int
+    transferred: int
+    cancelled: int
+    requeued: int
+    mean_wait_seconds: float | None
+    p90_wait_seconds: float | None = Field(description="Nearest-rank 90th percentile")
+    mean_service_seconds: float | None
+
+
+class LineStatsOut(FiguresOut):
+    line_code: str
+
+
+class CounterStatsOut(FiguresOut):
+    counter_id: str
+
+
+class StatsOut(BaseModel):
+    """One local day of one center, per line and per counter."""
+
+    center_id: str
+    day: date
+    total: FiguresOut
+    lines: list[LineStatsOut]
+    counters: list[CounterStatsOut]
+
+    @classmethod
+    def of(cls, s: DailyStats) -> StatsOut:
+        return cls(
+            center_id=s.center_id,
+            day=s.day,
+            total=FiguresOut.model_validate(asdict(s.total)),
+            lines=[
+                LineStatsOut.model_validate({"line_code": code, **asdict(f)})
+                for code, f in s.lines.items()
+            ],
+            counters=[
+                CounterStatsOut.model_validate({"counter_id": cid, **asdict(f)})
+                for cid, f in s.counters.items()
+            ],
+        )
+
+
+class WaitingBucketOut(BaseModel):
+    label: str = Field(description="Minutes waited, e.g. '5–10' or '≥60'")
+    count: int
+
+
+class WaitingStatsOut(BaseModel):
+    """A day's waiting-time distribution: aggregate only, no ticket or contact."""
+
+    center_id: str
+    day: date
+    calls: int = Field(description="Tickets called that day")
+    mean_wait_seconds: float | None
+    p90_wait_seconds: float | None
+    buckets: list[WaitingBucketOut]
+
+    @classmethod
+    def of(cls, h: statistics.WaitingHistogram) -> WaitingStatsOut:
+        return cls(
+            center_id=h.center_id,
+            day=h.day,
+            calls=h.calls,
+            mean_wait_seconds=h.mean_wait_seconds,
+            p90_wait_seconds=h.p90_wait_seconds,
+            buckets=[WaitingBucketOut(label=label, count=n) for label, n in h.buckets],
+        )

@@ -1,0 +1,95 @@
+"""Settings of the queue service (environment prefix ``MOTCUA_QUEUE_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from motcua.shared.settings import ServiceSettings
+
+
+class QueueSettings(ServiceSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MOTCUA_QUEUE_", extra="ignore", populate_by_name=True
+    )
+
+    port: int = 8001
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8003"],
+        description="Browser origins allowed to read the public statistics (the leaders' "
+        "dashboard); a JSON list",
+    )
+    centers_file: Path | None = Field(
+        default=None,
+        description="JSON file of centers, lines and counters; the packaged sample when unset",
+    )
+    max_priority_in_row: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Fairness guard: priority calls a counter may make in a row "
+        "while normal tickets wait",
+    )
+    max_calls: int = Field(
+        default=3, ge=1, le=10, description="Calls (first call plus recalls) before a no-show"
+    )
+    eta_window: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="Recent service times per line averaged for the estimated wait",
+    )
+    display_last_called: int = Field(
+        default=10, ge=1, le=100, description="Called tickets listed on the display board"
+    )
+    sse_keepalive_seconds: float = Field(
+        default=15.0, gt=0, description="Comment line sent on an idle display stream"
+    )
+    sse_max_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A display stream ends after this long; browsers reconnect on their own, "
+        "and no stream can hold a shutdown for ever",
+    )
+    contact_tickets_per_minute: float = Field(
+        default=10.0,
+        gt=0,
+        description="Sustained tickets with a contact (each sends a message) per client address",
+    )
+    contact_tickets_burst: int = Field(
+        default=30, ge=1, description="Tickets with a contact one client address may take at once"
+    )
+    recipient_tickets_per_hour: float = Field(
+        default=2.0, gt=0, description="Sustained tickets with the same contact"
+    )
+    recipient_tickets_burst: int = Field(
+        default=4, ge=1, description="Tickets with the same contact at once"
+    )
+    sse_max_streams: int = Field(
+        default=1000, ge=1, description="Display streams one process serves at once (503 beyond)"
+    )
+    sse_max_streams_per_client: int = Field(
+        default=20,
+        ge=1,
+        description="Display streams one client address may hold at once (503 beyond); "
+        "a center's screens behind one NAT share it",
+    )
+    default_center: str = Field(
+        default="nam-cuong",
+        min_length=1,
+        max_length=64,
+        description="Center shown by the kiosk, board and counter pages without ?center=",
+    )
+    intake_url: str = Field(
+        default="http://127.0.0.1:8002",
+        description="Intake's base URL as browsers reach it: the counter console loads the "
+        "procedure catalog and receives dossiers there (intake must allow this service's "
+        "origin by CORS)",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL at which citizens' phones reach the queue's pages, printed in "
+        "the ticket's QR code; the kiosk's own address when unset",
+    )

@@ -1,0 +1,326 @@
+"""The event catalog: one typed payload per event type, grouped by stream.
+
+These models are the single source of truth. ``docs/events/*.json`` is generated
+from them (``motcua docs gen``) and a contract test fails when the two drift.
+Within a schema version changes are additive only; a breaking change gets a new
+``SCHEMA_VERSION`` plus an upcaster in ``motcua.shared.events.registry``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, Field
+
+from motcua.shared.events.envelope import Payload
+
+Code = str
+PriorityReason = Literal["elderly", "disability", "pregnancy", "young_child", "meritorious"]
+Channel = Literal["counter", "online"]
+TimeUnitName = Literal["working_days", "working_hours"]
+
+
+class SealedContact(Payload):
+    """A citizen's contact, given with consent, sealed for the notify service only.
+
+    The phone number or e-mail never travels in clear: ``sealed`` is an AEAD
+    ciphertext that only holders of the contact key can open (see ``motcua.shared.crypto``).
+    """
+
+    kind: Literal["phone", "email"]
+    sealed: str = Field(max_length=2048)
+    key_id: str = Field(default="k1", max_length=32)
+    language: Literal["vi", "en"] = "vi"
+
+
+class TimeLimitSnapshot(Payload):
+    """A procedure's legal time limit as it stood when the dossier was received."""
+
+    amount: int = Field(ge=0, le=1000)
+    unit: TimeUnitName
+    rollover: bool = False
+
+
+# ---------------------------------------------------------------- queue stream
+
+
+class TicketFacts(Payload):
+    """Fields every ticket event carries, so that consumers need no lookups."""
+
+    ticket_id: uuid.UUID
+    number: str = Field(min_length=1, max_length=16, description="Display number, e.g. A007")
+    line_code: Code = Field(min_length=1, max_length=32)
+    lookup_code: str = Field(min_length=1, max_length=32)
+    priority: bool = Field(
+        default=False,
+        description="Served first (elderly, disability, pregnancy, young child, merit). "
+        "Only that: the reason is health or family data and stays in the queue service",
+    )
+    priority_reason: PriorityReason | None = Field(
+        default=None,
+        description="Deprecated, no longer sent (personal data on the bus): read "
+        "`priority`. Events written before it went may still carry it",
+    )
+    counter_id: str | None = Field(default=None, max_length=32)
+    position: int | None = Field(default=None, ge=0)
+    estimated_wait_seconds: int | None = Field(default=None, ge=0)
+    contact: SealedContact | None = Field(
+        default=None, description="Given with consent at the kiosk; sealed with context ticket_id"
+    )
+
+
+class TicketIssued(TicketFacts):
+    EVENT_TYPE: ClassVar[str] = "ticket.issued"
+    issued_at: AwareDatetime
+    contact: SealedContact | None = None
+
+
+class TicketCalled(TicketFacts):
+    EVENT_TYPE: ClassVar[str] = "ticket.called"
+    call_count: int = Field(default=1, ge=1)
+
+
+class TicketRecalled(TicketFacts):
+    EVENT_TYPE: ClassVar[str] = "ticket.recalled"
+    call_count: int = Field(ge=2)
+
+
+class TicketNoShow(TicketFacts):
+    EVENT_TYPE: ClassVar[str] = "ticket.no_show"
+
+
+class TicketRequeued(TicketFacts):
+    """A no-show ticket put back in the queue: the citizen returned the same day."""
+
+    EVENT_TYPE: ClassVar[str] = "ticket.requeued"
+
+
+class TicketTransferred(TicketFacts):
+    EVENT_TYPE: ClassVar[str] = "ticket.transferred"
+    from_line_code: Code
+
+
+class TicketServiceStarted(TicketFacts):
+    EVENT_TYPE: ClassVar[str] = "ticket.service_started"
+
+
+class TicketServiceCompleted(TicketFacts):
+    EVENT_TYPE: ClassVar[str] = "ticket.service_completed"
+    dossier_id: uuid.UUID | None = None
+    service_seconds: int | None = Field(default=None, ge=0)
+
+
+class TicketCancelled(TicketFacts):
+    EVENT_TYPE: ClassVar[str] = "ticket.cancelled"
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class CounterOpened(Payload):
+    EVENT_TYPE: ClassVar[str] = "counter.opened"
+    counter_id: str = Field(max_length=32)
+    line_codes: list[Code] = Field(max_length=50)
+    clerk_id: str | None = Field(default=None, max_length=64)
+
+
+class CounterClosed(Payload):
+    EVENT_TYPE: ClassVar[str] = "counter.closed"
+    counter_id: str = Field(max_length=32)
+
+
+# -------------------------------------------------------------- dossier stream
+
+
+class DossierFacts(Payload):
+    dossier_id: uuid.UUID
+    dossier_code: str = Field(min_length=1, max_length=64)
+    procedure_code: Code = Field(min_length=1, max_length=64)
+    status: int = Field(ge=1, le=10, description="National portal status code after the event")
+
+
+class DossierReceived(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.received"
+    line_code: Code | None = None
+    received_at: AwareDatetime
+    channel: Channel
+    time_limit: TimeLimitSnapshot
+    appointment_at: AwareDatetime
+    ticket_id: uuid.UUID | None = None
+    contact: SealedContact | None = None
+    sealed_secret: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="The lookup secret for the citizen's notification, sealed like the contact "
+        "(motcua.shared.crypto, context = dossier_id); present only with a contact",
+    )
+
+
+class DossierAssigned(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.assigned"
+    assignee: str = Field(min_length=1, max_length=128)
+    department: str | None = Field(default=None, max_length=128)
+
+
+class DossierSupplementRequested(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.supplement_requested"
+    reason: str = Field(min_length=1, max_length=2000)
+    missing_documents: list[str] = Field(default_factory=list, max_length=50)
+
+
+class DossierSupplementProvided(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.supplement_provided"
+
+
+class DossierFinancialObligationNotified(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.financial_obligation_notified"
+    amount_vnd: int | None = Field(default=None, ge=0)
+
+
+class DossierFinancialObligationFulfilled(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.financial_obligation_fulfilled"
+
+
+class DossierResolved(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.resolved"
+    outcome: Literal["approved", "refused"]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DossierReturned(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.returned"
+
+
+class DossierWithdrawn(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.withdrawn"
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class DossierStopped(DossierFacts):
+    EVENT_TYPE: ClassVar[str] = "dossier.stopped"
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CommandRejected(Payload):
+    """A clerk-app command that intake refused; names the command and the reason."""
+
+    EVENT_TYPE: ClassVar[str] = "command.rejected"
+    command_id: str = Field(max_length=128)
+    command_type: str | None = Field(default=None, max_length=100)
+    reason: str = Field(max_length=2000)
+    dossier_id: uuid.UUID | None = None
+
+
+# ------------------------------------------------------------- deadline stream
+
+
+class DeadlineFacts(Payload):
+    dossier_id: uuid.UUID
+    dossier_code: str = Field(max_length=64)
+    procedure_code: Code = Field(max_length=64)
+    due_at: AwareDatetime
+
+
+class DeadlineSet(DeadlineFacts):
+    EVENT_TYPE: ClassVar[str] = "deadline.set"
+
+
+class DeadlineUpdated(DeadlineFacts):
+    EVENT_TYPE: ClassVar[str] = "deadline.updated"
+    previous_due_at: AwareDatetime
+    reason: Literal["pause", "extension", "correction"]
+
+
+class DeadlineApproaching(DeadlineFacts):
+    EVENT_TYPE: ClassVar[str] = "deadline.approaching"
+    threshold: str = Field(max_length=32, description="e.g. '1d' or '80%'")
+    working_seconds_left: int
+
+
+class DeadlineOverdue(DeadlineFacts):
+    EVENT_TYPE: ClassVar[str] = "deadline.overdue"
+    new_appointment_at: AwareDatetime
+    apology_letter_id: uuid.UUID | None = None
+
+
+class DeadlineClosed(DeadlineFacts):
+    """The clock stopped at resolution: early, on time or late."""
+
+    EVENT_TYPE: ClassVar[str] = "deadline.closed"
+    resolved_at: AwareDatetime
+    outcome: Literal["early", "on_time", "late"]
+    working_seconds_late: int = Field(default=0, ge=0)
+
+
+# --------------------------------------------------------- notification stream
+
+
+class NotificationFacts(Payload):
+    notification_id: uuid.UUID
+    kind: str = Field(max_length=64)
+    channel: str = Field(max_length=32)
+    recipient_ref: str = Field(max_length=128, description="Opaque reference, never the contact")
+    source_event_id: uuid.UUID
+
+
+class NotificationSent(NotificationFacts):
+    EVENT_TYPE: ClassVar[str] = "notification.sent"
+    attempts: int = Field(ge=1)
+
+
+class NotificationFailed(NotificationFacts):
+    EVENT_TYPE: ClassVar[str] = "notification.failed"
+    attempts: int = Field(ge=1)
+    error: str = Field(max_length=2000)
+
+
+class FeedbackReceived(Payload):
+    EVENT_TYPE: ClassVar[str] = "feedback.received"
+    dossier_id: uuid.UUID
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+    on_date: date | None = None
+
+
+QUEUE_EVENTS: tuple[type[Payload], ...] = (
+    TicketIssued,
+    TicketCalled,
+    TicketRecalled,
+    TicketNoShow,
+    TicketTransferred,
+    TicketServiceStarted,
+    TicketServiceCompleted,
+    TicketCancelled,
+    TicketRequeued,
+    CounterOpened,
+    CounterClosed,
+)
+DOSSIER_EVENTS: tuple[type[Payload], ...] = (
+    DossierReceived,
+    DossierAssigned,
+    DossierSupplementRequested,
+    DossierSupplementProvided,
+    DossierFinancialObligationNotified,
+    DossierFinancialObligationFulfilled,
+    DossierResolved,
+    DossierReturned,
+    DossierWithdrawn,
+    DossierStopped,
+)
+DEADLINE_EVENTS: tuple[type[Payload], ...] = (
+    DeadlineSet,
+    DeadlineUpdated,
+    DeadlineApproaching,
+    DeadlineOverdue,
+    DeadlineClosed,
+)
+NOTIFICATION_EVENTS: tuple[type[Payload], ...] = (
+    NotificationSent,
+    NotificationFailed,
+    FeedbackReceived,
+)
+INTAKE_RESULT_EVENTS: tuple[type[Payload], ...] = (CommandRejected,)
+
+ALL_EVENTS: tuple[type[Payload], ...] = (
+    QUEUE_EVENTS + DOSSIER_EVENTS + DEADLINE_EVENTS + NOTIFICATION_EVENTS + INTAKE_RESULT_EVENTS
+)

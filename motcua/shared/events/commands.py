@@ -1,0 +1,358 @@
+"""Commands that clerk apps publish to intake on topic ``intake.commands``.
+
+A command asks intake to do something; intake validates it, applies it and emits
+the canonical ``dossier.*`` events, or emits one ``command.rejected`` naming the
+reason and the command id. Commands are idempotent by ``command_id``: a command
+seen before (applied or rejected) has no second effect and no second rejection,
+so a clerk app retries with the same id and fixes a rejected command with a new one.
+
+Every command is a versioned envelope with a typed ``data``; ``command_type``
+discriminates. Key each message by ``dossier_id`` (for ``dossier.receive`` choose
+the new dossier's id yourself), so one dossier's commands stay in order. The JSON
+Schema of each type is committed as ``docs/events/command.<type>.json``.
+
+Proof of author: ``token`` is the clerk's own bearer token, the same HMAC token
+the HTTP API takes (``motcua.shared.auth``). Intake verifies it when it consumes the
+command and then applies exactly the checks of the HTTP path: the token's center
+must be the command's ``center_id``, its subject the command's ``issued_by``, and
+backdating needs an admin token. A command without a valid token changes nothing
+and is answered ``command.rejected`` (see docs/security/bus.md).
+
+Business time: ``issued_at`` is when the clerk acted, and becomes the events'
+``occurred_at`` (a data migration may backdate, with an admin token). Contacts
+never travel here: a phone number or e-mail is given to intake over HTTPS only,
+which seals it for the bus.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar, Union
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from motcua.shared.events.envelope import MAX_EVENT_BYTES
+
+MAX_COMMAND_BYTES = MAX_EVENT_BYTES
+"""Largest command accepted; a larger one is rejected, not applied."""
+
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+Note = Annotated[str, Field(max_length=2000)]
+DocumentName = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class CommandData(BaseModel):
+    """Base of every command's ``data``. Unknown fields are refused: a typo in a
+    command should be a clear rejection, not a silently ignored instruction."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReceiveData(CommandData):
+    procedure_code: str = Field(min_length=1, max_length=64, description="Catalog code")
+    channel: Literal["counter", "online"] = "counter"
+    ticket_id: uuid.UUID | None = Field(
+        default=None, description="The queue ticket that brought the citizen to the counter"
+    )
+    applicant_name: str | None = Field(
+        default=None, max_length=200, description="Printed on the receipt; never published"
+    )
+    documents_received: list[DocumentName] = Field(default_factory=list, max_length=50)
+    note: Note | None = None
+
+
+class AssignData(CommandData):
+    assignee: str = Field(min_length=1, max_length=128, description="Officer or department id")
+    department: str | None = Field(default=None, max_length=128)
+
+
+class RequestSupplementData(CommandData):
+    reason: Reason
+    missing_documents: list[DocumentName] = Field(default_factory=list, max_length=50)
+
+
+class ProvideSupplementData(CommandData):
+    note: Note | None = None
+
+
+class NotifyFinancialObligationData(CommandData):
+    amount_vnd: int | None = Field(default=None, ge=0)
+    note: Note | None = None
+
+
+class FulfilFinancialObligationData(CommandData):
+    note: Note | None = None
+
+
+class ResolveData(CommandData):
+    outcome: Literal["approved", "refused"]
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _refusal_needs_reason(self) -> ResolveData:
+        if self.outcome == "refused" and not self.reason:
+            raise ValueError("a refusal needs a reason")
+        return self
+
+
+class ReturnResultData(CommandData):
+    note: Note | None = None
+
+
+class WithdrawData(CommandData):
+    reason: Reason | None = None
+
+
+class StopData(CommandData):
+    reason: Reason
+
+
+D = TypeVar("D", bound=CommandData)
+
+
+def _type_is_required(schema: dict[str, Any]) -> None:
+    # The Python default is a convenience; on the wire the discriminator must be present.
+    required = schema.setdefault("required", [])
+    if "command_type" not in required:
+        required.insert(0, "command_type")
+
+
+class Command(BaseModel, Generic[D]):
+    """The envelope of every command: identity, author, center, time and typed data."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, json_schema_extra=_type_is_required)
+
+    COMMAND_TYPE: ClassVar[str] = ""
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    command_id: uuid.UUID = Field(description="Idempotency key: one id, at most one effect")
+    command_type: str
+    schema_version: int = Field(default=1, ge=1, le=1)
+    center_id: str = Field(min_length=1, max_length=64)
+    issued_by: str = Field(min_length=1, max_length=128, description="The clerk or officer")
+    issued_at: AwareDatetime = Field(description="When the clerk acted (business time)")
+    dossier_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID | None = None
+    token: str | None = Field(
+        default=None,
+        max_length=4096,
+        repr=False,  # a bearer credential: never in a log line or a traceback
+        description="The author's clerk token (as for the HTTP API, without 'Bearer '); "
+        "a command without a valid one is rejected",
+    )
+    data: D
+
+    @field_validator("issued_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+07:00: no such instant in UTC
+            raise ValueError("the time is out of range once converted to UTC") from None
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    def signed(self, token: str) -> Self:
+        """This command carrying its author's token."""
+        return self.model_copy(update={"token": token})
+
+
+class ReceiveDossier(Command[ReceiveData]):
+    """Receive a dossier at the counter. ``dossier_id`` is the new dossier's id; if
+    omitted, intake derives it from ``command_id``."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.receive"
+    command_type: Literal["dossier.receive"] = "dossier.receive"
+
+
+class _Targeted(Command[D], Generic[D]):
+    dossier_id: uuid.UUID  # required: the command acts on an existing dossier
+
+
+class AssignDossier(_Targeted[AssignData]):
+    """Assign the dossier to an officer or department."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.assign"
+    command_type: Literal["dossier.assign"] = "dossier.assign"
+
+
+class RequestSupplement(_Targeted[RequestSupplementData]):
+    """Ask the citizen for missing documents (the legal clock pauses)."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.request_supplement"
+    command_type: Literal["dossier.request_supplement"] = "dossier.request_supplement"
+
+
+class ProvideSupplement(_Targeted[ProvideSupplementData]):
+    """Record that the citizen supplied what was missing (the clock resumes)."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.provide_supplement"
+    command_type: Literal["dossier.provide_supplement"] = "dossier.provide_supplement"
+
+
+class NotifyFinancialObligation(_Targeted[NotifyFinancialObligationData]):
+    """Tell the citizen a fee or tax is due (the clock pauses)."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.notify_financial_obligation"
+    command_type: Literal["dossier.notify_financial_obligation"] = (
+        "dossier.notify_financial_obligation"
+    )
+
+
+class FulfilFinancialObligation(_Targeted[FulfilFinancialObligationData]):
+    """Record that the fee or tax was paid (the clock resumes)."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.fulfil_financial_obligation"
+    command_type: Literal["dossier.fulfil_financial_obligation"] = (
+        "dossier.fulfil_financial_obligation"
+    )
+
+
+class ResolveDossier(_Targeted[ResolveData]):
+    """Decide the dossier: approved, or refused with a reason."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.resolve"
+    command_type: Literal["dossier.resolve"] = "dossier.resolve"
+
+
+class ReturnResult(_Targeted[ReturnResultData]):
+    """Hand the result to the citizen."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.return_result"
+    command_type: Literal["dossier.return_result"] = "dossier.return_result"
+
+
+class WithdrawDossier(_Targeted[WithdrawData]):
+    """The citizen withdraws the dossier."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.withdraw"
+    command_type: Literal["dossier.withdraw"] = "dossier.withdraw"
+
+
+class StopDossier(_Targeted[StopData]):
+    """Stop processing (or refuse to process), with a reason."""
+
+    COMMAND_TYPE: ClassVar[str] = "dossier.stop"
+    command_type: Literal["dossier.stop"] = "dossier.stop"
+
+
+ALL_COMMANDS: tuple[type[Command[Any]], ...] = (
+    ReceiveDossier,
+    AssignDossier,
+    RequestSupplement,
+    ProvideSupplement,
+    NotifyFinancialObligation,
+    FulfilFinancialObligation,
+    ResolveDossier,
+    ReturnResult,
+    WithdrawDossier,
+    StopDossier,
+)
+COMMANDS: dict[str, type[Command[Any]]] = {c.COMMAND_TYPE: c for c in ALL_COMMANDS}
+
+AnyCommand: Any = Annotated[
+    Union[ALL_COMMANDS],  # noqa: UP007
+    Field(discriminator="command_type"),
+]
+_any_command: TypeAdapter[Command[Any]] = TypeAdapter(AnyCommand)
+
+
+class CommandError(ValueError):
+    """A message on the command topic that cannot become a command.
+
+    Carries what could be read of it (id, type, center, dossier) so that the
+    rejection can name the command, and its token, so that the consumer can tell a
+    clerk's mistake from a stranger's message.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        command_id: str | None = None,
+        command_type: str | None = None,
+        center_id: str | None = None,
+        dossier_id: uuid.UUID | None = None,
+        token: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.token = token
+        self.command_id = command_id
+        self.command_type = command_type
+        self.center_id = center_id
+        self.dossier_id = dossier_id
+
+
+def parse_command(raw: bytes | str) -> Command[Any]:
+    """Bytes to a typed command, or a :class:`CommandError` that says why not."""
+    try:
+        decoded: Any = json.loads(raw)
+        not_json = None
+    except (ValueError, UnicodeDecodeError) as exc:
+        decoded, not_json = None, str(exc)
+    except RecursionError:  # nesting deeper than the decoder allows: garbage, not data
+        decoded, not_json = None, "nested too deeply"
+    head = _head(decoded)
+    if len(raw) > MAX_COMMAND_BYTES:
+        raise CommandError(f"command is {len(raw)} bytes; the limit is {MAX_COMMAND_BYTES}", **head)
+    if not_json is not None:
+        raise CommandError(f"not JSON: {not_json}")
+    if not isinstance(decoded, dict):
+        raise CommandError(f"a command is a JSON object, got {type(decoded).__name__}")
+    if head["command_type"] not in COMMANDS:
+        raise CommandError(f"unknown command type {head['command_type']!r}", **head)
+    try:
+        return _any_command.validate_python(decoded)
+    except ValidationError as exc:
+        raise CommandError(_describe(exc), **head) from None
+
+
+def _head(decoded: Any) -> dict[str, Any]:
+    """The identifying fields of a command, as far as they can be read."""
+    if not isinstance(decoded, dict):
+        return {}
+
+    def text(name: str, limit: int) -> str | None:
+        value = decoded.get(name)
+        return value[:limit] if isinstance(value, str) and value else None
+
+    dossier_id: uuid.UUID | None = None
+    with contextlib.suppress(KeyError, ValueError):
+        dossier_id = uuid.UUID(str(decoded["dossier_id"]))
+    return {
+        "command_id": text("command_id", 128),
+        "command_type": text("command_type", 100),
+        "center_id": text("center_id", 64),
+        "dossier_id": dossier_id,
+        "token": text("token", 4096),
+    }
+
+
+def _describe(exc: ValidationError) -> str:
+    """A short description naming each bad field, never echoing the input."""
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = [str(p) for p in err["loc"]]
+        if loc and loc[0] in COMMANDS:  # the union's branch name adds nothing
+            loc = loc[1:]
+        parts.append(f"{'.'.join(loc) or '(root)'}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def command_json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of every command, by ``command.<command_type>``."""
+    return {f"command.{t}": model.model_json_schema() for t, model in sorted(COMMANDS.items())}

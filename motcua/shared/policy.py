@@ -1,0 +1,191 @@
+"""Who may do what: one table, operation by role, for every service's HTTP checks.
+
+The table is data, not rules spread over the services: each route names the operation it
+performs (``allowed(Operation.X)``) and this module alone decides which roles hold it.
+``docs/security/roles.md`` is printed from it (``roles_markdown``), so the documentation
+cannot drift from what the services enforce.
+
+A token is also scoped to its center: the route still checks that the center it touches is
+the token's own (``Principal.require_center``), except for the one operation whose very
+point is to look across centers (``STATISTICS_ALL_CENTERS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import get_args
+
+from fastapi import Depends, HTTPException
+
+from motcua.shared.auth import CurrentPrincipal, Principal, Role
+
+ROLES: tuple[Role, ...] = get_args(Role)
+"""Every role a token may carry; ``verify_token`` refuses any other."""
+
+ROLE_DESCRIPTIONS: Mapping[Role, str] = {
+    "clerk": "Counter staff: calls tickets, receives dossiers, hands over documents",
+    "officer": "Processing officer: decides dossiers (resolve, stop, return)",
+    "leader": "Director or deputy: the above, plus the center's calendar",
+    "admin": "The center's administrator: everything in the center, backdating included",
+    "province": "Provincial supervisor: reads statistics of every center, changes nothing",
+}
+
+
+class Operation(StrEnum):
+    """Everything a token can be used for, named by what it does."""
+
+    # queue
+    COUNTER_OPERATE = "queue.counter.operate"
+    TICKETS_READ = "queue.tickets.read"
+    QUEUE_STATS_READ = "queue.stats.read"
+    # intake
+    DOSSIER_RECEIVE = "intake.dossier.receive"
+    DOSSIER_READ = "intake.dossier.read"
+    DOSSIER_ASSIGN = "intake.dossier.assign"
+    DOSSIER_SUPPLEMENT = "intake.dossier.supplement"
+    DOSSIER_FINANCIAL = "intake.dossier.financial"
+    DOSSIER_WITHDRAW = "intake.dossier.withdraw"
+    DOSSIER_RESOLVE = "intake.dossier.resolve"
+    DOSSIER_STOP = "intake.dossier.stop"
+    DOSSIER_RETURN = "intake.dossier.return"
+    DOSSIER_BACKDATE = "intake.dossier.backdate"
+    # deadlines
+    CLOCK_READ = "deadlines.clock.read"
+    EXTENSION_GRANT = "deadlines.extension.grant"
+    WORKLIST_READ = "deadlines.worklist.read"
+    CALENDAR_READ = "deadlines.calendar.read"
+    CALENDAR_WRITE = "deadlines.calendar.write"
+    STATISTICS_READ = "deadlines.statistics.read"
+    STATISTICS_ALL_CENTERS = "deadlines.statistics.all_centers"
+    DASHBOARD_VIEW = "deadlines.dashboard.view"
+    # notify
+    DELIVERIES_READ = "notify.deliveries.read"
+
+
+_STAFF: frozenset[Role] = frozenset({"clerk", "officer", "leader", "admin"})
+_DECIDERS: frozenset[Role] = frozenset({"officer", "leader", "admin"})
+
+POLICY: Mapping[Operation, frozenset[Role]] = {
+    Operation.COUNTER_OPERATE: _STAFF,
+    Operation.TICKETS_READ: _STAFF,
+    Operation.QUEUE_STATS_READ: _STAFF,
+    Operation.DOSSIER_RECEIVE: _STAFF,
+    Operation.DOSSIER_READ: _STAFF,
+    Operation.DOSSIER_ASSIGN: _STAFF,
+    Operation.DOSSIER_SUPPLEMENT: _STAFF,
+    Operation.DOSSIER_FINANCIAL: _STAFF,
+    Operation.DOSSIER_WITHDRAW: _STAFF,
+    # A decision on a dossier is an officer's act, never the counter's (issue: a clerk
+    # could resolve, stop and return dossiers).
+    Operation.DOSSIER_RESOLVE: _DECIDERS,
+    Operation.DOSSIER_STOP: _DECIDERS,
+    Operation.DOSSIER_RETURN: _DECIDERS,
+    # Backdating rewrites the legal clock: data migrations only.
+    Operation.DOSSIER_BACKDATE: frozenset({"admin"}),
+    Operation.CLOCK_READ: _STAFF,
+    Operation.EXTENSION_GRANT: _DECIDERS,
+    Operation.WORKLIST_READ: _STAFF,
+    Operation.CALENDAR_READ: _STAFF,
+    Operation.CALENDAR_WRITE: frozenset({"leader", "admin"}),
+    Operation.STATISTICS_READ: _STAFF | {"province"},
+    # A center's admin is an admin of that center only: looking across centers is the
+    # province's, which changes nothing anywhere.
+    Operation.STATISTICS_ALL_CENTERS: frozenset({"province"}),
+    Operation.DASHBOARD_VIEW: _STAFF,
+    Operation.DELIVERIES_READ: _STAFF,
+}
+
+
+COMMAND_OPERATIONS: Mapping[str, Operation] = {
+    "dossier.receive": Operation.DOSSIER_RECEIVE,
+    "dossier.assign": Operation.DOSSIER_ASSIGN,
+    "dossier.request_supplement": Operation.DOSSIER_SUPPLEMENT,
+    "dossier.provide_supplement": Operation.DOSSIER_SUPPLEMENT,
+    "dossier.notify_financial_obligation": Operation.DOSSIER_FINANCIAL,
+    "dossier.fulfil_financial_obligation": Operation.DOSSIER_FINANCIAL,
+    "dossier.resolve": Operation.DOSSIER_RESOLVE,
+    "dossier.return_result": Operation.DOSSIER_RETURN,
+    "dossier.withdraw": Operation.DOSSIER_WITHDRAW,
+    "dossier.stop": Operation.DOSSIER_STOP,
+}
+"""The operation of each clerk-app command on ``intake.commands``: a command carrying its
+author's token is held to the same cell of the table as the HTTP route that does the same."""
+
+
+class Refused(HTTPException):
+    """403: the token's role does not hold the operation."""
+
+    def __init__(self, role: str, operation: Operation) -> None:
+        holders = ", ".join(r for r in ROLES if r in POLICY[operation])
+        super().__init__(
+            403, f"role {role!r} may not {operation.value}; it needs one of: {holders}"
+        )
+
+
+def allows(role: str, operation: Operation) -> bool:
+    """Whether ``role`` holds ``operation``: the one place the table is read."""
+    return role in POLICY[operation]
+
+
+def authorize(principal: Principal, operation: Operation) -> Principal:
+    """The check every route makes, through ``allowed``: 403 naming the roles that may."""
+    if not allows(principal.role, operation):
+        raise Refused(principal.role, operation)
+    return principal
+
+
+class _Allowed:
+    """A FastAPI dependency: the caller, if the token's role holds ``operation``.
+
+    A class rather than a closure so that a test can find, on every route, which
+    operation it checks (``route_operations``)."""
+
+    def __init__(self, operation: Operation) -> None:
+        self.operation = operation
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        return authorize(principal, self.operation)
+
+
+def allowed(operation: Operation) -> object:
+    """``principal: Annotated[Principal, allowed(Operation.X)]`` in a route's signature."""
+    return Depends(_Allowed(operation))
+
+
+def route_operations(dependant: object) -> set[Operation]:
+    """The operations a route checks, walking its dependency tree (for the tests)."""
+    found: set[Operation] = set()
+    stack = [dependant]
+    while stack:
+        node = stack.pop()
+        call = getattr(node, "call", None)
+        if isinstance(call, _Allowed):
+            found.add(call.operation)
+        stack.extend(getattr(node, "dependencies", []))
+    return found
+
+
+def roles_markdown() -> str:
+    """``docs/security/roles.md``: the table as the services enforce it."""
+    lines = [
+        "# Roles and what each may do",
+        "",
+        "Generated from `motcua/shared/policy.py` by `motcua docs gen`; a test fails if it drifts.",
+        "Every token is also scoped to one center: it acts on that center only, except",
+        f"`{Operation.STATISTICS_ALL_CENTERS.value}`. A token with any other role is refused"
+        " (401).",
+        "",
+        "| Role | Who |",
+        "|---|---|",
+        *(f"| `{r}` | {ROLE_DESCRIPTIONS[r]} |" for r in ROLES),
+        "",
+        "| Operation | " + " | ".join(ROLES) + " |",
+        "|---|" + "---|" * len(ROLES),
+        *(
+            f"| `{op.value}` | " + " | ".join("yes" if allows(r, op) else "—" for r in ROLES) + " |"
+            for op in Operation
+        ),
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,401 @@
+"""What every service process holds while it runs, and the FastAPI app around it.
+
+``ServiceRuntime`` is plumbing only: it opens the pool in the lifespan (never at
+import), runs the outbox relay and the retention sweep, exposes ``/healthz``,
+``/readyz`` and ``/metrics``, and hands out the pool and consumer to the service's
+own code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from collections.abc import AsyncIterator, Awaitable, Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from motcua.shared import migrations
+from motcua.shared.body_limit import BodyLimit
+from motcua.shared.bus.consumer import EventConsumer, RetryPolicy, faststream_publisher
+from motcua.shared.bus.epoch import EpochMarker
+from motcua.shared.bus.kafka import fetch_wait_ms, make_router, open_producer
+from motcua.shared.bus.outbox import OutboxRelay
+from motcua.shared.bus.retention import Retention
+from motcua.shared.db import MISUSE, UNAVAILABLE, create_pool, session
+from motcua.shared.events.topics import Stream
+from motcua.shared.logging import configure_logging, get_logger
+from motcua.shared.ops_access import OpsAccess, ops_allowed
+from motcua.shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+BUS_RETRY_MAX_S = 10.0
+"""The longest pause between two tries at a broker that was not up at start-up."""
+
+
+class ServiceRuntime:
+    """The pool, router, relay and consumer of one service process."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        migrations_dir: Path,
+        *,
+        migrate_on_start: bool = True,
+    ) -> None:
+        # Before anything else: a production process with a public secret never starts.
+        settings.check_production()
+        self.name = name
+        self.schema = name
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.migrate_on_start = migrate_on_start
+        self._pool: asyncpg.Pool | None = None
+        self.relay: OutboxRelay | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.bus_connected = False
+        self._bus_error = "not tried yet"
+        self._bus_task: asyncio.Task[None] | None = None
+        self.on_startup: list[Hook] = []
+        self.on_shutdown: list[Hook] = []
+        self.router = make_router(
+            settings.kafka,
+            client_id=f"motcua-{name}",
+            lifespan=self._lifespan,
+            schema_url="/asyncapi",
+            description=f"motcua {name} service",
+        )
+        self.consumer = EventConsumer(
+            name=name,
+            pool=lambda: self.pool,
+            publish=lambda: faststream_publisher(self.router),
+            retry=RetryPolicy(),
+            subscriber_options=settings.kafka.consumer_options(),
+        )
+        # The inbox, and any table the service adds, loses rows past the horizon.
+        self.retention = Retention(
+            self.schema,
+            settings.retention_days,
+            purge_days=settings.purge_after_days,
+            journal_hours=settings.journal_hours,
+        )
+        self.every(settings.retention_sweep_seconds, self.retention.sweep, "retention")
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database pool is opened by the app's lifespan")
+        return self._pool
+
+    def topic(self, stream: Stream) -> str:
+        return stream.topic(self.settings.kafka.topic_prefix)
+
+    def publishes(self, *streams: Stream) -> None:
+        """Declare what this service publishes (through its outbox) for AsyncAPI."""
+        from typing import Union
+
+        from motcua.shared.events.registry import ENVELOPES
+
+        for stream in streams:
+            models = tuple(ENVELOPES[p.EVENT_TYPE] for p in stream.events)
+            self.router.publisher(
+                self.topic(stream),
+                title=f"{stream.name}:publish",
+                description=f"{stream.description}. Keyed by {stream.key}, via the outbox.",
+                schema=Union[models] if len(models) > 1 else models[0],  # noqa: UP007
+            )
+
+    def group(self, suffix: str = "") -> str:
+        return f"{self.settings.kafka.topic_prefix}motcua-{self.name}{suffix}"
+
+    def spawn(self, coro_factory: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run a background loop for the app's lifetime (started after the pool opens)."""
+
+        async def runner() -> None:
+            await coro_factory()
+
+        self.on_startup.append(lambda _rt: self._start(runner, name))
+
+    def every(
+        self, seconds: float, sample: Callable[[asyncpg.Connection], Awaitable[None]], name: str
+    ) -> None:
+        """Call ``sample(conn)`` every ``seconds`` for the app's lifetime (metrics gauges);
+        a failed sample is logged and tried again next time, never fatal."""
+
+        async def loop() -> None:
+            while True:
+                try:
+                    async with session(self.pool) as conn:  # the sweep takes a lock
+                        await sample(conn)
+                except Exception as exc:
+                    log.warning("sampler.failed", sampler=name, error=repr(exc))
+                await asyncio.sleep(seconds)
+
+        self.spawn(loop, name)
+
+    async def _start(self, runner: Callable[[], Awaitable[None]], name: str) -> None:
+        self._tasks.append(asyncio.create_task(runner(), name=f"{self.name}:{name}"))  # type: ignore[arg-type]
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        s = self.settings
+        self._pool = await create_pool(
+            s.db, server_settings={"search_path": f'"{self.schema}",public'}
+        )
+        if self.migrate_on_start and s.migrate_on_start:
+            async with session(self.pool) as conn:
+                await migrations.apply(conn, self.schema, migrations.plan(self.migrations_dir))
+        self.relay = OutboxRelay(
+            self.pool,
+            self.schema,
+            lambda: open_producer(s.kafka, request_timeout_ms=10_000),
+            topic_prefix=s.kafka.topic_prefix,
+            batch_size=s.outbox_batch,
+            # A broker that lost its log is noticed through the bus epoch; a replay onto
+            # a new log waits until every consumer's heartbeat has found its group gone.
+            epoch=EpochMarker(s.kafka),
+            replay_grace=2 * s.kafka.heartbeat_interval_ms / 1000 + 1,
+        )
+        relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}:relay")
+        for hook in self.on_startup:
+            await hook(self)
+        # The router leaves starting the subscribers to us (``make_router``): a broker
+        # that is down now makes the service not ready, never ends the process.
+        if not await self._connect_bus():
+            self._bus_task = asyncio.create_task(self._keep_connecting(), name=f"{self.name}:bus")
+        _freeze_heap()
+        log.info("service.started", port=s.port, bus_connected=self.bus_connected)
+        try:
+            yield {"runtime": self}
+        finally:
+            for hook in self.on_shutdown:
+                await hook(self)
+            for task in self._tasks:
+                task.cancel()
+            await self._disconnect_bus()
+            await self.relay.stop()
+            # Let the relay finish its batch so the outbox drains before exit.
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(relay_task, 10)
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.pool.close()
+            self._pool = None
+            log.info("service.stopped")
+
+    async def _connect_bus(self) -> bool:
+        """Start the bus subscribers once; ``False`` (logged) when the broker is not up.
+
+        The fetch wait is asked of the broker first: the subscribers were built at
+        create_app time, when no I/O is allowed, and their consumers are made from these
+        options only when they start."""
+        broker = self.router.broker
+        try:
+            wait = await fetch_wait_ms(self.settings.kafka)
+            for subscriber in broker.subscribers:
+                # FastStream passes these to AIOKafkaConsumer when the subscriber starts.
+                subscriber._connection_args["fetch_max_wait_ms"] = wait  # type: ignore[attr-defined]
+            await broker.start()
+        except BaseException as exc:
+            # Release what a half-done start opened, so the next try starts clean (and a
+            # shutdown that cancels a try leaves no consumer behind).
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            if not isinstance(exc, Exception):
+                raise
+            self._bus_error = f"{type(exc).__name__}: {exc}"
+            return False
+        self.bus_connected = True
+        log.info(
+            "bus.connected", bootstrap=self.settings.kafka.bootstrap_servers, fetch_wait_ms=wait
+        )
+        return True
+
+    async def _keep_connecting(self) -> None:
+        """Try the broker again with backoff until it answers: no exit, no crash loop."""
+        delay = 0.5
+        attempt = 1
+        while True:
+            log.warning(
+                "bus.not_connected",
+                bootstrap=self.settings.kafka.bootstrap_servers,
+                attempt=attempt,
+                retry_in_s=delay,
+                error=self._bus_error,
+            )
+            await asyncio.sleep(delay)
+            if await self._connect_bus():
+                return
+            attempt += 1
+            delay = min(delay * 2, BUS_RETRY_MAX_S)
+
+    async def _disconnect_bus(self) -> None:
+        """Stop retrying. FastStream has stopped the broker before our lifespan ends, but
+        a retry may have started it again since: stop it once more if so."""
+        if self._bus_task is not None:
+            self._bus_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._bus_task
+        if self.bus_connected:
+            with contextlib.suppress(Exception):
+                await self.router.broker.stop()
+            self.bus_connected = False
+
+    def create_app(self, *routers: APIRouter, title: str) -> FastAPI:
+        configure_logging(self.name, self.settings.log_format)
+        app = FastAPI(title=title, version="0.1.0")
+        app.include_router(self._health_router())
+        for r in routers:
+            app.include_router(r)
+        # The broker's router serves no route (it brings the lifespan and the bus
+        # subscribers), yet matching a request against it costs ~45 us: last, so that
+        # no request pays for it.
+        app.include_router(self.router)
+        install_error_handlers(app)
+        # Around every route, so that no handler reads an oversized body whole.
+        app.add_middleware(BodyLimit, max_bytes=self.settings.max_request_bytes)
+        app.add_middleware(OpsAccess, settings=self.settings)
+        app.state.runtime = self
+        return app
+
+    def _health_router(self) -> APIRouter:
+        health = APIRouter(tags=["operations"])
+
+        @health.get("/healthz")
+        async def healthz() -> dict[str, str]:
+            """Liveness: the process answers. Does not depend on the broker or database."""
+            return {"status": "ok", "service": self.name}
+
+        @health.get("/readyz")
+        async def readyz(request: Request) -> JSONResponse:
+            """Readiness: database reachable, broker connected, outbox relay healthy (the
+            checks and their errors only for callers allowed the operations endpoints)."""
+            checks: dict[str, str] = {}
+            try:
+                async with self.pool.acquire(timeout=2) as conn:
+                    await conn.fetchval("SELECT 1")
+                checks["database"] = "ok"
+            except Exception as exc:
+                checks["database"] = f"unavailable: {type(exc).__name__}"
+            if not self.bus_connected:
+                checks["broker"] = f"not connected, retrying: {self._bus_error}"
+            else:
+                try:
+                    ok = await asyncio.wait_for(self.router.broker.ping(timeout=2), 3)
+                    checks["broker"] = "ok" if ok else "unavailable"
+                except Exception as exc:
+                    checks["broker"] = f"unavailable: {type(exc).__name__}"
+            relay = self.relay
+            checks["outbox_relay"] = (
+                "ok" if relay and relay.healthy else f"failing: {relay and relay.last_error}"
+            )
+            ready = all(v == "ok" for v in checks.values())
+            body: dict[str, Any] = {"ready": ready}
+            if ops_allowed(request, self.settings):
+                body["checks"] = checks
+            return JSONResponse(body, status_code=200 if ready else 503)
+
+        @health.get("/metrics")
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        return health
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Clear errors: every refusal reads ``{"error": ...}``, a 422 names each bad field,
+    503 when the database is away, never a trace."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(e), "error": e["msg"]} for e in exc.errors()]
+        return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
+
+    # Starlette's class, so that its own refusals (404 and 405 of the router, 400 for a
+    # body that cannot be decoded) keep the shape too, not only FastAPI's subclass.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        if isinstance(detail, dict) and "error" in detail:
+            body = detail
+        elif isinstance(detail, str) and detail:
+            body = {"error": detail}
+        else:
+            body = {"error": HTTPStatus(exc.status_code).phrase, "details": detail}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    # PostgreSQL text cannot hold NUL (nor jsonb a \u0000); such a value can only come
+    # from the request, so it is the request that is refused, naming where it was.
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def unstorable(request: Request, _: Exception) -> JSONResponse:
+        places = [
+            f"{where}.{name}"
+            for where, params in (
+                ("path", request.path_params.items()),
+                ("query", request.query_params.multi_items()),
+            )
+            for name, value in params
+            if "\x00" in str(value)
+        ]
+        errors = [
+            {"field": field, "error": "text may not contain the NUL character"}
+            for field in places or ["body"]
+        ]
+        return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def crashed(_: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the trace after this answer; the client only learns it failed.
+        return JSONResponse({"error": "internal error"}, status_code=500)
+
+    # Registered per class: Starlette picks the nearest class in the MRO, so a misuse
+    # (a subclass of InterfaceError) is a 500, never "unavailable, retry".
+    for exc_type in MISUSE:
+        if issubclass(exc_type, Exception):
+            app.add_exception_handler(exc_type, crashed)
+
+    for exc_type in UNAVAILABLE:
+        if not issubclass(exc_type, Exception):
+            continue
+
+        @app.exception_handler(exc_type)
+        async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+            log.warning("http.database_unavailable", error=repr(exc))
+            return JSONResponse(
+                {"error": "service temporarily unavailable, please retry"},
+                status_code=503,
+                headers={"Retry-After": "2"},
+            )
+
+
+def _field(error: Any) -> str:
+    """The dotted location of a validation error: the body's field, or ``body`` itself when
+    the rule is on the whole body (not an object, undecodable, a model-level rule)."""
+    loc = [str(p) for p in error["loc"]]
+    if loc[:1] == ["body"]:
+        loc = [] if error.get("type") == "json_invalid" else loc[1:]  # [1:] is the offset
+    return ".".join(loc) or "body"
+
+
+def _freeze_heap() -> None:
+    """Move the start-up heap (modules, models, templates, calendars) out of the
+    collector's reach.
+
+    Those objects live as long as the process; without this, every full collection,
+    which bursts of short-lived per-event objects trigger, walks them all and stalls the
+    event loop for tens of milliseconds (a deadlines claim, a notify burst).
+    """
+    gc.collect()
+    gc.freeze()
