@@ -28,9 +28,11 @@ KAFKA_TIER ?= tests/integration tests/e2e tests/chaos
 test-kafka: kafka
 	MOTCUA_TEST_BROKER=kafka $(BIN)/pytest -q $(KAFKA_TIER)
 
+# lint-imports checks the import contracts of pyproject.toml (docs/service-shape.md).
 lint: $(STAMP)
 	$(BIN)/ruff check motcua chaos tests bench deploy
 	$(BIN)/ruff format --check motcua chaos tests bench deploy
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -50,4 +52,4 @@ chaos: kafka
 	$(BIN)/python -m chaos
 
 clean:
-	rm -rf $(VENV) .motcua .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .motcua .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
