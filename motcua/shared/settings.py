@@ -89,12 +89,25 @@ def unsafe_secrets(settings: BaseSettings) -> list[str]:
     return found
 
 
-class KafkaSettings(BaseSettings):
+def common_env(field: str) -> AliasChoices:
+    """Read ``field`` from ``MOTCUA_<FIELD>``, one variable every service reads alike,
+    rather than from the service's own prefix. The field's name stays a choice so
+    that the settings can still be built by keyword."""
+    return AliasChoices(f"MOTCUA_{field.upper()}", field)
+
+
+class MotcuaSettings(BaseSettings):
+    """The base of every settings class: a variable it does not know is ignored (all
+    four services read one environment, each its own part), and a field can be set
+    by its name as well as by its variable. Subclasses add only their ``env_prefix``."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+
+class KafkaSettings(MotcuaSettings):
     """How to reach the Kafka cluster, including TLS and SASL/SCRAM."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="MOTCUA_KAFKA_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_KAFKA_")
 
     bootstrap_servers: str = Field(
         default="127.0.0.1:19092",
@@ -230,12 +243,10 @@ class KafkaSettings(BaseSettings):
         }
 
 
-class DatabaseSettings(BaseSettings):
+class DatabaseSettings(MotcuaSettings):
     """How to reach PostgreSQL."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="MOTCUA_DB_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_DB_")
 
     url: str = Field(
         default="postgresql://postgres@127.0.0.1:15432/motcua",
@@ -249,10 +260,9 @@ class DatabaseSettings(BaseSettings):
     )
 
 
-class ServiceSettings(BaseSettings):
-    """What every service has: identity, HTTP binding, logging and its dependencies."""
-
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+class ServiceSettings(MotcuaSettings):
+    """What every service has: identity, HTTP binding, logging and its dependencies.
+    Each service's subclass sets its ``env_prefix``, ``MOTCUA_<NAME>_``."""
 
     host: str = Field(
         default="127.0.0.1", description="Address the HTTP server binds (0.0.0.0 in a container)"
@@ -260,34 +270,34 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8000, description="HTTP port")
     dev_mode: bool = Field(
         default=False,
-        validation_alias=AliasChoices("MOTCUA_DEV_MODE", "dev_mode"),
+        validation_alias=common_env("dev_mode"),
         description="Development mode: `motcua dev`, the tests and the benchmarks turn it on. "
         "Only here may a secret keep its development value or the dev inbox be served",
     )
     log_format: Literal["json", "console"] = Field(
         default="json",
-        validation_alias=AliasChoices("MOTCUA_LOG_FORMAT", "log_format"),
+        validation_alias=common_env("log_format"),
         description="Log rendering: one JSON object per line, or human-readable",
     )
     auth_secret: SecretStr = Field(
         default=SecretStr("dev-only-secret-change-me"),
-        validation_alias=AliasChoices("MOTCUA_AUTH_SECRET", "auth_secret"),
+        validation_alias=common_env("auth_secret"),
         description="HMAC key for clerk tokens; set a long random value in production",
     )
     contact_key: SecretStr = Field(
         default=SecretStr("dev-only-contact-key-change-me"),
-        validation_alias=AliasChoices("MOTCUA_CONTACT_KEY", "contact_key"),
+        validation_alias=common_env("contact_key"),
         description="Key that seals citizen contacts on the bus",
     )
     contact_key_id: str = Field(
         default="k1",
         pattern=r"^[A-Za-z0-9_-]{1,32}$",
-        validation_alias=AliasChoices("MOTCUA_CONTACT_KEY_ID", "contact_key_id"),
+        validation_alias=common_env("contact_key_id"),
         description="Id of the contact key; new values are sealed under it and carry it",
     )
     contact_old_keys: dict[str, SecretStr] = Field(
         default_factory=dict,
-        validation_alias=AliasChoices("MOTCUA_CONTACT_OLD_KEYS", "contact_old_keys"),
+        validation_alias=common_env("contact_old_keys"),
         description="Retired contact keys by id (JSON object), still used to open what "
         "was sealed under them; drop one once nothing sealed under it is left",
     )
@@ -295,13 +305,13 @@ class ServiceSettings(BaseSettings):
         default=12.0,
         gt=0,
         le=24 * 7,
-        validation_alias=AliasChoices("MOTCUA_TOKEN_MAX_HOURS", "token_max_hours"),
+        validation_alias=common_env("token_max_hours"),
         description="Longest lifetime of a clerk token; longer ones are refused when "
         "issued and when checked",
     )
     revoked_tokens: list[str] = Field(
         default_factory=list,
-        validation_alias=AliasChoices("MOTCUA_REVOKED_TOKENS", "revoked_tokens"),
+        validation_alias=common_env("revoked_tokens"),
         description="Ids of revoked clerk tokens (JSON list; `motcua token` prints a "
         "token's id). Give every service the same list; an id may go once its token "
         "would have expired",
@@ -317,7 +327,7 @@ class ServiceSettings(BaseSettings):
     )
     migrate_on_start: bool = Field(
         default=True,
-        validation_alias=AliasChoices("MOTCUA_MIGRATE_ON_START", "migrate_on_start"),
+        validation_alias=common_env("migrate_on_start"),
         description="Apply migrations at start-up; false lets the service run with a role "
         "that cannot change schemas (run `motcua migrate` as a separate step)",
     )
@@ -331,7 +341,7 @@ class ServiceSettings(BaseSettings):
     purge_after_days: float = Field(
         default=90.0,
         ge=1,
-        validation_alias=AliasChoices("MOTCUA_PURGE_AFTER_DAYS", "purge_after_days"),
+        validation_alias=common_env("purge_after_days"),
         description="Days after a case closes (a dossier resolved, withdrawn or stopped; a "
         "ticket's day) that the personal data kept for it (applicant name, contacts, message "
         "bodies) is erased by the retention sweep (Law 91/2025: kept no longer than needed)",
@@ -339,7 +349,7 @@ class ServiceSettings(BaseSettings):
     outbox_journal_hours: float | None = Field(
         default=None,
         gt=0,
-        validation_alias=AliasChoices("MOTCUA_OUTBOX_JOURNAL_HOURS", "outbox_journal_hours"),
+        validation_alias=common_env("outbox_journal_hours"),
         description="Hours a published event stays in the outbox journal, to be published "
         "again when the broker has lost its log or on `motcua outbox replay`; default 168 "
         "(24 in dev mode). Keep it shorter than the retention horizon, or a replayed event "
@@ -350,7 +360,7 @@ class ServiceSettings(BaseSettings):
     )
     trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
         default=(),
-        validation_alias=AliasChoices("MOTCUA_TRUSTED_PROXIES", "trusted_proxies"),
+        validation_alias=common_env("trusted_proxies"),
         description="Comma-separated addresses or networks of our own reverse proxies (the "
         "Ingress). Only the X-Forwarded-For and X-Forwarded-Proto hops they add are believed; "
         "empty: the headers are ignored",
@@ -358,12 +368,12 @@ class ServiceSettings(BaseSettings):
     max_request_bytes: int = Field(
         default=1_048_576,
         ge=1024,
-        validation_alias=AliasChoices("MOTCUA_MAX_REQUEST_BYTES", "max_request_bytes"),
+        validation_alias=common_env("max_request_bytes"),
         description="Largest request body any route accepts (413 beyond it)",
     )
     ops_token: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("MOTCUA_OPS_TOKEN", "ops_token"),
+        validation_alias=common_env("ops_token"),
         description="Bearer token for /metrics, /docs, /openapi.json, /asyncapi and the "
         "details of /readyz outside development mode; unset: they are not served",
     )

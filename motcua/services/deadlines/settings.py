@@ -15,9 +15,7 @@ from motcua.shared.settings import ServiceSettings
 
 
 class DeadlinesSettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="MOTCUA_DEADLINES_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_DEADLINES_")
 
     port: int = 8003
     queue_url: str = Field(

@@ -12,9 +12,7 @@ from motcua.shared.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="MOTCUA_INTAKE_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_INTAKE_")
 
     port: int = 8002
     catalog_file: Path | None = Field(

@@ -40,9 +40,7 @@ class CenterOverrides(BaseModel):
 
 
 class NotifySettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="MOTCUA_NOTIFY_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_NOTIFY_")
 
     port: int = 8004
     public_url: str = Field(

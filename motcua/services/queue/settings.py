@@ -11,9 +11,7 @@ from motcua.shared.settings import ServiceSettings
 
 
 class QueueSettings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="MOTCUA_QUEUE_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_QUEUE_")
 
     port: int = 8001
     cors_origins: list[str] = Field(
