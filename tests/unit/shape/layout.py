@@ -23,9 +23,9 @@ REQUIRED_MODULES = (
     "api.py",
     "pages.py",
 )
-# Names from before the roles had one name each; what took their place is in
-# docs/service-shape.md (bootstrap.py became app.py, page_kit.py the shared web kit,
-# reads.py queries.py, *_repository.py the repository/ package, ...).
+# Names from before each role had one name, at the top of a service's package; what
+# took their place is listed in docs/service-shape.md (bootstrap.py became app.py,
+# *_repository.py the repository/ package, ...).
 OLD_NAMES = (
     "bootstrap.py",
     "page_kit.py",
