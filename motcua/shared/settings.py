@@ -30,6 +30,10 @@ MIN_RETENTION_DAYS = 1.0
 JOURNAL_HOURS = 168.0
 DEV_JOURNAL_HOURS = 24.0
 
+# The pilot center's name, the default wherever a service prints center names (the
+# queue's is in its packaged centers file): one place to change when it changes.
+PILOT_CENTER_NAMES = {"nam-cuong": "Trung tâm Phục vụ hành chính công phường Nam Cường"}
+
 # Outside dev mode a secret shorter than this is refused: anything shorter is a
 # password someone typed, not 256 random bits.
 MIN_SECRET_BYTES = 32

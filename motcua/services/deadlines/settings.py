@@ -11,7 +11,7 @@ from motcua.services.deadlines.domain import (
 from motcua.services.deadlines.flags import (
     parse_thresholds,
 )
-from motcua.shared.settings import ServiceSettings
+from motcua.shared.settings import PILOT_CENTER_NAMES, ServiceSettings
 
 
 class DeadlinesSettings(ServiceSettings):
@@ -24,9 +24,7 @@ class DeadlinesSettings(ServiceSettings):
         "waiting times from its public statistics",
     )
     center_names: dict[str, str] = Field(
-        default_factory=lambda: {
-            "nam-cuong": "Trung tâm Phục vụ hành chính công phường Nam Cường",
-        },
+        default_factory=lambda: dict(PILOT_CENTER_NAMES),
         description="Name of each center on the leaders' dashboard and its apology letters, "
         "unless one is stored with the center's calendar (PUT /v1/centers/{center_id}/calendar)",
     )

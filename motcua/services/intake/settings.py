@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from motcua.shared.crypto import derive_key
-from motcua.shared.settings import ServiceSettings
+from motcua.shared.settings import PILOT_CENTER_NAMES, ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
@@ -27,9 +27,7 @@ class IntakeSettings(ServiceSettings):
         description="Short code of each center printed in dossier codes (else the center id)",
     )
     center_names: dict[str, str] = Field(
-        default_factory=lambda: {
-            "nam-cuong": "Trung tâm Phục vụ hành chính công phường Nam Cường",
-        },
+        default_factory=lambda: dict(PILOT_CENTER_NAMES),
         description="Name of each center printed on receipts",
     )
     lookup_url: str = Field(
