@@ -1,8 +1,10 @@
 """Settings shared by every service, read from the environment (pydantic-settings).
 
 Each service subclasses ``ServiceSettings`` with its own ``MOTCUA_<NAME>_`` prefix.
-Kafka and database settings are common: ``KAFKA_BOOTSTRAP_SERVERS`` and
-``DATABASE_URL`` are honoured as well as their ``MOTCUA_`` forms.
+What every service must agree on (dev mode, keys, retention ...) is read without the
+service's name, from ``MOTCUA_<FIELD>`` (``common_env``). Kafka and database settings
+are common: ``KAFKA_BOOTSTRAP_SERVERS`` and ``DATABASE_URL`` are honoured as well as
+their ``MOTCUA_`` forms.
 """
 
 from __future__ import annotations
