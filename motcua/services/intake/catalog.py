@@ -22,7 +22,7 @@ from motcua.shared.calendar import TimeLimit, TimeUnit
 from motcua.shared.events.catalog import TimeLimitSnapshot
 from motcua.shared.reference.documents import Label, ReferenceDataError
 from motcua.shared.reference.lines import service_lines
-from motcua.shared.reference.statuses import load_status_table, portal_statuses
+from motcua.shared.reference.statuses import portal_statuses
 
 DATA = Path(__file__).parent / "data"
 PROCEDURES_FILE = DATA / "procedures.json"
@@ -137,7 +137,7 @@ def load_statuses(path: Path | None = None) -> StatusBook:
     """The shared status table, or a deployment's own file shaped like it, checked
     against the steps the lifecycle rules name."""
     try:
-        table = load_status_table(path) if path else portal_statuses()
+        table = portal_statuses(path)
     except ReferenceDataError as exc:
         raise CatalogError(str(exc)) from None
     try:

@@ -3,16 +3,16 @@ name the file and the entry, so that a bad edit stops a service at start."""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from importlib.abc import Traversable
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypeVar
 
-Lang = Literal["vi", "en"]
-Source = Path | Traversable
+T = TypeVar("T")
 
 
 class ReferenceDataError(ValueError):
@@ -26,16 +26,38 @@ class Label:
     vi: str
     en: str
 
-    def in_language(self, lang: Lang) -> str:
-        return self.vi if lang == "vi" else self.en
-
 
 def packaged(name: str) -> Traversable:
     """A data file shipped in this package."""
     return resources.files("motcua.shared.reference").joinpath(name)
 
 
-def read_object(source: Source) -> Mapping[str, Any]:
+def load(parse: Callable[[Mapping[str, Any], str], T], path: Path | None, name: str) -> T:
+    """``path`` (a deployment's own file) or else the packaged file ``name``, read and
+    checked by ``parse`` (given the file's name to start its error messages)."""
+    if path is None:
+        shared: T = _packaged(parse, name)
+        return shared
+    return parse(read_object(path), str(path))
+
+
+@functools.cache
+def _packaged(parse: Callable[[Mapping[str, Any], str], T], name: str) -> T:
+    """A packaged file is read once per process: it cannot change while it runs."""
+    source = packaged(name)
+    return parse(read_object(source), str(source))
+
+
+def each(
+    data: Mapping[str, Any], key: str, where: str, parse: Callable[[Mapping[str, Any], str], T]
+) -> tuple[T, ...]:
+    """Every entry of the list ``key``, each checked by ``parse`` under its own position."""
+    return tuple(
+        parse(item, f"{where}: {key}[{i}]") for i, item in enumerate(entries(data, key, where))
+    )
+
+
+def read_object(source: Path | Traversable) -> Mapping[str, Any]:
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -9,25 +9,13 @@ each procedure belongs to; both refer to the codes listed in
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from motcua.shared.reference.documents import (
-    Label,
-    ReferenceDataError,
-    Source,
-    entries,
-    label,
-    only,
-    packaged,
-    read_object,
-    text,
-    unique,
-)
+from motcua.shared.reference import documents as doc
 
 PACKAGED_FILE = "service_lines.json"
 # Codes travel in events (``line_code``, at most 32 characters) and in URLs.
@@ -37,7 +25,7 @@ CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 @dataclass(frozen=True)
 class ServiceLine:
     code: str
-    name: Label
+    name: doc.Label
 
 
 @dataclass(frozen=True)
@@ -53,30 +41,21 @@ class LineTable:
         return tuple(line.code for line in self.lines)
 
 
-def load_line_table(path: Path | None = None) -> LineTable:
-    """The lines in ``path``, or the packaged list."""
-    source: Source = path or packaged(PACKAGED_FILE)
-    return _table(read_object(source), str(source))
-
-
-@functools.cache
-def service_lines() -> LineTable:
-    """The packaged list, read once per process."""
-    return load_line_table()
+def service_lines(path: Path | None = None) -> LineTable:
+    """The lines in ``path``, or the packaged list (read once per process)."""
+    return doc.load(_table, path, PACKAGED_FILE)
 
 
 def _table(data: Mapping[str, Any], where: str) -> LineTable:
-    only(data, ("description", "lines"), where)
-    lines = tuple(
-        _line(item, f"{where}: lines[{i}]") for i, item in enumerate(entries(data, "lines", where))
-    )
-    unique([line.code for line in lines], "line codes", where)
+    doc.only(data, ("description", "lines"), where)
+    lines = doc.each(data, "lines", where, _line)
+    doc.unique([line.code for line in lines], "line codes", where)
     return LineTable(lines)
 
 
 def _line(item: Mapping[str, Any], where: str) -> ServiceLine:
-    only(item, ("code", "vi", "en"), where)
-    code = text(item, "code", where)
+    doc.only(item, ("code", "vi", "en"), where)
+    code = doc.text(item, "code", where)
     if not CODE.match(code):
-        raise ReferenceDataError(f"{where}: line code {code!r} must match {CODE.pattern}")
-    return ServiceLine(code, label(item, where))
+        raise doc.ReferenceDataError(f"{where}: line code {code!r} must match {CODE.pattern}")
+    return ServiceLine(code, doc.label(item, where))

@@ -11,9 +11,9 @@ import pytest
 from motcua.services.queue import domain as queue_domain
 from motcua.shared.events import catalog
 from motcua.shared.reference.documents import ReferenceDataError, packaged
-from motcua.shared.reference.lines import load_line_table, service_lines
+from motcua.shared.reference.lines import service_lines
 from motcua.shared.reference.priority import PRIORITY_REASONS, PriorityReason
-from motcua.shared.reference.statuses import load_status_table, portal_statuses
+from motcua.shared.reference.statuses import portal_statuses
 
 
 def _write(tmp_path: Path, doc: Any) -> Path:
@@ -49,7 +49,7 @@ def test_the_service_lines_are_the_ward_fields() -> None:
     assert lines.codes() == ("justice", "land", "business", "labour", "other")
     land = lines.get("land")
     assert land is not None
-    assert (land.name.in_language("vi"), land.name.in_language("en")) == ("Đất đai", "Land")
+    assert (land.name.vi, land.name.en) == ("Đất đai", "Land")
     assert lines.get("astrology") is None
 
 
@@ -85,7 +85,7 @@ def test_a_bad_status_file_is_refused_naming_the_file(
 ) -> None:
     path = _write(tmp_path, _changed("portal_statuses.json", change))
     with pytest.raises(ReferenceDataError, match=message) as err:
-        load_status_table(path)
+        portal_statuses(path)
     assert str(path) in str(err.value)
 
 
@@ -100,15 +100,15 @@ def test_a_bad_status_file_is_refused_naming_the_file(
 )
 def test_a_bad_line_file_is_refused(tmp_path: Path, change: Any, message: str) -> None:
     with pytest.raises(ReferenceDataError, match=message):
-        load_line_table(_write(tmp_path, _changed("service_lines.json", change)))
+        service_lines(_write(tmp_path, _changed("service_lines.json", change)))
 
 
 def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ReferenceDataError, match="cannot read"):
-        load_status_table(tmp_path / "broken.json")
+        portal_statuses(tmp_path / "broken.json")
     with pytest.raises(ReferenceDataError, match="cannot read"):
-        load_line_table(tmp_path / "missing.json")
+        service_lines(tmp_path / "missing.json")
     (tmp_path / "list.json").write_text("[]", encoding="utf-8")
     with pytest.raises(ReferenceDataError, match="must be a JSON object"):
-        load_line_table(tmp_path / "list.json")
+        service_lines(tmp_path / "list.json")
