@@ -14,6 +14,7 @@ from motcua.shared.events.catalog import DOSSIER_EVENTS, DossierFacts
 from motcua.shared.reference.lines import service_lines
 from motcua.shared.reference.statuses import portal_statuses
 from motcua.simulator import live
+from motcua.simulator.workload import WARD_MIX
 
 STATUS_FIELD = DossierFacts.model_json_schema()["properties"]["status"]
 EVENT_CODES = range(STATUS_FIELD["minimum"], STATUS_FIELD["maximum"] + 1)
@@ -64,3 +65,11 @@ def test_every_line_code_is_a_shared_service_line() -> None:
             procedure = catalog.get(code)
             assert procedure is not None, code
             assert procedure.line_code == line, code
+
+
+def test_the_simulated_history_uses_the_catalog_time_limits() -> None:
+    catalog = load_catalog()
+    for share in WARD_MIX:
+        procedure = catalog.get(share.code)
+        assert procedure is not None, share.code
+        assert procedure.time_limit.limit() == share.limit, share.code
