@@ -34,6 +34,7 @@ from bench.launch import CpuMeter, database_name, kafka_of, running, scratch_dat
 from motcua.services.queue.directory import DEFAULT_FILE
 from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics
+from motcua.shared.reference.lines import service_lines
 
 if TYPE_CHECKING:
     from tests.support.backends import Servers
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 CENTERS = [f"bench{i:02d}" for i in range(40)]
 CENTER = CENTERS[0]  # where the call-to-display latency is measured
 SECRET = "bench-secret"
-LINES = ["justice", "land", "business", "labour", "other"]
+LINES = list(service_lines().codes())
 COUNTERS = [f"K{i:02d}" for i in range(1, 21)]
 ISSUE_TOTAL = 4000
 ISSUE_WORKERS = 32

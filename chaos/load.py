@@ -30,8 +30,9 @@ from chaos.stack import CENTER, Stack, token
 from motcua.shared.bus.kafka import started
 from motcua.shared.events.commands import AssignData, AssignDossier, ReceiveData, ReceiveDossier
 from motcua.shared.events.topics import INTAKE_COMMANDS
+from motcua.shared.reference.lines import service_lines
 
-LINES = ("justice", "land", "business", "labour", "other")
+LINES = service_lines().codes()
 COUNTERS = ("Q1", "Q2", "Q3", "Q4", "Q5")
 # Multi-day limits only: nothing due, near-due or overdue may fall inside a run by chance.
 PROCEDURES = ("HT-XNTTHN", "CUTRU-TAMTRU", "CUTRU-THUONGTRU", "HT-KETHON-XACMINH")

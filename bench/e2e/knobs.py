@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from motcua.shared.reference.lines import service_lines
+
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-LINES = ("justice", "land", "business", "labour", "other")
+LINES = service_lines().codes()
 # Requests spread over this many centers, as a national deployment's are: one center's
 # tickets of a line, and its dossiers, take numbers from one sequence, one at a time.
 CENTERS = tuple(

@@ -22,20 +22,21 @@ import httpx
 from motcua.shared.auth import issue_token
 from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.logging import get_logger
+from motcua.shared.reference.priority import PRIORITY_REASONS
 from motcua.shared.settings import KafkaSettings
 from motcua.simulator.replay import Progress, commands, publish
 from motcua.simulator.workload import Scenario, plan_center
 
 log = get_logger(__name__)
 
-# Which intake procedures a ticket on each queue line may turn into.
+# Per service line (the codes of motcua.shared.reference.lines): which intake procedures
+# a ticket may turn into, how often citizens come for it and how long serving takes.
 PROCEDURES_BY_LINE: dict[str, list[str]] = {
     "justice": ["CT-BANSAO", "CT-BANSAO", "CT-BANSAO", "HT-KHAISINH", "HT-TRICHLUC", "HT-XNTTHN"],
     "other": ["CUTRU-TAMTRU", "CUTRU-THUONGTRU"],
 }
 LINE_WEIGHTS = {"justice": 0.55, "other": 0.15, "land": 0.12, "business": 0.08, "labour": 0.10}
 SERVICE_MINUTES = {"justice": 8, "other": 10, "land": 18, "business": 14, "labour": 12}
-PRIORITY = ["elderly", "disability", "pregnancy", "young_child", "meritorious"]
 
 
 def arrivals_per_hour(local_hour: float) -> float:
@@ -138,7 +139,7 @@ class LiveSimulation:
             line = self.rng.choices(list(LINE_WEIGHTS), weights=list(LINE_WEIGHTS.values()))[0]
             body: dict[str, Any] = {"line_code": line}
             if self.rng.random() < 0.12:
-                body["priority_reason"] = self.rng.choice(PRIORITY)
+                body["priority_reason"] = self.rng.choice(PRIORITY_REASONS)
             try:
                 if await self._post(client, url, None, body):
                     self.bump("tickets_issued")

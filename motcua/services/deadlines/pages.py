@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import calendar
 import functools
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from importlib import resources
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -50,6 +48,7 @@ from motcua.services.deadlines.page_kit import (
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
+from motcua.shared.reference.statuses import portal_statuses
 from motcua.shared.runtime import ServiceRuntime
 
 log = get_logger(__name__)
@@ -368,8 +367,7 @@ def _work_rows(snap: Snapshot, lang: Lang, tz: Any) -> tuple[list[dict[str, Any]
 @functools.cache
 def _steps() -> dict[int, dict[str, str]]:
     """The portal's status names in both languages (the data file the worklist API uses)."""
-    text = resources.files("motcua.services.deadlines").joinpath("data/portal_statuses.json")
-    return {s["code"]: s for s in json.loads(text.read_text("utf-8"))["statuses"]}
+    return {s.code: {"vi": s.name.vi, "en": s.name.en} for s in portal_statuses().statuses}
 
 
 def _step(status: int | None, lang: Lang) -> str:

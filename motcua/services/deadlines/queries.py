@@ -3,13 +3,10 @@ apology letter. They change nothing."""
 
 from __future__ import annotations
 
-import functools
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from importlib import resources
 
 import asyncpg
 
@@ -28,6 +25,7 @@ from motcua.services.deadlines.repository import CenterCalendar, ClockRow, FlagR
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify
 from motcua.services.deadlines.usecases import Calendars, clock_of
 from motcua.shared.calendar import WorkingCalendar
+from motcua.shared.reference.statuses import portal_statuses
 
 
 @dataclass(frozen=True)
@@ -137,13 +135,10 @@ async def center_calendar(conn: asyncpg.Connection, center_id: str) -> CenterCal
     return await repository.center_calendar(conn, center_id)
 
 
-@functools.cache
-def _portal_statuses() -> dict[int, str]:
-    text = resources.files("motcua.services.deadlines").joinpath("data/portal_statuses.json")
-    statuses = json.loads(text.read_text("utf-8"))["statuses"]
-    return {s["code"]: f"{s['vi']} ({s['en']})" for s in statuses}
-
-
 def step_label(status: int | None) -> str | None:
-    """The portal's name of a status code, e.g. ``Đang xử lý (processing)``."""
-    return None if status is None else _portal_statuses().get(status, f"status {status}")
+    """The portal's name of a status code with an English gloss, e.g. ``Đang xử lý
+    (processing)``: the gloss in lower case, as the worklist has always shown it."""
+    if status is None:
+        return None
+    found = portal_statuses().get(status)
+    return f"{found.name.vi} ({found.name.en.lower()})" if found else f"status {status}"

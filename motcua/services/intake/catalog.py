@@ -1,26 +1,31 @@
 """Reference data: the procedure catalog and the national status list, loaded from files.
 
-Both live in ``motcua/services/intake/data`` by default; a deployment may point the
-settings at its own files (a province's catalog with its land procedures). A
-file is validated in full when loaded, so a bad edit stops the service at start
-with a message that names the field, never halfway through a receipt.
+The catalog lives in ``motcua/services/intake/data``; the status list is the one
+table of ``motcua.shared.reference`` that deadlines reads too, and a procedure's
+service line is one of the shared lines. A deployment may point the settings at
+its own files (a province's catalog with its land procedures). A file is validated
+in full when loaded, so a bad edit stops the service at start with a message that
+names the field, never halfway through a receipt.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from motcua.services.intake.domain import Clock, StatusInfo, StatusList, Step
+from motcua.services.intake.domain import StatusInfo, StatusList, Step
 from motcua.shared.calendar import TimeLimit, TimeUnit
 from motcua.shared.events.catalog import TimeLimitSnapshot
+from motcua.shared.reference.documents import Label, ReferenceDataError
+from motcua.shared.reference.lines import service_lines
+from motcua.shared.reference.statuses import portal_statuses
 
 DATA = Path(__file__).parent / "data"
 PROCEDURES_FILE = DATA / "procedures.json"
-STATUSES_FILE = DATA / "statuses.json"
 
 
 class CatalogError(ValueError):
@@ -69,10 +74,13 @@ class Procedure(_Model):
 
 
 class Catalog(_Model):
-    """Every procedure the center offers, by code, with its service lines."""
+    """Every procedure the center offers, by code.
+
+    A procedure's line is one of the shared service lines, or one the file declares
+    in ``service_lines`` (a province's line of its own)."""
 
     description: str = ""
-    service_lines: dict[str, Text]
+    service_lines: dict[str, Text] = Field(default_factory=dict)
     procedures: list[Procedure] = Field(min_length=1)
 
     @field_validator("procedures")
@@ -97,24 +105,10 @@ class Catalog(_Model):
         return cached[1]
 
 
-class _Status(_Model):
-    code: int = Field(ge=1, le=10)
-    key: Step
-    vi: str
-    en: str
-    clock: Clock
-
-
-class _StatusFile(_Model):
-    description: str = ""
-    statuses: list[_Status] = Field(min_length=len(Step), max_length=len(Step))
-    events: dict[str, Text]
-
-
 class StatusBook:
     """The status list plus the citizen-facing labels of each dossier event."""
 
-    def __init__(self, statuses: StatusList, event_labels: dict[str, Text]) -> None:
+    def __init__(self, statuses: StatusList, event_labels: Mapping[str, Label]) -> None:
         self.statuses = statuses
         self.event_labels = event_labels
 
@@ -132,24 +126,32 @@ def load_catalog(path: Path | None = None) -> Catalog:
         catalog = Catalog.model_validate(_read(path))
     except ValidationError as exc:
         raise CatalogError(f"{path}: {_describe(exc)}") from None
-    unknown = sorted({p.line_code for p in catalog.procedures} - set(catalog.service_lines))
+    known = set(service_lines().codes()) | set(catalog.service_lines)
+    unknown = sorted({p.line_code for p in catalog.procedures} - known)
     if unknown:
         raise CatalogError(f"{path}: procedures use undeclared service lines {unknown}")
     return catalog
 
 
 def load_statuses(path: Path | None = None) -> StatusBook:
-    path = path or STATUSES_FILE
+    """The shared status table, or a deployment's own file shaped like it, checked
+    against the steps the lifecycle rules name."""
     try:
-        raw = _StatusFile.model_validate(_read(path))
+        table = portal_statuses(path)
+    except ReferenceDataError as exc:
+        raise CatalogError(str(exc)) from None
+    try:
+        if len(table.statuses) != len(Step):
+            raise ValueError(f"the list has {len(table.statuses)} steps, not {len(Step)}")
         statuses = StatusList(
-            StatusInfo(code=s.code, key=s.key, name_vi=s.vi, name_en=s.en, clock=s.clock)
-            for s in raw.statuses
+            StatusInfo(
+                code=s.code, key=Step(s.key), name_vi=s.name.vi, name_en=s.name.en, clock=s.clock
+            )
+            for s in table.statuses
         )
-    except (ValidationError, ValueError) as exc:
-        detail = _describe(exc) if isinstance(exc, ValidationError) else str(exc)
-        raise CatalogError(f"{path}: {detail}") from None
-    return StatusBook(statuses, raw.events)
+    except ValueError as exc:
+        raise CatalogError(f"{path or 'the status list'}: {exc}") from None
+    return StatusBook(statuses, table.event_labels)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -1,8 +1,11 @@
 """Reference data of the queue: centers, their service lines and their counters.
 
 Loaded from a data file (``motcua/services/queue/data/centers.json`` by default), never
-hard-coded. Pure: ``Directory.from_dict`` validates a parsed document; only
-``load_directory`` touches the file system.
+hard-coded. A center lists the lines it opens by code, with the ticket letter and
+typical service time it gives each; the names of a line come from the shared list
+(``motcua.shared.reference.lines``) unless the file names it (a line of the
+deployment's own, or a center's own wording). Pure: ``Directory.from_dict``
+validates a parsed document; only ``load_directory`` touches the file system.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from motcua.services.queue.errors import Invalid, NotFound
+from motcua.shared.reference.lines import LineTable, service_lines
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "centers.json"
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -104,10 +108,11 @@ class Directory:
             raise NotFound("center", center_id) from None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Directory:
+    def from_dict(cls, data: Mapping[str, Any], standard: LineTable) -> Directory:
+        """The centers of ``data``; ``standard`` names the lines the file does not."""
         centers: dict[str, Center] = {}
         for raw in _items(data, "centers", "the document"):
-            center = _center(raw)
+            center = _center(raw, standard)
             if center.center_id in centers:
                 raise DirectoryError(f"center {center.center_id!r} is listed twice")
             centers[center.center_id] = center
@@ -123,7 +128,7 @@ def load_directory(path: Path | str | None = None) -> Directory:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DirectoryError(f"cannot read {file}: {exc}") from exc
-    return Directory.from_dict(data)
+    return Directory.from_dict(data, service_lines())
 
 
 def _items(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
@@ -140,7 +145,7 @@ def _text(data: Mapping[str, Any], key: str, where: str, default: str | None = N
     return value
 
 
-def _center(raw: Mapping[str, Any]) -> Center:
+def _center(raw: Mapping[str, Any], standard: LineTable) -> Center:
     center_id = _text(raw, "center_id", "center")
     where = f"center {center_id!r}"
     timezone = _text(raw, "timezone", where, DEFAULT_TIMEZONE)
@@ -153,11 +158,16 @@ def _center(raw: Mapping[str, Any]) -> Center:
         seconds = item.get("default_service_seconds", 600)
         if not isinstance(seconds, int) or seconds <= 0:
             raise DirectoryError(f"{where}: default_service_seconds must be a positive integer")
+        code = _text(item, "code", where)
+        known = standard.get(code)
+        if known is None and "name" not in item:
+            raise DirectoryError(f"{where}: line {code!r} is not a shared service line: name it")
+        name = _text(item, "name", where, known.name.vi if known else None)
         line = Line(
-            code=_text(item, "code", where),
+            code=code,
             prefix=_text(item, "prefix", where),
-            name=_text(item, "name", where),
-            name_en=_text(item, "name_en", where, item.get("name")),
+            name=name,
+            name_en=_text(item, "name_en", where, known.name.en if known else name),
             default_service_seconds=seconds,
         )
         if line.code in lines or line.prefix in {x.prefix for x in lines.values()}:

@@ -20,8 +20,8 @@ from typing import Any
 
 from motcua.services.queue.directory import Center, Line
 from motcua.services.queue.errors import Conflict, Invalid, InvalidTransition
+from motcua.shared.reference.priority import PRIORITY_REASONS as PRIORITY_REASONS
 
-PRIORITY_REASONS = ("elderly", "disability", "pregnancy", "young_child", "meritorious")
 # No 0/O or 1/I/L: the code is read off a paper ticket and typed on a phone.
 LOOKUP_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LOOKUP_LENGTH = 6

@@ -15,9 +15,9 @@ from typing import ClassVar, Literal
 from pydantic import AwareDatetime, Field
 
 from motcua.shared.events.envelope import Payload
+from motcua.shared.reference.priority import PriorityReason as PriorityReason
 
 Code = str
-PriorityReason = Literal["elderly", "disability", "pregnancy", "young_child", "meritorious"]
 Channel = Literal["counter", "online"]
 TimeUnitName = Literal["working_days", "working_hours"]
 

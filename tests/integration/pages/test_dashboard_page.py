@@ -178,7 +178,7 @@ async def test_the_worklist_puts_overdue_first_then_least_time_left(
     left = [text for _, text in elements(page, "worklist-left")]
     assert left[1:] == ["Quá hạn 5 ngày 2 giờ 30 phút", "Còn 1 giờ", "Còn 5 giờ"]
     assert "Tạm dừng" in rows[2][1]  # the paused clock says so
-    assert "Yêu cầu bổ sung (tạm dừng tính thời hạn)" in rows[2][1]  # its current step
+    assert "Yêu cầu bổ sung hồ sơ" in rows[2][1]  # its current step
     [(_, overdue)] = elements(page, "worklist-overdue-count")
     [(_, near)] = elements(page, "worklist-near-count")
     assert (overdue, near) == ("2", "2")
@@ -274,7 +274,7 @@ async def test_english_on_request(
     assert f"center={center}" in switch["href"]
     assert "On-time rate by week of receipt" in r.text
     steps = [text for _, text in elements(r.text, "worklist-row")]
-    assert "supplement requested (clock paused)" in steps[2]
+    assert "Supplement requested" in steps[2]
     assert "Tạm dừng" not in r.text
 
 

@@ -13,6 +13,8 @@ from motcua.services.intake.catalog import (
     load_catalog,
     load_statuses,
 )
+from motcua.shared.reference.documents import packaged
+from motcua.shared.reference.lines import service_lines
 
 # The ward-level procedures of the design brief, with their time limits.
 DESIGN = {
@@ -41,7 +43,7 @@ def test_the_catalog_is_seeded_with_the_ward_procedures() -> None:
         assert p.name.vi
         assert p.name.en
         assert p.required_documents, p.code
-        assert p.line_code in catalog.service_lines
+        assert service_lines().get(p.line_code) is not None, p.code
     snapshot = catalog.get("CT-BANSAO")
     assert snapshot is not None
     assert snapshot.time_limit.snapshot().model_dump() == {
@@ -50,6 +52,9 @@ def test_the_catalog_is_seeded_with_the_ward_procedures() -> None:
         "rollover": True,
     }
     assert catalog.get("NOPE") is None
+
+
+SHARED = json.loads(packaged("portal_statuses.json").read_text(encoding="utf-8"))
 
 
 def _write(tmp_path: Path, doc: object) -> Path:
@@ -67,6 +72,8 @@ def test_a_bad_catalog_stops_the_service_with_a_clear_message(tmp_path: Path) ->
     stray["procedures"][0]["line_code"] = "ZZ"
     with pytest.raises(CatalogError, match="undeclared service lines"):
         load_catalog(_write(tmp_path, stray))
+    own_line = stray | {"service_lines": {"ZZ": {"vi": "Xây dựng", "en": "Construction"}}}
+    assert load_catalog(_write(tmp_path, own_line)).procedures[0].line_code == "ZZ"
     unitless = json.loads(json.dumps(good))
     unitless["procedures"][0]["time_limit"]["unit"] = "fortnights"
     with pytest.raises(CatalogError, match=r"time_limit\.unit"):
@@ -84,5 +91,17 @@ def test_a_status_file_must_list_all_ten_steps(tmp_path: Path) -> None:
         ],
         "events": {},
     }
-    with pytest.raises(CatalogError):
+    with pytest.raises(CatalogError, match="the list has 1 steps, not 10"):
         load_statuses(_write(tmp_path, short))
+
+
+def test_a_deployment_status_file_is_checked_against_the_lifecycle_steps(tmp_path: Path) -> None:
+    own = json.loads(json.dumps(SHARED))
+    own["statuses"][2]["vi"] = "Đang giải quyết"
+    assert load_statuses(_write(tmp_path, own)).statuses.info(3).name_vi == "Đang giải quyết"
+    own["statuses"][2]["key"] = "pondering"
+    with pytest.raises(CatalogError, match="'pondering' is not a valid Step"):
+        load_statuses(_write(tmp_path, own))
+    own["statuses"][2]["clock"] = "ticking"
+    with pytest.raises(CatalogError, match=r"statuses\[2\]: 'clock' must be one of"):
+        load_statuses(_write(tmp_path, own))

@@ -11,6 +11,7 @@ import pytest
 
 from motcua.services.queue.directory import DEFAULT_FILE, Directory, DirectoryError, load_directory
 from motcua.services.queue.errors import Invalid, NotFound
+from motcua.shared.reference.lines import service_lines
 
 
 def test_the_sample_is_the_nam_cuong_center() -> None:
@@ -25,6 +26,26 @@ def test_the_sample_is_the_nam_cuong_center() -> None:
     }
     served = {code for k in c.counters.values() for code in k.line_codes}
     assert served == set(c.lines)  # every line has a counter
+    justice = c.line("justice")
+    assert (justice.name, justice.name_en) == ("Tư pháp – Hộ tịch", "Justice & civil status")
+
+
+def test_line_names_come_from_the_shared_list_unless_the_file_gives_them() -> None:
+    shared = service_lines()
+    for line in load_directory().center("nam-cuong").lines.values():
+        named = shared.get(line.code)
+        assert named is not None, line.code
+        assert (line.name, line.name_en) == (named.name.vi, named.name.en)
+    # A deployment's file written before the shared list (names on every line) and a
+    # line of its own both still load.
+    data = _sample()
+    center = data["centers"][0]
+    center["lines"][0] |= {"name": "Hộ tịch", "name_en": "Civil status"}
+    center["lines"].append({"code": "construction", "prefix": "F", "name": "Xây dựng"})
+    center["counters"][0]["line_codes"].append("construction")
+    c = Directory.from_dict(data, shared).center("nam-cuong")
+    assert (c.line("justice").name, c.line("justice").name_en) == ("Hộ tịch", "Civil status")
+    assert (c.line("construction").name, c.line("construction").name_en) == ("Xây dựng",) * 2
 
 
 def test_unknown_names_are_reported_by_kind() -> None:
@@ -69,11 +90,15 @@ def _broken(change: Any) -> dict[str, Any]:
         (lambda c: c.update(timezone="Mars/Olympus"), "unknown timezone"),
         (lambda c: c["lines"][0].update(default_service_seconds=0), "positive integer"),
         (lambda c: c.pop("name"), "'name' must be a non-empty string"),
+        (
+            lambda c: c["lines"].append({"code": "astrology", "prefix": "Z"}),
+            "'astrology' is not a shared service line: name it",
+        ),
     ],
 )
 def test_an_inconsistent_file_is_refused(change: Any, message: str) -> None:
     with pytest.raises(DirectoryError, match=message):
-        Directory.from_dict(_broken(change))
+        Directory.from_dict(_broken(change), service_lines())
 
 
 def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
