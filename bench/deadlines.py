@@ -16,7 +16,7 @@ One database holds 1,000,000 open clocks (loaded with COPY), due over the next 3
 
 Standalone::
 
-    python -c "import asyncio, os; from tests.support.backends import servers; \
+    python -c "import asyncio, os; from motcua.devtools.backends import servers; \
 from bench import deadlines; s = servers(os.environ, durable=True); \
 print(asyncio.run(deadlines.run(s.__enter__())))"
 """
@@ -41,18 +41,18 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from motcua.devtools.backends import fresh_database, fresh_kafka
 from motcua.devtools.embedded import free_port
 from motcua.devtools.services import ROOT
 from motcua.services.deadlines import repository
 from motcua.services.deadlines.app import MIGRATIONS
 from motcua.services.deadlines.scheduler import fire_due
 from motcua.shared import migrations
-from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.events.topics import DEADLINES
 from motcua.shared.settings import KafkaSettings
 
 if TYPE_CHECKING:
-    from tests.support.backends import Servers
+    from motcua.devtools.backends import Servers
 
 OPEN_CLOCKS = 1_000_000
 COPY_CHUNK = 100_000
@@ -62,30 +62,6 @@ FIRE_SAMPLES = 40
 LAG_CLOCKS = 15_000  # one per millisecond: 1,000 firings per second for 15 s
 BURST_CLOCKS = 50_000
 CENTERS = 3_300
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, rest = url.rpartition("/")
-    query = rest.partition("?")[2]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-@contextlib.asynccontextmanager
-async def _database(admin_url: str) -> AsyncIterator[str]:
-    name = f"bench_deadlines_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield _with_database(admin_url, name)
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def _clocks(n: int, due: Iterator[datetime], prefix: str) -> Iterator[tuple[Any, ...]]:
@@ -191,7 +167,6 @@ async def _service(db_url: str, kafka: KafkaSettings) -> AsyncIterator[_Service]
     env = os.environ | {
         "DATABASE_URL": db_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
         "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
         "MOTCUA_DEADLINES_PORT": str(port),
         "MOTCUA_LOG_FORMAT": "json",
@@ -360,14 +335,9 @@ async def _burst(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
 
 
 async def run(servers: Servers) -> dict[str, Any]:
-    kafka = KafkaSettings(
-        bootstrap_servers=servers.kafka_bootstrap,
-        embedded=servers.kafka_embedded,
-        topic_prefix=f"bench{uuid.uuid4().hex[:6]}.",
-    )
-    await ensure_topics(kafka)
+    kafka = await fresh_kafka(servers, quick_join=False, prefix="bench")
     figures: dict[str, Any] = {"open_clocks": OPEN_CLOCKS}
-    async with _database(servers.postgres_url) as db_url:
+    async with fresh_database(servers, prefix="bench_deadlines") as db_url:
         conn = await asyncpg.connect(db_url)
         try:
             await migrations.apply(conn, "deadlines", migrations.plan(MIGRATIONS))

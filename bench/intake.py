@@ -12,7 +12,7 @@ broker meanwhile; the run ends when the outbox has drained.
 Standalone::
 
     python -c "import asyncio, os
-    from tests.support.backends import servers
+    from motcua.devtools.backends import servers
     from bench import intake
     with servers(os.environ, durable=True) as s: print(asyncio.run(intake.run(s)))"
 """
@@ -37,7 +37,7 @@ from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics
 
 if TYPE_CHECKING:
-    from tests.support.backends import Servers
+    from motcua.devtools.backends import Servers
 
 DOSSIERS = 3200
 SINGLE_CENTER_DOSSIERS = 640

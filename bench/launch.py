@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -26,9 +25,9 @@ import aiohttp
 import asyncpg
 
 from bench.http_load import HttpLoad
+from motcua.devtools.backends import Servers
 from motcua.devtools.embedded import free_port
 from motcua.shared.settings import KafkaSettings
-from tests.support.backends import Servers
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -133,7 +132,6 @@ def kafka_of(servers: Servers, stem: str) -> KafkaSettings:
     """The run's broker settings, under a topic prefix of its own."""
     return KafkaSettings(
         bootstrap_servers=servers.kafka_bootstrap,
-        embedded=servers.kafka_embedded,
         topic_prefix=f"{stem}{uuid.uuid4().hex[:6]}.",
     )
 
@@ -185,7 +183,6 @@ def service_env(kafka: KafkaSettings, db_url: str, **extra: str) -> dict[str, st
             "DATABASE_URL": db_url,
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-            "MOTCUA_KAFKA_EMBEDDED": json.dumps(kafka.embedded),
             "MOTCUA_LOG_FORMAT": "json",
             "MOTCUA_DEV_MODE": "true",
         }

@@ -42,18 +42,13 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from bench.launch import cpu_seconds
+from motcua.devtools.backends import fresh_database, fresh_kafka
 from motcua.devtools.embedded import free_port
-from tests.integration.notify.harness import (
-    CONTACT_KEY,
-    database,
-    dossier_received,
-    kafka_for_module,
-    random_phone,
-)
-from tests.integration.notify.sinks import HttpSink
+from motcua.devtools.samples import CONTACT_KEY, dossier_received, random_phone
+from motcua.devtools.sinks import HttpSink
 
 if TYPE_CHECKING:
-    from tests.support.backends import Servers
+    from motcua.devtools.backends import Servers
 
 ROOT = Path(__file__).resolve().parents[1]
 BURST = 3000
@@ -219,14 +214,13 @@ def _broker_pid(bootstrap: str) -> int | None:
 @contextlib.asynccontextmanager
 async def _notify(servers: Servers, channels: str | None) -> AsyncIterator[_Notify]:
     """The notify service as its own process on a fresh database and topics."""
-    async with database(servers) as url:
-        kafka = await kafka_for_module(servers)
+    async with fresh_database(servers) as url:
+        kafka = await fresh_kafka(servers, quick_join=False)
         port = free_port()
         env = os.environ | {
             "DATABASE_URL": url,
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-            "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
             "MOTCUA_NOTIFY_PORT": str(port),
             "MOTCUA_CONTACT_KEY": CONTACT_KEY,
             "MOTCUA_NOTIFY_QUIET_HOURS_START": "00:00",

@@ -38,13 +38,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.launch import CpuMeter, listener_pid
+from motcua.devtools.backends import Servers
 from motcua.devtools.embedded import free_port
+from motcua.devtools.probe import assigned
 from motcua.shared.bus import outbox
 from motcua.shared.bus.kafka import ensure_topics, takes_idempotence
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import KafkaSettings
-from tests.integration.bus.probe import assigned
-from tests.support.backends import Servers
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW_MESSAGES = 100_000
@@ -273,11 +273,10 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
         "DATABASE_URL": db_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
         "PROBE_PORT": str(port),
     }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.bus.probe",
+        sys.executable, "-m", "motcua.devtools.probe",
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -416,7 +415,6 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
 async def run(servers: Servers) -> dict[str, Any]:
     kafka = KafkaSettings(
         bootstrap_servers=servers.kafka_bootstrap,
-        embedded=servers.kafka_embedded,
         topic_prefix=f"bench{uuid.uuid4().hex[:6]}.",
     )
     await ensure_topics(kafka)

@@ -36,7 +36,7 @@ from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics
 
 if TYPE_CHECKING:
-    from tests.support.backends import Servers
+    from motcua.devtools.backends import Servers
 
 # A national deployment issues tickets in many centers at once, each with its own queue.
 CENTERS = [f"bench{i:02d}" for i in range(40)]
@@ -269,7 +269,7 @@ async def run(servers: Servers) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from tests.support.backends import servers as test_servers
+    from motcua.devtools.backends import servers as test_servers
 
     async def _main() -> None:
         with test_servers(os.environ) as found:

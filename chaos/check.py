@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg
 from aiokafka.errors import KafkaError
 
-from chaos import bus
 from chaos.ledger import DossierEntry, Ledger, TicketEntry
-from chaos.net import SinkMessage
-from chaos.stack import CENTER, SERVICES, Stack
+from motcua.devtools import bus
+from motcua.devtools.sinks import SinkMessage
+from motcua.devtools.stack import CENTER, Stack, quiet
 from motcua.shared.events.topics import DEADLINES
 
 FLAG_EVENT = {
@@ -363,26 +363,6 @@ async def _notifications(
 
 
 # -------------------------------------------------------------------- drain
-
-
-async def quiet(stack: Stack) -> dict[str, int]:
-    """What is still in flight: outbox rows, unsent deliveries, consumer lag."""
-    assert stack.kafka is not None
-    conn = await asyncpg.connect(stack.db_url)
-    try:
-        state = {
-            f"{s}.outbox": int(await conn.fetchval(f'SELECT count(*) FROM "{s}".outbox'))
-            for s in SERVICES
-        }
-        state["notify.unsent"] = int(
-            await conn.fetchval(
-                "SELECT count(*) FROM notify.deliveries WHERE status IN ('pending', 'sending')"
-            )
-        )
-    finally:
-        await conn.close()
-    state |= {f"lag {g}": behind for g, (behind, _) in (await bus.lag(stack.kafka)).items()}
-    return state
 
 
 async def settle(

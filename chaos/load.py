@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from chaos.ledger import OPS, DossierEntry, Ledger, TicketEntry
-from chaos.stack import CENTER, Stack, token
+from motcua.devtools.stack import CENTER, Stack, token
 from motcua.shared.bus.kafka import started
 from motcua.shared.events.commands import AssignData, AssignDossier, ReceiveData, ReceiveDossier
 from motcua.shared.events.topics import INTAKE_COMMANDS

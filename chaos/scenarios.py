@@ -17,12 +17,13 @@ from typing import Any
 
 import httpx
 
-from chaos import bus, cluster, known, poison
+from chaos import cluster, known, poison
 from chaos.check import Verdict, settle
 from chaos.ledger import Ledger
 from chaos.load import Load, LoadFigures, Traffic
-from chaos.stack import SERVICES, SESSION_TIMEOUT_MS, Stack
+from motcua.devtools import bus
 from motcua.devtools.embedded import ApacheKafka
+from motcua.devtools.stack import SERVICES, SESSION_TIMEOUT_MS, Stack
 from motcua.shared.events.topics import STREAMS, Stream
 
 Say = Callable[[str], None]
@@ -59,7 +60,7 @@ class Scenario:
     setup: Fault | None = None
     teardown: Fault | None = None
     poison: bool = False
-    broker: str = "tansu"  # the stack it runs on (chaos.stack.BROKERS)
+    broker: str = "tansu"  # the stack it runs on (motcua.devtools.stack.BROKERS)
 
 
 @dataclass

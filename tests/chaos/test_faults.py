@@ -15,18 +15,19 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from chaos import bus, scenarios
+from chaos import scenarios
 from chaos.check import check
 from chaos.ledger import Ledger
 from chaos.scan import scan
 from chaos.scenarios import Outcome
-from chaos.stack import CENTER, CONTACT_KEY, Stack
+from motcua.devtools import bus
+from motcua.devtools.backends import Servers
+from motcua.devtools.stack import CENTER, CONTACT_KEY, Stack
 from motcua.shared.bus.kafka import takes_idempotence
 from motcua.shared.crypto import seal
 from motcua.shared.events import catalog
 from motcua.shared.events.envelope import new_event
 from motcua.shared.events.topics import DEADLINES, DOSSIERS
-from tests.support.backends import Servers
 from tests.support.chaos_stack import running_stack
 from tests.support.waiting import eventually
 
@@ -69,7 +70,6 @@ async def test_the_stack_runs_on_the_broker_the_suite_names(
     idempotent producer; Tansu does not. The services are told neither."""
     assert stack.kafka is not None
     assert stack.kafka.bootstrap_servers == test_servers.kafka_bootstrap
-    assert stack.kafka.embedded is (test_servers.broker == "tansu")
     assert await takes_idempotence(stack.kafka) is (test_servers.broker == "kafka")
 
 
@@ -199,7 +199,7 @@ async def test_an_overdue_flag_consumed_before_its_receipt_still_reaches_the_cit
     conn = await asyncpg.connect(stack.db_url)
     try:
         for event, topic in ((overdue, DEADLINES), (received, DOSSIERS)):
-            await bus.produce(
+            await bus.send(
                 stack.kafka, [(topic.topic(prefix), event.to_bytes(), str(dossier).encode(), None)]
             )
             await eventually(

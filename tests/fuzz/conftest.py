@@ -14,9 +14,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from chaos.stack import CENTER, Stack, token
+from motcua.devtools.backends import Servers
+from motcua.devtools.stack import CENTER, Stack, token
 from motcua.shared.events import catalog
-from tests.support.backends import Servers
 from tests.support.chaos_stack import running_stack
 
 OTHER_CENTER = "bac-ha"

@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from chaos.stack import Stack
-from tests.support.backends import Servers
+from motcua.devtools.backends import Servers
+from motcua.devtools.stack import Stack
 
 
 @contextlib.asynccontextmanager
@@ -18,7 +18,6 @@ async def running_stack(servers: Servers, workdir: Path) -> AsyncIterator[Stack]
         workdir,
         postgres_url=servers.postgres_url,
         kafka_bootstrap=servers.kafka_bootstrap,
-        kafka_embedded=servers.kafka_embedded,
     )
     try:
         await stack.start()

@@ -14,10 +14,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from motcua.devtools.probe import assigned
 from motcua.shared.bus.consumer import EventConsumer, Retry, RetryPolicy
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import DossierAssigned, DossierReturned
-from tests.integration.bus.probe import assigned
 
 
 @dataclass

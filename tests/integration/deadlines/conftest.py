@@ -10,6 +10,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
+from motcua.devtools.bus import Record, read_all
 from motcua.services.deadlines.app import create_app
 from motcua.services.deadlines.bootstrap import Deadlines
 from motcua.services.deadlines.settings import DeadlinesSettings
@@ -17,10 +19,7 @@ from motcua.shared.auth import Role, issue_token
 from motcua.shared.events import Envelope
 from motcua.shared.events.topics import DEADLINES, DOSSIERS
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.deadlines.support import MovableClock, migrate, vn
-from tests.support.backends import Servers
-from tests.support.kafka import Msg, read_all
 from tests.support.serving import serve
 
 
@@ -71,7 +70,7 @@ class Service:
     async def produce(self, *events: Envelope[Any]) -> None:
         await produce_events(self.settings.kafka, *events)
 
-    async def deadline_messages(self) -> list[Msg]:
+    async def deadline_messages(self) -> list[Record]:
         kafka = self.settings.kafka
         return await read_all(kafka.bootstrap_servers, DEADLINES.topic(kafka.topic_prefix))
 

@@ -26,13 +26,13 @@ import holidays
 import httpx
 import pytest
 
+from motcua.devtools.bus import read_all
 from motcua.devtools.embedded import free_port
 from motcua.services.deadlines.calendars import default_config
 from motcua.shared.auth import issue_token
 from motcua.shared.settings import KafkaSettings
 from tests.integration.deadlines.conftest import produce_events
 from tests.integration.deadlines.support import Dossier
-from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -12,13 +12,12 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
 from motcua.services.intake.app import create_app
 from motcua.services.intake.bootstrap import Wiring
 from motcua.services.intake.settings import IntakeSettings
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.intake.support import Intake
-from tests.support.backends import Servers
 from tests.support.serving import serve
 
 LOOKUP_BURST = 5

@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from motcua.devtools.bus import read_all
 from motcua.devtools.embedded import free_port
 from motcua.services.intake.command_handlers import CommandConsumer
 from motcua.shared.auth import Principal, issue_token, verify_token
@@ -25,7 +26,6 @@ from motcua.shared.events.commands import Command
 from motcua.shared.events.topics import INTAKE_COMMANDS
 from tests.integration.intake.conftest import Running
 from tests.integration.intake.support import Intake, command
-from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
 

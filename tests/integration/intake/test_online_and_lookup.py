@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from motcua.devtools.bus import read_all
 from motcua.shared import crypto
 from motcua.shared.events.topics import DOSSIERS, INTAKE_RESULTS, QUEUE
 from tests.integration.intake.conftest import LOOKUP_BURST
 from tests.integration.intake.support import CENTER, Intake
-from tests.support.kafka import read_all
 
 PHONE = "0912 345 678"
 PHONE_DIGITS = "912345678"

@@ -20,7 +20,10 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import produce, read_all
 from motcua.devtools.embedded import free_port
+from motcua.devtools.sinks import HttpSink
 from motcua.shared.events.catalog import SealedContact
 from motcua.shared.events.topics import all_topics
 from tests.integration.notify.harness import (
@@ -33,9 +36,6 @@ from tests.integration.notify.harness import (
     random_secret,
     sealed,
 )
-from tests.integration.notify.sinks import HttpSink
-from tests.support.backends import Servers
-from tests.support.kafka import produce, read_all
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow

@@ -9,6 +9,8 @@ from datetime import date
 import asyncpg
 import pytest
 
+from motcua.devtools.backends import Servers
+from motcua.devtools.sinks import HttpSink
 from motcua.services.notify import daily_cap
 from tests.integration.notify.harness import (
     Notify,
@@ -18,8 +20,6 @@ from tests.integration.notify.harness import (
     ticket_called,
     ticket_issued,
 )
-from tests.integration.notify.sinks import HttpSink
-from tests.support.backends import Servers
 from tests.support.waiting import eventually
 
 CAP = 3

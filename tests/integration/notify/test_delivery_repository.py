@@ -15,6 +15,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import read_all
 from motcua.services.notify.contacts import Contact
 from motcua.services.notify.repository import citizens as repo
 from motcua.services.notify.repository import deliveries
@@ -22,8 +24,6 @@ from motcua.services.notify.repository.deliveries import Attempt, NewDelivery, O
 from motcua.shared.crypto import AT_REST, Keyring
 from motcua.shared.events.topics import DOSSIERS
 from tests.integration.notify.harness import running_notify
-from tests.support.backends import Servers
-from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
 KEYS = Keyring("k1", {"k1": "notify-test-contact-key"}, AT_REST)

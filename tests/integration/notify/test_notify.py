@@ -17,6 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import produce, read_all
+from motcua.devtools.sinks import HttpSink, SmtpSink
 from motcua.services.notify.contacts import recipient_ref
 from motcua.services.notify.repository.delivery_log import MASK
 from motcua.shared.auth import issue_token
@@ -36,9 +39,6 @@ from tests.integration.notify.harness import (
     ticket_called,
     ticket_issued,
 )
-from tests.integration.notify.sinks import HttpSink, SmtpSink
-from tests.support.backends import Servers
-from tests.support.kafka import produce, read_all
 from tests.support.waiting import eventually
 
 

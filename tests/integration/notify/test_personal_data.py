@@ -11,6 +11,8 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from motcua.devtools.backends import Servers
+from motcua.devtools.sinks import HttpSink
 from motcua.services.notify.personal_data import reseal
 from motcua.services.notify.repository.citizens import open_address
 from motcua.services.notify.repository.deliveries import open_body
@@ -28,8 +30,6 @@ from tests.integration.notify.harness import (
     running_notify,
     ticket_issued,
 )
-from tests.integration.notify.sinks import HttpSink
-from tests.support.backends import Servers
 from tests.support.waiting import eventually
 
 

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from motcua.devtools.backends import Servers
+from motcua.devtools.sinks import HttpMessage, HttpSink
 from motcua.services.notify.settings import CenterOverrides
 from tests.integration.notify.harness import (
     Notify,
@@ -19,8 +21,6 @@ from tests.integration.notify.harness import (
     ticket_called,
     ticket_issued,
 )
-from tests.integration.notify.sinks import HttpMessage, HttpSink
-from tests.support.backends import Servers
 from tests.support.waiting import eventually
 
 

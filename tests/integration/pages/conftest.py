@@ -14,6 +14,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
+from motcua.devtools.tcpproxy import TcpProxy, proxied
 from motcua.services.deadlines.app import create_app as create_deadlines
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.services.intake.app import create_app as create_intake
@@ -22,10 +24,7 @@ from motcua.shared.auth import Role, issue_token
 from motcua.shared.events import Envelope
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import DatabaseSettings
-from tests.conftest import fresh_database, fresh_kafka
-from tests.support.backends import Servers
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy, proxied
 
 LOOKUP_BURST = 4
 AUTH_SECRET = "pages-test-auth-secret"

@@ -20,6 +20,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
+from motcua.devtools.bus import read_all
 from motcua.services.queue.app import create_app
 from motcua.services.queue.directory import DEFAULT_FILE
 from motcua.services.queue.settings import QueueSettings
@@ -28,9 +30,6 @@ from motcua.shared.auth import issue_token
 from motcua.shared.events.registry import parse_event
 from motcua.shared.events.topics import QUEUE
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import fresh_database, fresh_kafka
-from tests.support.backends import Servers
-from tests.support.kafka import read_all
 from tests.support.serving import serve
 
 SECRET = "queue-test-secret"

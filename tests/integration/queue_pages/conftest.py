@@ -15,15 +15,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
+from motcua.devtools.tcpproxy import TcpProxy, proxied
 from motcua.services.queue.app import create_app
 from motcua.services.queue.settings import QueueSettings
 from motcua.shared.auth import issue_token
 from motcua.shared.settings import KafkaSettings
-from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.queue.conftest import queue_settings, write_centers
-from tests.support.backends import Servers
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy, proxied
 
 INTAKE_URL = "http://127.0.0.1:18002"
 
