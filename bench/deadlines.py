@@ -16,7 +16,8 @@ One database holds 1,000,000 open clocks (loaded with COPY), due over the next 3
 
 Standalone::
 
-    python -c "import asyncio, os; from motcua.devtools.backends import servers; \
+    python -c "import asyncio, os; from bench.launch import service_env
+from motcua.devtools.backends import servers; \
 from bench import deadlines; s = servers(os.environ, durable=True); \
 print(asyncio.run(deadlines.run(s.__enter__())))"
 """
@@ -27,7 +28,6 @@ import asyncio
 import contextlib
 import gc
 import json
-import os
 import statistics
 import sys
 import time
@@ -41,6 +41,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.launch import service_env
 from motcua.devtools.backends import fresh_database, fresh_kafka
 from motcua.devtools.embedded import free_port
 from motcua.devtools.services import ROOT
@@ -52,7 +53,8 @@ from motcua.shared.events.topics import DEADLINES
 from motcua.shared.settings import KafkaSettings
 
 if TYPE_CHECKING:
-    from motcua.devtools.backends import Servers
+    from bench.launch import service_env
+from motcua.devtools.backends import Servers
 
 OPEN_CLOCKS = 1_000_000
 COPY_CHUNK = 100_000
@@ -164,13 +166,7 @@ class _Service:
 async def _service(db_url: str, kafka: KafkaSettings) -> AsyncIterator[_Service]:
     """``python -m motcua.services.deadlines`` in its own process, default scheduler settings."""
     port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": db_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        "MOTCUA_DEADLINES_PORT": str(port),
-        "MOTCUA_LOG_FORMAT": "json",
-    }
+    env = service_env(kafka, db_url, MOTCUA_DEADLINES_PORT=str(port))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -263,6 +259,29 @@ async def _wait(probe: Any, until: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _until_flagged(
+    conn: asyncpg.Connection, where: str, arg: Any, count: int, timeout: float, what: str
+) -> None:
+    """Wait until ``count`` flags match ``where`` (one parameter, ``arg``)."""
+
+    async def flagged() -> int:
+        n: int = await conn.fetchval(f"SELECT count(*) FROM flags WHERE {where}", arg)
+        return n
+
+    await _wait(flagged, lambda n: n == count, timeout, what)
+
+
+async def _until_on_bus(
+    bus: _BusWatch, ids: list[uuid.UUID], timeout: float, what: str
+) -> set[str]:
+    """Wait until a flag of each of ``ids`` has reached the bus; the ids as strings."""
+    str_ids = {str(i) for i in ids}
+    await _wait(
+        lambda: asyncio.sleep(0, bus.count(str_ids)), lambda n: n == len(str_ids), timeout, what
+    )
+    return str_ids
+
+
 async def _firing_lag(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
     start = datetime.now(UTC) + timedelta(seconds=3)
     due = (start + timedelta(milliseconds=i) for i in range(LAG_CLOCKS))
@@ -271,20 +290,10 @@ async def _firing_lag(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, flo
     await _copy(conn, iter(rows), LAG_CLOCKS)
     print(f"   {LAG_CLOCKS:,} clocks due from {start:%H:%M:%S.%f}, one per ms", flush=True)
 
-    async def flagged() -> int:
-        n: int = await conn.fetchval(
-            "SELECT count(*) FROM flags WHERE dossier_id = ANY($1::uuid[])", ids
-        )
-        return n
-
-    await _wait(flagged, lambda n: n == LAG_CLOCKS, 120, "every lag clock flagged")
-    str_ids = {str(i) for i in ids}
-    await _wait(
-        lambda: asyncio.sleep(0, bus.count(str_ids)),
-        lambda n: n == LAG_CLOCKS,
-        60,
-        "every lag flag on the bus",
+    await _until_flagged(
+        conn, "dossier_id = ANY($1::uuid[])", ids, LAG_CLOCKS, 120, "every lag clock flagged"
     )
+    str_ids = await _until_on_bus(bus, ids, 60, "every lag flag on the bus")
     db_lag = [
         float(v)
         for v in await conn.fetchval(
@@ -310,21 +319,11 @@ async def _burst(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
     await _copy(conn, iter(rows), BURST_CLOCKS)
     print(f"   {BURST_CLOCKS:,} clocks due at {instant:%H:%M:%S}", flush=True)
 
-    async def flagged() -> int:
-        n: int = await conn.fetchval(
-            "SELECT count(*) FROM flags WHERE kind = 'overdue' AND due_at = $1", instant
-        )
-        return n
-
-    await _wait(flagged, lambda n: n == BURST_CLOCKS, 180, "the burst flagged")
-    flagged_s = time.time() - instant.timestamp()
-    str_ids = {str(i) for i in ids}
-    await _wait(
-        lambda: asyncio.sleep(0, bus.count(str_ids)),
-        lambda n: n == BURST_CLOCKS,
-        180,
-        "the burst on the bus",
+    await _until_flagged(
+        conn, "kind = 'overdue' AND due_at = $1", instant, BURST_CLOCKS, 180, "the burst flagged"
     )
+    flagged_s = time.time() - instant.timestamp()
+    str_ids = await _until_on_bus(bus, ids, 180, "the burst on the bus")
     on_bus_s = max(bus.arrivals[i][0] for i in str_ids) - instant.timestamp()
     return {
         "burst_clocks": BURST_CLOCKS,

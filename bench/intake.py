@@ -32,7 +32,8 @@ import asyncpg
 
 from bench.http_load import HttpLoad, closed_loop, expect
 from bench.http_load import loop_factory as loop_factory  # uvloop, as the service runs
-from bench.launch import CpuMeter, database_name, kafka_of, running, scratch_database, service_env
+from bench.launch import CpuMeter, database_name, kafka_of, running, service_env
+from motcua.devtools.backends import fresh_database
 from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics
 
@@ -146,7 +147,7 @@ async def run(servers: Servers) -> dict[str, Any]:
     kafka = kafka_of(servers, "bench")
     await ensure_topics(kafka)
     async with (
-        scratch_database(servers, "bench_intake") as db_url,
+        fresh_database(servers, prefix="bench_intake") as db_url,
         running(
             "intake", service_env(kafka, db_url, MOTCUA_DB_POOL_MAX="20", MOTCUA_AUTH_SECRET=SECRET)
         ) as proc,

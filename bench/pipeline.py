@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -37,7 +36,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.launch import CpuMeter, listener_pid
+from bench.launch import CpuMeter, broker_pid, service_env
 from motcua.devtools.backends import Servers
 from motcua.devtools.embedded import free_port
 from motcua.devtools.probe import assigned
@@ -170,11 +169,9 @@ async def _wait_effects(conn: asyncpg.Connection, n: int, timeout: float) -> flo
     raise TimeoutError(f"fewer than {n} effects after {timeout}s")
 
 
-async def commit_to_publish(
-    pool: asyncpg.Pool, kafka: KafkaSettings, rate: int, keys: list[uuid.UUID]
-) -> list[float]:
-    """Milliseconds from each one-event transaction's commit to the record's timestamp,
-    which the relay's producer stamps when the relay hands it the record."""
+async def tail(kafka: KafkaSettings) -> AIOKafkaConsumer:
+    """A started reader of the dossier topic from its end as it is now: it sees only
+    what is written after this returns."""
     topic = DOSSIERS.topic(kafka.topic_prefix)
     reader = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, fetch_max_wait_ms=50)
     await reader.start()
@@ -183,6 +180,15 @@ async def commit_to_publish(
     await reader.seek_to_end(*parts)
     for tp in parts:
         await reader.position(tp)  # pin the end now, before anything is written
+    return reader
+
+
+async def commit_to_publish(
+    pool: asyncpg.Pool, kafka: KafkaSettings, rate: int, keys: list[uuid.UUID]
+) -> list[float]:
+    """Milliseconds from each one-event transaction's commit to the record's timestamp,
+    which the relay's producer stamps when the relay hands it the record."""
+    reader = await tail(kafka)
     committed: dict[str, float] = {}
     try:
         async with pool.acquire() as conn:
@@ -241,15 +247,7 @@ class Stamps:
 
     @classmethod
     async def open(cls, kafka: KafkaSettings) -> Stamps:
-        topic = DOSSIERS.topic(kafka.topic_prefix)
-        reader = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, fetch_max_wait_ms=50)
-        await reader.start()
-        parts = [TopicPartition(topic, p) for p in range(DOSSIERS.partitions)]
-        reader.assign(parts)
-        await reader.seek_to_end(*parts)
-        for tp in parts:
-            await reader.position(tp)  # pin the end now, before anything is written
-        return cls(reader)
+        return cls(await tail(kafka))
 
     async def _read(self) -> None:
         while True:
@@ -269,12 +267,7 @@ class Stamps:
 
 async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
     port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": db_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        "PROBE_PORT": str(port),
-    }
+    env = service_env(kafka, db_url, PROBE_PORT=str(port))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "motcua.devtools.probe",
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -295,7 +288,7 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
         keys = [uuid.uuid4() for _ in range(200)]
         # CPU of the probe process (relay and consumer), the broker, the run database's
         # PostgreSQL backends and this process (the writers).
-        broker = listener_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1]))
+        broker = broker_pid(kafka)
         meter = CpuMeter(
             {"probe": proc.pid} | ({"broker": broker} if broker else {}),
             database=db_url.rsplit("/", 1)[1],
@@ -436,7 +429,7 @@ async def run(servers: Servers) -> dict[str, Any]:
     figures["idempotent_producer"] = idempotent
     # The broker's CPU for raw aiokafka's messages: what the pipeline's broker share is
     # set against (same broker, same run).
-    broker = listener_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1]))
+    broker = broker_pid(kafka)
     meter = CpuMeter({"broker": broker} if broker else {})
     meter.start()
     figures |= await raw_kafka(kafka.bootstrap_servers, raw_topic, idempotent=idempotent)

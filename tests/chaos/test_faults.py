@@ -9,7 +9,6 @@ broker is the suite's: Tansu, or Apache Kafka with ``MOTCUA_TEST_BROKER=kafka``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -28,18 +27,13 @@ from motcua.shared.crypto import seal
 from motcua.shared.events import catalog
 from motcua.shared.events.envelope import new_event
 from motcua.shared.events.topics import DEADLINES, DOSSIERS
-from tests.support.chaos_stack import running_stack
+from tests.support.chaos_stack import stack_fixture
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-async def stack(
-    test_servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    async with running_stack(test_servers, tmp_path_factory.mktemp("chaos")) as running:
-        yield running
+stack = stack_fixture("module", "chaos")
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from motcua.devtools.backends import Servers
 from motcua.devtools.stack import Stack
@@ -24,3 +27,16 @@ async def running_stack(servers: Servers, workdir: Path) -> AsyncIterator[Stack]
         yield stack
     finally:
         await stack.stop()
+
+
+def stack_fixture(scope: Any, name: str) -> Any:
+    """A fixture running the whole stack for ``scope``, its files in a folder ``name``."""
+
+    @pytest.fixture(scope=scope)
+    async def stack(
+        test_servers: Servers, tmp_path_factory: pytest.TempPathFactory
+    ) -> AsyncIterator[Stack]:
+        async with running_stack(test_servers, tmp_path_factory.mktemp(name)) as running:
+            yield running
+
+    return stack

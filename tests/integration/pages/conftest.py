@@ -39,9 +39,15 @@ class Database:
     proxy: TcpProxy
 
 
-async def _database(test_servers: Servers) -> AsyncIterator[Database]:
-    async with fresh_database(test_servers) as url, proxied(url) as (proxy, proxied_url):
-        yield Database(url, proxied_url, proxy)
+def _database_fixture() -> Any:
+    """A package fixture: a fresh database behind a proxy of its own."""
+
+    @pytest.fixture(scope="package")
+    async def database(test_servers: Servers) -> AsyncIterator[Database]:
+        async with fresh_database(test_servers) as url, proxied(url) as (proxy, proxied_url):
+            yield Database(url, proxied_url, proxy)
+
+    return database
 
 
 # ------------------------------------------------------------------------ intake
@@ -54,10 +60,7 @@ class IntakeApp:
     database: Database
 
 
-@pytest.fixture(scope="package")
-async def intake_database(test_servers: Servers) -> AsyncIterator[Database]:
-    async for database in _database(test_servers):
-        yield database
+intake_database = _database_fixture()
 
 
 @pytest.fixture(scope="package")
@@ -136,10 +139,7 @@ class DeadlinesApp:
             await producer.stop()
 
 
-@pytest.fixture(scope="package")
-async def deadlines_database(test_servers: Servers) -> AsyncIterator[Database]:
-    async for database in _database(test_servers):
-        yield database
+deadlines_database = _database_fixture()
 
 
 @pytest.fixture(scope="package")

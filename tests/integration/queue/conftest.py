@@ -20,7 +20,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
 from motcua.devtools.bus import read_all
 from motcua.services.queue.app import create_app
 from motcua.services.queue.directory import DEFAULT_FILE
@@ -30,6 +29,7 @@ from motcua.shared.auth import issue_token
 from motcua.shared.events.registry import parse_event
 from motcua.shared.events.topics import QUEUE
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
+from tests.support.fixtures import database_fixture, kafka_fixture
 from tests.support.serving import serve
 
 SECRET = "queue-test-secret"
@@ -88,15 +88,8 @@ class QueueEnv:
         return [e for e in events if e.center_id == center_id]
 
 
-@pytest.fixture(scope="package")
-async def queue_db(test_servers: Servers) -> AsyncIterator[str]:
-    async with fresh_database(test_servers) as url:
-        yield url
-
-
-@pytest.fixture(scope="package")
-async def queue_kafka(test_servers: Servers) -> KafkaSettings:
-    return await fresh_kafka(test_servers, quick_join=False)
+queue_db = database_fixture("package")
+queue_kafka = kafka_fixture("package", quick_join=False)
 
 
 def queue_settings(
