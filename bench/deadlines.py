@@ -38,13 +38,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.launch import service_env
 from motcua.devtools.backends import fresh_database, fresh_kafka
 from motcua.devtools.embedded import free_port
-from motcua.devtools.services import ROOT
+from motcua.devtools.services import ROOT, answers_ready
 from motcua.services.deadlines import repository
 from motcua.services.deadlines.app import MIGRATIONS
 from motcua.services.deadlines.scheduler import fire_due
@@ -179,17 +178,13 @@ async def _service(db_url: str, kafka: KafkaSettings) -> AsyncIterator[_Service]
     service = _Service(proc)
     sampler = asyncio.create_task(service.sample())
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
-            deadline = time.monotonic() + 90
-            while True:
-                if proc.returncode is not None:
-                    raise RuntimeError(f"deadlines exited with {proc.returncode} at start-up")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("deadlines not ready after 90 s")
-                await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 90
+        while not await answers_ready(f"http://127.0.0.1:{port}"):
+            if proc.returncode is not None:
+                raise RuntimeError(f"deadlines exited with {proc.returncode} at start-up")
+            if time.monotonic() > deadline:
+                raise RuntimeError("deadlines not ready after 90 s")
+            await asyncio.sleep(0.2)
         yield service
     finally:
         proc.terminate()

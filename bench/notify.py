@@ -44,6 +44,7 @@ from bench.launch import broker_pid, cpu_seconds, service_env
 from motcua.devtools.backends import fresh_database, fresh_kafka
 from motcua.devtools.embedded import free_port
 from motcua.devtools.samples import CONTACT_KEY, dossier_received, random_phone
+from motcua.devtools.services import answers_ready
 from motcua.devtools.sinks import HttpSink
 
 if TYPE_CHECKING:
@@ -116,7 +117,6 @@ def _timed(main: Callable[[], Awaitable[float]], count: int) -> dict[str, float]
 
 def _raw_httpx(url: str, count: int) -> dict[str, float]:
     """httpx alone to the sink over keep-alive connections (run in a child process)."""
-    import httpx
 
     async def main() -> float:
         slots = asyncio.Semaphore(CONCURRENCY)
@@ -229,7 +229,7 @@ async def _notify(servers: Servers, channels: str | None) -> AsyncIterator[_Noti
         )
         db = await asyncpg.connect(url)
         try:
-            await _until(lambda: _ready(port), bool, 60)
+            await _until(lambda: answers_ready(f"http://127.0.0.1:{port}"), bool, 60)
             await producer.start()
             topic = f"{kafka.topic_prefix}dossier.events"
             yield _Notify(
@@ -248,15 +248,6 @@ async def _notify(servers: Servers, channels: str | None) -> AsyncIterator[_Noti
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-
-
-async def _ready(port: int) -> bool:
-    try:
-        async with httpx.AsyncClient() as client:
-            r = await client.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-        return r.status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 async def _burst(notify: _Notify, count: Callable[[], Awaitable[int]]) -> dict[str, float]:

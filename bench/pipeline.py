@@ -40,6 +40,7 @@ from bench.launch import CpuMeter, broker_pid, service_env
 from motcua.devtools.backends import Servers
 from motcua.devtools.embedded import free_port
 from motcua.devtools.probe import assigned
+from motcua.devtools.services import answers_ready
 from motcua.shared.bus import outbox
 from motcua.shared.bus.kafka import ensure_topics, takes_idempotence
 from motcua.shared.events.topics import DOSSIERS
@@ -273,14 +274,10 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(600):
-                try:
-                    if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
+        for _ in range(600):
+            if await answers_ready(f"http://127.0.0.1:{port}"):
+                break
+            await asyncio.sleep(0.1)
         pool = await asyncpg.create_pool(
             db_url, min_size=4, max_size=4, server_settings={"search_path": "probe"}
         )

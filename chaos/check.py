@@ -181,6 +181,16 @@ def _count(row: Row, one: Row, local: list[str], problems: list[str]) -> None:
 # ----------------------------------------------------------------- dossiers
 
 
+async def _counts(
+    conn: asyncpg.Connection, sql: str, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Counter[str]]:
+    """Rows of (dossier_id, what, n), from ``sql`` over ``ids``, as counters per dossier."""
+    out: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+    for dossier_id, what, n in await conn.fetch(sql, ids):
+        out[dossier_id][what] = n
+    return out
+
+
 async def _dossiers(
     conn: asyncpg.Connection, entries: list[DossierEntry], problems: list[str]
 ) -> Row:
@@ -192,13 +202,12 @@ async def _dossiers(
             "SELECT id, status, ticket_id FROM intake.dossiers WHERE id = ANY($1::uuid[])", ids
         )
     }
-    history: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
-    for r in await conn.fetch(
+    history = await _counts(
+        conn,
         "SELECT dossier_id, event_type, count(*) AS n FROM intake.dossier_history"
         " WHERE dossier_id = ANY($1::uuid[]) GROUP BY 1, 2",
         ids,
-    ):
-        history[r["dossier_id"]][r["event_type"]] = r["n"]
+    )
     commands = {
         r["command_key"]: r["outcome"]
         for r in await conn.fetch(
@@ -215,13 +224,12 @@ async def _dossiers(
             ids,
         )
     }
-    facts: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
-    for r in await conn.fetch(
+    facts = await _counts(
+        conn,
         "SELECT dossier_id, kind, count(*) AS n FROM deadlines.clock_facts"
         " WHERE dossier_id = ANY($1::uuid[]) GROUP BY 1, 2",
         ids,
-    ):
-        facts[r["dossier_id"]][r["kind"]] = r["n"]
+    )
     known = {
         r["dossier_id"]
         for r in await conn.fetch(

@@ -17,6 +17,7 @@ from motcua.shared.events.catalog import (
     DossierResolved,
     DossierReturned,
     DossierSupplementRequested,
+    DossierWithdrawn,
     SealedContact,
     TicketCalled,
     TicketIssued,
@@ -137,56 +138,41 @@ def dossier_received(
     return dossier, event
 
 
+def about(d: Dossier, payload: type[Any], producer: str = "intake", **fields: Any) -> Envelope[Any]:
+    """An event of ``payload``'s type about dossier ``d``, with the given ``fields``."""
+    facts = {"dossier_id": d.dossier_id, "dossier_code": d.code, "procedure_code": "BIRTH"}
+    return new_event(payload(**facts, **fields), center_id=d.center, producer=producer)
+
+
 def supplement_requested(d: Dossier) -> Envelope[Any]:
-    return new_event(
-        DossierSupplementRequested(
-            dossier_id=d.dossier_id,
-            dossier_code=d.code,
-            procedure_code="BIRTH",
-            status=5,
-            reason="Bản sao chưa chứng thực",
-            missing_documents=["Giấy chứng sinh", "CCCD của mẹ"],
-        ),
-        center_id=d.center,
-        producer="intake",
+    return about(
+        d,
+        DossierSupplementRequested,
+        status=5,
+        reason="Bản sao chưa chứng thực",
+        missing_documents=["Giấy chứng sinh", "CCCD của mẹ"],
     )
 
 
 def resolved(d: Dossier) -> Envelope[Any]:
-    return new_event(
-        DossierResolved(
-            dossier_id=d.dossier_id,
-            dossier_code=d.code,
-            procedure_code="BIRTH",
-            status=9,
-            outcome="approved",
-        ),
-        center_id=d.center,
-        producer="intake",
-    )
+    return about(d, DossierResolved, status=9, outcome="approved")
 
 
 def returned(d: Dossier) -> Envelope[Any]:
-    return new_event(
-        DossierReturned(
-            dossier_id=d.dossier_id, dossier_code=d.code, procedure_code="BIRTH", status=10
-        ),
-        center_id=d.center,
-        producer="intake",
-    )
+    return about(d, DossierReturned, status=10)
+
+
+def withdrawn(d: Dossier) -> Envelope[Any]:
+    return about(d, DossierWithdrawn, status=8)
 
 
 def overdue(d: Dossier) -> Envelope[Any]:
     due = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    return new_event(
-        DeadlineOverdue(
-            dossier_id=d.dossier_id,
-            dossier_code=d.code,
-            procedure_code="BIRTH",
-            due_at=due,
-            new_appointment_at=due + timedelta(days=5),
-            apology_letter_id=uuid.uuid4(),
-        ),
-        center_id=d.center,
+    return about(
+        d,
+        DeadlineOverdue,
         producer="deadlines",
+        due_at=due,
+        new_appointment_at=due + timedelta(days=5),
+        apology_letter_id=uuid.uuid4(),
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import pytest
 from fastapi import FastAPI
 
 from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
@@ -28,13 +29,16 @@ from motcua.devtools.samples import (
     supplement_requested,
     ticket_called,
     ticket_issued,
+    withdrawn,
 )
+from motcua.devtools.sinks import HttpSink
 from motcua.services.notify.app import create_app
 from motcua.services.notify.settings import NotifySettings
 from motcua.shared.events import Envelope
 from motcua.shared.events.topics import key_of, stream_of
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
 from tests.support.serving import serve
+from tests.support.waiting import eventually
 
 __all__ = [
     "CONTACT_KEY",
@@ -52,9 +56,11 @@ __all__ = [
     "returned",
     "running_notify",
     "sealed",
+    "sms_notify",
     "supplement_requested",
     "ticket_called",
     "ticket_issued",
+    "withdrawn",
 ]
 
 
@@ -90,6 +96,14 @@ class Notify:
                    ORDER BY created_at""",
                 source_event_id,
             )
+        )
+
+    async def sent(self, source_event_id: uuid.UUID) -> list[asyncpg.Record]:
+        """The deliveries of an event, once the first has been sent."""
+        return await eventually(
+            lambda: self.deliveries(source_event_id),
+            until=lambda d: d[0]["status"] == "sent",
+            what="the delivery sent",
         )
 
     async def attempts(self, delivery_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -148,3 +162,16 @@ async def running_notify(servers: Servers, **overrides: Any) -> AsyncIterator[No
                 yield Notify(base_url, app, settings, db)
             finally:
                 await db.close()
+
+
+def sms_notify(**overrides: Any) -> Any:
+    """A module fixture: a running notify (with ``overrides`` to its settings) whose SMS
+    go to the module's ``http_sink``."""
+
+    @pytest.fixture(scope="module")
+    async def notify(test_servers: Servers, http_sink: HttpSink) -> AsyncIterator[Notify]:
+        channels = {"sms": http_sink.url("/sms")}
+        async with running_notify(test_servers, channels=channels, **overrides) as n:
+            yield n
+
+    return notify

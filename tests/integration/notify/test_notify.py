@@ -259,11 +259,7 @@ async def test_failing_gateway_recovers_and_the_citizen_gets_one_message(
     _, received = dossier_received("c-flaky", phone=phone)
     await notify.publish(received)
     await messages_to(http_sink, phone, 1)
-    [delivery] = await eventually(
-        lambda: notify.deliveries(received.event_id),
-        until=lambda d: d[0]["status"] == "sent",
-        what="the delivery sent",
-    )
+    [delivery] = await notify.sent(received.event_id)
     assert delivery["attempts"] == 3
     attempts = await notify.attempts(delivery["id"])
     assert [a["outcome"] for a in attempts] == ["failed", "failed", "sent"]
@@ -385,11 +381,7 @@ async def test_the_received_message_shows_the_lookup_secret_kept_only_in_its_bod
     [m] = await messages_to(http_sink, phone, 1)
     assert dossier.code in m.body
     assert SECRET_TEXTS[language].format(secret=secret) in m.body
-    [delivery] = await eventually(
-        lambda: notify.deliveries(received.event_id),
-        until=lambda d: d[0]["status"] == "sent",
-        what="the delivery sent",
-    )
+    [delivery] = await notify.sent(received.event_id)
     assert secret not in json.dumps(delivery["context"])
     # Rendered into the body alone, and the body is sealed at rest: no column holds the
     # secret in clear, nor the citizen's number.
@@ -555,11 +547,7 @@ async def test_a_send_that_outlasts_the_lease_is_not_taken_for_a_dead_one(
     _, received = dossier_received("c-slow", phone=phone)
     await notify.publish(received)
     await messages_to(http_sink, phone, 1)
-    [delivery] = await eventually(
-        lambda: notify.deliveries(received.event_id),
-        until=lambda d: d[0]["status"] == "sent",
-        what="the delivery sent",
-    )
+    [delivery] = await notify.sent(received.event_id)
     assert [a["outcome"] for a in await notify.attempts(delivery["id"])] == ["sent"]
     assert sum(e164(phone).encode() in r.body for r in http_sink.requests) == 1
 

@@ -50,6 +50,16 @@ def _database_fixture() -> Any:
     return database
 
 
+async def _through_proxy(servers: Servers, database: Database) -> dict[str, Any]:
+    """What every service's settings take here: ``database`` through its proxy, and
+    topics of its own."""
+    return {
+        "db": DatabaseSettings(url=database.proxied_url, pool_min=1, pool_max=5),
+        "kafka": await fresh_kafka(servers),
+        "log_format": "console",
+    }
+
+
 # ------------------------------------------------------------------------ intake
 
 
@@ -66,9 +76,7 @@ intake_database = _database_fixture()
 @pytest.fixture(scope="package")
 async def intake_app(test_servers: Servers, intake_database: Database) -> AsyncIterator[IntakeApp]:
     settings = IntakeSettings(
-        db=DatabaseSettings(url=intake_database.proxied_url, pool_min=1, pool_max=5),
-        kafka=await fresh_kafka(test_servers),
-        log_format="console",
+        **await _through_proxy(test_servers, intake_database),
         lookup_burst=LOOKUP_BURST,
         lookup_rate_per_minute=1.0,
         trusted_proxies="127.0.0.1, ::1",  # the tests pose as the proxy: own addresses
@@ -150,9 +158,7 @@ async def deadlines_app(
 
     clock = MovableClock(NOW)
     settings = DeadlinesSettings(
-        db=DatabaseSettings(url=deadlines_database.proxied_url, pool_min=1, pool_max=5),
-        kafka=await fresh_kafka(test_servers),
-        log_format="console",
+        **await _through_proxy(test_servers, deadlines_database),
         auth_secret=AUTH_SECRET,
         scheduler_poll_seconds=0.2,
         metrics_sample_seconds=0.2,

@@ -26,6 +26,7 @@ from motcua.services.queue.directory import DEFAULT_FILE
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import QueueService
 from motcua.shared.auth import issue_token
+from motcua.shared.client_address import parse_networks
 from motcua.shared.events.registry import parse_event
 from motcua.shared.events.topics import QUEUE
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
@@ -76,6 +77,12 @@ class QueueEnv:
     @property
     def topic(self) -> str:
         return QUEUE.topic(self.settings.kafka.topic_prefix)
+
+    def behind_proxy(self, **update: Any) -> QueueSettings:
+        """These settings with ``update``, trusting the tests (on loopback) as the proxy
+        that names each client in ``X-Forwarded-For``."""
+        trusted = {"trusted_proxies": parse_networks("127.0.0.1, ::1")}
+        return self.settings.model_copy(update=update | trusted)
 
     def auth(self, center_id: str, subject: str = "clerk-1") -> dict[str, str]:
         token = issue_token(SECRET, center_id=center_id, subject=subject)
