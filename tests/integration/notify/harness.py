@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -33,6 +34,7 @@ from motcua.devtools.samples import (
 )
 from motcua.devtools.sinks import HttpSink
 from motcua.services.notify.app import create_app
+from motcua.services.notify.repository.deliveries import NewDelivery
 from motcua.services.notify.settings import NotifySettings
 from motcua.shared.events import Envelope
 from motcua.shared.events.topics import key_of, stream_of
@@ -48,6 +50,7 @@ __all__ = [
     "dossier_received",
     "e164",
     "kafka_for_module",
+    "new_delivery",
     "notify_settings",
     "overdue",
     "random_phone",
@@ -175,3 +178,28 @@ def sms_notify(**overrides: Any) -> Any:
             yield n
 
     return notify
+
+
+def new_delivery(
+    source_event_id: uuid.UUID, ref: str, status: str = "pending", **overrides: Any
+) -> NewDelivery:
+    """A message to record as the triggers record one: an SMS of a receipt, due now."""
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "source_event_id": source_event_id,
+        "center_id": "c-1",
+        "kind": "dossier_received",
+        "channel": "sms",
+        "recipient_ref": ref,
+        "subject_kind": "dossier",
+        "subject_id": uuid.uuid4(),
+        "contact_kind": "phone",
+        "language": "vi",
+        "title": "Đã tiếp nhận",
+        "body": "Hồ sơ HS-00000001 đã được tiếp nhận.",
+        "segments": 1,
+        "context": {"dossier_code": "HS-00000001", "nested": {"a": [1, 2]}},
+        "status": status,
+        "due_at": datetime.now(UTC) - timedelta(seconds=1),
+    }
+    return NewDelivery(**(fields | overrides))

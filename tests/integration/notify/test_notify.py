@@ -29,6 +29,7 @@ from tests.integration.notify.harness import (
     Notify,
     dossier_received,
     e164,
+    new_delivery,
     overdue,
     random_phone,
     random_secret,
@@ -790,22 +791,17 @@ async def test_recording_a_message_wakes_the_worker_at_commit(notify: Notify) ->
     await notify.db.add_listener("notify_deliveries", wake)
     try:
         source = deliveries.SourceEvent(uuid.uuid4(), "t", "k", b"{}", None)
-        delivery = deliveries.NewDelivery(
-            id=uuid.uuid4(),
-            source_event_id=source.event_id,
+        delivery = new_delivery(
+            source.event_id,
+            "r_x",
+            "suppressed",
             center_id="c-none",
             kind="result_ready",
             channel="none",
-            recipient_ref="r_x",
-            subject_kind="dossier",
-            subject_id=uuid.uuid4(),
-            contact_kind="phone",
-            language="vi",
             title="t",
             body="b",
             segments=None,
             context={},
-            status="suppressed",
             due_at=datetime.now(UTC) + timedelta(days=1),  # never sent during the test
         )
         pool = notify.app.state.runtime.pool

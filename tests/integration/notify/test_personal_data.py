@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from prometheus_client import REGISTRY
 
 from motcua.devtools.sinks import HttpSink
 from motcua.services.notify.personal_data import reseal
@@ -26,14 +25,14 @@ from tests.integration.notify.harness import (
     ticket_issued,
     withdrawn,
 )
+from tests.support.retention import purged as purged_rows
 from tests.support.waiting import eventually
 
 notify = sms_notify(purge_after_days=30)
 
 
 def purged(what: str) -> float:
-    labels = {"schema": "notify", "what": what}
-    return REGISTRY.get_sample_value("motcua_personal_data_purged_total", labels) or 0.0
+    return purged_rows("notify", what)
 
 
 async def sent_for(n: Notify, dossier: Dossier, count: int) -> list[Any]:
