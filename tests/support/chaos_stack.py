@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -29,7 +29,7 @@ async def running_stack(servers: Servers, workdir: Path) -> AsyncIterator[Stack]
         await stack.stop()
 
 
-def stack_fixture(scope: Any, name: str) -> Any:
+def stack_fixture(scope: Literal["module", "package"], name: str) -> Any:
     """A fixture running the whole stack for ``scope``, its files in a folder ``name``."""
 
     @pytest.fixture(scope=scope)

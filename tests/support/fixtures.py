@@ -3,18 +3,18 @@ or package (one running service each), declared in a line by each conftest."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Literal
 
 import pytest
 
 from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
 from motcua.shared.settings import KafkaSettings
 
-Scope = Any  # pytest's own scope literal is private
+Scope = Literal["module", "package", "session"]
 
 
-def database_fixture(scope: Scope, doc: str = "") -> Callable[..., AsyncIterator[str]]:
+def database_fixture(scope: Scope, doc: str = "") -> Any:
     """A fixture yielding the URL of a new, empty database, dropped when ``scope`` ends."""
 
     @pytest.fixture(scope=scope)
@@ -26,7 +26,7 @@ def database_fixture(scope: Scope, doc: str = "") -> Callable[..., AsyncIterator
     return database
 
 
-def kafka_fixture(scope: Scope, *, quick_join: bool = True) -> Callable[..., Any]:
+def kafka_fixture(scope: Scope, *, quick_join: bool = True) -> Any:
     """A fixture giving Kafka settings with a topic prefix of their own for ``scope``;
     ``quick_join`` as in ``fresh_kafka``."""
 
