@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.brokers import BROKERS, ON_BOTH, Broker, compare, results_name, table
-from tests.support.backends import Servers, servers
+from motcua.devtools.backends import Servers, servers
 
 HERE = Path(__file__).parent
 ORDER = ["pipeline", "queue", "intake", "deadlines", "notify", "replay", "e2e"]
@@ -108,9 +108,7 @@ def on_apache_kafka(found: Servers) -> Iterator[Servers]:
     with tempfile.TemporaryDirectory(prefix="motcua-bench-kafka-") as state:
         broker = embedded_broker("kafka", free_port(), Path(state)).start()
         try:
-            yield dataclasses.replace(
-                found, kafka_bootstrap=broker.bootstrap, kafka_embedded=False, broker="kafka"
-            )
+            yield dataclasses.replace(found, kafka_bootstrap=broker.bootstrap, broker="kafka")
         finally:
             broker.stop()
 

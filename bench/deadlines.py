@@ -16,7 +16,8 @@ One database holds 1,000,000 open clocks (loaded with COPY), due over the next 3
 
 Standalone::
 
-    python -c "import asyncio, os; from tests.support.backends import servers; \
+    python -c "import asyncio, os; from bench.launch import service_env
+from motcua.devtools.backends import servers; \
 from bench import deadlines; s = servers(os.environ, durable=True); \
 print(asyncio.run(deadlines.run(s.__enter__())))"
 """
@@ -27,7 +28,6 @@ import asyncio
 import contextlib
 import gc
 import json
-import os
 import statistics
 import sys
 import time
@@ -38,21 +38,22 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bench.launch import service_env
+from motcua.devtools.backends import fresh_database, fresh_kafka
 from motcua.devtools.embedded import free_port
-from motcua.devtools.services import ROOT
+from motcua.devtools.services import ROOT, answers_ready
 from motcua.services.deadlines import repository
 from motcua.services.deadlines.app import MIGRATIONS
 from motcua.services.deadlines.scheduler import fire_due
 from motcua.shared import migrations
-from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.events.topics import DEADLINES
 from motcua.shared.settings import KafkaSettings
 
 if TYPE_CHECKING:
-    from tests.support.backends import Servers
+    from bench.launch import service_env
+from motcua.devtools.backends import Servers
 
 OPEN_CLOCKS = 1_000_000
 COPY_CHUNK = 100_000
@@ -62,30 +63,6 @@ FIRE_SAMPLES = 40
 LAG_CLOCKS = 15_000  # one per millisecond: 1,000 firings per second for 15 s
 BURST_CLOCKS = 50_000
 CENTERS = 3_300
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, rest = url.rpartition("/")
-    query = rest.partition("?")[2]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-@contextlib.asynccontextmanager
-async def _database(admin_url: str) -> AsyncIterator[str]:
-    name = f"bench_deadlines_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield _with_database(admin_url, name)
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def _clocks(n: int, due: Iterator[datetime], prefix: str) -> Iterator[tuple[Any, ...]]:
@@ -188,14 +165,7 @@ class _Service:
 async def _service(db_url: str, kafka: KafkaSettings) -> AsyncIterator[_Service]:
     """``python -m motcua.services.deadlines`` in its own process, default scheduler settings."""
     port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": db_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
-        "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        "MOTCUA_DEADLINES_PORT": str(port),
-        "MOTCUA_LOG_FORMAT": "json",
-    }
+    env = service_env(kafka, db_url, MOTCUA_DEADLINES_PORT=str(port))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -208,17 +178,13 @@ async def _service(db_url: str, kafka: KafkaSettings) -> AsyncIterator[_Service]
     service = _Service(proc)
     sampler = asyncio.create_task(service.sample())
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
-            deadline = time.monotonic() + 90
-            while True:
-                if proc.returncode is not None:
-                    raise RuntimeError(f"deadlines exited with {proc.returncode} at start-up")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("deadlines not ready after 90 s")
-                await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 90
+        while not await answers_ready(f"http://127.0.0.1:{port}"):
+            if proc.returncode is not None:
+                raise RuntimeError(f"deadlines exited with {proc.returncode} at start-up")
+            if time.monotonic() > deadline:
+                raise RuntimeError("deadlines not ready after 90 s")
+            await asyncio.sleep(0.2)
         yield service
     finally:
         proc.terminate()
@@ -288,6 +254,29 @@ async def _wait(probe: Any, until: Any, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _until_flagged(
+    conn: asyncpg.Connection, where: str, arg: Any, count: int, timeout: float, what: str
+) -> None:
+    """Wait until ``count`` flags match ``where`` (one parameter, ``arg``)."""
+
+    async def flagged() -> int:
+        n: int = await conn.fetchval(f"SELECT count(*) FROM flags WHERE {where}", arg)
+        return n
+
+    await _wait(flagged, lambda n: n == count, timeout, what)
+
+
+async def _until_on_bus(
+    bus: _BusWatch, ids: list[uuid.UUID], timeout: float, what: str
+) -> set[str]:
+    """Wait until a flag of each of ``ids`` has reached the bus; the ids as strings."""
+    str_ids = {str(i) for i in ids}
+    await _wait(
+        lambda: asyncio.sleep(0, bus.count(str_ids)), lambda n: n == len(str_ids), timeout, what
+    )
+    return str_ids
+
+
 async def _firing_lag(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
     start = datetime.now(UTC) + timedelta(seconds=3)
     due = (start + timedelta(milliseconds=i) for i in range(LAG_CLOCKS))
@@ -296,20 +285,10 @@ async def _firing_lag(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, flo
     await _copy(conn, iter(rows), LAG_CLOCKS)
     print(f"   {LAG_CLOCKS:,} clocks due from {start:%H:%M:%S.%f}, one per ms", flush=True)
 
-    async def flagged() -> int:
-        n: int = await conn.fetchval(
-            "SELECT count(*) FROM flags WHERE dossier_id = ANY($1::uuid[])", ids
-        )
-        return n
-
-    await _wait(flagged, lambda n: n == LAG_CLOCKS, 120, "every lag clock flagged")
-    str_ids = {str(i) for i in ids}
-    await _wait(
-        lambda: asyncio.sleep(0, bus.count(str_ids)),
-        lambda n: n == LAG_CLOCKS,
-        60,
-        "every lag flag on the bus",
+    await _until_flagged(
+        conn, "dossier_id = ANY($1::uuid[])", ids, LAG_CLOCKS, 120, "every lag clock flagged"
     )
+    str_ids = await _until_on_bus(bus, ids, 60, "every lag flag on the bus")
     db_lag = [
         float(v)
         for v in await conn.fetchval(
@@ -335,21 +314,11 @@ async def _burst(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
     await _copy(conn, iter(rows), BURST_CLOCKS)
     print(f"   {BURST_CLOCKS:,} clocks due at {instant:%H:%M:%S}", flush=True)
 
-    async def flagged() -> int:
-        n: int = await conn.fetchval(
-            "SELECT count(*) FROM flags WHERE kind = 'overdue' AND due_at = $1", instant
-        )
-        return n
-
-    await _wait(flagged, lambda n: n == BURST_CLOCKS, 180, "the burst flagged")
-    flagged_s = time.time() - instant.timestamp()
-    str_ids = {str(i) for i in ids}
-    await _wait(
-        lambda: asyncio.sleep(0, bus.count(str_ids)),
-        lambda n: n == BURST_CLOCKS,
-        180,
-        "the burst on the bus",
+    await _until_flagged(
+        conn, "kind = 'overdue' AND due_at = $1", instant, BURST_CLOCKS, 180, "the burst flagged"
     )
+    flagged_s = time.time() - instant.timestamp()
+    str_ids = await _until_on_bus(bus, ids, 180, "the burst on the bus")
     on_bus_s = max(bus.arrivals[i][0] for i in str_ids) - instant.timestamp()
     return {
         "burst_clocks": BURST_CLOCKS,
@@ -360,14 +329,9 @@ async def _burst(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
 
 
 async def run(servers: Servers) -> dict[str, Any]:
-    kafka = KafkaSettings(
-        bootstrap_servers=servers.kafka_bootstrap,
-        embedded=servers.kafka_embedded,
-        topic_prefix=f"bench{uuid.uuid4().hex[:6]}.",
-    )
-    await ensure_topics(kafka)
+    kafka = await fresh_kafka(servers, quick_join=False, prefix="bench")
     figures: dict[str, Any] = {"open_clocks": OPEN_CLOCKS}
-    async with _database(servers.postgres_url) as db_url:
+    async with fresh_database(servers, prefix="bench_deadlines") as db_url:
         conn = await asyncpg.connect(db_url)
         try:
             await migrations.apply(conn, "deadlines", migrations.plan(MIGRATIONS))

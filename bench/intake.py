@@ -12,7 +12,7 @@ broker meanwhile; the run ends when the outbox has drained.
 Standalone::
 
     python -c "import asyncio, os
-    from tests.support.backends import servers
+    from motcua.devtools.backends import servers
     from bench import intake
     with servers(os.environ, durable=True) as s: print(asyncio.run(intake.run(s)))"
 """
@@ -32,12 +32,13 @@ import asyncpg
 
 from bench.http_load import HttpLoad, closed_loop, expect
 from bench.http_load import loop_factory as loop_factory  # uvloop, as the service runs
-from bench.launch import CpuMeter, database_name, kafka_of, running, scratch_database, service_env
+from bench.launch import CpuMeter, database_name, kafka_of, running, service_env
+from motcua.devtools.backends import fresh_database
 from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics
 
 if TYPE_CHECKING:
-    from tests.support.backends import Servers
+    from motcua.devtools.backends import Servers
 
 DOSSIERS = 3200
 SINGLE_CENTER_DOSSIERS = 640
@@ -146,7 +147,7 @@ async def run(servers: Servers) -> dict[str, Any]:
     kafka = kafka_of(servers, "bench")
     await ensure_topics(kafka)
     async with (
-        scratch_database(servers, "bench_intake") as db_url,
+        fresh_database(servers, prefix="bench_intake") as db_url,
         running(
             "intake", service_env(kafka, db_url, MOTCUA_DB_POOL_MAX="20", MOTCUA_AUTH_SECRET=SECRET)
         ) as proc,

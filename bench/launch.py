@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -26,9 +25,9 @@ import aiohttp
 import asyncpg
 
 from bench.http_load import HttpLoad
+from motcua.devtools.backends import Servers, with_database
 from motcua.devtools.embedded import free_port
 from motcua.shared.settings import KafkaSettings
-from tests.support.backends import Servers
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -133,15 +132,8 @@ def kafka_of(servers: Servers, stem: str) -> KafkaSettings:
     """The run's broker settings, under a topic prefix of its own."""
     return KafkaSettings(
         bootstrap_servers=servers.kafka_bootstrap,
-        embedded=servers.kafka_embedded,
         topic_prefix=f"{stem}{uuid.uuid4().hex[:6]}.",
     )
-
-
-def database_url(admin_url: str, name: str) -> str:
-    base, _, rest = admin_url.rpartition("/")
-    query = rest.partition("?")[2]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
 def database_name(url: str) -> str:
@@ -160,21 +152,11 @@ async def new_database(servers: Servers, stem: str) -> str:
     """A fresh, empty database for one run; its URL."""
     name = f"{stem}_{uuid.uuid4().hex[:8]}"
     await _admin(servers, f'CREATE DATABASE "{name}"')
-    return database_url(servers.postgres_url, name)
+    return with_database(servers.postgres_url, name)
 
 
 async def drop_database(servers: Servers, url: str) -> None:
     await _admin(servers, f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
-
-
-@contextlib.asynccontextmanager
-async def scratch_database(servers: Servers, stem: str) -> AsyncIterator[str]:
-    """A fresh database, dropped after the run."""
-    url = await new_database(servers, stem)
-    try:
-        yield url
-    finally:
-        await drop_database(servers, url)
 
 
 def service_env(kafka: KafkaSettings, db_url: str, **extra: str) -> dict[str, str]:
@@ -185,7 +167,6 @@ def service_env(kafka: KafkaSettings, db_url: str, **extra: str) -> dict[str, st
             "DATABASE_URL": db_url,
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
             "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-            "MOTCUA_KAFKA_EMBEDDED": json.dumps(kafka.embedded),
             "MOTCUA_LOG_FORMAT": "json",
             "MOTCUA_DEV_MODE": "true",
         }
@@ -265,6 +246,12 @@ class CpuMeter:
         """Milliseconds of CPU per request, by label."""
         assert self.spent is not None, "stop() first"
         return {k: round(v * 1000 / requests, 3) for k, v in self.spent.items()}
+
+
+def broker_pid(kafka: KafkaSettings) -> int | None:
+    """The local process of the (first) broker in ``kafka``'s bootstrap list, if any."""
+    first = kafka.bootstrap_servers.split(",")[0]
+    return listener_pid(int(first.rsplit(":", 1)[1]))
 
 
 def listener_pid(port: int) -> int | None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import os
 import re
 import signal
 import sys
@@ -41,19 +40,15 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.launch import cpu_seconds
+from bench.launch import broker_pid, cpu_seconds, service_env
+from motcua.devtools.backends import fresh_database, fresh_kafka
 from motcua.devtools.embedded import free_port
-from tests.integration.notify.harness import (
-    CONTACT_KEY,
-    database,
-    dossier_received,
-    kafka_for_module,
-    random_phone,
-)
-from tests.integration.notify.sinks import HttpSink
+from motcua.devtools.samples import CONTACT_KEY, dossier_received, random_phone
+from motcua.devtools.services import answers_ready
+from motcua.devtools.sinks import HttpSink
 
 if TYPE_CHECKING:
-    from tests.support.backends import Servers
+    from motcua.devtools.backends import Servers
 
 ROOT = Path(__file__).resolve().parents[1]
 BURST = 3000
@@ -122,7 +117,6 @@ def _timed(main: Callable[[], Awaitable[float]], count: int) -> dict[str, float]
 
 def _raw_httpx(url: str, count: int) -> dict[str, float]:
     """httpx alone to the sink over keep-alive connections (run in a child process)."""
-    import httpx
 
     async def main() -> float:
         slots = asyncio.Semaphore(CONCURRENCY)
@@ -206,37 +200,24 @@ class _Notify:
         }
 
 
-def _broker_pid(bootstrap: str) -> int | None:
-    """The process of the broker listening at ``bootstrap``, if it is on this machine."""
-    listener = f"tcp://{bootstrap}".encode()
-    for proc in Path("/proc").glob("[0-9]*"):
-        with contextlib.suppress(OSError):
-            if listener in (proc / "cmdline").read_bytes():
-                return int(proc.name)
-    return None
-
-
 @contextlib.asynccontextmanager
 async def _notify(servers: Servers, channels: str | None) -> AsyncIterator[_Notify]:
     """The notify service as its own process on a fresh database and topics."""
-    async with database(servers) as url:
-        kafka = await kafka_for_module(servers)
+    async with fresh_database(servers) as url:
+        kafka = await fresh_kafka(servers, quick_join=False)
         port = free_port()
-        env = os.environ | {
-            "DATABASE_URL": url,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-            "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
-            "MOTCUA_NOTIFY_PORT": str(port),
-            "MOTCUA_CONTACT_KEY": CONTACT_KEY,
-            "MOTCUA_NOTIFY_QUIET_HOURS_START": "00:00",
-            "MOTCUA_NOTIFY_QUIET_HOURS_END": "00:00",
-            "MOTCUA_NOTIFY_RATE_PER_SECOND": '{"sms": 100000, "dev_inbox": 100000}',
-            "MOTCUA_NOTIFY_SEND_THREADS": str(THREADS),
-            "MOTCUA_NOTIFY_SEND_CONCURRENCY": str(CONCURRENCY),
-            "MOTCUA_NOTIFY_WORKER_BATCH": "500",
-            "MOTCUA_LOG_FORMAT": "json",
-        }
+        env = service_env(
+            kafka,
+            url,
+            MOTCUA_NOTIFY_PORT=str(port),
+            MOTCUA_CONTACT_KEY=CONTACT_KEY,
+            MOTCUA_NOTIFY_QUIET_HOURS_START="00:00",
+            MOTCUA_NOTIFY_QUIET_HOURS_END="00:00",
+            MOTCUA_NOTIFY_RATE_PER_SECOND='{"sms": 100000, "dev_inbox": 100000}',
+            MOTCUA_NOTIFY_SEND_THREADS=str(THREADS),
+            MOTCUA_NOTIFY_SEND_CONCURRENCY=str(CONCURRENCY),
+            MOTCUA_NOTIFY_WORKER_BATCH="500",
+        )
         if channels:
             env["MOTCUA_NOTIFY_CHANNELS"] = channels
         proc = await asyncio.create_subprocess_exec(
@@ -248,10 +229,16 @@ async def _notify(servers: Servers, channels: str | None) -> AsyncIterator[_Noti
         )
         db = await asyncpg.connect(url)
         try:
-            await _until(lambda: _ready(port), bool, 60)
+            await _until(lambda: answers_ready(f"http://127.0.0.1:{port}"), bool, 60)
             await producer.start()
             topic = f"{kafka.topic_prefix}dossier.events"
-            yield _Notify(proc, db, producer, topic, _broker_pid(kafka.bootstrap_servers))
+            yield _Notify(
+                proc,
+                db,
+                producer,
+                topic,
+                broker_pid(kafka),
+            )
         finally:
             await db.close()
             await producer.stop()
@@ -261,15 +248,6 @@ async def _notify(servers: Servers, channels: str | None) -> AsyncIterator[_Noti
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-
-
-async def _ready(port: int) -> bool:
-    try:
-        async with httpx.AsyncClient() as client:
-            r = await client.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-        return r.status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 async def _burst(notify: _Notify, count: Callable[[], Awaitable[int]]) -> dict[str, float]:

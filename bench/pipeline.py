@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -37,14 +36,15 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.launch import CpuMeter, listener_pid
+from bench.launch import CpuMeter, broker_pid, service_env
+from motcua.devtools.backends import Servers
 from motcua.devtools.embedded import free_port
+from motcua.devtools.probe import assigned
+from motcua.devtools.services import answers_ready
 from motcua.shared.bus import outbox
 from motcua.shared.bus.kafka import ensure_topics, takes_idempotence
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import KafkaSettings
-from tests.integration.bus.probe import assigned
-from tests.support.backends import Servers
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW_MESSAGES = 100_000
@@ -170,11 +170,9 @@ async def _wait_effects(conn: asyncpg.Connection, n: int, timeout: float) -> flo
     raise TimeoutError(f"fewer than {n} effects after {timeout}s")
 
 
-async def commit_to_publish(
-    pool: asyncpg.Pool, kafka: KafkaSettings, rate: int, keys: list[uuid.UUID]
-) -> list[float]:
-    """Milliseconds from each one-event transaction's commit to the record's timestamp,
-    which the relay's producer stamps when the relay hands it the record."""
+async def tail(kafka: KafkaSettings) -> AIOKafkaConsumer:
+    """A started reader of the dossier topic from its end as it is now: it sees only
+    what is written after this returns."""
     topic = DOSSIERS.topic(kafka.topic_prefix)
     reader = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, fetch_max_wait_ms=50)
     await reader.start()
@@ -183,6 +181,15 @@ async def commit_to_publish(
     await reader.seek_to_end(*parts)
     for tp in parts:
         await reader.position(tp)  # pin the end now, before anything is written
+    return reader
+
+
+async def commit_to_publish(
+    pool: asyncpg.Pool, kafka: KafkaSettings, rate: int, keys: list[uuid.UUID]
+) -> list[float]:
+    """Milliseconds from each one-event transaction's commit to the record's timestamp,
+    which the relay's producer stamps when the relay hands it the record."""
+    reader = await tail(kafka)
     committed: dict[str, float] = {}
     try:
         async with pool.acquire() as conn:
@@ -241,15 +248,7 @@ class Stamps:
 
     @classmethod
     async def open(cls, kafka: KafkaSettings) -> Stamps:
-        topic = DOSSIERS.topic(kafka.topic_prefix)
-        reader = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, fetch_max_wait_ms=50)
-        await reader.start()
-        parts = [TopicPartition(topic, p) for p in range(DOSSIERS.partitions)]
-        reader.assign(parts)
-        await reader.seek_to_end(*parts)
-        for tp in parts:
-            await reader.position(tp)  # pin the end now, before anything is written
-        return cls(reader)
+        return cls(await tail(kafka))
 
     async def _read(self) -> None:
         while True:
@@ -269,26 +268,16 @@ class Stamps:
 
 async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
     port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": db_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
-        "MOTCUA_KAFKA_EMBEDDED": "true" if kafka.embedded else "false",
-        "PROBE_PORT": str(port),
-    }
+    env = service_env(kafka, db_url, PROBE_PORT=str(port))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.bus.probe",
+        sys.executable, "-m", "motcua.devtools.probe",
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(600):
-                try:
-                    if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
+        for _ in range(600):
+            if await answers_ready(f"http://127.0.0.1:{port}"):
+                break
+            await asyncio.sleep(0.1)
         pool = await asyncpg.create_pool(
             db_url, min_size=4, max_size=4, server_settings={"search_path": "probe"}
         )
@@ -296,7 +285,7 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
         keys = [uuid.uuid4() for _ in range(200)]
         # CPU of the probe process (relay and consumer), the broker, the run database's
         # PostgreSQL backends and this process (the writers).
-        broker = listener_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1]))
+        broker = broker_pid(kafka)
         meter = CpuMeter(
             {"probe": proc.pid} | ({"broker": broker} if broker else {}),
             database=db_url.rsplit("/", 1)[1],
@@ -416,7 +405,6 @@ async def pipeline(db_url: str, kafka: KafkaSettings) -> dict[str, Any]:
 async def run(servers: Servers) -> dict[str, Any]:
     kafka = KafkaSettings(
         bootstrap_servers=servers.kafka_bootstrap,
-        embedded=servers.kafka_embedded,
         topic_prefix=f"bench{uuid.uuid4().hex[:6]}.",
     )
     await ensure_topics(kafka)
@@ -438,7 +426,7 @@ async def run(servers: Servers) -> dict[str, Any]:
     figures["idempotent_producer"] = idempotent
     # The broker's CPU for raw aiokafka's messages: what the pipeline's broker share is
     # set against (same broker, same run).
-    broker = listener_pid(int(kafka.bootstrap_servers.rsplit(":", 1)[1]))
+    broker = broker_pid(kafka)
     meter = CpuMeter({"broker": broker} if broker else {})
     meter.start()
     figures |= await raw_kafka(kafka.bootstrap_servers, raw_topic, idempotent=idempotent)

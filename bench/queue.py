@@ -30,14 +30,15 @@ import asyncpg
 
 from bench.http_load import HttpLoad, closed_loop, expect
 from bench.http_load import loop_factory as loop_factory  # uvloop, as the service runs
-from bench.launch import CpuMeter, database_name, kafka_of, running, scratch_database, service_env
+from bench.launch import CpuMeter, database_name, kafka_of, running, service_env
+from motcua.devtools.backends import fresh_database
 from motcua.services.queue.directory import DEFAULT_FILE
 from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.reference.lines import service_lines
 
 if TYPE_CHECKING:
-    from tests.support.backends import Servers
+    from motcua.devtools.backends import Servers
 
 # A national deployment issues tickets in many centers at once, each with its own queue.
 CENTERS = [f"bench{i:02d}" for i in range(40)]
@@ -223,7 +224,7 @@ async def run(servers: Servers) -> dict[str, Any]:
     await ensure_topics(kafka)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="motcua-bench-queue-") as tmp:
-        async with scratch_database(servers, "bench_queue") as database_url:
+        async with fresh_database(servers, prefix="bench_queue") as database_url:
             env = service_env(
                 kafka,
                 database_url,
@@ -270,7 +271,7 @@ async def run(servers: Servers) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from tests.support.backends import servers as test_servers
+    from motcua.devtools.backends import servers as test_servers
 
     async def _main() -> None:
         with test_servers(os.environ) as found:

@@ -7,11 +7,11 @@ import time
 from typing import Any
 
 from bench.launch import Proc, kafka_of, new_database, ready, service_env, start, stop
+from motcua.devtools.backends import Servers
 from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.settings import ServiceSettings
 from motcua.simulator.replay import render, replay
 from motcua.simulator.workload import nam_cuong_2025
-from tests.support.backends import Servers
 
 
 async def run(servers: Servers) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from chaos import report, scan, scenarios
 from chaos.ledger import Ledger
-from chaos.stack import ROOT, Stack
+from motcua.devtools.stack import ROOT, Stack
 
 DOC = ROOT / "docs" / "reliability.md"
 

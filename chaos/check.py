@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg
 from aiokafka.errors import KafkaError
 
-from chaos import bus
 from chaos.ledger import DossierEntry, Ledger, TicketEntry
-from chaos.net import SinkMessage
-from chaos.stack import CENTER, SERVICES, Stack
+from motcua.devtools import bus
+from motcua.devtools.sinks import SinkMessage
+from motcua.devtools.stack import CENTER, Stack, quiet
 from motcua.shared.events.topics import DEADLINES
 
 FLAG_EVENT = {
@@ -181,6 +181,16 @@ def _count(row: Row, one: Row, local: list[str], problems: list[str]) -> None:
 # ----------------------------------------------------------------- dossiers
 
 
+async def _counts(
+    conn: asyncpg.Connection, sql: str, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Counter[str]]:
+    """Rows of (dossier_id, what, n), from ``sql`` over ``ids``, as counters per dossier."""
+    out: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
+    for dossier_id, what, n in await conn.fetch(sql, ids):
+        out[dossier_id][what] = n
+    return out
+
+
 async def _dossiers(
     conn: asyncpg.Connection, entries: list[DossierEntry], problems: list[str]
 ) -> Row:
@@ -192,13 +202,12 @@ async def _dossiers(
             "SELECT id, status, ticket_id FROM intake.dossiers WHERE id = ANY($1::uuid[])", ids
         )
     }
-    history: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
-    for r in await conn.fetch(
+    history = await _counts(
+        conn,
         "SELECT dossier_id, event_type, count(*) AS n FROM intake.dossier_history"
         " WHERE dossier_id = ANY($1::uuid[]) GROUP BY 1, 2",
         ids,
-    ):
-        history[r["dossier_id"]][r["event_type"]] = r["n"]
+    )
     commands = {
         r["command_key"]: r["outcome"]
         for r in await conn.fetch(
@@ -215,13 +224,12 @@ async def _dossiers(
             ids,
         )
     }
-    facts: dict[uuid.UUID, Counter[str]] = defaultdict(Counter)
-    for r in await conn.fetch(
+    facts = await _counts(
+        conn,
         "SELECT dossier_id, kind, count(*) AS n FROM deadlines.clock_facts"
         " WHERE dossier_id = ANY($1::uuid[]) GROUP BY 1, 2",
         ids,
-    ):
-        facts[r["dossier_id"]][r["kind"]] = r["n"]
+    )
     known = {
         r["dossier_id"]
         for r in await conn.fetch(
@@ -363,26 +371,6 @@ async def _notifications(
 
 
 # -------------------------------------------------------------------- drain
-
-
-async def quiet(stack: Stack) -> dict[str, int]:
-    """What is still in flight: outbox rows, unsent deliveries, consumer lag."""
-    assert stack.kafka is not None
-    conn = await asyncpg.connect(stack.db_url)
-    try:
-        state = {
-            f"{s}.outbox": int(await conn.fetchval(f'SELECT count(*) FROM "{s}".outbox'))
-            for s in SERVICES
-        }
-        state["notify.unsent"] = int(
-            await conn.fetchval(
-                "SELECT count(*) FROM notify.deliveries WHERE status IN ('pending', 'sending')"
-            )
-        )
-    finally:
-        await conn.close()
-    state |= {f"lag {g}": behind for g, (behind, _) in (await bus.lag(stack.kafka)).items()}
-    return state
 
 
 async def settle(

@@ -83,26 +83,25 @@ class DossierEntry:
     def history(self) -> list[str]:
         return [OPS[op][1] for op in self.done]
 
+    def _once(self, marks: dict[str, str]) -> Counter[str]:
+        """One of each mark whose operation (the key) was done."""
+        return Counter({mark: 1 for op, mark in marks.items() if op in self.done})
+
     def flags(self) -> Counter[str]:
         """Deadline flags that must exist exactly once (approaching ones may or may not)."""
-        out: Counter[str] = Counter()
-        if "receive" in self.done:
-            out["set"] = 1
-        if "resolve" in self.done:
-            out["closed"] = 1
+        out = self._once({"receive": "set", "resolve": "closed"})
         if self.flavour == "backdated":
             out["overdue"] = 1
         return out
 
     def pauses(self) -> Counter[str]:
-        out: Counter[str] = Counter()
-        if "request_supplement" in self.done:
-            out["pause_start"] = 1
-        if "provide_supplement" in self.done:
-            out["pause_end"] = 1
-        if "resolve" in self.done:
-            out["resolved"] = 1
-        return out
+        return self._once(
+            {
+                "request_supplement": "pause_start",
+                "provide_supplement": "pause_end",
+                "resolve": "resolved",
+            }
+        )
 
     def messages(self) -> Counter[str]:
         if not self.phone:

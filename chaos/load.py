@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from chaos.ledger import OPS, DossierEntry, Ledger, TicketEntry
-from chaos.stack import CENTER, Stack, token
+from motcua.devtools.stack import CENTER, Stack, token
 from motcua.shared.bus.kafka import started
 from motcua.shared.events.commands import AssignData, AssignDossier, ReceiveData, ReceiveDossier
 from motcua.shared.events.topics import INTAKE_COMMANDS
@@ -440,15 +440,7 @@ class Load:
                 "Idempotency-Key": entry.key,
                 "X-Forwarded-For": f"10.{self.rng.randrange(256)}.{self.rng.randrange(256)}.7",
             }
-            r = await self.http.call(
-                "POST", f"{self.intake}/v1/public/dossiers", json=body, headers=headers
-            )
-            if not _ok(r):
-                return False
-            assert r is not None
-            data = r.json()
-            entry.dossier_id, entry.code = uuid.UUID(data["dossier_id"]), data["code"]
-            entry.secret = data["secret"]
+            path = "/v1/public/dossiers"
         else:
             body = {
                 "procedure_code": entry.procedure,
@@ -469,15 +461,16 @@ class Load:
                 "Authorization": f"Bearer {token(role=role)}",
                 "Idempotency-Key": entry.key,
             }
-            r = await self.http.call(
-                "POST", f"{self.intake}/v1/dossiers", json=body, headers=headers
-            )
-            if not _ok(r):
-                return False
-            assert r is not None
-            data = r.json()
-            entry.dossier_id = uuid.UUID(data["dossier"]["id"])
-            entry.code, entry.secret = data["dossier"]["code"], data["secret"]
+            path = "/v1/dossiers"
+        r = await self.http.call("POST", f"{self.intake}{path}", json=body, headers=headers)
+        if not _ok(r):
+            return False
+        assert r is not None
+        data = r.json()
+        # The public route answers flat; the clerks' route answers with the whole dossier.
+        dossier = data.get("dossier") or {"id": data["dossier_id"], "code": data["code"]}
+        entry.dossier_id, entry.code = uuid.UUID(dossier["id"]), dossier["code"]
+        entry.secret = data["secret"]
         entry.done.append("receive")
         self._dossiers.append(entry)
         return True
@@ -516,23 +509,17 @@ class Load:
         command: ReceiveDossier | AssignDossier
         if op == "receive":
             entry.dossier_id = uuid.uuid4()
-            command = ReceiveDossier(
-                command_id=uuid.uuid4(),
-                center_id=CENTER,
-                issued_by="clerk-app",
-                issued_at=now,
-                dossier_id=entry.dossier_id,
-                data=ReceiveData(procedure_code=entry.procedure),
-            )
+        header: dict[str, Any] = {
+            "command_id": uuid.uuid4(),
+            "center_id": CENTER,
+            "issued_by": "clerk-app",
+            "issued_at": now,
+            "dossier_id": entry.dossier_id,
+        }
+        if op == "receive":
+            command = ReceiveDossier(**header, data=ReceiveData(procedure_code=entry.procedure))
         else:
-            command = AssignDossier(
-                command_id=uuid.uuid4(),
-                center_id=CENTER,
-                issued_by="clerk-app",
-                issued_at=now,
-                dossier_id=entry.dossier_id,
-                data=AssignData(assignee="officer-9"),
-            )
+            command = AssignDossier(**header, data=AssignData(assignee="officer-9"))
         assert entry.dossier_id is not None
         command = command.signed(token(CENTER, subject=command.issued_by))  # proof of author
         if not await self._produce(command.to_bytes(), str(entry.dossier_id).encode()):

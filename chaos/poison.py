@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chaos import bus
-from chaos.stack import CENTER, token
+from motcua.devtools import bus
+from motcua.devtools.stack import CENTER, token
 from motcua.shared.events import catalog
 from motcua.shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
 from motcua.shared.events.topics import INTAKE_COMMANDS, INTAKE_RESULTS, STREAMS, Stream
@@ -173,7 +173,7 @@ async def inject(
             topic = stream.topic(kafka.topic_prefix)
             messages.append((topic, poison.value, b"poison", i % stream.partitions))
     injection = Injection()
-    for (stream_name, poison), where in zip(batch, await bus.produce(kafka, messages), strict=True):
+    for (stream_name, poison), where in zip(batch, await bus.send(kafka, messages), strict=True):
         injection.sent.setdefault(stream_name, []).append((poison, where))
     return injection
 

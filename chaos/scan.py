@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chaos import bus
 from chaos.ledger import Ledger
+from motcua.devtools import bus
 from motcua.shared.settings import KafkaSettings
 
 # The same shapes the log masking hides (motcua.shared.logging): if one shows, masking failed

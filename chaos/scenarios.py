@@ -17,12 +17,13 @@ from typing import Any
 
 import httpx
 
-from chaos import bus, cluster, known, poison
+from chaos import cluster, known, poison
 from chaos.check import Verdict, settle
 from chaos.ledger import Ledger
 from chaos.load import Load, LoadFigures, Traffic
-from chaos.stack import SERVICES, SESSION_TIMEOUT_MS, Stack
+from motcua.devtools import bus
 from motcua.devtools.embedded import ApacheKafka
+from motcua.devtools.stack import SERVICES, SESSION_TIMEOUT_MS, Stack
 from motcua.shared.events.topics import STREAMS, Stream
 
 Say = Callable[[str], None]
@@ -59,7 +60,7 @@ class Scenario:
     setup: Fault | None = None
     teardown: Fault | None = None
     poison: bool = False
-    broker: str = "tansu"  # the stack it runs on (chaos.stack.BROKERS)
+    broker: str = "tansu"  # the stack it runs on (motcua.devtools.stack.BROKERS)
 
 
 @dataclass
@@ -230,19 +231,32 @@ def sigkill(service: str, at: float = 10.0) -> Fault:
     return fault
 
 
-def broker_outage(at: float, seconds: float) -> Fault:
+def _outage(at: float, seconds: float, server: str) -> Fault:
+    """Cut the proxy in front of ``server`` (the broker or PostgreSQL) at ``at`` for
+    ``seconds``; only a server the stack started itself has one."""
+
     async def fault(ctx: Context) -> None:
-        proxy = ctx.stack.kafka_proxy
+        proxy = ctx.stack.kafka_proxy if server == "broker" else ctx.stack.pg_proxy
         if proxy is None:
-            raise RuntimeError("the broker outage needs the stack's own broker behind a proxy")
+            raise RuntimeError(NO_PROXY[server])
         await ctx.at(at)
         await proxy.cut()
-        ctx.note(f"broker unreachable (proxy cut) for {seconds:.0f}s")
+        ctx.note(f"{server} unreachable (proxy cut) for {seconds:.0f}s")
         await ctx.at(at + seconds)
         await proxy.restore()
-        ctx.note("broker reachable again")
+        ctx.note(f"{server} reachable again")
 
     return fault
+
+
+NO_PROXY = {
+    "broker": "the broker outage needs the stack's own broker behind a proxy",
+    "PostgreSQL": "the database outage needs the stack's own PostgreSQL",
+}
+
+
+def broker_outage(at: float, seconds: float) -> Fault:
+    return _outage(at, seconds, "broker")
 
 
 def postgres_restart(at: float) -> Fault:
@@ -257,18 +271,7 @@ def postgres_restart(at: float) -> Fault:
 
 
 def postgres_outage(at: float, seconds: float) -> Fault:
-    async def fault(ctx: Context) -> None:
-        proxy = ctx.stack.pg_proxy
-        if proxy is None:
-            raise RuntimeError("the database outage needs the stack's own PostgreSQL")
-        await ctx.at(at)
-        await proxy.cut()
-        ctx.note(f"PostgreSQL unreachable (proxy cut) for {seconds:.0f}s")
-        await ctx.at(at + seconds)
-        await proxy.restore()
-        ctx.note("PostgreSQL reachable again")
-
-    return fault
+    return _outage(at, seconds, "PostgreSQL")
 
 
 _CONSUMED = re.compile(r'^motcua_events_consumed_total\{consumer="([^"]+)",[^}]*\} ([0-9.e+]+)$')

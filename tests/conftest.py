@@ -6,18 +6,15 @@ own topic prefix, so tests never see each other's data.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 import asyncpg
 import pytest
 
-from motcua.shared.bus.kafka import ensure_topics
+from motcua.devtools.backends import Servers, fresh_database, fresh_kafka, servers
 from motcua.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
-from tests.support.backends import Servers, servers
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -29,47 +26,6 @@ os.environ.setdefault("MOTCUA_DEV_MODE", "true")
 def test_servers() -> Iterator[Servers]:
     with servers(os.environ) as found:
         yield found
-
-
-def _with_database(url: str, name: str) -> str:
-    base, _, rest = url.rpartition("/")
-    query = rest.partition("?")[2]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(servers: Servers) -> AsyncIterator[str]:
-    """A new, empty database on the test server; dropped, connections and all, on exit.
-    Every database fixture, whatever its scope, is one of these."""
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(servers.postgres_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield _with_database(servers.postgres_url, name)
-    finally:
-        admin = await asyncpg.connect(servers.postgres_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-async def fresh_kafka(servers: Servers, *, quick_join: bool = True) -> KafkaSettings:
-    """Kafka settings with a topic prefix of their own; topics created.
-
-    ``quick_join``: the embedded broker delays a group's first join by about half the
-    session timeout; a shorter one keeps start-up quick without risking churn."""
-    timeouts = {"session_timeout_ms": 6_000, "heartbeat_interval_ms": 1_500}
-    settings = KafkaSettings(
-        bootstrap_servers=servers.kafka_bootstrap,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        **(timeouts if quick_join else {}),
-    )
-    await ensure_topics(settings)
-    return settings
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from bench.e2e.ladder import run_ladder
 from bench.e2e.scale import TARGETS, Target, burst, scale_out
 from bench.http_load import loop_factory as loop_factory  # uvloop, as the services run
 from bench.plot import Series, line_chart
-from tests.support.backends import Servers
+from motcua.devtools.backends import Servers
 
 
 def plot(rows: list[dict[str, Any]], broker: str = "tansu") -> Path:

@@ -32,15 +32,15 @@ from bench.e2e.offer import Offer, Sent, drain, offer, post, row, saturated, sho
 from bench.http_load import HttpLoad, expect
 from bench.launch import Proc, kafka_of, new_database, ready, service_env, start, stop
 from bench.pipeline import raw_kafka, raw_postgres
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import read_all
 from motcua.devtools.devstack import migrate_all
+from motcua.devtools.sinks import HttpSink
 from motcua.services.queue.directory import DEFAULT_FILE
 from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics, takes_idempotence
 from motcua.shared.events.topics import DEADLINES, DOSSIERS
 from motcua.shared.settings import KafkaSettings, ServiceSettings
-from tests.integration.notify.sinks import HttpSink
-from tests.support.backends import Servers
-from tests.support.kafka import read_all
 
 
 async def commits(db_url: str, *, notify: bool, seconds: float = 3.0) -> float:

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.e2e.knobs import CENTERS, TZ
 from bench.http_load import HttpLoad
-from tests.integration.notify.sinks import HttpSink
+from motcua.devtools.sinks import HttpSink
 
 
 def local_day(at: str) -> str:

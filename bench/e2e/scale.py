@@ -18,11 +18,11 @@ from bench.e2e.ladder import e2e_env, stable
 from bench.e2e.machine import Sampler, consumed, postmaster_pid
 from bench.http_load import HttpLoad
 from bench.launch import kafka_of, new_database, ready, start, stop
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import read_all
 from motcua.devtools.devstack import migrate_all
 from motcua.shared.bus.kafka import ensure_topics, open_producer
 from motcua.shared.events.topics import DEADLINES, DOSSIERS
-from tests.support.backends import Servers
-from tests.support.kafka import read_all
 
 
 def burst(received: list[Any], n: int) -> list[tuple[bytes, bytes]]:

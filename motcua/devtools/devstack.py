@@ -126,20 +126,17 @@ class DevStack:
             admin = self.pg.url
             self.database_url = admin.rsplit("/", 1)[0] + "/motcua"
             asyncio.run(_ensure_database(admin, "motcua"))
-        # Tansu answers a waiting fetch late, so consumers wait less at it.
-        embedded = self.kafka is None and self.broker_kind == "tansu"
         if self.kafka is None:
             self.broker = _broker(self.broker_kind, self.kafka_port, self.state_dir)
             self.broker.start()
             self.kafka = self.broker.bootstrap
-        kafka = KafkaSettings(bootstrap_servers=self.kafka, embedded=embedded)
+        kafka = KafkaSettings(bootstrap_servers=self.kafka)
         self._kafka_settings = kafka
         asyncio.run(ensure_topics(kafka))
         asyncio.run(migrate_all(self.database_url))
         env = os.environ | {
             "DATABASE_URL": self.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
-            "MOTCUA_KAFKA_EMBEDDED": "true" if embedded else "false",
             "MOTCUA_LOG_FORMAT": os.environ.get("MOTCUA_LOG_FORMAT", "console"),
             "MOTCUA_DEV_MODE": "true",
             "MOTCUA_NOTIFY_DEV_INBOX": "true",

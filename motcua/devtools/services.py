@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,6 +27,15 @@ class ServiceInfo:
 
     def create_app(self, **kwargs: Any) -> Any:
         return importlib.import_module(f"{self.package}.app").create_app(**kwargs)
+
+
+async def answers_ready(url: str, timeout: float = 2.0) -> bool:
+    """Does the process at ``url`` answer ``/readyz`` with 200 now? No answer is a no."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            return (await client.get(f"{url}/readyz")).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 SERVICES: dict[str, ServiceInfo] = {

@@ -120,12 +120,6 @@ class KafkaSettings(MotcuaSettings):
         validation_alias=AliasChoices("MOTCUA_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
         description="Comma-separated host:port list",
     )
-    embedded: bool = Field(
-        default=False,
-        description="Not read any more: a process asks the broker itself whether it is the "
-        "embedded one (see fetch_max_wait_ms and idempotence); still accepted so that an "
-        "environment that sets it starts",
-    )
     idempotence: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="The idempotent producer: auto asks the broker once per process whether "

@@ -21,7 +21,9 @@ from typing import Any, NoReturn
 import pytest
 from fastapi import FastAPI
 
+from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
 from motcua.devtools.embedded import free_port
+from motcua.devtools.tcpproxy import TcpProxy, proxied
 from motcua.services.deadlines.app import create_app as create_deadlines
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.services.intake.app import create_app as create_intake
@@ -30,10 +32,7 @@ from motcua.services.queue.app import create_app as create_queue
 from motcua.services.queue.settings import QueueSettings
 from motcua.shared.auth import Role, issue_token
 from motcua.shared.settings import DatabaseSettings
-from tests.conftest import fresh_database, fresh_kafka
-from tests.support.backends import Servers
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy, proxied
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -9,36 +9,31 @@ broker is the suite's: Tansu, or Apache Kafka with ``MOTCUA_TEST_BROKER=kafka``.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from chaos import bus, scenarios
+from chaos import scenarios
 from chaos.check import check
 from chaos.ledger import Ledger
 from chaos.scan import scan
 from chaos.scenarios import Outcome
-from chaos.stack import CENTER, CONTACT_KEY, Stack
+from motcua.devtools import bus
+from motcua.devtools.backends import Servers
+from motcua.devtools.stack import CENTER, CONTACT_KEY, Stack
 from motcua.shared.bus.kafka import takes_idempotence
 from motcua.shared.crypto import seal
 from motcua.shared.events import catalog
 from motcua.shared.events.envelope import new_event
 from motcua.shared.events.topics import DEADLINES, DOSSIERS
-from tests.support.backends import Servers
-from tests.support.chaos_stack import running_stack
+from tests.support.chaos_stack import stack_fixture
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-async def stack(
-    test_servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    async with running_stack(test_servers, tmp_path_factory.mktemp("chaos")) as running:
-        yield running
+stack = stack_fixture("module", "chaos")
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +64,6 @@ async def test_the_stack_runs_on_the_broker_the_suite_names(
     idempotent producer; Tansu does not. The services are told neither."""
     assert stack.kafka is not None
     assert stack.kafka.bootstrap_servers == test_servers.kafka_bootstrap
-    assert stack.kafka.embedded is (test_servers.broker == "tansu")
     assert await takes_idempotence(stack.kafka) is (test_servers.broker == "kafka")
 
 
@@ -199,7 +193,7 @@ async def test_an_overdue_flag_consumed_before_its_receipt_still_reaches_the_cit
     conn = await asyncpg.connect(stack.db_url)
     try:
         for event, topic in ((overdue, DEADLINES), (received, DOSSIERS)):
-            await bus.produce(
+            await bus.send(
                 stack.kafka, [(topic.topic(prefix), event.to_bytes(), str(dossier).encode(), None)]
             )
             await eventually(

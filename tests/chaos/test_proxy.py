@@ -7,7 +7,7 @@ import contextlib
 
 import pytest
 
-from chaos.net import Background, TcpProxy
+from motcua.devtools.tcpproxy import Background, TcpProxy
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chaos import bus
+from motcua.devtools import bus
 from motcua.shared.events.topics import DEADLINES
 from motcua.shared.settings import KafkaSettings
 
@@ -12,7 +12,7 @@ async def test_a_topic_is_read_whole_from_a_fresh_client(kafka_settings: KafkaSe
     look) must still find its partitions and read every record of each."""
     topic = DEADLINES.topic(kafka_settings.topic_prefix)
     sent = [(topic, f"r{i}".encode(), f"k{i}".encode(), None) for i in range(12)]
-    await bus.produce(kafka_settings, sent)
+    await bus.send(kafka_settings, sent)
     records = await bus.read_topic(kafka_settings, topic)
     assert sorted(r.value for r in records) == sorted(value for _, value, _, _ in sent)
     assert len({r.partition for r in records}) > 1  # spread over the topic's partitions

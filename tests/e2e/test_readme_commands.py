@@ -24,11 +24,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from motcua.devtools.backends import broker_kind
 from motcua.devtools.embedded import free_port
 from motcua.devtools.services import SERVICES
 from motcua.shared.auth import verify_token
 from motcua.shared.settings import ServiceSettings
-from tests.support.backends import broker_kind
 from tests.support.ports import free_stack_offset
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from motcua.devtools.bus import produce
 from motcua.services.deadlines.app import create_app as deadlines_app
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.services.intake.app import create_app as intake_app
@@ -20,7 +21,6 @@ from motcua.shared.events.commands import ReceiveData, ReceiveDossier
 from motcua.shared.events.topics import INTAKE_COMMANDS
 from motcua.simulator.replay import read_report, render, replay
 from motcua.simulator.workload import Scenario, plan_center
-from tests.support.kafka import produce
 from tests.support.serving import serve
 from tests.support.waiting import eventually
 

@@ -5,7 +5,6 @@ dossier of the sample center made through the public APIs, for paths that need t
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +13,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from chaos.stack import CENTER, Stack, token
+from motcua.devtools.stack import CENTER, Stack, token
 from motcua.shared.events import catalog
-from tests.support.backends import Servers
-from tests.support.chaos_stack import running_stack
+from tests.support.chaos_stack import stack_fixture
 
 OTHER_CENTER = "bac-ha"
 
@@ -75,12 +73,7 @@ def receipt(code: str) -> catalog.DossierReceived:
     )
 
 
-@pytest.fixture(scope="package")
-async def stack(
-    test_servers: Servers, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Stack]:
-    async with running_stack(test_servers, tmp_path_factory.mktemp("fuzz")) as running:
-        yield running
+stack = stack_fixture("package", "fuzz")
 
 
 @pytest.fixture(scope="package")

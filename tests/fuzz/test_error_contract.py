@@ -14,7 +14,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from chaos.stack import CENTER, Stack
+from motcua.devtools.stack import CENTER, Stack
 from tests.fuzz.conftest import Seeded, bearer
 
 pytestmark = pytest.mark.slow

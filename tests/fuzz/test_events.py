@@ -36,8 +36,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chaos import bus
-from chaos.stack import AUTH_SECRET, CONTACT_KEY, Stack, token
+from motcua.devtools import bus
+from motcua.devtools.stack import AUTH_SECRET, CONTACT_KEY, Stack, token
 from motcua.shared.auth import AuthError, verify_token
 from motcua.shared.crypto import seal
 from motcua.shared.events import catalog
@@ -413,7 +413,7 @@ async def test_adversarial_events_are_dead_lettered_and_the_partition_flows_on(
         pairs.append(dup[:2])
     marker = marker_of(stream)
     values = [*corpus, *(v for pair in pairs for v in pair), marker.to_bytes()]
-    sent = await bus.produce(kafka, [(topic, v, b"fuzz", 0) for v in values])
+    sent = await bus.send(kafka, [(topic, v, b"fuzz", 0) for v in values])
 
     conn = await asyncpg.connect(stack.db_url)
     try:
@@ -558,7 +558,7 @@ async def test_adversarial_commands_are_each_answered_once_and_the_topic_flows_o
         str(uuid.uuid4()), "dossier.receive", marker_dossier, {"procedure_code": "CT-BANSAO"}
     )
     values = [*corpus, first, second, *odd_twins, marker]
-    sent = await bus.produce(kafka, [(topic, v, b"fuzz", 0) for v in values])
+    sent = await bus.send(kafka, [(topic, v, b"fuzz", 0) for v in values])
     conn = await asyncpg.connect(stack.db_url)
     try:
         await eventually(

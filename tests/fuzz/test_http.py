@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
-from chaos.stack import Stack
+from motcua.devtools.stack import Stack
 from tests.fuzz.conftest import Seeded, bearer, replayable
 
 pytestmark = pytest.mark.slow

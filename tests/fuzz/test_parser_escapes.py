@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from motcua.devtools.bus import produce, read_all
 from motcua.services.deadlines.app import create_app
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.shared.bus.consumer import EventConsumer
@@ -36,7 +37,6 @@ from motcua.shared.events.envelope import new_event
 from motcua.shared.events.registry import EventError, parse_event
 from motcua.shared.events.topics import DOSSIERS
 from tests.fuzz.conftest import receipt
-from tests.support.kafka import produce, read_all
 from tests.support.serving import serve
 from tests.support.waiting import eventually
 

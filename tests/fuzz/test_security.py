@@ -28,8 +28,7 @@ import schemathesis
 from hypothesis import given
 from schemathesis.generation import GenerationMode
 
-from chaos.check import quiet
-from chaos.stack import CENTER, Stack
+from motcua.devtools.stack import CENTER, Stack, quiet
 from tests.fuzz.conftest import OTHER_CENTER, Seeded, bearer, replayable
 from tests.support.waiting import eventually
 

@@ -7,11 +7,11 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 
+from motcua.devtools import probe
 from motcua.shared import migrations
 from motcua.shared.db import create_pool
 from motcua.shared.runtime import ServiceRuntime
 from motcua.shared.settings import DatabaseSettings, ServiceSettings
-from tests.integration.bus import probe
 from tests.support.serving import serve
 
 

@@ -13,15 +13,15 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.devtools import probe
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import produce
 from motcua.devtools.embedded import embedded_broker, free_port
 from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import KafkaSettings
-from tests.integration.bus import probe
 from tests.integration.bus.conftest import effects
 from tests.integration.bus.test_crash_and_outage import start_probe
-from tests.support.backends import Servers
-from tests.support.kafka import produce
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow

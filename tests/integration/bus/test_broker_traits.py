@@ -10,13 +10,13 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from motcua.devtools import probe
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import QUIET, produce, quiet_for, read_all
 from motcua.shared.bus.kafka import fetch_wait_ms, open_producer, takes_idempotence
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import KafkaSettings, ServiceSettings
-from tests.integration.bus import probe
 from tests.integration.bus.conftest import effects, runtime_of
-from tests.support.backends import Servers
-from tests.support.kafka import QUIET, produce, quiet_for, read_all
 from tests.support.serving import serve
 from tests.support.waiting import eventually
 

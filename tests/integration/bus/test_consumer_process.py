@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import pytest
 
+from motcua.devtools.probe import assigned
 from motcua.shared.bus.consumer import EventConsumer, Retry, RetryPolicy
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import DossierAssigned, DossierReturned
-from tests.integration.bus.probe import assigned
-
-
-@dataclass
-class Rec:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
+from tests.support.records import Rec
 
 
 def records(*values: bytes) -> list[Rec]:

@@ -16,17 +16,17 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.devtools import probe
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import produce, read_all
 from motcua.devtools.embedded import embedded_broker, free_port
+from motcua.devtools.tcpproxy import TcpProxy
 from motcua.shared.bus import outbox
 from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
-from tests.integration.bus import probe
 from tests.integration.bus.conftest import effects, runtime_of
-from tests.support.backends import Servers
-from tests.support.kafka import produce, read_all
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,7 +46,7 @@ def start_probe(
         "PROBE_KILL_AFTER_COMMIT": "1" if kill_after_commit else "0",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.bus.probe"],
+        [sys.executable, "-m", "motcua.devtools.probe"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

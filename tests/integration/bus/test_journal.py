@@ -13,7 +13,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from motcua.devtools.bus import read_all
 from motcua.devtools.cli import outbox_command
+from motcua.devtools.probe import assigned
 from motcua.shared.bus import journal, outbox
 from motcua.shared.bus.epoch import EpochMarker
 from motcua.shared.bus.kafka import open_producer
@@ -21,8 +23,6 @@ from motcua.shared.bus.outbox import OutboxRelay
 from motcua.shared.bus.retention import Retention
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import KafkaSettings
-from tests.integration.bus.probe import assigned
-from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
 KEYS = [uuid.uuid4() for _ in range(3)]

@@ -12,11 +12,11 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.devtools import probe
 from motcua.devtools.embedded import EmbeddedKafka, free_port
 from motcua.shared.bus import outbox
 from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
-from tests.integration.bus import probe
 from tests.integration.bus.conftest import effects, runtime_of
 from tests.support.serving import serve
 from tests.support.waiting import eventually
@@ -47,7 +47,6 @@ async def test_a_broker_restarted_empty_gets_the_journal_and_the_consumer_skips_
 ) -> None:
     kafka = KafkaSettings(
         bootstrap_servers=tansu.bootstrap,
-        embedded=True,
         topic_prefix="restart.",
         session_timeout_ms=6_000,
         heartbeat_interval_ms=1_500,

@@ -12,12 +12,12 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 
+from motcua.devtools.bus import produce, read_all
+from motcua.devtools.probe import assigned
 from motcua.shared.bus import outbox
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import ServiceSettings
 from tests.integration.bus.conftest import effects, runtime_of
-from tests.integration.bus.probe import assigned
-from tests.support.kafka import produce, read_all
 from tests.support.waiting import eventually
 
 

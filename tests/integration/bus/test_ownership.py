@@ -9,13 +9,13 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
+from motcua.devtools.bus import produce, read_all
+from motcua.devtools.probe import assigned
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import DossierResolved
 from motcua.shared.events.topics import DOSSIERS, QUEUE
 from motcua.shared.settings import ServiceSettings
 from tests.integration.bus.conftest import effects
-from tests.integration.bus.probe import assigned
-from tests.support.kafka import produce, read_all
 from tests.support.waiting import eventually
 
 

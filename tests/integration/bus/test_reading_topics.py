@@ -7,9 +7,9 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from motcua.devtools.bus import drain, produce, read_all
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import KafkaSettings
-from tests.support.kafka import drain, produce, read_all
 from tests.support.waiting import eventually
 
 

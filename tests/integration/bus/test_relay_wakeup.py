@@ -16,13 +16,13 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
+from motcua.devtools.bus import read_all
+from motcua.devtools.probe import assigned
 from motcua.shared.bus import outbox
 from motcua.shared.bus.kafka import open_producer
 from motcua.shared.bus.outbox import OutboxRelay
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import KafkaSettings
-from tests.integration.bus.probe import assigned
-from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
 HOUR = 3600.0

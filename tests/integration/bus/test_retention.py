@@ -12,10 +12,10 @@ import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
+from motcua.devtools import probe
 from motcua.shared.bus import inbox
 from motcua.shared.bus.retention import Retention, delete_expired, delete_expired_batch
 from motcua.shared.settings import ServiceSettings
-from tests.integration.bus import probe
 from tests.integration.bus.conftest import runtime_of
 from tests.support.serving import serve
 from tests.support.waiting import eventually

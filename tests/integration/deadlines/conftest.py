@@ -10,6 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
+from motcua.devtools.bus import Record, read_all
 from motcua.services.deadlines.app import create_app
 from motcua.services.deadlines.bootstrap import Deadlines
 from motcua.services.deadlines.settings import DeadlinesSettings
@@ -17,10 +18,9 @@ from motcua.shared.auth import Role, issue_token
 from motcua.shared.events import Envelope
 from motcua.shared.events.topics import DEADLINES, DOSSIERS
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import fresh_database, fresh_kafka
-from tests.integration.deadlines.support import MovableClock, migrate, vn
-from tests.support.backends import Servers
-from tests.support.kafka import Msg, read_all
+from tests.integration.deadlines.support import MovableClock, migrate
+from tests.support.clock import vn
+from tests.support.fixtures import database_fixture, kafka_fixture
 from tests.support.serving import serve
 
 
@@ -33,16 +33,10 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
-@pytest.fixture(scope="module")
-async def module_database_url(test_servers: Servers) -> AsyncIterator[str]:
-    """A database shared by the tests of one module (one running service per module)."""
-    async with fresh_database(test_servers) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def module_kafka(test_servers: Servers) -> KafkaSettings:
-    return await fresh_kafka(test_servers)
+module_database_url = database_fixture(
+    "module", "A database shared by the tests of one module (one running service per module)."
+)
+module_kafka = kafka_fixture("module")
 
 
 @dataclass
@@ -71,7 +65,7 @@ class Service:
     async def produce(self, *events: Envelope[Any]) -> None:
         await produce_events(self.settings.kafka, *events)
 
-    async def deadline_messages(self) -> list[Msg]:
+    async def deadline_messages(self) -> list[Record]:
         kafka = self.settings.kafka
         return await read_all(kafka.bootstrap_servers, DEADLINES.topic(kafka.topic_prefix))
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -34,12 +33,7 @@ from motcua.shared.events.catalog import (
     TimeLimitSnapshot,
 )
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 POLICY = Policy(thresholds=parse_thresholds(["1d", "80%"]), apology_grace_days=2)
-
-
-def vn(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, s, tzinfo=VN)
 
 
 class MovableClock:

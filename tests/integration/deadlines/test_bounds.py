@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import httpx
 
+from motcua.devtools.bus import read_all
 from tests.integration.deadlines.conftest import Service
-from tests.integration.deadlines.support import Dossier, vn
-from tests.support.kafka import read_all
+from tests.integration.deadlines.support import Dossier
+from tests.support.clock import vn
 from tests.support.waiting import eventually
 
 CENTER = "bounds"

@@ -27,8 +27,8 @@ from tests.integration.deadlines.support import (
     migrate,
     only,
     outbox_events,
-    vn,
 )
+from tests.support.clock import vn
 
 # Received Monday 2 March 2026 09:00, 3 working days: due Thursday 5 March 17:00;
 # warnings at Thursday 07:30 (1 day left) and 09:18 (80% used).

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.integration.deadlines.conftest import Service
-from tests.integration.deadlines.support import Dossier, vn
+from tests.integration.deadlines.support import Dossier
+from tests.support.clock import vn
 from tests.support.waiting import eventually
 
 

@@ -10,11 +10,8 @@ event id, which consumers drop; the assertions count flags by event id and by fl
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -26,16 +23,16 @@ import holidays
 import httpx
 import pytest
 
+from motcua.devtools.bus import read_all
 from motcua.devtools.embedded import free_port
 from motcua.services.deadlines.calendars import default_config
 from motcua.shared.auth import issue_token
 from motcua.shared.settings import KafkaSettings
 from tests.integration.deadlines.conftest import produce_events
 from tests.integration.deadlines.support import Dossier
-from tests.support.kafka import read_all
+from tests.support.process import ServiceProcess
 from tests.support.waiting import eventually
 
-ROOT = Path(__file__).resolve().parents[3]
 SECRET = "sigkill-test-secret"
 N = 150
 CENTER = "round-the-clock"
@@ -43,48 +40,8 @@ CENTER = "round-the-clock"
 pytestmark = pytest.mark.slow
 
 
-class ServiceProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.proc: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.env['MOTCUA_DEADLINES_PORT']}"
-
-    async def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "motcua.services.deadlines",
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-
-        async def ready() -> bool:
-            assert self.proc is not None
-            if self.proc.returncode is not None:
-                raise AssertionError(f"service exited: {self.log.read_text()[-3000:]}")
-            try:
-                async with httpx.AsyncClient(timeout=2) as http:
-                    return (await http.get(self.url + "/readyz")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await eventually(ready, timeout=90, interval=0.2, what="service ready")
-
-    async def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(self.proc.wait(), 10)
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            await self.kill()
+def deadlines_process(env: dict[str, str], log: Path) -> ServiceProcess:
+    return ServiceProcess("deadlines", env, log, graceful=False)
 
 
 @pytest.fixture
@@ -132,7 +89,7 @@ async def test_sigkill_and_restart_miss_nothing_and_double_nothing(
         "MOTCUA_DEADLINES_SCHEDULER_BATCH": "10",
         "MOTCUA_DEADLINES_SCHEDULER_POLL_SECONDS": "0.1",
     }
-    first = ServiceProcess(env, tmp_path / "service.log")
+    first = deadlines_process(env, tmp_path / "service.log")
     processes.append(first)
     await first.start()
     token = issue_token(SECRET, center_id=CENTER, subject="test", role="admin")
@@ -176,7 +133,7 @@ async def test_sigkill_and_restart_miss_nothing_and_double_nothing(
             lambda: _now_after(last_due + timedelta(seconds=1)), timeout=30, what="all due"
         )
 
-        second = ServiceProcess(env | {"MOTCUA_DEADLINES_PORT": str(free_port())}, first.log)
+        second = deadlines_process(env | {"MOTCUA_DEADLINES_PORT": str(free_port())}, first.log)
         processes.append(second)
         await second.start()
 

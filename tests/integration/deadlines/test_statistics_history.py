@@ -18,7 +18,8 @@ from motcua.services.deadlines.domain import (
 from motcua.services.deadlines.statistics import ReportQuery, Tally
 from motcua.services.deadlines.usecases import Calendars
 from motcua.shared.calendar import TimeUnit, WorkingCalendar
-from tests.integration.deadlines.support import POLICY, VN, Dossier, apply, migrate, vn
+from tests.integration.deadlines.support import POLICY, Dossier, apply, migrate
+from tests.support.clock import VN, vn
 
 CT = {"procedure_code": "CT-BS", "line_code": "A"}  # same day
 HT = {"procedure_code": "HT-KS", "line_code": "B"}  # 3 working days

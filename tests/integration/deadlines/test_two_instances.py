@@ -11,12 +11,13 @@ from typing import Any
 
 import asyncpg
 
+from motcua.devtools.bus import read_all
 from motcua.services.deadlines.app import create_app
 from motcua.services.deadlines.bootstrap import Deadlines
 from motcua.services.deadlines.settings import DeadlinesSettings
 from tests.integration.deadlines.conftest import produce_events
-from tests.integration.deadlines.support import Dossier, MovableClock, vn
-from tests.support.kafka import read_all
+from tests.integration.deadlines.support import Dossier, MovableClock
+from tests.support.clock import vn
 from tests.support.serving import serve
 from tests.support.waiting import eventually
 

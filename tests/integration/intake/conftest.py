@@ -16,23 +16,15 @@ from motcua.services.intake.app import create_app
 from motcua.services.intake.bootstrap import Wiring
 from motcua.services.intake.settings import IntakeSettings
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.intake.support import Intake
-from tests.support.backends import Servers
+from tests.support.fixtures import database_fixture, kafka_fixture
 from tests.support.serving import serve
 
 LOOKUP_BURST = 5
 
 
-@pytest.fixture(scope="package")
-async def intake_database(test_servers: Servers) -> AsyncIterator[str]:
-    async with fresh_database(test_servers) as url:
-        yield url
-
-
-@pytest.fixture(scope="package")
-async def intake_kafka(test_servers: Servers) -> KafkaSettings:
-    return await fresh_kafka(test_servers)
+intake_database = database_fixture("package")
+intake_kafka = kafka_fixture("package")
 
 
 @pytest.fixture(scope="package")

@@ -12,13 +12,13 @@ from typing import Any
 import asyncpg
 import httpx
 
+from motcua.devtools.bus import produce, read_all
 from motcua.services.intake.bootstrap import Wiring
 from motcua.services.intake.settings import IntakeSettings
 from motcua.shared.auth import Role, issue_token
 from motcua.shared.events.commands import COMMANDS, Command
 from motcua.shared.events.topics import DOSSIERS, INTAKE_COMMANDS, INTAKE_RESULTS
 from motcua.shared.policy import COMMAND_OPERATIONS, POLICY, ROLES
-from tests.support.kafka import produce, read_all
 from tests.support.waiting import eventually
 
 CENTER = "nam-cuong"

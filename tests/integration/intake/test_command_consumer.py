@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -17,6 +16,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from motcua.devtools.bus import read_all
 from motcua.devtools.embedded import free_port
 from motcua.services.intake.command_handlers import CommandConsumer
 from motcua.shared.auth import Principal, issue_token, verify_token
@@ -25,21 +25,12 @@ from motcua.shared.events.commands import Command
 from motcua.shared.events.topics import INTAKE_COMMANDS
 from tests.integration.intake.conftest import Running
 from tests.integration.intake.support import Intake, command
-from tests.support.kafka import read_all
+from tests.support.records import Rec
 from tests.support.waiting import eventually
 
 
 def _secret(intake: Intake) -> str:
     return intake.settings.auth_secret.get_secret_value()
-
-
-@dataclass
-class Rec:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
 
 
 async def _publisher(bootstrap: str) -> Any:

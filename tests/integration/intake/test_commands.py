@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from motcua.devtools.bus import read_all
 from motcua.shared.events.commands import MAX_COMMAND_BYTES
 from motcua.shared.events.topics import INTAKE_COMMANDS, INTAKE_RESULTS
 from tests.integration.intake.support import Intake, command
-from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from motcua.devtools.bus import read_all
 from motcua.shared import crypto
 from motcua.shared.events.topics import DOSSIERS, INTAKE_RESULTS, QUEUE
 from tests.integration.intake.conftest import LOOKUP_BURST
 from tests.integration.intake.support import CENTER, Intake
-from tests.support.kafka import read_all
 
 PHONE = "0912 345 678"
 PHONE_DIGITS = "912345678"
@@ -202,35 +203,33 @@ async def test_public_receipt_reprint_needs_the_secret_and_omits_the_name(intake
     assert denied.status_code == 404
 
 
+async def _wrong_lookups(intake: Intake, forwarded_for: Callable[[int], str]) -> list[int]:
+    """One more lookup than the burst allows, each with a wrong secret, the ``n``-th from
+    ``forwarded_for(n)`` as the proxy reports it; the status codes."""
+    real = await intake.receive()
+    code = real["dossier"]["code"]
+    answers = [
+        await intake.http.post(
+            "/v1/public/lookup",
+            json={"code": code, "secret": "ZZZZZ-ZZZZZ"},
+            headers={"X-Forwarded-For": forwarded_for(n)},
+        )
+        for n in range(LOOKUP_BURST + 1)
+    ]
+    return [a.status_code for a in answers]
+
+
 async def test_a_client_cannot_escape_the_limit_by_writing_x_forwarded_for(
     intake: Intake,
 ) -> None:
     """The proxy (here the test client) appends the client's address; whatever the client
     wrote before it is not believed, so it keeps its one bucket."""
-    real = await intake.receive()
-    code = real["dossier"]["code"]
     client = f"198.51.100.{uuid.uuid4().int % 250}"
-    answers = [
-        await intake.http.post(
-            "/v1/public/lookup",
-            json={"code": code, "secret": "ZZZZZ-ZZZZZ"},
-            headers={"X-Forwarded-For": f"203.0.113.{n}, {client}"},
-        )
-        for n in range(LOOKUP_BURST + 1)
-    ]
-    assert [a.status_code for a in answers] == [404] * LOOKUP_BURST + [429]
+    answers = await _wrong_lookups(intake, lambda n: f"203.0.113.{n}, {client}")
+    assert answers == [404] * LOOKUP_BURST + [429]
 
 
 async def test_an_ipv6_client_is_one_bucket_per_64(intake: Intake) -> None:
-    real = await intake.receive()
-    code = real["dossier"]["code"]
     prefix = f"2001:db8:{uuid.uuid4().int % 65000:x}:1"
-    answers = [
-        await intake.http.post(
-            "/v1/public/lookup",
-            json={"code": code, "secret": "ZZZZZ-ZZZZZ"},
-            headers={"X-Forwarded-For": f"{prefix}::{n + 1:x}"},
-        )
-        for n in range(LOOKUP_BURST + 1)
-    ]
-    assert [a.status_code for a in answers] == [404] * LOOKUP_BURST + [429]
+    answers = await _wrong_lookups(intake, lambda n: f"{prefix}::{n + 1:x}")
+    assert answers == [404] * LOOKUP_BURST + [429]

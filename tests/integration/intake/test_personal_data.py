@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from prometheus_client import REGISTRY
 
 from motcua.services.intake.app import MIGRATIONS, create_app
 from motcua.services.intake.catalog import load_statuses
@@ -20,8 +19,8 @@ from motcua.services.intake.domain import Step
 from motcua.services.intake.personal_data import pepper_old_hashes
 from motcua.services.intake.queries import Queries
 from motcua.services.intake.settings import IntakeSettings
-from motcua.shared import migrations
 from motcua.shared.crypto import BUS, Keyring
+from tests.support.retention import migrated, purged
 
 CENTER = "nam-cuong"
 STATUSES = load_statuses().statuses
@@ -29,9 +28,7 @@ STATUSES = load_statuses().statuses
 
 @pytest.fixture
 async def pg(db: asyncpg.Connection) -> asyncpg.Connection:
-    await migrations.apply(db, "intake", migrations.plan(MIGRATIONS))
-    await db.execute("SET search_path TO intake")
-    return db
+    return await migrated(db, "intake", MIGRATIONS)
 
 
 async def dossier(
@@ -69,8 +66,7 @@ async def dossier(
 
 
 def purged_count() -> float:
-    labels = {"schema": "intake", "what": "applicant"}
-    return REGISTRY.get_sample_value("motcua_personal_data_purged_total", labels) or 0.0
+    return purged("intake", "applicant")
 
 
 async def test_names_and_contacts_go_a_set_time_after_the_dossier_closed(

@@ -14,7 +14,7 @@ from motcua.services.intake.app import MIGRATIONS, create_app
 from motcua.services.intake.repository import dossiers
 from motcua.services.intake.retention import UnclaimedTickets, expire_commands
 from motcua.services.intake.settings import IntakeSettings
-from motcua.shared import migrations
+from tests.support.retention import migrated
 
 HORIZON = timedelta(days=30)
 CENTER = "nam-cuong"
@@ -22,9 +22,7 @@ CENTER = "nam-cuong"
 
 @pytest.fixture
 async def pg(db: asyncpg.Connection) -> asyncpg.Connection:
-    await migrations.apply(db, "intake", migrations.plan(MIGRATIONS))
-    await db.execute("SET search_path TO intake")
-    return db
+    return await migrated(db, "intake", MIGRATIONS)
 
 
 async def command(pg: asyncpg.Connection, age_days: float = 0) -> str:

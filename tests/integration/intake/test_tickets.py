@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from motcua.devtools.bus import produce
 from motcua.shared.events import ticket_correlation
 from motcua.shared.events.catalog import TicketServiceCompleted
 from motcua.shared.events.envelope import new_event
 from motcua.shared.events.topics import QUEUE
 from tests.integration.intake.support import CENTER, Intake, command
-from tests.support.kafka import produce
 from tests.support.waiting import eventually
 
 

@@ -6,9 +6,9 @@ import asyncpg
 import pytest
 
 from motcua.devtools.devstack import migrate_all
+from motcua.devtools.sinks import HttpSink
 from motcua.shared.db import create_pool
 from motcua.shared.settings import DatabaseSettings
-from tests.integration.notify.sinks import HttpSink
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
-"""Run the notify service against the real broker and database, with real sinks,
-and build the events its producers would publish."""
+"""Run the notify service against the real broker and database, with real sinks.
+The events to feed it come from ``motcua.devtools.samples``, re-exported here."""
 
 from __future__ import annotations
 
 import contextlib
-import random
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,197 +11,60 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 from fastapi import FastAPI
 
-from motcua.services.notify.app import create_app
-from motcua.services.notify.settings import NotifySettings
-from motcua.shared.crypto import seal
-from motcua.shared.events import Envelope, new_event
-from motcua.shared.events.catalog import (
-    DeadlineOverdue,
-    DossierReceived,
-    DossierResolved,
-    DossierReturned,
-    DossierSupplementRequested,
-    SealedContact,
-    TicketCalled,
-    TicketIssued,
-    TimeLimitSnapshot,
+from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
+from motcua.devtools.bus import produce
+from motcua.devtools.samples import (
+    CONTACT_KEY,
+    Dossier,
+    dossier_received,
+    e164,
+    overdue,
+    random_phone,
+    random_secret,
+    resolved,
+    returned,
+    sealed,
+    supplement_requested,
+    ticket_called,
+    ticket_issued,
+    withdrawn,
 )
+from motcua.devtools.sinks import HttpSink
+from motcua.services.notify.app import create_app
+from motcua.services.notify.repository.deliveries import NewDelivery
+from motcua.services.notify.settings import NotifySettings
+from motcua.shared.events import Envelope
 from motcua.shared.events.topics import key_of, stream_of
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import fresh_database, fresh_kafka
-from tests.support.backends import Servers
-from tests.support.kafka import produce
 from tests.support.serving import serve
+from tests.support.waiting import eventually
 
-CONTACT_KEY = "test-contact-key"
-
-
-def random_phone() -> str:
-    """A valid Vietnamese mobile number, national format (090xxxxxxx)."""
-    return "090" + "".join(random.choices("0123456789", k=7))
-
-
-def e164(phone: str) -> str:
-    return "+84" + phone[1:]
-
-
-def random_secret() -> str:
-    """A lookup secret shaped like intake's (``K7Q2M-9XD4T``)."""
-    alphabet = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
-    return "".join(random.choices(alphabet, k=5)) + "-" + "".join(random.choices(alphabet, k=5))
-
-
-def sealed(kind: str, address: str, context: uuid.UUID, language: str = "vi") -> SealedContact:
-    return SealedContact(
-        kind=kind,  # type: ignore[arg-type]
-        sealed=seal(CONTACT_KEY, address, str(context)),
-        language=language,  # type: ignore[arg-type]
-    )
-
-
-# ------------------------------------------------------------------- events
-
-
-def ticket_issued(
-    center: str,
-    line: str,
-    number: str,
-    *,
-    phone: str | None = None,
-    language: str = "vi",
-    priority: str | None = None,
-    at: datetime | None = None,
-) -> Envelope[Any]:
-    ticket_id = uuid.uuid4()
-    contact = sealed("phone", phone, ticket_id, language) if phone else None
-    return new_event(
-        TicketIssued(
-            ticket_id=ticket_id,
-            number=number,
-            line_code=line,
-            lookup_code=number.lower(),
-            priority=priority is not None,
-            issued_at=at or datetime.now(UTC),
-            contact=contact,
-        ),
-        center_id=center,
-        producer="queue",
-    )
-
-
-def ticket_called(issued: Envelope[Any], counter: str = "3") -> Envelope[Any]:
-    d = issued.data
-    return new_event(
-        TicketCalled(
-            ticket_id=d.ticket_id,
-            number=d.number,
-            line_code=d.line_code,
-            lookup_code=d.lookup_code,
-            counter_id=counter,
-        ),
-        center_id=issued.center_id,
-        producer="queue",
-    )
-
-
-@dataclass(frozen=True)
-class Dossier:
-    center: str
-    dossier_id: uuid.UUID
-    code: str
-
-
-def dossier_received(
-    center: str,
-    *,
-    phone: str | None = None,
-    email: str | None = None,
-    language: str = "vi",
-    dossier_id: uuid.UUID | None = None,
-    secret: str | None = None,
-) -> tuple[Dossier, Envelope[Any]]:
-    """``secret``: the lookup secret, sealed for notify as intake seals it."""
-    dossier = Dossier(center, dossier_id or uuid.uuid4(), f"HS-{random.randint(0, 10**8):08d}")
-    contact = None
-    if phone:
-        contact = sealed("phone", phone, dossier.dossier_id, language)
-    elif email:
-        contact = sealed("email", email, dossier.dossier_id, language)
-    now = datetime.now(UTC)
-    event = new_event(
-        DossierReceived(
-            dossier_id=dossier.dossier_id,
-            dossier_code=dossier.code,
-            procedure_code="BIRTH",
-            status=2,
-            received_at=now,
-            channel="counter",
-            time_limit=TimeLimitSnapshot(amount=1, unit="working_days"),
-            appointment_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
-            contact=contact,
-            sealed_secret=seal(CONTACT_KEY, secret, str(dossier.dossier_id)) if secret else None,
-        ),
-        center_id=center,
-        producer="intake",
-    )
-    return dossier, event
-
-
-def supplement_requested(d: Dossier) -> Envelope[Any]:
-    return new_event(
-        DossierSupplementRequested(
-            dossier_id=d.dossier_id,
-            dossier_code=d.code,
-            procedure_code="BIRTH",
-            status=5,
-            reason="Bản sao chưa chứng thực",
-            missing_documents=["Giấy chứng sinh", "CCCD của mẹ"],
-        ),
-        center_id=d.center,
-        producer="intake",
-    )
-
-
-def resolved(d: Dossier) -> Envelope[Any]:
-    return new_event(
-        DossierResolved(
-            dossier_id=d.dossier_id,
-            dossier_code=d.code,
-            procedure_code="BIRTH",
-            status=9,
-            outcome="approved",
-        ),
-        center_id=d.center,
-        producer="intake",
-    )
-
-
-def returned(d: Dossier) -> Envelope[Any]:
-    return new_event(
-        DossierReturned(
-            dossier_id=d.dossier_id, dossier_code=d.code, procedure_code="BIRTH", status=10
-        ),
-        center_id=d.center,
-        producer="intake",
-    )
-
-
-def overdue(d: Dossier) -> Envelope[Any]:
-    due = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    return new_event(
-        DeadlineOverdue(
-            dossier_id=d.dossier_id,
-            dossier_code=d.code,
-            procedure_code="BIRTH",
-            due_at=due,
-            new_appointment_at=due + timedelta(days=5),
-            apology_letter_id=uuid.uuid4(),
-        ),
-        center_id=d.center,
-        producer="deadlines",
-    )
+__all__ = [
+    "CONTACT_KEY",
+    "Dossier",
+    "Notify",
+    "database",
+    "dossier_received",
+    "e164",
+    "kafka_for_module",
+    "new_delivery",
+    "notify_settings",
+    "overdue",
+    "random_phone",
+    "random_secret",
+    "resolved",
+    "returned",
+    "running_notify",
+    "sealed",
+    "sms_notify",
+    "supplement_requested",
+    "ticket_called",
+    "ticket_issued",
+    "withdrawn",
+]
 
 
 # ------------------------------------------------------------------ harness
@@ -237,6 +99,14 @@ class Notify:
                    ORDER BY created_at""",
                 source_event_id,
             )
+        )
+
+    async def sent(self, source_event_id: uuid.UUID) -> list[asyncpg.Record]:
+        """The deliveries of an event, once the first has been sent."""
+        return await eventually(
+            lambda: self.deliveries(source_event_id),
+            until=lambda d: d[0]["status"] == "sent",
+            what="the delivery sent",
         )
 
     async def attempts(self, delivery_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -295,3 +165,41 @@ async def running_notify(servers: Servers, **overrides: Any) -> AsyncIterator[No
                 yield Notify(base_url, app, settings, db)
             finally:
                 await db.close()
+
+
+def sms_notify(**overrides: Any) -> Any:
+    """A module fixture: a running notify (with ``overrides`` to its settings) whose SMS
+    go to the module's ``http_sink``."""
+
+    @pytest.fixture(scope="module")
+    async def notify(test_servers: Servers, http_sink: HttpSink) -> AsyncIterator[Notify]:
+        channels = {"sms": http_sink.url("/sms")}
+        async with running_notify(test_servers, channels=channels, **overrides) as n:
+            yield n
+
+    return notify
+
+
+def new_delivery(
+    source_event_id: uuid.UUID, ref: str, status: str = "pending", **overrides: Any
+) -> NewDelivery:
+    """A message to record as the triggers record one: an SMS of a receipt, due now."""
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "source_event_id": source_event_id,
+        "center_id": "c-1",
+        "kind": "dossier_received",
+        "channel": "sms",
+        "recipient_ref": ref,
+        "subject_kind": "dossier",
+        "subject_id": uuid.uuid4(),
+        "contact_kind": "phone",
+        "language": "vi",
+        "title": "Đã tiếp nhận",
+        "body": "Hồ sơ HS-00000001 đã được tiếp nhận.",
+        "segments": 1,
+        "context": {"dossier_code": "HS-00000001", "nested": {"a": [1, 2]}},
+        "status": status,
+        "due_at": datetime.now(UTC) - timedelta(seconds=1),
+    }
+    return NewDelivery(**(fields | overrides))

@@ -7,10 +7,7 @@ through the environment the way ``motcua dev`` and the containers configure it.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,7 +17,10 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import produce, read_all
 from motcua.devtools.embedded import free_port
+from motcua.devtools.sinks import HttpSink
 from motcua.shared.events.catalog import SealedContact
 from motcua.shared.events.topics import all_topics
 from tests.integration.notify.harness import (
@@ -33,60 +33,15 @@ from tests.integration.notify.harness import (
     random_secret,
     sealed,
 )
-from tests.integration.notify.sinks import HttpSink
-from tests.support.backends import Servers
-from tests.support.kafka import produce, read_all
+from tests.support.process import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 MESSAGES = 150
 
 
-class NotifyProcess:
-    """``python -m motcua.services.notify`` with its output kept for inspection."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.port = int(env["MOTCUA_NOTIFY_PORT"])
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "motcua.services.notify",
-                env=self.env,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-                stdin=asyncio.subprocess.DEVNULL,
-            )
-
-        async def ready() -> bool:
-            assert self.proc is not None
-            assert self.proc.returncode is None, self.log.read_text()
-            try:
-                async with httpx.AsyncClient() as client:
-                    r = await client.get(f"http://127.0.0.1:{self.port}/readyz", timeout=2)
-                return r.status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await eventually(ready, timeout=60, interval=0.2, what="notify ready")
-
-    async def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        await self.proc.wait()
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), 30)
-            except TimeoutError:
-                await self.kill()
+def notify_process(env: dict[str, str], log: Path) -> ServiceProcess:
+    return ServiceProcess("notify", env, log, graceful=True)
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +87,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_doubles_nothing(
     world: Any, sink: HttpSink, phones: list[str]
 ) -> None:
     env, kafka, log, db = world
-    first = NotifyProcess(env, log)
+    first = notify_process(env, log)
     await first.start()
     received = [dossier_received("c-crash", phone=p)[1] for p in phones]
     topic = f"{kafka.topic_prefix}dossier.events"
@@ -146,7 +101,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_doubles_nothing(
     at_kill = len(sink.delivered)
     assert at_kill < MESSAGES, "the kill came too late to prove anything"
 
-    second = NotifyProcess(env, log)
+    second = notify_process(env, log)
     await second.start()
     try:
         await eventually(delivered, until=lambda n: n >= MESSAGES, timeout=90, what="every message")
@@ -207,7 +162,7 @@ async def test_no_phone_number_or_lookup_secret_in_the_logs_or_on_the_bus(
     doomed_phone, doomed_secret = random_phone(), random_secret()
     doomed_dossier, doomed = dossier_received("c-crash", phone=doomed_phone, secret=doomed_secret)
     sink.fail_to.add(e164(doomed_phone))
-    proc = NotifyProcess(env, log)
+    proc = notify_process(env, log)
     await proc.start()
     try:
         topic = f"{kafka.topic_prefix}dossier.events"

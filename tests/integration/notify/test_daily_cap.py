@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 
 import asyncpg
-import pytest
 
+from motcua.devtools.sinks import HttpSink
 from motcua.services.notify import daily_cap
 from tests.integration.notify.harness import (
     Notify,
     e164,
     random_phone,
-    running_notify,
+    sms_notify,
     ticket_called,
     ticket_issued,
 )
-from tests.integration.notify.sinks import HttpSink
-from tests.support.backends import Servers
 from tests.support.waiting import eventually
 
 CAP = 3
 
 
-@pytest.fixture(scope="module")
-async def notify(test_servers: Servers, http_sink: HttpSink) -> AsyncIterator[Notify]:
-    async with running_notify(
-        test_servers,
-        channels={"sms": http_sink.url("/sms")},
-        daily_cap_per_recipient=CAP,
-        turn_soon_ahead=0,
-        turn_soon_minutes=0,
-    ) as n:
-        yield n
+notify = sms_notify(daily_cap_per_recipient=CAP, turn_soon_ahead=0, turn_soon_minutes=0)
 
 
 async def test_one_phone_gets_at_most_the_cap_and_the_rest_are_suppressed_with_the_reason(

@@ -15,15 +15,15 @@ from typing import Any
 import asyncpg
 import pytest
 
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import read_all
 from motcua.services.notify.contacts import Contact
 from motcua.services.notify.repository import citizens as repo
 from motcua.services.notify.repository import deliveries
 from motcua.services.notify.repository.deliveries import Attempt, NewDelivery, Outcome, SourceEvent
 from motcua.shared.crypto import AT_REST, Keyring
 from motcua.shared.events.topics import DOSSIERS
-from tests.integration.notify.harness import running_notify
-from tests.support.backends import Servers
-from tests.support.kafka import read_all
+from tests.integration.notify.harness import new_delivery, running_notify
 from tests.support.waiting import eventually
 
 KEYS = Keyring("k1", {"k1": "notify-test-contact-key"}, AT_REST)
@@ -43,23 +43,10 @@ def source() -> SourceEvent:
 
 
 def delivery(event: SourceEvent, ref: str, status: str = "pending") -> NewDelivery:
-    return NewDelivery(
-        id=uuid.uuid4(),
-        source_event_id=event.event_id,
-        center_id="c-1",
-        kind="dossier_received",
-        channel="sms",
-        recipient_ref=ref,
-        subject_kind="dossier",
-        subject_id=uuid.uuid4(),
-        contact_kind="phone",
-        language="vi",
-        title="Đã tiếp nhận",
-        body="Hồ sơ HS-00000001 đã được tiếp nhận.",
-        segments=1,
-        context={"dossier_code": "HS-00000001", "nested": {"a": [1, 2]}},
-        status=status,
-        due_at=datetime.now(UTC) - timedelta(seconds=1),
+    return new_delivery(
+        event.event_id,
+        ref,
+        status,
         fallback=[{"channel": "email", "contact_kind": "email", "recipient_ref": "r_e"}],
         last_error="opted out" if status == "suppressed" else None,
     )

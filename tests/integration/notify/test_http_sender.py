@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from motcua.devtools.embedded import free_port
+from motcua.devtools.sinks import HttpSink, RawRequest
 from motcua.services.notify.channels import AppriseTransport, ChannelSender, Outgoing
 from motcua.services.notify.domain import Channel
 from motcua.services.notify.ratelimit import LocalPace
 from motcua.services.notify.webhooks import HttpTransport, parse_endpoint
-from tests.integration.notify.sinks import HttpSink, RawRequest
 
 BODY = "Hồ sơ HS-00000042 đã được tiếp nhận.\nTừ chối nhận tin: https://m.vn/optout/o1?a=1&b=2"
 PHONE = "+84901234567"

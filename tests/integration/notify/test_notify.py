@@ -17,6 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from motcua.devtools.backends import Servers
+from motcua.devtools.bus import produce, read_all
+from motcua.devtools.sinks import HttpSink, SmtpSink
 from motcua.services.notify.contacts import recipient_ref
 from motcua.services.notify.repository.delivery_log import MASK
 from motcua.shared.auth import issue_token
@@ -26,6 +29,7 @@ from tests.integration.notify.harness import (
     Notify,
     dossier_received,
     e164,
+    new_delivery,
     overdue,
     random_phone,
     random_secret,
@@ -36,9 +40,6 @@ from tests.integration.notify.harness import (
     ticket_called,
     ticket_issued,
 )
-from tests.integration.notify.sinks import HttpSink, SmtpSink
-from tests.support.backends import Servers
-from tests.support.kafka import produce, read_all
 from tests.support.waiting import eventually
 
 
@@ -259,11 +260,7 @@ async def test_failing_gateway_recovers_and_the_citizen_gets_one_message(
     _, received = dossier_received("c-flaky", phone=phone)
     await notify.publish(received)
     await messages_to(http_sink, phone, 1)
-    [delivery] = await eventually(
-        lambda: notify.deliveries(received.event_id),
-        until=lambda d: d[0]["status"] == "sent",
-        what="the delivery sent",
-    )
+    [delivery] = await notify.sent(received.event_id)
     assert delivery["attempts"] == 3
     attempts = await notify.attempts(delivery["id"])
     assert [a["outcome"] for a in attempts] == ["failed", "failed", "sent"]
@@ -385,11 +382,7 @@ async def test_the_received_message_shows_the_lookup_secret_kept_only_in_its_bod
     [m] = await messages_to(http_sink, phone, 1)
     assert dossier.code in m.body
     assert SECRET_TEXTS[language].format(secret=secret) in m.body
-    [delivery] = await eventually(
-        lambda: notify.deliveries(received.event_id),
-        until=lambda d: d[0]["status"] == "sent",
-        what="the delivery sent",
-    )
+    [delivery] = await notify.sent(received.event_id)
     assert secret not in json.dumps(delivery["context"])
     # Rendered into the body alone, and the body is sealed at rest: no column holds the
     # secret in clear, nor the citizen's number.
@@ -555,11 +548,7 @@ async def test_a_send_that_outlasts_the_lease_is_not_taken_for_a_dead_one(
     _, received = dossier_received("c-slow", phone=phone)
     await notify.publish(received)
     await messages_to(http_sink, phone, 1)
-    [delivery] = await eventually(
-        lambda: notify.deliveries(received.event_id),
-        until=lambda d: d[0]["status"] == "sent",
-        what="the delivery sent",
-    )
+    [delivery] = await notify.sent(received.event_id)
     assert [a["outcome"] for a in await notify.attempts(delivery["id"])] == ["sent"]
     assert sum(e164(phone).encode() in r.body for r in http_sink.requests) == 1
 
@@ -802,22 +791,17 @@ async def test_recording_a_message_wakes_the_worker_at_commit(notify: Notify) ->
     await notify.db.add_listener("notify_deliveries", wake)
     try:
         source = deliveries.SourceEvent(uuid.uuid4(), "t", "k", b"{}", None)
-        delivery = deliveries.NewDelivery(
-            id=uuid.uuid4(),
-            source_event_id=source.event_id,
+        delivery = new_delivery(
+            source.event_id,
+            "r_x",
+            "suppressed",
             center_id="c-none",
             kind="result_ready",
             channel="none",
-            recipient_ref="r_x",
-            subject_kind="dossier",
-            subject_id=uuid.uuid4(),
-            contact_kind="phone",
-            language="vi",
             title="t",
             body="b",
             segments=None,
             context={},
-            status="suppressed",
             due_at=datetime.now(UTC) + timedelta(days=1),  # never sent during the test
         )
         pool = notify.app.state.runtime.pool

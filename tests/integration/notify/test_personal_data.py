@@ -4,19 +4,15 @@ own: a sweep sees every row of its schema."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from prometheus_client import REGISTRY
 
+from motcua.devtools.sinks import HttpSink
 from motcua.services.notify.personal_data import reseal
 from motcua.services.notify.repository.citizens import open_address
 from motcua.services.notify.repository.deliveries import open_body
 from motcua.shared.crypto import AT_REST, Keyring
-from motcua.shared.events import Envelope, new_event
-from motcua.shared.events.catalog import DossierWithdrawn
 from tests.integration.notify.harness import (
     CONTACT_KEY,
     Dossier,
@@ -25,35 +21,18 @@ from tests.integration.notify.harness import (
     e164,
     random_phone,
     resolved,
-    running_notify,
+    sms_notify,
     ticket_issued,
+    withdrawn,
 )
-from tests.integration.notify.sinks import HttpSink
-from tests.support.backends import Servers
+from tests.support.retention import purged as purged_rows
 from tests.support.waiting import eventually
 
-
-@pytest.fixture(scope="module")
-async def notify(test_servers: Servers, http_sink: HttpSink) -> AsyncIterator[Notify]:
-    async with running_notify(
-        test_servers, channels={"sms": http_sink.url("/sms")}, purge_after_days=30
-    ) as n:
-        yield n
-
-
-def withdrawn(d: Dossier) -> Envelope[Any]:
-    return new_event(
-        DossierWithdrawn(
-            dossier_id=d.dossier_id, dossier_code=d.code, procedure_code="BIRTH", status=8
-        ),
-        center_id=d.center,
-        producer="intake",
-    )
+notify = sms_notify(purge_after_days=30)
 
 
 def purged(what: str) -> float:
-    labels = {"schema": "notify", "what": what}
-    return REGISTRY.get_sample_value("motcua_personal_data_purged_total", labels) or 0.0
+    return purged_rows("notify", what)
 
 
 async def sent_for(n: Notify, dossier: Dossier, count: int) -> list[Any]:

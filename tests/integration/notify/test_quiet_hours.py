@@ -3,33 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
+from motcua.devtools.sinks import HttpMessage, HttpSink
 from motcua.services.notify.settings import CenterOverrides
 from tests.integration.notify.harness import (
     Notify,
     dossier_received,
     e164,
     random_phone,
-    running_notify,
+    sms_notify,
     ticket_called,
     ticket_issued,
 )
-from tests.integration.notify.sinks import HttpMessage, HttpSink
-from tests.support.backends import Servers
 from tests.support.waiting import eventually
 
-
-@pytest.fixture(scope="module")
-async def notify(test_servers: Servers, http_sink: HttpSink) -> AsyncIterator[Notify]:
-    async with running_notify(
-        test_servers, channels={"sms": http_sink.url("/sms")}, retry_base_seconds=1.0
-    ) as n:
-        yield n
+notify = sms_notify(retry_base_seconds=1.0)
 
 
 def quiet_center(n: Notify, seconds_left: float) -> tuple[str, datetime]:
@@ -102,11 +92,7 @@ async def test_quiet_hours_starting_after_a_message_was_recorded_hold_it_too(
     notify.settings.centers[center] = notify.settings.centers.pop(same)
     [message] = await eventually(lambda: messages(http_sink, phone), what="the held message")
     assert message.received_at >= end.timestamp()
-    [delivery] = await eventually(
-        lambda: notify.deliveries(received.event_id),
-        until=lambda d: d[0]["status"] == "sent",
-        what="recorded as sent",
-    )
+    [delivery] = await notify.sent(received.event_id)
     outcomes = [a["outcome"] for a in await notify.attempts(delivery["id"])]
     assert outcomes[0] == "failed"
     assert outcomes[-1] == "sent"

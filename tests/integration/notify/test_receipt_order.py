@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.devtools.backends import Servers
 from motcua.services.notify import triggers
 from motcua.services.notify.usecases import Notifier
 from motcua.shared.events import Envelope
@@ -32,7 +33,6 @@ from tests.integration.notify.harness import (
     running_notify,
     supplement_requested,
 )
-from tests.support.backends import Servers
 from tests.support.waiting import eventually
 
 LATER = ("supplement_requested", "result_ready", "dossier_returned", "deadline_apology")

@@ -14,6 +14,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from motcua.devtools.backends import Servers, fresh_database, fresh_kafka
+from motcua.devtools.tcpproxy import TcpProxy, proxied
 from motcua.services.deadlines.app import create_app as create_deadlines
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.services.intake.app import create_app as create_intake
@@ -22,10 +24,7 @@ from motcua.shared.auth import Role, issue_token
 from motcua.shared.events import Envelope
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import DatabaseSettings
-from tests.conftest import fresh_database, fresh_kafka
-from tests.support.backends import Servers
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy, proxied
 
 LOOKUP_BURST = 4
 AUTH_SECRET = "pages-test-auth-secret"
@@ -40,9 +39,25 @@ class Database:
     proxy: TcpProxy
 
 
-async def _database(test_servers: Servers) -> AsyncIterator[Database]:
-    async with fresh_database(test_servers) as url, proxied(url) as (proxy, proxied_url):
-        yield Database(url, proxied_url, proxy)
+def _database_fixture() -> Any:
+    """A package fixture: a fresh database behind a proxy of its own."""
+
+    @pytest.fixture(scope="package")
+    async def database(test_servers: Servers) -> AsyncIterator[Database]:
+        async with fresh_database(test_servers) as url, proxied(url) as (proxy, proxied_url):
+            yield Database(url, proxied_url, proxy)
+
+    return database
+
+
+async def _through_proxy(servers: Servers, database: Database) -> dict[str, Any]:
+    """What every service's settings take here: ``database`` through its proxy, and
+    topics of its own."""
+    return {
+        "db": DatabaseSettings(url=database.proxied_url, pool_min=1, pool_max=5),
+        "kafka": await fresh_kafka(servers),
+        "log_format": "console",
+    }
 
 
 # ------------------------------------------------------------------------ intake
@@ -55,18 +70,13 @@ class IntakeApp:
     database: Database
 
 
-@pytest.fixture(scope="package")
-async def intake_database(test_servers: Servers) -> AsyncIterator[Database]:
-    async for database in _database(test_servers):
-        yield database
+intake_database = _database_fixture()
 
 
 @pytest.fixture(scope="package")
 async def intake_app(test_servers: Servers, intake_database: Database) -> AsyncIterator[IntakeApp]:
     settings = IntakeSettings(
-        db=DatabaseSettings(url=intake_database.proxied_url, pool_min=1, pool_max=5),
-        kafka=await fresh_kafka(test_servers),
-        log_format="console",
+        **await _through_proxy(test_servers, intake_database),
         lookup_burst=LOOKUP_BURST,
         lookup_rate_per_minute=1.0,
         trusted_proxies="127.0.0.1, ::1",  # the tests pose as the proxy: own addresses
@@ -137,10 +147,7 @@ class DeadlinesApp:
             await producer.stop()
 
 
-@pytest.fixture(scope="package")
-async def deadlines_database(test_servers: Servers) -> AsyncIterator[Database]:
-    async for database in _database(test_servers):
-        yield database
+deadlines_database = _database_fixture()
 
 
 @pytest.fixture(scope="package")
@@ -151,9 +158,7 @@ async def deadlines_app(
 
     clock = MovableClock(NOW)
     settings = DeadlinesSettings(
-        db=DatabaseSettings(url=deadlines_database.proxied_url, pool_min=1, pool_max=5),
-        kafka=await fresh_kafka(test_servers),
-        log_format="console",
+        **await _through_proxy(test_servers, deadlines_database),
         auth_secret=AUTH_SECRET,
         scheduler_poll_seconds=0.2,
         metrics_sample_seconds=0.2,

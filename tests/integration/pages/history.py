@@ -36,7 +36,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import (
@@ -47,13 +46,7 @@ from motcua.shared.events.catalog import (
     DossierWithdrawn,
     TimeLimitSnapshot,
 )
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def vn(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=VN)
-
+from tests.support.clock import vn
 
 NOW = vn(2026, 3, 20, 10)
 

@@ -20,17 +20,17 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from motcua.devtools.bus import read_all
 from motcua.services.queue.app import create_app
 from motcua.services.queue.directory import DEFAULT_FILE
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import QueueService
 from motcua.shared.auth import issue_token
+from motcua.shared.client_address import parse_networks
 from motcua.shared.events.registry import parse_event
 from motcua.shared.events.topics import QUEUE
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
-from tests.conftest import fresh_database, fresh_kafka
-from tests.support.backends import Servers
-from tests.support.kafka import read_all
+from tests.support.fixtures import database_fixture, kafka_fixture
 from tests.support.serving import serve
 
 SECRET = "queue-test-secret"
@@ -78,6 +78,12 @@ class QueueEnv:
     def topic(self) -> str:
         return QUEUE.topic(self.settings.kafka.topic_prefix)
 
+    def behind_proxy(self, **update: Any) -> QueueSettings:
+        """These settings with ``update``, trusting the tests (on loopback) as the proxy
+        that names each client in ``X-Forwarded-For``."""
+        trusted = {"trusted_proxies": parse_networks("127.0.0.1, ::1")}
+        return self.settings.model_copy(update=update | trusted)
+
     def auth(self, center_id: str, subject: str = "clerk-1") -> dict[str, str]:
         token = issue_token(SECRET, center_id=center_id, subject=subject)
         return {"Authorization": f"Bearer {token}"}
@@ -89,15 +95,8 @@ class QueueEnv:
         return [e for e in events if e.center_id == center_id]
 
 
-@pytest.fixture(scope="package")
-async def queue_db(test_servers: Servers) -> AsyncIterator[str]:
-    async with fresh_database(test_servers) as url:
-        yield url
-
-
-@pytest.fixture(scope="package")
-async def queue_kafka(test_servers: Servers) -> KafkaSettings:
-    return await fresh_kafka(test_servers, quick_join=False)
+queue_db = database_fixture("package")
+queue_kafka = kafka_fixture("package", quick_join=False)
 
 
 def queue_settings(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 
 from motcua.services.queue.app import create_app
-from motcua.shared.client_address import parse_networks
 from tests.integration.queue.conftest import QueueEnv
 from tests.support.serving import serve
 
@@ -20,14 +19,11 @@ def _ticket(phone: str | None) -> dict[str, object]:
 async def test_tickets_with_a_contact_are_limited_per_recipient_and_per_client(
     queue_env: QueueEnv, center: str
 ) -> None:
-    settings = queue_env.settings.model_copy(
-        update={
-            "contact_tickets_burst": 4,
-            "contact_tickets_per_minute": 0.001,
-            "recipient_tickets_burst": 2,
-            "recipient_tickets_per_hour": 0.001,
-            "trusted_proxies": parse_networks("127.0.0.1, ::1"),
-        }
+    settings = queue_env.behind_proxy(
+        contact_tickets_burst=4,
+        contact_tickets_per_minute=0.001,
+        recipient_tickets_burst=2,
+        recipient_tickets_per_hour=0.001,
     )
     url = f"/centers/{center}/tickets"
     async with serve(create_app(settings)) as base, httpx.AsyncClient(base_url=base) as http:

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 
 from motcua.services.queue.app import create_app
-from motcua.shared.client_address import parse_networks
 from tests.integration.queue.conftest import Desk, QueueEnv, sse_events
 from tests.support.serving import serve
 from tests.support.waiting import eventually
@@ -114,13 +113,7 @@ async def test_display_streams_are_capped_per_client_and_in_total(
     queue_env: QueueEnv, center: str
 ) -> None:
     """Beyond the caps a clear 503 with Retry-After; a closed stream frees its place."""
-    settings = queue_env.settings.model_copy(
-        update={
-            "sse_max_streams": 3,
-            "sse_max_streams_per_client": 2,
-            "trusted_proxies": parse_networks("127.0.0.1, ::1"),
-        }
-    )
+    settings = queue_env.behind_proxy(sse_max_streams=3, sse_max_streams_per_client=2)
     app = create_app(settings)
     hub = app.state.display
     url = f"/centers/{center}/display/stream"

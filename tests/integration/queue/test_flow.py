@@ -10,10 +10,10 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.devtools.bus import read_all
 from motcua.shared import crypto
 from motcua.shared.events import ticket_correlation
 from tests.integration.queue.conftest import CONTACT_KEY, Desk, QueueEnv
-from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
 PHONE = "0912345678"

@@ -16,15 +16,15 @@ import asyncpg
 import httpx
 import pytest
 
+from motcua.devtools.bus import read_all
+from motcua.devtools.tcpproxy import TcpProxy, proxied
 from motcua.services.queue.app import create_app
 from motcua.shared.auth import issue_token
 from motcua.shared.events.registry import parse_event
 from motcua.shared.events.topics import QUEUE
 from motcua.shared.settings import KafkaSettings
 from tests.integration.queue.conftest import queue_settings, write_centers
-from tests.support.kafka import read_all
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy, proxied
 from tests.support.waiting import eventually
 
 CENTER = "t000"

@@ -9,18 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from prometheus_client import REGISTRY
 
 from motcua.services.queue.app import MIGRATIONS, create_app
 from motcua.services.queue.settings import QueueSettings
-from motcua.shared import migrations
+from tests.support.retention import migrated
+from tests.support.retention import purged as purged_rows
 
 
 @pytest.fixture
 async def pg(db: asyncpg.Connection) -> asyncpg.Connection:
-    await migrations.apply(db, "queue", migrations.plan(MIGRATIONS))
-    await db.execute("SET search_path TO queue")
-    return db
+    return await migrated(db, "queue", MIGRATIONS)
 
 
 async def ticket(pg: asyncpg.Connection, status: str, changed_days_ago: float) -> uuid.UUID:
@@ -46,8 +44,7 @@ async def ticket(pg: asyncpg.Connection, status: str, changed_days_ago: float) -
 
 
 def purged() -> float:
-    labels = {"schema": "queue", "what": "ticket_details"}
-    return REGISTRY.get_sample_value("motcua_personal_data_purged_total", labels) or 0.0
+    return purged_rows("queue", "ticket_details")
 
 
 async def test_a_finished_tickets_contact_and_reason_go_after_the_horizon(

@@ -15,15 +15,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from motcua.devtools.tcpproxy import TcpProxy, proxied
 from motcua.services.queue.app import create_app
 from motcua.services.queue.settings import QueueSettings
 from motcua.shared.auth import issue_token
 from motcua.shared.settings import KafkaSettings
-from tests.conftest import fresh_database, fresh_kafka
 from tests.integration.queue.conftest import queue_settings, write_centers
-from tests.support.backends import Servers
+from tests.support.fixtures import database_fixture, kafka_fixture
 from tests.support.serving import serve
-from tests.support.tcpproxy import TcpProxy, proxied
 
 INTAKE_URL = "http://127.0.0.1:18002"
 
@@ -42,15 +41,8 @@ class PagesEnv:
         return {"Authorization": f"Bearer {issue_token(secret, center_id=center_id, subject='c1')}"}
 
 
-@pytest.fixture(scope="package")
-async def pages_db(test_servers: Servers) -> AsyncIterator[str]:
-    async with fresh_database(test_servers) as url:
-        yield url
-
-
-@pytest.fixture(scope="package")
-async def pages_kafka(test_servers: Servers) -> KafkaSettings:
-    return await fresh_kafka(test_servers, quick_join=False)
+pages_db = database_fixture("package")
+pages_kafka = kafka_fixture("package", quick_join=False)
 
 
 @pytest.fixture(scope="package")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,13 +27,9 @@ from motcua.services.deadlines.flags import (
     regular_day,
 )
 from motcua.shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
+from tests.support.clock import VN, vn
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DAYS = TimeUnit.WORKING_DAYS
-
-
-def vn(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=VN)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,13 +24,7 @@ from motcua.services.deadlines.statistics import (
     classify,
 )
 from motcua.shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
-
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def vn(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=VN)
-
+from tests.support.clock import VN, vn
 
 RECEIVED = vn(2026, 3, 2, 9)  # 3 working days: due Thursday 5 March 17:00
 PAUSE = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -51,18 +52,14 @@ def test_lookup_codes_are_short_and_unambiguous() -> None:
     assert domain.new_lookup_code(lambda alphabet: alphabet[0]) == "222222"
 
 
+def _issue_on_land(c: Any, **facts: Any) -> Any:
+    return domain.issue(ticket_id=uuid.uuid4(), center=c, line=c.line("land"), **facts)
+
+
 def test_issue_builds_a_waiting_ticket_of_its_local_day() -> None:
     c = center()
     late = datetime(2025, 11, 27, 17, 30, tzinfo=UTC)  # 00:30 on the 28th in Hanoi
-    change = domain.issue(
-        ticket_id=uuid.uuid4(),
-        center=c,
-        line=c.line("land"),
-        seq=7,
-        at=late,
-        lookup_code="K7M2QX",
-        priority_reason="young_child",
-    )
+    change = _issue_on_land(c, seq=7, at=late, lookup_code="K7M2QX", priority_reason="young_child")
     t = change.ticket
     assert (t.number, t.status, t.local_day, t.priority) == (
         "B007",
@@ -77,15 +74,7 @@ def test_issue_builds_a_waiting_ticket_of_its_local_day() -> None:
 def test_issue_refuses_an_unknown_priority_reason() -> None:
     c = center()
     with pytest.raises(Invalid) as err:
-        domain.issue(
-            ticket_id=uuid.uuid4(),
-            center=c,
-            line=c.line("land"),
-            seq=1,
-            at=T0,
-            lookup_code="X",
-            priority_reason="vip",
-        )
+        _issue_on_land(c, seq=1, at=T0, lookup_code="X", priority_reason="vip")
     assert err.value.field == "priority_reason"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.backends import broker_kind, choose
+from motcua.devtools.backends import broker_kind, choose
 
 
 def never() -> bool:

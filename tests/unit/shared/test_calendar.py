@@ -17,15 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
+from tests.support.clock import VN, vn
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = TimeUnit.WORKING_DAYS
 HOUR = TimeUnit.WORKING_HOURS
 FULL_DAY = timedelta(hours=7, minutes=30)
-
-
-def vn(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, s, tzinfo=VN)
 
 
 def data_file_config() -> dict[str, Any]:

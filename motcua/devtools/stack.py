@@ -32,7 +32,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from chaos.net import Background, MessageSink, TcpProxy
+from motcua.devtools import bus
+from motcua.devtools.backends import with_database
 from motcua.devtools.devstack import migrate_all
 from motcua.devtools.embedded import (
     ApacheKafka,
@@ -42,11 +43,13 @@ from motcua.devtools.embedded import (
     free_port,
     kafka_cluster,
 )
+from motcua.devtools.sinks import MessageSink
+from motcua.devtools.tcpproxy import Background, TcpProxy
 from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.settings import KafkaSettings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: services run from there
 SERVICES = ("queue", "intake", "deadlines", "notify")
 CENTER = "nam-cuong"
 AUTH_SECRET = "chaos-auth-secret-not-for-production"
@@ -63,12 +66,6 @@ Broker = EmbeddedKafka | ApacheKafka
 
 def token(center_id: str = CENTER, role: str = "clerk", subject: str = "chaos") -> str:
     return issue_token(AUTH_SECRET, center_id=center_id, subject=subject, role=role)  # type: ignore[arg-type]
-
-
-def with_database(url: str, name: str) -> str:
-    base, _, rest = url.rpartition("/")
-    query = rest.partition("?")[2]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
 @dataclass
@@ -155,7 +152,6 @@ class Stack:
     workdir: Path
     postgres_url: str | None = None  # an admin URL of an existing server
     kafka_bootstrap: str | None = None  # an existing broker
-    kafka_embedded: bool = True
     broker_kind: str = "tansu"  # one of BROKERS, when the stack starts its own
     bg: Background = field(default_factory=Background)
     pg: EmbeddedPostgres | None = None
@@ -244,13 +240,11 @@ class Stack:
                 self.broker_proxies.append(proxy)
             await asyncio.gather(*(self.start_broker(b) for b in self.brokers))
             bootstrap = ",".join(f"127.0.0.1:{p.port}" for p in self.broker_proxies)
-            prefix, embedded = "", self.broker_kind == "tansu"
+            prefix = ""
         else:
             bootstrap, prefix = self.kafka_bootstrap, f"chaos{uuid.uuid4().hex[:8]}."
-            embedded = self.kafka_embedded
         self.kafka = KafkaSettings(
             bootstrap_servers=bootstrap,
-            embedded=embedded,
             topic_prefix=prefix,
             session_timeout_ms=SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
@@ -284,7 +278,6 @@ class Stack:
         env = os.environ | {
             "DATABASE_URL": self.service_db_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
-            "MOTCUA_KAFKA_EMBEDDED": "true" if self.kafka.embedded else "false",
             "MOTCUA_KAFKA_TOPIC_PREFIX": self.kafka.topic_prefix,
             "MOTCUA_KAFKA_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
             "MOTCUA_KAFKA_HEARTBEAT_INTERVAL_MS": str(HEARTBEAT_INTERVAL_MS),
@@ -370,3 +363,23 @@ class Stack:
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
         self.bg.close()
+
+
+async def quiet(stack: Stack) -> dict[str, int]:
+    """What is still in flight: outbox rows, unsent deliveries, consumer lag."""
+    assert stack.kafka is not None
+    conn = await asyncpg.connect(stack.db_url)
+    try:
+        state = {
+            f"{s}.outbox": int(await conn.fetchval(f'SELECT count(*) FROM "{s}".outbox'))
+            for s in SERVICES
+        }
+        state["notify.unsent"] = int(
+            await conn.fetchval(
+                "SELECT count(*) FROM notify.deliveries WHERE status IN ('pending', 'sending')"
+            )
+        )
+    finally:
+        await conn.close()
+    state |= {f"lag {g}": behind for g, (behind, _) in (await bus.lag(stack.kafka)).items()}
+    return state

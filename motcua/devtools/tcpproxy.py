@@ -1,21 +1,19 @@
-"""Network plumbing of a chaos run: a loop of its own, cuttable TCP proxies, a message sink.
+"""Cuttable loopback TCP proxies, to simulate an outage of a server by cutting it.
 
-The proxies and the sink run on a dedicated event loop in a background thread, so
-that a busy load generator (or a slow check) on the main loop never delays the
-services' broker and database traffic, which would look like a fault we did not
-inject.
+In a chaos run the proxies (and the message sink) run on a dedicated event loop in a
+background thread, so that a busy load generator (or a slow check) on the main loop
+never delays the services' broker and database traffic, which would look like a fault
+we did not inject. A test cutting one server runs its proxy on its own loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import threading
-import time
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from motcua.devtools.embedded import free_port
 
@@ -126,84 +124,15 @@ class TcpProxy:
                 writer.close()
 
 
-@dataclass(frozen=True)
-class SinkMessage:
-    key: str | None
-    to: str
-    title: str
-    body: str
-    at: float
-
-
-@dataclass
-class MessageSink:
-    """Stands in for the SMS gateway: HTTP/1.1 on loopback, 200 for every JSON POST.
-
-    Like a careful gateway it dedupes on the ``Idempotency-Key`` header: ``accepted``
-    counts every request that reached it (repeats included), ``delivered`` holds one
-    message per key, i.e. what the citizen sees.
-    """
-
-    bg: Background
-    port: int = field(default_factory=free_port)
-    delay: float = 0.0  # seconds before answering: keeps sends in flight, as a real gateway
-    accepted: int = 0
-    delivered: dict[str, SinkMessage] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: asyncio.Server | None = None
-
-    def url(self, path: str = "/sms") -> str:
-        return f"json://127.0.0.1:{self.port}{path}"
-
-    async def start(self) -> MessageSink:
-        async def listen() -> None:
-            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-
-        await self.bg.run(listen())
-        return self
-
-    def snapshot(self) -> tuple[int, dict[str, SinkMessage]]:
-        with self._lock:
-            return self.accepted, dict(self.delivered)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while request := await reader.readline():
-                headers: dict[str, str] = {}
-                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0") or 0)
-                raw = await reader.readexactly(length) if length else b""
-                del request
-                if self.delay:
-                    await asyncio.sleep(self.delay)
-                self._receive(headers, raw)
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    b"Content-Length: 2\r\n\r\n{}"
-                )
-                await writer.drain()
-                if headers.get("connection", "").lower() == "close":
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            return
-        finally:
-            writer.close()
-
-    def _receive(self, headers: dict[str, str], raw: bytes) -> None:
-        try:
-            body: dict[str, Any] = json.loads(raw or b"{}")
-        except (ValueError, RecursionError):
-            body = {}
-        key = headers.get("idempotency-key")
-        message = SinkMessage(
-            key,
-            str(body.get("to", "")),
-            str(body.get("title", "")),
-            str(body.get("message", "")),
-            time.time(),
-        )
-        with self._lock:
-            self.accepted += 1
-            self.delivered.setdefault(key or f"anonymous-{self.accepted}", message)
+@contextlib.asynccontextmanager
+async def proxied(url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
+    """A proxy in front of the server that ``url`` names, and ``url`` through it."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    assert parts.port is not None
+    proxy = await TcpProxy(parts.port, target_host=parts.hostname).start()
+    through = parts._replace(netloc=parts.netloc.replace(f":{parts.port}", f":{proxy.port}"))
+    try:
+        yield proxy, through.geturl()
+    finally:
+        await proxy.stop()

@@ -1,7 +1,9 @@
-"""Real receivers for the notify tests and benchmark: an HTTP server standing in
-for the SMS gateway and webhooks, and an SMTP server (aiosmtpd).
+"""Real receivers for notifications, in tests, benchmarks and chaos runs: an HTTP
+server standing in for the SMS gateway and webhooks, an SMTP server (aiosmtpd, a
+development dependency, imported when one starts), and the chaos run's thread-safe
+message sink.
 
-Both dedupe the way a careful receiver does: the HTTP sink on the
+Each dedupes the way a careful receiver does: the HTTP sinks on the
 ``Idempotency-Key`` header, the SMTP sink on ``Message-ID``. ``accepted`` is
 what reached the far side (duplicates included); ``delivered`` is what the
 citizen would see. The HTTP sink also counts the client connections it served
@@ -15,14 +17,17 @@ import contextlib
 import email
 import email.policy
 import json
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from aiosmtpd.controller import Controller
-
 from motcua.devtools.embedded import free_port
+from motcua.devtools.tcpproxy import Background
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,8 @@ class SmtpSink:
         return f"mailto://127.0.0.1:{self.port}?from={sender}&mode=insecure"
 
     def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
         self._controller = Controller(_Collect(self), hostname="127.0.0.1", port=self.port)
         self._controller.start()
         return self
@@ -199,3 +206,86 @@ class SmtpSink:
 
     def to(self, address: str) -> list[Mail]:
         return [m for m in self.delivered.values() if m.to == address]
+
+
+@dataclass(frozen=True)
+class SinkMessage:
+    key: str | None
+    to: str
+    title: str
+    body: str
+    at: float
+
+
+@dataclass
+class MessageSink:
+    """Stands in for the SMS gateway: HTTP/1.1 on loopback, 200 for every JSON POST.
+
+    Like a careful gateway it dedupes on the ``Idempotency-Key`` header: ``accepted``
+    counts every request that reached it (repeats included), ``delivered`` holds one
+    message per key, i.e. what the citizen sees.
+    """
+
+    bg: Background
+    port: int = field(default_factory=free_port)
+    delay: float = 0.0  # seconds before answering: keeps sends in flight, as a real gateway
+    accepted: int = 0
+    delivered: dict[str, SinkMessage] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: asyncio.Server | None = None
+
+    def url(self, path: str = "/sms") -> str:
+        return f"json://127.0.0.1:{self.port}{path}"
+
+    async def start(self) -> MessageSink:
+        async def listen() -> None:
+            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+        await self.bg.run(listen())
+        return self
+
+    def snapshot(self) -> tuple[int, dict[str, SinkMessage]]:
+        with self._lock:
+            return self.accepted, dict(self.delivered)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while request := await reader.readline():
+                headers: dict[str, str] = {}
+                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0") or 0)
+                raw = await reader.readexactly(length) if length else b""
+                del request
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                self._receive(headers, raw)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 2\r\n\r\n{}"
+                )
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            return
+        finally:
+            writer.close()
+
+    def _receive(self, headers: dict[str, str], raw: bytes) -> None:
+        try:
+            body: dict[str, Any] = json.loads(raw or b"{}")
+        except (ValueError, RecursionError):
+            body = {}
+        key = headers.get("idempotency-key")
+        message = SinkMessage(
+            key,
+            str(body.get("to", "")),
+            str(body.get("title", "")),
+            str(body.get("message", "")),
+            time.time(),
+        )
+        with self._lock:
+            self.accepted += 1
+            self.delivered.setdefault(key or f"anonymous-{self.accepted}", message)

@@ -1,9 +1,10 @@
-"""A probe service built from the shared runtime, to test the bus plumbing.
+"""A probe service built from the shared runtime, to test and measure the bus plumbing.
 
 It consumes ``dossier.assigned`` and ``dossier.resolved`` events (from the dossier
 and the queue topics, as notify does) and records one ``effects`` row per event.
 An assignee of ``poison`` makes the handler fail every time. Run as a
-process (``python -m tests.integration.bus.probe``) for the SIGKILL tests;
+process (``python -m motcua.devtools.probe``) for the SIGKILL tests and the pipeline
+benchmark;
 ``PROBE_KILL_AFTER_COMMIT=1`` kills it with SIGKILL right after the first batch's
 transaction commits and before its offsets are committed.
 """

@@ -1,4 +1,4 @@
-"""Which servers the tests use, in order: the environment, Docker, embedded.
+"""Which servers the tests and benchmarks use, in order: the environment, Docker, embedded.
 
 1. ``DATABASE_URL`` / ``KAFKA_BOOTSTRAP_SERVERS`` if set;
 2. testcontainers (PostgreSQL, Apache Kafka in KRaft mode) if a Docker engine answers;
@@ -15,10 +15,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+import asyncpg
+
+from motcua.shared.bus.kafka import ensure_topics
+from motcua.shared.settings import KafkaSettings
 
 Backend = Literal["env", "docker", "embedded"]
 BrokerKind = Literal["tansu", "kafka"]
@@ -30,7 +36,7 @@ KAFKA_IMAGE = "apache/kafka:3.9.1"
 def docker_available(timeout: float = 2.0) -> bool:
     """Does a Docker engine answer? (A docker CLI without an engine does not count.)"""
     try:
-        import docker
+        import docker  # type: ignore[import-untyped]
 
         client = docker.from_env(timeout=int(timeout))
         try:
@@ -61,7 +67,6 @@ def choose(env: Mapping[str, str], var: str, docker: Callable[[], bool]) -> Back
 class Servers:
     postgres_url: str  # an admin URL; tests create their own databases from it
     kafka_bootstrap: str
-    kafka_embedded: bool  # the broker is Tansu (processes ask it themselves, not this)
     postgres_backend: Backend
     kafka_backend: Backend
     broker: BrokerKind = "tansu"  # what speaks Kafka's protocol: Tansu or Apache Kafka
@@ -119,7 +124,6 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
         yield Servers(
             postgres_url=pg_url,
             kafka_bootstrap=bootstrap,
-            kafka_embedded=kind == "tansu",
             postgres_backend=pg_backend,
             kafka_backend=kafka_backend,
             broker=kind,
@@ -128,6 +132,49 @@ def servers(env: Mapping[str, str], *, durable: bool = False) -> Iterator[Server
 
 async def _grants_producer_ids(bootstrap: str) -> bool:
     from motcua.shared.bus.kafka import grants_producer_ids
-    from motcua.shared.settings import KafkaSettings
 
     return await grants_producer_ids(KafkaSettings(bootstrap_servers=bootstrap))
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` with its database name replaced by ``name`` (the query string kept)."""
+    base, _, rest = url.rpartition("/")
+    query = rest.partition("?")[2]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(servers: Servers, *, prefix: str = "t") -> AsyncIterator[str]:
+    """A new, empty database on the server; dropped, connections and all, on exit.
+    Every database fixture of the tests, whatever its scope, is one of these."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(servers.postgres_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield with_database(servers.postgres_url, name)
+    finally:
+        admin = await asyncpg.connect(servers.postgres_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def fresh_kafka(
+    servers: Servers, *, quick_join: bool = True, prefix: str = "t"
+) -> KafkaSettings:
+    """Kafka settings with a topic prefix of their own; topics created.
+
+    ``quick_join``: the embedded broker delays a group's first join by about half the
+    session timeout; a shorter one keeps start-up quick without risking churn."""
+    timeouts: dict[str, Any] = {"session_timeout_ms": 6_000, "heartbeat_interval_ms": 1_500}
+    settings = KafkaSettings(
+        bootstrap_servers=servers.kafka_bootstrap,
+        topic_prefix=f"{prefix}{uuid.uuid4().hex[:10]}.",
+        **(timeouts if quick_join else {}),
+    )
+    await ensure_topics(settings)
+    return settings

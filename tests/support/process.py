@@ -1,0 +1,70 @@
+"""A service as its own OS process (``python -m motcua.services.<name>``), for tests that
+kill it mid-work; its output appended to one log file across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from motcua.devtools.services import ROOT, answers_ready
+from tests.support.waiting import eventually
+
+
+class ServiceProcess:
+    """``graceful``: ``stop`` sends SIGTERM (the service drains) rather than SIGKILL."""
+
+    def __init__(self, name: str, env: dict[str, str], log: Path, *, graceful: bool) -> None:
+        self.name = name
+        self.env = env
+        self.log = log
+        self.graceful = graceful
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.env[f"MOTCUA_{self.name.upper()}_PORT"])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 90) -> None:
+        with self.log.open("ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                f"motcua.services.{self.name}",
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+
+        async def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.returncode is not None:
+                raise AssertionError(f"{self.name} exited: {self.log.read_text()[-3000:]}")
+            return await answers_ready(self.url)
+
+        await eventually(ready, timeout=timeout, interval=0.2, what=f"{self.name} ready")
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, in-flight work is cut wherever it is."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(self.proc.wait(), 10)
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        if not self.graceful:
+            await self.kill()
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 30)
+        except TimeoutError:
+            await self.kill()
