@@ -117,7 +117,8 @@ class StopData(CommandData):
     reason: Reason
 
 
-D = TypeVar("D", bound=CommandData)
+D = TypeVar("D", bound=CommandData, covariant=True)
+"""Covariant: a command is frozen, so an ``AssignDossier`` is a ``Command[CommandData]``."""
 
 
 def _type_is_required(schema: dict[str, Any]) -> None:
