@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from motcua.shared.events import Envelope, new_event
-from motcua.shared.events.catalog import DossierAssigned
+from motcua.shared.events.catalog import DossierAssigned, DossierResolved
 from motcua.shared.events.topics import DOSSIERS, QUEUE
 from motcua.shared.runtime import ServiceRuntime
 from motcua.shared.settings import ServiceSettings
@@ -47,21 +48,21 @@ def assigned(dossier_id: uuid.UUID, seq: int, assignee: str = "officer-1") -> En
 def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = ServiceRuntime("probe", settings, MIGRATIONS)
 
-    @runtime.consumer.on_batch("dossier.assigned")
-    async def apply(conn: asyncpg.Connection, events: list[Envelope[Any]]) -> None:
+    async def apply(conn: asyncpg.Connection, events: Sequence[Envelope[DossierAssigned]]) -> None:
         if any(e.data.assignee == "poison" for e in events):
             raise ValueError("this dossier cannot be assigned")
         await conn.executemany(
             """INSERT INTO effects (event_id, key, seq, occurred_at) VALUES ($1, $2, $3, $4)
                ON CONFLICT (event_id) DO UPDATE SET n = effects.n + 1""",
             [
-                (e.event_id, str(e.data.dossier_id), int(e.data.department), e.occurred_at)
+                (e.event_id, str(e.data.dossier_id), int(e.data.department or 0), e.occurred_at)
                 for e in events
             ],
         )
 
-    @runtime.consumer.on("dossier.resolved")
-    async def resolved(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+    runtime.consumer.on_batch(DossierAssigned, apply)
+
+    async def resolved(conn: asyncpg.Connection, event: Envelope[DossierResolved]) -> None:
         await conn.execute(
             "INSERT INTO effects (event_id, key, seq, occurred_at) VALUES ($1, $2, $3, $4)",
             event.event_id,
@@ -69,6 +70,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             event.data.status,
             event.occurred_at,
         )
+
+    runtime.consumer.on(DossierResolved, resolved)
 
     if os.environ.get("PROBE_KILL_AFTER_COMMIT") == "1":
         runtime.consumer.after_commit.append(lambda _records: os.kill(os.getpid(), signal.SIGKILL))

@@ -19,6 +19,7 @@ from typing import get_args
 from fastapi import Depends, HTTPException
 
 from motcua.shared.auth import CurrentPrincipal, Principal, Role
+from motcua.shared.events import commands
 
 ROLES: tuple[Role, ...] = get_args(Role)
 """Every role a token may carry; ``verify_token`` refuses any other."""
@@ -98,16 +99,16 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
 
 
 COMMAND_OPERATIONS: Mapping[str, Operation] = {
-    "dossier.receive": Operation.DOSSIER_RECEIVE,
-    "dossier.assign": Operation.DOSSIER_ASSIGN,
-    "dossier.request_supplement": Operation.DOSSIER_SUPPLEMENT,
-    "dossier.provide_supplement": Operation.DOSSIER_SUPPLEMENT,
-    "dossier.notify_financial_obligation": Operation.DOSSIER_FINANCIAL,
-    "dossier.fulfil_financial_obligation": Operation.DOSSIER_FINANCIAL,
-    "dossier.resolve": Operation.DOSSIER_RESOLVE,
-    "dossier.return_result": Operation.DOSSIER_RETURN,
-    "dossier.withdraw": Operation.DOSSIER_WITHDRAW,
-    "dossier.stop": Operation.DOSSIER_STOP,
+    commands.ReceiveDossier.COMMAND_TYPE: Operation.DOSSIER_RECEIVE,
+    commands.AssignDossier.COMMAND_TYPE: Operation.DOSSIER_ASSIGN,
+    commands.RequestSupplement.COMMAND_TYPE: Operation.DOSSIER_SUPPLEMENT,
+    commands.ProvideSupplement.COMMAND_TYPE: Operation.DOSSIER_SUPPLEMENT,
+    commands.NotifyFinancialObligation.COMMAND_TYPE: Operation.DOSSIER_FINANCIAL,
+    commands.FulfilFinancialObligation.COMMAND_TYPE: Operation.DOSSIER_FINANCIAL,
+    commands.ResolveDossier.COMMAND_TYPE: Operation.DOSSIER_RESOLVE,
+    commands.ReturnResult.COMMAND_TYPE: Operation.DOSSIER_RETURN,
+    commands.WithdrawDossier.COMMAND_TYPE: Operation.DOSSIER_WITHDRAW,
+    commands.StopDossier.COMMAND_TYPE: Operation.DOSSIER_STOP,
 }
 """The operation of each clerk-app command on ``intake.commands``: a command carrying its
 author's token is held to the same cell of the table as the HTTP route that does the same."""

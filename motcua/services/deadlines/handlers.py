@@ -7,13 +7,12 @@ clock, the flags and their outbox rows commit with the offsets' fate.
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 
 from motcua.services.deadlines import usecases
 from motcua.services.deadlines.bootstrap import Deadlines
 from motcua.shared.events import Envelope
+from motcua.shared.events.catalog import DossierFacts
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.runtime import ServiceRuntime
 
@@ -21,12 +20,13 @@ from motcua.shared.runtime import ServiceRuntime
 def register(runtime: ServiceRuntime, deadlines: Deadlines) -> None:
     """Attach this service's event handlers to the runtime's consumer."""
 
-    @runtime.consumer.on(*usecases.DOSSIER_EVENT_TYPES)
-    async def on_dossier_event(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+    async def on_dossier_event(conn: asyncpg.Connection, event: Envelope[DossierFacts]) -> None:
         await usecases.apply_dossier_event(
             conn, event, calendars=deadlines.calendars, policy=deadlines.policy
         )
 
+    for payload in usecases.DOSSIER_EVENTS:
+        runtime.consumer.on(payload, on_dossier_event)
     runtime.consumer.subscribe(
         runtime.router,
         runtime.topic(DOSSIERS),

@@ -40,7 +40,7 @@ from motcua.services.deadlines.flags import (
 from motcua.services.deadlines.repository import Receipt, Touched
 from motcua.shared.bus import outbox
 from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
-from motcua.shared.events import Envelope, Payload, new_event
+from motcua.shared.events import Envelope, Payload, catalog, new_event
 from motcua.shared.events.catalog import DeadlineClosed, DeadlineSet, DeadlineUpdated
 from motcua.shared.logging import get_logger
 
@@ -48,25 +48,26 @@ log = get_logger(__name__)
 
 PRODUCER = "deadlines"
 
-# dossier event type -> the pause mark it records (channel, starts)
-PAUSE_EVENTS: dict[str, tuple[PauseChannel, bool]] = {
-    "dossier.supplement_requested": (PauseChannel.SUPPLEMENT, True),
-    "dossier.supplement_provided": (PauseChannel.SUPPLEMENT, False),
-    "dossier.financial_obligation_notified": (PauseChannel.FINANCIAL, True),
-    "dossier.financial_obligation_fulfilled": (PauseChannel.FINANCIAL, False),
+# dossier event -> the pause mark it records (channel, starts)
+PAUSE_EVENTS: dict[type[catalog.DossierFacts], tuple[PauseChannel, bool]] = {
+    catalog.DossierSupplementRequested: (PauseChannel.SUPPLEMENT, True),
+    catalog.DossierSupplementProvided: (PauseChannel.SUPPLEMENT, False),
+    catalog.DossierFinancialObligationNotified: (PauseChannel.FINANCIAL, True),
+    catalog.DossierFinancialObligationFulfilled: (PauseChannel.FINANCIAL, False),
 }
-CLOSURE_EVENTS: dict[str, ClosureKind] = {
-    "dossier.resolved": ClosureKind.RESOLVED,
-    "dossier.withdrawn": ClosureKind.WITHDRAWN,
-    "dossier.stopped": ClosureKind.STOPPED,
+CLOSURE_EVENTS: dict[type[catalog.DossierFacts], ClosureKind] = {
+    catalog.DossierResolved: ClosureKind.RESOLVED,
+    catalog.DossierWithdrawn: ClosureKind.WITHDRAWN,
+    catalog.DossierStopped: ClosureKind.STOPPED,
 }
-DOSSIER_EVENT_TYPES: tuple[str, ...] = (
-    "dossier.received",
-    "dossier.assigned",
-    "dossier.returned",
+DOSSIER_EVENTS: tuple[type[catalog.DossierFacts], ...] = (
+    catalog.DossierReceived,
+    catalog.DossierAssigned,
+    catalog.DossierReturned,
     *PAUSE_EVENTS,
     *CLOSURE_EVENTS,
 )
+"""The dossier events that move a clock: every one intake publishes."""
 
 
 @dataclass(frozen=True)
@@ -126,26 +127,26 @@ async def apply_dossier_event(
     ids = (dossier_id, event.center_id, data.dossier_code, data.procedure_code)
     at = event.occurred_at
     reason: UpdateReason = "pause"
-    if event.event_type == "dossier.received":
+    if isinstance(data, catalog.DossierReceived):
         snapshot = data.time_limit
         limit = TimeLimit(snapshot.amount, TimeUnit(snapshot.unit), snapshot.rollover)
         receipt = Receipt(data.received_at, limit, data.line_code, data.appointment_at, at)
         if not await repository.record_receipt(conn, *ids, receipt):
             return  # an older copy of the receipt than the one stored
         reason, at = "correction", data.received_at
-    elif event.event_type == "dossier.assigned":
+    elif isinstance(data, catalog.DossierAssigned):
         assignment = (data.assignee, data.department, data.status, at)
         await repository.record_assignment(conn, *ids, assignment)
         return
-    elif event.event_type in PAUSE_EVENTS:
-        channel, starts = PAUSE_EVENTS[event.event_type]
+    elif type(data) in PAUSE_EVENTS:
+        channel, starts = PAUSE_EVENTS[type(data)]
         mark = PauseMark(channel, starts, at)
         await repository.add_pause_mark(conn, event.event_id, dossier_id, mark)
-    elif event.event_type in CLOSURE_EVENTS:
-        closure = Closure(CLOSURE_EVENTS[event.event_type], at)
+    elif type(data) in CLOSURE_EVENTS:
+        closure = Closure(CLOSURE_EVENTS[type(data)], at)
         await repository.add_closure(conn, event.event_id, dossier_id, closure)
     touched = await repository.touch_clock(conn, *ids, data.status, event.occurred_at)
-    if event.event_type == "dossier.returned":
+    if isinstance(data, catalog.DossierReturned):
         return  # the result went back to the citizen after the clock stopped
     await refresh(
         conn, touched, calendars=calendars, policy=policy, reason=reason, at=at, cause=event

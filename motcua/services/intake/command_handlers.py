@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -50,8 +50,9 @@ from motcua.shared.metrics import CONSUMED
 
 log = get_logger(__name__)
 
-Apply = Callable[[asyncpg.Connection, Command[Any], Principal, datetime], Awaitable[None]]
-"""``apply(conn, command, author, now)``: the use case; raises ``IntakeError`` to refuse."""
+C = TypeVar("C", bound=Command[Any])
+CommandHandler = Callable[[asyncpg.Connection, C, Principal, datetime], Awaitable[None]]
+"""``handler(conn, command, author, now)``: the use case; raises ``IntakeError`` to refuse."""
 Authenticate = Callable[[str], Principal]
 """The holder of a clerk token (``motcua.shared.auth.verify_token``); raises ``AuthError``."""
 
@@ -83,10 +84,17 @@ class _Item:
 class CommandConsumer(BatchConsumer[_Item]):
     """Applies clerk-app commands to intake's database, each id at most once."""
 
-    apply: Apply
     authenticate: Authenticate
     producer: str = "intake"
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # By command type, derived from the command class once, at registration.
+    handlers: dict[str, CommandHandler[Any]] = field(default_factory=dict)
+
+    def on(self, command: type[C], handler: CommandHandler[C]) -> None:
+        """Apply commands of this class with ``handler``; typed like the event consumer's
+        ``on``, so ``on(ReceiveDossier, handler)`` takes only a handler of a
+        ``ReceiveDossier`` (or of a command type it is)."""
+        self.handlers[command.COMMAND_TYPE] = handler
 
     @property
     def summary(self) -> str:
@@ -162,13 +170,17 @@ class CommandConsumer(BatchConsumer[_Item]):
             return
         reason = item.rejection
         if reason is None and item.command is not None and item.author is not None:
-            try:
-                async with conn.transaction():  # a savepoint: a refusal leaves nothing behind
-                    await self.apply(conn, item.command, item.author, now)
-                CONSUMED.labels(self.name, kind, "applied").inc()
-                return
-            except IntakeError as exc:
-                reason = exc.message
+            handler = self.handlers.get(item.command.COMMAND_TYPE)
+            if handler is None:  # a known command no handler was registered for
+                reason = f"{kind} is not applied here"
+            else:
+                try:
+                    async with conn.transaction():  # a savepoint: a refusal leaves nothing
+                        await handler(conn, item.command, item.author, now)
+                    CONSUMED.labels(self.name, kind, "applied").inc()
+                    return
+                except IntakeError as exc:
+                    reason = exc.message
         await self._reject(conn, item, reason or "not a command")
 
     async def _reject(self, conn: asyncpg.Connection, item: _Item, reason: str) -> None:

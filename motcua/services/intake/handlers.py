@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -20,7 +19,8 @@ from motcua.services.intake.command_handlers import CommandConsumer
 from motcua.services.intake.usecases import Intake
 from motcua.shared.auth import Principal, verify_for
 from motcua.shared.bus.consumer import faststream_publisher
-from motcua.shared.events.commands import Command
+from motcua.shared.events.catalog import TicketServiceCompleted
+from motcua.shared.events.commands import ALL_COMMANDS, Command, CommandData
 from motcua.shared.events.envelope import Envelope
 from motcua.shared.events.topics import INTAKE_COMMANDS, QUEUE
 from motcua.shared.runtime import ServiceRuntime
@@ -29,10 +29,12 @@ from motcua.shared.runtime import ServiceRuntime
 def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
     """Attach this service's subscribers to the runtime; returns the command consumer."""
 
-    @runtime.consumer.on("ticket.service_completed")
-    async def on_ticket_served(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+    async def on_ticket_served(
+        conn: asyncpg.Connection, event: Envelope[TicketServiceCompleted]
+    ) -> None:
         await intake.record_served_ticket(conn, event)
 
+    runtime.consumer.on(TicketServiceCompleted, on_ticket_served)
     runtime.consumer.subscribe(
         runtime.router,
         runtime.topic(QUEUE),
@@ -41,8 +43,9 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
     )
 
     async def apply(
-        conn: asyncpg.Connection, command: Command[Any], author: Principal, now: datetime
+        conn: asyncpg.Connection, command: Command[CommandData], author: Principal, now: datetime
     ) -> None:
+        # One use case takes every command: it authorizes, then receives or acts.
         await intake.execute(conn, command, author=author, now=now)
 
     def authenticate(token: str) -> Principal:
@@ -52,10 +55,11 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
         name=f"{runtime.name}-commands",
         pool=lambda: runtime.pool,
         publish=lambda: faststream_publisher(runtime.router),
-        apply=apply,
         authenticate=authenticate,
         producer=runtime.name,
     )
+    for kind in ALL_COMMANDS:
+        commands.on(kind, apply)
     commands.subscribe(
         runtime.router,
         runtime.topic(INTAKE_COMMANDS),

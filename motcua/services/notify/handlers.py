@@ -1,4 +1,4 @@
-"""Bus subscribers of the notify service: thin wiring from event types to triggers.
+"""Bus subscribers of the notify service: thin wiring from payload classes to triggers.
 
 Every handler runs inside the consumer's batch transaction, so the messages an
 event calls for are recorded (never sent) together with the inbox claim. Queue
@@ -8,50 +8,60 @@ events are applied one by one; runs of dossier and deadline events, together.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TypeVar
 
 import asyncpg
 
 from motcua.services.notify import triggers
 from motcua.services.notify.usecases import Notifier
-from motcua.shared.events import Envelope
+from motcua.shared.bus.consumer import BatchHandler, Handler
+from motcua.shared.events import Envelope, Payload
+from motcua.shared.events.catalog import (
+    CounterClosed,
+    CounterOpened,
+    DeadlineOverdue,
+    DossierReceived,
+    DossierResolved,
+    DossierReturned,
+    DossierStopped,
+    DossierSupplementRequested,
+    DossierWithdrawn,
+    TicketCalled,
+    TicketCancelled,
+    TicketIssued,
+    TicketNoShow,
+    TicketRequeued,
+    TicketServiceCompleted,
+    TicketServiceStarted,
+    TicketTransferred,
+)
 from motcua.shared.events.topics import DEADLINES, DOSSIERS, QUEUE
 from motcua.shared.runtime import ServiceRuntime
 
-Trigger = Callable[[Notifier, asyncpg.Connection, Envelope[Any]], Awaitable[None]]
-
-TRIGGERS: dict[str, Trigger] = {
-    "ticket.issued": triggers.ticket_joined,
-    "ticket.transferred": triggers.ticket_joined,
-    "ticket.requeued": triggers.ticket_joined,
-    "ticket.called": triggers.ticket_called,
-    "ticket.no_show": triggers.ticket_left,
-    "ticket.cancelled": triggers.ticket_left,
-    "ticket.service_started": triggers.ticket_left,
-    "ticket.service_completed": triggers.ticket_left,
-    "counter.opened": triggers.counter_opened,
-    "counter.closed": triggers.counter_closed,
-}
-
-BATCH_TRIGGERS: dict[str, triggers.BatchTrigger] = {
-    "dossier.received": triggers.dossiers_received,
-    "dossier.supplement_requested": triggers.supplement_requested,
-    "dossier.resolved": triggers.dossier_resolved,
-    "dossier.returned": triggers.dossier_returned,
-    # No message; they start the clock of the personal-data purge. Intake's events,
-    # on its topic, like every dossier event here.
-    "dossier.withdrawn": triggers.dossier_closed,
-    "dossier.stopped": triggers.dossier_closed,
-    "deadline.overdue": triggers.deadline_overdue,
-}
+E = TypeVar("E", bound=Payload)
 
 
 def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     """Attach this service's event handlers to the runtime's consumer."""
-    for event_type, trigger in TRIGGERS.items():
-        runtime.consumer.on(event_type)(_bound(trigger, notifier))
-    for event_type, batch in BATCH_TRIGGERS.items():
-        runtime.consumer.on_batch(event_type)(_bound_batch(batch, notifier))
+    on, on_batch = runtime.consumer.on, runtime.consumer.on_batch
+    for joined in (TicketIssued, TicketTransferred, TicketRequeued):
+        on(joined, _bound(triggers.ticket_joined, notifier))
+    on(TicketCalled, _bound(triggers.ticket_called, notifier))
+    for left in (TicketNoShow, TicketCancelled, TicketServiceStarted, TicketServiceCompleted):
+        on(left, _bound(triggers.ticket_left, notifier))
+    on(CounterOpened, _bound(triggers.counter_opened, notifier))
+    on(CounterClosed, _bound(triggers.counter_closed, notifier))
+
+    on_batch(DossierReceived, _bound_batch(triggers.dossiers_received, notifier))
+    on_batch(DossierSupplementRequested, _bound_batch(triggers.supplement_requested, notifier))
+    on_batch(DossierResolved, _bound_batch(triggers.dossier_resolved, notifier))
+    on_batch(DossierReturned, _bound_batch(triggers.dossier_returned, notifier))
+    # No message; they start the clock of the personal-data purge. Intake's events,
+    # on its topic, like every dossier event here.
+    for closed in (DossierWithdrawn, DossierStopped):
+        on_batch(closed, _bound_batch(triggers.dossier_closed, notifier))
+    on_batch(DeadlineOverdue, _bound_batch(triggers.deadline_overdue, notifier))
+
     runtime.every(runtime.settings.metrics_sample_seconds, _expiry(notifier), "held-expiry")
     runtime.consumer.subscribe(
         runtime.router,
@@ -63,18 +73,16 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     )
 
 
-def _bound(trigger: Trigger, notifier: Notifier) -> Callable[..., Awaitable[None]]:
-    async def handle(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+def _bound(trigger: triggers.Trigger[E], notifier: Notifier) -> Handler[E]:
+    async def handle(conn: asyncpg.Connection, event: Envelope[E]) -> None:
         await trigger(notifier, conn, event)
 
     handle.__name__ = trigger.__name__
     return handle
 
 
-def _bound_batch(
-    trigger: triggers.BatchTrigger, notifier: Notifier
-) -> Callable[..., Awaitable[None]]:
-    async def handle(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
+def _bound_batch(trigger: triggers.BatchTrigger[E], notifier: Notifier) -> BatchHandler[E]:
+    async def handle(conn: asyncpg.Connection, events: Sequence[Envelope[E]]) -> None:
         await trigger(notifier, conn, events)
 
     handle.__name__ = trigger.__name__

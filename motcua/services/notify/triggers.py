@@ -30,7 +30,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import asyncpg
@@ -50,7 +50,28 @@ from motcua.services.notify.domain import (
 from motcua.services.notify.repository import citizens as repo
 from motcua.services.notify.repository.citizens import Place
 from motcua.services.notify.usecases import Intent, Notifier
-from motcua.shared.events import Envelope
+from motcua.shared.events import Envelope, Payload
+from motcua.shared.events.catalog import (
+    CounterClosed,
+    CounterOpened,
+    DeadlineFacts,
+    DeadlineOverdue,
+    DossierFacts,
+    DossierReceived,
+    DossierResolved,
+    DossierReturned,
+    DossierSupplementRequested,
+    TicketCalled,
+    TicketFacts,
+    TicketIssued,
+    TicketServiceCompleted,
+)
+
+E = TypeVar("E", bound=Payload)
+Trigger = Callable[[Notifier, asyncpg.Connection, Envelope[E]], Awaitable[None]]
+"""What one event of payload ``E`` triggers (queue events: one at a time, in order)."""
+BatchTrigger = Callable[[Notifier, asyncpg.Connection, Sequence[Envelope[E]]], Awaitable[None]]
+"""What a run of events of payload ``E`` triggers, applied together."""
 
 # ---------------------------------------------------------------- the queue
 
@@ -59,19 +80,20 @@ def _rule(n: Notifier) -> TurnSoonRule:
     return TurnSoonRule(n.settings.turn_soon_ahead, n.settings.turn_soon_minutes * 60)
 
 
-async def _remember(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
-    d = event.data
-    sealed = getattr(d, "contact", None)  # any ticket event may carry the kiosk's contact
-    await n.remember_contact(conn, "ticket", d.ticket_id, event.center_id, sealed)
+async def _remember(n: Notifier, conn: asyncpg.Connection, event: Envelope[TicketFacts]) -> None:
+    d = event.data  # any ticket event may carry the kiosk's contact
+    await n.remember_contact(conn, "ticket", d.ticket_id, event.center_id, d.contact)
 
 
-async def ticket_joined(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+async def ticket_joined(
+    n: Notifier, conn: asyncpg.Connection, event: Envelope[TicketFacts]
+) -> None:
     """``ticket.issued``, ``ticket.transferred``, ``ticket.requeued``: a new wait begins."""
     d = event.data
     await _remember(n, conn, event)
     place = Place(event.center_id, d.line_code)
     old = await repo.leave_line(conn, d.ticket_id)  # transferred while still waiting
-    entered = getattr(d, "issued_at", None) or event.occurred_at
+    entered = d.issued_at if isinstance(d, TicketIssued) else event.occurred_at
     me = WaitingTicket(
         str(d.ticket_id),
         d.number,
@@ -87,7 +109,9 @@ async def ticket_joined(n: Notifier, conn: asyncpg.Connection, event: Envelope[A
         await _line_moved(n, conn, event, old)
 
 
-async def ticket_called(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+async def ticket_called(
+    n: Notifier, conn: asyncpg.Connection, event: Envelope[TicketCalled]
+) -> None:
     d = event.data
     await _remember(n, conn, event)
     place = await repo.leave_line(conn, d.ticket_id) or Place(event.center_id, d.line_code)
@@ -96,32 +120,36 @@ async def ticket_called(n: Notifier, conn: asyncpg.Connection, event: Envelope[A
     await _line_moved(n, conn, event, place)
 
 
-async def ticket_left(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+async def ticket_left(n: Notifier, conn: asyncpg.Connection, event: Envelope[TicketFacts]) -> None:
     """No-show, cancelled, service started or completed: no longer waiting."""
     d = event.data
     place = await repo.leave_line(conn, d.ticket_id)
     if place is not None:
         await _line_moved(n, conn, event, place)
-    measured = getattr(d, "service_seconds", None)
+    measured = d.service_seconds if isinstance(d, TicketServiceCompleted) else None
     if measured:
         line = Place(event.center_id, d.line_code)
         current, _ = await repo.service_seconds(conn, line, n.settings.default_service_seconds)
         await repo.save_service_seconds(conn, line, updated_service_seconds(current, measured))
 
 
-async def counter_opened(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+async def counter_opened(
+    n: Notifier, conn: asyncpg.Connection, event: Envelope[CounterOpened]
+) -> None:
     d = event.data
     await repo.open_counter(conn, event.center_id, d.counter_id, list(d.line_codes))
     for line_code in d.line_codes:  # one more counter shortens every wait it serves
         await _line_moved(n, conn, event, Place(event.center_id, line_code))
 
 
-async def counter_closed(n: Notifier, conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+async def counter_closed(
+    n: Notifier, conn: asyncpg.Connection, event: Envelope[CounterClosed]
+) -> None:
     await repo.close_counter(conn, event.center_id, event.data.counter_id)
 
 
 async def _line_moved(
-    n: Notifier, conn: asyncpg.Connection, event: Envelope[Any], place: Place
+    n: Notifier, conn: asyncpg.Connection, event: Envelope[Payload], place: Place
 ) -> None:
     """Tell each ticket the change brought close, once."""
     line = await repo.waiting_in_line(conn, place.center_id, place.line_code)
@@ -147,7 +175,7 @@ async def _line_moved(
 
 
 @contextmanager
-def _about(event: Envelope[Any]) -> Iterator[None]:
+def _about(event: Envelope[Payload]) -> Iterator[None]:
     """Log lines name the event they are about, as the consumer does for single events."""
     # Bound, then reset by token: ``bound_contextvars`` copies the whole context to
     # restore it, a cost paid for every receipt of a batch.
@@ -167,7 +195,7 @@ def _lookup_url(n: Notifier, code: str) -> str:
 
 
 async def dossiers_received(
-    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[Any]]
+    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[DossierReceived]]
 ) -> None:
     """The code, the appointment and, when intake sent it sealed, the lookup secret;
     then the messages held for these receipts.
@@ -200,7 +228,7 @@ async def dossiers_received(
     await n.release_held(conn, [r.dossier_id for r in received])
 
 
-def _supplement(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
+def _supplement(n: Notifier, event: Envelope[DossierSupplementRequested]) -> dict[str, Any]:
     d = event.data
     return {
         "dossier_code": d.dossier_code,
@@ -210,7 +238,7 @@ def _supplement(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
     }
 
 
-def _resolved(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
+def _resolved(n: Notifier, event: Envelope[DossierResolved]) -> dict[str, Any]:
     d = event.data
     return {
         "dossier_code": d.dossier_code,
@@ -220,12 +248,12 @@ def _resolved(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
     }
 
 
-def _returned(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
+def _returned(n: Notifier, event: Envelope[DossierReturned]) -> dict[str, Any]:
     d = event.data
     return {"dossier_code": d.dossier_code, "feedback_url": n.feedback_url(d.dossier_id)}
 
 
-def _overdue(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
+def _overdue(n: Notifier, event: Envelope[DeadlineOverdue]) -> dict[str, Any]:
     """The apology letter's new date; the contact is the one given with the dossier."""
     d = event.data
     return {
@@ -236,15 +264,13 @@ def _overdue(n: Notifier, event: Envelope[Any]) -> dict[str, Any]:
     }
 
 
-BatchTrigger = Callable[[Notifier, asyncpg.Connection, Sequence[Envelope[Any]]], Awaitable[None]]
+D = TypeVar("D", bound=DossierFacts | DeadlineFacts)  # the events about one dossier
 
 
 def _dossier_message(
-    kind: Kind, context_of: Callable[[Notifier, Envelope[Any]], dict[str, Any]]
-) -> BatchTrigger:
-    async def trigger(
-        n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[Any]]
-    ) -> None:
+    kind: Kind, context_of: Callable[[Notifier, Envelope[D]], dict[str, Any]]
+) -> BatchTrigger[D]:
+    async def trigger(n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[D]]) -> None:
         intents = [Intent(e, kind, "dossier", e.data.dossier_id, context_of(n, e)) for e in events]
         await n.notify_many(conn, intents)
 
@@ -255,12 +281,10 @@ def _dossier_message(
 supplement_requested = _dossier_message(Kind.SUPPLEMENT_REQUESTED, _supplement)
 
 
-def _closing(trigger: BatchTrigger) -> BatchTrigger:
+def _closing(trigger: BatchTrigger[D]) -> BatchTrigger[D]:
     """The trigger, then the purge clock of the dossiers its events close."""
 
-    async def closing(
-        n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[Any]]
-    ) -> None:
+    async def closing(n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[D]]) -> None:
         await trigger(n, conn, events)
         await personal_data.dossiers_closed(conn, events)
 
@@ -269,7 +293,7 @@ def _closing(trigger: BatchTrigger) -> BatchTrigger:
 
 
 async def dossier_closed(
-    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[Any]]
+    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[DossierFacts]]
 ) -> None:
     """Withdrawn or stopped: no message, but the purge clock starts."""
     await personal_data.dossiers_closed(conn, events)

@@ -26,7 +26,7 @@ def seal_contact(
 
 def ticket_payload(
     change: Change, position: int | None, estimated_wait_seconds: int | None, *, reason: str | None
-) -> Payload:
+) -> catalog.TicketFacts:
     """The event of one ticket change, carrying all a consumer needs without lookups."""
     t = change.ticket
     facts: dict[str, Any] = {
@@ -85,7 +85,7 @@ def display_message(event_id: uuid.UUID, center_id: str, change: Change) -> dict
     }
 
 
-def counter_display(event: Envelope[Any], **fields: Any) -> dict[str, Any]:
+def counter_display(event: Envelope[Payload], **fields: Any) -> dict[str, Any]:
     """What a public display board hears of a counter opening or closing."""
     return {
         "event_id": str(event.event_id),

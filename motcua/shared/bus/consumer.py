@@ -1,6 +1,8 @@
 """Reliable consumption: apply each event once, commit offsets only after effect.
 
-``EventConsumer`` applies the rules every service's subscriber follows:
+``EventConsumer`` applies the rules every service's subscriber follows. Handlers
+subscribe by payload class (``consumer.on(TicketCalled, handler)``), and the type
+checker holds each handler to the envelope of that class.
 
 * A fetched batch is applied in **one** transaction: the inbox claims for every
   event and every handler's effect (and any outbox rows it writes) commit
@@ -42,7 +44,7 @@ from faststream.middlewares import AckPolicy
 
 from motcua.shared.bus import inbox
 from motcua.shared.db import is_retryable
-from motcua.shared.events.envelope import Envelope
+from motcua.shared.events.envelope import Envelope, Payload
 from motcua.shared.events.registry import MalformedEvent, UnknownEventType, parse_event
 from motcua.shared.events.topics import DLQ_SUFFIX, belongs_on, stream_of
 from motcua.shared.logging import get_logger
@@ -52,8 +54,11 @@ log = get_logger(__name__)
 # How long one poll waits for a batch to start (see ``subscribe``).
 BATCH_WAIT_MS = 25
 
-Handler = Callable[[asyncpg.Connection, Envelope[Any]], Awaitable[None]]
-BatchHandler = Callable[[asyncpg.Connection, list[Envelope[Any]]], Awaitable[None]]
+E = TypeVar("E", bound=Payload)
+Handler = Callable[[asyncpg.Connection, Envelope[E]], Awaitable[None]]
+"""``handler(conn, event)``, for events whose payload is an ``E``."""
+BatchHandler = Callable[[asyncpg.Connection, Sequence[Envelope[E]]], Awaitable[None]]
+"""``handler(conn, events)``: a run of consecutive events of one type, in order."""
 Publish = Callable[[str, bytes, bytes | None, dict[str, str]], Awaitable[None]]
 
 
@@ -255,7 +260,7 @@ class BatchConsumer(Generic[ItemT]):
 @dataclass
 class _Item:
     record: Record
-    event: Envelope[Any] | None = None
+    event: Envelope[Payload] | None = None
     error: str | None = None
 
 
@@ -263,30 +268,25 @@ class _Item:
 class EventConsumer(BatchConsumer[_Item]):
     """Applies events from the bus to one service's database, exactly once in effect."""
 
-    handlers: dict[str, Handler] = field(default_factory=dict)
-    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    # By event type, derived from the payload class once, at registration: the hot path
+    # looks a parsed event's type up in a dict and does nothing else per event.
+    handlers: dict[str, Handler[Any]] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler[Any]] = field(default_factory=dict)
 
-    def on(self, *event_types: str) -> Callable[[Handler], Handler]:
-        """Register ``handler(conn, event)`` for these event types."""
+    def on(self, payload: type[E], handler: Handler[E]) -> None:
+        """Apply ``handler(conn, event)`` to each event whose payload is a ``payload``.
 
-        def register(handler: Handler) -> Handler:
-            for t in event_types:
-                self.handlers[t] = handler
-            return handler
+        Typed: ``on(TicketCalled, handler)`` takes only a handler of
+        ``Envelope[TicketCalled]`` (or of a base it shares, such as ``TicketFacts``), so
+        a handler registered for the wrong payload does not type-check."""
+        self.handlers[_type_of(payload)] = handler
 
-        return register
-
-    def on_batch(self, *event_types: str) -> Callable[[BatchHandler], BatchHandler]:
-        """Register ``handler(conn, events)`` for these types: each run of consecutive
-        events of one type in a fetched batch arrives in one call, in order, so the
-        handler can write them with one ``executemany`` instead of one round-trip each."""
-
-        def register(handler: BatchHandler) -> BatchHandler:
-            for t in event_types:
-                self.batch_handlers[t] = handler
-            return handler
-
-        return register
+    def on_batch(self, payload: type[E], handler: BatchHandler[E]) -> None:
+        """Apply ``handler(conn, events)`` to events whose payload is a ``payload``: each
+        run of consecutive events of that type in a fetched batch arrives in one call, in
+        order, so the handler can write them with one ``executemany`` instead of one
+        round-trip each."""
+        self.batch_handlers[_type_of(payload)] = handler
 
     @property
     def handled(self) -> set[str]:
@@ -315,7 +315,7 @@ class EventConsumer(BatchConsumer[_Item]):
     async def apply_batch(self, conn: asyncpg.Connection, items: Sequence[_Item]) -> None:
         events = [i.event for i in items if i.event is not None]
         fresh = await inbox.claim(conn, self.name, [e.event_id for e in events])
-        run: list[Envelope[Any]] = []  # consecutive events for one batch handler
+        run: list[Envelope[Payload]] = []  # consecutive events for one batch handler
         for event in events:
             if event.event_id not in fresh:
                 CONSUMED.labels(self.name, event.event_type, "duplicate").inc()
@@ -340,9 +340,15 @@ class EventConsumer(BatchConsumer[_Item]):
         if run:
             await self._apply_run(conn, run)
 
-    async def _apply_run(self, conn: asyncpg.Connection, run: list[Envelope[Any]]) -> None:
+    async def _apply_run(self, conn: asyncpg.Connection, run: list[Envelope[Payload]]) -> None:
         await self.batch_handlers[run[0].event_type](conn, run)
         CONSUMED.labels(self.name, run[0].event_type, "applied").inc(len(run))
+
+
+def _type_of(payload: type[Payload]) -> str:
+    if not payload.EVENT_TYPE:  # a base such as DossierFacts: no event is ever one
+        raise TypeError(f"{payload.__name__} names no event type; register its events")
+    return payload.EVENT_TYPE
 
 
 def _misplaced(event_type: str, topic: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -71,61 +71,51 @@ class TicketFacts(Payload):
     )
 
 
-class TicketIssued(TicketFacts):
-    EVENT_TYPE: ClassVar[str] = "ticket.issued"
+class TicketIssued(TicketFacts, event_type="ticket.issued"):
     issued_at: AwareDatetime
     contact: SealedContact | None = None
 
 
-class TicketCalled(TicketFacts):
-    EVENT_TYPE: ClassVar[str] = "ticket.called"
+class TicketCalled(TicketFacts, event_type="ticket.called"):
     call_count: int = Field(default=1, ge=1)
 
 
-class TicketRecalled(TicketFacts):
-    EVENT_TYPE: ClassVar[str] = "ticket.recalled"
+class TicketRecalled(TicketFacts, event_type="ticket.recalled"):
     call_count: int = Field(ge=2)
 
 
-class TicketNoShow(TicketFacts):
-    EVENT_TYPE: ClassVar[str] = "ticket.no_show"
+class TicketNoShow(TicketFacts, event_type="ticket.no_show"):
+    pass
 
 
-class TicketRequeued(TicketFacts):
+class TicketRequeued(TicketFacts, event_type="ticket.requeued"):
     """A no-show ticket put back in the queue: the citizen returned the same day."""
 
-    EVENT_TYPE: ClassVar[str] = "ticket.requeued"
 
-
-class TicketTransferred(TicketFacts):
-    EVENT_TYPE: ClassVar[str] = "ticket.transferred"
+class TicketTransferred(TicketFacts, event_type="ticket.transferred"):
     from_line_code: Code
 
 
-class TicketServiceStarted(TicketFacts):
-    EVENT_TYPE: ClassVar[str] = "ticket.service_started"
+class TicketServiceStarted(TicketFacts, event_type="ticket.service_started"):
+    pass
 
 
-class TicketServiceCompleted(TicketFacts):
-    EVENT_TYPE: ClassVar[str] = "ticket.service_completed"
+class TicketServiceCompleted(TicketFacts, event_type="ticket.service_completed"):
     dossier_id: uuid.UUID | None = None
     service_seconds: int | None = Field(default=None, ge=0)
 
 
-class TicketCancelled(TicketFacts):
-    EVENT_TYPE: ClassVar[str] = "ticket.cancelled"
+class TicketCancelled(TicketFacts, event_type="ticket.cancelled"):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class CounterOpened(Payload):
-    EVENT_TYPE: ClassVar[str] = "counter.opened"
+class CounterOpened(Payload, event_type="counter.opened"):
     counter_id: str = Field(max_length=32)
     line_codes: list[Code] = Field(max_length=50)
     clerk_id: str | None = Field(default=None, max_length=64)
 
 
-class CounterClosed(Payload):
-    EVENT_TYPE: ClassVar[str] = "counter.closed"
+class CounterClosed(Payload, event_type="counter.closed"):
     counter_id: str = Field(max_length=32)
 
 
@@ -139,8 +129,7 @@ class DossierFacts(Payload):
     status: int = Field(ge=1, le=10, description="National portal status code after the event")
 
 
-class DossierReceived(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.received"
+class DossierReceived(DossierFacts, event_type="dossier.received"):
     line_code: Code | None = None
     received_at: AwareDatetime
     channel: Channel
@@ -156,55 +145,52 @@ class DossierReceived(DossierFacts):
     )
 
 
-class DossierAssigned(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.assigned"
+class DossierAssigned(DossierFacts, event_type="dossier.assigned"):
     assignee: str = Field(min_length=1, max_length=128)
     department: str | None = Field(default=None, max_length=128)
 
 
-class DossierSupplementRequested(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.supplement_requested"
+class DossierSupplementRequested(DossierFacts, event_type="dossier.supplement_requested"):
     reason: str = Field(min_length=1, max_length=2000)
     missing_documents: list[str] = Field(default_factory=list, max_length=50)
 
 
-class DossierSupplementProvided(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.supplement_provided"
+class DossierSupplementProvided(DossierFacts, event_type="dossier.supplement_provided"):
+    pass
 
 
-class DossierFinancialObligationNotified(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.financial_obligation_notified"
+class DossierFinancialObligationNotified(
+    DossierFacts, event_type="dossier.financial_obligation_notified"
+):
     amount_vnd: int | None = Field(default=None, ge=0)
 
 
-class DossierFinancialObligationFulfilled(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.financial_obligation_fulfilled"
+class DossierFinancialObligationFulfilled(
+    DossierFacts, event_type="dossier.financial_obligation_fulfilled"
+):
+    pass
 
 
-class DossierResolved(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.resolved"
+class DossierResolved(DossierFacts, event_type="dossier.resolved"):
     outcome: Literal["approved", "refused"]
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class DossierReturned(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.returned"
+class DossierReturned(DossierFacts, event_type="dossier.returned"):
+    pass
 
 
-class DossierWithdrawn(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.withdrawn"
+class DossierWithdrawn(DossierFacts, event_type="dossier.withdrawn"):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class DossierStopped(DossierFacts):
-    EVENT_TYPE: ClassVar[str] = "dossier.stopped"
+class DossierStopped(DossierFacts, event_type="dossier.stopped"):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class CommandRejected(Payload):
+class CommandRejected(Payload, event_type="command.rejected"):
     """A clerk-app command that intake refused; names the command and the reason."""
 
-    EVENT_TYPE: ClassVar[str] = "command.rejected"
     command_id: str = Field(max_length=128)
     command_type: str | None = Field(default=None, max_length=100)
     reason: str = Field(max_length=2000)
@@ -221,32 +207,28 @@ class DeadlineFacts(Payload):
     due_at: AwareDatetime
 
 
-class DeadlineSet(DeadlineFacts):
-    EVENT_TYPE: ClassVar[str] = "deadline.set"
+class DeadlineSet(DeadlineFacts, event_type="deadline.set"):
+    pass
 
 
-class DeadlineUpdated(DeadlineFacts):
-    EVENT_TYPE: ClassVar[str] = "deadline.updated"
+class DeadlineUpdated(DeadlineFacts, event_type="deadline.updated"):
     previous_due_at: AwareDatetime
     reason: Literal["pause", "extension", "correction"]
 
 
-class DeadlineApproaching(DeadlineFacts):
-    EVENT_TYPE: ClassVar[str] = "deadline.approaching"
+class DeadlineApproaching(DeadlineFacts, event_type="deadline.approaching"):
     threshold: str = Field(max_length=32, description="e.g. '1d' or '80%'")
     working_seconds_left: int
 
 
-class DeadlineOverdue(DeadlineFacts):
-    EVENT_TYPE: ClassVar[str] = "deadline.overdue"
+class DeadlineOverdue(DeadlineFacts, event_type="deadline.overdue"):
     new_appointment_at: AwareDatetime
     apology_letter_id: uuid.UUID | None = None
 
 
-class DeadlineClosed(DeadlineFacts):
+class DeadlineClosed(DeadlineFacts, event_type="deadline.closed"):
     """The clock stopped at resolution: early, on time or late."""
 
-    EVENT_TYPE: ClassVar[str] = "deadline.closed"
     resolved_at: AwareDatetime
     outcome: Literal["early", "on_time", "late"]
     working_seconds_late: int = Field(default=0, ge=0)
@@ -263,19 +245,16 @@ class NotificationFacts(Payload):
     source_event_id: uuid.UUID
 
 
-class NotificationSent(NotificationFacts):
-    EVENT_TYPE: ClassVar[str] = "notification.sent"
+class NotificationSent(NotificationFacts, event_type="notification.sent"):
     attempts: int = Field(ge=1)
 
 
-class NotificationFailed(NotificationFacts):
-    EVENT_TYPE: ClassVar[str] = "notification.failed"
+class NotificationFailed(NotificationFacts, event_type="notification.failed"):
     attempts: int = Field(ge=1)
     error: str = Field(max_length=2000)
 
 
-class FeedbackReceived(Payload):
-    EVENT_TYPE: ClassVar[str] = "feedback.received"
+class FeedbackReceived(Payload, event_type="feedback.received"):
     dossier_id: uuid.UUID
     rating: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
@@ -295,7 +274,7 @@ QUEUE_EVENTS: tuple[type[Payload], ...] = (
     CounterOpened,
     CounterClosed,
 )
-DOSSIER_EVENTS: tuple[type[Payload], ...] = (
+DOSSIER_EVENTS: tuple[type[DossierFacts], ...] = (
     DossierReceived,
     DossierAssigned,
     DossierSupplementRequested,
@@ -307,7 +286,7 @@ DOSSIER_EVENTS: tuple[type[Payload], ...] = (
     DossierWithdrawn,
     DossierStopped,
 )
-DEADLINE_EVENTS: tuple[type[Payload], ...] = (
+DEADLINE_EVENTS: tuple[type[DeadlineFacts], ...] = (
     DeadlineSet,
     DeadlineUpdated,
     DeadlineApproaching,

@@ -27,23 +27,21 @@ which seals it for the bus.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar, Union
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
-from motcua.shared.events.envelope import MAX_EVENT_BYTES
+from motcua.shared.events.envelope import MAX_EVENT_BYTES, Message, UtcTime
 
 MAX_COMMAND_BYTES = MAX_EVENT_BYTES
 """Largest command accepted; a larger one is rejected, not applied."""
@@ -119,7 +117,8 @@ class StopData(CommandData):
     reason: Reason
 
 
-D = TypeVar("D", bound=CommandData)
+D = TypeVar("D", bound=CommandData, covariant=True)
+"""Covariant: a command is frozen, so an ``AssignDossier`` is a ``Command[CommandData]``."""
 
 
 def _type_is_required(schema: dict[str, Any]) -> None:
@@ -129,20 +128,26 @@ def _type_is_required(schema: dict[str, Any]) -> None:
         required.insert(0, "command_type")
 
 
-class Command(BaseModel, Generic[D]):
-    """The envelope of every command: identity, author, center, time and typed data."""
+class Command(Message, Generic[D]):
+    """The envelope of every command: identity, author, center, time and typed data.
 
-    model_config = ConfigDict(extra="ignore", frozen=True, json_schema_extra=_type_is_required)
+    A command's class names its type once, in its header, e.g.
+    ``class ReceiveDossier(Command[ReceiveData], command_type="dossier.receive")``; that
+    sets ``COMMAND_TYPE`` and makes the ``command_type`` field that exact literal (the
+    union's discriminator, defaulted, so callers never spell the type again).
+    """
+
+    model_config = ConfigDict(json_schema_extra=_type_is_required)
 
     COMMAND_TYPE: ClassVar[str] = ""
     SCHEMA_VERSION: ClassVar[int] = 1
 
     command_id: uuid.UUID = Field(description="Idempotency key: one id, at most one effect")
-    command_type: str
+    command_type: str = ""
     schema_version: int = Field(default=1, ge=1, le=1)
     center_id: str = Field(min_length=1, max_length=64)
     issued_by: str = Field(min_length=1, max_length=128, description="The clerk or officer")
-    issued_at: AwareDatetime = Field(description="When the clerk acted (business time)")
+    issued_at: UtcTime = Field(description="When the clerk acted (business time)")
     dossier_id: uuid.UUID | None = None
     correlation_id: uuid.UUID | None = None
     token: str | None = Field(
@@ -154,99 +159,72 @@ class Command(BaseModel, Generic[D]):
     )
     data: D
 
-    @field_validator("issued_at")
-    @classmethod
-    def _to_utc(cls, value: datetime) -> datetime:
-        try:
-            return value.astimezone(UTC)
-        except OverflowError:  # e.g. 0001-01-01T00:00+07:00: no such instant in UTC
-            raise ValueError("the time is out of range once converted to UTC") from None
-
-    def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
+    def __init_subclass__(cls, *, command_type: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if command_type:
+            # Declared here rather than in each class, so the type is written once; pydantic
+            # collects the class's fields after this hook, so it sees the literal field.
+            cls.COMMAND_TYPE = command_type
+            own = inspect.get_annotations(cls)
+            cls.__annotations__ = {**own, "command_type": Literal[command_type]}
+            cls.command_type = command_type  # the default
 
     def signed(self, token: str) -> Self:
         """This command carrying its author's token."""
         return self.model_copy(update={"token": token})
 
 
-class ReceiveDossier(Command[ReceiveData]):
+class ReceiveDossier(Command[ReceiveData], command_type="dossier.receive"):
     """Receive a dossier at the counter. ``dossier_id`` is the new dossier's id; if
     omitted, intake derives it from ``command_id``."""
-
-    COMMAND_TYPE: ClassVar[str] = "dossier.receive"
-    command_type: Literal["dossier.receive"] = "dossier.receive"
 
 
 class _Targeted(Command[D], Generic[D]):
     dossier_id: uuid.UUID  # required: the command acts on an existing dossier
 
 
-class AssignDossier(_Targeted[AssignData]):
+class AssignDossier(_Targeted[AssignData], command_type="dossier.assign"):
     """Assign the dossier to an officer or department."""
 
-    COMMAND_TYPE: ClassVar[str] = "dossier.assign"
-    command_type: Literal["dossier.assign"] = "dossier.assign"
 
-
-class RequestSupplement(_Targeted[RequestSupplementData]):
+class RequestSupplement(
+    _Targeted[RequestSupplementData], command_type="dossier.request_supplement"
+):
     """Ask the citizen for missing documents (the legal clock pauses)."""
 
-    COMMAND_TYPE: ClassVar[str] = "dossier.request_supplement"
-    command_type: Literal["dossier.request_supplement"] = "dossier.request_supplement"
 
-
-class ProvideSupplement(_Targeted[ProvideSupplementData]):
+class ProvideSupplement(
+    _Targeted[ProvideSupplementData], command_type="dossier.provide_supplement"
+):
     """Record that the citizen supplied what was missing (the clock resumes)."""
 
-    COMMAND_TYPE: ClassVar[str] = "dossier.provide_supplement"
-    command_type: Literal["dossier.provide_supplement"] = "dossier.provide_supplement"
 
-
-class NotifyFinancialObligation(_Targeted[NotifyFinancialObligationData]):
+class NotifyFinancialObligation(
+    _Targeted[NotifyFinancialObligationData], command_type="dossier.notify_financial_obligation"
+):
     """Tell the citizen a fee or tax is due (the clock pauses)."""
 
-    COMMAND_TYPE: ClassVar[str] = "dossier.notify_financial_obligation"
-    command_type: Literal["dossier.notify_financial_obligation"] = (
-        "dossier.notify_financial_obligation"
-    )
 
-
-class FulfilFinancialObligation(_Targeted[FulfilFinancialObligationData]):
+class FulfilFinancialObligation(
+    _Targeted[FulfilFinancialObligationData], command_type="dossier.fulfil_financial_obligation"
+):
     """Record that the fee or tax was paid (the clock resumes)."""
 
-    COMMAND_TYPE: ClassVar[str] = "dossier.fulfil_financial_obligation"
-    command_type: Literal["dossier.fulfil_financial_obligation"] = (
-        "dossier.fulfil_financial_obligation"
-    )
 
-
-class ResolveDossier(_Targeted[ResolveData]):
+class ResolveDossier(_Targeted[ResolveData], command_type="dossier.resolve"):
     """Decide the dossier: approved, or refused with a reason."""
 
-    COMMAND_TYPE: ClassVar[str] = "dossier.resolve"
-    command_type: Literal["dossier.resolve"] = "dossier.resolve"
 
-
-class ReturnResult(_Targeted[ReturnResultData]):
+class ReturnResult(_Targeted[ReturnResultData], command_type="dossier.return_result"):
     """Hand the result to the citizen."""
 
-    COMMAND_TYPE: ClassVar[str] = "dossier.return_result"
-    command_type: Literal["dossier.return_result"] = "dossier.return_result"
 
-
-class WithdrawDossier(_Targeted[WithdrawData]):
+class WithdrawDossier(_Targeted[WithdrawData], command_type="dossier.withdraw"):
     """The citizen withdraws the dossier."""
 
-    COMMAND_TYPE: ClassVar[str] = "dossier.withdraw"
-    command_type: Literal["dossier.withdraw"] = "dossier.withdraw"
 
-
-class StopDossier(_Targeted[StopData]):
+class StopDossier(_Targeted[StopData], command_type="dossier.stop"):
     """Stop processing (or refuse to process), with a reason."""
-
-    COMMAND_TYPE: ClassVar[str] = "dossier.stop"
-    command_type: Literal["dossier.stop"] = "dossier.stop"
 
 
 ALL_COMMANDS: tuple[type[Command[Any]], ...] = (

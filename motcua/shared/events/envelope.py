@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 MAX_EVENT_BYTES = 64 * 1024
 """Largest serialised event accepted anywhere on the bus (a clear error, not a crash)."""
@@ -20,8 +20,11 @@ MAX_EVENT_BYTES = 64 * 1024
 class Payload(BaseModel):
     """Base of every event payload.
 
-    ``EVENT_TYPE`` names the event (a past-tense noun such as ``dossier.received``)
-    and ``SCHEMA_VERSION`` its version; changes within a version are additive only.
+    An event's class names its type once, in its header, e.g.
+    ``class DossierReceived(DossierFacts, event_type="dossier.received")``: a past-tense
+    noun that the envelope, the registry, the topics and the documents all read from
+    ``EVENT_TYPE``. ``SCHEMA_VERSION`` is its version; changes within a version are
+    additive only. A base that only shares fields (``DossierFacts``) names no type.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -29,18 +32,48 @@ class Payload(BaseModel):
     EVENT_TYPE: ClassVar[str] = ""
     SCHEMA_VERSION: ClassVar[int] = 1
 
+    def __init_subclass__(cls, *, event_type: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if event_type:
+            cls.EVENT_TYPE = event_type
 
-P = TypeVar("P", bound=Payload)
+
+P = TypeVar("P", bound=Payload, covariant=True)
+"""Covariant: an envelope is frozen, so an ``Envelope[DossierReceived]`` is an
+``Envelope[DossierFacts]`` and one handler may take every event sharing a base."""
+
+
+Q = TypeVar("Q", bound=Payload)
+"""A payload's own class, for functions that wrap it (invariant, unlike ``P``)."""
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Envelope(BaseModel, Generic[P]):
-    """One event as it travels: identity, provenance, time and a typed payload."""
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+07:00: no such instant in UTC
+        raise ValueError("the time is out of range once converted to UTC") from None
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""An aware time, kept in UTC: the bus compares and stores instants, not local times."""
+
+
+class Message(BaseModel):
+    """What travels on the bus (an event or a command): frozen, tolerant of fields it
+    does not know, written as JSON bytes."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class Envelope(Message, Generic[P]):
+    """One event as it travels: identity, provenance, time and a typed payload."""
 
     # Required on the wire: consumers dedupe on it, so an id made up on reading would
     # apply every redelivery of the event again.
@@ -49,27 +82,14 @@ class Envelope(BaseModel, Generic[P]):
     schema_version: int = Field(default=1, ge=1)
     # Required on the wire too: deadline clocks run from when things happened, so an
     # event without its time is refused rather than dated to whenever it was read.
-    occurred_at: AwareDatetime
+    occurred_at: UtcTime
     center_id: str = Field(min_length=1, max_length=64)
     correlation_id: uuid.UUID | None = None
     causation_id: uuid.UUID | None = None
     producer: str = Field(min_length=1, max_length=64)
     data: P
 
-    @field_validator("occurred_at")
-    @classmethod
-    def _to_utc(cls, value: datetime) -> datetime:
-        try:
-            return value.astimezone(UTC)
-        except OverflowError:  # e.g. 0001-01-01T00:00+07:00: no such instant in UTC
-            raise ValueError("the time is out of range once converted to UTC") from None
-
-    def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
-
-    def caused(
-        self, payload: Payload, *, producer: str, center_id: str | None = None
-    ) -> Envelope[Any]:
+    def caused(self, payload: Q, *, producer: str, center_id: str | None = None) -> Envelope[Q]:
         """A new event caused by this one: same correlation, causation = this event."""
         return new_event(
             payload,
@@ -91,7 +111,7 @@ def ticket_correlation(ticket_id: uuid.UUID) -> uuid.UUID:
 
 
 def new_event(
-    payload: Payload,
+    payload: Q,
     *,
     center_id: str,
     producer: str,
@@ -99,14 +119,14 @@ def new_event(
     causation_id: uuid.UUID | None = None,
     occurred_at: datetime | None = None,
     event_id: uuid.UUID | None = None,
-) -> Envelope[Any]:
-    """Wrap ``payload`` in a fresh envelope; the event id doubles as correlation id
-    when the event starts a new chain."""
+) -> Envelope[Q]:
+    """Wrap ``payload`` in a fresh envelope of its class's event type; the event id
+    doubles as correlation id when the event starts a new chain."""
     from motcua.shared.events.registry import ENVELOPES  # the concrete model of this type
 
     eid = event_id or uuid.uuid4()
     model: Any = ENVELOPES.get(payload.EVENT_TYPE) or Envelope[type(payload)]  # type: ignore[misc]
-    envelope: Envelope[Any] = model(
+    envelope: Envelope[Q] = model(
         event_id=eid,
         event_type=payload.EVENT_TYPE,
         schema_version=payload.SCHEMA_VERSION,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -36,17 +37,19 @@ def consumer(pool: asyncpg.Pool, dead: list[tuple[str, bytes, dict[str, str]]]) 
     c = EventConsumer("svc", pool=lambda: pool, publish=lambda: publish,
                       retry=RetryPolicy(attempts=3, base_delay=0.001))  # fmt: skip
 
-    @c.on_batch("dossier.assigned")
-    async def many(conn: asyncpg.Connection, events: list[Envelope[Any]]) -> None:
+    async def many(conn: asyncpg.Connection, events: Sequence[Envelope[DossierAssigned]]) -> None:
         if any(e.data.assignee == "poison" for e in events):
             raise ValueError("poisoned")
         await conn.executemany(
             "INSERT INTO log (what) VALUES ($1)", [(f"a{e.data.department}",) for e in events]
         )
 
-    @c.on("dossier.returned")
-    async def one(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+    c.on_batch(DossierAssigned, many)
+
+    async def one(conn: asyncpg.Connection, event: Envelope[DossierReturned]) -> None:
         await conn.execute("INSERT INTO log (what) VALUES ('r')")
+
+    c.on(DossierReturned, one)
 
     return c
 
@@ -120,9 +123,10 @@ async def test_database_unavailable_is_raised_not_dead_lettered(pool: asyncpg.Po
     c = consumer(pool, dead)
     c.retry = RetryPolicy(unavailable_pause=0.01)
 
-    @c.on("dossier.returned")
-    async def flaky(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+    async def flaky(conn: asyncpg.Connection, event: Envelope[DossierReturned]) -> None:
         raise ConnectionResetError("database went away")
+
+    c.on(DossierReturned, flaky)
 
     with pytest.raises(ConnectionResetError):
         await c.process(records(returned(uuid.uuid4()).to_bytes()))
@@ -136,9 +140,10 @@ async def test_a_bad_query_argument_is_poison_not_an_outage(pool: asyncpg.Pool) 
     c = consumer(pool, dead)
     c.retry = RetryPolicy(base_delay=0.001, unavailable_pause=0.01)
 
-    @c.on("dossier.returned")
-    async def misuse(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+    async def misuse(conn: asyncpg.Connection, event: Envelope[DossierReturned]) -> None:
         await conn.execute("SELECT $1::int", "not a number")
+
+    c.on(DossierReturned, misuse)
 
     await c.process(records(returned(uuid.uuid4()).to_bytes()))
     assert len(dead) == 1
@@ -149,9 +154,10 @@ async def test_retry_signal_is_never_dead_lettered(pool: asyncpg.Pool) -> None:
     dead: list[tuple[str, bytes, dict[str, str]]] = []
     c = consumer(pool, dead)
 
-    @c.on("dossier.returned")
-    async def later(conn: asyncpg.Connection, event: Envelope[Any]) -> None:
+    async def later(conn: asyncpg.Connection, event: Envelope[DossierReturned]) -> None:
         raise Retry("the dossier is not known yet")
+
+    c.on(DossierReturned, later)
 
     with pytest.raises(Retry):
         await c.process(records(returned(uuid.uuid4()).to_bytes()))
@@ -161,7 +167,8 @@ async def test_retry_signal_is_never_dead_lettered(pool: asyncpg.Pool) -> None:
 def test_batch_handler_type_is_documented() -> None:
     c = EventConsumer("x", pool=lambda: None, publish=lambda: None)  # type: ignore[arg-type,return-value]
 
-    @c.on_batch("dossier.assigned")
-    async def h(conn: asyncpg.Connection, events: list[Envelope[Any]]) -> None: ...
+    async def h(conn: asyncpg.Connection, events: Sequence[Envelope[DossierAssigned]]) -> None: ...
+
+    c.on_batch(DossierAssigned, h)
 
     assert c.handled == {DossierAssigned.EVENT_TYPE}

@@ -21,7 +21,7 @@ from motcua.devtools.embedded import free_port
 from motcua.services.intake.command_handlers import CommandConsumer
 from motcua.shared.auth import Principal, issue_token, verify_token
 from motcua.shared.bus.consumer import RetryPolicy
-from motcua.shared.events.commands import Command
+from motcua.shared.events.commands import ALL_COMMANDS, Command
 from motcua.shared.events.topics import INTAKE_COMMANDS
 from tests.integration.intake.conftest import Running
 from tests.integration.intake.support import Intake, command
@@ -52,14 +52,16 @@ def _consumer(pool: asyncpg.Pool, publish: Any, calls: list[Any], secret: str) -
         calls.append(cmd.command_id)
         raise RuntimeError("a bug in the use case")
 
-    return CommandConsumer(
+    consumer = CommandConsumer(
         name="intake-commands-test",
         pool=lambda: pool,
         publish=lambda: publish,
-        apply=apply,
         authenticate=lambda token: verify_token(secret, token),
         retry=RetryPolicy(attempts=2, base_delay=0.01, unavailable_pause=0.01),
     )
+    for kind in ALL_COMMANDS:
+        consumer.on(kind, apply)
+    return consumer
 
 
 async def test_a_command_that_keeps_failing_is_dead_lettered_and_rejected_once(
