@@ -1,7 +1,7 @@
 """HTTP routes of the queue service: kiosk, counter, display board and statistics.
 
 Thin: each route checks the caller, calls one use case or query, and shapes the
-answer. Domain errors become HTTP answers in ``queue_error`` (404 naming the
+answer. Domain errors become HTTP answers by the table in ``app.py`` (404 naming the
 unknown resource, 409 for a state conflict, 422 naming the field).
 """
 
@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from motcua.services.queue import display
 from motcua.services.queue.contact_limits import ContactLimits
 from motcua.services.queue.domain import Status
-from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError, TooMany
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.schemas import (
     BoardOut,
@@ -113,23 +112,6 @@ def limit_contact_tickets(
     """``TooMany`` (429) past the limits on tickets that make the center send a message."""
     limits: ContactLimits = request.app.state.contact_limits
     limits.check(client_key(request, settings.trusted_proxies), contact)
-
-
-def queue_error(_: Request, exc: Exception) -> JSONResponse:
-    """Translate the queue's domain errors into clear HTTP answers."""
-    if isinstance(exc, NotFound):
-        body = {"error": str(exc), "resource": exc.kind, "id": exc.key}
-        return JSONResponse(body, status_code=404)
-    if isinstance(exc, Invalid):
-        details = [{"field": exc.field, "error": str(exc)}]
-        return JSONResponse({"error": "invalid request", "details": details}, status_code=422)
-    if isinstance(exc, Conflict):
-        return JSONResponse({"error": str(exc)}, status_code=409)
-    if isinstance(exc, TooMany):
-        headers = {"Retry-After": str(exc.retry_after)}
-        return JSONResponse({"error": str(exc)}, status_code=429, headers=headers)
-    assert isinstance(exc, QueueError)
-    return JSONResponse({"error": str(exc)}, status_code=400)
 
 
 # ------------------------------------------------------------------ kiosk
