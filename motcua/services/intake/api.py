@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.responses import HTMLResponse
 
-from motcua.services.intake.bootstrap import Wiring, wiring
 from motcua.services.intake.catalog import Procedure
 from motcua.services.intake.idempotency import replay_of
 from motcua.services.intake.queries import Receipt
@@ -38,7 +37,7 @@ from motcua.services.intake.schemas.responses import (
     ReceiptOut,
     StatusOut,
 )
-from motcua.services.intake.usecases import dossier_id_for
+from motcua.services.intake.usecases import Wiring, dossier_id_for, wiring
 from motcua.shared.auth import Principal
 from motcua.shared.events.commands import (
     AssignDossier,
@@ -130,7 +129,7 @@ async def receive(
     )
     w.intake.authorize(principal, command, now=now)  # the same check as a bus command's
     contact = body.contact.contact(body.consent_notifications) if body.contact else None
-    async with w.transaction() as conn:
+    async with w.runtime.unit_of_work() as conn:
         replay = None
         if idempotency_key:
             replay = await replay_of(
@@ -171,14 +170,14 @@ async def list_dossiers(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DossierSummary]:
     """The center's dossiers, newest first, optionally in one status."""
-    async with w.transaction() as conn:
+    async with w.runtime.unit_of_work() as conn:
         rows = await w.queries.list_dossiers(conn, principal.center_id, status=status, limit=limit)
     return [DossierSummary.of(r) for r in rows]
 
 
 @router.get("/dossiers/{dossier_id}", tags=["clerk"])
 async def get_dossier(dossier_id: uuid.UUID, principal: Reader, w: Deps) -> DossierOut:
-    async with w.transaction() as conn:
+    async with w.runtime.unit_of_work() as conn:
         found = await w.queries.details(conn, dossier_id, principal.center_id)
     return w.views.dossier(found.dossier, found.history, found.ticket)
 
@@ -186,7 +185,7 @@ async def get_dossier(dossier_id: uuid.UUID, principal: Reader, w: Deps) -> Doss
 @router.get("/dossiers/{dossier_id}/receipt", response_class=HTMLResponse, tags=["clerk"])
 async def print_receipt(dossier_id: uuid.UUID, principal: Reader, w: Deps) -> HTMLResponse:
     """The printable receipt (phiếu tiếp nhận và hẹn trả kết quả), secret included."""
-    async with w.transaction() as conn:
+    async with w.runtime.unit_of_work() as conn:
         await w.queries.details(conn, dossier_id, principal.center_id)  # center check
         receipt = await w.queries.receipt_again(conn, dossier_id)
     # It carries the lookup secret: no cache may keep a copy.
@@ -232,7 +231,7 @@ async def _act(
         data=body.model_dump(exclude={"occurred_at"}),
     )
     w.intake.authorize(principal, command, now=now)  # the same check as a bus command's
-    async with w.transaction() as conn:
+    async with w.runtime.unit_of_work() as conn:
         replay = None
         if idempotency_key:
             replay = await replay_of(

@@ -19,13 +19,12 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from motcua.services.intake.api import REPLAYED, receipt_html
-from motcua.services.intake.bootstrap import Wiring, wiring
 from motcua.services.intake.domain import format_secret
 from motcua.services.intake.idempotency import replay_of, request_hash
 from motcua.services.intake.queries import Receipt
 from motcua.services.intake.schemas.requests import LookupIn, OnlineSubmissionIn
 from motcua.services.intake.schemas.responses import LookupOut, OnlineReceiptOut
-from motcua.services.intake.usecases import dossier_id_for
+from motcua.services.intake.usecases import Wiring, dossier_id_for, wiring
 from motcua.shared.client_address import client_key
 from motcua.shared.events.commands import ReceiveData, ReceiveDossier
 from motcua.shared.events.envelope import utcnow
@@ -98,7 +97,7 @@ async def submit_online(
         ),
     )
     fingerprint = request_hash(body.model_dump(mode="json", exclude={"idempotency_key"}))
-    async with w.transaction() as conn:
+    async with w.runtime.unit_of_work() as conn:
         replay = await replay_of(
             conn,
             f"online:{body.center_id}:{key}",
@@ -124,7 +123,7 @@ async def submit_online(
 
 
 async def _find(w: Wiring, body: LookupIn) -> Receipt:
-    async with w.transaction() as conn:
+    async with w.runtime.unit_of_work() as conn:
         found = await w.queries.lookup(conn, body.code, body.secret)
     if found is None:
         raise HTTPException(404, NO_MATCH)
