@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from motcua.services.deadlines import usecases
-from motcua.services.deadlines.bootstrap import Deadlines
+from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.events import Envelope
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.runtime import ServiceRuntime

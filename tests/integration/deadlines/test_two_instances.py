@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 
 from motcua.services.deadlines.app import create_app
-from motcua.services.deadlines.bootstrap import Deadlines
 from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.services.deadlines.usecases import Deadlines
 from tests.integration.deadlines.conftest import produce_events
 from tests.integration.deadlines.support import Dossier, MovableClock, vn
 from tests.support.kafka import read_all
