@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from motcua.services.notify import api, daily_cap, handlers, pages, personal_data
 from motcua.services.notify.channels import AppriseTransport, ChannelSender
+from motcua.services.notify.errors import Conflict, Invalid, NotFound, NotifyError
 from motcua.services.notify.message_templates import Composer, Renderer
 from motcua.services.notify.ratelimit import SharedPace
 from motcua.services.notify.settings import NotifySettings
@@ -15,10 +16,13 @@ from motcua.services.notify.usecases import Notifier
 from motcua.services.notify.webhooks import HttpTransport
 from motcua.services.notify.worker import DeliveryWorker
 from motcua.shared.bus.consumer import faststream_publisher
+from motcua.shared.errors import ErrorMap
 from motcua.shared.events.topics import NOTIFICATIONS
 from motcua.shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+ERRORS: ErrorMap = {NotFound: 404, Conflict: 409, Invalid: 422, NotifyError: 400}
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -70,6 +74,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
 
     runtime.spawn(run_worker, "deliveries")
     runtime.on_shutdown.append(stop_worker)
-    app = runtime.create_app(api.router, pages.router, title="motcua notify")
+    app = runtime.create_app(api.router, pages.router, title="motcua notify", errors=ERRORS)
     app.state.notifier = notifier
     return app
