@@ -51,6 +51,7 @@ __all__ = [
     "Runtime",
     "ServiceRuntime",
     "UnitsOfWork",
+    "from_app_state",
     "install_error_handlers",
     "runtime_of",
     "serve",
@@ -386,6 +387,17 @@ async def runtime_of(request: Request) -> ServiceRuntime:
 
 Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
 """A route's handle on its service's units of work."""
+
+
+def from_app_state(name: str) -> Any:
+    """``Annotated[Intake, from_app_state("intake")]``: a route's handle on what the
+    service's ``create_app`` (or its lifespan) put in ``app.state.<name>``."""
+
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    dependency.__name__ = f"app_state_{name}"
+    return Depends(dependency)
 
 
 def serve(create_app: Callable[[S], FastAPI], settings_class: type[S]) -> None:

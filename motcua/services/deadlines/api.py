@@ -12,7 +12,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import AwareDatetime
 
@@ -31,7 +31,7 @@ from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.auth import Principal
 from motcua.shared.calendar import TimeUnit
 from motcua.shared.policy import Operation, allowed, authorize
-from motcua.shared.runtime import Runtime
+from motcua.shared.runtime import Runtime, from_app_state
 
 router = APIRouter(prefix="/v1", tags=["deadlines"])
 
@@ -39,12 +39,7 @@ WORKLIST_LIMIT = 1000
 """Most dossiers one worklist request returns (the settings' ``worklist_max`` may lower it)."""
 
 
-async def _deadlines(request: Request) -> Deadlines:
-    deadlines: Deadlines = request.app.state.deadlines
-    return deadlines
-
-
-Service = Annotated[Deadlines, Depends(_deadlines)]
+Service = Annotated[Deadlines, from_app_state("deadlines")]
 
 
 # Each route names its operation; ``motcua.shared.policy`` alone says which roles hold it.

@@ -34,6 +34,7 @@ def create_app(
     settings = settings or DeadlinesSettings()
     runtime = ServiceRuntime("deadlines", settings, MIGRATIONS)
     runtime.publishes(DEADLINES)
+    # The use cases.
     deadlines = Deadlines(
         settings=settings,
         policy=Policy(
@@ -42,6 +43,7 @@ def create_app(
         ),
         clock=clock or utc_now,
     )
+    # Bus handlers, then what runs on its own for the app's lifetime.
     handlers.register(runtime, deadlines)
     runtime.every(
         settings.metrics_sample_seconds, metrics.open_and_overdue(deadlines.clock), "gauges"
@@ -54,6 +56,7 @@ def create_app(
             poll_interval=settings.scheduler_poll_seconds,
         )
         runtime.spawn(deadlines.scheduler.run, "scheduler")
+    # HTTP.
     app = runtime.create_app(api.router, pages.router, title="motcua deadlines", errors=ERRORS)
     app.state.deadlines = deadlines
     return app

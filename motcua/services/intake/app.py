@@ -49,10 +49,13 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime("intake", settings, MIGRATIONS)
     runtime.publishes(DOSSIERS, INTAKE_RESULTS)
+    # The use cases.
     wiring = _wiring(runtime, settings)
+    # Bus handlers, then what runs on its own for the app's lifetime.
     handlers.register(runtime, wiring.intake)
     retention.register(runtime)
     personal_data.register(runtime, wiring.intake.book.statuses, settings.lookup_pepper_key)
+    # HTTP.
     app = runtime.create_app(
         api.router, public.router, pages.router, title="motcua intake", errors=ERRORS
     )

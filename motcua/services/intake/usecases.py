@@ -31,6 +31,7 @@ from motcua.services.intake.errors import (
     UnknownProcedure,
     WrongCenter,
 )
+from motcua.services.intake.idempotency import replay_of
 from motcua.services.intake.queries import Queries, Receipt
 from motcua.services.intake.repository import dossiers
 from motcua.services.intake.repository.dossiers import DossierRecord, HistoryEntry, ServedTicket
@@ -484,6 +485,33 @@ class Wiring:
     views: Views
     lookups: TokenBuckets
     submissions: TokenBuckets
+
+    async def receive_once(
+        self,
+        command: ReceiveDossier,
+        *,
+        key: str | None,
+        fingerprint: bytes | None,
+        via: Via,
+        now: datetime,
+        contact: Contact | None,
+    ) -> Receipt:
+        """Receive a dossier in one unit of work; a request repeated with the same
+        idempotency ``key`` changes nothing and gets the first one's dossier again."""
+        async with self.runtime.unit_of_work() as conn:
+            replay = None
+            if key is not None:
+                replay = await replay_of(
+                    conn,
+                    key,
+                    command_type=command.command_type,
+                    center_id=command.center_id,
+                    dossier_id=dossier_id_for(command),
+                    fingerprint=fingerprint,
+                )
+            if replay is not None:
+                return await self.queries.receipt_again(conn, replay)
+            return await self.intake.receive(conn, command, via=via, now=now, contact=contact)
 
 
 async def wiring(request: Request) -> Wiring:

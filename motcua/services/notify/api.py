@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 
 from motcua.services.notify.errors import NotFound, NotifyError
 from motcua.services.notify.repository import delivery_log as deliveries
@@ -29,21 +29,18 @@ from motcua.services.notify.schemas import (
 from motcua.services.notify.usecases import Notifier
 from motcua.shared.auth import Principal
 from motcua.shared.policy import Operation, allowed
-from motcua.shared.runtime import Runtime, runtime_of
+from motcua.shared.runtime import Runtime, from_app_state, runtime_of
 
 router = APIRouter(tags=["notify"])
 
 
 def notifier_of(request: Request) -> Notifier:
+    """The notifier, for the pages (which take the request, not dependencies)."""
     notifier: Notifier = request.app.state.notifier
     return notifier
 
 
-async def _notifier(request: Request) -> Notifier:
-    return notifier_of(request)
-
-
-Service = Annotated[Notifier, Depends(_notifier)]
+Service = Annotated[Notifier, from_app_state("notifier")]
 
 
 @asynccontextmanager

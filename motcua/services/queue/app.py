@@ -33,17 +33,19 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     settings = settings or QueueSettings()
     runtime = ServiceRuntime("queue", settings, MIGRATIONS)
     runtime.publishes(QUEUE)
+    # Bus handlers, then what runs on its own for the app's lifetime.
+    handlers.register(runtime)
+    personal_data.register(runtime)
+    runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
+    # HTTP.
+    app = runtime.create_app(api.router, pages.router, title="motcua queue", errors=ERRORS)
+    app.mount("/static", StaticFiles(directory=page_kit.STATIC_DIR), name="static")
     hub = DisplayHub(
         settings.db.url,
         channel=f"{runtime.schema}_display",
         max_streams=settings.sse_max_streams,
         max_streams_per_client=settings.sse_max_streams_per_client,
     )
-    handlers.register(runtime)
-    personal_data.register(runtime)
-    runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
-    app = runtime.create_app(api.router, pages.router, title="motcua queue", errors=ERRORS)
-    app.mount("/static", StaticFiles(directory=page_kit.STATIC_DIR), name="static")
     app.state.display = hub
     app.state.contact_limits = ContactLimits(
         TokenBuckets(settings.contact_tickets_per_minute / 60, settings.contact_tickets_burst),
@@ -54,7 +56,7 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600
     )
 
-    # The centers file is read in the lifespan, not here: the use cases start there.
+    # The use cases start with the lifespan, once the centers file is read (no I/O here).
     async def start(rt: ServiceRuntime) -> None:
         service = QueueService(rt, load_directory(settings.centers_file), settings)
         app.state.queue = service
