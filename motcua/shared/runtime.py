@@ -2,8 +2,12 @@
 
 ``ServiceRuntime`` is plumbing only: it opens the pool in the lifespan (never at
 import), runs the outbox relay and the retention sweep, exposes ``/healthz``,
-``/readyz`` and ``/metrics``, and hands out the pool and consumer to the service's
-own code.
+``/readyz`` and ``/metrics``, and hands the service's own code its units of work
+(:meth:`ServiceRuntime.unit_of_work`, :meth:`ServiceRuntime.read`) and its consumer.
+
+Every service's ``app.py`` is built the same way: settings, a runtime, the use cases,
+bus handlers, periodic jobs, then ``runtime.create_app(routers..., errors=...)``; its
+``__main__`` is ``serve(create_app, Settings)``.
 """
 
 from __future__ import annotations
@@ -12,16 +16,15 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
-from http import HTTPStatus
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from motcua.shared import migrations
 from motcua.shared.body_limit import BodyLimit
@@ -30,8 +33,10 @@ from motcua.shared.bus.epoch import EpochMarker
 from motcua.shared.bus.kafka import fetch_wait_ms, make_router, open_producer
 from motcua.shared.bus.outbox import OutboxRelay
 from motcua.shared.bus.retention import Retention
-from motcua.shared.db import MISUSE, UNAVAILABLE, create_pool, session
+from motcua.shared.db import create_pool, session
+from motcua.shared.errors import DomainError, ErrorMap, refusal, status_of
 from motcua.shared.events.topics import Stream
+from motcua.shared.http_errors import install_error_handlers
 from motcua.shared.logging import configure_logging, get_logger
 from motcua.shared.ops_access import OpsAccess, ops_allowed
 from motcua.shared.settings import ServiceSettings
@@ -39,6 +44,28 @@ from motcua.shared.settings import ServiceSettings
 log = get_logger(__name__)
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+S = TypeVar("S", bound=ServiceSettings)
+
+__all__ = [
+    "Runtime",
+    "ServiceRuntime",
+    "UnitsOfWork",
+    "from_app_state",
+    "install_error_handlers",
+    "runtime_of",
+    "serve",
+]
+
+
+class UnitsOfWork(Protocol):
+    """Where a use case gets its transactions: the runtime in a process, a fake in a
+    unit test."""
+
+    def unit_of_work(
+        self, *, readonly: bool = False, isolation: Isolation | None = None
+    ) -> AbstractAsyncContextManager[asyncpg.Connection]: ...
+
 
 BUS_RETRY_MAX_S = 10.0
 """The longest pause between two tries at a broker that was not up at start-up."""
@@ -68,6 +95,7 @@ class ServiceRuntime:
         self.bus_connected = False
         self._bus_error = "not tried yet"
         self._bus_task: asyncio.Task[None] | None = None
+        self.errors: dict[type[DomainError], int] = {}
         self.on_startup: list[Hook] = []
         self.on_shutdown: list[Hook] = []
         self.router = make_router(
@@ -98,6 +126,36 @@ class ServiceRuntime:
         if self._pool is None:
             raise RuntimeError("the database pool is opened by the app's lifespan")
         return self._pool
+
+    @contextlib.asynccontextmanager
+    async def unit_of_work(
+        self, *, readonly: bool = False, isolation: Isolation | None = None
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """One unit of work: a pooled connection inside one transaction, which commits
+        when the block ends and rolls back if it raises. Outbox rows written on it leave
+        with the state change or not at all.
+
+        ``readonly`` with ``isolation="repeatable_read"`` is a consistent snapshot for a
+        read that spans several statements (a board, a report)."""
+        async with (
+            self.pool.acquire() as conn,
+            conn.transaction(isolation=isolation, readonly=readonly),
+        ):
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection for a read that needs no snapshot: each statement sees
+        what is committed, and no BEGIN/COMMIT costs a round trip."""
+        async with self.pool.acquire() as conn:
+            yield conn
+
+    def http_error(self, exc: DomainError) -> HTTPException:
+        """The answer the API gives to ``exc``, as an exception: for a page that shows a
+        refusal its own way but keeps the same status."""
+        status = status_of(exc, self.errors)
+        body, headers = refusal(exc, status)
+        return HTTPException(status, body, headers=headers or None)
 
     def topic(self, stream: Stream) -> str:
         return stream.topic(self.settings.kafka.topic_prefix)
@@ -252,7 +310,12 @@ class ServiceRuntime:
                 await self.router.broker.stop()
             self.bus_connected = False
 
-    def create_app(self, *routers: APIRouter, title: str) -> FastAPI:
+    def create_app(
+        self, *routers: APIRouter, title: str, errors: ErrorMap | None = None
+    ) -> FastAPI:
+        """The service's FastAPI app: health and metrics, its ``routers``, the bus
+        router, and one error contract, with ``errors`` mapping each domain error class
+        (the nearest in an error's MRO) to its HTTP status."""
         configure_logging(self.name, self.settings.log_format)
         app = FastAPI(title=title, version="0.1.0")
         app.include_router(self._health_router())
@@ -262,7 +325,8 @@ class ServiceRuntime:
         # subscribers), yet matching a request against it costs ~45 us: last, so that
         # no request pays for it.
         app.include_router(self.router)
-        install_error_handlers(app)
+        self.errors = dict(errors or {})
+        install_error_handlers(app, self.errors)
         # Around every route, so that no handler reads an oversized body whole.
         app.add_middleware(BodyLimit, max_bytes=self.settings.max_request_bytes)
         app.add_middleware(OpsAccess, settings=self.settings)
@@ -313,80 +377,40 @@ class ServiceRuntime:
         return health
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Clear errors: every refusal reads ``{"error": ...}``, a 422 names each bad field,
-    503 when the database is away, never a trace."""
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(e), "error": e["msg"]} for e in exc.errors()]
-        return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
-
-    # Starlette's class, so that its own refusals (404 and 405 of the router, 400 for a
-    # body that cannot be decoded) keep the shape too, not only FastAPI's subclass.
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail
-        if isinstance(detail, dict) and "error" in detail:
-            body = detail
-        elif isinstance(detail, str) and detail:
-            body = {"error": detail}
-        else:
-            body = {"error": HTTPStatus(exc.status_code).phrase, "details": detail}
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
-
-    # PostgreSQL text cannot hold NUL (nor jsonb a \u0000); such a value can only come
-    # from the request, so it is the request that is refused, naming where it was.
-    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
-    @app.exception_handler(asyncpg.UntranslatableCharacterError)
-    async def unstorable(request: Request, _: Exception) -> JSONResponse:
-        places = [
-            f"{where}.{name}"
-            for where, params in (
-                ("path", request.path_params.items()),
-                ("query", request.query_params.multi_items()),
-            )
-            for name, value in params
-            if "\x00" in str(value)
-        ]
-        errors = [
-            {"field": field, "error": "text may not contain the NUL character"}
-            for field in places or ["body"]
-        ]
-        return JSONResponse({"error": "invalid request", "details": errors}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def crashed(_: Request, exc: Exception) -> JSONResponse:
-        # Starlette logs the trace after this answer; the client only learns it failed.
-        return JSONResponse({"error": "internal error"}, status_code=500)
-
-    # Registered per class: Starlette picks the nearest class in the MRO, so a misuse
-    # (a subclass of InterfaceError) is a 500, never "unavailable, retry".
-    for exc_type in MISUSE:
-        if issubclass(exc_type, Exception):
-            app.add_exception_handler(exc_type, crashed)
-
-    for exc_type in UNAVAILABLE:
-        if not issubclass(exc_type, Exception):
-            continue
-
-        @app.exception_handler(exc_type)
-        async def unavailable(_: Request, exc: Exception) -> JSONResponse:
-            log.warning("http.database_unavailable", error=repr(exc))
-            return JSONResponse(
-                {"error": "service temporarily unavailable, please retry"},
-                status_code=503,
-                headers={"Retry-After": "2"},
-            )
+# Async, so FastAPI calls it on the event loop: a plain ``def`` dependency costs a thread
+# hop per request.
+async def runtime_of(request: Request) -> ServiceRuntime:
+    """FastAPI dependency: the runtime of the app serving the request."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
 
 
-def _field(error: Any) -> str:
-    """The dotted location of a validation error: the body's field, or ``body`` itself when
-    the rule is on the whole body (not an object, undecodable, a model-level rule)."""
-    loc = [str(p) for p in error["loc"]]
-    if loc[:1] == ["body"]:
-        loc = [] if error.get("type") == "json_invalid" else loc[1:]  # [1:] is the offset
-    return ".".join(loc) or "body"
+Runtime = Annotated[ServiceRuntime, Depends(runtime_of)]
+"""A route's handle on its service's units of work."""
+
+
+def from_app_state(name: str) -> Any:
+    """``Annotated[Intake, from_app_state("intake")]``: a route's handle on what the
+    service's ``create_app`` (or its lifespan) put in ``app.state.<name>``."""
+
+    async def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    dependency.__name__ = f"app_state_{name}"
+    return Depends(dependency)
+
+
+def serve(create_app: Callable[[S], FastAPI], settings_class: type[S]) -> None:
+    """``python -m motcua.services.<name>``: the service under uvicorn, on the host and
+    port of its settings; uvicorn logs through ours, and a stop lets requests finish."""
+    settings = settings_class()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=20,
+    )
 
 
 def _freeze_heap() -> None:

@@ -77,8 +77,11 @@ def consumed_streams(service: str) -> set[str]:
 
 
 def graceful_seconds(service: str) -> float | None:
-    """uvicorn's drain timeout as the service's __main__ sets it, if it does."""
+    """uvicorn's drain timeout as the service's __main__ sets it, if it does (through the
+    shared ``serve`` when it calls that)."""
     text = (ROOT / "motcua" / "services" / service / "__main__.py").read_text(encoding="utf-8")
+    if re.search(r"\bserve\(", text):
+        text = (ROOT / "motcua" / "shared" / "runtime.py").read_text(encoding="utf-8")
     m = re.search(r"timeout_graceful_shutdown\s*=\s*([0-9.]+)", text)
     return float(m[1]) if m else None
 

@@ -1,5 +1,5 @@
-"""Composition root of the deadlines service: settings, runtime, bus handlers, HTTP routes,
-and the flag scheduler as a background loop."""
+"""Composition root of the deadlines service: settings, runtime, use cases, bus handlers,
+periodic jobs (the flag scheduler among them), HTTP routes."""
 
 from __future__ import annotations
 
@@ -9,13 +9,19 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from motcua.services.deadlines import api, bootstrap, handlers, metrics, pages
-from motcua.services.deadlines.scheduler import Scheduler
+from motcua.services.deadlines import api, handlers, metrics, pages
+from motcua.services.deadlines.errors import Conflict, DeadlinesError, InvalidInput, NotFound
+from motcua.services.deadlines.flags import parse_thresholds
+from motcua.services.deadlines.scheduler import Scheduler, utc_now
 from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.services.deadlines.usecases import Deadlines, Policy
+from motcua.shared.errors import ErrorMap
 from motcua.shared.events.topics import DEADLINES
 from motcua.shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+ERRORS: ErrorMap = {NotFound: 404, Conflict: 409, InvalidInput: 422, DeadlinesError: 400}
 
 
 def create_app(
@@ -28,11 +34,20 @@ def create_app(
     settings = settings or DeadlinesSettings()
     runtime = ServiceRuntime("deadlines", settings, MIGRATIONS)
     runtime.publishes(DEADLINES)
-    deadlines = bootstrap.build(settings, clock)
+    # The use cases.
+    deadlines = Deadlines(
+        settings=settings,
+        policy=Policy(
+            thresholds=parse_thresholds(settings.approaching_thresholds),
+            apology_grace_days=settings.apology_grace_working_days,
+        ),
+        clock=clock or utc_now,
+    )
+    # Bus handlers, then what runs on its own for the app's lifetime.
+    handlers.register(runtime, deadlines)
     runtime.every(
         settings.metrics_sample_seconds, metrics.open_and_overdue(deadlines.clock), "gauges"
     )
-    handlers.register(runtime, deadlines)
     if settings.scheduler_enabled:
         deadlines.scheduler = Scheduler(
             lambda: runtime.pool,
@@ -41,7 +56,7 @@ def create_app(
             poll_interval=settings.scheduler_poll_seconds,
         )
         runtime.spawn(deadlines.scheduler.run, "scheduler")
-    app = runtime.create_app(api.router, pages.router, title="motcua deadlines")
+    # HTTP.
+    app = runtime.create_app(api.router, pages.router, title="motcua deadlines", errors=ERRORS)
     app.state.deadlines = deadlines
-    api.install_error_handlers(app)
     return app

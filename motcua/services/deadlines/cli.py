@@ -20,9 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import asyncpg
 
 from motcua.services.deadlines import queries
-from motcua.services.deadlines.domain import (
-    DeadlinesError,
-)
+from motcua.services.deadlines.errors import DeadlinesError
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery
 from motcua.services.deadlines.usecases import Calendars
 from motcua.shared.db import UNAVAILABLE

@@ -47,30 +47,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from motcua.services.deadlines.errors import InvalidInput
 from motcua.shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
 
 ZERO = timedelta(0)
-
-
-class DeadlinesError(Exception):
-    """Base of this service's domain errors; the API maps each kind to an HTTP status."""
-
-
-class NotFound(DeadlinesError):
-    """The dossier (or letter) is not known to this service."""
-
-
-class Conflict(DeadlinesError):
-    """The request contradicts the clock's state, e.g. extending a closed clock."""
-
-
-class InvalidInput(DeadlinesError):
-    """A value that passed type checks but breaks a rule; ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class PauseChannel(StrEnum):

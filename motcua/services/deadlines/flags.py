@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal, NamedTuple
 
-from motcua.services.deadlines.domain import ZERO, Clock, Interval, InvalidInput
+from motcua.services.deadlines.domain import ZERO, Clock, Interval
+from motcua.services.deadlines.errors import InvalidInput
 from motcua.shared.calendar import WorkingCalendar
 
 FLAG_SET = "set"

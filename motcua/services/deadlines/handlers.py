@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncpg
 
 from motcua.services.deadlines import usecases
-from motcua.services.deadlines.bootstrap import Deadlines
+from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.events import Envelope
 from motcua.shared.events.catalog import DossierFacts
 from motcua.shared.events.topics import DOSSIERS

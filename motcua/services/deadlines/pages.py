@@ -32,8 +32,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from motcua.services.deadlines import charts, queries, sign_in
-from motcua.services.deadlines.bootstrap import Deadlines
-from motcua.services.deadlines.domain import DeadlinesError, InvalidInput
+from motcua.services.deadlines.errors import DeadlinesError, InvalidInput
 from motcua.services.deadlines.flags import regular_day
 from motcua.services.deadlines.page_kit import (
     PATH,
@@ -46,6 +45,7 @@ from motcua.services.deadlines.page_kit import (
     with_lang,
 )
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
+from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
 from motcua.shared.reference.statuses import portal_statuses

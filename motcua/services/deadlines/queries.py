@@ -14,12 +14,12 @@ from motcua.services.deadlines import repository
 from motcua.services.deadlines.domain import (
     Clock,
     ClockFacts,
-    NotFound,
     compute_clock,
     due_as_of,
     due_with_open_pause,
     working_time_left,
 )
+from motcua.services.deadlines.errors import NotFound
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.repository import CenterCalendar, ClockRow, FlagRecord
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from motcua.services.deadlines.domain import (
-    DeadlinesError,
-)
+from motcua.services.deadlines.errors import DeadlinesError
 from motcua.services.deadlines.flags import (
     parse_thresholds,
 )

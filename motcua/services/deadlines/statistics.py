@@ -28,11 +28,11 @@ from zoneinfo import ZoneInfo
 from motcua.services.deadlines.domain import (
     ClockFacts,
     ClosureKind,
-    InvalidInput,
     Outcome,
     compute_clock,
     due_as_of,
 )
+from motcua.services.deadlines.errors import InvalidInput
 from motcua.shared.calendar import WorkingCalendar
 
 

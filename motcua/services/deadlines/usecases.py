@@ -7,7 +7,8 @@ the flags recorded as emitted and their outbox rows commit together or not at al
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,15 +21,13 @@ from motcua.services.deadlines.domain import (
     ClockFacts,
     Closure,
     ClosureKind,
-    Conflict,
     Extension,
-    InvalidInput,
-    NotFound,
     PauseChannel,
     PauseMark,
     UpdateReason,
     compute_clock,
 )
+from motcua.services.deadlines.errors import Conflict, InvalidInput, NotFound
 from motcua.services.deadlines.flags import (
     FLAG_CLOSED,
     FLAG_SET,
@@ -38,6 +37,8 @@ from motcua.services.deadlines.flags import (
     plan_flags,
 )
 from motcua.services.deadlines.repository import Receipt, Touched
+from motcua.services.deadlines.scheduler import Scheduler, utc_now
+from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.shared.bus import outbox
 from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
 from motcua.shared.events import Envelope, Payload, catalog, new_event
@@ -113,6 +114,21 @@ class Calendars:
         if cached is not None and cached[0] == version:
             return cached[1]
         return await self.of(conn, center_id)
+
+
+@dataclass
+class Deadlines:
+    """The service's shared parts: its rules, the calendars cache and the clock. Built
+    once by ``app.create_app``; the handlers, the API and the scheduler share it.
+
+    ``clock`` is the time the scheduler and the worklist use; tests inject a movable one.
+    """
+
+    settings: DeadlinesSettings
+    policy: Policy
+    calendars: Calendars = field(default_factory=Calendars)
+    clock: Callable[[], datetime] = utc_now
+    scheduler: Scheduler | None = None
 
 
 # ----------------------------------------------------------------- dossier events

@@ -1,37 +1,46 @@
-"""Composition root of the intake service: settings, runtime, bus handlers, HTTP routes."""
+"""Composition root of the intake service: settings, runtime, use cases, bus handlers,
+periodic jobs, HTTP routes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 
-from motcua.services.intake import api, bootstrap, handlers, pages, personal_data, public, retention
-from motcua.services.intake.domain import (
+from motcua.services.intake import api, handlers, pages, personal_data, public, retention
+from motcua.services.intake.catalog import load_catalog, load_statuses
+from motcua.services.intake.domain import Lifecycle
+from motcua.services.intake.errors import (
     Conflict,
     Forbidden,
     IntakeError,
     InvalidInput,
-    InvalidTransition,
     NotFound,
     WrongCenter,
 )
-from motcua.services.intake.schemas.responses import StatusOut
+from motcua.services.intake.queries import Queries
+from motcua.services.intake.schemas.responses import Views
 from motcua.services.intake.settings import IntakeSettings
+from motcua.services.intake.usecases import Intake, Wiring
+from motcua.shared import crypto
+from motcua.shared.calendar import WorkingCalendar
+from motcua.shared.errors import ErrorMap
 from motcua.shared.events.topics import DOSSIERS, INTAKE_RESULTS
+from motcua.shared.ratelimit import TokenBuckets
 from motcua.shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-_STATUS: tuple[tuple[type[IntakeError], int], ...] = (
-    (InvalidInput, 422),
-    (NotFound, 404),
-    (WrongCenter, 403),
-    (Forbidden, 403),
-    (Conflict, 409),
-)
+ERRORS: ErrorMap = {
+    InvalidInput: 422,
+    NotFound: 404,
+    WrongCenter: 403,
+    Forbidden: 403,
+    Conflict: 409,
+    IntakeError: 400,
+}
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -40,13 +49,17 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime("intake", settings, MIGRATIONS)
     runtime.publishes(DOSSIERS, INTAKE_RESULTS)
-    wiring = bootstrap.build(runtime, settings)
+    # The use cases.
+    wiring = _wiring(runtime, settings)
+    # Bus handlers, then what runs on its own for the app's lifetime.
     handlers.register(runtime, wiring.intake)
     retention.register(runtime)
     personal_data.register(runtime, wiring.intake.book.statuses, settings.lookup_pepper_key)
-    app = runtime.create_app(api.router, public.router, pages.router, title="motcua intake")
+    # HTTP.
+    app = runtime.create_app(
+        api.router, public.router, pages.router, title="motcua intake", errors=ERRORS
+    )
     app.state.intake = wiring
-    app.add_exception_handler(IntakeError, _intake_error)  # type: ignore[arg-type]
     # The counter console (served by queue) calls the clerk API from the browser. The token
     # is a bearer header, not a cookie, so credentials stay off.
     app.add_middleware(
@@ -60,18 +73,30 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     return app
 
 
-async def _intake_error(_: Request, exc: IntakeError) -> JSONResponse:
-    """A refused request: the status its error class means, a body naming the field."""
-    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
-    body: dict[str, object] = {"error": exc.message}
-    if status == 422 and exc.field:
-        body = {"error": "invalid request", "details": [{"field": exc.field, "error": exc.message}]}
-    elif exc.field:
-        body["field"] = exc.field
-    if isinstance(exc, InvalidTransition):
-        body |= {
-            "operation": exc.op.value,
-            "status": StatusOut.of(exc.current).model_dump(),
-            "allowed": [op.value for op in exc.allowed],
-        }
-    return JSONResponse(body, status_code=status)
+def _wiring(runtime: ServiceRuntime, settings: IntakeSettings) -> Wiring:
+    """The use cases, read side, views and limiters of this process, from the settings
+    and the reference data files."""
+    book = load_statuses(settings.statuses_file)
+    lifecycle = Lifecycle(book.statuses)
+    calendar = WorkingCalendar.default()
+    intake = Intake(
+        catalog=load_catalog(settings.catalog_file),
+        book=book,
+        lifecycle=lifecycle,
+        calendar=calendar,
+        contact_keys=settings.contact_keyring(crypto.BUS),
+        pepper=settings.lookup_pepper_key,
+        center_codes=settings.center_codes,
+        grace=timedelta(seconds=settings.backdate_grace_seconds),
+    )
+    return Wiring(
+        runtime=runtime,
+        settings=settings,
+        intake=intake,
+        queries=Queries(
+            contact_keys=settings.contact_keyring(crypto.BUS), pepper=settings.lookup_pepper_key
+        ),
+        views=Views(book, lifecycle, calendar.tz),
+        lookups=TokenBuckets(settings.lookup_rate_per_minute / 60, settings.lookup_burst),
+        submissions=TokenBuckets(settings.submit_rate_per_minute / 60, settings.submit_burst),
+    )

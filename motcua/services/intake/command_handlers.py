@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from motcua.services.intake.domain import IntakeError
+from motcua.services.intake.errors import IntakeError
 from motcua.services.intake.repository import dossiers
 from motcua.services.intake.usecases import dossier_id_for
 from motcua.shared.auth import AuthError, Principal

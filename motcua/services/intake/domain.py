@@ -23,6 +23,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from motcua.services.intake.errors import InvalidInput, InvalidTransition
+
 Clock = Literal["not_started", "running", "paused", "stopped"]
 
 
@@ -80,58 +82,6 @@ TRANSITIONS: Mapping[Op, tuple[frozenset[Step], Step]] = {
     Op.STOP: (_WORKING | _PAUSED, Step.STOPPED),
 }
 """operation -> (steps it may start from, step it leads to)."""
-
-
-# ---------------------------------------------------------------------- errors
-
-
-class IntakeError(Exception):
-    """Base of the errors a request or command can be refused with.
-
-    ``field`` names the offending input when there is one, so an API can say which.
-    """
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class InvalidInput(IntakeError):
-    """The request is well-formed but breaks a rule (e.g. a refusal without a reason)."""
-
-
-class UnknownProcedure(InvalidInput):
-    """The procedure code is not in the catalog."""
-
-
-class NotFound(IntakeError):
-    """No such dossier."""
-
-
-class WrongCenter(IntakeError):
-    """The dossier belongs to another center than the caller's."""
-
-
-class Conflict(IntakeError):
-    """The request collides with existing state (a reused id or idempotency key)."""
-
-
-class Forbidden(IntakeError):
-    """The caller may not do this (e.g. backdating without the admin role)."""
-
-
-class InvalidTransition(Conflict):
-    """The operation is not allowed from the dossier's current step."""
-
-    def __init__(self, op: Op, current: StatusInfo, allowed: list[Op]) -> None:
-        names = ", ".join(allowed) or "none (the dossier is closed)"
-        super().__init__(
-            f"cannot {op} a dossier in status {current.code} ({current.key}); allowed: {names}"
-        )
-        self.op = op
-        self.current = current
-        self.allowed = allowed
 
 
 # -------------------------------------------------------------------- statuses

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from motcua.services.intake.domain import Conflict
+from motcua.services.intake.errors import Conflict
 from motcua.services.intake.repository import dossiers
 from motcua.shared.events.commands import ReceiveDossier
 

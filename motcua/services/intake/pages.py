@@ -24,11 +24,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from motcua.services.intake.bootstrap import Wiring, wiring
 from motcua.services.intake.public import client_address
 from motcua.services.intake.receipt import vi_datetime
 from motcua.services.intake.schemas.requests import LookupIn
 from motcua.services.intake.schemas.responses import LookupOut
+from motcua.services.intake.usecases import Wiring, wiring
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
 from motcua.shared.page_headers import page_headers
@@ -144,7 +144,7 @@ async def lookup_submit(request: Request, w: Deps) -> HTMLResponse:
         page.headers["Retry-After"] = str(retry_after)
         return page
     try:
-        async with w.transaction() as conn:
+        async with w.runtime.unit_of_work() as conn:
             found = await w.queries.lookup(conn, given.code, given.secret)
     except UNAVAILABLE as exc:
         log.warning("page.database_unavailable", page="lookup", error=repr(exc))

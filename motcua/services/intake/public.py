@@ -15,25 +15,25 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
 from motcua.services.intake.api import REPLAYED, receipt_html
-from motcua.services.intake.bootstrap import Wiring, wiring
 from motcua.services.intake.domain import format_secret
-from motcua.services.intake.idempotency import replay_of, request_hash
+from motcua.services.intake.idempotency import request_hash
 from motcua.services.intake.queries import Receipt
 from motcua.services.intake.schemas.requests import LookupIn, OnlineSubmissionIn
 from motcua.services.intake.schemas.responses import LookupOut, OnlineReceiptOut
-from motcua.services.intake.usecases import dossier_id_for
+from motcua.services.intake.usecases import Wiring
 from motcua.shared.client_address import client_key
 from motcua.shared.events.commands import ReceiveData, ReceiveDossier
 from motcua.shared.events.envelope import utcnow
 from motcua.shared.ratelimit import TokenBuckets
+from motcua.shared.runtime import from_app_state
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
-Deps = Annotated[Wiring, Depends(wiring)]
+Deps = Annotated[Wiring, from_app_state("intake")]
 NO_MATCH = "no dossier matches this code and secret"
 ONLINE_CLERK = "online"
 
@@ -98,25 +98,14 @@ async def submit_online(
         ),
     )
     fingerprint = request_hash(body.model_dump(mode="json", exclude={"idempotency_key"}))
-    async with w.transaction() as conn:
-        replay = await replay_of(
-            conn,
-            f"online:{body.center_id}:{key}",
-            command_type=command.command_type,
-            center_id=body.center_id,
-            dossier_id=dossier_id_for(command),
-            fingerprint=fingerprint,
-        )
-        if replay is not None:
-            receipt = await w.queries.receipt_again(conn, replay)
-        else:
-            receipt = await w.intake.receive(
-                conn,
-                command,
-                via="online",
-                now=now,
-                contact=body.contact.contact(body.consent_notifications),
-            )
+    receipt = await w.receive_once(
+        command,
+        key=f"online:{body.center_id}:{key}",
+        fingerprint=fingerprint,
+        via="online",
+        now=now,
+        contact=body.contact.contact(body.consent_notifications),
+    )
     if receipt.replayed:
         response.status_code = 200
         response.headers[REPLAYED] = "true"
@@ -124,7 +113,7 @@ async def submit_online(
 
 
 async def _find(w: Wiring, body: LookupIn) -> Receipt:
-    async with w.transaction() as conn:
+    async with w.runtime.unit_of_work() as conn:
         found = await w.queries.lookup(conn, body.code, body.secret)
     if found is None:
         raise HTTPException(404, NO_MATCH)

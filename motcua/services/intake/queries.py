@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from motcua.services.intake import domain
-from motcua.services.intake.domain import NotFound, WrongCenter
+from motcua.services.intake.errors import NotFound, WrongCenter
 from motcua.services.intake.repository import dossiers
 from motcua.services.intake.repository.dossiers import DossierRecord, HistoryEntry, ServedTicket
 from motcua.shared import crypto

@@ -19,21 +19,24 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
+from fastapi import Request
 
 from motcua.services.intake import domain
 from motcua.services.intake.catalog import Catalog, Procedure, StatusBook
-from motcua.services.intake.domain import (
+from motcua.services.intake.domain import Lifecycle, Op
+from motcua.services.intake.errors import (
     Forbidden,
     InvalidInput,
-    Lifecycle,
     NotFound,
-    Op,
     UnknownProcedure,
     WrongCenter,
 )
-from motcua.services.intake.queries import Receipt
+from motcua.services.intake.idempotency import replay_of
+from motcua.services.intake.queries import Queries, Receipt
 from motcua.services.intake.repository import dossiers
 from motcua.services.intake.repository.dossiers import DossierRecord, HistoryEntry, ServedTicket
+from motcua.services.intake.schemas.responses import Views
+from motcua.services.intake.settings import IntakeSettings
 from motcua.shared import crypto
 from motcua.shared.auth import Principal
 from motcua.shared.bus import outbox
@@ -68,6 +71,8 @@ from motcua.shared.events.commands import (
 from motcua.shared.events.envelope import Envelope, Payload, new_event, ticket_correlation
 from motcua.shared.logging import get_logger
 from motcua.shared.policy import COMMAND_OPERATIONS, Operation, allows
+from motcua.shared.ratelimit import TokenBuckets
+from motcua.shared.runtime import ServiceRuntime
 
 log = get_logger(__name__)
 
@@ -465,3 +470,51 @@ def _payload(op: Op, record: DossierRecord, status: int, data: Any) -> Payload:
     if op is Op.WITHDRAW:
         return DossierWithdrawn(**facts, reason=data.reason)
     return DossierStopped(**facts, reason=data.reason)
+
+
+@dataclass
+class Wiring:
+    """What every entry point of one intake process shares: the use cases, the read
+    side, the views and the limiters. Built once by ``app.create_app``; routes reach it
+    through :func:`wiring` and get their transactions from ``runtime.unit_of_work()``."""
+
+    runtime: ServiceRuntime
+    settings: IntakeSettings
+    intake: Intake
+    queries: Queries
+    views: Views
+    lookups: TokenBuckets
+    submissions: TokenBuckets
+
+    async def receive_once(
+        self,
+        command: ReceiveDossier,
+        *,
+        key: str | None,
+        fingerprint: bytes | None,
+        via: Via,
+        now: datetime,
+        contact: Contact | None,
+    ) -> Receipt:
+        """Receive a dossier in one unit of work; a request repeated with the same
+        idempotency ``key`` changes nothing and gets the first one's dossier again."""
+        async with self.runtime.unit_of_work() as conn:
+            replay = None
+            if key is not None:
+                replay = await replay_of(
+                    conn,
+                    key,
+                    command_type=command.command_type,
+                    center_id=command.center_id,
+                    dossier_id=dossier_id_for(command),
+                    fingerprint=fingerprint,
+                )
+            if replay is not None:
+                return await self.queries.receipt_again(conn, replay)
+            return await self.intake.receive(conn, command, via=via, now=now, contact=contact)
+
+
+async def wiring(request: Request) -> Wiring:
+    """FastAPI dependency: this process's :class:`Wiring` (async: no thread hop)."""
+    found: Wiring = request.app.state.intake
+    return found

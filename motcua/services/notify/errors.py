@@ -1,9 +1,11 @@
-"""The notify service's domain errors; the HTTP layer maps them to status codes."""
+"""The notify service's domain errors; ``app.py`` maps them to status codes."""
 
 from __future__ import annotations
 
+from motcua.shared.errors import DomainError
 
-class NotifyError(Exception):
+
+class NotifyError(DomainError):
     """Base of every error the notify service's rules raise."""
 
 

@@ -1,13 +1,14 @@
 """HTTP routes of the queue service: kiosk, counter, display board and statistics.
 
 Thin: each route checks the caller, calls one use case or query, and shapes the
-answer. Domain errors become HTTP answers in ``queue_error`` (404 naming the
+answer. Domain errors become HTTP answers by the table in ``app.py`` (404 naming the
 unknown resource, 409 for a state conflict, 422 naming the field).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -17,7 +18,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from motcua.services.queue import display
 from motcua.services.queue.contact_limits import ContactLimits
 from motcua.services.queue.domain import Status
-from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError, TooMany
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.schemas import (
     BoardOut,
@@ -36,10 +36,11 @@ from motcua.services.queue.schemas import (
     WaitingStatsOut,
 )
 from motcua.services.queue.settings import QueueSettings
-from motcua.services.queue.usecases import ContactInput, QueueService
+from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
 from motcua.shared.auth import Principal
 from motcua.shared.client_address import client_key
 from motcua.shared.policy import Operation, allowed
+from motcua.shared.runtime import from_app_state
 
 router = APIRouter()
 
@@ -66,18 +67,6 @@ CenterId = Annotated[str, Path(min_length=1, max_length=64)]
 CounterId = Annotated[str, Path(min_length=1, max_length=32)]
 
 
-# Dependencies are async: FastAPI runs a plain ``def`` one in a worker thread, a thread
-# hop per request that cost more CPU than issuing the ticket's SQL.
-async def service(request: Request) -> QueueService:
-    svc: QueueService = request.app.state.queue
-    return svc
-
-
-async def queries(request: Request) -> QueueQueries:
-    q: QueueQueries = request.app.state.queries
-    return q
-
-
 async def operator(
     center_id: CenterId, principal: Annotated[Principal, allowed(Operation.COUNTER_OPERATE)]
 ) -> Principal:
@@ -100,8 +89,8 @@ async def stats_reader(
     return principal
 
 
-Service = Annotated[QueueService, Depends(service)]
-Queries = Annotated[QueueQueries, Depends(queries)]
+Service = Annotated[QueueService, from_app_state("queue")]
+Queries = Annotated[QueueQueries, from_app_state("queries")]
 Clerk = Annotated[Principal, Depends(operator)]
 TicketReader = Annotated[Principal, Depends(ticket_reader)]
 StatsReader = Annotated[Principal, Depends(stats_reader)]
@@ -113,23 +102,6 @@ def limit_contact_tickets(
     """``TooMany`` (429) past the limits on tickets that make the center send a message."""
     limits: ContactLimits = request.app.state.contact_limits
     limits.check(client_key(request, settings.trusted_proxies), contact)
-
-
-def queue_error(_: Request, exc: Exception) -> JSONResponse:
-    """Translate the queue's domain errors into clear HTTP answers."""
-    if isinstance(exc, NotFound):
-        body = {"error": str(exc), "resource": exc.kind, "id": exc.key}
-        return JSONResponse(body, status_code=404)
-    if isinstance(exc, Invalid):
-        details = [{"field": exc.field, "error": str(exc)}]
-        return JSONResponse({"error": "invalid request", "details": details}, status_code=422)
-    if isinstance(exc, Conflict):
-        return JSONResponse({"error": str(exc)}, status_code=409)
-    if isinstance(exc, TooMany):
-        headers = {"Retry-After": str(exc.retry_after)}
-        return JSONResponse({"error": str(exc)}, status_code=429, headers=headers)
-    assert isinstance(exc, QueueError)
-    return JSONResponse({"error": str(exc)}, status_code=400)
 
 
 # ------------------------------------------------------------------ kiosk
@@ -331,40 +303,36 @@ async def call_next(
 _TICKET_AT_COUNTER = "/centers/{center_id}/counters/{counter_id}/tickets/{ticket_id}"
 
 
-@router.post(
-    f"{_TICKET_AT_COUNTER}/recall",
-    tags=["counter"],
-    summary="Call the ticket again; after the last allowed call it becomes a no-show",
-    responses=_CLERK,
-)
-async def recall(
-    center_id: CenterId, counter_id: CounterId, ticket_id: uuid.UUID, _: Clerk, svc: Service
-) -> TicketOut:
-    return TicketOut.of(await svc.recall(center_id, counter_id, ticket_id))
+def _ticket_move(
+    move: Callable[[QueueService, str, str, uuid.UUID], Awaitable[TicketView]],
+) -> Callable[..., Awaitable[TicketOut]]:
+    """The route of a counter's move on one ticket that takes no body (recall, no-show,
+    start): they differ only in the use case they call. The route takes the use case's
+    name, which FastAPI makes its operation id."""
+
+    async def route(
+        center_id: CenterId, counter_id: CounterId, ticket_id: uuid.UUID, _: Clerk, svc: Service
+    ) -> TicketOut:
+        return TicketOut.of(await move(svc, center_id, counter_id, ticket_id))
+
+    route.__name__ = route.__qualname__ = move.__name__
+    return route
 
 
-@router.post(
-    f"{_TICKET_AT_COUNTER}/no-show",
-    tags=["counter"],
-    summary="Mark a called ticket as no-show",
-    responses=_CLERK,
-)
-async def no_show(
-    center_id: CenterId, counter_id: CounterId, ticket_id: uuid.UUID, _: Clerk, svc: Service
-) -> TicketOut:
-    return TicketOut.of(await svc.no_show(center_id, counter_id, ticket_id))
-
-
-@router.post(
-    f"{_TICKET_AT_COUNTER}/start",
-    tags=["counter"],
-    summary="Start serving a called ticket",
-    responses=_CLERK,
-)
-async def start(
-    center_id: CenterId, counter_id: CounterId, ticket_id: uuid.UUID, _: Clerk, svc: Service
-) -> TicketOut:
-    return TicketOut.of(await svc.start(center_id, counter_id, ticket_id))
+for _move, _summary in (
+    (
+        QueueService.recall,
+        "Call the ticket again; after the last allowed call it becomes a no-show",
+    ),
+    (QueueService.no_show, "Mark a called ticket as no-show"),
+    (QueueService.start, "Start serving a called ticket"),
+):
+    router.post(
+        f"{_TICKET_AT_COUNTER}/{_move.__name__.replace('_', '-')}",
+        tags=["counter"],
+        summary=_summary,
+        responses=_CLERK,
+    )(_ticket_move(_move))
 
 
 @router.post(

@@ -1,4 +1,5 @@
-"""Composition root of the queue service: settings, runtime, bus handlers, HTTP routes."""
+"""Composition root of the queue service: settings, runtime, use cases, bus handlers,
+periodic jobs, HTTP routes."""
 
 from __future__ import annotations
 
@@ -12,15 +13,18 @@ from motcua.services.queue import api, handlers, metrics, page_kit, pages, perso
 from motcua.services.queue.contact_limits import ContactLimits
 from motcua.services.queue.directory import load_directory
 from motcua.services.queue.display import DisplayHub
-from motcua.services.queue.errors import QueueError
+from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError, TooMany
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import QueueService
+from motcua.shared.errors import ErrorMap
 from motcua.shared.events.topics import QUEUE
 from motcua.shared.ratelimit import TokenBuckets
 from motcua.shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+ERRORS: ErrorMap = {NotFound: 404, Conflict: 409, Invalid: 422, TooMany: 429, QueueError: 400}
 
 
 def create_app(settings: QueueSettings | None = None) -> FastAPI:
@@ -29,16 +33,13 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     settings = settings or QueueSettings()
     runtime = ServiceRuntime("queue", settings, MIGRATIONS)
     runtime.publishes(QUEUE)
+    # Bus handlers, then what runs on its own for the app's lifetime.
     handlers.register(runtime)
     personal_data.register(runtime)
     runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
-    app = runtime.create_app(api.router, pages.router, title="motcua queue")
+    # HTTP.
+    app = runtime.create_app(api.router, pages.router, title="motcua queue", errors=ERRORS)
     app.mount("/static", StaticFiles(directory=page_kit.STATIC_DIR), name="static")
-    app.add_exception_handler(QueueError, api.queue_error)
-    # The leaders' dashboard (served by deadlines) reads the public waiting statistics.
-    app.add_middleware(
-        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600
-    )
     hub = DisplayHub(
         settings.db.url,
         channel=f"{runtime.schema}_display",
@@ -50,9 +51,14 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
         TokenBuckets(settings.contact_tickets_per_minute / 60, settings.contact_tickets_burst),
         TokenBuckets(settings.recipient_tickets_per_hour / 3600, settings.recipient_tickets_burst),
     )
+    # The leaders' dashboard (served by deadlines) reads the public waiting statistics.
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600
+    )
 
+    # The use cases start with the lifespan, once the centers file is read (no I/O here).
     async def start(rt: ServiceRuntime) -> None:
-        service = QueueService(rt.pool, load_directory(settings.centers_file), settings)
+        service = QueueService(rt, load_directory(settings.centers_file), settings)
         app.state.queue = service
         app.state.queries = QueueQueries(service)
         await hub.start()

@@ -1,11 +1,14 @@
-"""The queue's domain errors: a small hierarchy the HTTP layer maps to status codes."""
+"""The queue's domain errors: a small hierarchy ``app.py`` maps to status codes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from motcua.shared.errors import DomainError
 
 
-class QueueError(Exception):
+class QueueError(DomainError):
     """Base of every error the queue's rules raise."""
 
 
@@ -17,6 +20,9 @@ class NotFound(QueueError):
         self.key = key
         where = f" in center {center_id!r}" if center_id else ""
         super().__init__(f"unknown {kind} {key!r}{where}")
+
+    def extra(self) -> dict[str, Any]:
+        return {"resource": self.kind, "id": self.key}
 
 
 class Conflict(QueueError):

@@ -6,8 +6,7 @@ list is one consistent snapshot even while counters keep calling.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 
 import asyncpg
@@ -25,13 +24,9 @@ class QueueQueries:
     def __init__(self, service: QueueService) -> None:
         self.service = service
 
-    @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[asyncpg.Connection]:
-        async with (
-            self.service.pool.acquire() as conn,
-            conn.transaction(isolation="repeatable_read", readonly=True),
-        ):
-            yield conn
+    def snapshot(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """One consistent view of the queue, however many statements read it."""
+        return self.service.db.unit_of_work(readonly=True, isolation="repeatable_read")
 
     async def ticket_by_code(self, lookup_code: str) -> TicketView:
         """Public status of one ticket, by the code printed on it."""

@@ -9,8 +9,7 @@ disagree with the tickets.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from motcua.shared import crypto
 from motcua.shared.bus import outbox
 from motcua.shared.events import catalog
 from motcua.shared.events.envelope import Payload, new_event, ticket_correlation
+from motcua.shared.runtime import UnitsOfWork
 
 Clock = Callable[[], datetime]
 PRODUCER = "queue"
@@ -66,21 +66,16 @@ class QueueService:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        db: UnitsOfWork,
         directory: Directory,
         settings: QueueSettings,
         *,
         clock: Clock = utcnow,
     ) -> None:
-        self.pool = pool
+        self.db = db
         self.directory = directory
         self.settings = settings
         self.clock = clock
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
 
     # ------------------------------------------------------------- kiosk
 
@@ -98,7 +93,7 @@ class QueueService:
         line = center.line(line_code)
         for _ in range(_LOOKUP_ATTEMPTS):
             try:
-                async with self.transaction() as conn:
+                async with self.db.unit_of_work() as conn:
                     if idempotency_key is not None:
                         earlier = await repo.ticket_by_request(conn, center_id, idempotency_key)
                         if earlier is not None:
@@ -165,7 +160,7 @@ class QueueService:
     ) -> None:
         center = self.directory.center(center_id)
         lines = center.lines_for_counter(center.counter(counter_id), line_codes)
-        async with self.transaction() as conn:
+        async with self.db.unit_of_work() as conn:
             now = self.clock()
             if not await repo.open_counter(conn, center_id, counter_id, lines, clerk_id, now):
                 raise Conflict(f"counter {counter_id!r} is already open")
@@ -177,7 +172,7 @@ class QueueService:
     async def close_counter(self, center_id: str, counter_id: str) -> None:
         center = self.directory.center(center_id)
         center.counter(counter_id)
-        async with self.transaction() as conn:
+        async with self.db.unit_of_work() as conn:
             state = await repo.lock_counter(conn, center_id, counter_id)
             if state is None or not state.is_open:
                 raise Conflict(f"counter {counter_id!r} is already closed")
@@ -191,7 +186,7 @@ class QueueService:
         """Call the next ticket to a counter; ``None`` when nobody waits on its lines."""
         center = self.directory.center(center_id)
         center.counter(counter_id)
-        async with self.transaction() as conn:
+        async with self.db.unit_of_work() as conn:
             # The counter row lock serialises this counter's calls; SKIP LOCKED on the
             # tickets keeps concurrent counters from ever taking the same one.
             state = await repo.lock_counter(conn, center_id, counter_id)
@@ -263,7 +258,7 @@ class QueueService:
         self, center_id: str, ticket_id: uuid.UUID, reason: str | None = None
     ) -> TicketView:
         center = self.directory.center(center_id)
-        async with self.transaction() as conn:
+        async with self.db.unit_of_work() as conn:
             ticket = await repo.lock_ticket(conn, center_id, ticket_id)
             change = domain.cancel(ticket, self.clock())
             return await self._apply(conn, center, change, reason=reason)
@@ -271,7 +266,7 @@ class QueueService:
     async def requeue(self, center_id: str, ticket_id: uuid.UUID) -> TicketView:
         """A no-show whose citizen came back the same day joins the queue again."""
         center = self.directory.center(center_id)
-        async with self.transaction() as conn:
+        async with self.db.unit_of_work() as conn:
             ticket = await repo.lock_ticket(conn, center_id, ticket_id)
             now = self.clock()
             change = domain.requeue(ticket, now, center.local_day(now))
@@ -298,7 +293,7 @@ class QueueService:
     ) -> TicketView:
         center = self.directory.center(center_id)
         center.counter(counter_id)
-        async with self.transaction() as conn:
+        async with self.db.unit_of_work() as conn:
             ticket = await repo.lock_ticket(conn, center_id, ticket_id)
             return await self._apply(conn, center, transition(ticket, self.clock()))
 

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 
 from motcua.devtools.bus import Record, read_all
 from motcua.services.deadlines.app import create_app
-from motcua.services.deadlines.bootstrap import Deadlines
 from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.auth import Role, issue_token
 from motcua.shared.events import Envelope
 from motcua.shared.events.topics import DEADLINES, DOSSIERS

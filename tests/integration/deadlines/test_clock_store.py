@@ -11,11 +11,8 @@ import asyncpg
 import pytest
 
 from motcua.services.deadlines import queries, usecases
-from motcua.services.deadlines.domain import (
-    Conflict,
-    Extension,
-    InvalidInput,
-)
+from motcua.services.deadlines.domain import Extension
+from motcua.services.deadlines.errors import Conflict, InvalidInput
 from motcua.services.deadlines.scheduler import fire_due
 from motcua.services.deadlines.usecases import Calendars
 from motcua.shared.calendar import TimeUnit

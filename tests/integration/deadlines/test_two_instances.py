@@ -13,8 +13,8 @@ import asyncpg
 
 from motcua.devtools.bus import read_all
 from motcua.services.deadlines.app import create_app
-from motcua.services.deadlines.bootstrap import Deadlines
 from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.services.deadlines.usecases import Deadlines
 from tests.integration.deadlines.conftest import produce_events
 from tests.integration.deadlines.support import Dossier, MovableClock
 from tests.support.clock import vn

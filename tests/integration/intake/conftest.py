@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from motcua.services.intake.app import create_app
-from motcua.services.intake.bootstrap import Wiring
 from motcua.services.intake.settings import IntakeSettings
+from motcua.services.intake.usecases import Wiring
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
 from tests.integration.intake.support import Intake
 from tests.support.fixtures import database_fixture, kafka_fixture

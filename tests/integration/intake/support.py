@@ -13,8 +13,8 @@ import asyncpg
 import httpx
 
 from motcua.devtools.bus import produce, read_all
-from motcua.services.intake.bootstrap import Wiring
 from motcua.services.intake.settings import IntakeSettings
+from motcua.services.intake.usecases import Wiring
 from motcua.shared.auth import Role, issue_token
 from motcua.shared.events.commands import COMMANDS, Command
 from motcua.shared.events.topics import DOSSIERS, INTAKE_COMMANDS, INTAKE_RESULTS

@@ -14,7 +14,6 @@ from motcua.services.deadlines.domain import (
     Closure,
     ClosureKind,
     Extension,
-    InvalidInput,
     Outcome,
     PauseChannel,
     PauseMark,
@@ -24,6 +23,7 @@ from motcua.services.deadlines.domain import (
     shift_working_days,
     working_time_left,
 )
+from motcua.services.deadlines.errors import InvalidInput
 from motcua.shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

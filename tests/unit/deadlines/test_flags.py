@@ -11,11 +11,11 @@ from motcua.services.deadlines.domain import (
     ClockFacts,
     Closure,
     ClosureKind,
-    InvalidInput,
     PauseChannel,
     PauseMark,
     compute_clock,
 )
+from motcua.services.deadlines.errors import InvalidInput
 from motcua.services.deadlines.flags import (
     FLAG_OVERDUE,
     Threshold,

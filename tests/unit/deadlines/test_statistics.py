@@ -12,10 +12,10 @@ from motcua.services.deadlines.domain import (
     ClockFacts,
     Closure,
     ClosureKind,
-    InvalidInput,
     PauseChannel,
     PauseMark,
 )
+from motcua.services.deadlines.errors import InvalidInput
 from motcua.services.deadlines.statistics import (
     Category,
     OnTimeReport,

@@ -14,14 +14,13 @@ from motcua.services.intake import domain
 from motcua.services.intake.catalog import load_statuses
 from motcua.services.intake.domain import (
     TRANSITIONS,
-    InvalidInput,
-    InvalidTransition,
     Lifecycle,
     Op,
     StatusInfo,
     StatusList,
     Step,
 )
+from motcua.services.intake.errors import InvalidInput, InvalidTransition
 
 STATUSES = load_statuses().statuses
 LIFECYCLE = Lifecycle(STATUSES)

@@ -17,13 +17,8 @@ from typing import Any
 
 import asyncpg
 
-from motcua.services.deadlines.domain import (
-    Clock,
-    Closure,
-    Conflict,
-    Extension,
-    PauseMark,
-)
+from motcua.services.deadlines.domain import Clock, Closure, Extension, PauseMark
+from motcua.services.deadlines.errors import Conflict
 from motcua.services.deadlines.flags import (
     PlannedFlag,
 )

@@ -14,12 +14,11 @@ import asyncpg
 from motcua.services.deadlines.domain import (
     Closure,
     ClosureKind,
-    Conflict,
     Extension,
-    InvalidInput,
     PauseChannel,
     PauseMark,
 )
+from motcua.services.deadlines.errors import Conflict, InvalidInput
 from motcua.services.deadlines.flags import (
     PlannedFlag,
 )

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from motcua.services.intake.domain import Conflict
+from motcua.services.intake.errors import Conflict
 
 
 @dataclass(frozen=True)

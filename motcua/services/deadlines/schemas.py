@@ -1,0 +1,172 @@
+"""HTTP request and response models of the deadlines service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from motcua.services.deadlines.letters import ApologyLetter
+from motcua.services.deadlines.queries import ClockDetail, WorkItem, step_label
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SessionIn = tuple[str, str]
+
+
+class ExtensionIn(BaseModel):
+    """A formal extension of a dossier's time limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    extension_id: uuid.UUID | None = Field(
+        default=None, description="Idempotency key: the same id twice is one extension"
+    )
+    amount: int = Field(ge=1, le=365)
+    unit: Literal["working_days", "working_hours"]
+    reason: str = Field(min_length=1, max_length=2000)
+    granted_at: AwareDatetime | None = Field(
+        default=None, description="Business time of the decision; now when omitted"
+    )
+
+
+class CalendarIn(BaseModel):
+    """A center's name and its overrides of the national working calendar."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200, description="Shown on letters")
+    weekly_sessions: dict[Weekday, list[SessionIn]] | None = Field(
+        default=None, description='Replaces the named weekdays, e.g. {"sat": [["07:30", "11:30"]]}'
+    )
+    make_up_day_sessions: list[SessionIn] | None = None
+    rollover_cutoff: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}(:\d{2})?$")
+    make_up_working_days: list[date] = Field(default_factory=list, max_length=366)
+    extra_days_off: list[date] = Field(default_factory=list, max_length=366)
+    not_holidays: list[date] = Field(default_factory=list, max_length=366)
+
+
+class ClockOut(BaseModel):
+    dossier_id: uuid.UUID
+    center_id: str
+    dossier_code: str
+    procedure_code: str
+    line_code: str | None
+    received_at: datetime
+    started_at: datetime
+    base_due_at: datetime
+    due_at: datetime = Field(description="Due instant as it stands now (an open pause extends it)")
+    paused_since: datetime | None
+    paused_working_seconds: int
+    working_seconds_left: int = Field(description="Negative once overdue")
+    overdue: bool
+    closed: Literal["resolved", "withdrawn", "stopped"] | None
+    closed_at: datetime | None
+    outcome: Literal["early", "on_time", "late"] | None
+    working_seconds_late: int
+    pauses: list[dict[str, datetime | None]]
+    extensions: list[dict[str, Any]]
+    flags: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, detail: ClockDetail) -> ClockOut:
+        row, clock = detail.row, detail.clock
+        assert row.received_at is not None  # clock_detail only serves clocks with a receipt
+        return cls(
+            dossier_id=row.dossier_id,
+            center_id=row.center_id,
+            dossier_code=row.dossier_code,
+            procedure_code=row.procedure_code,
+            line_code=row.line_code,
+            received_at=row.received_at,
+            started_at=clock.started_at,
+            base_due_at=clock.base_due_at,
+            due_at=detail.due_now,
+            paused_since=clock.paused_since,
+            paused_working_seconds=int(clock.paused.total_seconds()),
+            working_seconds_left=detail.working_seconds_left,
+            overdue=detail.overdue,
+            closed=clock.closure.kind.value if clock.closure else None,
+            closed_at=clock.closure.at if clock.closure else None,
+            outcome=clock.outcome.value if clock.outcome else None,
+            working_seconds_late=int(clock.late_by.total_seconds()),
+            pauses=[{"start": p.start, "end": p.end} for p in clock.pauses],
+            extensions=[
+                {
+                    "amount": e.amount,
+                    "unit": e.unit.value,
+                    "granted_at": e.granted_at,
+                    "reason": e.reason,
+                }
+                for e in clock.extensions
+            ],
+            flags=[
+                {
+                    "kind": f.kind,
+                    "due_at": f.due_at,
+                    "event_id": f.event_id,
+                    "emitted_at": f.emitted_at,
+                }
+                for f in detail.flags
+            ],
+        )
+
+
+class WorkItemOut(BaseModel):
+    dossier_id: uuid.UUID
+    dossier_code: str
+    procedure_code: str
+    line_code: str | None
+    received_at: datetime | None
+    due_at: datetime
+    overdue: bool
+    paused: bool
+    working_seconds_left: int
+    assignee: str | None
+    department: str | None
+    status: int | None
+    step: str | None
+
+    @classmethod
+    def of(cls, item: WorkItem) -> WorkItemOut:
+        c = item.clock
+        return cls(
+            dossier_id=c.dossier_id,
+            dossier_code=c.dossier_code,
+            procedure_code=c.procedure_code,
+            line_code=c.line_code,
+            received_at=c.received_at,
+            due_at=item.due_at,
+            overdue=item.overdue,
+            paused=item.paused,
+            working_seconds_left=item.working_seconds_left,
+            assignee=c.assignee,
+            department=c.department,
+            status=c.status,
+            step=step_label(c.status),
+        )
+
+
+class LetterOut(BaseModel):
+    letter_id: uuid.UUID
+    dossier_id: uuid.UUID
+    dossier_code: str
+    procedure_code: str
+    due_at: datetime
+    new_appointment_at: datetime
+    issued_at: datetime
+    text: str
+
+    @classmethod
+    def of(cls, letter: ApologyLetter, text: str) -> LetterOut:
+        return cls(
+            letter_id=letter.letter_id,
+            dossier_id=letter.dossier_id,
+            dossier_code=letter.dossier_code,
+            procedure_code=letter.procedure_code,
+            due_at=letter.due_at,
+            new_appointment_at=letter.new_appointment_at,
+            issued_at=letter.issued_at,
+            text=text,
+        )

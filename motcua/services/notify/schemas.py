@@ -1,0 +1,78 @@
+"""HTTP request and response models of the notify service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from motcua.services.notify.repository import delivery_log as deliveries
+
+Status = Literal["pending", "sending", "sent", "failed", "suppressed"]
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    channel: str
+    outcome: str
+    error: str | None
+    segments: int | None
+    started_at: datetime
+    finished_at: datetime
+
+
+class DeliveryOut(BaseModel):
+    """One intended message. The recipient is only ever its opaque reference."""
+
+    id: uuid.UUID
+    source_event_id: uuid.UUID
+    center_id: str
+    kind: str
+    channel: str
+    recipient_ref: str
+    language: str
+    title: str
+    body: str = Field(
+        description="The message as composed, with values only the citizen may read (the "
+        f"dossier's lookup secret) masked as {deliveries.MASK}"
+    )
+    segments: int | None
+    status: Status
+    attempts: int
+    due_at: datetime
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    log: list[AttemptOut] | None = None
+
+
+class OptOutIn(BaseModel):
+    token: str = Field(min_length=2, max_length=64, description="From the link in a message")
+
+
+class OptOutOut(BaseModel):
+    opted_out: bool
+    already: bool = False
+
+
+class InboundSms(BaseModel):
+    """A reply the SMS gateway forwards."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    sender: str = Field(alias="from", min_length=3, max_length=32)
+    text: str = Field(max_length=1600)
+
+
+class FeedbackIn(BaseModel):
+    token: str = Field(min_length=2, max_length=64, description="From the rating link")
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackOut(BaseModel):
+    dossier_id: uuid.UUID
+    rating: int
+    event_id: uuid.UUID
