@@ -17,11 +17,12 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from motcua.services.deadlines.page_kit import PATH, here, language, render, with_lang
+from motcua.services.deadlines.pages import PAGES, PATH
 from motcua.shared.auth import AuthError, Principal, verify_for
 from motcua.shared.client_address import forwarded_https
 from motcua.shared.policy import Operation, allows
 from motcua.shared.runtime import ServiceRuntime
+from motcua.shared.web import here, language, with_lang
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -35,8 +36,8 @@ def sign_in_page(
     request: Request, *, status: int, error: bool, next_url: str, clear: bool = False
 ) -> HTMLResponse:
     csrf = _csrf_cookie(request) or secrets.token_urlsafe(32)
-    response = render(
-        "sign_in.html", request, status=status, error=error, next_url=next_url, csrf=csrf
+    response = PAGES.render(
+        request, "sign_in.html", status=status, error=error, next_url=next_url, csrf=csrf
     )
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"

@@ -45,6 +45,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     retention.register(runtime)
     personal_data.register(runtime, wiring.intake.book.statuses, settings.lookup_pepper_key)
     app = runtime.create_app(api.router, public.router, pages.router, title="motcua intake")
+    pages.PAGES.install(app)
     app.state.intake = wiring
     app.add_exception_handler(IntakeError, _intake_error)  # type: ignore[arg-type]
     # The counter console (served by queue) calls the clerk API from the browser. The token

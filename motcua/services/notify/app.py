@@ -71,5 +71,6 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     runtime.spawn(run_worker, "deliveries")
     runtime.on_shutdown.append(stop_worker)
     app = runtime.create_app(api.router, pages.router, title="motcua notify")
+    pages.PAGES.install(app)
     app.state.notifier = notifier
     return app

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 
-from motcua.services.queue import api, handlers, metrics, page_kit, pages, personal_data
+from motcua.services.queue import api, handlers, metrics, pages, personal_data
 from motcua.services.queue.contact_limits import ContactLimits
 from motcua.services.queue.directory import load_directory
 from motcua.services.queue.display import DisplayHub
@@ -33,7 +32,7 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     personal_data.register(runtime)
     runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
     app = runtime.create_app(api.router, pages.router, title="motcua queue")
-    app.mount("/static", StaticFiles(directory=page_kit.STATIC_DIR), name="static")
+    pages.PAGES.install(app)
     app.add_exception_handler(QueueError, api.queue_error)
     # The leaders' dashboard (served by deadlines) reads the public waiting statistics.
     app.add_middleware(

@@ -15,6 +15,8 @@ in both languages that reloads itself; an unknown center or ticket, a 404 page.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Request
@@ -24,34 +26,91 @@ from pydantic import ValidationError
 from motcua.services.queue.api import limit_contact_tickets
 from motcua.services.queue.board import Board
 from motcua.services.queue.directory import Center
-from motcua.services.queue.domain import PRIORITY_REASONS
+from motcua.services.queue.domain import PRIORITY_REASONS, Status
 from motcua.services.queue.errors import Conflict, NotFound, TooMany
-from motcua.services.queue.page_kit import (
-    STATUS_LABELS,
-    Lang,
-    Unavailable,
-    content_security_policy,
-    fragment_unavailable,
-    guarded,
-    helpers,
-    language,
-    line_name,
-    not_found_page,
-    page_url,
-    qr_svg,
-    render,
-    unavailable_page,
-)
+from motcua.services.queue.labels import helpers, line_name, qr_svg
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.schemas import IssueTicketIn
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
+from motcua.shared.db import UNAVAILABLE
+from motcua.shared.logging import get_logger
+from motcua.shared.web import Lang, Pages, language, page_url
+
+log = get_logger(__name__)
+T = TypeVar("T")
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+PAGES = Pages("motcua.services.queue", scripts=True, referrer="same-origin")
 
 MAX_FORM_BYTES = 4096
 KIOSK_RETURN_SECONDS = 45
 CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+RETRY_AFTER_SECONDS = 10
+
+
+# ------------------------------------------------------------ rendering
+
+
+class Unavailable(Exception):
+    """The database is out of reach: the page answers 503."""
+
+
+async def guarded(read: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await read()
+    except UNAVAILABLE as exc:
+        log.warning("page.database_unavailable", error=repr(exc))
+        raise Unavailable from exc
+
+
+def _helpers(request: Request, center: Center) -> dict[str, Any]:
+    return helpers(PAGES.catalog, center, language(request))
+
+
+def unavailable_page(request: Request) -> HTMLResponse:
+    """503 in both languages; it reloads itself, so an unattended screen comes back alone."""
+    retry_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return PAGES.unavailable(
+        request,
+        detail="unavailable.detail",
+        aside="unavailable.aside",
+        retry_after=RETRY_AFTER_SECONDS,
+        retry_url=retry_url,
+        refresh=True,
+    )
+
+
+def not_found_page(request: Request, what: str, key: str) -> HTMLResponse:
+    lang = language(request)
+
+    def t(message: str, **params: str) -> str:
+        return PAGES.t(lang, message, **params)
+
+    links = (
+        (page_url("/ticket", lang), t("not_found.find_ticket")),
+        (page_url("/kiosk", lang), t("not_found.take_ticket")),
+    )
+    if what == "ticket":
+        return PAGES.not_found(
+            request,
+            heading=t("not_found.ticket"),
+            before=t("not_found.ticket_before"),
+            key=key,
+            after=t("not_found.ticket_after"),
+            links=links,
+        )
+    return PAGES.not_found(
+        request,
+        heading=t("not_found.page"),
+        before=t("not_found.page_before", what=what),
+        key=key,
+        links=links,
+    )
+
+
+def fragment_unavailable() -> HTMLResponse:
+    return HTMLResponse("", status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 # ---------------------------------------------------------------- app state
@@ -106,9 +165,8 @@ def _kiosk_page(
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    lang = language(request)
     form = form or {}
-    return render(
+    return PAGES.render(
         request,
         "kiosk.html",
         status=status,
@@ -118,7 +176,7 @@ def _kiosk_page(
         form=form,
         request_key=secrets.token_urlsafe(18),
         autoprint=_autoprint(request, form),
-        **helpers(center, lang),
+        **_helpers(request, center),
     )
 
 
@@ -156,23 +214,16 @@ def _kiosk_request(form: dict[str, str]) -> IssueTicketIn:
     )
 
 
-_KIOSK_ERRORS: dict[str, tuple[str, str]] = {
-    "line_code": ("Vui lòng chọn lĩnh vực.", "Please choose a service."),
-    "line_again": ("Vui lòng chọn lại lĩnh vực.", "Please choose the service again."),
-    "priority_reason": ("Đối tượng ưu tiên không hợp lệ.", "Unknown priority reason."),
-    "contact.value": (
-        "Số điện thoại hoặc e-mail chưa đúng.",
-        "The phone number or e-mail address is not valid.",
-    ),
-    "contact.consent": (
-        "Vui lòng đánh dấu đồng ý nhận thông báo, hoặc để trống ô liên hệ.",
-        "Please tick the consent box, or leave the contact empty.",
-    ),
-    "contact.limit": (
-        "Đã lấy quá nhiều số có liên hệ; vui lòng thử lại sau, hoặc để trống ô liên hệ.",
-        "Too many tickets with a contact; please retry later, or leave the contact empty.",
-    ),
-}
+_KIOSK_ERRORS = frozenset(
+    {
+        "line_code",
+        "line_again",
+        "priority_reason",
+        "contact.value",
+        "contact.consent",
+        "contact.limit",
+    }
+)
 # Errors shown beside another field than the one named.
 _SHOWN_AT = {"line_again": "line_code", "contact.limit": "contact.value"}
 
@@ -184,8 +235,7 @@ def _kiosk_errors(fields: list[str], lang: Lang) -> dict[str, str]:
         key = field if field in _KIOSK_ERRORS else "line_code"
         if field.startswith("contact.") and key == "line_code":
             key = "contact.value"
-        pair = _KIOSK_ERRORS[key]
-        errors[_SHOWN_AT.get(key, key)] = pair[1] if lang == "en" else pair[0]
+        errors[_SHOWN_AT.get(key, key)] = PAGES.t(lang, f"kiosk_error.{key}")
     return errors
 
 
@@ -281,7 +331,9 @@ async def ticket_search(request: Request) -> Response:
         if code is not None:
             return RedirectResponse(page_url(f"/ticket/{code}", lang), status_code=303)
     status = 422 if raw else 200
-    return render(request, "ticket_search.html", status=status, code=raw[:16], invalid=bool(raw))
+    return PAGES.render(
+        request, "ticket_search.html", status=status, code=raw[:16], invalid=bool(raw)
+    )
 
 
 @router.get("/ticket/{code}", response_class=HTMLResponse)
@@ -308,17 +360,17 @@ async def ticket_page(request: Request, code: str) -> Response:
         "returnSeconds": KIOSK_RETURN_SECONDS,
         "autoPrint": autoprint,
     }
-    return render(
+    return PAGES.render(
         request,
         "ticket.html",
         view=view,
-        qr=qr_svg(status_url, lang),
+        qr=qr_svg(status_url, PAGES.t(lang, "qr_title")),
         status_url=status_url,
         kiosk_mode=kiosk_mode,
         contact_given=request.query_params.get("contact") == "1",
         config=config,
         return_seconds=KIOSK_RETURN_SECONDS,
-        **helpers(center, lang),
+        **_helpers(request, center),
     )
 
 
@@ -332,7 +384,7 @@ async def ticket_panel(request: Request, code: str) -> Response:
     except Unavailable:
         return fragment_unavailable()
     center = _service(request).directory.center(view.ticket.center_id)
-    return render(request, "ticket_panel.html", view=view, **helpers(center, language(request)))
+    return PAGES.render(request, "ticket_panel.html", view=view, **_helpers(request, center))
 
 
 # -------------------------------------------------------------------- board
@@ -354,7 +406,9 @@ async def board_page(request: Request) -> Response:
         "counters": {c.counter_id: c.name for c in center.counters.values()},
         "timezone": center.timezone,
     }
-    return render(request, "board.html", board=board, config=config, **helpers(center, lang))
+    return PAGES.render(
+        request, "board.html", board=board, config=config, **_helpers(request, center)
+    )
 
 
 @router.get("/board/panel", response_class=HTMLResponse)
@@ -365,7 +419,7 @@ async def board_panel(request: Request) -> Response:
         return HTMLResponse("", status_code=404)
     except Unavailable:
         return fragment_unavailable()
-    return render(request, "board_panel.html", board=board, **helpers(center, language(request)))
+    return PAGES.render(request, "board_panel.html", board=board, **_helpers(request, center))
 
 
 # ------------------------------------------------------------------ counter
@@ -396,14 +450,14 @@ async def counter_page(request: Request) -> Response:
             for c in center.counters.values()
         ],
         "lines": {code: line_name(center, code, lang) for code in center.lines},
-        "statuses": {k: v[1] if lang == "en" else v[0] for k, v in STATUS_LABELS.items()},
+        "statuses": {s.value: PAGES.t(lang, f"status.{s.value}") for s in Status},
     }
     origin = _origin(intake_url)
-    return render(
+    return PAGES.render(
         request,
         "counter.html",
-        csp=content_security_policy(connect=f" {origin}" if origin else "", framed=True),
+        csp=PAGES.csp(connect=f" {origin}" if origin else "", framed=True),
         board=board,
         config=config,
-        **helpers(center, lang),
+        **_helpers(request, center),
     )
