@@ -46,16 +46,21 @@ def sign_in_page(
     # Double submit: the form carries the value this cookie holds. Another site can make
     # a browser post the form, but can neither read the cookie nor set it, so its post
     # lacks the matching value (no signing a victim in with the attacker's token).
+    _keep(request, response, CSRF_COOKIE, csrf, CSRF_MAX_AGE)
+    return response
+
+
+def _keep(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """A cookie only the dashboard's pages receive, and no script reads."""
     response.set_cookie(
-        CSRF_COOKIE,
-        csrf,
-        max_age=CSRF_MAX_AGE,
+        name,
+        value,
+        max_age=max_age,
         path=PATH,
         httponly=True,
         samesite="strict",
         secure=secure_cookies(request),
     )
-    return response
 
 
 def secure_cookies(request: Request) -> bool:
@@ -140,15 +145,7 @@ async def sign_in(request: Request) -> Response:
             f"{PATH}?{urlencode({'center': principal.center_id})}", language(request)
         )
     response = RedirectResponse(next_url, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE,
-        path=PATH,
-        httponly=True,
-        samesite="strict",
-        secure=secure_cookies(request),
-    )
+    _keep(request, response, COOKIE, token, COOKIE_MAX_AGE)
     response.delete_cookie(CSRF_COOKIE, path=PATH)  # spent: the next form gets a new one
     return response
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
@@ -30,7 +29,7 @@ from motcua.services.intake.schemas.requests import LookupIn
 from motcua.services.intake.schemas.responses import LookupOut
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
-from motcua.shared.web import Lang, Pages, language, page_url
+from motcua.shared.web import Lang, Pages, language, page_url, read_form
 
 log = get_logger(__name__)
 
@@ -39,7 +38,6 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 Deps = Annotated[Wiring, Depends(wiring)]
 
 PATH = "/lookup"
-MAX_FORM_BYTES = 4096
 RETRY_AFTER_UNAVAILABLE = 5
 # No scripts, nothing from elsewhere; the page posts to itself only.
 PAGES = Pages("motcua.services.intake")
@@ -85,7 +83,7 @@ async def lookup_form(request: Request) -> HTMLResponse:
 async def lookup_submit(request: Request, w: Deps) -> HTMLResponse:
     """Look the dossier up as ``POST /v1/public/lookup`` does and show its timeline."""
     lang = language(request)
-    form = await _form(request)
+    form = await read_form(request)
     code = form.get("code", "").strip()
     try:
         given = LookupIn.model_validate({"code": code, "secret": form.get("secret", "")})
@@ -110,15 +108,6 @@ async def lookup_submit(request: Request, w: Deps) -> HTMLResponse:
         return _lookup_page(request, status=404, state="not_found", code=code)
     view = w.views.lookup(*found)
     return _lookup_page(request, state="found", result=_result(view, lang, w.views.tz), code=code)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The urlencoded form (the first value of each field); an oversized body is empty."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[0] for k, v in parsed.items()}
 
 
 # ------------------------------------------------------------------ formatting

@@ -14,10 +14,11 @@ in both languages that reloads itself; an unknown center or ticket, a 404 page.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -35,15 +36,15 @@ from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
-from motcua.shared.web import Lang, Pages, language, page_url
+from motcua.shared.web import Lang, Pages, language, page_url, read_form
 
 log = get_logger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 PAGES = Pages("motcua.services.queue", scripts=True, referrer="same-origin")
 
-MAX_FORM_BYTES = 4096
 KIOSK_RETURN_SECONDS = 45
 CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 RETRY_AFTER_SECONDS = 10
@@ -109,8 +110,48 @@ def not_found_page(request: Request, what: str, key: str) -> HTMLResponse:
     )
 
 
-def fragment_unavailable() -> HTMLResponse:
-    return HTMLResponse("", status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+Handler = Callable[P, Awaitable[Response]]
+
+
+def _request_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+    """The handler's request (FastAPI passes every parameter by name)."""
+    request = kwargs.get("request", args[0] if args else None)
+    assert isinstance(request, Request)
+    return request
+
+
+def whole_page(handler: Handler[P]) -> Handler[P]:
+    """A whole page: an unknown center or ticket shows the 404 page, an outage the 503."""
+
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
+        request = _request_of(args, kwargs)
+        try:
+            return await handler(*args, **kwargs)
+        except NotFound as exc:
+            return not_found_page(request, exc.kind, exc.key)
+        except Unavailable:
+            return unavailable_page(request)
+
+    functools.update_wrapper(answer, handler)  # FastAPI reads the handler's parameters
+    return answer
+
+
+def fragment(handler: Handler[P]) -> Handler[P]:
+    """A live panel fetched into a page: an empty 404 or 503, which the page's script
+    reads as "gone" or "retry later"."""
+
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
+        try:
+            return await handler(*args, **kwargs)
+        except NotFound:
+            return HTMLResponse("", status_code=404)
+        except Unavailable:
+            return HTMLResponse(
+                "", status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+            )
+
+    functools.update_wrapper(answer, handler)
+    return answer
 
 
 # ---------------------------------------------------------------- app state
@@ -146,13 +187,9 @@ async def _center_board(request: Request) -> tuple[Center, Board]:
 
 
 @router.get("/kiosk", response_class=HTMLResponse)
+@whole_page
 async def kiosk(request: Request) -> Response:
-    try:
-        center, board = await _center_board(request)
-    except NotFound as exc:
-        return not_found_page(request, exc.kind, exc.key)
-    except Unavailable:
-        return unavailable_page(request)
+    center, board = await _center_board(request)
     return _kiosk_page(request, center, board)
 
 
@@ -184,15 +221,6 @@ def _autoprint(request: Request, form: dict[str, str]) -> bool:
     """A kiosk opened with ``?autoprint=1`` prints each ticket at once (with a browser set
     to print silently, e.g. Chromium's ``--kiosk-printing``)."""
     return "1" in (request.query_params.get("autoprint"), form.get("autoprint"))
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """An urlencoded form, first value of each field; an oversized body counts as empty."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[0].strip() for k, v in parsed.items()}
 
 
 def _kiosk_request(form: dict[str, str]) -> IssueTicketIn:
@@ -240,18 +268,12 @@ def _kiosk_errors(fields: list[str], lang: Lang) -> dict[str, str]:
 
 
 @router.post("/kiosk", response_class=HTMLResponse)
+@whole_page
 async def kiosk_issue(request: Request) -> Response:
     """Issue a ticket from the kiosk form, then show it, ready to print (303, so a reload
     never issues twice; the form's one-time key also makes a double tap one ticket)."""
-    form = await _form(request)
-    try:
-        center = _center(request, form.get("center"))
-    except NotFound as exc:
-        return not_found_page(request, exc.kind, exc.key)
-    try:
-        return await _issue_from_form(request, center, form)
-    except Unavailable:
-        return unavailable_page(request)
+    form = {k: v.strip() for k, v in (await read_form(request)).items()}
+    return await _issue_from_form(request, _center(request, form.get("center")), form)
 
 
 async def _issue_from_form(request: Request, center: Center, form: dict[str, str]) -> Response:
@@ -315,10 +337,14 @@ def _code(raw: str) -> str | None:
 
 
 async def _ticket(request: Request, raw: str) -> TicketView:
+    """The ticket of a lookup code; NotFound names a ticket whatever the code's fault."""
     code = _code(raw)
     if code is None:
-        raise NotFound("ticket lookup code", raw[:16])
-    return await guarded(lambda: _queries(request).ticket_by_code(code))
+        raise NotFound("ticket", raw[:16])
+    try:
+        return await guarded(lambda: _queries(request).ticket_by_code(code))
+    except NotFound as exc:
+        raise NotFound("ticket", exc.key) from None
 
 
 @router.get("/ticket", response_class=HTMLResponse)
@@ -337,14 +363,10 @@ async def ticket_search(request: Request) -> Response:
 
 
 @router.get("/ticket/{code}", response_class=HTMLResponse)
+@whole_page
 async def ticket_page(request: Request, code: str) -> Response:
     lang = language(request)
-    try:
-        view = await _ticket(request, code)
-    except NotFound as exc:
-        return not_found_page(request, "ticket", exc.key)
-    except Unavailable:
-        return unavailable_page(request)
+    view = await _ticket(request, code)
     t = view.ticket
     center = _service(request).directory.center(t.center_id)
     status_url = public_base(request) + page_url(f"/ticket/{t.lookup_code}", lang)
@@ -375,14 +397,10 @@ async def ticket_page(request: Request, code: str) -> Response:
 
 
 @router.get("/ticket/{code}/panel", response_class=HTMLResponse)
+@fragment
 async def ticket_panel(request: Request, code: str) -> Response:
     """The live part of the ticket page, fetched again on each change of its center."""
-    try:
-        view = await _ticket(request, code)
-    except NotFound:
-        return HTMLResponse("", status_code=404)
-    except Unavailable:
-        return fragment_unavailable()
+    view = await _ticket(request, code)
     center = _service(request).directory.center(view.ticket.center_id)
     return PAGES.render(request, "ticket_panel.html", view=view, **_helpers(request, center))
 
@@ -391,14 +409,10 @@ async def ticket_panel(request: Request, code: str) -> Response:
 
 
 @router.get("/board", response_class=HTMLResponse)
+@whole_page
 async def board_page(request: Request) -> Response:
     lang = language(request)
-    try:
-        center, board = await _center_board(request)
-    except NotFound as exc:
-        return not_found_page(request, exc.kind, exc.key)
-    except Unavailable:
-        return unavailable_page(request)
+    center, board = await _center_board(request)
     config = {
         "panelUrl": page_url("/board/panel", lang, center=center.center_id),
         "streamUrl": f"/centers/{center.center_id}/display/stream",
@@ -412,13 +426,9 @@ async def board_page(request: Request) -> Response:
 
 
 @router.get("/board/panel", response_class=HTMLResponse)
+@fragment
 async def board_panel(request: Request) -> Response:
-    try:
-        center, board = await _center_board(request)
-    except NotFound:
-        return HTMLResponse("", status_code=404)
-    except Unavailable:
-        return fragment_unavailable()
+    center, board = await _center_board(request)
     return PAGES.render(request, "board_panel.html", board=board, **_helpers(request, center))
 
 
@@ -431,14 +441,10 @@ def _origin(url: str) -> str:
 
 
 @router.get("/counter", response_class=HTMLResponse)
+@whole_page
 async def counter_page(request: Request) -> Response:
     lang = language(request)
-    try:
-        center, board = await _center_board(request)
-    except NotFound as exc:
-        return not_found_page(request, exc.kind, exc.key)
-    except Unavailable:
-        return unavailable_page(request)
+    center, board = await _center_board(request)
     intake_url = _settings(request).intake_url.rstrip("/")
     config = {
         "center": center.center_id,

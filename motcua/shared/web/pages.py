@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -29,6 +29,7 @@ KIT_DIR = Path(__file__).parent
 KIT_STATIC = KIT_DIR / "static"
 KIT_STATIC_PATH = "/static/kit"
 SERVICE_STATIC_PATH = "/static"
+MAX_FORM_BYTES = 4096
 
 
 def page_url(path: str, lang: Lang, **params: str) -> str:
@@ -45,6 +46,16 @@ def with_lang(url: str, lang: Lang) -> str:
 def here(request: Request) -> str:
     """The address asked for, to come back to after signing in or an outage."""
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
+    """A page's urlencoded form, the first value of each field. The pages' forms are small,
+    so an oversized body counts as empty (a plain "please fill in" answer, not a 413)."""
+    body = await request.body()
+    if len(body) > max_bytes:
+        return {}
+    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {k: v[0] for k, v in parsed.items()}
 
 
 @functools.cache
