@@ -101,7 +101,7 @@ async def center(deadlines_app: DeadlinesApp) -> str:
 async def test_the_on_time_table_gives_the_known_answer(
     deadlines_app: DeadlinesApp, browser: httpx.AsyncClient, center: str
 ) -> None:
-    r = await browser.get(f"/dashboard?center={center}", headers=deadlines_app.bearer(center))
+    r = await deadlines_app.dashboard(browser, center)
     assert r.status_code == 200, r.text
     page = r.text
     assert '<html lang="vi">' in page
@@ -155,7 +155,7 @@ async def test_the_page_agrees_with_the_json_api(
         headers=headers,
     )
     total = api.json()["total"]
-    page = (await browser.get(f"/dashboard?center={center}", headers=headers)).text
+    page = (await deadlines_app.dashboard(browser, center)).text
     assert value(page, "kpi-received") == str(total["received"])
     assert value(page, "kpi-on-time") == str(total["resolved_on_time_or_early"])
     assert value(page, "kpi-overdue") == str(total["in_progress_overdue"])
@@ -165,9 +165,7 @@ async def test_the_worklist_puts_overdue_first_then_least_time_left(
     deadlines_app: DeadlinesApp, browser: httpx.AsyncClient, center: str
 ) -> None:
     dossiers, _ = history(center)
-    page = (
-        await browser.get(f"/dashboard?center={center}", headers=deadlines_app.bearer(center))
-    ).text
+    page = (await deadlines_app.dashboard(browser, center)).text
     rows = elements(page, "worklist-row")
     assert [(a["data-code"], a["data-state"]) for a, _ in rows] == [
         (dossiers["feb"].code, "overdue"),
@@ -187,9 +185,7 @@ async def test_the_worklist_puts_overdue_first_then_least_time_left(
 async def test_the_weekly_chart_is_inline_svg_with_the_rate_of_each_week(
     deadlines_app: DeadlinesApp, browser: httpx.AsyncClient, center: str
 ) -> None:
-    page = (
-        await browser.get(f"/dashboard?center={center}", headers=deadlines_app.bearer(center))
-    ).text
+    page = (await deadlines_app.dashboard(browser, center)).text
     svg = re.search(r'<svg[^>]*data-testid="chart-on-time-weekly".*?</svg>', page, re.S)
     assert svg is not None
     root = ET.fromstring(svg[0])
@@ -246,7 +242,7 @@ async def test_a_past_instant_and_a_chosen_period_change_the_figures(
 async def test_only_the_pages_own_script_may_run(
     deadlines_app: DeadlinesApp, browser: httpx.AsyncClient, center: str
 ) -> None:
-    r = await browser.get(f"/dashboard?center={center}", headers=deadlines_app.bearer(center))
+    r = await deadlines_app.dashboard(browser, center)
     policy = r.headers["content-security-policy"]
     assert "default-src 'none'" in policy
     # Only this service's own static script: no inline code, so no nonce or hash either.
@@ -412,6 +408,6 @@ async def test_metrics_count_open_and_overdue_dossiers(
 
     figures = await eventually(gauges, until=lambda g: len(g) == 2, what="both gauges sampled")
     assert figures == {"motcua_dossiers_open": 5, "motcua_dossiers_overdue": 2}
-    r = await browser.get(f"/dashboard?center={center}", headers=deadlines_app.bearer(center))
+    r = await deadlines_app.dashboard(browser, center)
     [(_, overdue_on_page)] = elements(r.text, "worklist-overdue-count")
     assert float(overdue_on_page) == figures["motcua_dossiers_overdue"]
