@@ -4,7 +4,7 @@ favicon; the security headers."""
 
 from motcua.shared.web.headers import content_security_policy, page_headers
 from motcua.shared.web.i18n import Catalog, Lang, Translate, language
-from motcua.shared.web.pages import Pages, here, page_url, read_form, with_lang
+from motcua.shared.web.pages import Pages, here, page_url, read_form, templates, with_lang
 
 __all__ = [
     "Catalog",
@@ -17,5 +17,6 @@ __all__ = [
     "page_headers",
     "page_url",
     "read_form",
+    "templates",
     "with_lang",
 ]

@@ -48,6 +48,27 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
+def templates(package: str) -> jinja2.Environment:
+    """The one Jinja environment of a service: its ``templates/pages/`` (pages), its
+    ``templates/`` (documents such as intake's printable receipt), then the kit's own.
+    Autoescaping is on: whatever a clerk or a citizen typed is text, never markup; an
+    undefined name fails instead of printing nothing."""
+    folder = Path(str(resources.files(package))) / "templates"
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(folder / "pages"),
+                jinja2.FileSystemLoader(folder),
+                jinja2.FileSystemLoader(KIT_DIR / "templates"),
+            ]
+        ),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
 async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
     """A page's urlencoded form, the first value of each field. The pages' forms are small,
     so an oversized body counts as empty (a plain "please fill in" answer, not a 413)."""
@@ -85,18 +106,7 @@ class Pages:
         root = Path(str(resources.files(package)))
         self.static_dir = root / "static"
         self.catalog = Catalog(package)
-        self.templates = jinja2.Environment(
-            loader=jinja2.ChoiceLoader(
-                [
-                    jinja2.FileSystemLoader(root / "templates" / "pages"),
-                    jinja2.FileSystemLoader(KIT_DIR / "templates"),
-                ]
-            ),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.templates = templates(package)
 
     # ------------------------------------------------------------------ text
 
