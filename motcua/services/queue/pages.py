@@ -29,14 +29,14 @@ from motcua.services.queue.board import Board
 from motcua.services.queue.directory import Center
 from motcua.services.queue.domain import PRIORITY_REASONS, Status
 from motcua.services.queue.errors import Conflict, NotFound, TooMany
+from motcua.services.queue.kiosk_form import error_keys, issue_request
 from motcua.services.queue.labels import helpers, line_name, qr_svg
 from motcua.services.queue.queries import QueueQueries
-from motcua.services.queue.schemas import IssueTicketIn
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
-from motcua.shared.web import Lang, Pages, language, page_url, read_form
+from motcua.shared.web import Pages, language, page_url, read_form
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -83,30 +83,20 @@ def unavailable_page(request: Request) -> HTMLResponse:
 
 
 def not_found_page(request: Request, what: str, key: str) -> HTMLResponse:
+    """The 404 page: a ticket's code that is not right, or no such center."""
     lang = language(request)
-
-    def t(message: str, **params: str) -> str:
-        return PAGES.t(lang, message, **params)
-
-    links = (
-        (page_url("/ticket", lang), t("not_found.find_ticket")),
-        (page_url("/kiosk", lang), t("not_found.take_ticket")),
-    )
-    if what == "ticket":
-        return PAGES.not_found(
-            request,
-            heading=t("not_found.ticket"),
-            before=t("not_found.ticket_before"),
-            key=key,
-            after=t("not_found.ticket_after"),
-            links=links,
-        )
+    t = PAGES.catalog.translator(lang)
+    ticket = what == "ticket"
     return PAGES.not_found(
         request,
-        heading=t("not_found.page"),
-        before=t("not_found.page_before", what=what),
+        heading=t("not_found.ticket" if ticket else "not_found.page"),
+        before=t("not_found.ticket_before") if ticket else t("not_found.page_before", what=what),
         key=key,
-        links=links,
+        after=t("not_found.ticket_after") if ticket else ".",
+        links=(
+            (page_url("/ticket", lang), t("not_found.find_ticket")),
+            (page_url("/kiosk", lang), t("not_found.take_ticket")),
+        ),
     )
 
 
@@ -223,50 +213,6 @@ def _autoprint(request: Request, form: dict[str, str]) -> bool:
     return "1" in (request.query_params.get("autoprint"), form.get("autoprint"))
 
 
-def _kiosk_request(form: dict[str, str]) -> IssueTicketIn:
-    """The form as the API's own request model, so the page accepts exactly what it does."""
-    contact = None
-    if form.get("contact_value") or form.get("consent"):
-        contact = {
-            "kind": form.get("contact_kind") or "phone",
-            "value": form.get("contact_value", ""),
-            "consent": form.get("consent") == "yes",
-            "language": form.get("contact_language") or "vi",
-        }
-    return IssueTicketIn.model_validate(
-        {
-            "line_code": form.get("line_code", ""),
-            "priority_reason": form.get("priority_reason") or None,
-            "contact": contact,
-        }
-    )
-
-
-_KIOSK_ERRORS = frozenset(
-    {
-        "line_code",
-        "line_again",
-        "priority_reason",
-        "contact.value",
-        "contact.consent",
-        "contact.limit",
-    }
-)
-# Errors shown beside another field than the one named.
-_SHOWN_AT = {"line_again": "line_code", "contact.limit": "contact.value"}
-
-
-def _kiosk_errors(fields: list[str], lang: Lang) -> dict[str, str]:
-    """One message per offending field; a contact's kind or language counts as its value."""
-    errors: dict[str, str] = {}
-    for field in fields:
-        key = field if field in _KIOSK_ERRORS else "line_code"
-        if field.startswith("contact.") and key == "line_code":
-            key = "contact.value"
-        errors[_SHOWN_AT.get(key, key)] = PAGES.t(lang, f"kiosk_error.{key}")
-    return errors
-
-
 @router.post("/kiosk", response_class=HTMLResponse)
 @whole_page
 async def kiosk_issue(request: Request) -> Response:
@@ -282,11 +228,11 @@ async def _issue_from_form(request: Request, center: Center, form: dict[str, str
 
     async def again(status: int, fields: list[str]) -> Response:
         board = await guarded(lambda: _queries(request).board(center.center_id))
-        errors = _kiosk_errors(fields, lang)
+        errors = {at: PAGES.t(lang, f"kiosk_error.{key}") for at, key in error_keys(fields)}
         return _kiosk_page(request, center, board, status=status, errors=errors, form=kept)
 
     try:
-        body = _kiosk_request(form)
+        body = issue_request(form)
     except ValidationError as exc:
         return await again(422, [".".join(str(p) for p in e["loc"]) for e in exc.errors()])
     if body.line_code not in center.lines:
