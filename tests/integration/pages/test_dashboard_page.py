@@ -7,6 +7,7 @@ by its consumer.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -205,37 +206,20 @@ async def test_the_weekly_chart_is_inline_svg_with_the_rate_of_each_week(
 async def test_a_past_instant_and_a_chosen_period_change_the_figures(
     deadlines_app: DeadlinesApp, browser: httpx.AsyncClient, center: str
 ) -> None:
-    headers = deadlines_app.bearer(center)
     # As of Wed 4 March 17:00 only four dossiers exist; "early" is resolved.
-    r = await browser.get(
-        "/dashboard",
-        params={
-            "center": center,
-            "from": "2026-03-01",
-            "to": "2026-03-31",
-            "as_of": "2026-03-04T17:00",
-        },
-        headers=headers,
-    )
+    dashboard = functools.partial(deadlines_app.dashboard, browser, center)
+    r = await dashboard(**{"from": "2026-03-01", "to": "2026-03-31", "as_of": "2026-03-04T17:00"})
     assert r.status_code == 200
     assert (value(r.text, "kpi-received"), value(r.text, "kpi-on-time")) == ("4", "1")
     assert value(r.text, "kpi-within") == "3"
     assert "<script" not in r.text  # a fixed instant needs no refreshing
-    february = await browser.get(
-        "/dashboard", params={"center": center, "from": "2026-02-01"}, headers=headers
-    )
+    february = await dashboard(**{"from": "2026-02-01"})
     assert "01/02/2026 – 28/02/2026" in february.text
     assert value(february.text, "kpi-overdue") == "1"
-    bad = await browser.get(
-        "/dashboard", params={"center": center, "from": "2026-13-01"}, headers=headers
-    )
+    bad = await dashboard(**{"from": "2026-13-01"})
     assert bad.status_code == 422
     assert elements(bad.text, "bad-period")
-    backwards = await browser.get(
-        "/dashboard",
-        params={"center": center, "from": "2026-03-10", "to": "2026-03-01"},
-        headers=headers,
-    )
+    backwards = await dashboard(**{"from": "2026-03-10", "to": "2026-03-01"})
     assert backwards.status_code == 422
 
 
