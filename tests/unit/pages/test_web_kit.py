@@ -3,6 +3,7 @@ templates with no inline code, every page built on the kit's base."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -128,3 +129,39 @@ def test_a_service_catalog_sits_over_the_kits() -> None:
     assert kit.text("en", "kit.unavailable.reloads_in", seconds=10).endswith("10 seconds.")
     with pytest.raises(KeyError):
         kit.text("vi", "no.such.message")
+
+
+VIETNAMESE = re.compile(
+    r"[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", re.I
+)
+PAGE_MODULES = sorted(
+    [
+        *ROOT.glob("services/*/pages.py"),
+        *(ROOT / "services" / "queue").glob("labels.py"),
+        *(ROOT / "services" / "queue").glob("kiosk_form.py"),
+        *(ROOT / "services" / "deadlines").glob("dashboard.py"),
+        *(ROOT / "services" / "deadlines").glob("sign_in.py"),
+        *(ROOT / "services" / "deadlines").glob("charts.py"),
+        *KIT.glob("*.py"),
+    ]
+)
+
+
+@pytest.mark.parametrize("path", PAGE_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_page_modules_hold_no_vietnamese_text(path: Path) -> None:
+    """Text shown on a page lives in the catalogs; docstrings may quote it."""
+    tree = ast.parse(path.read_text())
+    documented = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, documented) and node.body and isinstance(node.body[0], ast.Expr)
+    }
+    texts = [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+    assert [text for text in texts if VIETNAMESE.search(text)] == []
