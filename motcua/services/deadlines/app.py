@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from motcua.services.deadlines import api, bootstrap, dashboard, handlers, metrics, pages
+from motcua.services.deadlines import api, bootstrap, handlers, metrics, pages
 from motcua.services.deadlines.scheduler import Scheduler
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.shared.events.topics import DEADLINES
@@ -41,7 +41,7 @@ def create_app(
             poll_interval=settings.scheduler_poll_seconds,
         )
         runtime.spawn(deadlines.scheduler.run, "scheduler")
-    app = runtime.create_app(api.router, dashboard.router, title="motcua deadlines")
+    app = runtime.create_app(api.router, pages.router, title="motcua deadlines")
     pages.PAGES.install(app)
     app.state.deadlines = deadlines
     api.install_error_handlers(app)

@@ -1,19 +1,14 @@
-"""The leaders' dashboard: the on-time table, the worklist and the weekly on-time chart.
+"""What the leaders' dashboard shows: the on-time table, the worklist and the weekly
+on-time chart, worded in the page's language. Its page is ``pages``'.
 
 ``GET /dashboard?center=&from=&to=&as_of=`` shows, for the dossiers received in the period
 (the current month by default), the figures in the center's own terms (received, resolved
 on time or early, late, withdrawn, in progress within the deadline or overdue, the on-time
 rate) in total, by service line and by procedure; the rate per week of receipt as an inline
 SVG chart; and the open dossiers that are overdue or due within a working day, as of now.
-Every figure comes from the same queries as the JSON API, in one read-only snapshot.
-
-It needs a token of the center (any role): without one, the sign-in page (``sign_in``).
-Another center's token: a 403 page. Database away: a 503 page. Vietnamese by default,
-``?lang=en``. The header names the center by the name stored with its calendar, else the
-configured one (``MOTCUA_DEADLINES_CENTER_NAMES``), else its id.
-
-Waiting times belong to the queue service, which this service never calls: the page's
-script draws today's from the queue's public statistics, or says they are missing.
+Every figure comes from the same queries as the JSON API, in one read-only snapshot. The
+header names the center by the name stored with its calendar, else the configured one
+(``MOTCUA_DEADLINES_CENTER_NAMES``), else its id.
 """
 
 from __future__ import annotations
@@ -26,27 +21,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
-from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from motcua.services.deadlines import charts, queries, sign_in
+from motcua.services.deadlines import charts, queries
 from motcua.services.deadlines.bootstrap import Deadlines
-from motcua.services.deadlines.domain import DeadlinesError, InvalidInput
 from motcua.services.deadlines.flags import regular_day
-from motcua.services.deadlines.pages import PAGES, PATH, message, unavailable
+from motcua.services.deadlines.sign_in import PATH
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
-from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
 from motcua.shared.runtime import ServiceRuntime
-from motcua.shared.web import Lang, language, with_lang
+from motcua.shared.web import Lang, catalog, with_lang
 
 log = get_logger(__name__)
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
-router.include_router(sign_in.router)
+TEXT = catalog("motcua.services.deadlines")
 
 MAX_WEEKS = 26
 WORKLIST_SHOWN = 100
@@ -130,7 +119,7 @@ def working_time(seconds: int, day_seconds: int, lang: Lang) -> str:
     days, rest = divmod(abs(seconds), max(day_seconds, 1))
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
-    t = PAGES.catalog.translator(lang)
+    t = TEXT.translator(lang)
     parts = [
         t("time.day" if days == 1 else "time.days", n=days) if days else "",
         t("time.hours", n=hours) if hours else "",
@@ -188,64 +177,6 @@ async def snapshot(
     )
 
 
-@router.get(PATH, response_class=HTMLResponse)
-async def dashboard(request: Request) -> HTMLResponse:
-    lang = language(request)
-    principal = sign_in.signed_in(request)
-    if isinstance(principal, HTMLResponse):
-        return principal
-    params = request.query_params
-    center = params.get("center") or principal.center_id
-    if center != principal.center_id:
-        return message(request, 403, "forbidden", own=principal.center_id, asked=center)
-    d: Deadlines = request.app.state.deadlines
-    now = d.clock()
-    tz = d.calendars.default.tz
-    try:
-        start, end, as_of = parse_period(
-            params.get("from", ""),
-            params.get("to", ""),
-            params.get("as_of", ""),
-            now.astimezone(tz).date(),
-        )
-        query = ReportQuery.build(
-            center_id=center,
-            start=start,
-            end=end,
-            as_of=as_of,
-            now=now,
-            tz=tz,
-            calendar=d.calendars.default,
-        )
-    except BadPeriod as exc:
-        return message(request, 422, "bad_period", field=exc.field)
-    except DeadlinesError as exc:
-        field = exc.field if isinstance(exc, InvalidInput) else "to"
-        return message(request, 422, "bad_period", field=field)
-    try:
-        snap = await snapshot(d, request.app.state.runtime, query, now)
-    except UNAVAILABLE as exc:
-        log.warning("page.database_unavailable", page="dashboard", error=repr(exc))
-        return unavailable(request)
-    return PAGES.render(
-        request,
-        "dashboard.html",
-        csp=PAGES.csp(connect=f" {_queue_origin(request)}"),
-        queue_waiting_url=_queue_waiting_url(request, center),
-        **_context(snap, query, lang, live=as_of is None),
-    )
-
-
-def _queue_origin(request: Request) -> str:
-    parts = urlsplit(request.app.state.runtime.settings.queue_url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _queue_waiting_url(request: Request, center: str) -> str:
-    base = request.app.state.runtime.settings.queue_url.rstrip("/")
-    return f"{base}/centers/{quote(center, safe='')}/stats/waiting"
-
-
 # ------------------------------------------------------------- page context
 
 
@@ -273,7 +204,7 @@ def headline(tally: Tally, lang: Lang) -> str:
     """The center's own sentence, e.g. "3.510 hồ sơ tiếp nhận, 3.450 giải quyết đúng hạn
     và trước hạn, 60 đang giải quyết." Late and withdrawn appear only when non-zero."""
     f = _figures(tally, lang)["text"]
-    t = PAGES.catalog.translator(lang)
+    t = TEXT.translator(lang)
     parts = [t("headline.received", n=f["received"]), t("headline.on_time", n=f["on_time"])]
     if tally.resolved_late:
         parts.append(t("headline.late", n=f["late"]))
@@ -286,7 +217,7 @@ def headline(tally: Tally, lang: Lang) -> str:
 
 
 def weekly_chart(weekly: Sequence[tuple[date, date, Tally]], lang: Lang) -> str:
-    t = PAGES.catalog.translator(lang)
+    t = TEXT.translator(lang)
     bars = []
     for first, last, tally in weekly:
         rate = tally.on_time_rate
@@ -337,7 +268,7 @@ def _work_rows(snap: Snapshot, lang: Lang, tz: Any) -> tuple[list[dict[str, Any]
                 "due": f"{item.due_at.astimezone(tz):%H:%M %d/%m/%Y}",
                 "due_iso": item.due_at.isoformat(),
                 "state": state,
-                "left": PAGES.t(
+                "left": TEXT.text(
                     lang, "worklist.overdue_by" if item.overdue else "worklist.left", left=left
                 ),
                 "seconds_left": item.working_seconds_left,
@@ -361,9 +292,9 @@ def _step(status: int | None, lang: Lang) -> str:
     return names[lang] if names else str(status)
 
 
-def _context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> dict[str, Any]:
+def context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> dict[str, Any]:
     report, tz = snap.report, query.tz
-    no_line = PAGES.t(lang, "no_line")
+    no_line = TEXT.text(lang, "no_line")
     rows, overdue, near = _work_rows(snap, lang, tz)
     return {
         "center_id": query.center_id,

@@ -3,7 +3,7 @@ kit's base, 404 and 503 templates; languages and message catalogs; the styleshee
 favicon; the security headers."""
 
 from motcua.shared.web.headers import content_security_policy, page_headers
-from motcua.shared.web.i18n import Catalog, Lang, Translate, language
+from motcua.shared.web.i18n import Catalog, Lang, Translate, catalog, language
 from motcua.shared.web.pages import Pages, here, page_url, read_form, templates, with_lang
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Lang",
     "Pages",
     "Translate",
+    "catalog",
     "content_security_policy",
     "here",
     "language",

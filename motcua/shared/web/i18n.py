@@ -9,6 +9,7 @@ instead of showing a blank on a kiosk.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from importlib import resources
@@ -69,3 +70,9 @@ class Catalog:
         or the key itself: data the catalog does not know shows as it is."""
         found: Mapping[str, str] = self.texts[lang]
         return found.get(f"{prefix}.{key}", key if default is None else default)
+
+
+@functools.cache
+def catalog(package: str) -> Catalog:
+    """The catalog of ``package``'s pages, read once per process."""
+    return Catalog(package)

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from motcua.shared.web.headers import content_security_policy, page_headers
-from motcua.shared.web.i18n import Catalog, Lang, language, other
+from motcua.shared.web.i18n import Lang, catalog, language, other
 
 KIT_DIR = Path(__file__).parent
 KIT_STATIC = KIT_DIR / "static"
@@ -105,7 +105,7 @@ class Pages:
         self.referrer = referrer
         root = Path(str(resources.files(package)))
         self.static_dir = root / "static"
-        self.catalog = Catalog(package)
+        self.catalog = catalog(package)
         self.templates = templates(package)
 
     # ------------------------------------------------------------------ text
