@@ -164,6 +164,17 @@ async def shot(page: Any, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
+@contextlib.asynccontextmanager
+async def browsing(browser: Any, **options: Any) -> AsyncIterator[Any]:
+    """A fresh browser context (its own cookies and storage, ``options`` such as the
+    viewport), closed at the end."""
+    context = await browser.new_context(**options)
+    try:
+        yield context
+    finally:
+        await context.close()
+
+
 def page_errors(page: Any, errors: list[str] | None = None) -> list[str]:
     """Collect a page's script errors and console errors (a CSP violation, say) into
     ``errors`` as they happen."""

@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 
 from motcua.shared.auth import issue_token
-from tests.browser.conftest import CENTER, SECRET, Stack, page_errors, playwright_api
+from tests.browser.conftest import (
+    CENTER,
+    SECRET,
+    Stack,
+    browsing,
+    page_errors,
+    playwright_api,
+)
 
 expect = playwright_api().expect
 
@@ -17,8 +24,7 @@ expect = playwright_api().expect
 async def test_the_console_signs_in_only_with_a_token_of_its_center(
     browser: Any, stack: Stack
 ) -> None:
-    context = await browser.new_context(viewport={"width": 1024, "height": 800})
-    try:
+    async with browsing(browser, viewport={"width": 1024, "height": 800}) as context:
         desk = await context.new_page()
         errors = page_errors(desk)
         await desk.goto(f"{stack.queue}/counter?lang=en")
@@ -49,8 +55,6 @@ async def test_the_console_signs_in_only_with_a_token_of_its_center(
         assert await desk.evaluate("sessionStorage.getItem('motcua.queue.token')") is None
         # Refused requests log as failed loads; nothing else may go wrong on the page.
         assert [e for e in errors if "status of 40" not in e] == []
-    finally:
-        await context.close()
 
 
 async def test_the_console_recalls_until_no_show_and_transfers(browser: Any, stack: Stack) -> None:
@@ -58,8 +62,7 @@ async def test_the_console_recalls_until_no_show_and_transfers(browser: Any, sta
         for _ in range(2):
             r = await client.post(f"/centers/{CENTER}/tickets", json={"line_code": "land"})
             assert r.status_code == 201
-    context = await browser.new_context(viewport={"width": 1366, "height": 900})
-    try:
+    async with browsing(browser, viewport={"width": 1366, "height": 900}) as context:
         desk = await context.new_page()
         await desk.goto(f"{stack.queue}/counter")
         await desk.get_by_test_id("signin-token").fill(stack.token(subject="can-bo-3"))
@@ -92,8 +95,6 @@ async def test_the_console_recalls_until_no_show_and_transfers(browser: Any, sta
         await expect(message).to_have_text("Không còn ai chờ ở các lĩnh vực của quầy này.")
         await desk.get_by_test_id("counter-close").click()
         await expect(desk.get_by_test_id("counter-state")).to_have_attribute("data-open", "false")
-    finally:
-        await context.close()
     async with httpx.AsyncClient(base_url=stack.queue, timeout=10) as client:
         moved = await client.get(
             f"/centers/{CENTER}/tickets", params={"status": "waiting"}, headers=stack.auth()

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from motcua.devtools.embedded import free_port
-from tests.browser.conftest import CENTER, Stack, playwright_api, shot
+from tests.browser.conftest import CENTER, Stack, browsing, playwright_api, shot
 
 expect = playwright_api().expect
 
@@ -21,8 +21,7 @@ DESK = {"width": 1366, "height": 900}
 async def test_queue_pages_say_the_service_is_unavailable_while_its_database_is_down(
     browser: Any, stack: Stack
 ) -> None:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    try:
+    async with browsing(browser, viewport={"width": 1280, "height": 800}) as context:
         board = await context.new_page()
         await board.goto(f"{stack.queue}/board")
         live = board.get_by_test_id("live-status")
@@ -49,8 +48,6 @@ async def test_queue_pages_say_the_service_is_unavailable_while_its_database_is_
         # Both come back by themselves: the 503 page reloads, the board reconnects.
         await expect(kiosk.get_by_test_id("kiosk-form")).to_be_visible(timeout=30_000)
         await expect(live).to_have_attribute("data-state", "live", timeout=30_000)
-    finally:
-        await context.close()
 
 
 async def _signed_in_console(context: Any, stack: Stack, counter: str) -> Any:

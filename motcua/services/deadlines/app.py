@@ -58,5 +58,6 @@ def create_app(
         runtime.spawn(deadlines.scheduler.run, "scheduler")
     # HTTP.
     app = runtime.create_app(api.router, pages.router, title="motcua deadlines", errors=ERRORS)
+    pages.PAGES.install(app)
     app.state.deadlines = deadlines
     return app

@@ -1,16 +1,8 @@
-"""The leaders' dashboard: the on-time table, the worklist and the weekly on-time chart.
-
-``GET /dashboard?center=&from=&to=&as_of=`` shows, for the dossiers received in the period
-(the current month by default), the figures in the center's own terms (received, resolved
-on time or early, late, withdrawn, in progress within the deadline or overdue, the on-time
-rate) in total, by service line and by procedure; the rate per week of receipt as an inline
-SVG chart; and the open dossiers that are overdue or due within a working day, as of now.
-Every figure comes from the same queries as the JSON API, in one read-only snapshot.
-
-It needs a token of the center (any role): without one, the sign-in page (``sign_in``).
-Another center's token: a 403 page. Database away: a 503 page. Vietnamese by default,
-``?lang=en``. The header names the center by the name stored with its calendar, else the
-configured one (``MOTCUA_DEADLINES_CENTER_NAMES``), else its id.
+"""The leaders' pages through the shared web kit: the dashboard (what it shows is
+``dashboard``'s) and its sign-in (who may see it is ``sign_in``'s), and their 403, 422 and
+503 pages. It needs a token of the center (any role): without one, the sign-in page;
+another center's token, a 403 page; database away, a 503 page. Vietnamese by default,
+``?lang=en``.
 
 Waiting times belong to the queue service, which this service never calls: the page's
 script draws today's from the queue's public statistics, or says they are missing.
@@ -18,189 +10,51 @@ script draws today's from the queue's public statistics, or says they are missin
 
 from __future__ import annotations
 
-import calendar
-import functools
-import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
-from markupsafe import Markup
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from motcua.services.deadlines import charts, queries, sign_in
+from motcua.services.deadlines import dashboard, sign_in
 from motcua.services.deadlines.errors import DeadlinesError, InvalidInput
-from motcua.services.deadlines.flags import regular_day
-from motcua.services.deadlines.page_kit import (
-    PATH,
-    Lang,
-    here,
-    language,
-    message,
-    render,
-    translator,
-    with_lang,
-)
-from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
+from motcua.services.deadlines.sign_in import COOKIE, COOKIE_MAX_AGE, CSRF_COOKIE, PATH
+from motcua.services.deadlines.statistics import ReportQuery
 from motcua.services.deadlines.usecases import Deadlines
+from motcua.shared.auth import Principal
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
-from motcua.shared.reference.statuses import portal_statuses
-from motcua.shared.runtime import ServiceRuntime
+from motcua.shared.web import Pages, here, language, with_lang
 
 log = get_logger(__name__)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-router.include_router(sign_in.router)
-
-MAX_WEEKS = 26
-WORKLIST_SHOWN = 100
-REFRESH_SECONDS = 30
+PAGES = Pages("motcua.services.deadlines", scripts=True, referrer="same-origin")
+RETRY_AFTER_UNAVAILABLE = 5
 
 
-# --------------------------------------------------------------- pure helpers
+def message(request: Request, status: int, kind: str, **context: Any) -> HTMLResponse:
+    """The 403 and 422 pages."""
+    return PAGES.render(request, "message.html", status=status, kind=kind, **context)
 
 
-class BadPeriod(ValueError):
-    """A period parameter that cannot be read; ``field`` names it."""
-
-    def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.field = field
-
-
-def month_of(day: date) -> tuple[date, date]:
-    # By the month's length, not the next month's first day: December 9999 has none.
-    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
-
-
-def parse_period(
-    start: str, end: str, as_of: str, today: date
-) -> tuple[date, date, datetime | None]:
-    """The period's first and last local dates and its instant. A missing end defaults to
-    the end of the start's month, a missing start to the start of the end's month, both to
-    the current month. ``as_of`` is an ISO datetime (local when naive) or a date, meaning
-    the end of that day."""
-    try:
-        first = date.fromisoformat(start) if start else None
-    except ValueError:
-        raise BadPeriod("from") from None
-    try:
-        last = date.fromisoformat(end) if end else None
-    except ValueError:
-        raise BadPeriod("to") from None
-    if first is None:
-        first = month_of(last or today)[0]
-    if last is None:
-        last = month_of(first)[1]
-    instant = None
-    if as_of:
-        try:
-            if len(as_of) == 10:
-                instant = datetime.combine(date.fromisoformat(as_of) + timedelta(days=1), time())
-            else:
-                instant = datetime.fromisoformat(as_of)
-        except ValueError:
-            raise BadPeriod("as_of") from None
-    return first, last, instant
-
-
-def weeks(start: date, end: date, until: date, limit: int = MAX_WEEKS) -> list[tuple[date, date]]:
-    """The period cut at Mondays into weeks (the first and last may be partial), up to the
-    week holding ``until``; the last ``limit`` of them."""
-    out: list[tuple[date, date]] = []
-    day = start
-    while day <= min(end, until):
-        sunday = day + timedelta(days=6 - day.weekday())
-        out.append((day, min(sunday, end)))
-        day = sunday + timedelta(days=1)
-    return out[-limit:]
-
-
-def number(n: int, lang: Lang) -> str:
-    """``3.510`` in Vietnamese, ``3,510`` in English."""
-    text = f"{n:,}"
-    return text.replace(",", ".") if lang == "vi" else text
-
-
-def percent(rate: float | None, lang: Lang) -> str:
-    if rate is None:
-        return "–"
-    text = f"{rate * 100:.1f}%"
-    return text.replace(".", ",") if lang == "vi" else text
-
-
-def working_time(seconds: int, day_seconds: int, lang: Lang) -> str:
-    """A signed working time as regular working days, hours and minutes (sign dropped)."""
-    days, rest = divmod(abs(seconds), max(day_seconds, 1))
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if lang == "vi":
-        parts = [f"{days} ngày" if days else "", f"{hours} giờ" if hours else ""]
-        parts.append(f"{minutes} phút" if minutes or not (days or hours) else "")
-    else:
-        parts = [f"{days} day{'s' if days != 1 else ''}" if days else ""]
-        parts.append(f"{hours} h" if hours else "")
-        parts.append(f"{minutes} min" if minutes or not (days or hours) else "")
-    return " ".join(p for p in parts if p)
+def unavailable(request: Request) -> HTMLResponse:
+    """The 503 page; its retry asks for the same page again."""
+    return PAGES.unavailable(
+        request,
+        detail="unavailable.detail",
+        retry_after=RETRY_AFTER_UNAVAILABLE,
+        retry_url=here(request),
+    )
 
 
 # ------------------------------------------------------------------ dashboard
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything the dashboard shows, read in one transaction."""
-
-    center_name: str
-    report: OnTimeReport
-    weekly: list[tuple[date, date, Tally]]
-    worklist: list[queries.WorkItem]
-    day_seconds: int
-    now: datetime
-
-
-async def snapshot(
-    d: Deadlines, runtime: ServiceRuntime, query: ReportQuery, now: datetime
-) -> Snapshot:
-    """The report, its weekly cohorts and the worklist, from one read-only snapshot."""
-    center = query.center_id
-    assert center is not None
-    async with (
-        runtime.pool.acquire() as conn,
-        conn.transaction(readonly=True, isolation="repeatable_read"),
-    ):
-        report = await queries.on_time_report(conn, query, calendars=d.calendars)
-        weekly: list[tuple[date, date, Tally]] = []
-        for first, last in weeks(query.start, query.end, query.as_of.astimezone(query.tz).date()):
-            week = ReportQuery(center, first, last, query.as_of, query.tz)
-            tally = (await queries.on_time_report(conn, week, calendars=d.calendars)).total
-            weekly.append((first, last, tally))
-        items = await queries.worklist(
-            conn, center, now, calendars=d.calendars, limit=d.settings.worklist_max
-        )
-        cal = await d.calendars.of(conn, center)
-        stored = await queries.center_calendar(conn, center)
-    return Snapshot(
-        center_name=queries.center_name(
-            center, stored.name if stored else None, d.settings.center_names
-        )
-        or center,
-        report=report,
-        weekly=weekly,
-        worklist=items,
-        day_seconds=int(regular_day(cal).total_seconds()),
-        now=now,
-    )
-
-
 @router.get(PATH, response_class=HTMLResponse)
-async def dashboard(request: Request) -> HTMLResponse:
+async def dashboard_page(request: Request) -> HTMLResponse:
     lang = language(request)
-    principal = sign_in.signed_in(request)
+    principal = _signed_in(request)
     if isinstance(principal, HTMLResponse):
         return principal
     params = request.query_params
@@ -211,7 +65,7 @@ async def dashboard(request: Request) -> HTMLResponse:
     now = d.clock()
     tz = d.calendars.default.tz
     try:
-        start, end, as_of = parse_period(
+        start, end, as_of = dashboard.parse_period(
             params.get("from", ""),
             params.get("to", ""),
             params.get("as_of", ""),
@@ -226,24 +80,22 @@ async def dashboard(request: Request) -> HTMLResponse:
             tz=tz,
             calendar=d.calendars.default,
         )
-    except BadPeriod as exc:
+    except dashboard.BadPeriod as exc:
         return message(request, 422, "bad_period", field=exc.field)
     except DeadlinesError as exc:
         field = exc.field if isinstance(exc, InvalidInput) else "to"
         return message(request, 422, "bad_period", field=field)
     try:
-        snap = await snapshot(d, request.app.state.runtime, query, now)
+        snap = await dashboard.snapshot(d, request.app.state.runtime, query, now)
     except UNAVAILABLE as exc:
         log.warning("page.database_unavailable", page="dashboard", error=repr(exc))
-        return message(request, 503, "unavailable", retry_url=here(request))
-    nonce = secrets.token_urlsafe(16) if as_of is None else ""
-    return render(
-        "dashboard.html",
+        return unavailable(request)
+    return PAGES.render(
         request,
-        nonce=nonce,
-        connect=_queue_origin(request),
+        "dashboard.html",
+        csp=PAGES.csp(connect=f" {_queue_origin(request)}"),
         queue_waiting_url=_queue_waiting_url(request, center),
-        **_context(snap, query, lang, live=as_of is None),
+        **dashboard.context(snap, query, lang, live=as_of is None),
     )
 
 
@@ -257,151 +109,65 @@ def _queue_waiting_url(request: Request, center: str) -> str:
     return f"{base}/centers/{quote(center, safe='')}/stats/waiting"
 
 
-# ------------------------------------------------------------- page context
+# -------------------------------------------------------------------- sign-in
 
 
-def _figures(tally: Tally, lang: Lang) -> dict[str, Any]:
-    values = {
-        "received": tally.received,
-        "on_time": tally.on_time,
-        "early": tally.resolved_early,
-        "late": tally.resolved_late,
-        "withdrawn": tally.withdrawn,
-        "in_progress": tally.in_progress,
-        "within": tally.in_progress_within,
-        "overdue": tally.in_progress_overdue,
-    }
-    rate = tally.on_time_rate
-    return {
-        "counts": values,
-        "text": {k: number(v, lang) for k, v in values.items()},
-        "rate": rate,
-        "rate_text": percent(rate, lang),
-    }
+def sign_in_page(
+    request: Request, *, status: int, error: bool, next_url: str, clear: bool = False
+) -> HTMLResponse:
+    csrf = sign_in.new_csrf(request)
+    response = PAGES.render(
+        request, "sign_in.html", status=status, error=error, next_url=next_url, csrf=csrf
+    )
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if clear:
+        response.delete_cookie(COOKIE, path=PATH)
+    # Double submit: the form carries the value this cookie holds. Another site can make
+    # a browser post the form, but can neither read the cookie nor set it, so its post
+    # lacks the matching value (no signing a victim in with the attacker's token).
+    sign_in.keep(request, response, CSRF_COOKIE, csrf, sign_in.CSRF_MAX_AGE)
+    return response
 
 
-def headline(tally: Tally, lang: Lang) -> str:
-    """The center's own sentence, e.g. "3.510 hồ sơ tiếp nhận, 3.450 giải quyết đúng hạn
-    và trước hạn, 60 đang giải quyết." Late and withdrawn appear only when non-zero."""
-    f = _figures(tally, lang)["text"]
-    vi = lang == "vi"
-    parts = [
-        f"{f['received']} " + ("hồ sơ tiếp nhận" if vi else "dossiers received"),
-        f"{f['on_time']} "
-        + ("giải quyết đúng hạn và trước hạn" if vi else "resolved on time or early"),
-    ]
-    if tally.resolved_late:
-        parts.append(f"{f['late']} " + ("giải quyết trễ hạn" if vi else "resolved late"))
-    if tally.withdrawn:
-        parts.append(
-            f"{f['withdrawn']} " + ("rút hoặc dừng xử lý" if vi else "withdrawn or stopped")
-        )
-    progress = f"{f['in_progress']} " + ("đang giải quyết" if vi else "in progress")
-    if tally.in_progress_overdue:
-        progress += f" ({f['overdue']} " + ("quá hạn)" if vi else "overdue)")
-    return ", ".join([*parts, progress]) + "."
-
-
-def weekly_chart(weekly: Sequence[tuple[date, date, Tally]], lang: Lang) -> str:
-    t = translator(lang)
-    bars = []
-    for first, last, tally in weekly:
-        rate = tally.on_time_rate
-        span = f"{first:%d/%m}–{last:%d/%m}"
-        detail = (
-            f"{span}: {number(tally.on_time, lang)}/{number(tally.resolved, lang)} "
-            + t("đúng hạn hoặc trước hạn", "on time or early")
-            if tally.resolved
-            else f"{span}: " + t("chưa có hồ sơ giải quyết", "nothing resolved yet")
-        )
-        bars.append(charts.Bar(f"{first:%d/%m}", None if rate is None else rate * 100, detail))
-    return charts.bar_chart(
-        bars,
-        title=t("Tỷ lệ đúng hạn theo tuần tiếp nhận", "On-time rate by week of receipt"),
-        description=t(
-            "Tỷ lệ hồ sơ giải quyết đúng hạn hoặc trước hạn trên số đã giải quyết, "
-            "theo tuần tiếp nhận.",
-            "Share of resolved dossiers resolved on time or early, by week of receipt.",
-        ),
-        x_label=t("Tuần bắt đầu (ngày/tháng)", "Week starting (day/month)"),
-        y_label=t("Tỷ lệ đúng hạn", "On-time rate"),
-        format_value=lambda v: f"{v:.0f}%" if v == int(v) else percent(v / 100, lang),
-        chart_id="chart-on-time-weekly",
+def _signed_in(request: Request) -> Principal | HTMLResponse:
+    """The caller, or the sign-in page to answer with instead (it comes back here)."""
+    principal, token_given, from_cookie = sign_in.caller(request)
+    if principal is not None:
+        return principal
+    return sign_in_page(
+        request, status=401, error=token_given, next_url=here(request), clear=from_cookie
     )
 
 
-def _work_rows(snap: Snapshot, lang: Lang, tz: Any) -> tuple[list[dict[str, Any]], int, int]:
-    rows: list[dict[str, Any]] = []
-    overdue = near = 0
-    for item in snap.worklist:
-        if item.overdue:
-            state, overdue = "overdue", overdue + 1
-        elif item.working_seconds_left <= snap.day_seconds:
-            state, near = "near_due", near + 1
-        else:
-            continue
-        if len(rows) >= WORKLIST_SHOWN:
-            continue
-        c = item.clock
-        left = working_time(item.working_seconds_left, snap.day_seconds, lang)
-        rows.append(
-            {
-                "code": c.dossier_code,
-                "procedure": c.procedure_code,
-                "line": c.line_code or "–",
-                "step": _step(c.status, lang),
-                "officer": " · ".join(p for p in (c.assignee, c.department) if p) or "–",
-                "due": f"{item.due_at.astimezone(tz):%H:%M %d/%m/%Y}",
-                "due_iso": item.due_at.isoformat(),
-                "state": state,
-                "left": (f"Quá hạn {left}" if lang == "vi" else f"{left} overdue")
-                if item.overdue
-                else (f"Còn {left}" if lang == "vi" else f"{left} left"),
-                "seconds_left": item.working_seconds_left,
-                "paused": item.paused,
-            }
+@router.get(PATH + "/sign-in", response_class=HTMLResponse)
+async def sign_in_form(request: Request) -> HTMLResponse:
+    next_url = sign_in.safe_next(request.query_params.get("next", PATH))
+    return sign_in_page(request, status=200, error=False, next_url=next_url)
+
+
+@router.post(PATH + "/sign-in", response_class=HTMLResponse)
+async def sign_in_submit(request: Request) -> Response:
+    """Check the token, keep it in a cookie only these pages receive, go on to the page."""
+    body = await request.body()
+    form = parse_qs(body[:8192].decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    next_url = sign_in.safe_next((form.get("next") or [PATH])[0])
+    principal, status = sign_in.checked(request, token, (form.get("csrf") or [""])[0])
+    if principal is None:
+        return sign_in_page(request, status=status, error=True, next_url=next_url)
+    if next_url == PATH:
+        next_url = with_lang(
+            f"{PATH}?{urlencode({'center': principal.center_id})}", language(request)
         )
-    return rows, overdue, near
+    response = RedirectResponse(next_url, status_code=303)
+    sign_in.keep(request, response, COOKIE, token, COOKIE_MAX_AGE)
+    response.delete_cookie(CSRF_COOKIE, path=PATH)  # spent: the next form gets a new one
+    return response
 
 
-@functools.cache
-def _steps() -> dict[int, dict[str, str]]:
-    """The portal's status names in both languages (the data file the worklist API uses)."""
-    return {s.code: {"vi": s.name.vi, "en": s.name.en} for s in portal_statuses().statuses}
-
-
-def _step(status: int | None, lang: Lang) -> str:
-    if status is None:
-        return "–"
-    names = _steps().get(status)
-    return names[lang] if names else str(status)
-
-
-def _context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> dict[str, Any]:
-    report, tz = snap.report, query.tz
-    no_line = "(không có lĩnh vực)" if lang == "vi" else "(no service line)"
-    rows, overdue, near = _work_rows(snap, lang, tz)
-    return {
-        "center_id": query.center_id,
-        "center_name": snap.center_name,
-        "start": query.start.isoformat(),
-        "end": query.end.isoformat(),
-        "period_text": f"{query.start:%d/%m/%Y} – {query.end:%d/%m/%Y}",
-        "as_of_input": f"{query.as_of.astimezone(tz):%Y-%m-%dT%H:%M}" if not live else "",
-        "as_of_local": f"{query.as_of.astimezone(tz):%H:%M %d/%m/%Y}",
-        "now_local": f"{snap.now.astimezone(tz):%H:%M:%S %d/%m/%Y}",
-        "live": live,
-        "refresh_ms": REFRESH_SECONDS * 1000,
-        "headline": headline(report.total, lang),
-        "total": _figures(report.total, lang),
-        "by_line": [(key or no_line, key, _figures(v, lang)) for key, v in report.by_line.items()],
-        "by_procedure": [(key, key, _figures(v, lang)) for key, v in report.by_procedure.items()],
-        "chart": Markup(weekly_chart(snap.weekly, lang)),
-        "weeks_capped": len(snap.weekly) >= MAX_WEEKS,
-        "worklist": rows,
-        "overdue_count": number(overdue, lang),
-        "near_count": number(near, lang),
-        "open_count": number(len(snap.worklist), lang),
-        "worklist_truncated": overdue + near > len(rows),
-        "sign_out": with_lang(PATH + "/sign-out", lang),
-    }
+@router.post(PATH + "/sign-out", response_class=HTMLResponse)
+async def sign_out(request: Request) -> Response:
+    response = RedirectResponse(with_lang(PATH + "/sign-in", language(request)), status_code=303)
+    response.delete_cookie(COOKIE, path=PATH)
+    return response

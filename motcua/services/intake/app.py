@@ -59,6 +59,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app = runtime.create_app(
         api.router, public.router, pages.router, title="motcua intake", errors=ERRORS
     )
+    pages.PAGES.install(app)
     app.state.intake = wiring
     # The counter console (served by queue) calls the clerk API from the browser. The token
     # is a bearer header, not a cookie, so credentials stay off.

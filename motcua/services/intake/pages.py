@@ -15,11 +15,9 @@ English. When the database is away the page says so with a 503, never a trace.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs, urlencode
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-import jinja2
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
@@ -31,87 +29,44 @@ from motcua.services.intake.schemas.responses import LookupOut
 from motcua.services.intake.usecases import Wiring, wiring
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
-from motcua.shared.page_headers import page_headers
+from motcua.shared.web import Lang, Pages, language, page_url, read_form
 
 log = get_logger(__name__)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 Deps = Annotated[Wiring, Depends(wiring)]
-Lang = Literal["vi", "en"]
 
 PATH = "/lookup"
-MAX_FORM_BYTES = 4096
 RETRY_AFTER_UNAVAILABLE = 5
 # No scripts, nothing from elsewhere; the page posts to itself only.
-_HEADERS = page_headers()
-_OUTCOMES = {
-    "approved": ("Chấp thuận", "Approved"),
-    "refused": ("Từ chối giải quyết", "Refused"),
-}
-_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-_templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("motcua.services.intake", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+PAGES = Pages("motcua.services.intake")
 
 
-def language(request: Request) -> Lang:
-    """``?lang=en`` for English; anything else is Vietnamese."""
-    return "en" if request.query_params.get("lang") == "en" else "vi"
-
-
-def _url(lang: Lang, **params: str) -> str:
-    query = {k: v for k, v in params.items() if v} | ({"lang": "en"} if lang == "en" else {})
-    return PATH + (f"?{urlencode(query)}" if query else "")
-
-
-def _render(
-    name: str, lang: Lang, *, status: int = 200, code: str = "", **context: Any
+def _lookup_page(
+    request: Request, *, status: int = 200, code: str = "", **context: Any
 ) -> HTMLResponse:
-    def t(vi: str, en: str) -> str:
-        return en if lang == "en" else vi
-
-    other: Lang = "en" if lang == "vi" else "vi"
-    page = _templates.get_template(f"pages/{name}").render(
-        lang=lang,
-        t=t,
-        code=code,
-        switch_url=_url(other, code=code),
-        form_action=_url(lang),
-        **context,
-    )
-    return HTMLResponse(page, status_code=status, headers=_HEADERS)
-
-
-def _lookup_page(lang: Lang, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """The form, and what the last lookup found; the language switch keeps the code only."""
     defaults: dict[str, Any] = {"state": "form", "errors": {}, "result": None, "retry_after": 0}
-    return _render("lookup.html", lang, status=status, **(defaults | context))
+    return PAGES.render(
+        request,
+        "lookup.html",
+        defaults | context,
+        status=status,
+        switch={"code": code},
+        code=code,
+        form_action=page_url(PATH, language(request)),
+    )
 
 
-def unavailable_page(lang: Lang, retry_url: str) -> HTMLResponse:
+def unavailable_page(request: Request, retry_url: str) -> HTMLResponse:
     """The 503 page: a plain statement in both languages, and a way to retry."""
-    response = _render("unavailable.html", lang, status=503, retry_url=retry_url)
-    response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
-    return response
+    return PAGES.unavailable(
+        request,
+        detail="unavailable.detail",
+        retry_after=RETRY_AFTER_UNAVAILABLE,
+        retry_url=retry_url,
+    )
 
 
 # ------------------------------------------------------------------------ routes
@@ -121,25 +76,25 @@ def unavailable_page(lang: Lang, retry_url: str) -> HTMLResponse:
 async def lookup_form(request: Request) -> HTMLResponse:
     """The empty form; ``?code=`` (from the receipt's link) pre-fills the code only."""
     code = request.query_params.get("code", "").strip()[:80]
-    return _lookup_page(language(request), code=code)
+    return _lookup_page(request, code=code)
 
 
 @router.post(PATH, response_class=HTMLResponse)
 async def lookup_submit(request: Request, w: Deps) -> HTMLResponse:
     """Look the dossier up as ``POST /v1/public/lookup`` does and show its timeline."""
     lang = language(request)
-    form = await _form(request)
+    form = await read_form(request)
     code = form.get("code", "").strip()
     try:
         given = LookupIn.model_validate({"code": code, "secret": form.get("secret", "")})
     except ValidationError as exc:
         fields = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
-        errors = {f: _field_error(lang, f) for f in fields}
-        return _lookup_page(lang, status=422, state="invalid", errors=errors, code=code[:80])
+        errors = {f: PAGES.t(lang, f"field_error.{f}") for f in fields}
+        return _lookup_page(request, status=422, state="invalid", errors=errors, code=code[:80])
     retry_after = w.lookups.retry_after(client_address(w, request))
     if retry_after is not None:
         page = _lookup_page(
-            lang, status=429, state="rate_limited", retry_after=retry_after, code=code
+            request, status=429, state="rate_limited", retry_after=retry_after, code=code
         )
         page.headers["Retry-After"] = str(retry_after)
         return page
@@ -148,26 +103,11 @@ async def lookup_submit(request: Request, w: Deps) -> HTMLResponse:
             found = await w.queries.lookup(conn, given.code, given.secret)
     except UNAVAILABLE as exc:
         log.warning("page.database_unavailable", page="lookup", error=repr(exc))
-        return unavailable_page(lang, _url(lang, code=code))
+        return unavailable_page(request, page_url(PATH, lang, code=code))
     if found is None:
-        return _lookup_page(lang, status=404, state="not_found", code=code)
+        return _lookup_page(request, status=404, state="not_found", code=code)
     view = w.views.lookup(*found)
-    return _lookup_page(lang, state="found", result=_result(view, lang, w.views.tz), code=code)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The urlencoded form (the first value of each field); an oversized body is empty."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[0] for k, v in parsed.items()}
-
-
-def _field_error(lang: Lang, field: str) -> str:
-    if field == "code":
-        return "Vui lòng nhập mã hồ sơ." if lang == "vi" else "Please enter the dossier code."
-    return "Vui lòng nhập mã tra cứu." if lang == "vi" else "Please enter the lookup secret."
+    return _lookup_page(request, state="found", result=_result(view, lang, w.views.tz), code=code)
 
 
 # ------------------------------------------------------------------ formatting
@@ -179,7 +119,8 @@ def long_local(t: datetime, tz: ZoneInfo, lang: Lang) -> str:
     if lang == "vi":
         return vi_datetime(t, tz)
     local = t.astimezone(tz)
-    weekday, month = _WEEKDAYS_EN[local.weekday()], _MONTHS_EN[local.month - 1]
+    weekday = PAGES.t(lang, f"weekday.{local.weekday()}")
+    month = PAGES.t(lang, f"month.{local.month}")
     return f"{local:%H:%M}, {weekday} {local.day} {month} {local.year}"
 
 
@@ -190,14 +131,13 @@ def _short(t: datetime, tz: ZoneInfo) -> str:
 def _result(view: LookupOut, lang: Lang, tz: ZoneInfo) -> dict[str, Any]:
     """What the page shows of the citizen view, in one language."""
     en = lang == "en"
-    outcome = _OUTCOMES.get(view.outcome or "")
     return {
         "code": view.code,
         "procedure": view.procedure.name_en if en else view.procedure.name_vi,
         "step": view.current_step.name_en if en else view.current_step.name_vi,
         "step_code": view.current_step.code,
         "clock": view.current_step.clock,
-        "outcome": (outcome[1] if en else outcome[0]) if outcome else view.outcome,
+        "outcome": PAGES.catalog.pick(lang, "outcome", view.outcome) if view.outcome else None,
         "appointment": long_local(view.appointment_at, tz, lang),
         "appointment_iso": view.appointment_at.isoformat(),
         "received": _short(view.received_at, tz),

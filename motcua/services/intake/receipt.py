@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from motcua.services.intake.repository.dossiers import DossierRecord
+from motcua.shared.web import templates
 
 _WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
@@ -48,14 +49,7 @@ class ReceiptPage:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("motcua.services.intake", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env
+    return templates("motcua.services.intake")
 
 
 def render_receipt(page: ReceiptPage) -> str:

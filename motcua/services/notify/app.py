@@ -44,6 +44,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     _deliver(runtime, settings, composer)
     # HTTP.
     app = runtime.create_app(api.router, pages.router, title="motcua notify", errors=ERRORS)
+    pages.PAGES.install(app)
     app.state.notifier = notifier
     return app
 

@@ -13,41 +13,26 @@ staff's delivery log; real channels turn the inbox off anyway unless it is force
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
-import jinja2
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from motcua.services.notify.api import notifier_of, unit_of_work
 from motcua.services.notify.contacts import mask
-from motcua.services.notify.message_templates import TEMPLATES
 from motcua.services.notify.repository import citizens as repo
 from motcua.services.notify.repository import delivery_log as deliveries
-from motcua.shared.page_headers import page_headers
+from motcua.shared.web import Lang, Pages
 
 router = APIRouter(tags=["pages"])
 
-Lang = Literal["vi", "en"]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
-_pages = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
-
-
-def _html(name: str, lang: Lang, status: int = 200, **context: Any) -> HTMLResponse:
-    def t(vi: str, en: str) -> str:
-        return en if lang == "en" else vi
-
-    page = _pages.get_template(f"pages/{name}").render(lang=lang, t=t, **context)
-    # The inbox shows messages and the opt-out page acts on a link's token: the same
-    # no-cache, no-frame, no-script headers as every other service's pages.
-    return HTMLResponse(page, status_code=status, headers=page_headers())
+# The inbox shows messages and the opt-out page acts on a link's token: the same
+# no-cache, no-frame, no-script headers as every other service's pages.
+PAGES = Pages("motcua.services.notify")
 
 
 # -------------------------------------------------------------------- dev inbox
@@ -79,7 +64,7 @@ async def _inbox(request: Request, limit: int) -> list[dict[str, Any]]:
 async def dev_inbox(request: Request, lang: Lang = "vi", limit: Limit = 200) -> HTMLResponse:
     """Every message as the citizen would see it (development only). Only messages the
     inbox itself delivered show the lookup secret; those of real channels mask it."""
-    return _html("inbox.html", lang, messages=await _inbox(request, limit))
+    return PAGES.render(request, "inbox.html", messages=await _inbox(request, limit))
 
 
 @router.get("/dev/inbox.json")
@@ -92,9 +77,9 @@ async def dev_inbox_json(request: Request, limit: Limit = 200) -> list[dict[str,
 
 
 @router.get("/optout/{token}", response_class=HTMLResponse)
-async def opt_out_page(token: str, lang: Lang = "vi") -> HTMLResponse:
+async def opt_out_page(request: Request, token: str, lang: Lang = "vi") -> HTMLResponse:
     """Asks before acting, so that link previews cannot opt anyone out."""
-    return _html("optout.html", lang, done=False, invalid=False)
+    return PAGES.render(request, "optout.html", done=False, invalid=False)
 
 
 @router.post("/optout/{token}", response_class=HTMLResponse)
@@ -105,8 +90,8 @@ async def opt_out_confirmed(request: Request, token: str, lang: Lang = "vi") -> 
     except HTTPException as exc:
         if exc.status_code != 422:
             raise
-        return _html("optout.html", lang, status=404, done=False, invalid=True)
-    return _html("optout.html", lang, done=True, invalid=False)
+        return PAGES.render(request, "optout.html", status=404, done=False, invalid=True)
+    return PAGES.render(request, "optout.html", done=True, invalid=False)
 
 
 # ---------------------------------------------------------------------- ratings
@@ -119,9 +104,9 @@ async def feedback_page(request: Request, token: str, lang: Lang = "vi") -> HTML
         async with unit_of_work(request) as conn:
             dossier = await repo.get_dossier(conn, n.dossier_of_token(token))
     except HTTPException:
-        invalid = _t(lang, "Liên kết không hợp lệ.", "This link is not valid.")
-        return _html("feedback.html", lang, 404, message=invalid)
-    return _html("feedback.html", lang, message=None, dossier_code=dossier.dossier_code)
+        invalid = PAGES.t(request, "link_not_valid")
+        return PAGES.render(request, "feedback.html", status=404, message=invalid)
+    return PAGES.render(request, "feedback.html", message=None, dossier_code=dossier.dossier_code)
 
 
 @router.post("/feedback/{token}", response_class=HTMLResponse)
@@ -130,20 +115,15 @@ async def feedback_form(request: Request, token: str, lang: Lang = "vi") -> HTML
     raw_rating = (form.get("rating") or [""])[0]
     comment = (form.get("comment") or [""])[0]
     if not raw_rating.isdigit():
-        ask = _t(lang, "Vui lòng chọn mức đánh giá.", "Please choose a rating.")
-        return _html("feedback.html", lang, 422, message=ask)
+        ask = PAGES.t(request, "feedback.choose")
+        return PAGES.render(request, "feedback.html", status=422, message=ask)
     try:
         async with unit_of_work(request) as conn:
             await notifier_of(request).submit_feedback(conn, token, int(raw_rating), comment)
     except HTTPException as exc:
-        text = {
-            409: _t(lang, "Hồ sơ này đã được đánh giá.", "This dossier has already been rated."),
-            404: _t(lang, "Liên kết không hợp lệ.", "This link is not valid."),
-        }.get(exc.status_code, _t(lang, "Đánh giá không hợp lệ.", "That rating is not valid."))
-        return _html("feedback.html", lang, exc.status_code, message=text)
-    thanks = _t(lang, "Cảm ơn ông/bà đã đánh giá!", "Thank you for your rating!")
-    return _html("feedback.html", lang, message=thanks)
-
-
-def _t(lang: Lang, vi: str, en: str) -> str:
-    return en if lang == "en" else vi
+        key = {409: "feedback.already", 404: "link_not_valid"}.get(
+            exc.status_code, "feedback.invalid"
+        )
+        message = PAGES.t(request, key)
+        return PAGES.render(request, "feedback.html", status=exc.status_code, message=message)
+    return PAGES.render(request, "feedback.html", message=PAGES.t(request, "feedback.thanks"))

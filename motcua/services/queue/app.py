@@ -7,9 +7,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 
-from motcua.services.queue import api, handlers, metrics, page_kit, pages, personal_data
+from motcua.services.queue import api, handlers, metrics, pages, personal_data
 from motcua.services.queue.contact_limits import ContactLimits
 from motcua.services.queue.directory import load_directory
 from motcua.services.queue.display import DisplayHub
@@ -39,7 +38,7 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
     # HTTP.
     app = runtime.create_app(api.router, pages.router, title="motcua queue", errors=ERRORS)
-    app.mount("/static", StaticFiles(directory=page_kit.STATIC_DIR), name="static")
+    pages.PAGES.install(app)
     hub = DisplayHub(
         settings.db.url,
         channel=f"{runtime.schema}_display",

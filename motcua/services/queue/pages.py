@@ -14,8 +14,11 @@ in both languages that reloads itself; an unknown center or ticket, a 404 page.
 
 from __future__ import annotations
 
+import functools
 import secrets
-from urllib.parse import parse_qs, urlsplit
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,34 +27,121 @@ from pydantic import ValidationError
 from motcua.services.queue.api import limit_contact_tickets
 from motcua.services.queue.board import Board
 from motcua.services.queue.directory import Center
-from motcua.services.queue.domain import PRIORITY_REASONS
+from motcua.services.queue.domain import PRIORITY_REASONS, Status
 from motcua.services.queue.errors import Conflict, NotFound, TooMany
-from motcua.services.queue.page_kit import (
-    STATUS_LABELS,
-    Lang,
-    Unavailable,
-    content_security_policy,
-    fragment_unavailable,
-    guarded,
-    helpers,
-    language,
-    line_name,
-    not_found_page,
-    page_url,
-    qr_svg,
-    render,
-    unavailable_page,
-)
+from motcua.services.queue.kiosk_form import error_keys, issue_request
+from motcua.services.queue.labels import helpers, line_name, qr_svg
 from motcua.services.queue.queries import QueueQueries
-from motcua.services.queue.schemas import IssueTicketIn
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
+from motcua.shared.db import UNAVAILABLE
+from motcua.shared.logging import get_logger
+from motcua.shared.web import Pages, language, page_url, read_form
+
+log = get_logger(__name__)
+T = TypeVar("T")
+P = ParamSpec("P")
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+PAGES = Pages("motcua.services.queue", scripts=True, referrer="same-origin")
 
-MAX_FORM_BYTES = 4096
 KIOSK_RETURN_SECONDS = 45
 CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+RETRY_AFTER_SECONDS = 10
+
+
+# ------------------------------------------------------------ rendering
+
+
+class Unavailable(Exception):
+    """The database is out of reach: the page answers 503."""
+
+
+async def guarded(read: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await read()
+    except UNAVAILABLE as exc:
+        log.warning("page.database_unavailable", error=repr(exc))
+        raise Unavailable from exc
+
+
+def _helpers(request: Request, center: Center) -> dict[str, Any]:
+    return helpers(PAGES.catalog, center, language(request))
+
+
+def unavailable_page(request: Request) -> HTMLResponse:
+    """503 in both languages; it reloads itself, so an unattended screen comes back alone."""
+    retry_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return PAGES.unavailable(
+        request,
+        detail="unavailable.detail",
+        aside="unavailable.aside",
+        retry_after=RETRY_AFTER_SECONDS,
+        retry_url=retry_url,
+        refresh=True,
+    )
+
+
+def not_found_page(request: Request, what: str, key: str) -> HTMLResponse:
+    """The 404 page: a ticket's code that is not right, or no such center."""
+    lang = language(request)
+    t = PAGES.catalog.translator(lang)
+    ticket = what == "ticket"
+    return PAGES.not_found(
+        request,
+        heading=t("not_found.ticket" if ticket else "not_found.page"),
+        before=t("not_found.ticket_before") if ticket else t("not_found.page_before", what=what),
+        key=key,
+        after=t("not_found.ticket_after") if ticket else ".",
+        links=(
+            (page_url("/ticket", lang), t("not_found.find_ticket")),
+            (page_url("/kiosk", lang), t("not_found.take_ticket")),
+        ),
+    )
+
+
+Handler = Callable[P, Awaitable[Response]]
+
+
+def _request_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
+    """The handler's request (FastAPI passes every parameter by name)."""
+    request = kwargs.get("request", args[0] if args else None)
+    assert isinstance(request, Request)
+    return request
+
+
+def whole_page(handler: Handler[P]) -> Handler[P]:
+    """A whole page: an unknown center or ticket shows the 404 page, an outage the 503."""
+
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
+        request = _request_of(args, kwargs)
+        try:
+            return await handler(*args, **kwargs)
+        except NotFound as exc:
+            return not_found_page(request, exc.kind, exc.key)
+        except Unavailable:
+            return unavailable_page(request)
+
+    functools.update_wrapper(answer, handler)  # FastAPI reads the handler's parameters
+    return answer
+
+
+def fragment(handler: Handler[P]) -> Handler[P]:
+    """A live panel fetched into a page: an empty 404 or 503, which the page's script
+    reads as "gone" or "retry later"."""
+
+    async def answer(*args: P.args, **kwargs: P.kwargs) -> Response:
+        try:
+            return await handler(*args, **kwargs)
+        except NotFound:
+            return HTMLResponse("", status_code=404)
+        except Unavailable:
+            return HTMLResponse(
+                "", status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+            )
+
+    functools.update_wrapper(answer, handler)
+    return answer
 
 
 # ---------------------------------------------------------------- app state
@@ -87,13 +177,9 @@ async def _center_board(request: Request) -> tuple[Center, Board]:
 
 
 @router.get("/kiosk", response_class=HTMLResponse)
+@whole_page
 async def kiosk(request: Request) -> Response:
-    try:
-        center, board = await _center_board(request)
-    except NotFound as exc:
-        return not_found_page(request, exc.kind, exc.key)
-    except Unavailable:
-        return unavailable_page(request)
+    center, board = await _center_board(request)
     return _kiosk_page(request, center, board)
 
 
@@ -106,9 +192,8 @@ def _kiosk_page(
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    lang = language(request)
     form = form or {}
-    return render(
+    return PAGES.render(
         request,
         "kiosk.html",
         status=status,
@@ -118,7 +203,7 @@ def _kiosk_page(
         form=form,
         request_key=secrets.token_urlsafe(18),
         autoprint=_autoprint(request, form),
-        **helpers(center, lang),
+        **_helpers(request, center),
     )
 
 
@@ -128,80 +213,13 @@ def _autoprint(request: Request, form: dict[str, str]) -> bool:
     return "1" in (request.query_params.get("autoprint"), form.get("autoprint"))
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """An urlencoded form, first value of each field; an oversized body counts as empty."""
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
-    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {k: v[0].strip() for k, v in parsed.items()}
-
-
-def _kiosk_request(form: dict[str, str]) -> IssueTicketIn:
-    """The form as the API's own request model, so the page accepts exactly what it does."""
-    contact = None
-    if form.get("contact_value") or form.get("consent"):
-        contact = {
-            "kind": form.get("contact_kind") or "phone",
-            "value": form.get("contact_value", ""),
-            "consent": form.get("consent") == "yes",
-            "language": form.get("contact_language") or "vi",
-        }
-    return IssueTicketIn.model_validate(
-        {
-            "line_code": form.get("line_code", ""),
-            "priority_reason": form.get("priority_reason") or None,
-            "contact": contact,
-        }
-    )
-
-
-_KIOSK_ERRORS: dict[str, tuple[str, str]] = {
-    "line_code": ("Vui lòng chọn lĩnh vực.", "Please choose a service."),
-    "line_again": ("Vui lòng chọn lại lĩnh vực.", "Please choose the service again."),
-    "priority_reason": ("Đối tượng ưu tiên không hợp lệ.", "Unknown priority reason."),
-    "contact.value": (
-        "Số điện thoại hoặc e-mail chưa đúng.",
-        "The phone number or e-mail address is not valid.",
-    ),
-    "contact.consent": (
-        "Vui lòng đánh dấu đồng ý nhận thông báo, hoặc để trống ô liên hệ.",
-        "Please tick the consent box, or leave the contact empty.",
-    ),
-    "contact.limit": (
-        "Đã lấy quá nhiều số có liên hệ; vui lòng thử lại sau, hoặc để trống ô liên hệ.",
-        "Too many tickets with a contact; please retry later, or leave the contact empty.",
-    ),
-}
-# Errors shown beside another field than the one named.
-_SHOWN_AT = {"line_again": "line_code", "contact.limit": "contact.value"}
-
-
-def _kiosk_errors(fields: list[str], lang: Lang) -> dict[str, str]:
-    """One message per offending field; a contact's kind or language counts as its value."""
-    errors: dict[str, str] = {}
-    for field in fields:
-        key = field if field in _KIOSK_ERRORS else "line_code"
-        if field.startswith("contact.") and key == "line_code":
-            key = "contact.value"
-        pair = _KIOSK_ERRORS[key]
-        errors[_SHOWN_AT.get(key, key)] = pair[1] if lang == "en" else pair[0]
-    return errors
-
-
 @router.post("/kiosk", response_class=HTMLResponse)
+@whole_page
 async def kiosk_issue(request: Request) -> Response:
     """Issue a ticket from the kiosk form, then show it, ready to print (303, so a reload
     never issues twice; the form's one-time key also makes a double tap one ticket)."""
-    form = await _form(request)
-    try:
-        center = _center(request, form.get("center"))
-    except NotFound as exc:
-        return not_found_page(request, exc.kind, exc.key)
-    try:
-        return await _issue_from_form(request, center, form)
-    except Unavailable:
-        return unavailable_page(request)
+    form = {k: v.strip() for k, v in (await read_form(request)).items()}
+    return await _issue_from_form(request, _center(request, form.get("center")), form)
 
 
 async def _issue_from_form(request: Request, center: Center, form: dict[str, str]) -> Response:
@@ -210,11 +228,11 @@ async def _issue_from_form(request: Request, center: Center, form: dict[str, str
 
     async def again(status: int, fields: list[str]) -> Response:
         board = await guarded(lambda: _queries(request).board(center.center_id))
-        errors = _kiosk_errors(fields, lang)
+        errors = {at: PAGES.t(lang, f"kiosk_error.{key}") for at, key in error_keys(fields)}
         return _kiosk_page(request, center, board, status=status, errors=errors, form=kept)
 
     try:
-        body = _kiosk_request(form)
+        body = issue_request(form)
     except ValidationError as exc:
         return await again(422, [".".join(str(p) for p in e["loc"]) for e in exc.errors()])
     if body.line_code not in center.lines:
@@ -265,10 +283,14 @@ def _code(raw: str) -> str | None:
 
 
 async def _ticket(request: Request, raw: str) -> TicketView:
+    """The ticket of a lookup code; NotFound names a ticket whatever the code's fault."""
     code = _code(raw)
     if code is None:
-        raise NotFound("ticket lookup code", raw[:16])
-    return await guarded(lambda: _queries(request).ticket_by_code(code))
+        raise NotFound("ticket", raw[:16])
+    try:
+        return await guarded(lambda: _queries(request).ticket_by_code(code))
+    except NotFound as exc:
+        raise NotFound("ticket", exc.key) from None
 
 
 @router.get("/ticket", response_class=HTMLResponse)
@@ -281,18 +303,16 @@ async def ticket_search(request: Request) -> Response:
         if code is not None:
             return RedirectResponse(page_url(f"/ticket/{code}", lang), status_code=303)
     status = 422 if raw else 200
-    return render(request, "ticket_search.html", status=status, code=raw[:16], invalid=bool(raw))
+    return PAGES.render(
+        request, "ticket_search.html", status=status, code=raw[:16], invalid=bool(raw)
+    )
 
 
 @router.get("/ticket/{code}", response_class=HTMLResponse)
+@whole_page
 async def ticket_page(request: Request, code: str) -> Response:
     lang = language(request)
-    try:
-        view = await _ticket(request, code)
-    except NotFound as exc:
-        return not_found_page(request, "ticket", exc.key)
-    except Unavailable:
-        return unavailable_page(request)
+    view = await _ticket(request, code)
     t = view.ticket
     center = _service(request).directory.center(t.center_id)
     status_url = public_base(request) + page_url(f"/ticket/{t.lookup_code}", lang)
@@ -308,45 +328,37 @@ async def ticket_page(request: Request, code: str) -> Response:
         "returnSeconds": KIOSK_RETURN_SECONDS,
         "autoPrint": autoprint,
     }
-    return render(
+    return PAGES.render(
         request,
         "ticket.html",
         view=view,
-        qr=qr_svg(status_url, lang),
+        qr=qr_svg(status_url, PAGES.t(lang, "qr_title")),
         status_url=status_url,
         kiosk_mode=kiosk_mode,
         contact_given=request.query_params.get("contact") == "1",
         config=config,
         return_seconds=KIOSK_RETURN_SECONDS,
-        **helpers(center, lang),
+        **_helpers(request, center),
     )
 
 
 @router.get("/ticket/{code}/panel", response_class=HTMLResponse)
+@fragment
 async def ticket_panel(request: Request, code: str) -> Response:
     """The live part of the ticket page, fetched again on each change of its center."""
-    try:
-        view = await _ticket(request, code)
-    except NotFound:
-        return HTMLResponse("", status_code=404)
-    except Unavailable:
-        return fragment_unavailable()
+    view = await _ticket(request, code)
     center = _service(request).directory.center(view.ticket.center_id)
-    return render(request, "ticket_panel.html", view=view, **helpers(center, language(request)))
+    return PAGES.render(request, "ticket_panel.html", view=view, **_helpers(request, center))
 
 
 # -------------------------------------------------------------------- board
 
 
 @router.get("/board", response_class=HTMLResponse)
+@whole_page
 async def board_page(request: Request) -> Response:
     lang = language(request)
-    try:
-        center, board = await _center_board(request)
-    except NotFound as exc:
-        return not_found_page(request, exc.kind, exc.key)
-    except Unavailable:
-        return unavailable_page(request)
+    center, board = await _center_board(request)
     config = {
         "panelUrl": page_url("/board/panel", lang, center=center.center_id),
         "streamUrl": f"/centers/{center.center_id}/display/stream",
@@ -354,18 +366,16 @@ async def board_page(request: Request) -> Response:
         "counters": {c.counter_id: c.name for c in center.counters.values()},
         "timezone": center.timezone,
     }
-    return render(request, "board.html", board=board, config=config, **helpers(center, lang))
+    return PAGES.render(
+        request, "board.html", board=board, config=config, **_helpers(request, center)
+    )
 
 
 @router.get("/board/panel", response_class=HTMLResponse)
+@fragment
 async def board_panel(request: Request) -> Response:
-    try:
-        center, board = await _center_board(request)
-    except NotFound:
-        return HTMLResponse("", status_code=404)
-    except Unavailable:
-        return fragment_unavailable()
-    return render(request, "board_panel.html", board=board, **helpers(center, language(request)))
+    center, board = await _center_board(request)
+    return PAGES.render(request, "board_panel.html", board=board, **_helpers(request, center))
 
 
 # ------------------------------------------------------------------ counter
@@ -377,14 +387,10 @@ def _origin(url: str) -> str:
 
 
 @router.get("/counter", response_class=HTMLResponse)
+@whole_page
 async def counter_page(request: Request) -> Response:
     lang = language(request)
-    try:
-        center, board = await _center_board(request)
-    except NotFound as exc:
-        return not_found_page(request, exc.kind, exc.key)
-    except Unavailable:
-        return unavailable_page(request)
+    center, board = await _center_board(request)
     intake_url = _settings(request).intake_url.rstrip("/")
     config = {
         "center": center.center_id,
@@ -396,14 +402,14 @@ async def counter_page(request: Request) -> Response:
             for c in center.counters.values()
         ],
         "lines": {code: line_name(center, code, lang) for code in center.lines},
-        "statuses": {k: v[1] if lang == "en" else v[0] for k, v in STATUS_LABELS.items()},
+        "statuses": {s.value: PAGES.t(lang, f"status.{s.value}") for s in Status},
     }
     origin = _origin(intake_url)
-    return render(
+    return PAGES.render(
         request,
         "counter.html",
-        csp=content_security_policy(connect=f" {origin}" if origin else "", framed=True),
+        csp=PAGES.csp(connect=f" {origin}" if origin else "", framed=True),
         board=board,
         config=config,
-        **helpers(center, lang),
+        **_helpers(request, center),
     )

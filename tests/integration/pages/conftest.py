@@ -132,6 +132,14 @@ class DeadlinesApp:
     def bearer(self, center: str, role: Role = "leader") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(center, role)}"}
 
+    async def dashboard(
+        self, client: httpx.AsyncClient, center: str, **params: str
+    ) -> httpx.Response:
+        """The center's dashboard as its leader sees it (``from``, ``to``, ``as_of``...)."""
+        return await client.get(
+            "/dashboard", params={"center": center, **params}, headers=self.bearer(center)
+        )
+
     async def publish(self, *events: Envelope[Any]) -> None:
         """Put dossier events on the topic, keyed by dossier, as intake's relay does."""
         kafka = self.settings.kafka

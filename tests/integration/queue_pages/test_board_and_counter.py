@@ -6,6 +6,7 @@ import re
 
 import httpx
 
+from motcua.services.queue.pages import PAGES
 from tests.integration.queue_pages.conftest import INTAKE_URL, PagesEnv
 from tests.integration.queue_pages.dom import Page
 
@@ -114,6 +115,9 @@ async def test_pages_load_only_this_services_own_assets(client: httpx.AsyncClien
         r = await client.get(path)
         assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text)
         assert assets, path
+        assert r.headers["content-security-policy"] == (
+            PAGES.csp(connect=f" {INTAKE_URL}", framed=True) if path == "/counter" else PAGES.csp()
+        ), path
         assert re.findall(r'(?:src|href)="(?:https?:)?//', r.text) == [], path
         for asset in assets:
             got = await client.get(asset)

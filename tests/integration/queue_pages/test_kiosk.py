@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
-from motcua.services.queue import page_kit
+from motcua.services.queue import labels
 from motcua.services.queue.domain import PRIORITY_REASONS, Status
+from motcua.services.queue.pages import PAGES
 from tests.integration.queue_pages.conftest import PagesEnv
 from tests.integration.queue_pages.dom import Page
 
@@ -107,7 +108,7 @@ async def test_taking_a_ticket_shows_it_ready_to_print_with_a_qr_code(
     qr = page.one("ticket-qr")
     status_url = f"{pages_env.settings.public_url}/ticket/{code}"
     assert qr.attrs["data-url"] == status_url
-    assert page_kit.qr_svg(status_url, "vi") in r.text
+    assert labels.qr_svg(status_url, PAGES.t("vi", "qr_title")) in r.text
     assert "<svg" in r.text
     # Nothing is loaded from elsewhere: scripts and styles come from this service.
     assert re.findall(r'(?:src|href)="(?:https?:)?//', r.text) == []
@@ -247,11 +248,13 @@ async def test_the_ticket_search_form_goes_to_the_ticket(client: httpx.AsyncClie
 
 
 def test_every_priority_reason_and_status_has_both_labels() -> None:
-    assert set(page_kit.PRIORITY_LABELS) == set(PRIORITY_REASONS)
-    assert set(page_kit.STATUS_LABELS) == {s.value for s in Status}
-    for vi, en in [*page_kit.PRIORITY_LABELS.values(), *page_kit.STATUS_LABELS.values()]:
-        assert vi
-        assert en
+    for lang in ("vi", "en"):
+        texts = PAGES.catalog.texts[lang]
+        priorities = {k.split(".", 1)[1]: v for k, v in texts.items() if k.startswith("priority.")}
+        statuses = {k.split(".", 1)[1]: v for k, v in texts.items() if k.startswith("status.")}
+        assert set(priorities) == set(PRIORITY_REASONS)
+        assert set(statuses) == {s.value for s in Status}
+        assert all([*priorities.values(), *statuses.values()])
 
 
 async def test_a_kiosk_set_to_print_by_itself_stays_so(

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from motcua.services.deadlines import pages
-from motcua.services.deadlines.pages import (
+from motcua.services.deadlines import dashboard
+from motcua.services.deadlines.dashboard import (
     BadPeriod,
     headline,
     number,
@@ -82,7 +82,7 @@ def test_weeks_run_monday_to_sunday_cut_at_the_period_and_at_the_instant() -> No
 
 def test_a_long_period_keeps_only_the_last_weeks() -> None:
     year = weeks(date(2025, 1, 1), date(2025, 12, 31), until=date(2025, 12, 31))
-    assert len(year) == pages.MAX_WEEKS
+    assert len(year) == dashboard.MAX_WEEKS
     assert year[-1] == (date(2025, 12, 29), date(2025, 12, 31))
 
 
@@ -94,11 +94,11 @@ def test_numbers_and_rates_in_each_language() -> None:
 
 def test_working_time_in_regular_days_hours_and_minutes() -> None:
     day = 27_000  # 7 h 30
-    assert pages.working_time(-40 * 3600, day, "vi") == "5 ngày 2 giờ 30 phút"
-    assert pages.working_time(40 * 3600, day, "en") == "5 days 2 h 30 min"
-    assert pages.working_time(3600, day, "vi") == "1 giờ"
-    assert pages.working_time(day, day, "en") == "1 day"
-    assert pages.working_time(0, day, "vi") == "0 phút"
+    assert dashboard.working_time(-40 * 3600, day, "vi") == "5 ngày 2 giờ 30 phút"
+    assert dashboard.working_time(40 * 3600, day, "en") == "5 days 2 h 30 min"
+    assert dashboard.working_time(3600, day, "vi") == "1 giờ"
+    assert dashboard.working_time(day, day, "en") == "1 day"
+    assert dashboard.working_time(0, day, "vi") == "0 phút"
 
 
 def test_the_headline_is_the_centers_own_sentence() -> None:
