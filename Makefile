@@ -44,6 +44,18 @@ unit: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/motcua docs gen
 
+# The documentation site (mkdocs.yml) into build/site; --strict fails on a broken link or
+# anchor. The link test also covers the READMEs, which the site does not hold.
+.PHONY: docs-site screenshots
+docs-site: $(STAMP)
+	$(BIN)/pytest -q tests/docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Retakes the guides' screenshots (docs/assets/screenshots) with the browser test that
+# opens each page; needs Chromium at /usr/bin/chromium.
+screenshots: $(STAMP)
+	MOTCUA_SCREENSHOTS=docs/assets/screenshots $(BIN)/pytest -q tests/browser/test_screenshots.py
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
