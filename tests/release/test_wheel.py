@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 
 from motcua.devtools.services import ROOT, SERVICES
 from motcua.shared.version import motcua_version
+from tests.support.ports import free_stack_offset
 
 pytestmark = [pytest.mark.release, pytest.mark.timeout(1200)]
 
@@ -96,35 +96,10 @@ def test_the_wheel_holds_every_package_file(wheel: Path) -> None:
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def _port_offset() -> int:
-    """An offset at which the landing page and the four services' ports are all free,
-    so the test never meets a `make run` or another test's stack."""
-    base = [8000, *(s.port for s in SERVICES.values())]
-    for offset in range(3000, 40000, 97):
-        if all(_free(p + offset) for p in base):
-            return offset
-    raise RuntimeError("no free block of ports for the dev stack")
-
-
 @pytest.fixture
 def dev_stack(installed: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
-    offset = _port_offset()
+    # Shifted ports: a `make run` or another test's stack may be up on this machine.
+    offset = free_stack_offset()
     log = (tmp_path / "dev.log").open("w")
     proc = subprocess.Popen(
         [
@@ -137,9 +112,9 @@ def dev_stack(installed: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Pope
             "--state-dir",
             str(tmp_path / "state"),
             "--pg-port",
-            str(_free_port()),
+            str(offset + 1),
             "--kafka-port",
-            str(_free_port()),
+            str(offset + 2),
             "--port-offset",
             str(offset),
         ],
