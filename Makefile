@@ -61,7 +61,8 @@ lock: $(STAMP)
 # Everything a release publishes, into dist/: wheel and sdist, the CycloneDX SBOM of the
 # locked runtime dependencies, the image (where a container engine answers) and SHA256SUMS.
 # SOURCE_DATE_EPOCH is the last commit's time, so that a rebuild of the same commit gives
-# the same archives. IMAGE_BUILD lets CI build with `docker buildx build --load`.
+# the same wheel and SBOM, byte for byte (the sdist keeps its files' own times).
+# IMAGE_BUILD lets CI build with `docker buildx build --load`.
 VERSION = $(shell $(PYTHON) -c "import tomllib; print(tomllib.load(open('pyproject.toml', 'rb'))['project']['version'])")
 ENGINE ?= $(shell command -v docker || command -v podman)
 IMAGE_BUILD ?= $(ENGINE) build
