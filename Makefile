@@ -63,7 +63,7 @@ lock: $(STAMP)
 # SOURCE_DATE_EPOCH is the last commit's time, so that a rebuild of the same commit gives
 # the same wheel and SBOM, byte for byte (the sdist keeps its files' own times).
 # IMAGE_BUILD lets CI build with `docker buildx build --load`.
-VERSION = $(shell $(PYTHON) -c "import tomllib; print(tomllib.load(open('pyproject.toml', 'rb'))['project']['version'])")
+VERSION = $(shell $(BIN)/python -c "import tomllib; print(tomllib.load(open('pyproject.toml', 'rb'))['project']['version'])")
 ENGINE ?= $(shell command -v docker || command -v podman)
 IMAGE_BUILD ?= $(ENGINE) build
 release: $(STAMP)
