@@ -14,11 +14,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/motcua
 WORKDIR /src
-# Dependencies first, from pyproject.toml alone, so a source edit reuses this layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
- && /opt/motcua/bin/pip install -r requirements.txt
-COPY README.md ./
+# Dependencies first, from the lock file alone (`make lock`), so a source edit reuses
+# this layer and every build installs the same versions, checked against their hashes.
+COPY requirements.lock ./
+RUN /opt/motcua/bin/pip install --require-hashes -r requirements.lock
+COPY pyproject.toml README.md LICENSE NOTICE ./
 COPY motcua ./motcua
 RUN /opt/motcua/bin/pip wheel --no-deps --wheel-dir /dist . \
  && /opt/motcua/bin/pip install --no-deps /dist/motcua-*.whl

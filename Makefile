@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-kafka kafka lint typecheck unit bench docs clean chaos
+.PHONY: run test test-kafka kafka lint typecheck unit bench docs clean chaos lock release test-release
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,5 +63,40 @@ bench: $(STAMP)
 chaos: kafka
 	$(BIN)/python -m chaos
 
+# The runtime dependencies pinned with their hashes, resolved for every platform and every
+# Python the project supports; the image installs from it and the SBOM describes it.
+# Run it after changing the dependencies of pyproject.toml, and commit requirements.lock.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+	    --generate-hashes --custom-compile-command "make lock" -o requirements.lock
+
+# Everything a release publishes, into dist/: wheel and sdist, the CycloneDX SBOM of the
+# locked runtime dependencies, the image (where a container engine answers) and SHA256SUMS.
+# SOURCE_DATE_EPOCH is the last commit's time, so that a rebuild of the same commit gives
+# the same wheel and SBOM, byte for byte (the sdist keeps its files' own times).
+# IMAGE_BUILD lets CI build with `docker buildx build --load`.
+VERSION = $(shell $(BIN)/python -c "import tomllib; print(tomllib.load(open('pyproject.toml', 'rb'))['project']['version'])")
+ENGINE ?= $(shell command -v docker || command -v podman)
+IMAGE_BUILD ?= $(ENGINE) build
+release: $(STAMP)
+	rm -rf dist
+	export SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) && \
+	    $(BIN)/python -m build --outdir dist . && \
+	    $(BIN)/cyclonedx-py requirements requirements.lock --pyproject pyproject.toml \
+	        --output-reproducible --of JSON -o dist/motcua-$(VERSION).cdx.json
+	@if [ -z "$(ENGINE)" ]; then \
+	    echo "image skipped: no docker or podman on PATH"; \
+	elif ! $(ENGINE) info >/dev/null 2>&1; then \
+	    echo "image skipped: $(ENGINE) is on PATH but its engine does not answer"; \
+	else \
+	    $(IMAGE_BUILD) -t motcua:$(VERSION) . && \
+	    $(ENGINE) save motcua:$(VERSION) | gzip -n > dist/motcua-$(VERSION)-image.tar.gz; \
+	fi
+	cd dist && sha256sum -- * > SHA256SUMS && cat SHA256SUMS
+
+# Builds the wheel, installs it into a fresh virtualenv and runs the dev stack from it.
+test-release: $(STAMP)
+	$(BIN)/pytest -q -m release tests/release
+
 clean:
-	rm -rf $(VENV) .motcua .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) .motcua .pytest_cache .mypy_cache .ruff_cache .import_linter_cache dist

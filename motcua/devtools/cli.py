@@ -11,10 +11,12 @@ from typing import get_args
 
 from motcua.devtools.services import SERVICES
 from motcua.shared.auth import Role
+from motcua.shared.version import motcua_version
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="motcua", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"motcua {motcua_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="run the whole system locally (embedded servers by default)")

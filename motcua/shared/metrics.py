@@ -31,3 +31,12 @@ QUEUE_WAITING = Gauge(
 )
 DOSSIERS_OPEN = Gauge("motcua_dossiers_open", "Dossiers with a running legal clock", ["center"])
 DOSSIERS_OVERDUE = Gauge("motcua_dossiers_overdue", "Open dossiers past their due time", ["center"])
+# Always 1: the labels are the point. ``count by (version) (motcua_build_info)`` shows
+# which releases are running, e.g. during a rolling upgrade.
+BUILD_INFO = Gauge(
+    "motcua_build_info", "The release a service process runs (always 1)", ["service", "version"]
+)
+
+
+def record_build_info(service: str, version: str) -> None:
+    BUILD_INFO.labels(service=service, version=version).set(1)

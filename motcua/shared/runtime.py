@@ -38,8 +38,10 @@ from motcua.shared.errors import DomainError, ErrorMap, refusal, status_of
 from motcua.shared.events.topics import Stream
 from motcua.shared.http_errors import install_error_handlers
 from motcua.shared.logging import configure_logging, get_logger
+from motcua.shared.metrics import record_build_info
 from motcua.shared.ops_access import OpsAccess, ops_allowed
 from motcua.shared.settings import ServiceSettings
+from motcua.shared.version import motcua_version
 
 log = get_logger(__name__)
 
@@ -317,7 +319,8 @@ class ServiceRuntime:
         router, and one error contract, with ``errors`` mapping each domain error class
         (the nearest in an error's MRO) to its HTTP status."""
         configure_logging(self.name, self.settings.log_format)
-        app = FastAPI(title=title, version="0.1.0")
+        app = FastAPI(title=title, version=motcua_version())
+        record_build_info(self.name, motcua_version())
         app.include_router(self._health_router())
         for r in routers:
             app.include_router(r)
@@ -339,7 +342,7 @@ class ServiceRuntime:
         @health.get("/healthz")
         async def healthz() -> dict[str, str]:
             """Liveness: the process answers. Does not depend on the broker or database."""
-            return {"status": "ok", "service": self.name}
+            return {"status": "ok", "service": self.name, "version": motcua_version()}
 
         @health.get("/readyz")
         async def readyz(request: Request) -> JSONResponse:

@@ -88,6 +88,20 @@ def test_multi_stage_with_small_runtime_stage(steps: list[tuple[str, str]]) -> N
     assert not any(re.fullmatch(r"(--\S+\s+)*\.\s+\S+", c) for c in copies)
 
 
+def test_dependencies_come_from_the_lock_file(steps: list[tuple[str, str]]) -> None:
+    """The builder installs the locked versions, hashes checked, before copying the source."""
+    builder = stages(steps)[0]
+    installs = [args for word, args in builder if word == "RUN" and "-r requirements.lock" in args]
+    assert installs, "the builder installs from requirements.lock"
+    assert all("--require-hashes" in args for args in installs)
+    copies = [shlex.split(args)[:-1] for word, args in builder if word == "COPY"]
+    lock_copy = next(i for i, c in enumerate(copies) if "requirements.lock" in c)
+    source_copy = next(i for i, c in enumerate(copies) if "motcua" in c)
+    assert lock_copy < source_copy, "a source edit must not invalidate the dependency layer"
+    assert not any("tomllib" in args for word, args in builder if word == "RUN")
+    assert (ROOT / "requirements.lock").is_file()
+
+
 def test_base_image_is_pinned_to_a_patch_release(steps: list[tuple[str, str]]) -> None:
     defaults = global_args(steps)
     names = {m[1] for s in stages(steps) if (m := re.search(r"\bAS\s+(\S+)", s[0][1], re.I))}
@@ -180,7 +194,10 @@ def test_dockerignore_keeps_the_context_small_and_complete() -> None:
         assert _ignored(patterns, excluded), excluded
     for needed in (
         "pyproject.toml",
+        "requirements.lock",
         "README.md",
+        "LICENSE",
+        "NOTICE",
         "motcua/shared/settings.py",
         "motcua/services/queue/app.py",
         "deploy/healthcheck.py",
