@@ -1,0 +1,17 @@
+"""Client library for motcua clerk apps: typed commands for ``intake.commands``, the
+clerk HTTP calls of intake and queue, and thin transports for both."""
+
+from motcua_client.bus import CommandPublisher
+from motcua_client.commands import Command, Commands
+from motcua_client.credentials import ClerkCredentials, CredentialsError
+from motcua_client.http import ApiError, ClerkClient
+
+__all__ = [
+    "ApiError",
+    "ClerkClient",
+    "ClerkCredentials",
+    "Command",
+    "CommandPublisher",
+    "Commands",
+    "CredentialsError",
+]
