@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from motcua_client.credentials import ClerkCredentials
 
@@ -52,6 +52,14 @@ class Command:
         return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+class Envelope(TypedDict, total=False):
+    """Optional envelope fields every builder takes."""
+
+    command_id: uuid.UUID  # default: a new uuid4
+    issued_at: datetime  # business time, with a time zone; default: now
+    correlation_id: uuid.UUID
+
+
 def _compact(data: Mapping[str, Any]) -> dict[str, Any]:
     # An absent optional field and a null one mean the same to intake; leaving them out
     # keeps the messages short.
@@ -69,15 +77,13 @@ class Commands:
         command_type: str,
         dossier_id: uuid.UUID,
         data: Mapping[str, Any],
-        *,
-        command_id: uuid.UUID | None,
-        issued_at: datetime | None,
-        correlation_id: uuid.UUID | None,
+        envelope: Envelope,
     ) -> Command:
-        when = issued_at or datetime.now(UTC)
+        when = envelope.get("issued_at") or datetime.now(UTC)
         if when.tzinfo is None:
             raise ValueError("issued_at must carry a time zone")
-        command_id = command_id or uuid.uuid4()
+        command_id = envelope.get("command_id") or uuid.uuid4()
+        correlation_id = envelope.get("correlation_id")
         body: dict[str, Any] = {
             "command_type": command_type,
             "command_id": str(command_id),
@@ -103,9 +109,7 @@ class Commands:
         documents_received: Sequence[str] = (),
         note: str | None = None,
         dossier_id: uuid.UUID | None = None,
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.receive``: a new dossier at the counter (``dossier_id``: new uuid4)."""
         data = {
@@ -116,10 +120,7 @@ class Commands:
             "documents_received": list(documents_received),
             "note": note,
         }
-        return self._build(
-            "dossier.receive", dossier_id or uuid.uuid4(), data, command_id=command_id,
-            issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+        return self._build("dossier.receive", dossier_id or uuid.uuid4(), data, envelope)
 
     def assign(
         self,
@@ -127,16 +128,11 @@ class Commands:
         *,
         assignee: str,
         department: str | None = None,
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.assign``: to an officer or department."""
         data = {"assignee": assignee, "department": department}
-        return self._build(
-            "dossier.assign", dossier_id, data, command_id=command_id,
-            issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+        return self._build("dossier.assign", dossier_id, data, envelope)
 
     def request_supplement(
         self,
@@ -144,31 +140,21 @@ class Commands:
         *,
         reason: str,
         missing_documents: Sequence[str] = (),
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.request_supplement``: the legal clock pauses."""
         data = {"reason": reason, "missing_documents": list(missing_documents)}
-        return self._build(
-            "dossier.request_supplement", dossier_id, data, command_id=command_id,
-            issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+        return self._build("dossier.request_supplement", dossier_id, data, envelope)
 
     def provide_supplement(
         self,
         dossier_id: uuid.UUID,
         *,
         note: str | None = None,
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.provide_supplement``: the clock resumes."""
-        return self._build(
-            "dossier.provide_supplement", dossier_id, {"note": note}, command_id=command_id,
-            issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+        return self._build("dossier.provide_supplement", dossier_id, {"note": note}, envelope)
 
     def notify_financial_obligation(
         self,
@@ -176,31 +162,23 @@ class Commands:
         *,
         amount_vnd: int | None = None,
         note: str | None = None,
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.notify_financial_obligation``: a fee or tax is due (clock pauses)."""
         data = {"amount_vnd": amount_vnd, "note": note}
-        return self._build(
-            "dossier.notify_financial_obligation", dossier_id, data, command_id=command_id,
-            issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+        return self._build("dossier.notify_financial_obligation", dossier_id, data, envelope)
 
     def fulfil_financial_obligation(
         self,
         dossier_id: uuid.UUID,
         *,
         note: str | None = None,
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.fulfil_financial_obligation``: paid (the clock resumes)."""
         return self._build(
-            "dossier.fulfil_financial_obligation", dossier_id, {"note": note},
-            command_id=command_id, issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+            "dossier.fulfil_financial_obligation", dossier_id, {"note": note}, envelope
+        )
 
     def resolve(
         self,
@@ -208,63 +186,43 @@ class Commands:
         *,
         outcome: Literal["approved", "refused"],
         reason: str | None = None,
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.resolve``: approved, or refused (a refusal needs a reason)."""
         if outcome == "refused" and not reason:
             raise ValueError("a refusal needs a reason")  # intake would reject it anyway
         data = {"outcome": outcome, "reason": reason}
-        return self._build(
-            "dossier.resolve", dossier_id, data, command_id=command_id,
-            issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+        return self._build("dossier.resolve", dossier_id, data, envelope)
 
     def return_result(
         self,
         dossier_id: uuid.UUID,
         *,
         note: str | None = None,
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.return_result``: the result is handed to the citizen."""
-        return self._build(
-            "dossier.return_result", dossier_id, {"note": note}, command_id=command_id,
-            issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+        return self._build("dossier.return_result", dossier_id, {"note": note}, envelope)
 
     def withdraw(
         self,
         dossier_id: uuid.UUID,
         *,
         reason: str | None = None,
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.withdraw``: at the citizen's request."""
-        return self._build(
-            "dossier.withdraw", dossier_id, {"reason": reason}, command_id=command_id,
-            issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+        return self._build("dossier.withdraw", dossier_id, {"reason": reason}, envelope)
 
     def stop(
         self,
         dossier_id: uuid.UUID,
         *,
         reason: str,
-        command_id: uuid.UUID | None = None,
-        issued_at: datetime | None = None,
-        correlation_id: uuid.UUID | None = None,
+        **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.stop``: stop processing (or refuse to process), with a reason."""
-        return self._build(
-            "dossier.stop", dossier_id, {"reason": reason}, command_id=command_id,
-            issued_at=issued_at, correlation_id=correlation_id,
-        )  # fmt: skip
+        return self._build("dossier.stop", dossier_id, {"reason": reason}, envelope)
 
 
 BUILDERS: dict[str, str] = {
@@ -281,5 +239,5 @@ BUILDERS: dict[str, str] = {
 }
 """Each command type and the :class:`Commands` method that builds it."""
 
-ENVELOPE_PARAMETERS = frozenset({"dossier_id", "command_id", "issued_at", "correlation_id"})
+ENVELOPE_PARAMETERS = frozenset({"dossier_id", "envelope"})
 """Builder parameters that fill the envelope; every other one is a field of ``data``."""

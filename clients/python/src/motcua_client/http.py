@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import httpx
 
@@ -97,6 +97,13 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status}: {detail}")
         self.status = status
         self.detail = detail
+
+
+class WriteOptions(TypedDict, total=False):
+    """Optional fields of every dossier transition over HTTP."""
+
+    occurred_at: datetime  # business time, with a time zone; default: now
+    idempotency_key: str  # default: a new uuid4 per call, kept across its retries
 
 
 def _compact(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -250,12 +257,12 @@ class ClerkClient:
         name: str,
         dossier_id: uuid.UUID,
         body: Mapping[str, Any],
-        occurred_at: datetime | None,
-        idempotency_key: str | None,
+        write: WriteOptions,
     ) -> dict[str, Any]:
         r = await self._call(
-            name, {"dossier_id": dossier_id}, body={**body, "occurred_at": _time(occurred_at)},
-            idempotency_key=idempotency_key,
+            name, {"dossier_id": dossier_id},
+            body={**body, "occurred_at": _time(write.get("occurred_at"))},
+            idempotency_key=write.get("idempotency_key"),
         )  # fmt: skip
         return dict(r.json())
 
@@ -265,11 +272,10 @@ class ClerkClient:
         *,
         assignee: str,
         department: str | None = None,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
+        **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
         body = {"assignee": assignee, "department": department}
-        return await self._transition("assign", dossier_id, body, occurred_at, idempotency_key)
+        return await self._transition("assign", dossier_id, body, write)
 
     async def request_supplement(
         self,
@@ -277,25 +283,19 @@ class ClerkClient:
         *,
         reason: str,
         missing_documents: Sequence[str] = (),
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
+        **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
         body = {"reason": reason, "missing_documents": list(missing_documents)}
-        return await self._transition(
-            "request_supplement", dossier_id, body, occurred_at, idempotency_key
-        )
+        return await self._transition("request_supplement", dossier_id, body, write)
 
     async def provide_supplement(
         self,
         dossier_id: uuid.UUID,
         *,
         note: str | None = None,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
+        **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
-        return await self._transition(
-            "provide_supplement", dossier_id, {"note": note}, occurred_at, idempotency_key
-        )
+        return await self._transition("provide_supplement", dossier_id, {"note": note}, write)
 
     async def notify_financial_obligation(
         self,
@@ -303,26 +303,21 @@ class ClerkClient:
         *,
         amount_vnd: int | None = None,
         note: str | None = None,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
+        **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
         body = {"amount_vnd": amount_vnd, "note": note}
-        return await self._transition(
-            "notify_financial_obligation", dossier_id, body, occurred_at, idempotency_key
-        )
+        return await self._transition("notify_financial_obligation", dossier_id, body, write)
 
     async def fulfil_financial_obligation(
         self,
         dossier_id: uuid.UUID,
         *,
         note: str | None = None,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
+        **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
         return await self._transition(
-            "fulfil_financial_obligation", dossier_id, {"note": note}, occurred_at,
-            idempotency_key,
-        )  # fmt: skip
+            "fulfil_financial_obligation", dossier_id, {"note": note}, write
+        )
 
     async def resolve(
         self,
@@ -330,47 +325,37 @@ class ClerkClient:
         *,
         outcome: Literal["approved", "refused"],
         reason: str | None = None,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
+        **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
         body = {"outcome": outcome, "reason": reason}
-        return await self._transition("resolve", dossier_id, body, occurred_at, idempotency_key)
+        return await self._transition("resolve", dossier_id, body, write)
 
     async def return_result(
         self,
         dossier_id: uuid.UUID,
         *,
         note: str | None = None,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
+        **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
-        return await self._transition(
-            "return_result", dossier_id, {"note": note}, occurred_at, idempotency_key
-        )
+        return await self._transition("return_result", dossier_id, {"note": note}, write)
 
     async def withdraw(
         self,
         dossier_id: uuid.UUID,
         *,
         reason: str | None = None,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
+        **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
-        return await self._transition(
-            "withdraw", dossier_id, {"reason": reason}, occurred_at, idempotency_key
-        )
+        return await self._transition("withdraw", dossier_id, {"reason": reason}, write)
 
     async def stop(
         self,
         dossier_id: uuid.UUID,
         *,
         reason: str,
-        occurred_at: datetime | None = None,
-        idempotency_key: str | None = None,
+        **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
-        return await self._transition(
-            "stop", dossier_id, {"reason": reason}, occurred_at, idempotency_key
-        )
+        return await self._transition("stop", dossier_id, {"reason": reason}, write)
 
     # --------------------------------------------------------------- queue: counter
 
