@@ -19,7 +19,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from motcua_client import ApiError, ClerkClient, ClerkCredentials, CommandPublisher, Commands
+from motcua_client import (
+    ApiError,
+    ClerkClient,
+    ClerkCredentials,
+    CommandPublisher,
+    Commands,
+    RejectionWatcher,
+)
 
 from motcua.devtools.services import SERVICES
 from tests.support.ports import free_stack_offset
@@ -152,9 +159,14 @@ async def test_a_command_with_a_forged_proof_of_author_changes_nothing(
     forged = ClerkCredentials.from_token(genuine.rsplit(".", 1)[0] + ".forged-signature")
     refused = Commands(forged).receive(procedure_code="CT-BANSAO")
     mine = commands.receive(procedure_code="CT-BANSAO")
-    async with CommandPublisher(stack.bootstrap) as bus:
-        await bus.send(refused)
-        await bus.send(mine)
+    async with RejectionWatcher(stack.bootstrap) as answers:
+        async with CommandPublisher(stack.bootstrap) as bus:
+            await bus.send(refused)
+            await bus.send(mine)
+        rejection = await answers.rejection_of([refused, mine], timeout=60)
+    assert rejection is not None
+    assert rejection.command_id == str(refused.command_id)
+    assert rejection.reason.startswith("unauthenticated"), rejection
     await api.wait_for_dossier(mine.dossier_id, timeout=60)
     with pytest.raises(ApiError) as caught:
         await api.get_dossier(refused.dossier_id)

@@ -1,7 +1,7 @@
 """Client library for motcua clerk apps: typed commands for ``intake.commands``, the
 clerk HTTP calls of intake and queue, and thin transports for both."""
 
-from motcua_client.bus import CommandPublisher
+from motcua_client.bus import CommandPublisher, Rejection, RejectionWatcher
 from motcua_client.commands import Command, Commands
 from motcua_client.credentials import ClerkCredentials, CredentialsError
 from motcua_client.http import ApiError, ClerkClient
@@ -14,4 +14,6 @@ __all__ = [
     "CommandPublisher",
     "Commands",
     "CredentialsError",
+    "Rejection",
+    "RejectionWatcher",
 ]
