@@ -21,7 +21,7 @@ import jsonschema_rs
 import pytest
 from motcua_client import ApiError, ClerkClient, ClerkCredentials, Commands
 from motcua_client.commands import BUILDERS, ENVELOPE_PARAMETERS, Envelope
-from motcua_client.http import OPERATIONS, WriteOptions
+from motcua_client.http import IDEMPOTENCY_KEY_LENGTH, OPERATIONS, WriteOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "docs" / "events"
@@ -315,3 +315,21 @@ async def test_a_write_without_a_key_is_sent_once_and_errors_are_raised() -> Non
     assert len(seen) == 1  # a blind retry could call a second citizen
     assert caught.value.status == 503
     assert caught.value.detail == {"error": "busy"}
+
+
+def test_idempotency_key_lengths_are_the_documented_ones() -> None:
+    for op in OPERATIONS.values():
+        if op.idempotent:
+            spec = clerk_operations()[(op.service, op.method, op.path)]
+            [header] = [p for p in spec["parameters"] if p["name"] == "Idempotency-Key"]
+            schema = header["schema"]["anyOf"][0]
+            assert (schema["minLength"], schema["maxLength"]) == IDEMPOTENCY_KEY_LENGTH, op
+
+
+async def test_a_key_the_api_would_refuse_is_refused_before_sending() -> None:
+    async with ClerkClient(
+        CREDS, intake_url="http://intake",
+        transport=httpx.MockTransport(lambda r: httpx.Response(500)),
+    ) as api:  # fmt: skip
+        with pytest.raises(ValueError, match="Idempotency-Key"):
+            await api.receive_dossier(procedure_code="X", idempotency_key="short")

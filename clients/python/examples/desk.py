@@ -1,6 +1,7 @@
 """A desk app: receive a dossier over the bus, then print its receipt.
 
-    MOTCUA_TOKEN=$(motcua token --center nam-cuong --subject clerk-1) python desk.py CT-BANSAO
+    export MOTCUA_TOKEN=$(MOTCUA_DEV_MODE=true motcua token --center nam-cuong --subject clerk-1)
+    python desk.py CT-BANSAO
 
 Settings (environment): MOTCUA_TOKEN (the clerk's token), MOTCUA_KAFKA_BOOTSTRAP_SERVERS,
 MOTCUA_KAFKA_TOPIC_PREFIX, MOTCUA_INTAKE_URL; the defaults fit `motcua dev`.

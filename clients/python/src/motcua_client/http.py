@@ -110,6 +110,20 @@ def _compact(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
+IDEMPOTENCY_KEY_LENGTH = (8, 128)
+"""The lengths intake accepts for an ``Idempotency-Key`` (docs/openapi/intake.json)."""
+
+
+def _key(given: str | None) -> str:
+    if given is None:
+        return str(uuid.uuid4())
+    shortest, longest = IDEMPOTENCY_KEY_LENGTH
+    if not shortest <= len(given) <= longest:
+        # Refused here rather than by a 422 after the request has left.
+        raise ValueError(f"an Idempotency-Key has {shortest} to {longest} characters")
+    return given
+
+
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -163,7 +177,7 @@ class ClerkClient:
         headers = {"Authorization": self.credentials.authorization}
         if op.idempotent:
             # One key for every attempt of this call: that is what makes the retry safe.
-            headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+            headers["Idempotency-Key"] = _key(idempotency_key)
         attempts = 1 + (self.retries if op.idempotent or op.method == "GET" else 0)
         for attempt in range(attempts):
             last = attempt == attempts - 1
