@@ -7,13 +7,13 @@ run as its own program.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,25 +48,34 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     offset = free_stack_offset()
     env = {
         k: v for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "MOTCUA_BROKER")
     }  # fmt: skip
     state = tmp_path_factory.mktemp("client-stack")
-    out = (state / "dev.out").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "motcua.devtools.cli", "dev", "--state-dir", str(state / "s"),
-         "--pg-port", str(offset + 1), "--kafka-port", str(offset + 2),
-         "--port-offset", str(offset), "--no-simulate"],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    log = state / "dev.out"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "motcua.devtools.cli", "dev", "--state-dir", str(state / "s"),
+            "--pg-port", str(offset + 1), "--kafka-port", str(offset + 2),
+            "--port-offset", str(offset), "--no-simulate",
+            cwd=ROOT, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
     urls = {n: f"http://127.0.0.1:{s.port + offset}" for n, s in SERVICES.items()}
+
+    async def all_ready() -> bool:
+        assert proc.returncode is None, log.read_text(errors="replace")[-3000:]
+        async with httpx.AsyncClient(timeout=2) as client:
+            try:
+                answers = [await client.get(f"{url}/readyz") for url in urls.values()]
+            except httpx.HTTPError:
+                return False
+        return all(a.status_code == 200 for a in answers)
+
     try:
-        for url in urls.values():
-            assert proc.poll() is None, (state / "dev.out").read_text(errors="replace")
-            _wait_ready(url)
+        await eventually(all_ready, timeout=120, interval=0.5, what="motcua dev ready")
         yield Stack(
             env={
                 **env,
@@ -79,20 +88,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
-        out.close()
-
-
-def _wait_ready(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"{url} not ready within {timeout} s"
-        time.sleep(0.5)
+        await asyncio.wait_for(proc.wait(), 60)
 
 
 def issue(stack: Stack, subject: str, role: str = "clerk") -> ClerkCredentials:
