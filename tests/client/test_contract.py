@@ -1,7 +1,8 @@
 """The client library cannot drift from the committed contracts.
 
-The builders and the HTTP calls of ``clients/python`` are checked against the
-documents a vendor reads, not against the server's Python classes:
+The command builders of ``clients/python`` are generated from the committed schemas
+(the generated file must be what the generator gives now), and they and the HTTP
+calls are checked against the documents a vendor reads, not the server's classes:
 ``docs/events/command.*.json`` for the bus and ``docs/openapi/{intake,queue}.json``
 for HTTP. A new command type, a new field, a renamed path or a new clerk operation
 in those documents fails here until the client offers it.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import runpy
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +22,8 @@ import httpx
 import jsonschema_rs
 import pytest
 from motcua_client import ApiError, ClerkClient, ClerkCredentials, Commands
-from motcua_client.commands import BUILDERS, ENVELOPE_PARAMETERS, Envelope
+from motcua_client.builders import BUILDERS
+from motcua_client.commands import ENVELOPE_PARAMETERS, Envelope
 from motcua_client.http import IDEMPOTENCY_KEY_LENGTH, OPERATIONS, WriteOptions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,11 +134,18 @@ def test_the_token_stays_out_of_reprs() -> None:
     assert TOKEN not in repr(CREDS)
 
 
-def test_a_naive_business_time_and_a_refusal_without_reason_are_refused() -> None:
+def test_a_naive_business_time_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         Commands(CREDS).stop(DOSSIER, reason="r", issued_at=datetime(2026, 1, 1))
-    with pytest.raises(ValueError, match="reason"):
-        Commands(CREDS).resolve(DOSSIER, outcome="refused")
+
+
+def test_the_committed_builders_are_what_the_committed_schemas_generate() -> None:
+    generator = runpy.run_path(str(ROOT / "clients" / "python" / "generate.py"))
+    committed = generator["TARGET"].read_text()
+    assert generator["render"](EVENTS) == committed, (
+        "clients/python/src/motcua_client/builders.py is stale: "
+        "run `python clients/python/generate.py`"
+    )
 
 
 # ---------------------------------------------------------------------- HTTP

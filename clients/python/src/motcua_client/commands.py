@@ -1,8 +1,9 @@
-"""Typed builders for the commands a clerk app publishes on ``intake.commands``.
+"""Commands a clerk app publishes on ``intake.commands``: what every builder shares.
 
-Each builder returns a :class:`Command`: the JSON object of
-``docs/events/command.<type>.json``, with everything the caller should not have to
-think about already filled in:
+The builders themselves (``Commands`` in :mod:`motcua_client.builders`) are generated
+from the committed schemas by clients/python/generate.py. Each returns a
+:class:`Command`: the JSON object of ``docs/events/command.<type>.json``, with
+everything the caller should not have to think about already filled in:
 
 - ``command_id``: a new uuid4 unless given. Intake applies a command id at most once,
   so to retry, publish the same :class:`Command` again (its id does not change); to
@@ -14,9 +15,8 @@ think about already filled in:
 - ``dossier_id`` for ``dossier.receive``: chosen here, so that the message can be
   keyed by it and the app can read the new dossier back by its id.
 
-The builders follow the committed JSON Schemas; tests/client/test_contract.py
-validates each builder's output against them and fails when a schema gains a field
-no builder offers, or a command type no builder builds.
+tests/client/test_contract.py fails while the generated builders differ from what
+the committed schemas give, and validates each builder's output against its schema.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, TypedDict
 
 from motcua_client.credentials import ClerkCredentials
 
@@ -60,14 +60,22 @@ class Envelope(TypedDict, total=False):
     correlation_id: uuid.UUID
 
 
-def _compact(data: Mapping[str, Any]) -> dict[str, Any]:
+def _json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [_json(v) for v in value]
+    return value
+
+
+def _data(fields: Mapping[str, Any]) -> dict[str, Any]:
     # An absent optional field and a null one mean the same to intake; leaving them out
     # keeps the messages short.
-    return {k: v for k, v in data.items() if v is not None}
+    return {k: _json(v) for k, v in fields.items() if v is not None}
 
 
-class Commands:
-    """The builders, bound to one clerk's credentials."""
+class CommandBuilder:
+    """The envelope every builder fills in: ids, center, author, token and time."""
 
     def __init__(self, credentials: ClerkCredentials) -> None:
         self.credentials = credentials
@@ -93,151 +101,12 @@ class Commands:
             "issued_at": when.isoformat(),
             "dossier_id": str(dossier_id),
             "token": self.credentials.token,
-            "data": _compact(data),
+            "data": _data(data),
         }
         if correlation_id is not None:
             body["correlation_id"] = str(correlation_id)
         return Command(command_type, command_id, dossier_id, body)
 
-    def receive(
-        self,
-        *,
-        procedure_code: str,
-        channel: Literal["counter", "online"] = "counter",
-        ticket_id: uuid.UUID | None = None,
-        applicant_name: str | None = None,
-        documents_received: Sequence[str] = (),
-        note: str | None = None,
-        dossier_id: uuid.UUID | None = None,
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.receive``: a new dossier at the counter (``dossier_id``: new uuid4)."""
-        data = {
-            "procedure_code": procedure_code,
-            "channel": channel,
-            "ticket_id": str(ticket_id) if ticket_id else None,
-            "applicant_name": applicant_name,
-            "documents_received": list(documents_received),
-            "note": note,
-        }
-        return self._build("dossier.receive", dossier_id or uuid.uuid4(), data, envelope)
-
-    def assign(
-        self,
-        dossier_id: uuid.UUID,
-        *,
-        assignee: str,
-        department: str | None = None,
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.assign``: to an officer or department."""
-        data = {"assignee": assignee, "department": department}
-        return self._build("dossier.assign", dossier_id, data, envelope)
-
-    def request_supplement(
-        self,
-        dossier_id: uuid.UUID,
-        *,
-        reason: str,
-        missing_documents: Sequence[str] = (),
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.request_supplement``: the legal clock pauses."""
-        data = {"reason": reason, "missing_documents": list(missing_documents)}
-        return self._build("dossier.request_supplement", dossier_id, data, envelope)
-
-    def provide_supplement(
-        self,
-        dossier_id: uuid.UUID,
-        *,
-        note: str | None = None,
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.provide_supplement``: the clock resumes."""
-        return self._build("dossier.provide_supplement", dossier_id, {"note": note}, envelope)
-
-    def notify_financial_obligation(
-        self,
-        dossier_id: uuid.UUID,
-        *,
-        amount_vnd: int | None = None,
-        note: str | None = None,
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.notify_financial_obligation``: a fee or tax is due (clock pauses)."""
-        data = {"amount_vnd": amount_vnd, "note": note}
-        return self._build("dossier.notify_financial_obligation", dossier_id, data, envelope)
-
-    def fulfil_financial_obligation(
-        self,
-        dossier_id: uuid.UUID,
-        *,
-        note: str | None = None,
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.fulfil_financial_obligation``: paid (the clock resumes)."""
-        return self._build(
-            "dossier.fulfil_financial_obligation", dossier_id, {"note": note}, envelope
-        )
-
-    def resolve(
-        self,
-        dossier_id: uuid.UUID,
-        *,
-        outcome: Literal["approved", "refused"],
-        reason: str | None = None,
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.resolve``: approved, or refused (a refusal needs a reason)."""
-        if outcome == "refused" and not reason:
-            raise ValueError("a refusal needs a reason")  # intake would reject it anyway
-        data = {"outcome": outcome, "reason": reason}
-        return self._build("dossier.resolve", dossier_id, data, envelope)
-
-    def return_result(
-        self,
-        dossier_id: uuid.UUID,
-        *,
-        note: str | None = None,
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.return_result``: the result is handed to the citizen."""
-        return self._build("dossier.return_result", dossier_id, {"note": note}, envelope)
-
-    def withdraw(
-        self,
-        dossier_id: uuid.UUID,
-        *,
-        reason: str | None = None,
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.withdraw``: at the citizen's request."""
-        return self._build("dossier.withdraw", dossier_id, {"reason": reason}, envelope)
-
-    def stop(
-        self,
-        dossier_id: uuid.UUID,
-        *,
-        reason: str,
-        **envelope: Unpack[Envelope],
-    ) -> Command:
-        """``dossier.stop``: stop processing (or refuse to process), with a reason."""
-        return self._build("dossier.stop", dossier_id, {"reason": reason}, envelope)
-
-
-BUILDERS: dict[str, str] = {
-    "dossier.receive": "receive",
-    "dossier.assign": "assign",
-    "dossier.request_supplement": "request_supplement",
-    "dossier.provide_supplement": "provide_supplement",
-    "dossier.notify_financial_obligation": "notify_financial_obligation",
-    "dossier.fulfil_financial_obligation": "fulfil_financial_obligation",
-    "dossier.resolve": "resolve",
-    "dossier.return_result": "return_result",
-    "dossier.withdraw": "withdraw",
-    "dossier.stop": "stop",
-}
-"""Each command type and the :class:`Commands` method that builds it."""
 
 ENVELOPE_PARAMETERS = frozenset({"dossier_id", "envelope"})
 """Builder parameters that fill the envelope; every other one is a field of ``data``."""
