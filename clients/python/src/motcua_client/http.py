@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypedDict, Unpack
+from urllib.parse import quote
 
 import httpx
 
@@ -173,7 +174,9 @@ class ClerkClient:
         if base is None:
             raise ValueError(f"{name} needs the {op.service} service's address")
         values = {"center_id": self.credentials.center_id, **(path or {})}
-        url = base.rstrip("/") + op.path.format(**{k: str(v) for k, v in values.items()})
+        # Quoted, so that an id with a slash or a space names one path segment.
+        segments = {k: quote(str(v), safe="") for k, v in values.items()}
+        url = base.rstrip("/") + op.path.format(**segments)
         headers = {"Authorization": self.credentials.authorization}
         if op.idempotent:
             # One key for every attempt of this call: that is what makes the retry safe.
