@@ -71,8 +71,8 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
 	    --generate-hashes --custom-compile-command "make lock" -o requirements.lock
 
-# Everything a release publishes, into dist/: wheel and sdist, the CycloneDX SBOM of the
-# locked runtime dependencies, the image (where a container engine answers) and SHA256SUMS.
+# Everything a release publishes, into dist/: wheel and sdist of motcua and of the clerk-app
+# client (motcua-client), the CycloneDX SBOM of the locked runtime dependencies, the image (where a container engine answers) and SHA256SUMS.
 # SOURCE_DATE_EPOCH is the last commit's time, so that a rebuild of the same commit gives
 # the same wheel and SBOM, byte for byte (the sdist keeps its files' own times).
 # IMAGE_BUILD lets CI build with `docker buildx build --load`.
@@ -83,6 +83,7 @@ release: $(STAMP)
 	rm -rf dist
 	export SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) && \
 	    $(BIN)/python -m build --outdir dist . && \
+	    $(BIN)/python -m build --outdir dist clients/python && \
 	    $(BIN)/cyclonedx-py requirements requirements.lock --pyproject pyproject.toml \
 	        --output-reproducible --of JSON -o dist/motcua-$(VERSION).cdx.json
 	@if [ -z "$(ENGINE)" ]; then \
