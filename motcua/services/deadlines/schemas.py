@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -130,21 +131,17 @@ class WorkItemOut(BaseModel):
 
     @classmethod
     def of(cls, item: WorkItem) -> WorkItemOut:
+        # The stored clock's fields by name, then what the worklist computed for now.
         c = item.clock
-        return cls(
-            dossier_id=c.dossier_id,
-            dossier_code=c.dossier_code,
-            procedure_code=c.procedure_code,
-            line_code=c.line_code,
-            received_at=c.received_at,
-            due_at=item.due_at,
-            overdue=item.overdue,
-            paused=item.paused,
-            working_seconds_left=item.working_seconds_left,
-            assignee=c.assignee,
-            department=c.department,
-            status=c.status,
-            step=step_label(c.status),
+        return cls.model_validate(
+            {
+                **asdict(c),
+                "due_at": item.due_at,
+                "overdue": item.overdue,
+                "paused": item.paused,
+                "working_seconds_left": item.working_seconds_left,
+                "step": step_label(c.status),
+            }
         )
 
 
@@ -160,13 +157,4 @@ class LetterOut(BaseModel):
 
     @classmethod
     def of(cls, letter: ApologyLetter, text: str) -> LetterOut:
-        return cls(
-            letter_id=letter.letter_id,
-            dossier_id=letter.dossier_id,
-            dossier_code=letter.dossier_code,
-            procedure_code=letter.procedure_code,
-            due_at=letter.due_at,
-            new_appointment_at=letter.new_appointment_at,
-            issued_at=letter.issued_at,
-            text=text,
-        )
+        return cls.model_validate({**asdict(letter), "text": text})

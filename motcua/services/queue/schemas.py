@@ -120,21 +120,16 @@ class TicketOut(BaseModel):
 
     @classmethod
     def of(cls, view: TicketView) -> TicketOut:
+        # The ticket's own fields by name (its sealed contact and queue order are not
+        # among ours, so they stay out), then its place in the queue.
         t = view.ticket
-        return cls(
-            ticket_id=t.ticket_id,
-            number=t.number,
-            line_code=t.line_code,
-            status=t.status.value,
-            priority_reason=t.priority_reason,
-            lookup_code=t.lookup_code,
-            counter_id=t.counter_id,
-            call_count=t.call_count,
-            position=view.position,
-            estimated_wait_seconds=view.estimated_wait_seconds,
-            issued_at=t.issued_at,
-            called_at=t.called_at,
-            dossier_id=t.dossier_id,
+        return cls.model_validate(
+            {
+                **asdict(t),
+                "status": t.status.value,
+                "position": view.position,
+                "estimated_wait_seconds": view.estimated_wait_seconds,
+            }
         )
 
 
@@ -184,13 +179,9 @@ class CenterOut(BaseModel):
             center_id=c.center_id,
             name=c.name,
             timezone=c.timezone,
-            lines=[
-                LineInfoOut(code=x.code, prefix=x.prefix, name=x.name, name_en=x.name_en)
-                for x in c.lines.values()
-            ],
+            lines=[LineInfoOut.model_validate(x, from_attributes=True) for x in c.lines.values()],
             counters=[
-                CounterInfoOut(counter_id=k.counter_id, name=k.name, line_codes=list(k.line_codes))
-                for k in c.counters.values()
+                CounterInfoOut.model_validate(k, from_attributes=True) for k in c.counters.values()
             ],
         )
 
@@ -278,18 +269,7 @@ class BoardOut(BaseModel):
                 )
                 for c in b.last_called
             ],
-            lines=[
-                LineBoardOut(
-                    line_code=x.line_code,
-                    prefix=x.prefix,
-                    name=x.name,
-                    waiting=x.waiting,
-                    priority_waiting=x.priority_waiting,
-                    open_counters=x.open_counters,
-                    estimated_wait_seconds=x.estimated_wait_seconds,
-                )
-                for x in b.lines
-            ],
+            lines=[LineBoardOut.model_validate(x, from_attributes=True) for x in b.lines],
         )
 
 

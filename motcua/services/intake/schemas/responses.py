@@ -111,15 +111,7 @@ class DossierSummary(BaseModel):
 
     @classmethod
     def of(cls, d: DossierRecord) -> DossierSummary:
-        return cls(
-            id=d.id,
-            code=d.code,
-            procedure_code=d.procedure_code,
-            status=d.status,
-            received_at=d.received_at,
-            appointment_at=d.appointment_at,
-            assignee=d.assignee,
-        )
+        return cls.model_validate(d, from_attributes=True)
 
 
 class ReceiptOut(BaseModel):
