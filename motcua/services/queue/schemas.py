@@ -175,14 +175,10 @@ class CenterOut(BaseModel):
 
     @classmethod
     def of(cls, c: Center) -> CenterOut:
-        return cls(
-            center_id=c.center_id,
-            name=c.name,
-            timezone=c.timezone,
-            lines=[LineInfoOut.model_validate(x, from_attributes=True) for x in c.lines.values()],
-            counters=[
-                CounterInfoOut.model_validate(k, from_attributes=True) for k in c.counters.values()
-            ],
+        # The data file's records by field name, lines and counters in the file's order.
+        return cls.model_validate(
+            {**asdict(c), "lines": list(c.lines.values()), "counters": list(c.counters.values())},
+            from_attributes=True,
         )
 
 
@@ -305,18 +301,12 @@ class StatsOut(BaseModel):
 
     @classmethod
     def of(cls, s: DailyStats) -> StatsOut:
-        return cls(
-            center_id=s.center_id,
-            day=s.day,
-            total=FiguresOut.model_validate(asdict(s.total)),
-            lines=[
-                LineStatsOut.model_validate({"line_code": code, **asdict(f)})
-                for code, f in s.lines.items()
-            ],
-            counters=[
-                CounterStatsOut.model_validate({"counter_id": cid, **asdict(f)})
-                for cid, f in s.counters.items()
-            ],
+        return cls.model_validate(
+            {
+                **asdict(s),
+                "lines": [{"line_code": code, **asdict(f)} for code, f in s.lines.items()],
+                "counters": [{"counter_id": cid, **asdict(f)} for cid, f in s.counters.items()],
+            }
         )
 
 
@@ -337,11 +327,5 @@ class WaitingStatsOut(BaseModel):
 
     @classmethod
     def of(cls, h: statistics.WaitingHistogram) -> WaitingStatsOut:
-        return cls(
-            center_id=h.center_id,
-            day=h.day,
-            calls=h.calls,
-            mean_wait_seconds=h.mean_wait_seconds,
-            p90_wait_seconds=h.p90_wait_seconds,
-            buckets=[WaitingBucketOut(label=label, count=n) for label, n in h.buckets],
-        )
+        buckets = [WaitingBucketOut(label=label, count=n) for label, n in h.buckets]
+        return cls.model_validate({**asdict(h), "buckets": buckets})
