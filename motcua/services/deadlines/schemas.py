@@ -74,43 +74,42 @@ class ClockOut(BaseModel):
     def of(cls, detail: ClockDetail) -> ClockOut:
         row, clock = detail.row, detail.clock
         assert row.received_at is not None  # clock_detail only serves clocks with a receipt
-        return cls(
-            dossier_id=row.dossier_id,
-            center_id=row.center_id,
-            dossier_code=row.dossier_code,
-            procedure_code=row.procedure_code,
-            line_code=row.line_code,
-            received_at=row.received_at,
-            started_at=clock.started_at,
-            base_due_at=clock.base_due_at,
-            due_at=detail.due_now,
-            paused_since=clock.paused_since,
-            paused_working_seconds=int(clock.paused.total_seconds()),
-            working_seconds_left=detail.working_seconds_left,
-            overdue=detail.overdue,
-            closed=clock.closure.kind.value if clock.closure else None,
-            closed_at=clock.closure.at if clock.closure else None,
-            outcome=clock.outcome.value if clock.outcome else None,
-            working_seconds_late=int(clock.late_by.total_seconds()),
-            pauses=[{"start": p.start, "end": p.end} for p in clock.pauses],
-            extensions=[
-                {
-                    "amount": e.amount,
-                    "unit": e.unit.value,
-                    "granted_at": e.granted_at,
-                    "reason": e.reason,
-                }
-                for e in clock.extensions
-            ],
-            flags=[
-                {
-                    "kind": f.kind,
-                    "due_at": f.due_at,
-                    "event_id": f.event_id,
-                    "emitted_at": f.emitted_at,
-                }
-                for f in detail.flags
-            ],
+        # The dossier's identity and receipt from the stored row, by name; everything
+        # about time is the clock recomputed now, never the row's copy of it.
+        return cls.model_validate(
+            {
+                **asdict(row),
+                "started_at": clock.started_at,
+                "base_due_at": clock.base_due_at,
+                "due_at": detail.due_now,
+                "paused_since": clock.paused_since,
+                "paused_working_seconds": int(clock.paused.total_seconds()),
+                "working_seconds_left": detail.working_seconds_left,
+                "overdue": detail.overdue,
+                "closed": clock.closure.kind.value if clock.closure else None,
+                "closed_at": clock.closure.at if clock.closure else None,
+                "outcome": clock.outcome.value if clock.outcome else None,
+                "working_seconds_late": int(clock.late_by.total_seconds()),
+                "pauses": [{"start": p.start, "end": p.end} for p in clock.pauses],
+                "extensions": [
+                    {
+                        "amount": e.amount,
+                        "unit": e.unit.value,
+                        "granted_at": e.granted_at,
+                        "reason": e.reason,
+                    }
+                    for e in clock.extensions
+                ],
+                "flags": [
+                    {
+                        "kind": f.kind,
+                        "due_at": f.due_at,
+                        "event_id": f.event_id,
+                        "emitted_at": f.emitted_at,
+                    }
+                    for f in detail.flags
+                ],
+            }
         )
 
 
