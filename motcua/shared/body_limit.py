@@ -9,10 +9,10 @@ without one (chunked) is cut off as soon as it passes the cap. Either way the an
 
 from __future__ import annotations
 
-import json
-
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from motcua.shared.asgi_json import send_json
 
 
 def _detail(limit: int) -> dict[str, object]:
@@ -79,16 +79,4 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps(_detail(limit)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 413, _detail(limit), close=True)

@@ -17,11 +17,11 @@ answers (probes need it), but only ``{"ready": ...}`` unless the caller may see 
 from __future__ import annotations
 
 import hmac
-import json
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from motcua.shared.asgi_json import send_json
 from motcua.shared.settings import ServiceSettings
 
 OPS_PREFIXES = ("/docs", "/redoc", "/openapi.json", "/asyncapi", "/metrics")
@@ -62,17 +62,6 @@ class OpsAccess:
             and is_ops_path(scope["path"])
             and not ops_allowed(HTTPConnection(scope), self.settings)
         ):
-            body = json.dumps({"error": "Not Found"}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 404,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json(send, 404, {"error": "Not Found"})
             return
         await self.app(scope, receive, send)

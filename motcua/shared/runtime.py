@@ -180,6 +180,17 @@ class ServiceRuntime:
     def group(self, suffix: str = "") -> str:
         return f"{self.settings.kafka.topic_prefix}motcua-{self.name}{suffix}"
 
+    def consume(self, *streams: Stream, description: str = "") -> None:
+        """Feed the handlers registered on :attr:`consumer` from these streams: one
+        subscriber in this service's group, batches of ``consumer_batch`` records."""
+        self.consumer.subscribe(
+            self.router,
+            *(self.topic(stream) for stream in streams),
+            group_id=self.group(),
+            max_records=self.settings.consumer_batch,
+            description=description,
+        )
+
     def spawn(self, coro_factory: Callable[[], Awaitable[None]], name: str) -> None:
         """Run a background loop for the app's lifetime (started after the pool opens)."""
 

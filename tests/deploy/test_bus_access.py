@@ -13,10 +13,8 @@ from motcua.shared.events.access import WRITERS, password_variable, script, user
 from tests.deploy import composefile
 from tests.deploy.kustomize import build, pod_spec
 
-SCRIPTS = (
-    ROOT / "deploy" / "kafka" / "acls.sh",
-    ROOT / "deploy" / "k8s" / "base" / "kafka-acls.sh",
-)
+# One file serves both deployments: the Kubernetes Job's ConfigMap and Compose's mount.
+SCRIPT = ROOT / "deploy" / "k8s" / "base" / "kafka-acls.sh"
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +30,8 @@ def _script_variables() -> set[str]:
     return set(re.findall(r"\$\{(\w+):\?\}", script()))
 
 
-@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
-def test_the_shipped_acl_scripts_are_the_generated_one(path: Any) -> None:
-    assert path.read_text(encoding="utf-8") == script(), f"regenerate: motcua acls > {path}"
+def test_the_shipped_acl_script_is_the_generated_one() -> None:
+    assert SCRIPT.read_text(encoding="utf-8") == script(), f"regenerate: motcua acls > {SCRIPT}"
 
 
 def test_compose_runs_each_service_as_its_own_user(compose: dict[str, Any]) -> None:
@@ -70,7 +67,7 @@ def test_compose_brokers_authenticate_every_client_and_authorize_by_acl(
 def test_compose_acl_job_runs_the_script_with_every_password(compose: dict[str, Any]) -> None:
     job = compose["services"]["kafka-acls"]
     assert job["restart"] == "no"
-    assert "./kafka/acls.sh:/opt/motcua/acls.sh:ro" in job["volumes"]
+    assert "./k8s/base/kafka-acls.sh:/opt/motcua/acls.sh:ro" in job["volumes"]
     assert job["entrypoint"][-1] == "/opt/motcua/acls.sh"
     assert _script_variables() <= set(_env(job)), "the script reads these"
 

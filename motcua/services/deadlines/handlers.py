@@ -27,10 +27,6 @@ def register(runtime: ServiceRuntime, deadlines: Deadlines) -> None:
 
     for payload in usecases.DOSSIER_EVENTS:
         runtime.consumer.on(payload, on_dossier_event)
-    runtime.consumer.subscribe(
-        runtime.router,
-        runtime.topic(DOSSIERS),
-        group_id=runtime.group(),
-        max_records=runtime.settings.consumer_batch,
-        description="Keeps each dossier's legal clock from its lifecycle events",
+    runtime.consume(
+        DOSSIERS, description="Keeps each dossier's legal clock from its lifecycle events"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -73,43 +74,42 @@ class ClockOut(BaseModel):
     def of(cls, detail: ClockDetail) -> ClockOut:
         row, clock = detail.row, detail.clock
         assert row.received_at is not None  # clock_detail only serves clocks with a receipt
-        return cls(
-            dossier_id=row.dossier_id,
-            center_id=row.center_id,
-            dossier_code=row.dossier_code,
-            procedure_code=row.procedure_code,
-            line_code=row.line_code,
-            received_at=row.received_at,
-            started_at=clock.started_at,
-            base_due_at=clock.base_due_at,
-            due_at=detail.due_now,
-            paused_since=clock.paused_since,
-            paused_working_seconds=int(clock.paused.total_seconds()),
-            working_seconds_left=detail.working_seconds_left,
-            overdue=detail.overdue,
-            closed=clock.closure.kind.value if clock.closure else None,
-            closed_at=clock.closure.at if clock.closure else None,
-            outcome=clock.outcome.value if clock.outcome else None,
-            working_seconds_late=int(clock.late_by.total_seconds()),
-            pauses=[{"start": p.start, "end": p.end} for p in clock.pauses],
-            extensions=[
-                {
-                    "amount": e.amount,
-                    "unit": e.unit.value,
-                    "granted_at": e.granted_at,
-                    "reason": e.reason,
-                }
-                for e in clock.extensions
-            ],
-            flags=[
-                {
-                    "kind": f.kind,
-                    "due_at": f.due_at,
-                    "event_id": f.event_id,
-                    "emitted_at": f.emitted_at,
-                }
-                for f in detail.flags
-            ],
+        # The dossier's identity and receipt from the stored row, by name; everything
+        # about time is the clock recomputed now, never the row's copy of it.
+        return cls.model_validate(
+            {
+                **asdict(row),
+                "started_at": clock.started_at,
+                "base_due_at": clock.base_due_at,
+                "due_at": detail.due_now,
+                "paused_since": clock.paused_since,
+                "paused_working_seconds": int(clock.paused.total_seconds()),
+                "working_seconds_left": detail.working_seconds_left,
+                "overdue": detail.overdue,
+                "closed": clock.closure.kind.value if clock.closure else None,
+                "closed_at": clock.closure.at if clock.closure else None,
+                "outcome": clock.outcome.value if clock.outcome else None,
+                "working_seconds_late": int(clock.late_by.total_seconds()),
+                "pauses": [{"start": p.start, "end": p.end} for p in clock.pauses],
+                "extensions": [
+                    {
+                        "amount": e.amount,
+                        "unit": e.unit.value,
+                        "granted_at": e.granted_at,
+                        "reason": e.reason,
+                    }
+                    for e in clock.extensions
+                ],
+                "flags": [
+                    {
+                        "kind": f.kind,
+                        "due_at": f.due_at,
+                        "event_id": f.event_id,
+                        "emitted_at": f.emitted_at,
+                    }
+                    for f in detail.flags
+                ],
+            }
         )
 
 
@@ -130,21 +130,17 @@ class WorkItemOut(BaseModel):
 
     @classmethod
     def of(cls, item: WorkItem) -> WorkItemOut:
+        # The stored clock's fields by name, then what the worklist computed for now.
         c = item.clock
-        return cls(
-            dossier_id=c.dossier_id,
-            dossier_code=c.dossier_code,
-            procedure_code=c.procedure_code,
-            line_code=c.line_code,
-            received_at=c.received_at,
-            due_at=item.due_at,
-            overdue=item.overdue,
-            paused=item.paused,
-            working_seconds_left=item.working_seconds_left,
-            assignee=c.assignee,
-            department=c.department,
-            status=c.status,
-            step=step_label(c.status),
+        return cls.model_validate(
+            {
+                **asdict(c),
+                "due_at": item.due_at,
+                "overdue": item.overdue,
+                "paused": item.paused,
+                "working_seconds_left": item.working_seconds_left,
+                "step": step_label(c.status),
+            }
         )
 
 
@@ -160,13 +156,4 @@ class LetterOut(BaseModel):
 
     @classmethod
     def of(cls, letter: ApologyLetter, text: str) -> LetterOut:
-        return cls(
-            letter_id=letter.letter_id,
-            dossier_id=letter.dossier_id,
-            dossier_code=letter.dossier_code,
-            procedure_code=letter.procedure_code,
-            due_at=letter.due_at,
-            new_appointment_at=letter.new_appointment_at,
-            issued_at=letter.issued_at,
-            text=text,
-        )
+        return cls.model_validate({**asdict(letter), "text": text})

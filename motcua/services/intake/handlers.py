@@ -35,12 +35,7 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
         await intake.record_served_ticket(conn, event)
 
     runtime.consumer.on(TicketServiceCompleted, on_ticket_served)
-    runtime.consumer.subscribe(
-        runtime.router,
-        runtime.topic(QUEUE),
-        group_id=runtime.group(),
-        max_records=runtime.settings.consumer_batch,
-    )
+    runtime.consume(QUEUE)
 
     async def apply(
         conn: asyncpg.Connection, command: Command[CommandData], author: Principal, now: datetime

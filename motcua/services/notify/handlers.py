@@ -63,14 +63,7 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     on_batch(DeadlineOverdue, _bound_batch(triggers.deadline_overdue, notifier))
 
     runtime.every(runtime.settings.metrics_sample_seconds, _expiry(notifier), "held-expiry")
-    runtime.consumer.subscribe(
-        runtime.router,
-        runtime.topic(QUEUE),
-        runtime.topic(DOSSIERS),
-        runtime.topic(DEADLINES),
-        group_id=runtime.group(),
-        max_records=runtime.settings.consumer_batch,
-    )
+    runtime.consume(QUEUE, DOSSIERS, DEADLINES)
 
 
 def _bound(trigger: triggers.Trigger[E], notifier: Notifier) -> Handler[E]:

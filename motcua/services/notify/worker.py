@@ -142,12 +142,12 @@ class DeliveryWorker:
             await asyncio.wait_for(self._done.wait(), timeout)
 
     async def _listen(self) -> None:
-        backoff = 0.2
+        retry = _Backoff("notify.listener_error")
         while not self._stopping:
             try:
                 async with session(self.pool()) as conn:
                     await conn.add_listener(self.channel, self._on_notify)
-                    backoff = 0.2
+                    retry.reset()
                     self._on_notify()  # catch up on what arrived while not listening
                     try:
                         while not self._stopping and not conn.is_closed():
@@ -155,30 +155,22 @@ class DeliveryWorker:
                     finally:
                         if not conn.is_closed():
                             await conn.remove_listener(self.channel, self._on_notify)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("notify.listener_error", error=repr(exc))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+            except Exception as exc:  # not a cancellation: that is no Exception
+                await retry.after(exc)
 
     async def _loop(self, wake: asyncio.Event) -> None:
-        backoff = 0.2
+        retry = _Backoff("notify.worker_error")
         while not self._stopping:
             wake.clear()  # before the round: a wake-up during it triggers the next one
             try:
                 claimed = await self.run_once()
                 if self._dead_letters_due():
                     await self.flush_dead_letters()
-                backoff = 0.2
+                retry.reset()
                 if claimed < self.settings.worker_batch:
                     await _wait(wake, await self._until_next_due())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("notify.worker_error", error=repr(exc))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+            except Exception as exc:  # not a cancellation: that is no Exception
+                await retry.after(exc)
 
     async def _until_next_due(self) -> float:
         """Seconds until the next delivery or lease falls due, at most the poll interval."""
@@ -435,6 +427,23 @@ class DeliveryWorker:
                 await publish(r["topic"], bytes(r["payload"]), key, dict(r["headers"]))
             await deliveries.drop_dead_letters(conn, [r["id"] for r in rows])
         return len(rows)
+
+
+class _Backoff:
+    """The pause of a loop that must outlive failures (the database restarting): 0.2 s,
+    doubling up to 5 s while attempts keep failing, 0.2 s again once one gets going."""
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        self.seconds = 0.2
+
+    def reset(self) -> None:
+        self.seconds = 0.2
+
+    async def after(self, exc: Exception) -> None:
+        log.warning(self.event, error=repr(exc))
+        await asyncio.sleep(self.seconds)
+        self.seconds = min(self.seconds * 2, 5.0)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

@@ -120,21 +120,16 @@ class TicketOut(BaseModel):
 
     @classmethod
     def of(cls, view: TicketView) -> TicketOut:
+        # The ticket's own fields by name (its sealed contact and queue order are not
+        # among ours, so they stay out), then its place in the queue.
         t = view.ticket
-        return cls(
-            ticket_id=t.ticket_id,
-            number=t.number,
-            line_code=t.line_code,
-            status=t.status.value,
-            priority_reason=t.priority_reason,
-            lookup_code=t.lookup_code,
-            counter_id=t.counter_id,
-            call_count=t.call_count,
-            position=view.position,
-            estimated_wait_seconds=view.estimated_wait_seconds,
-            issued_at=t.issued_at,
-            called_at=t.called_at,
-            dossier_id=t.dossier_id,
+        return cls.model_validate(
+            {
+                **asdict(t),
+                "status": t.status.value,
+                "position": view.position,
+                "estimated_wait_seconds": view.estimated_wait_seconds,
+            }
         )
 
 
@@ -180,18 +175,10 @@ class CenterOut(BaseModel):
 
     @classmethod
     def of(cls, c: Center) -> CenterOut:
-        return cls(
-            center_id=c.center_id,
-            name=c.name,
-            timezone=c.timezone,
-            lines=[
-                LineInfoOut(code=x.code, prefix=x.prefix, name=x.name, name_en=x.name_en)
-                for x in c.lines.values()
-            ],
-            counters=[
-                CounterInfoOut(counter_id=k.counter_id, name=k.name, line_codes=list(k.line_codes))
-                for k in c.counters.values()
-            ],
+        # The data file's records by field name, lines and counters in the file's order.
+        return cls.model_validate(
+            {**asdict(c), "lines": list(c.lines.values()), "counters": list(c.counters.values())},
+            from_attributes=True,
         )
 
 
@@ -278,18 +265,7 @@ class BoardOut(BaseModel):
                 )
                 for c in b.last_called
             ],
-            lines=[
-                LineBoardOut(
-                    line_code=x.line_code,
-                    prefix=x.prefix,
-                    name=x.name,
-                    waiting=x.waiting,
-                    priority_waiting=x.priority_waiting,
-                    open_counters=x.open_counters,
-                    estimated_wait_seconds=x.estimated_wait_seconds,
-                )
-                for x in b.lines
-            ],
+            lines=[LineBoardOut.model_validate(x, from_attributes=True) for x in b.lines],
         )
 
 
@@ -325,18 +301,12 @@ class StatsOut(BaseModel):
 
     @classmethod
     def of(cls, s: DailyStats) -> StatsOut:
-        return cls(
-            center_id=s.center_id,
-            day=s.day,
-            total=FiguresOut.model_validate(asdict(s.total)),
-            lines=[
-                LineStatsOut.model_validate({"line_code": code, **asdict(f)})
-                for code, f in s.lines.items()
-            ],
-            counters=[
-                CounterStatsOut.model_validate({"counter_id": cid, **asdict(f)})
-                for cid, f in s.counters.items()
-            ],
+        return cls.model_validate(
+            {
+                **asdict(s),
+                "lines": [{"line_code": code, **asdict(f)} for code, f in s.lines.items()],
+                "counters": [{"counter_id": cid, **asdict(f)} for cid, f in s.counters.items()],
+            }
         )
 
 
@@ -357,11 +327,5 @@ class WaitingStatsOut(BaseModel):
 
     @classmethod
     def of(cls, h: statistics.WaitingHistogram) -> WaitingStatsOut:
-        return cls(
-            center_id=h.center_id,
-            day=h.day,
-            calls=h.calls,
-            mean_wait_seconds=h.mean_wait_seconds,
-            p90_wait_seconds=h.p90_wait_seconds,
-            buckets=[WaitingBucketOut(label=label, count=n) for label, n in h.buckets],
-        )
+        buckets = [WaitingBucketOut(label=label, count=n) for label, n in h.buckets]
+        return cls.model_validate({**asdict(h), "buckets": buckets})

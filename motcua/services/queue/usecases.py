@@ -173,10 +173,9 @@ class QueueService:
         center = self.directory.center(center_id)
         center.counter(counter_id)
         async with self.db.unit_of_work() as conn:
-            state = await repo.lock_counter(conn, center_id, counter_id)
-            if state is None or not state.is_open:
-                raise Conflict(f"counter {counter_id!r} is already closed")
-            await self._require_free(conn, center_id, counter_id)
+            await self._lock_free_counter(
+                conn, center_id, counter_id, closed=f"counter {counter_id!r} is already closed"
+            )
             now = self.clock()
             await repo.close_counter(conn, center_id, counter_id, now)
             payload = catalog.CounterClosed(counter_id=counter_id)
@@ -189,10 +188,12 @@ class QueueService:
         async with self.db.unit_of_work() as conn:
             # The counter row lock serialises this counter's calls; SKIP LOCKED on the
             # tickets keeps concurrent counters from ever taking the same one.
-            state = await repo.lock_counter(conn, center_id, counter_id)
-            if state is None or not state.is_open:
-                raise Conflict(f"counter {counter_id!r} is closed; open it before calling")
-            await self._require_free(conn, center_id, counter_id)
+            state = await self._lock_free_counter(
+                conn,
+                center_id,
+                counter_id,
+                closed=f"counter {counter_id!r} is closed; open it before calling",
+            )
             now = self.clock()
             heads = await repo.waiting_heads(
                 conn, center_id, center.local_day(now), state.line_codes
@@ -274,15 +275,21 @@ class QueueService:
 
     # ------------------------------------------------------------ plumbing
 
-    async def _require_free(
-        self, conn: asyncpg.Connection, center_id: str, counter_id: str
-    ) -> None:
+    async def _lock_free_counter(
+        self, conn: asyncpg.Connection, center_id: str, counter_id: str, *, closed: str
+    ) -> domain.CounterState:
+        """Lock an open counter that holds no ticket; ``closed`` is the refusal when it
+        is not open (closing it again and calling to it say different things)."""
+        state = await repo.lock_counter(conn, center_id, counter_id)
+        if state is None or not state.is_open:
+            raise Conflict(closed)
         busy = await repo.active_ticket_at(conn, center_id, counter_id)
         if busy is not None:
             raise Conflict(
                 f"counter {counter_id!r} still holds ticket {busy.number}; "
                 "finish, transfer or mark it no-show first"
             )
+        return state
 
     async def _at_counter(
         self,

@@ -12,8 +12,8 @@ else is granted: no topic creation (``motcua topics`` runs as the admin), no
 deletes, no configuration changes.
 
 This module is the one source of the grants. ``motcua acls`` prints them as the
-``kafka-acls`` / ``kafka-configs`` script that ``deploy/`` ships (compose and
-Kubernetes, checked equal by a test), and the ACL test applies the same grants to
+``kafka-acls`` / ``kafka-configs`` script that ``deploy/`` ships (one file, for
+compose and Kubernetes, checked equal by a test), and the ACL test applies the same grants to
 a real broker, so what is deployed and what is tested cannot drift.
 """
 

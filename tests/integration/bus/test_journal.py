@@ -72,6 +72,14 @@ async def write(pool: asyncpg.Pool, first_seq: int, count: int) -> list[uuid.UUI
     return ids
 
 
+async def journalled(pool: asyncpg.Pool, transactions: int) -> list[uuid.UUID]:
+    """``write`` from seq 0, then wait until a running relay has published all of it
+    into the journal (one row per event)."""
+    ids = await write(pool, 0, transactions)
+    await eventually(lambda: count(pool, "outbox_journal"), until=lambda n: n == len(ids))
+    return ids
+
+
 async def on_bus(kafka: KafkaSettings) -> list[dict[str, Any]]:
     topic = DOSSIERS.topic(kafka.topic_prefix)
     return [json.loads(m.value) for m in await read_all(kafka.bootstrap_servers, topic)]
@@ -113,8 +121,7 @@ async def test_the_relay_adopts_the_bus_epoch_and_a_second_relay_agrees(
     pool: asyncpg.Pool, running: Callable[..., OutboxRelay], kafka_settings: KafkaSettings
 ) -> None:
     relay = running()
-    await write(pool, 0, 1)
-    await eventually(lambda: count(pool, "outbox_journal"), until=lambda n: n == 3)
+    await journalled(pool, 1)
     async with pool.acquire() as conn:
         stored = await conn.fetchval("SELECT bus_epoch FROM outbox_relay")
     assert stored is not None
@@ -130,8 +137,7 @@ async def test_a_new_bus_epoch_replays_the_journal_in_order_before_the_outbox(
     pool: asyncpg.Pool, running: Callable[..., OutboxRelay], kafka_settings: KafkaSettings
 ) -> None:
     first = running()
-    before = await write(pool, 0, 10)
-    await eventually(lambda: count(pool, "outbox_journal"), until=lambda n: n == 30)
+    before = await journalled(pool, 10)
     await first.stop()
     # The relay last published under another epoch: the broker it sees lost that log.
     async with pool.acquire() as conn:
@@ -173,8 +179,7 @@ async def test_an_operators_request_replays_what_was_published_since_before_newe
     pool: asyncpg.Pool, running: Callable[..., OutboxRelay], kafka_settings: KafkaSettings
 ) -> None:
     relay = running()
-    await write(pool, 0, 3)
-    await eventually(lambda: count(pool, "outbox_journal"), until=lambda n: n == 9)
+    await journalled(pool, 3)
     async with pool.acquire() as conn:
         # The first two transactions were published long ago; the third is recent.
         await conn.execute(
@@ -197,8 +202,7 @@ async def test_the_outbox_command_asks_every_named_schema(
     database_url: str, pool: asyncpg.Pool, running: Callable[..., OutboxRelay]
 ) -> None:
     relay = running(epoch=False)
-    await write(pool, 0, 2)
-    await eventually(lambda: count(pool, "outbox_journal"), until=lambda n: n == 6)
+    await journalled(pool, 2)
     await relay.stop()  # the request waits in the schema for the next leader
     since = datetime.now(UTC) - timedelta(minutes=5)
     lines = await outbox_command("replay", database_url, ["svc"], since)
@@ -217,8 +221,7 @@ async def test_the_sweep_prunes_the_journal_on_its_own_horizon(
     pool: asyncpg.Pool, running: Callable[..., OutboxRelay]
 ) -> None:
     relay = running(epoch=False)
-    await write(pool, 0, 2)
-    await eventually(lambda: count(pool, "outbox_journal"), until=lambda n: n == 6)
+    await journalled(pool, 2)
     await relay.stop()
     async with pool.acquire() as conn:
         await conn.execute(

@@ -92,6 +92,16 @@ class Notify:
             topic = stream_of(e.event_type).topic(self.prefix)
             await produce(self.bootstrap, topic, [e.to_bytes()], key=key_of(e).encode())
 
+    async def receive_for_new_phone(
+        self, center: str, **options: Any
+    ) -> tuple[str, Dossier, Envelope[Any]]:
+        """Publish a dossier received at ``center`` for a phone number no other test uses;
+        the phone, the dossier and its event."""
+        phone = random_phone()
+        dossier, received = dossier_received(center, phone=phone, **options)
+        await self.publish(received)
+        return phone, dossier, received
+
     async def deliveries(self, source_event_id: uuid.UUID) -> list[asyncpg.Record]:
         return list(
             await self.db.fetch(

@@ -177,9 +177,7 @@ async def test_dossier_and_deadline_triggers_each_send_exactly_one_message(
     notify: Notify, http_sink: HttpSink, language: str
 ) -> None:
     text = TEXTS[language]
-    phone = random_phone()
-    dossier, received = dossier_received(center(), phone=phone, language=language)
-    await notify.publish(received)
+    phone, dossier, received = await notify.receive_for_new_phone(center(), language=language)
     [m] = await messages_to(http_sink, phone, 1)
     assert dossier.code in m.body
     assert text["received"] in m.body
@@ -224,9 +222,7 @@ async def test_email_contact_is_mailed_over_smtp_with_a_stable_message_id(
 async def test_a_center_with_a_webhook_gets_its_messages_there(
     notify: Notify, http_sink: HttpSink
 ) -> None:
-    phone = random_phone()
-    dossier, received = dossier_received("c-hook", phone=phone, language="en")
-    await notify.publish(received)
+    phone, dossier, received = await notify.receive_for_new_phone("c-hook", language="en")
     [m] = await messages_to(http_sink, phone, 1)
     assert m.path == "/hook"
     assert m.title == f"Dossier {dossier.code} received"
@@ -271,9 +267,7 @@ async def test_failing_gateway_recovers_and_the_citizen_gets_one_message(
 async def test_a_channel_that_keeps_failing_falls_back_to_the_next(
     notify: Notify, http_sink: HttpSink
 ) -> None:
-    phone = random_phone()
-    _, received = dossier_received("c-down", phone=phone)
-    await notify.publish(received)
+    phone, _, received = await notify.receive_for_new_phone("c-down")
     [m] = await messages_to(http_sink, phone, 1)
     assert m.path == "/zalo"
     sms, hook = await eventually(
@@ -399,9 +393,7 @@ async def received_after_the_sms_failed(
 ) -> tuple[Any, Any, list[Any]]:
     """A received dossier's message with its secret, sent by webhook once the SMS failed:
     the event, the message as the citizen got it, and its two deliveries."""
-    phone = random_phone()
-    _, received = dossier_received("c-down", phone=phone, language="en", secret=secret)
-    await notify.publish(received)
+    phone, _, received = await notify.receive_for_new_phone("c-down", language="en", secret=secret)
     [m] = await messages_to(http_sink, phone, 1)
     assert m.path == "/zalo"
     both = await eventually(
@@ -427,9 +419,7 @@ async def test_a_fallback_message_shows_the_lookup_secret_too(
 async def test_without_a_secret_the_message_points_to_the_receipt(
     notify: Notify, http_sink: HttpSink
 ) -> None:
-    phone = random_phone()
-    _, received = dossier_received(center(), phone=phone)
-    await notify.publish(received)
+    phone, _, _ = await notify.receive_for_new_phone(center())
     [m] = await messages_to(http_sink, phone, 1)
     assert "(nhập mã bí mật in trên giấy tiếp nhận)" in m.body
     assert "với mã bí mật" not in m.body
@@ -544,9 +534,7 @@ async def test_a_send_that_outlasts_the_lease_is_not_taken_for_a_dead_one(
 ) -> None:
     """The worker renews the lease while it is sending: no second send, no interruption."""
     assert notify.settings.lease_seconds < http_sink.delays["/slow"]
-    phone = random_phone()
-    _, received = dossier_received("c-slow", phone=phone)
-    await notify.publish(received)
+    phone, _, received = await notify.receive_for_new_phone("c-slow")
     await messages_to(http_sink, phone, 1)
     [delivery] = await notify.sent(received.event_id)
     assert [a["outcome"] for a in await notify.attempts(delivery["id"])] == ["sent"]
@@ -569,9 +557,7 @@ async def test_no_contact_means_no_message(notify: Notify, http_sink: HttpSink) 
 
 
 async def test_opt_out_by_link_is_honoured_at_once(notify: Notify, http_sink: HttpSink) -> None:
-    phone = random_phone()
-    dossier, received = dossier_received(center(), phone=phone)
-    await notify.publish(received)
+    phone, dossier, _ = await notify.receive_for_new_phone(center())
     [m] = await messages_to(http_sink, phone, 1)
     link = re.search(r"(http\S+/optout/(\S+))", m.body)
     assert link is not None
@@ -758,9 +744,7 @@ async def test_delivery_log_api_is_the_audit_trail_for_the_centers_staff(
 
 
 async def test_a_center_without_channels_uses_the_dev_inbox(notify: Notify) -> None:
-    phone = random_phone()
-    dossier, received = dossier_received("c-dev", phone=phone)
-    await notify.publish(received)
+    phone, dossier, _ = await notify.receive_for_new_phone("c-dev")
 
     async def inbox() -> list[dict[str, Any]]:
         async with httpx.AsyncClient(base_url=notify.url) as client:

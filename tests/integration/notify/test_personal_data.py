@@ -151,9 +151,7 @@ async def test_what_is_not_under_the_current_key_is_sealed_again_at_start(
     notify: Notify, http_sink: HttpSink
 ) -> None:
     """After a rotation, and for rows stored in clear before sealing existed."""
-    phone = random_phone()
-    dossier, received = dossier_received("c-3", phone=phone)
-    await notify.publish(received)
+    phone, dossier, _ = await notify.receive_for_new_phone("c-3")
     [message] = await sent_for(notify, dossier, 1)
     ring = notify.app.state.notifier.rest_keys
     text = open_body(ring, message["id"], "k1", message["body"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -71,27 +71,12 @@ def clock_row(row: Mapping[str, Any]) -> ClockRow:
     limit = None
     if row["limit_amount"] is not None:
         limit = TimeLimit(row["limit_amount"], TimeUnit(row["limit_unit"]), row["limit_rollover"])
-    return ClockRow(
-        dossier_id=row["dossier_id"],
-        center_id=row["center_id"],
-        dossier_code=row["dossier_code"],
-        procedure_code=row["procedure_code"],
-        line_code=row["line_code"],
-        received_at=row["received_at"],
-        limit=limit,
-        appointment_at=row["appointment_at"],
-        started_at=row["started_at"],
-        due_at=row["due_at"],
-        paused_since=row["paused_since"],
-        closed_kind=row["closed_kind"],
-        closed_at=row["closed_at"],
-        outcome=row["outcome"],
-        working_seconds_late=row["working_seconds_late"],
-        next_fire_at=row["next_fire_at"],
-        assignee=row["assignee"],
-        department=row["department"],
-        status=row["status"],
-    )
+    return ClockRow(limit=limit, **{name: row[name] for name in _COLUMN_FIELDS})
+
+
+# Every field of a clock row but ``limit`` is the column of the same name; the time
+# limit is three columns (``limit_amount``, ``limit_unit``, ``limit_rollover``).
+_COLUMN_FIELDS = tuple(f.name for f in fields(ClockRow) if f.name != "limit")
 
 
 FACT_COLUMNS = "dossier_id, kind, channel, occurred_at, amount, unit, reason"

@@ -8,6 +8,7 @@ up see its procedure, steps and dates only, never personal data.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,13 +32,7 @@ class StatusOut(BaseModel):
 
     @classmethod
     def of(cls, info: StatusInfo) -> StatusOut:
-        return cls(
-            code=info.code,
-            key=info.key.value,
-            name_vi=info.name_vi,
-            name_en=info.name_en,
-            clock=info.clock,
-        )
+        return cls.model_validate({**asdict(info), "key": info.key.value})
 
 
 class ProcedureRef(BaseModel):
@@ -111,15 +106,7 @@ class DossierSummary(BaseModel):
 
     @classmethod
     def of(cls, d: DossierRecord) -> DossierSummary:
-        return cls(
-            id=d.id,
-            code=d.code,
-            procedure_code=d.procedure_code,
-            status=d.status,
-            received_at=d.received_at,
-            appointment_at=d.appointment_at,
-            assignee=d.assignee,
-        )
+        return cls.model_validate(d, from_attributes=True)
 
 
 class ReceiptOut(BaseModel):
