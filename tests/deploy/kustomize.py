@@ -2,7 +2,8 @@
 
 It resolves ``resources`` (files and directories), ``configMapGenerator`` and
 ``secretGenerator`` (create and merge), ``patches`` (strategic merge, with or
-without a target), ``replicas``, ``images`` and ``namespace``, and fails loudly
+without a target), ``replicas``, ``images``, ``replacements`` (by kind and name,
+with ``delimiter``/``index`` options) and ``namespace``, and fails loudly
 on anything else, so a manifest using a field this checker does not model is
 caught rather than silently mis-built. Generated names get no hash suffix here;
 kustomize rewrites the references to them, so they match either way.
@@ -11,6 +12,7 @@ kustomize rewrites the references to them, so they match either way.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ SUPPORTED = {
     "secretGenerator",
     "replicas",
     "images",
+    "replacements",
 }
 CLUSTER_SCOPED = {
     "Namespace",
@@ -124,6 +127,8 @@ def _build(directory: Path, stack: tuple[Path, ...]) -> list[Resource]:
             raise KustomizeError(
                 f"{directory}: images entry {entry['name']!r} matches no container"
             )
+    for entry in k.get("replacements", []):
+        _replace(directory, out, entry)
     if "namespace" in k:
         for r in out:
             if r["kind"] not in CLUSTER_SCOPED:
@@ -215,6 +220,72 @@ def _patch(directory: Path, out: list[Resource], entry: dict[str, Any]) -> None:
         patched = strategic_merge(r, {k: v for k, v in body.items() if k != "metadata"})
         r.clear()
         r.update(patched)
+
+
+def _replace(directory: Path, out: list[Resource], entry: dict[str, Any]) -> None:
+    """One ``replacements`` entry: a source field's value (or one delimited part of
+    it) written into target fields (whole, or one delimited part of them)."""
+    source = entry["source"]
+    found = [r for r in out if _selected(r, source)]
+    if len(found) != 1:
+        raise KustomizeError(f"{directory}: replacement source {source} matches {len(found)}")
+    value = _cut(_get(found[0], source["fieldPath"]), source.get("options", {}))
+    for target in entry["targets"]:
+        resources = [r for r in out if _selected(r, target["select"])]
+        if not resources:
+            raise KustomizeError(f"{directory}: replacement target {target['select']} is missing")
+        options = target.get("options", {})
+        for r in resources:
+            for path in target["fieldPaths"]:
+                *parents, last = _steps(path)
+                node = _walk(r, parents, path)
+                key = _locate(node, last, path)
+                node[key] = _splice(node[key], value, options)
+
+
+def _steps(path: str) -> list[str]:
+    # Enough of kustomize's field paths: dotted names, list indexes and [key=value].
+    return re.findall(r"\[[^\]]*\]|[^.]+", path)
+
+
+def _locate(node: Any, step: str, path: str) -> Any:
+    if step.startswith("["):
+        field, _, wanted = step[1:-1].partition("=")
+        for i, item in enumerate(node):
+            if (item.get(field) if field else item) == wanted:
+                return i
+        raise KustomizeError(f"{path}: nothing matches {step}")
+    if isinstance(node, list):
+        return int(step)
+    if step not in node:
+        raise KustomizeError(f"{path}: no field {step}")
+    return step
+
+
+def _walk(node: Any, steps: list[str], path: str) -> Any:
+    for step in steps:
+        node = node[_locate(node, step, path)]
+    return node
+
+
+def _get(resource: Resource, path: str) -> str:
+    *parents, last = _steps(path)
+    node = _walk(resource, parents, path)
+    return str(node[_locate(node, last, path)])
+
+
+def _cut(value: str, options: dict[str, Any]) -> str:
+    if "delimiter" not in options:
+        return value
+    return value.split(options["delimiter"])[int(options.get("index", 0))]
+
+
+def _splice(current: Any, value: str, options: dict[str, Any]) -> str:
+    if "delimiter" not in options:
+        return value
+    parts = str(current).split(options["delimiter"])
+    parts[int(options.get("index", 0))] = value
+    return str(options["delimiter"]).join(parts)
 
 
 def _selected(resource: Resource, target: dict[str, Any]) -> bool:
