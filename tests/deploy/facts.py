@@ -88,3 +88,24 @@ def graceful_seconds(service: str) -> float | None:
 
 def service_names() -> list[str]:
     return list(SERVICES)
+
+
+# The series a histogram or counter adds to its own name.
+METRIC_SUFFIXES = ("_bucket", "_sum", "_count", "_created")
+
+
+@cache
+def defined_metrics() -> frozenset[str]:
+    """Names passed to prometheus_client constructors anywhere in the shared code or services."""
+    pattern = re.compile(r"\b(?:Counter|Gauge|Histogram|Summary)\(\s*[\"'](motcua_\w+)[\"']")
+    found: set[str] = set()
+    for package in ("shared", "services"):
+        for path in (ROOT / "motcua" / package).rglob("*.py"):
+            found |= set(pattern.findall(path.read_text(encoding="utf-8")))
+    return frozenset(found)
+
+
+def is_defined_metric(series: str) -> bool:
+    """Whether a ``motcua_*`` series name comes from a metric the code defines."""
+    base = next((series[: -len(s)] for s in METRIC_SUFFIXES if series.endswith(s)), series)
+    return series in defined_metrics() or base in defined_metrics()

@@ -13,17 +13,6 @@ from tests.deploy import composefile, facts
 
 DEPLOY = ROOT / "deploy"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "motcua.json"
-SUFFIXES = ("_bucket", "_sum", "_count", "_created")
-
-
-def defined_metrics() -> set[str]:
-    """Names passed to prometheus_client constructors anywhere in the shared code or services."""
-    pattern = re.compile(r"\b(?:Counter|Gauge|Histogram|Summary)\(\s*[\"'](motcua_\w+)[\"']")
-    found: set[str] = set()
-    for package in ("shared", "services"):
-        for path in (ROOT / "motcua" / package).rglob("*.py"):
-            found |= set(pattern.findall(path.read_text(encoding="utf-8")))
-    return found
 
 
 def _exprs(node: Any) -> list[str]:
@@ -60,10 +49,8 @@ def test_dashboard_queries_only_series_the_code_defines() -> None:
     exprs = _exprs(dashboard["panels"])
     assert exprs
     used = {m for e in exprs for m in re.findall(r"\bmotcua_\w+", e)}
-    defined = defined_metrics()
     for metric in used:
-        base = next((metric[: -len(s)] for s in SUFFIXES if metric.endswith(s)), metric)
-        assert metric in defined or base in defined, f"{metric} is not defined by any service"
+        assert facts.is_defined_metric(metric), f"{metric} is not defined by any service"
     # The shared series of issue 8 each have a panel.
     for series in (
         "motcua_events_consumed_total",

@@ -3,17 +3,14 @@ checks of `make lint` and `make typecheck`."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from motcua.devtools.services import ROOT
+from tests.deploy import tools
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 CI_RUN = ROOT / ".ci" / "run"
@@ -36,24 +33,11 @@ def runs(flow: dict[Any, Any]) -> list[str]:
 
 
 def pinned_actionlint() -> str:
-    match = re.search(r"^ACTIONLINT_VERSION=(\S+)$", CI_RUN.read_text(encoding="utf-8"), re.M)
-    assert match, ".ci/run pins ACTIONLINT_VERSION"
-    return match[1]
-
-
-def find_actionlint() -> str | None:
-    found = shutil.which("actionlint")
-    if found:
-        return found
-    gopath = os.environ.get("GOPATH") or str(Path.home() / "go")
-    candidate = Path(gopath) / "bin" / "actionlint"
-    return str(candidate) if candidate.is_file() else None
+    return tools.pinned("ACTIONLINT_VERSION")
 
 
 def test_actionlint_passes() -> None:
-    actionlint = find_actionlint()
-    if actionlint is None:
-        pytest.skip(f"actionlint not installed: {INSTALL.format(version=pinned_actionlint())}")
+    actionlint = tools.require("actionlint", INSTALL.format(version=pinned_actionlint()))
     done = subprocess.run(
         [actionlint, "-no-color", "-oneline"],
         cwd=ROOT,
