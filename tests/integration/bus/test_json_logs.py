@@ -9,10 +9,10 @@ warning)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +25,6 @@ from tests.support.process import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[list[ServiceProcess]]:
-    started: list[ServiceProcess] = []
-    yield started
-    for p in started:
-        await p.stop()
 
 
 def log_lines(log: Path) -> list[dict[str, Any]]:
@@ -61,7 +53,6 @@ def logged_by(log: Path, prefix: str) -> Any:
 async def test_every_line_of_a_service_process_is_json(
     database_url: str,
     kafka_settings: KafkaSettings,
-    processes: list[ServiceProcess],
     tmp_path: Path,
 ) -> None:
     log = tmp_path / "intake.log"
@@ -73,37 +64,39 @@ async def test_every_line_of_a_service_process_is_json(
         "MOTCUA_INTAKE_PORT": str(free_port()),
         "MOTCUA_LOG_FORMAT": "json",
     }
-    # Not ready without its broker: started by hand, and stopped once aiokafka has
-    # complained in the log.
-    no_broker = ServiceProcess("intake", env, log, graceful=True)
-    processes.append(no_broker)
-    with log.open("ab") as out:
-        no_broker.proc = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "motcua.services.intake"),
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-    await eventually(logged_by(log, "aiokafka"), timeout=60, what="aiokafka's error logged")
-    await no_broker.stop()
+    # Each process is stopped on the way out, also when an assertion fails.
+    async with contextlib.AsyncExitStack() as stops:
+        # Not ready without its broker: started by hand, and stopped once aiokafka has
+        # complained in the log.
+        no_broker = ServiceProcess("intake", env, log, graceful=True)
+        stops.push_async_callback(no_broker.stop)
+        with log.open("ab") as out:
+            no_broker.proc = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "motcua.services.intake"),
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        await eventually(logged_by(log, "aiokafka"), timeout=60, what="aiokafka's error logged")
+        await no_broker.stop()
 
-    env |= {
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-        "MOTCUA_KAFKA_SESSION_TIMEOUT_MS": str(kafka_settings.session_timeout_ms),
-        "MOTCUA_KAFKA_HEARTBEAT_INTERVAL_MS": str(kafka_settings.heartbeat_interval_ms),
-        "MOTCUA_INTAKE_PORT": str(free_port()),
-    }
-    service = ServiceProcess("intake", env, log, graceful=True)
-    processes.append(service)
-    await service.start()
-    _, writer = await asyncio.open_connection("127.0.0.1", service.port)
-    writer.write(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
-    await writer.drain()
-    writer.close()
-    await eventually(logged_by(log, "uvicorn.error"), what="uvicorn's warning logged")
-    await service.stop()
+        env |= {
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+            "MOTCUA_KAFKA_SESSION_TIMEOUT_MS": str(kafka_settings.session_timeout_ms),
+            "MOTCUA_KAFKA_HEARTBEAT_INTERVAL_MS": str(kafka_settings.heartbeat_interval_ms),
+            "MOTCUA_INTAKE_PORT": str(free_port()),
+        }
+        service = ServiceProcess("intake", env, log, graceful=True)
+        stops.push_async_callback(service.stop)
+        await service.start()
+        _, writer = await asyncio.open_connection("127.0.0.1", service.port)
+        writer.write(b"\x16\x03\x01 this is not HTTP\r\n\r\n")
+        await writer.drain()
+        writer.close()
+        await eventually(logged_by(log, "uvicorn.error"), what="uvicorn's warning logged")
+        await service.stop()
 
     lines = log_lines(log)
     for line in lines:
