@@ -194,6 +194,9 @@ def configure_logging(service: str, fmt: str = "json", level: int = logging.INFO
         foreign = logging.getLogger(name)
         foreign.handlers.clear()
         foreign.propagate = True
+    # A library's warning (a coroutine never awaited, a deprecation) would otherwise be
+    # printed to stderr as two lines of plain text; as "py.warnings" it is one line more.
+    logging.captureWarnings(True)
 
 
 def get_logger(name: str | None = None) -> Any:

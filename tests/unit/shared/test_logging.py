@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 
 import pytest
 import structlog
@@ -133,3 +134,16 @@ def test_console_lines_carry_no_colour_off_a_terminal(capsys: pytest.CaptureFixt
     assert "ticket.issued" in err
     assert "ERROR gone" in err
     assert "\x1b[" not in err
+
+
+def test_a_python_warning_is_a_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # pytest takes the warnings over again around each test: hand them back to Python
+    # first, as a process that has not configured its logging yet has them.
+    logging.captureWarnings(False)
+    configure_logging("test", "json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("coroutine 'send' was never awaited", RuntimeWarning, stacklevel=1)
+    line = json.loads(capsys.readouterr().err)
+    assert line["logger"] == "py.warnings"
+    assert "was never awaited" in line["event"]
