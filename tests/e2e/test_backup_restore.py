@@ -38,8 +38,6 @@ from motcua.shared.auth import issue_token
 from tests.support.serving import serve
 from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.slow
-
 CENTER = "nam-cuong"
 DEPLOY = ROOT / "deploy"
 
@@ -137,6 +135,7 @@ async def recreate_empty(database_url: str) -> None:
         await admin.close()
 
 
+@pytest.mark.slow
 async def test_a_restored_center_keeps_everything_before_the_backup(
     database_url: str, make_settings: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -214,3 +213,13 @@ def test_the_readme_runs_the_tested_scripts() -> None:
     for variable in ("DATABASE_URL", "PG", "MOTCUA", "REPLAY_MARGIN_MINUTES"):
         assert f"${{{variable}" in scripts
         assert f"`{variable}`" in section
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="apt install shellcheck")
+def test_the_scripts_pass_shellcheck() -> None:
+    done = subprocess.run(
+        ["shellcheck", str(DEPLOY / "backup.sh"), str(DEPLOY / "restore.sh")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout
