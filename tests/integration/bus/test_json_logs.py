@@ -4,7 +4,8 @@ FastStream's and aiokafka's, errors and tracebacks included, without colour code
 The intake service runs as ``python -m motcua.services.intake``, first against a broker
 port where nothing listens (aiokafka's connection errors), then against the real broker
 (FastStream's subscriber lines), and is sent a request that is not HTTP (uvicorn's
-warning)."""
+warning); then against a database where nothing listens, so that its start fails
+(uvicorn's traceback)."""
 
 from __future__ import annotations
 
@@ -107,3 +108,37 @@ async def test_every_line_of_a_service_process_is_json(
     assert any(n.startswith("faststream") for n in names), names
     assert any(n.startswith("motcua") for n in names), names
     assert "uvicorn.error" in names
+
+
+async def test_a_start_that_fails_on_its_database_is_logged_in_json(
+    kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    log = tmp_path / "intake.log"
+    env = {
+        **os.environ,
+        # Nothing listens there: the lifespan cannot open its pool and uvicorn gives up.
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/motcua",
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+        "MOTCUA_INTAKE_PORT": str(free_port()),
+        "MOTCUA_LOG_FORMAT": "json",
+    }
+    with log.open("ab") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "motcua.services.intake"),
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+    try:
+        assert await asyncio.wait_for(proc.wait(), 60) != 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    failures = [line for line in log_lines(log) if line["level"] == "error"]
+    assert failures, log.read_text()
+    # uvicorn logs the lifespan's traceback as its message, then that it gives up.
+    from_uvicorn = " ".join(line["event"] for line in failures if line["logger"] == "uvicorn.error")
+    assert "ConnectionRefusedError" in from_uvicorn, failures
+    assert "Application startup failed" in from_uvicorn, failures
