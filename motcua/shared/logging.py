@@ -3,7 +3,8 @@
 Every line passes through ``mask_pii``, which hides phone numbers (Vietnamese and
 international), 9/12-digit identity numbers and e-mail addresses wherever they appear, and
 whole fields named for a person's name or contact, so a careless log call cannot leak them.
-Standard-library lines are masked whole, tracebacks included.
+Standard-library lines (uvicorn, FastStream, aiokafka, asyncio) go through the same
+formatter: in JSON mode every line on stderr is one JSON object, tracebacks masked too.
 """
 
 from __future__ import annotations
@@ -71,22 +72,50 @@ def mask_pii(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mapping[s
     return {k: _mask_field(k, v) for k, v in event_dict.items()}
 
 
+# Libraries that log through the standard library, some with handlers of their own:
+# FastStream installs a colour formatter on "faststream" at import and one on
+# "faststream.access.<broker>" at start-up, neither propagating. Each is made to
+# propagate to the one root handler below, so every line has the same shape.
+FOREIGN_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "faststream",
+    "faststream.access",
+    "faststream.access.kafka",
+    "aiokafka",
+    "asyncio",
+)
+# Terminal colour codes, which some libraries put in the message itself.
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 class _MaskingFilter(logging.Filter):
-    """The same masking for stdlib loggers (uvicorn, aiokafka, faststream)."""
+    """The same masking for stdlib loggers (uvicorn, aiokafka, faststream), on the record
+    itself, so a handler someone adds later cannot print the unmasked message either."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
-        record.args = None
+        # structlog's own records carry their event dict, which ``mask_pii`` masks.
+        if not isinstance(record.msg, dict):
+            record.msg = mask_text(_ANSI.sub("", record.getMessage()))
+            record.args = None
         return True
 
 
-class _MaskingFormatter(logging.Formatter):
-    """Masks the whole formatted line: the filter sees only the message, while the
-    formatter appends the traceback (whose frames show local values and exception texts,
-    e.g. a failed insert naming the phone it held) after it."""
+def _strip_ansi(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    """structlog processor: no colour codes in a field (a traceback, a library's text)."""
+    return {k: _ANSI.sub("", v) if isinstance(v, str) else v for k, v in event_dict.items()}
 
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_text(super().format(record))
+
+def _with_service(service: str) -> Any:
+    """structlog processor: the service's name on every line, also on a library's line
+    logged from a thread or a task that does not see the context variables."""
+
+    def add(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
+        event_dict.setdefault("service", service)
+        return event_dict
+
+    return add
 
 
 class _Stderr:
@@ -99,34 +128,75 @@ class _Stderr:
         sys.stderr.flush()
 
 
+class _LoggerFactory:
+    """structlog's loggers are standard-library loggers of the same name, at the
+    service's level, so that both kinds of line meet in one handler. The root logger
+    stays at WARNING, which keeps the libraries' INFO chatter out."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def __call__(self, *args: Any) -> logging.Logger:
+        logger = logging.getLogger(args[0] if args and args[0] else "motcua")
+        logger.setLevel(self.level)
+        return logger
+
+
 def configure_logging(service: str, fmt: str = "json", level: int = logging.INFO) -> None:
+    """Send every line, ours and every library's, to stderr through one formatter: a
+    JSON object per line (``event``, ``level``, ``logger``, ``timestamp``, ``service``)
+    with ``fmt="json"``, a readable line with ``"console"``; personal data masked in
+    both."""
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    # What a line gets before it is rendered, whichever logger wrote it.
+    enrich: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            mask_pii,
-            renderer,
-        ],
+        processors=[*enrich, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(_Stderr()),  # type: ignore[arg-type]
+        logger_factory=_LoggerFactory(level),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
     handler = logging.StreamHandler(_Stderr())
     handler.addFilter(_MaskingFilter())
     handler.setFormatter(
-        _MaskingFormatter(f"%(asctime)s {service} %(name)s %(levelname)s %(message)s")
+        structlog.stdlib.ProcessorFormatter(
+            # FastStream passes where a message came from as the record's extras.
+            foreign_pre_chain=[
+                *enrich,
+                structlog.stdlib.ExtraAdder(allow=("topic", "group_id", "message_id")),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _with_service(service),
+                # The traceback becomes a field, so that masking reaches it too: its
+                # frames and exception texts may name the phone a failed insert held.
+                structlog.processors.format_exc_info,
+                _strip_ansi,
+                mask_pii,
+                renderer,
+            ],
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
+    for name in FOREIGN_LOGGERS:
+        foreign = logging.getLogger(name)
+        foreign.handlers.clear()
+        foreign.propagate = True
+    # A library's warning (a coroutine never awaited, a deprecation) would otherwise be
+    # printed to stderr as two lines of plain text; as "py.warnings" it is one line more.
+    logging.captureWarnings(True)
 
 
 def get_logger(name: str | None = None) -> Any:

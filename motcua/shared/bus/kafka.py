@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -76,6 +77,9 @@ def make_router(settings: KafkaSettings, *, client_id: str, **kwargs: Any) -> Ka
         enable_idempotence=False,
         request_timeout_ms=settings.request_timeout_ms,
         security=faststream_security(settings),
+        # Our logger, not the colour one FastStream would add to stdout: its lines then
+        # reach the one formatter of ``configure_logging`` like every other library's.
+        logger=logging.getLogger("faststream.access.kafka"),
         **kwargs,
     )
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import warnings
 
 import pytest
 import structlog
+from faststream._internal.logger.formatter import ColourizedFormatter
 
-from motcua.shared.logging import configure_logging, mask_text
+from motcua.shared.logging import FOREIGN_LOGGERS, configure_logging, mask_text
 
 
 @pytest.mark.parametrize(
@@ -78,3 +81,69 @@ def test_a_stdlib_traceback_is_masked_too(capsys: pytest.CaptureFixture[str]) ->
     assert "ValueError" in err
     assert "0912345678" not in err
     assert "an.nguyen@example.vn" not in err
+
+
+@pytest.mark.parametrize("name", [None, *FOREIGN_LOGGERS])
+def test_every_library_logger_writes_one_json_object_a_line(
+    name: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # FastStream's own logger comes with a colour handler that does not propagate; so
+    # may any library's: configuring must take them over.
+    logger = logging.getLogger(name)
+    own = logging.StreamHandler(sys.stderr)
+    own.setFormatter(ColourizedFormatter("%(levelname)s %(message)s", use_colors=True))
+    if name is not None:
+        logger.addHandler(own)
+        logger.propagate = False
+    configure_logging("test", "json")
+    logger.warning("\x1b[33mcannot reach\x1b[0m %s for 0912345678", "node-1")
+    try:
+        raise ConnectionError("refused by an.nguyen@example.vn")
+    except ConnectionError:
+        logger.exception("Unexpected error")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    assert len(lines) == 2
+    first, second = lines
+    assert first["event"] == "cannot reach node-1 for ***phone***"
+    assert first["level"] == "warning"
+    assert first["logger"] == (name or "root")
+    assert first["service"] == "test"
+    assert "timestamp" in first
+    assert second["level"] == "error"
+    assert "ConnectionError: refused by ***email***" in second["exception"]
+
+
+def test_faststream_context_is_kept_as_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test", "json")
+    logging.getLogger("faststream.access.kafka").warning(
+        "Received", extra={"topic": "queue.events", "group_id": "motcua-intake"}
+    )
+    line = json.loads(capsys.readouterr().err)
+    assert (line["event"], line["topic"], line["group_id"]) == (
+        "Received",
+        "queue.events",
+        "motcua-intake",
+    )
+
+
+def test_console_lines_carry_no_colour_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("test", "console")
+    structlog.get_logger("motcua.t").info("ticket.issued", ticket="A007")
+    logging.getLogger("faststream").warning("\x1b[31mERROR\x1b[0m gone")
+    err = capsys.readouterr().err
+    assert "ticket.issued" in err
+    assert "ERROR gone" in err
+    assert "\x1b[" not in err
+
+
+def test_a_python_warning_is_a_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # pytest takes the warnings over again around each test: hand them back to Python
+    # first, as a process that has not configured its logging yet has them.
+    logging.captureWarnings(False)
+    configure_logging("test", "json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("coroutine 'send' was never awaited", RuntimeWarning, stacklevel=1)
+    line = json.loads(capsys.readouterr().err)
+    assert line["logger"] == "py.warnings"
+    assert "was never awaited" in line["event"]
