@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from motcua.services.queue import display
@@ -39,6 +39,7 @@ from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
 from motcua.shared.auth import Principal
 from motcua.shared.client_address import client_key
+from motcua.shared.idempotency_key import idempotency_key
 from motcua.shared.policy import Operation, allowed
 from motcua.shared.runtime import from_app_state
 
@@ -64,6 +65,12 @@ _CLERK: dict[int | str, dict[str, Any]] = {
 }
 
 CenterId = Annotated[str, Path(min_length=1, max_length=64)]
+IdempotencyKey = Annotated[
+    str | None,
+    idempotency_key(
+        1, 64, "Makes the request safe to retry: a repeat with the same key returns the same ticket"
+    ),
+]
 CounterId = Annotated[str, Path(min_length=1, max_length=32)]
 
 
@@ -137,9 +144,7 @@ async def issue_ticket(
     request: Request,
     svc: Service,
     response: Response,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=64)
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> TicketOut:
     contact = (
         ContactInput(body.contact.kind, body.contact.value, body.contact.language)
