@@ -42,6 +42,8 @@ class Refusal(BaseModel):
 
     error: str = Field(description="What went wrong, naming the resource or the rule")
     field: str | None = Field(default=None, description="The offending input, if one")
+    resource: str | None = Field(default=None, description="The kind of an unknown resource")
+    id: str | None = Field(default=None, description="The identifier that was not found")
     details: list[FieldProblem] | None = None
 
 
@@ -81,7 +83,7 @@ def refusals(*statuses: int, json_route: bool = True) -> Responses:
         ref = {"$ref": f"#/components/schemas/{model.__name__}"}
         return {"content": {"application/json": {"schema": ref}}}
 
-    return {s: {**body(s), "description": _WHY[s]} for s in statuses}
+    return {s: {**body(s), "description": _WHY.get(s, HTTPStatus(s).phrase)} for s in statuses}
 
 
 def document_refusals(router: APIRouter, errors: ErrorMap) -> None:
@@ -89,8 +91,9 @@ def document_refusals(router: APIRouter, errors: ErrorMap) -> None:
     answers them, so that the documents cannot drift from the code: every status of the
     service's ``errors`` table, 422 for a malformed request, 413 for an oversized body,
     503 while the database is away, and 401 and 403 where the route checks a token.
-    What a route documents itself wins. Call it before the router is included: FastAPI
-    reads a response's model when it builds the app's route."""
+    What a route documents itself wins, key by key: a route may give only a refusal's
+    description. Call it before the router is included: FastAPI reads a response's model
+    when it builds the app's route."""
     for route in router.routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
@@ -101,7 +104,9 @@ def document_refusals(router: APIRouter, errors: ErrorMap) -> None:
         if isinstance(answers, DefaultPlaceholder):
             answers = answers.value
         json_route = answers.media_type == "application/json"
-        route.responses = refusals(*sorted(statuses), json_route=json_route) | route.responses
+        derived = refusals(*sorted(statuses), json_route=json_route)
+        own = route.responses
+        route.responses = {s: derived.get(s, {}) | own.get(s, {}) for s in {*derived, *own}}
 
 
 def install_error_handlers(app: FastAPI, errors: ErrorMap | None = None) -> None:
@@ -182,16 +187,20 @@ def install_error_handlers(app: FastAPI, errors: ErrorMap | None = None) -> None
             )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route serves on the request's path. Starlette's own ``Allow``
     names only the first route whose path matches, and a path such as
-    ``/centers/{id}/tickets`` has a GET route and a POST route."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "\x00"})
-        if match is Match.PARTIAL:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+    ``/centers/{id}/tickets`` has a GET route and a POST route. Asked of the app's
+    router one method at a time, so included routers answer for their own routes."""
+
+    def served(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+    return [m for m in _METHODS if served(m)]
 
 
 def _field(error: Any) -> str:

@@ -112,7 +112,12 @@ async def list_statuses(w: Deps) -> list[StatusOut]:
 # ------------------------------------------------------------------ receive
 
 
-@router.post("/dossiers", status_code=201, tags=["clerk"])
+@router.post(
+    "/dossiers",
+    status_code=201,
+    tags=["clerk"],
+    responses={200: {"model": ReceiptOut, "description": "Replayed: the first request's dossier"}},
+)
 async def receive(
     body: CounterReceiptIn,
     principal: Receiver,

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
-from motcua.services.intake.api import REPLAYED, receipt_html
+from motcua.services.intake.api import REPLAYED, IdempotencyKey, receipt_html
 from motcua.services.intake.domain import format_secret
 from motcua.services.intake.idempotency import request_hash
 from motcua.services.intake.queries import Receipt
@@ -29,22 +29,12 @@ from motcua.shared.client_address import client_key
 from motcua.shared.events.commands import ReceiveData, ReceiveDossier
 from motcua.shared.events.envelope import utcnow
 from motcua.shared.http_errors import refusals
-from motcua.shared.idempotency_key import idempotency_key
 from motcua.shared.ratelimit import TokenBuckets
 from motcua.shared.runtime import from_app_state
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
 Deps = Annotated[Wiring, from_app_state("intake")]
-IdempotencyKey = Annotated[
-    str | None,
-    idempotency_key(
-        8,
-        128,
-        "Required here or as the body's `idempotency_key`: the same key and body return the "
-        "same dossier, code and secret; the same key with another body is a 409",
-    ),
-]
 NO_MATCH = "no dossier matches this code and secret"
 ONLINE_CLERK = "online"
 
@@ -63,7 +53,14 @@ def _limit(w: Wiring, request: Request, buckets: TokenBuckets, what: str) -> Non
         )
 
 
-@router.post("/dossiers", status_code=201, responses=refusals(429))
+@router.post(
+    "/dossiers",
+    status_code=201,
+    responses={
+        200: {"model": OnlineReceiptOut, "description": "Replayed: the first request's dossier"},
+        **refusals(429),
+    },
+)
 async def submit_online(
     body: OnlineSubmissionIn,
     request: Request,
@@ -71,7 +68,11 @@ async def submit_online(
     w: Deps,
     idempotency_key: IdempotencyKey = None,
 ) -> OnlineReceiptOut:
-    """File a dossier online. Answers with its code, lookup secret and appointment date."""
+    """File a dossier online. Answers with its code, lookup secret and appointment date.
+
+    The idempotency key is required, as the header or the body's ``idempotency_key``:
+    the same key and body return the same dossier; the same key with another body is a
+    409."""
     _limit(w, request, w.submissions, "submissions")
     if idempotency_key and body.idempotency_key and idempotency_key != body.idempotency_key:
         raise HTTPException(

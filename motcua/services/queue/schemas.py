@@ -28,22 +28,6 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ErrorOut(BaseModel):
-    error: str = Field(description="What went wrong, naming the resource or the rule")
-    resource: str | None = Field(default=None, description="center, line, counter or ticket")
-    id: str | None = Field(default=None, description="The identifier that was not found")
-
-
-class FieldErrorOut(BaseModel):
-    field: str = Field(description="Dotted path of the offending field, e.g. contact.consent")
-    error: str
-
-
-class InvalidOut(BaseModel):
-    error: str = Field(description="Always 'invalid request'")
-    details: list[FieldErrorOut]
-
-
 class ContactIn(_In):
     """A contact for 'your turn' notices. Stored and sent only sealed, never in clear."""
 
