@@ -12,11 +12,12 @@ from http import HTTPStatus
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Security
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -69,6 +70,17 @@ _WHY = {
 }
 
 
+# Declares the token that ``motcua.shared.policy`` checks, so that the documents name the
+# scheme (clients and test tools send it); the check itself stays in the policy.
+_BEARER = Security(
+    HTTPBearer(
+        auto_error=False,
+        scheme_name="bearer",
+        description="A staff token, scoped to one center (`motcua token`)",
+    )
+)
+
+
 def refusals(*statuses: int, json_route: bool = True) -> Responses:
     """OpenAPI ``responses`` for refusals with these statuses, in the shared body shape.
 
@@ -90,7 +102,8 @@ def document_refusals(router: APIRouter, errors: ErrorMap) -> None:
     """Add to each route of ``router`` the refusals it can answer, derived from what
     answers them, so that the documents cannot drift from the code: every status of the
     service's ``errors`` table, 422 for a malformed request, 413 for an oversized body,
-    503 while the database is away, and 401 and 403 where the route checks a token.
+    503 while the database is away, and 401 and 403 where the route checks a token (whose
+    bearer scheme it then declares).
     What a route documents itself wins, key by key: a route may give only a refusal's
     description. Call it before the router is included: FastAPI reads a response's model
     when it builds the app's route."""
@@ -100,6 +113,8 @@ def document_refusals(router: APIRouter, errors: ErrorMap) -> None:
         statuses = {*errors.values(), 413, 422, 503}
         if route_operations(route.dependant):
             statuses |= {401, 403}
+            if _BEARER not in route.dependencies:
+                route.dependencies.append(_BEARER)
         answers = route.response_class
         if isinstance(answers, DefaultPlaceholder):
             answers = answers.value

@@ -60,9 +60,13 @@ def test_every_route_documents_the_tables_statuses_and_the_common_refusals() -> 
     assert read["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Refusal")
 
 
-def test_a_route_with_a_token_check_documents_401_and_403_and_keeps_its_own_words() -> None:
-    write = app().openapi()["paths"]["/things"]["post"]
+def test_a_route_with_a_token_check_declares_it_and_keeps_its_own_words() -> None:
+    document = app().openapi()
+    write = document["paths"]["/things"]["post"]
     assert {"401", "403"} <= set(write["responses"])
+    assert write["security"] == [{"bearer": []}]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert "security" not in document["paths"]["/things/{thing_id}"]["get"]
     # Its own description, the shared body.
     assert write["responses"]["404"]["description"] == "No such shelf"
     assert write["responses"]["404"]["content"]["application/json"]["schema"]["$ref"]
