@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-kafka kafka lint typecheck unit bench docs clean chaos lock release test-release
+.PHONY: run test test-api test-kafka kafka lint typecheck unit bench docs clean chaos lock release test-release
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The OpenAPI documents against the live services: schemathesis with every check and a
+# clerk's, a leader's and an admin's token, and a client generated from each document.
+test-api: $(STAMP)
+	MOTCUA_TEST_API=1 $(BIN)/pytest -q tests/api
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit tests/contract tests/client

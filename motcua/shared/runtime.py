@@ -23,8 +23,10 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 import asyncpg
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from motcua.shared import migrations
 from motcua.shared.body_limit import BodyLimit
@@ -36,7 +38,7 @@ from motcua.shared.bus.retention import Retention
 from motcua.shared.db import create_pool, session
 from motcua.shared.errors import DomainError, ErrorMap, refusal, status_of
 from motcua.shared.events.topics import Stream
-from motcua.shared.http_errors import install_error_handlers
+from motcua.shared.http_errors import document_refusals, install_error_handlers, refusals
 from motcua.shared.logging import configure_logging, get_logger
 from motcua.shared.metrics import record_build_info
 from motcua.shared.ops_access import OpsAccess, ops_allowed
@@ -73,6 +75,15 @@ BUS_RETRY_MAX_S = 10.0
 """The longest pause between two tries at a broker that was not up at start-up."""
 
 
+class Readiness(BaseModel):
+    """What ``/readyz`` answers; the checks only to callers allowed the operations paths."""
+
+    ready: bool
+    checks: dict[str, str] | None = Field(
+        default=None, description="Each check (database, broker, outbox_relay) and its state"
+    )
+
+
 class ServiceRuntime:
     """The pool, router, relay and consumer of one service process."""
 
@@ -107,6 +118,11 @@ class ServiceRuntime:
             schema_url="/asyncapi",
             description=f"motcua {name} service",
         )
+        # FastStream serves the AsyncAPI pages (HTML and YAML) on the app it starts with;
+        # the AsyncAPI document describes them, and OpenAPI would call them JSON.
+        for route in getattr(self.router.docs_router, "routes", []):
+            if isinstance(route, APIRoute):
+                route.include_in_schema = False
         self.consumer = EventConsumer(
             name=name,
             pool=lambda: self.pool,
@@ -333,13 +349,14 @@ class ServiceRuntime:
         app = FastAPI(title=title, version=motcua_version())
         record_build_info(self.name, motcua_version())
         app.include_router(self._health_router())
+        self.errors = dict(errors or {})
         for r in routers:
+            document_refusals(r, self.errors)
             app.include_router(r)
         # The broker's router serves no route (it brings the lifespan and the bus
         # subscribers), yet matching a request against it costs ~45 us: last, so that
         # no request pays for it.
         app.include_router(self.router)
-        self.errors = dict(errors or {})
         install_error_handlers(app, self.errors)
         # Around every route, so that no handler reads an oversized body whole.
         app.add_middleware(BodyLimit, max_bytes=self.settings.max_request_bytes)
@@ -355,7 +372,13 @@ class ServiceRuntime:
             """Liveness: the process answers. Does not depend on the broker or database."""
             return {"status": "ok", "service": self.name, "version": motcua_version()}
 
-        @health.get("/readyz")
+        @health.get(
+            "/readyz",
+            responses={
+                200: {"model": Readiness, "description": "Ready to serve"},
+                503: {"model": Readiness, "description": "Not ready: a check fails"},
+            },
+        )
         async def readyz(request: Request) -> JSONResponse:
             """Readiness: database reachable, broker connected, outbox relay healthy (the
             checks and their errors only for callers allowed the operations endpoints)."""
@@ -384,8 +407,17 @@ class ServiceRuntime:
                 body["checks"] = checks
             return JSONResponse(body, status_code=200 if ready else 503)
 
-        @health.get("/metrics")
+        # Prometheus's text format, not JSON; a 404 unless the caller may read it.
+        @health.get(
+            "/metrics",
+            response_class=PlainTextResponse,
+            responses={
+                200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+                **refusals(404),
+            },
+        )
         async def metrics() -> Response:
+            """The service's metrics, in Prometheus's text exposition format."""
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
         return health

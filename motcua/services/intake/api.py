@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
@@ -56,6 +56,7 @@ from motcua.shared.events.commands import (
     WithdrawDossier,
 )
 from motcua.shared.events.envelope import utcnow
+from motcua.shared.idempotency_key import idempotency_key
 from motcua.shared.policy import Operation, allowed
 from motcua.shared.runtime import from_app_state
 
@@ -64,12 +65,11 @@ router = APIRouter(prefix="/v1")
 Deps = Annotated[Wiring, from_app_state("intake")]
 IdempotencyKey = Annotated[
     str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=128,
-        description="Makes a write safe to retry: a repeat with the same key changes nothing "
-        "and answers with the dossier the first request produced",
+    idempotency_key(
+        8,
+        128,
+        "Makes a write safe to retry: a repeat with the same key changes nothing and answers "
+        "with the dossier the first request produced",
     ),
 ]
 REPLAYED = "Idempotent-Replayed"
@@ -112,7 +112,12 @@ async def list_statuses(w: Deps) -> list[StatusOut]:
 # ------------------------------------------------------------------ receive
 
 
-@router.post("/dossiers", status_code=201, tags=["clerk"])
+@router.post(
+    "/dossiers",
+    status_code=201,
+    tags=["clerk"],
+    responses={200: {"model": ReceiptOut, "description": "Replayed: the first request's dossier"}},
+)
 async def receive(
     body: CounterReceiptIn,
     principal: Receiver,

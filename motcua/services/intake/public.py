@@ -15,10 +15,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
-from motcua.services.intake.api import REPLAYED, receipt_html
+from motcua.services.intake.api import REPLAYED, IdempotencyKey, receipt_html
 from motcua.services.intake.domain import format_secret
 from motcua.services.intake.idempotency import request_hash
 from motcua.services.intake.queries import Receipt
@@ -28,6 +28,7 @@ from motcua.services.intake.usecases import Wiring
 from motcua.shared.client_address import client_key
 from motcua.shared.events.commands import ReceiveData, ReceiveDossier
 from motcua.shared.events.envelope import utcnow
+from motcua.shared.http_errors import refusals
 from motcua.shared.ratelimit import TokenBuckets
 from motcua.shared.runtime import from_app_state
 
@@ -52,17 +53,26 @@ def _limit(w: Wiring, request: Request, buckets: TokenBuckets, what: str) -> Non
         )
 
 
-@router.post("/dossiers", status_code=201)
+@router.post(
+    "/dossiers",
+    status_code=201,
+    responses={
+        200: {"model": OnlineReceiptOut, "description": "Replayed: the first request's dossier"},
+        **refusals(429),
+    },
+)
 async def submit_online(
     body: OnlineSubmissionIn,
     request: Request,
     response: Response,
     w: Deps,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=8, max_length=128)
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> OnlineReceiptOut:
-    """File a dossier online. Answers with its code, lookup secret and appointment date."""
+    """File a dossier online. Answers with its code, lookup secret and appointment date.
+
+    The idempotency key is required, as the header or the body's ``idempotency_key``:
+    the same key and body return the same dossier; the same key with another body is a
+    409."""
     _limit(w, request, w.submissions, "submissions")
     if idempotency_key and body.idempotency_key and idempotency_key != body.idempotency_key:
         raise HTTPException(
@@ -121,7 +131,7 @@ async def _find(w: Wiring, body: LookupIn) -> Receipt:
     return Receipt(record, format_secret(body.secret), history)
 
 
-@router.post("/lookup")
+@router.post("/lookup", responses=refusals(429))
 async def lookup(body: LookupIn, request: Request, w: Deps) -> LookupOut:
     """Status timeline, current step and appointment date of a dossier, by code and
     secret. Shows no personal data."""
@@ -130,7 +140,7 @@ async def lookup(body: LookupIn, request: Request, w: Deps) -> LookupOut:
     return w.views.lookup(found.dossier, found.history)
 
 
-@router.post("/receipt", response_class=HTMLResponse)
+@router.post("/receipt", response_class=HTMLResponse, responses=refusals(429, json_route=False))
 async def public_receipt(body: LookupIn, request: Request, w: Deps) -> str:
     """The printable receipt, for a citizen who filed online (without personal data)."""
     _limit(w, request, w.lookups, "lookups")

@@ -28,6 +28,7 @@ from motcua.services.notify.schemas import (
 )
 from motcua.services.notify.usecases import Notifier
 from motcua.shared.auth import Principal
+from motcua.shared.http_errors import refusals
 from motcua.shared.policy import Operation, allowed
 from motcua.shared.runtime import Runtime, from_app_state, runtime_of
 
@@ -113,7 +114,7 @@ async def opt_out(rt: Runtime, n: Service, body: OptOutIn) -> OptOutOut:
     return OptOutOut(opted_out=True, already=not new)
 
 
-@router.post("/inbound/sms", response_model=OptOutOut)
+@router.post("/inbound/sms", response_model=OptOutOut, responses=refusals(401))
 async def inbound_sms(
     rt: Runtime,
     n: Service,

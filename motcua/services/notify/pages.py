@@ -26,7 +26,8 @@ from motcua.services.notify.repository import citizens as repo
 from motcua.services.notify.repository import delivery_log as deliveries
 from motcua.shared.web import Lang, Pages
 
-router = APIRouter(tags=["pages"])
+# Citizens' pages (HTML, their errors too), like every service's: not part of the API.
+router = APIRouter(tags=["pages"], include_in_schema=False)
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 

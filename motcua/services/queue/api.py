@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from motcua.services.queue import display
@@ -24,9 +24,7 @@ from motcua.services.queue.schemas import (
     CancelIn,
     CenterOut,
     CounterOut,
-    ErrorOut,
     FinishIn,
-    InvalidOut,
     IssueTicketIn,
     OpenCounterIn,
     StatsOut,
@@ -39,31 +37,26 @@ from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
 from motcua.shared.auth import Principal
 from motcua.shared.client_address import client_key
+from motcua.shared.http_errors import Responses
+from motcua.shared.idempotency_key import idempotency_key
 from motcua.shared.policy import Operation, allowed
 from motcua.shared.runtime import from_app_state
 
 router = APIRouter()
 
-_INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": InvalidOut, "description": "A malformed request; names the field"}
-}
-_PUBLIC: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorOut, "description": "Unknown center, line or ticket"},
-    **_INVALID,
-    503: {"model": ErrorOut, "description": "Database unavailable; retry after Retry-After"},
-}
-_READ: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "Missing or invalid token"},
-    403: {"model": ErrorOut, "description": "The token is for another center"},
-    **_PUBLIC,
-}
-_CLERK: dict[int | str, dict[str, Any]] = {
-    **_READ,
-    404: {"model": ErrorOut, "description": "Unknown center, line, counter or ticket"},
-    409: {"model": ErrorOut, "description": "The current state forbids it"},
-}
+# Refusals are documented from what answers them (``motcua.shared.http_errors``); these
+# say what they mean on the queue's routes.
+_PUBLIC: Responses = {404: {"description": "Unknown center, line or ticket"}}
+_READ = _PUBLIC
+_CLERK: Responses = {404: {"description": "Unknown center, line, counter or ticket"}}
 
 CenterId = Annotated[str, Path(min_length=1, max_length=64)]
+IdempotencyKey = Annotated[
+    str | None,
+    idempotency_key(
+        1, 64, "Makes the request safe to retry: a repeat with the same key returns the same ticket"
+    ),
+]
 CounterId = Annotated[str, Path(min_length=1, max_length=32)]
 
 
@@ -128,7 +121,7 @@ async def get_center(center_id: CenterId, svc: Service) -> CenterOut:
     responses={
         **_PUBLIC,
         200: {"model": TicketOut, "description": "Replayed request"},
-        429: {"model": ErrorOut, "description": "Too many tickets with a contact; Retry-After"},
+        429: {"description": "Too many tickets with a contact; Retry-After"},
     },
 )
 async def issue_ticket(
@@ -137,9 +130,7 @@ async def issue_ticket(
     request: Request,
     svc: Service,
     response: Response,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=64)
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> TicketOut:
     contact = (
         ContactInput(body.contact.kind, body.contact.value, body.contact.language)
@@ -196,10 +187,7 @@ async def display_state(center_id: CenterId, q: Queries) -> BoardOut:
     responses={
         200: {"content": {"text/event-stream": {}}},
         **_PUBLIC,
-        503: {
-            "model": ErrorOut,
-            "description": "Too many display streams from this client or in all; retry later",
-        },
+        503: {"description": "Too many display streams from this client or in all; retry later"},
     },
 )
 async def display_stream(center_id: CenterId, request: Request, q: Queries) -> Response:
@@ -359,7 +347,7 @@ async def finish(
     summary="Move the ticket to another line, keeping its original place in the queue",
     responses={
         **_CLERK,
-        422: {"model": InvalidOut, "description": "Malformed, or to the line it is already on"},
+        422: {"description": "Malformed, or to the line it is already on"},
     },
 )
 async def transfer(

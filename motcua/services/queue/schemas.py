@@ -17,36 +17,35 @@ from motcua.services.queue.statistics import DailyStats
 from motcua.services.queue.usecases import TicketView
 from motcua.shared.events.catalog import PriorityReason
 
+_SEPARATORS = r"[\s.\-()]"
 _PHONE = re.compile(r"^\+?\d{8,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# What ``ContactIn`` accepts, for the document: a phone's digits may carry separators.
+_PHONE_AS_TYPED = rf"^{_SEPARATORS}*\+?{_SEPARATORS}*(?:\d{_SEPARATORS}*){{8,15}}$"
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ErrorOut(BaseModel):
-    error: str = Field(description="What went wrong, naming the resource or the rule")
-    resource: str | None = Field(default=None, description="center, line, counter or ticket")
-    id: str | None = Field(default=None, description="The identifier that was not found")
-
-
-class FieldErrorOut(BaseModel):
-    field: str = Field(description="Dotted path of the offending field, e.g. contact.consent")
-    error: str
-
-
-class InvalidOut(BaseModel):
-    error: str = Field(description="Always 'invalid request'")
-    details: list[FieldErrorOut]
-
-
 class ContactIn(_In):
     """A contact for 'your turn' notices. Stored and sent only sealed, never in clear."""
 
+    # The value's form depends on the kind; the validators below enforce the same.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "phone"}}},
+            "then": {"properties": {"value": {"pattern": _PHONE_AS_TYPED}}},
+            "else": {"properties": {"value": {"pattern": _EMAIL.pattern}}},
+        }
+    )
+
     kind: Literal["phone", "email"]
     value: str = Field(min_length=3, max_length=254, repr=False)
-    consent: bool = Field(description="Must be true: the citizen agrees to be notified")
+    consent: bool = Field(
+        description="Must be true: the citizen agrees to be notified",
+        json_schema_extra={"const": True},
+    )
     language: Literal["vi", "en"] = "vi"
 
     @field_validator("consent")
@@ -61,7 +60,7 @@ class ContactIn(_In):
     def _well_formed(cls, value: str, info: ValidationInfo) -> str:
         # The messages never repeat the value: a contact must not reach logs or responses.
         if info.data.get("kind") == "phone":
-            digits = re.sub(r"[\s.\-()]", "", value)
+            digits = re.sub(_SEPARATORS, "", value)
             if not _PHONE.match(digits):
                 raise ValueError("not a phone number")
             return digits

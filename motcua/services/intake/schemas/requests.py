@@ -34,7 +34,15 @@ CENTER_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 class ContactIn(BaseModel):
     """A phone number (Vietnamese or international) or an e-mail address."""
 
-    model_config = ConfigDict(extra="forbid")
+    # An e-mail's form, for the document (what ``_normalise`` checks once it is stripped).
+    # A phone number is checked against the numbering plan, which no pattern states.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "email"}}},
+            "then": {"properties": {"value": {"pattern": rf"^\s*{_EMAIL.pattern[1:-1]}\s*$"}}},
+        },
+    )
 
     kind: Literal["phone", "email"]
     value: str = Field(min_length=3, max_length=254)
