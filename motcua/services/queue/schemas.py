@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -22,6 +22,13 @@ _PHONE = re.compile(r"^\+?\d{8,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # What ``ContactIn`` accepts, for the document: a phone's digits may carry separators.
 _PHONE_AS_TYPED = rf"^{_SEPARATORS}*\+?{_SEPARATORS}*(?:\d{_SEPARATORS}*){{8,15}}$"
+
+
+def _shallow(record: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, values as they are. Not ``asdict``: it deep-copies
+    every value (a ticket's sealed contact too), which cost each ticket answer about a
+    fifth of a millisecond of CPU in the issue benchmark."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 class _In(BaseModel):
@@ -124,7 +131,7 @@ class TicketOut(BaseModel):
         t = view.ticket
         return cls.model_validate(
             {
-                **asdict(t),
+                **_shallow(t),
                 "status": t.status.value,
                 "position": view.position,
                 "estimated_wait_seconds": view.estimated_wait_seconds,
