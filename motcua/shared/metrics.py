@@ -31,6 +31,11 @@ QUEUE_WAITING = Gauge(
 )
 DOSSIERS_OPEN = Gauge("motcua_dossiers_open", "Dossiers with a running legal clock", ["center"])
 DOSSIERS_OVERDUE = Gauge("motcua_dossiers_overdue", "Open dossiers past their due time", ["center"])
+HTTP_RESPONSES = Counter(
+    "motcua_http_responses_total",
+    "HTTP answers given, by route template and status code",
+    ["service", "method", "route", "code"],
+)
 # Always 1: the labels are the point. ``count by (version) (motcua_build_info)`` shows
 # which releases are running, e.g. during a rolling upgrade.
 BUILD_INFO = Gauge(

@@ -39,6 +39,7 @@ from motcua.shared.db import create_pool, session
 from motcua.shared.errors import DomainError, ErrorMap, refusal, status_of
 from motcua.shared.events.topics import Stream
 from motcua.shared.http_errors import document_refusals, install_error_handlers, refusals
+from motcua.shared.http_metrics import CountResponses
 from motcua.shared.logging import configure_logging, get_logger
 from motcua.shared.metrics import record_build_info
 from motcua.shared.ops_access import OpsAccess, ops_allowed
@@ -361,6 +362,8 @@ class ServiceRuntime:
         # Around every route, so that no handler reads an oversized body whole.
         app.add_middleware(BodyLimit, max_bytes=self.settings.max_request_bytes)
         app.add_middleware(OpsAccess, settings=self.settings)
+        # Outermost of ours, so that refusals by the two above are counted too.
+        app.add_middleware(CountResponses, service=self.name)
         app.state.runtime = self
         return app
 

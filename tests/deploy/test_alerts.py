@@ -30,6 +30,7 @@ COVERAGE = {
     "overdue growth": "motcua_dossiers_overdue",
     "readiness": "kube_deployment_status_replicas_ready",
     "error rate": 'motcua_events_consumed_total{outcome="rejected"}',
+    "HTTP error rate": 'motcua_http_responses_total{code=~"5.."}',
 }
 
 
