@@ -5,8 +5,10 @@
 #   motcua topics --replication 3                every topic and its dead-letter twin
 # Build from the repository root:  docker build -t motcua:0.1.0 .
 
-# Pinned to a patch release so rebuilds are reproducible; bump it deliberately.
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# Pinned to a patch release and to the digest of its multi-architecture index, so a
+# re-pushed tag cannot change a rebuild. Bump both at once, deliberately:
+# deploy/pin-base-image.sh python:3.11.<patch>-slim-bookworm (deploy/README.md).
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \

@@ -6,9 +6,11 @@ import fnmatch
 import http.server
 import importlib.util
 import json
+import os
 import re
 import shlex
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,7 +104,9 @@ def test_dependencies_come_from_the_lock_file(steps: list[tuple[str, str]]) -> N
     assert (ROOT / "requirements.lock").is_file()
 
 
-def test_base_image_is_pinned_to_a_patch_release(steps: list[tuple[str, str]]) -> None:
+def test_base_image_is_pinned_to_a_patch_release_and_a_digest(
+    steps: list[tuple[str, str]],
+) -> None:
     defaults = global_args(steps)
     names = {m[1] for s in stages(steps) if (m := re.search(r"\bAS\s+(\S+)", s[0][1], re.I))}
     for stage in stages(steps):
@@ -110,6 +114,9 @@ def test_base_image_is_pinned_to_a_patch_release(steps: list[tuple[str, str]]) -
         ref = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: defaults[m[1] or m[2]], ref)
         if ref in names:
             continue
+        ref, at, digest = ref.partition("@")
+        assert at, f"{ref}: pin the digest too"
+        assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), f"{ref}: {digest!r} is no digest"
         assert ":" in ref, f"{ref}: no tag"
         assert not ref.endswith(":latest"), ref
         tag = ref.rsplit(":", 1)[1]
@@ -277,3 +284,50 @@ def test_healthcheck_finds_the_service_from_the_command(tmp_path: Path) -> None:
     # With no argument and no service in the command there is nothing to probe.
     hc.running_service = lambda: None
     assert hc.main([], {}) == 1
+
+
+PIN = ROOT / "deploy" / "pin-base-image.sh"
+DIGEST = "sha256:" + "ab" * 32
+
+
+def pin(dockerfile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKERFILE": str(dockerfile), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        ["bash", str(PIN), *args], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_pin_script_rewrites_tag_and_digest_together(tmp_path: Path) -> None:
+    copy = tmp_path / "Dockerfile"
+    copy.write_text(DOCKERFILE.read_text(encoding="utf-8"), encoding="utf-8")
+    done = pin(copy, "python:3.11.99-slim-bookworm", DIGEST)
+    assert done.returncode == 0, done.stderr
+    lines = copy.read_text(encoding="utf-8").splitlines()
+    assert f"ARG PYTHON_IMAGE=python:3.11.99-slim-bookworm@{DIGEST}" in lines
+    # Only that line changed.
+    before = DOCKERFILE.read_text(encoding="utf-8").splitlines()
+    assert [a for a, b in zip(before, lines, strict=True) if a != b] == [
+        line for line in before if line.startswith("ARG PYTHON_IMAGE=")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("python:3.11.99-slim-bookworm", "sha256:short"), "not a sha256 digest"),
+        ((f"python:3.11.99-slim-bookworm@{DIGEST}", DIGEST), "without a digest"),
+        (("python",), "without a digest"),
+        # No crane and no docker on this PATH: the look-up cannot happen.
+        (("python:3.11.99-slim-bookworm",), "need 'crane' or 'docker buildx'"),
+    ],
+)
+def test_the_pin_script_refuses_what_it_cannot_pin(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    copy = tmp_path / "Dockerfile"
+    original = DOCKERFILE.read_text(encoding="utf-8")
+    copy.write_text(original, encoding="utf-8")
+    done = pin(copy, *args)
+    assert done.returncode == 2
+    assert says in done.stderr
+    assert copy.read_text(encoding="utf-8") == original
