@@ -69,6 +69,16 @@ def test_refusals_before_routing_are_counted() -> None:
     assert count(route_label, 413, "POST") - before == 1
 
 
+def test_an_unknown_method_is_counted_as_other() -> None:
+    http = client()
+    before = count(UNMATCHED, 405, "OTHER") + count("/things/{thing_id}", 405, "OTHER")
+    answer = http.request("BREW", "/things/1")
+    assert answer.status_code == 405
+    after = count(UNMATCHED, 405, "OTHER") + count("/things/{thing_id}", 405, "OTHER")
+    assert after - before == 1
+    assert count("/things/{thing_id}", 405, "BREW") == 0
+
+
 def test_the_metric_is_served() -> None:
     http = client()
     http.get("/things/1")
