@@ -219,6 +219,7 @@ def receipt_html(w: Wiring, receipt: Receipt, *, public: bool) -> str:
             lookup_url=w.settings.lookup_url,
             tz=w.intake.calendar.tz,
             applicant_name=None if public else d.applicant_name,
+            awaiting_acceptance=d.status == w.intake.lifecycle.submitted,
         )
     )
 
