@@ -6,7 +6,7 @@
 * ``deadline.set`` and ``deadline.updated`` from the deadline stream (written by the
   deadlines service only, by ACL; no one else may call it), through the same
   consumer: the dossier's appointment date follows its legal clock
-  (``Intake.follow_clock``), so a pause, a resumption or an extension reaches the
+  (``clock.follow_clock``), so a pause, a resumption or an extension reaches the
   lookup, the dossier view and a reprinted receipt.
 * Clerk-app commands from ``intake.commands``, through :class:`CommandConsumer`
   (idempotent by command id; a refused command yields ``command.rejected``). Who
@@ -20,12 +20,12 @@ from datetime import datetime
 
 import asyncpg
 
+from motcua.services.intake.clock import follow_clock
 from motcua.services.intake.command_handlers import CommandConsumer
 from motcua.services.intake.usecases import Intake
 from motcua.shared.auth import Principal, verify_for
 from motcua.shared.bus.consumer import faststream_publisher
 from motcua.shared.events.catalog import (
-    DeadlineFacts,
     DeadlineSet,
     DeadlineUpdated,
     TicketServiceCompleted,
@@ -46,11 +46,8 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
 
     runtime.consumer.on(TicketServiceCompleted, on_ticket_served)
 
-    async def on_clock(conn: asyncpg.Connection, event: Envelope[DeadlineFacts]) -> None:
-        await intake.follow_clock(conn, event)
-
-    runtime.consumer.on(DeadlineSet, on_clock)
-    runtime.consumer.on(DeadlineUpdated, on_clock)
+    runtime.consumer.on(DeadlineSet, follow_clock)
+    runtime.consumer.on(DeadlineUpdated, follow_clock)
     runtime.consume(QUEUE, DEADLINES)
 
     async def apply(

@@ -23,7 +23,7 @@ from fastapi import Request
 
 from motcua.services.intake import domain
 from motcua.services.intake.catalog import Catalog, Procedure, StatusBook
-from motcua.services.intake.domain import APPOINTMENT_CHANGED, Lifecycle, Op
+from motcua.services.intake.domain import Lifecycle, Op
 from motcua.services.intake.errors import (
     Forbidden,
     InvalidInput,
@@ -42,8 +42,6 @@ from motcua.shared.auth import Principal
 from motcua.shared.bus import outbox
 from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
 from motcua.shared.events.catalog import (
-    DeadlineFacts,
-    DeadlineUpdated,
     DossierAssigned,
     DossierFinancialObligationFulfilled,
     DossierFinancialObligationNotified,
@@ -485,48 +483,6 @@ class Intake:
             occurred_at=entry.occurred_at,
             event_id=entry.event_id,
         )
-
-    # ------------------------------------------------------------ the clock
-
-    async def follow_clock(self, conn: asyncpg.Connection, event: Envelope[DeadlineFacts]) -> None:
-        """The appointment follows the legal clock: a ``deadline.set`` or
-        ``deadline.updated`` (a pause ended, an extension, a correction) moves the date
-        the citizen sees in the lookup, the clerk in the dossier and both on a reprinted
-        receipt, and records the change in the dossier's history.
-
-        Idempotent (the inbox, and the history row keyed by the clock event's id) and
-        safe out of order: a clock event older than the one the date was last set from
-        changes nothing, so a late delivery never moves the date back."""
-        data = event.data
-        record = await dossiers.lock_dossier(conn, data.dossier_id)
-        if record is None or record.center_id != event.center_id:
-            # A clock for a dossier intake does not hold: nothing to follow.
-            log.warning("clock.unknown_dossier", dossier_id=str(data.dossier_id))
-            return
-        version = await dossiers.follow_appointment(conn, record.id, data.due_at, event.occurred_at)
-        if version is None:
-            return
-        reason = data.reason if isinstance(data, DeadlineUpdated) else "set"
-        await dossiers.add_history(
-            conn,
-            HistoryEntry(
-                dossier_id=record.id,
-                seq=version,
-                event_id=event.event_id,
-                event_type=APPOINTMENT_CHANGED,
-                from_status=record.status,
-                status=record.status,
-                occurred_at=event.occurred_at,
-                actor=event.producer,
-                via="bus",
-                details={
-                    "appointment_at": data.due_at.isoformat(),
-                    "previous_appointment_at": record.appointment_at.isoformat(),
-                    "reason": reason,
-                },
-            ),
-        )
-        log.info("dossier.appointment_followed", dossier_id=str(record.id), reason=reason)
 
     # ------------------------------------------------------------ tickets
 
