@@ -102,6 +102,11 @@ async def test_allowed_move_changes_status_and_records_its_event(
     target = STATUSES.code(TRANSITIONS[op][1])
     body = r.json()
     assert body["status"]["code"] == target
+    # What the national portal is told: the mapped code, on the dossier and its event.
+    portal = STATUSES.info(target).portal
+    assert body["status"]["portal"] == portal
+    last = (await intake.wait_events(dossier_id, len(before) + 1))[-1]
+    assert (last["event_type"], last["data"]["portal_status"]) == (EVENT_OF[op], portal)
     assert body["allowed_operations"] == [o.value for o in LIFECYCLE.allowed(target)]
     assert await intake.history_types(dossier_id) == [*before, EVENT_OF[op]]
     assert body["history"][-1]["status"] == target
