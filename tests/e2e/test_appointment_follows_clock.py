@@ -1,6 +1,6 @@
 """The real intake and deadlines services: when the legal clock pauses for a supplement
-and resumes, the appointment the citizen holds moves with it, in the dossier, on the
-lookup and on a reprinted receipt."""
+and resumes, or is extended, the appointment the citizen holds moves with it, in the
+dossier, on the lookup and on a reprinted receipt."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ async def test_a_supplement_pause_moves_the_appointment_the_citizen_holds(
     received_at, paused_at, resumed_at = _past_pause(datetime.now(UTC))
     async with (
         serve(intake_app(intake_settings)) as intake_url,
-        serve(deadlines_app(deadlines_settings)),
+        serve(deadlines_app(deadlines_settings)) as deadlines_url,
         httpx.AsyncClient(
             base_url=intake_url, headers={"Authorization": f"Bearer {admin}"}
         ) as http,
@@ -92,3 +92,23 @@ async def test_a_supplement_pause_moves_the_appointment_the_citizen_holds(
         assert datetime.fromisoformat(looked.json()["appointment_at"]) == later
         reprint = await http.get(f"/v1/dossiers/{dossier_id}/receipt")
         assert vi_datetime(later, CAL.tz) in reprint.text
+
+        # An officer extends the time limit in deadlines: the date follows once more.
+        extended = await http.post(
+            f"{deadlines_url}/v1/dossiers/{dossier_id}/extensions",
+            json={"amount": 2, "unit": "working_days", "reason": "Cần xác minh thêm"},
+        )
+        assert extended.status_code == 201, extended.text
+        final = await eventually(
+            dossier,
+            until=lambda d: datetime.fromisoformat(d["appointment_at"]) > later,
+            timeout=60,
+            what="the appointment moved by the extension",
+        )
+        assert final["appointment_at"] == extended.json()["due_at"]
+        reasons = [
+            h["details"]["reason"]
+            for h in final["history"]
+            if h["event_type"] == "appointment.changed"
+        ]
+        assert reasons == ["pause", "extension"]
