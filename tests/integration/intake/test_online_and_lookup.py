@@ -206,7 +206,11 @@ async def test_public_receipt_reprint_needs_the_secret_and_omits_the_name(intake
     assert out["code"] in page.text
     assert out["secret"] in page.text
     assert NAME not in page.text
-    # Not yet accepted: the receipt says so, and that the date is counted at acceptance.
+    # Not yet accepted: the lookup page says the date is provisional...
+    form = {"code": out["code"], "secret": out["secret"]}
+    waiting = await intake.http.post("/lookup", data=form)
+    assert 'data-testid="appointment-provisional">dự kiến' in waiting.text
+    # ...and so does the receipt, and that the date is counted at acceptance.
     assert "đang chờ Bộ phận Một cửa kiểm tra và tiếp nhận" in page.text
     assert "dự kiến, tính lại khi tiếp nhận" in page.text
     await intake.drive(out["dossier_id"], ["accept"])
@@ -215,6 +219,7 @@ async def test_public_receipt_reprint_needs_the_secret_and_omits_the_name(intake
     )
     assert "Bộ phận Tiếp nhận và Trả kết quả đã tiếp nhận hồ sơ" in accepted.text
     assert "dự kiến" not in accepted.text
+    assert "appointment-provisional" not in (await intake.http.post("/lookup", data=form)).text
     denied = await intake.http.post(
         "/v1/public/receipt", json={"code": out["code"], "secret": "AAAAA-AAAAA"}
     )
