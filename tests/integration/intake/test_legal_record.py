@@ -280,3 +280,20 @@ async def test_a_clock_set_on_the_same_date_adds_nothing(intake: Intake) -> None
     )
     view = await intake.dossier(dossier_id)
     assert [h["event_type"] for h in view["history"]] == ["dossier.received"]
+
+
+async def test_a_new_move_without_what_it_needs_is_a_422_naming_the_field(
+    intake: Intake,
+) -> None:
+    dossier_id = (await intake.receive())["dossier"]["id"]
+    for op, body, field in (
+        ("transfer", {}, "to_agency"),
+        ("transfer", {"to_agency": ""}, "to_agency"),
+        ("return_for_rework", {"reason": ""}, "reason"),
+        ("not_accept", {}, "reason"),
+        ("accept", {"surprise": 1}, "surprise"),
+    ):
+        r = await intake.op(dossier_id, op, body=body)
+        assert r.status_code == 422, (op, r.text)
+        assert r.json()["details"][0]["field"].endswith(field), (op, r.text)
+    assert (await intake.dossier(dossier_id))["status"]["code"] == 2
