@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 # Intake operations: the HTTP path segment, the event it yields and the status after it.
 OPS: dict[str, tuple[str, str, int]] = {
     "receive": ("", "dossier.received", 2),
+    # Filed online: it waits (status 1, no clock) until a clerk accepts it.
+    "submit": ("", "dossier.submitted", 1),
+    "accept": ("accept", "dossier.received", 2),
     "assign": ("assign", "dossier.assigned", 3),
     "request_supplement": ("request-supplement", "dossier.supplement_requested", 5),
     "provide_supplement": ("provide-supplement", "dossier.supplement_provided", 3),
@@ -27,7 +30,7 @@ FLAVOURS: dict[str, tuple[str, ...]] = {
     "simple": ("receive", "assign", "resolve", "return"),
     "supplement": ("receive", "assign", "request_supplement", "provide_supplement", "resolve"),
     "backdated": ("receive",),  # received weeks ago by an admin (a data migration): overdue
-    "online": ("receive",),  # the citizen files online
+    "online": ("submit", "accept"),  # the citizen files online; a clerk accepts it
     "bus": ("receive", "assign"),  # a clerk app on intake.commands (no contact on the bus)
     "counter": ("receive", "assign", "resolve", "return"),  # from a served ticket
 }
@@ -35,6 +38,7 @@ FLAVOURS: dict[str, tuple[str, ...]] = {
 # Messages each dossier operation calls for (when the citizen gave a contact).
 DOSSIER_MESSAGES: dict[str, str] = {
     "receive": "dossier_received",
+    "accept": "dossier_received",
     "request_supplement": "supplement_requested",
     "resolve": "result_ready",
     "return": "dossier_returned",
@@ -89,7 +93,7 @@ class DossierEntry:
 
     def flags(self) -> Counter[str]:
         """Deadline flags that must exist exactly once (approaching ones may or may not)."""
-        out = self._once({"receive": "set", "resolve": "closed"})
+        out = self._once({"receive": "set", "accept": "set", "resolve": "closed"})
         if self.flavour == "backdated":
             out["overdue"] = 1
         return out

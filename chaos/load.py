@@ -471,12 +471,13 @@ class Load:
         dossier = data.get("dossier") or {"id": data["dossier_id"], "code": data["code"]}
         entry.dossier_id, entry.code = uuid.UUID(dossier["id"]), dossier["code"]
         entry.secret = data["secret"]
-        entry.done.append("receive")
+        entry.done.append("submit" if entry.flavour == "online" else "receive")
         self._dossiers.append(entry)
         return True
 
     async def _act(self, entry: DossierEntry, op: str) -> bool:
         bodies: dict[str, dict[str, Any]] = {
+            "accept": {},
             "assign": {"assignee": "officer-7", "department": "Tư pháp"},
             "request_supplement": {
                 "reason": "Thiếu bản sao giấy tờ",

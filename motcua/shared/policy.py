@@ -51,6 +51,9 @@ class Operation(StrEnum):
     DOSSIER_STOP = "intake.dossier.stop"
     DOSSIER_RETURN = "intake.dossier.return"
     DOSSIER_BACKDATE = "intake.dossier.backdate"
+    DOSSIER_ACCEPT = "intake.dossier.accept"
+    DOSSIER_TRANSFER = "intake.dossier.transfer"
+    DOSSIER_REWORK = "intake.dossier.rework"
     # deadlines
     CLOCK_READ = "deadlines.clock.read"
     EXTENSION_GRANT = "deadlines.extension.grant"
@@ -84,6 +87,12 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     Operation.DOSSIER_RETURN: _DECIDERS,
     # Backdating rewrites the legal clock: data migrations only.
     Operation.DOSSIER_BACKDATE: frozenset({"admin"}),
+    # Accepting or refusing an online submission is the counter's check of the file,
+    # as receiving one at the counter is; so is sending it to another agency and back.
+    Operation.DOSSIER_ACCEPT: _STAFF,
+    Operation.DOSSIER_TRANSFER: _STAFF,
+    # Sending an officer's work back to be redone is a leader's or officer's review.
+    Operation.DOSSIER_REWORK: _DECIDERS,
     Operation.CLOCK_READ: _STAFF,
     Operation.EXTENSION_GRANT: _DECIDERS,
     Operation.WORKLIST_READ: _STAFF,
@@ -109,6 +118,11 @@ COMMAND_OPERATIONS: Mapping[str, Operation] = {
     commands.ReturnResult.COMMAND_TYPE: Operation.DOSSIER_RETURN,
     commands.WithdrawDossier.COMMAND_TYPE: Operation.DOSSIER_WITHDRAW,
     commands.StopDossier.COMMAND_TYPE: Operation.DOSSIER_STOP,
+    commands.AcceptDossier.COMMAND_TYPE: Operation.DOSSIER_ACCEPT,
+    commands.NotAcceptDossier.COMMAND_TYPE: Operation.DOSSIER_ACCEPT,
+    commands.TransferDossier.COMMAND_TYPE: Operation.DOSSIER_TRANSFER,
+    commands.TransferBackDossier.COMMAND_TYPE: Operation.DOSSIER_TRANSFER,
+    commands.ReturnForRework.COMMAND_TYPE: Operation.DOSSIER_REWORK,
 }
 """The operation of each clerk-app command on ``intake.commands``: a command carrying its
 author's token is held to the same cell of the table as the HTTP route that does the same."""

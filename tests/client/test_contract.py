@@ -77,6 +77,11 @@ FULL: dict[str, dict[str, Any]] = {
     "dossier.return_result": {"note": "đã trả"},
     "dossier.withdraw": {"reason": "công dân rút"},
     "dossier.stop": {"reason": "dừng"},
+    "dossier.accept": {"note": "đủ hồ sơ"},
+    "dossier.not_accept": {"reason": "sai thủ tục"},
+    "dossier.transfer": {"to_agency": "Công an phường", "note": "liên thông"},
+    "dossier.transfer_back": {"from_agency": "Công an phường", "note": "đã xong"},
+    "dossier.return_for_rework": {"reason": "sai tên"},
 }  # fmt: skip
 
 
@@ -230,6 +235,11 @@ CALLS: dict[str, dict[str, Any]] = {
     "withdraw": {"dossier_id": DOSSIER, "reason": "r"},
     "stop": {"dossier_id": DOSSIER, "reason": "r",
              "occurred_at": datetime(2026, 1, 5, 2, tzinfo=UTC)},
+    "accept_dossier": {"dossier_id": DOSSIER, "note": "n"},
+    "not_accept_dossier": {"dossier_id": DOSSIER, "reason": "r"},
+    "transfer_dossier": {"dossier_id": DOSSIER, "to_agency": "a", "note": "n"},
+    "transfer_dossier_back": {"dossier_id": DOSSIER, "from_agency": "a", "note": "n"},
+    "return_for_rework": {"dossier_id": DOSSIER, "reason": "r"},
     "open_counter": {"counter_id": "q1", "line_codes": ["TP"]},
     "close_counter": {"counter_id": "q1"},
     "call_next": {"counter_id": "q1"},

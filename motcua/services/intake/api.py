@@ -23,15 +23,20 @@ from motcua.services.intake.idempotency import replay_of
 from motcua.services.intake.queries import Receipt
 from motcua.services.intake.receipt import ReceiptPage, render_receipt
 from motcua.services.intake.schemas.requests import (
+    AcceptIn,
     AssignIn,
     CounterReceiptIn,
     FulfilFinancialObligationIn,
+    NotAcceptIn,
     NotifyFinancialObligationIn,
     ProvideSupplementIn,
     RequestSupplementIn,
     ResolveIn,
+    ReturnForReworkIn,
     ReturnResultIn,
     StopIn,
+    TransferBackIn,
+    TransferIn,
     WithdrawIn,
 )
 from motcua.services.intake.schemas.responses import (
@@ -43,16 +48,21 @@ from motcua.services.intake.schemas.responses import (
 from motcua.services.intake.usecases import Wiring
 from motcua.shared.auth import Principal
 from motcua.shared.events.commands import (
+    AcceptDossier,
     AssignDossier,
     Command,
     FulfilFinancialObligation,
+    NotAcceptDossier,
     NotifyFinancialObligation,
     ProvideSupplement,
     ReceiveDossier,
     RequestSupplement,
     ResolveDossier,
+    ReturnForRework,
     ReturnResult,
     StopDossier,
+    TransferBackDossier,
+    TransferDossier,
     WithdrawDossier,
 )
 from motcua.shared.events.envelope import utcnow
@@ -84,6 +94,9 @@ Withdrawer = Annotated[Principal, allowed(Operation.DOSSIER_WITHDRAW)]
 Resolver = Annotated[Principal, allowed(Operation.DOSSIER_RESOLVE)]
 Stopper = Annotated[Principal, allowed(Operation.DOSSIER_STOP)]
 Returner = Annotated[Principal, allowed(Operation.DOSSIER_RETURN)]
+Acceptor = Annotated[Principal, allowed(Operation.DOSSIER_ACCEPT)]
+Transferrer = Annotated[Principal, allowed(Operation.DOSSIER_TRANSFER)]
+Reviewer = Annotated[Principal, allowed(Operation.DOSSIER_REWORK)]
 
 
 # ---------------------------------------------------------- reference data
@@ -168,7 +181,7 @@ def _receipt_out(w: Wiring, receipt: Receipt) -> ReceiptOut:
 async def list_dossiers(
     principal: Reader,
     w: Deps,
-    status: Annotated[int | None, Query(ge=1, le=10)] = None,
+    status: Annotated[int | None, Query(ge=1, le=12)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DossierSummary]:
     """The center's dossiers, newest first, optionally in one status."""
@@ -206,6 +219,7 @@ def receipt_html(w: Wiring, receipt: Receipt, *, public: bool) -> str:
             lookup_url=w.settings.lookup_url,
             tz=w.intake.calendar.tz,
             applicant_name=None if public else d.applicant_name,
+            awaiting_acceptance=d.status == w.intake.lifecycle.submitted,
         )
     )
 
@@ -263,7 +277,7 @@ class _Move(NamedTuple):
     doc: str
 
 
-# The nine moves differ only in their path, the operation the caller must hold, the
+# The moves differ only in their path, the operation the caller must hold, the
 # body and the command it becomes: one table, one route made from each row, each with
 # its own name and docstring, so OpenAPI reads as if every route were written by hand.
 _MOVES = (
@@ -286,9 +300,21 @@ _MOVES = (
     _Move("return", "return_result", Returner, ReturnResultIn, ReturnResult,
           "Hand the result to the citizen (status 10)."),
     _Move("withdraw", "withdraw", Withdrawer, WithdrawIn, WithdrawDossier,
-          "The citizen withdraws the dossier (status 8)."),
+          "The citizen withdraws the dossier (status 12, portal 7)."),
     _Move("stop", "stop", Stopper, StopIn, StopDossier,
           "Stop processing, or refuse to process, with a reason (status 8)."),
+    _Move("accept", "accept", Acceptor, AcceptIn, AcceptDossier,
+          "Accept a dossier filed online (status 2, portal 2); the legal clock starts now "
+          "and the appointment date is set from now."),
+    _Move("not-accept", "not_accept", Acceptor, NotAcceptIn, NotAcceptDossier,
+          "Refuse to accept a dossier filed online, with a reason (status 11, portal 3)."),
+    _Move("transfer", "transfer", Transferrer, TransferIn, TransferDossier,
+          "Send to another agency, liên thông (status 4, portal 4); the clock keeps running."),
+    _Move("transfer-back", "transfer_back", Transferrer, TransferBackIn, TransferBackDossier,
+          "The other agency sent the dossier back (status 3, portal 4)."),
+    _Move("return-for-rework", "return_for_rework", Reviewer, ReturnForReworkIn,
+          ReturnForRework,
+          "Send the officer's work back to be done again, with a reason (status 7, portal 4)."),
 )  # fmt: skip
 
 

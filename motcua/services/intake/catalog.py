@@ -145,7 +145,12 @@ def load_statuses(path: Path | None = None) -> StatusBook:
             raise ValueError(f"the list has {len(table.statuses)} steps, not {len(Step)}")
         statuses = StatusList(
             StatusInfo(
-                code=s.code, key=Step(s.key), name_vi=s.name.vi, name_en=s.name.en, clock=s.clock
+                code=s.code,
+                key=Step(s.key),
+                name_vi=s.name.vi,
+                name_en=s.name.en,
+                clock=s.clock,
+                portal=s.portal,
             )
             for s in table.statuses
         )

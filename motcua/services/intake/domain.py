@@ -41,11 +41,15 @@ class Step(StrEnum):
     STOPPED = "stopped"
     RESOLVED = "resolved"
     RESULT_RETURNED = "result_returned"
+    NOT_ACCEPTED = "not_accepted"
+    WITHDRAWN = "withdrawn"
 
 
 class Op(StrEnum):
     """Lifecycle operations on an existing dossier (``receive`` creates one)."""
 
+    ACCEPT = "accept"
+    NOT_ACCEPT = "not_accept"
     ASSIGN = "assign"
     REQUEST_SUPPLEMENT = "request_supplement"
     PROVIDE_SUPPLEMENT = "provide_supplement"
@@ -55,20 +59,31 @@ class Op(StrEnum):
     RETURN_RESULT = "return_result"
     WITHDRAW = "withdraw"
     STOP = "stop"
+    TRANSFER = "transfer"
+    TRANSFER_BACK = "transfer_back"
+    RETURN_FOR_REWORK = "return_for_rework"
 
 
 # Steps in which an officer is actively working the dossier, clock running.
 _WORKING = frozenset({Step.RECEIVED, Step.PROCESSING, Step.TRANSFERRED, Step.RETURNED_FOR_REWORK})
 _PAUSED = frozenset({Step.SUPPLEMENT_REQUESTED, Step.FINANCIAL_OBLIGATION})
 
-CLOSED_STEPS = frozenset({Step.RESOLVED, Step.RESULT_RETURNED, Step.STOPPED})
+CLOSED_STEPS = frozenset(
+    {Step.RESOLVED, Step.RESULT_RETURNED, Step.STOPPED, Step.NOT_ACCEPTED, Step.WITHDRAWN}
+)
 """Where a dossier's case is over: decided, or withdrawn or stopped. The personal data
 kept for it is erased a set time after (``motcua.services.intake.personal_data``)."""
 
 RECEIVED_STEP = Step.RECEIVED
-"""Where every received dossier starts, at the counter or online."""
+"""Where a dossier received at the counter starts, its legal clock running."""
+
+SUBMITTED_STEP = Step.REGISTERED
+"""Where a dossier filed online by the citizen waits for a clerk to accept it (the
+clock starts at acceptance, Op.ACCEPT) or not (Op.NOT_ACCEPT)."""
 
 TRANSITIONS: Mapping[Op, tuple[frozenset[Step], Step]] = {
+    Op.ACCEPT: (frozenset({Step.REGISTERED}), Step.RECEIVED),
+    Op.NOT_ACCEPT: (frozenset({Step.REGISTERED}), Step.NOT_ACCEPTED),
     Op.ASSIGN: (_WORKING, Step.PROCESSING),
     Op.REQUEST_SUPPLEMENT: (_WORKING, Step.SUPPLEMENT_REQUESTED),
     Op.PROVIDE_SUPPLEMENT: (frozenset({Step.SUPPLEMENT_REQUESTED}), Step.PROCESSING),
@@ -77,11 +92,23 @@ TRANSITIONS: Mapping[Op, tuple[frozenset[Step], Step]] = {
     # Same-day procedures (a certified copy) are resolved at the counter without assignment.
     Op.RESOLVE: (_WORKING, Step.RESOLVED),
     Op.RETURN_RESULT: (frozenset({Step.RESOLVED}), Step.RESULT_RETURNED),
-    # A citizen may withdraw while the clock is paused on them, or before receipt.
-    Op.WITHDRAW: (_WORKING | _PAUSED | {Step.REGISTERED}, Step.STOPPED),
+    # A citizen may withdraw while the clock is paused on them, or before acceptance.
+    Op.WITHDRAW: (_WORKING | _PAUSED | {Step.REGISTERED}, Step.WITHDRAWN),
     Op.STOP: (_WORKING | _PAUSED, Step.STOPPED),
+    # Liên thông: sent to another agency and back. The clock keeps running meanwhile
+    # (no pause is provided for it), so these are working steps like processing.
+    Op.TRANSFER: (
+        frozenset({Step.RECEIVED, Step.PROCESSING, Step.RETURNED_FOR_REWORK}),
+        Step.TRANSFERRED,
+    ),
+    Op.TRANSFER_BACK: (frozenset({Step.TRANSFERRED}), Step.PROCESSING),
+    # A leader sends the officer's work back to be done again; the clock runs on.
+    Op.RETURN_FOR_REWORK: (frozenset({Step.PROCESSING}), Step.RETURNED_FOR_REWORK),
 }
 """operation -> (steps it may start from, step it leads to)."""
+
+APPOINTMENT_CHANGED = "appointment.changed"
+"""The history entry of an appointment date moved by the legal clock (no status change)."""
 
 
 # -------------------------------------------------------------------- statuses
@@ -96,6 +123,8 @@ class StatusInfo:
     name_vi: str
     name_en: str
     clock: Clock
+    portal: int
+    """The national portal's code for this status (docs/portal-statuses.md)."""
 
 
 class StatusList:
@@ -133,6 +162,10 @@ class Lifecycle:
     @property
     def received(self) -> int:
         return self.statuses.code(RECEIVED_STEP)
+
+    @property
+    def submitted(self) -> int:
+        return self.statuses.code(SUBMITTED_STEP)
 
     def allowed(self, code: int) -> list[Op]:
         """The operations allowed from status ``code``, in table order."""

@@ -3,6 +3,11 @@
 * ``ticket.service_completed`` from the queue stream, through the shared
   ``EventConsumer`` (inbox-deduplicated, one transaction per batch): remembers
   the served ticket and links it to its dossier, whichever arrives first.
+* ``deadline.set`` and ``deadline.updated`` from the deadline stream (written by the
+  deadlines service only, by ACL; no one else may call it), through the same
+  consumer: the dossier's appointment date follows its legal clock
+  (``clock.follow_clock``), so a pause, a resumption or an extension reaches the
+  lookup, the dossier view and a reprinted receipt.
 * Clerk-app commands from ``intake.commands``, through :class:`CommandConsumer`
   (idempotent by command id; a refused command yields ``command.rejected``). Who
   may call it: clerk apps holding a clerk token, which each command carries and
@@ -15,14 +20,19 @@ from datetime import datetime
 
 import asyncpg
 
+from motcua.services.intake.clock import follow_clock
 from motcua.services.intake.command_handlers import CommandConsumer
 from motcua.services.intake.usecases import Intake
 from motcua.shared.auth import Principal, verify_for
 from motcua.shared.bus.consumer import faststream_publisher
-from motcua.shared.events.catalog import TicketServiceCompleted
+from motcua.shared.events.catalog import (
+    DeadlineSet,
+    DeadlineUpdated,
+    TicketServiceCompleted,
+)
 from motcua.shared.events.commands import ALL_COMMANDS, Command, CommandData
 from motcua.shared.events.envelope import Envelope
-from motcua.shared.events.topics import INTAKE_COMMANDS, QUEUE
+from motcua.shared.events.topics import DEADLINES, INTAKE_COMMANDS, QUEUE
 from motcua.shared.runtime import ServiceRuntime
 
 
@@ -35,7 +45,10 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
         await intake.record_served_ticket(conn, event)
 
     runtime.consumer.on(TicketServiceCompleted, on_ticket_served)
-    runtime.consume(QUEUE)
+
+    runtime.consumer.on(DeadlineSet, follow_clock)
+    runtime.consumer.on(DeadlineUpdated, follow_clock)
+    runtime.consume(QUEUE, DEADLINES)
 
     async def apply(
         conn: asyncpg.Connection, command: Command[CommandData], author: Principal, now: datetime

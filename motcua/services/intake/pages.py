@@ -149,6 +149,13 @@ def _result(view: LookupOut, lang: Lang, tz: ZoneInfo) -> dict[str, Any]:
                 "status_code": entry.status.code,
                 "at": _short(entry.at, tz),
                 "at_iso": entry.at.isoformat(),
+                # The appointment moved by the legal clock (a pause, an extension).
+                "appointment": long_local(entry.appointment_at, tz, lang)
+                if entry.appointment_at
+                else None,
+                "appointment_iso": entry.appointment_at.isoformat()
+                if entry.appointment_at
+                else None,
             }
             for entry in view.timeline
         ],

@@ -45,6 +45,9 @@ class ReceiptPage:
     lookup_url: str
     tz: ZoneInfo
     applicant_name: str | None
+    awaiting_acceptance: bool = False
+    """Filed online and not yet accepted: the date is the one it would get if accepted
+    now, and is counted again at acceptance, when the legal clock starts."""
 
 
 @functools.cache
@@ -89,6 +92,7 @@ def render_receipt(page: ReceiptPage) -> str:
             appointment_at=vi_datetime(d.appointment_at, page.tz),
             appointment_short=short_local(d.appointment_at, page.tz),
             documents=documents,
+            awaiting_acceptance=page.awaiting_acceptance,
             fee=procedure.get("fee", {}).get("vi"),
             received_by=d.received_by,
             issued_on=f"ngày {d.received_at.astimezone(page.tz):%d} tháng "

@@ -40,32 +40,43 @@ from motcua.services.intake.settings import IntakeSettings
 from motcua.shared import crypto
 from motcua.shared.auth import Principal
 from motcua.shared.bus import outbox
-from motcua.shared.calendar import CalendarError, WorkingCalendar
+from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
 from motcua.shared.events.catalog import (
     DossierAssigned,
     DossierFinancialObligationFulfilled,
     DossierFinancialObligationNotified,
+    DossierNotAccepted,
     DossierReceived,
     DossierResolved,
     DossierReturned,
+    DossierReturnedForRework,
     DossierStopped,
+    DossierSubmitted,
     DossierSupplementProvided,
     DossierSupplementRequested,
+    DossierTransferred,
+    DossierTransferReturned,
     DossierWithdrawn,
     SealedContact,
     TicketServiceCompleted,
+    TimeLimitSnapshot,
 )
 from motcua.shared.events.commands import (
+    AcceptDossier,
     AssignDossier,
     Command,
     FulfilFinancialObligation,
+    NotAcceptDossier,
     NotifyFinancialObligation,
     ProvideSupplement,
     ReceiveDossier,
     RequestSupplement,
     ResolveDossier,
+    ReturnForRework,
     ReturnResult,
     StopDossier,
+    TransferBackDossier,
+    TransferDossier,
     WithdrawDossier,
 )
 from motcua.shared.events.envelope import Envelope, Payload, new_event, ticket_correlation
@@ -88,6 +99,11 @@ OPS: Mapping[type[Command[Any]], Op] = {
     ReturnResult: Op.RETURN_RESULT,
     WithdrawDossier: Op.WITHDRAW,
     StopDossier: Op.STOP,
+    AcceptDossier: Op.ACCEPT,
+    NotAcceptDossier: Op.NOT_ACCEPT,
+    TransferDossier: Op.TRANSFER,
+    TransferBackDossier: Op.TRANSFER_BACK,
+    ReturnForRework: Op.RETURN_FOR_REWORK,
 }
 """Which lifecycle operation each targeted command performs."""
 
@@ -161,8 +177,11 @@ class Intake:
 
     def appointment(self, procedure: Procedure, received_at: datetime) -> datetime:
         """The appointment date printed on the receipt (the shared calendar kernel)."""
+        return self._due(received_at, procedure.time_limit.limit())
+
+    def _due(self, received_at: datetime, limit: TimeLimit) -> datetime:
         try:
-            return self.calendar.due_at(received_at, procedure.time_limit.limit())
+            return self.calendar.due_at(received_at, limit)
         except CalendarError as exc:  # a receipt dated where the calendar has no holidays
             raise InvalidInput(str(exc), field="issued_at") from None
 
@@ -176,7 +195,12 @@ class Intake:
         contact: Contact | None = None,
         causation_id: uuid.UUID | None = None,
     ) -> Receipt:
-        """Receive a dossier: code, secret, appointment, snapshot, history, event."""
+        """Receive a dossier: code, secret, appointment, snapshot, history, event.
+
+        One the citizen filed online (``via="online"``) is only submitted: it waits in
+        status 1 for a clerk to accept it (:meth:`act` with ``AcceptDossier``), when its
+        legal clock starts; its appointment until then is the one it would get if
+        accepted at once."""
         data = command.data
         procedure = self.procedure(data.procedure_code)
         dossier_id = dossier_id_for(command)
@@ -194,7 +218,8 @@ class Intake:
         bus_contact = self.contact_keys.seal(contact.value, context) if contact else None
         sealed_secret = f"{bus_secret.key_id}.{bus_secret.sealed}"
         sealed = f"{bus_contact.key_id}.{bus_contact.sealed}" if bus_contact else None
-        status = self.lifecycle.received
+        submitted = via == "online"
+        status = self.lifecycle.submitted if submitted else self.lifecycle.received
         # A dossier from a queue ticket continues the ticket's chain (kiosk to SMS).
         ticket = command.data.ticket_id
         correlation_id = command.correlation_id or (
@@ -205,7 +230,7 @@ class Intake:
             command,
             dossier_id=dossier_id,
             event_id=uuid.uuid4(),
-            event_type=DossierReceived.EVENT_TYPE,
+            event_type=(DossierSubmitted if submitted else DossierReceived).EVENT_TYPE,
             move=(None, status),
             seq=1,
             at=received_at,
@@ -244,31 +269,16 @@ class Intake:
             },
             entry,
         )
-        # The contact goes on the bus only with consent, and only sealed for notify.
-        on_bus = (
-            SealedContact(
-                kind=contact.kind,
-                sealed=bus_contact.sealed,
-                key_id=bus_contact.key_id,
-                language=contact.language,
+        payload: Payload
+        if submitted:
+            # Nothing runs yet, and nobody is told: the citizen has the receipt in hand.
+            payload = DossierSubmitted(
+                **self._facts(record, status),
+                line_code=procedure.line_code,
+                submitted_at=received_at,
             )
-            if contact and contact.consent and bus_contact
-            else None
-        )
-        payload = DossierReceived(
-            dossier_id=dossier_id,
-            dossier_code=record.code,
-            procedure_code=procedure.code,
-            status=status,
-            line_code=procedure.line_code,
-            received_at=received_at,
-            channel=data.channel,
-            time_limit=procedure.time_limit.snapshot(),
-            appointment_at=appointment_at,
-            ticket_id=ticket_id,
-            contact=on_bus,
-            sealed_secret=bus_secret.sealed if on_bus else None,
-        )
+        else:
+            payload = self._received(record, status)
         event = self._event(payload, record.center_id, correlation_id, causation_id, entry)
         await outbox.add(conn, event)
         # Identifiers only: the applicant's name and contact never reach the logs.
@@ -281,6 +291,47 @@ class Intake:
             via=via,
         )
         return Receipt(record, secret, [entry])
+
+    def _facts(self, record: DossierRecord, status: int) -> dict[str, Any]:
+        """The fields every dossier event carries, the portal's code included."""
+        return {
+            "dossier_id": record.id,
+            "dossier_code": record.code,
+            "procedure_code": record.procedure_code,
+            "status": status,
+            "portal_status": self.lifecycle.statuses.info(status).portal,
+        }
+
+    def _received(self, record: DossierRecord, status: int) -> DossierReceived:
+        """``dossier.received``: the legal clock starts (at the counter, or at the
+        acceptance of an online submission), from the stored dossier."""
+        # The contact goes on the bus only with consent, and only sealed for notify.
+        on_bus = None
+        if record.contact_consent and record.contact_sealed and record.contact_kind:
+            key_id, sealed = record.contact_sealed.split(".", 1)
+            on_bus = SealedContact(
+                kind="email" if record.contact_kind == "email" else "phone",
+                sealed=sealed,
+                key_id=key_id,
+                language="en" if record.contact_language == "en" else "vi",
+            )
+        return DossierReceived(
+            **self._facts(record, status),
+            line_code=record.line_code,
+            received_at=record.received_at,
+            channel="online" if record.channel == "online" else "counter",
+            time_limit=TimeLimitSnapshot(
+                amount=record.time_limit_amount,
+                unit="working_hours"
+                if record.time_limit_unit == "working_hours"
+                else "working_days",
+                rollover=record.time_limit_rollover,
+            ),
+            appointment_at=record.appointment_at,
+            ticket_id=record.ticket_id,
+            contact=on_bus,
+            sealed_secret=record.secret_sealed.split(".", 1)[1] if on_bus else None,
+        )
 
     async def _ticket_for(
         self,
@@ -326,6 +377,16 @@ class Intake:
             command.issued_at, now=now, not_before=record.updated_at, grace=self.grace
         )
         data = command.data
+        received = None
+        if op is Op.ACCEPT:
+            # The legal clock starts at acceptance: the receipt is dated now, and so is
+            # the appointment counted from it.
+            limit = TimeLimit(
+                record.time_limit_amount,
+                TimeUnit(record.time_limit_unit),
+                record.time_limit_rollover,
+            )
+            received = (at, self._due(at, limit))
         version = await dossiers.update_dossier(
             conn,
             record.id,
@@ -333,8 +394,16 @@ class Intake:
             at=at,
             assignment=(data.assignee, data.department) if op is Op.ASSIGN else None,
             outcome=data.outcome if op is Op.RESOLVE else None,
+            received=received,
+            supplement_requested=op is Op.REQUEST_SUPPLEMENT,
         )
-        payload = _payload(op, record, status, data)
+        payload: Payload
+        if op is Op.ACCEPT:
+            accepted = await dossiers.get_dossier(conn, record.id)
+            assert accepted is not None  # locked above, in this transaction
+            payload = self._received(accepted, status)
+        else:
+            payload = _payload(op, record, self._facts(record, status), data)
         entry = self._entry(
             command,
             dossier_id=record.id,
@@ -443,19 +512,17 @@ class Intake:
             await dossiers.set_ticket(conn, data.dossier_id, event.center_id, data.ticket_id)
 
 
-def _payload(op: Op, record: DossierRecord, status: int, data: Any) -> Payload:
-    """The canonical event of a lifecycle operation."""
-    facts: dict[str, Any] = {
-        "dossier_id": record.id,
-        "dossier_code": record.code,
-        "procedure_code": record.procedure_code,
-        "status": status,
-    }
+def _payload(op: Op, record: DossierRecord, facts: dict[str, Any], data: Any) -> Payload:
+    """The canonical event of a lifecycle operation (acceptance aside: ``_received``)."""
     if op is Op.ASSIGN:
         return DossierAssigned(**facts, assignee=data.assignee, department=data.department)
     if op is Op.REQUEST_SUPPLEMENT:
         return DossierSupplementRequested(
-            **facts, reason=data.reason, missing_documents=list(data.missing_documents)
+            **facts,
+            reason=data.reason,
+            missing_documents=list(data.missing_documents),
+            # ``record`` is the dossier before this request: this one makes one more.
+            supplement_count=record.supplement_requests + 1,
         )
     if op is Op.PROVIDE_SUPPLEMENT:
         return DossierSupplementProvided(**facts)
@@ -469,6 +536,14 @@ def _payload(op: Op, record: DossierRecord, status: int, data: Any) -> Payload:
         return DossierReturned(**facts)
     if op is Op.WITHDRAW:
         return DossierWithdrawn(**facts, reason=data.reason)
+    if op is Op.NOT_ACCEPT:
+        return DossierNotAccepted(**facts, reason=data.reason)
+    if op is Op.TRANSFER:
+        return DossierTransferred(**facts, to_agency=data.to_agency)
+    if op is Op.TRANSFER_BACK:
+        return DossierTransferReturned(**facts, from_agency=data.from_agency)
+    if op is Op.RETURN_FOR_REWORK:
+        return DossierReturnedForRework(**facts, reason=data.reason)
     return DossierStopped(**facts, reason=data.reason)
 
 

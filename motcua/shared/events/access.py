@@ -43,7 +43,7 @@ WRITERS: tuple[Owner, ...] = ("queue", "intake", "deadlines", "notify", "clerk-a
 
 READS: dict[Owner, tuple[Stream, ...]] = {
     "queue": (),
-    "intake": (QUEUE, INTAKE_COMMANDS),
+    "intake": (QUEUE, INTAKE_COMMANDS, DEADLINES),
     "deadlines": (DOSSIERS,),
     "notify": (QUEUE, DOSSIERS, DEADLINES),
     "clerk-apps": (INTAKE_RESULTS,),  # the answers to their commands

@@ -126,7 +126,20 @@ class DossierFacts(Payload):
     dossier_id: uuid.UUID
     dossier_code: str = Field(min_length=1, max_length=64)
     procedure_code: Code = Field(min_length=1, max_length=64)
-    status: int = Field(ge=1, le=10, description="National portal status code after the event")
+    status: int = Field(
+        ge=1,
+        le=12,
+        description="motcua's lifecycle status code after the event "
+        "(motcua/shared/reference/portal_statuses.json)",
+    )
+    portal_status: int | None = Field(
+        default=None,
+        ge=1,
+        le=10,
+        description="The national public service portal's status code after the event, as "
+        "mapped in portal_statuses.json (docs/portal-statuses.md); absent from events "
+        "written before it was added",
+    )
 
 
 class DossierReceived(DossierFacts, event_type="dossier.received"):
@@ -153,6 +166,13 @@ class DossierAssigned(DossierFacts, event_type="dossier.assigned"):
 class DossierSupplementRequested(DossierFacts, event_type="dossier.supplement_requested"):
     reason: str = Field(min_length=1, max_length=2000)
     missing_documents: list[str] = Field(default_factory=list, max_length=50)
+    supplement_count: int | None = Field(
+        default=None,
+        ge=1,
+        description="How many times supplements have been requested for this dossier, this "
+        "request included (2 or more: requested more than once, which the national scoring "
+        "counts against the center); absent from events written before it was added",
+    )
 
 
 class DossierSupplementProvided(DossierFacts, event_type="dossier.supplement_provided"):
@@ -185,6 +205,42 @@ class DossierWithdrawn(DossierFacts, event_type="dossier.withdrawn"):
 
 
 class DossierStopped(DossierFacts, event_type="dossier.stopped"):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+# The legal record (docs/portal-statuses.md): online acceptance, liên thông, rework.
+
+
+class DossierSubmitted(DossierFacts, event_type="dossier.submitted"):
+    """Filed online by the citizen (portal 1): waits for a clerk to accept it or not. The
+    legal clock does not run yet: it starts with the ``dossier.received`` of acceptance."""
+
+    line_code: Code | None = None
+    submitted_at: AwareDatetime
+    channel: Channel = "online"
+
+
+class DossierNotAccepted(DossierFacts, event_type="dossier.not_accepted"):
+    """A clerk refused to accept an online submission (portal 3), saying why."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DossierTransferred(DossierFacts, event_type="dossier.transferred"):
+    """Sent to another agency for its part (liên thông); the clock keeps running."""
+
+    to_agency: str = Field(min_length=1, max_length=200)
+
+
+class DossierTransferReturned(DossierFacts, event_type="dossier.transfer_returned"):
+    """The other agency sent the dossier back to the center."""
+
+    from_agency: str | None = Field(default=None, max_length=200)
+
+
+class DossierReturnedForRework(DossierFacts, event_type="dossier.returned_for_rework"):
+    """A leader sent the officer's work back to be done again; the clock keeps running."""
+
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -285,6 +341,11 @@ DOSSIER_EVENTS: tuple[type[DossierFacts], ...] = (
     DossierReturned,
     DossierWithdrawn,
     DossierStopped,
+    DossierSubmitted,
+    DossierNotAccepted,
+    DossierTransferred,
+    DossierTransferReturned,
+    DossierReturnedForRework,
 )
 DEADLINE_EVENTS: tuple[type[DeadlineFacts], ...] = (
     DeadlineSet,

@@ -117,6 +117,33 @@ class StopData(CommandData):
     reason: Reason
 
 
+# The legal record: online acceptance, liên thông, rework (docs/portal-statuses.md).
+
+
+class AcceptData(CommandData):
+    note: Note | None = None
+
+
+class NotAcceptData(CommandData):
+    reason: Reason
+
+
+class TransferData(CommandData):
+    to_agency: str = Field(
+        min_length=1, max_length=200, description="The agency the dossier is sent to"
+    )
+    note: Note | None = None
+
+
+class TransferBackData(CommandData):
+    from_agency: str | None = Field(default=None, max_length=200)
+    note: Note | None = None
+
+
+class ReturnForReworkData(CommandData):
+    reason: Reason
+
+
 D = TypeVar("D", bound=CommandData, covariant=True)
 """Covariant: a command is frozen, so an ``AssignDossier`` is a ``Command[CommandData]``."""
 
@@ -227,6 +254,26 @@ class StopDossier(_Targeted[StopData], command_type="dossier.stop"):
     """Stop processing (or refuse to process), with a reason."""
 
 
+class AcceptDossier(_Targeted[AcceptData], command_type="dossier.accept"):
+    """Accept a dossier the citizen filed online: the legal clock starts now."""
+
+
+class NotAcceptDossier(_Targeted[NotAcceptData], command_type="dossier.not_accept"):
+    """Refuse to accept a dossier filed online, with a reason."""
+
+
+class TransferDossier(_Targeted[TransferData], command_type="dossier.transfer"):
+    """Send the dossier to another agency (liên thông); the clock keeps running."""
+
+
+class TransferBackDossier(_Targeted[TransferBackData], command_type="dossier.transfer_back"):
+    """The other agency sent the dossier back."""
+
+
+class ReturnForRework(_Targeted[ReturnForReworkData], command_type="dossier.return_for_rework"):
+    """Send the officer's work back to be done again, with a reason."""
+
+
 ALL_COMMANDS: tuple[type[Command[Any]], ...] = (
     ReceiveDossier,
     AssignDossier,
@@ -238,6 +285,11 @@ ALL_COMMANDS: tuple[type[Command[Any]], ...] = (
     ReturnResult,
     WithdrawDossier,
     StopDossier,
+    AcceptDossier,
+    NotAcceptDossier,
+    TransferDossier,
+    TransferBackDossier,
+    ReturnForRework,
 )
 COMMANDS: dict[str, type[Command[Any]]] = {c.COMMAND_TYPE: c for c in ALL_COMMANDS}
 

@@ -37,6 +37,11 @@ OP_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "return_result": ("return", {}),
     "withdraw": ("withdraw", {"reason": "Công dân không còn nhu cầu"}),
     "stop": ("stop", {"reason": "Hồ sơ không thuộc thẩm quyền"}),
+    "accept": ("accept", {}),
+    "not_accept": ("not-accept", {"reason": "Hồ sơ không đúng thủ tục đã chọn"}),
+    "transfer": ("transfer", {"to_agency": "Công an phường Nam Cường"}),
+    "transfer_back": ("transfer-back", {"from_agency": "Công an phường Nam Cường"}),
+    "return_for_rework": ("return-for-rework", {"reason": "Sai thông tin trên dự thảo"}),
 }
 
 
@@ -84,6 +89,24 @@ class Intake:
             headers=self.auth(center, role=role) | (headers or {}),
         )
         assert r.status_code in (200, 201), r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def submit_online(
+        self, procedure: str = "HT-XNTTHN", *, center: str = CENTER, consent: bool = True
+    ) -> dict[str, Any]:
+        """A citizen's online submission (status 1, awaiting a clerk's acceptance)."""
+        r = await self.http.post(
+            "/v1/public/dossiers",
+            json={
+                "center_id": center,
+                "procedure_code": procedure,
+                "contact": {"kind": "phone", "value": "0912 345 678"},
+                "consent_notifications": consent,
+            },
+            headers={"Idempotency-Key": f"k-{uuid.uuid4()}"},
+        )
+        assert r.status_code == 201, r.text
         body: dict[str, Any] = r.json()
         return body
 

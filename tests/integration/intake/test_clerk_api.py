@@ -197,7 +197,9 @@ async def test_reference_data_is_served(intake: Intake) -> None:
         "CUTRU-TAMTRU",
     } <= codes
     statuses = (await intake.http.get("/v1/statuses")).json()
-    assert [s["code"] for s in statuses] == list(range(1, 11))
+    assert [s["code"] for s in statuses] == list(range(1, 13))
+    # Each lifecycle status names the national portal's code it reports as.
+    assert {s["portal"] for s in statuses} == set(range(1, 11))
     listed = await intake.http.get("/v1/dossiers?status=2&limit=5", headers=intake.auth(CENTER))
     assert listed.status_code == 200
     assert all(d["status"] == 2 for d in listed.json())

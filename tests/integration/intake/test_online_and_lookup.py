@@ -43,10 +43,17 @@ async def test_with_consent_the_contact_travels_sealed_and_only_sealed(
     r = await submit(intake, submission(), key=f"k-{uuid.uuid4()}")
     assert r.status_code == 201, r.text
     out = r.json()
-    assert out["status"]["code"] == 2
+    # Filed, not yet received: it waits for a clerk to accept it (portal 1).
+    assert (out["status"]["code"], out["status"]["portal"]) == (1, 1)
     dossier_id = out["dossier_id"]
+    [submitted] = await intake.wait_events(dossier_id, 1)
+    assert submitted["event_type"] == "dossier.submitted"
+    assert "contact" not in submitted["data"]
 
-    [received] = await intake.wait_events(dossier_id, 1)
+    accepted = await intake.op(dossier_id, "accept")
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"]["code"] == 2
+    [_, received] = await intake.wait_events(dossier_id, 2)
     data = received["data"]
     assert received["event_type"] == "dossier.received"
     assert data["channel"] == "online"
@@ -70,7 +77,8 @@ async def test_with_consent_the_contact_travels_sealed_and_only_sealed(
 async def test_without_consent_the_contact_stays_out_of_the_event(intake: Intake) -> None:
     r = await submit(intake, submission(consent_notifications=False), key=f"k-{uuid.uuid4()}")
     assert r.status_code == 201, r.text
-    [received] = await intake.wait_events(r.json()["dossier_id"], 1)
+    await intake.drive(r.json()["dossier_id"], ["accept"])
+    [_, received] = await intake.wait_events(r.json()["dossier_id"], 2)
     assert received["data"]["contact"] is None
     assert received["data"]["sealed_secret"] is None
 
@@ -131,7 +139,7 @@ async def test_lookup_gives_timeline_step_and_appointment_and_no_personal_data(
     r = await submit(intake, submission(), key=f"k-{uuid.uuid4()}")
     out = r.json()
     dossier_id = out["dossier_id"]
-    await intake.drive(dossier_id, ["assign"])
+    await intake.drive(dossier_id, ["accept", "assign"])
     reason = f"Cần bản sao giấy tờ của ông {NAME}"
     s = await intake.op(
         dossier_id, "request_supplement", body={"reason": reason, "missing_documents": []}
@@ -145,9 +153,10 @@ async def test_lookup_gives_timeline_step_and_appointment_and_no_personal_data(
     view = found.json()
     assert set(view) == LOOKUP_FIELDS
     assert view["current_step"]["code"] == 3
-    assert [t["status"]["code"] for t in view["timeline"]] == [2, 3, 5, 3]
-    assert view["timeline"][2]["label_vi"] == "Yêu cầu bổ sung hồ sơ"
-    assert view["appointment_at"] == out["appointment_at"]
+    assert [t["status"]["code"] for t in view["timeline"]] == [1, 2, 3, 5, 3]
+    assert view["timeline"][3]["label_vi"] == "Yêu cầu bổ sung hồ sơ"
+    # The appointment counts from acceptance, when the legal clock started.
+    assert view["appointment_at"] == (await intake.dossier(dossier_id))["appointment_at"]
     text = found.text
     for personal in (NAME, "Bình", PHONE_DIGITS, "officer-1", "tu-phap", "clerk-1", dossier_id):
         assert personal not in text
@@ -197,6 +206,20 @@ async def test_public_receipt_reprint_needs_the_secret_and_omits_the_name(intake
     assert out["code"] in page.text
     assert out["secret"] in page.text
     assert NAME not in page.text
+    # Not yet accepted: the lookup page says the date is provisional...
+    form = {"code": out["code"], "secret": out["secret"]}
+    waiting = await intake.http.post("/lookup", data=form)
+    assert 'data-testid="appointment-provisional">dự kiến' in waiting.text
+    # ...and so does the receipt, and that the date is counted at acceptance.
+    assert "đang chờ Bộ phận Một cửa kiểm tra và tiếp nhận" in page.text
+    assert "dự kiến, tính lại khi tiếp nhận" in page.text
+    await intake.drive(out["dossier_id"], ["accept"])
+    accepted = await intake.http.post(
+        "/v1/public/receipt", json={"code": out["code"], "secret": out["secret"]}
+    )
+    assert "Bộ phận Tiếp nhận và Trả kết quả đã tiếp nhận hồ sơ" in accepted.text
+    assert "dự kiến" not in accepted.text
+    assert "appointment-provisional" not in (await intake.http.post("/lookup", data=form)).text
     denied = await intake.http.post(
         "/v1/public/receipt", json={"code": out["code"], "secret": "AAAAA-AAAAA"}
     )

@@ -1,8 +1,7 @@
 """Every move of the transition table through the clerk API, and every other move refused.
 
-Statuses intake's own operations never lead to (1 registered, 4 transferred, 7
-returned for rework) are set directly in the database, so that the table's moves
-out of them are exercised too.
+Every status is reached through the API: an online submission waits in 1 (registered),
+and every other step is an operation away from it or from a counter receipt.
 """
 
 from __future__ import annotations
@@ -16,21 +15,29 @@ from tests.integration.intake.support import OP_REQUESTS, Intake
 STATUSES = load_statuses().statuses
 LIFECYCLE = Lifecycle(STATUSES)
 
-# How a freshly received dossier reaches each step through the API (None: set it directly).
-ROUTES: dict[str, list[str] | None] = {
-    "registered": None,
+# How a dossier reaches each step through the API: from an online submission (which
+# waits in "registered") or from a counter receipt (which starts in "received").
+ONLINE = "online"
+ROUTES: dict[str, list[str]] = {
+    "registered": [ONLINE],
+    "not_accepted": [ONLINE, "not_accept"],
     "received": [],
     "processing": ["assign"],
-    "transferred": None,
+    "transferred": ["transfer"],
     "supplement_requested": ["request_supplement"],
     "financial_obligation": ["notify_financial_obligation"],
-    "returned_for_rework": None,
-    "stopped (withdrawn)": ["withdraw"],
-    "stopped (stopped)": ["stop"],
+    "returned_for_rework": ["assign", "return_for_rework"],
+    "withdrawn": ["withdraw"],
+    "stopped": ["stop"],
     "resolved": ["resolve"],
     "result_returned": ["resolve", "return_result"],
 }
 EVENT_OF = {
+    Op.ACCEPT: "dossier.received",
+    Op.NOT_ACCEPT: "dossier.not_accepted",
+    Op.TRANSFER: "dossier.transferred",
+    Op.TRANSFER_BACK: "dossier.transfer_returned",
+    Op.RETURN_FOR_REWORK: "dossier.returned_for_rework",
     Op.ASSIGN: "dossier.assigned",
     Op.REQUEST_SUPPLEMENT: "dossier.supplement_requested",
     Op.PROVIDE_SUPPLEMENT: "dossier.supplement_provided",
@@ -48,13 +55,16 @@ def _step(route: str) -> Step:
 
 
 async def _dossier_in(intake: Intake, route: str) -> str:
-    received = await intake.receive()
-    dossier_id: str = received["dossier"]["id"]
     path = ROUTES[route]
-    if path is None:
-        await intake.force_status(dossier_id, STATUSES.code(_step(route)))
+    dossier_id: str
+    if path[:1] == [ONLINE]:
+        dossier_id = (await intake.submit_online())["dossier_id"]
+        path = path[1:]
     else:
-        await intake.drive(dossier_id, path)
+        dossier_id = (await intake.receive())["dossier"]["id"]
+    await intake.drive(dossier_id, path)
+    body = await intake.dossier(dossier_id)
+    assert body["status"]["code"] == STATUSES.code(_step(route))
     return dossier_id
 
 
@@ -92,6 +102,11 @@ async def test_allowed_move_changes_status_and_records_its_event(
     target = STATUSES.code(TRANSITIONS[op][1])
     body = r.json()
     assert body["status"]["code"] == target
+    # What the national portal is told: the mapped code, on the dossier and its event.
+    portal = STATUSES.info(target).portal
+    assert body["status"]["portal"] == portal
+    last = (await intake.wait_events(dossier_id, len(before) + 1))[-1]
+    assert (last["event_type"], last["data"]["portal_status"]) == (EVENT_OF[op], portal)
     assert body["allowed_operations"] == [o.value for o in LIFECYCLE.allowed(target)]
     assert await intake.history_types(dossier_id) == [*before, EVENT_OF[op]]
     assert body["history"][-1]["status"] == target

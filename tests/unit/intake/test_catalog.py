@@ -82,16 +82,24 @@ def test_a_bad_catalog_stops_the_service_with_a_clear_message(tmp_path: Path) ->
         load_catalog(tmp_path / "missing.json")
 
 
-def test_a_status_file_must_list_all_ten_steps(tmp_path: Path) -> None:
+def test_a_status_file_must_list_all_the_lifecycle_steps(tmp_path: Path) -> None:
     book = load_statuses()
     assert book.event_labels["dossier.received"].vi == "Tiếp nhận hồ sơ"
     short = {
         "statuses": [
-            {"code": 1, "key": "registered", "vi": "a", "en": "a", "clock": "not_started"}
+            {
+                "code": 1,
+                "key": "registered",
+                "vi": "a",
+                "en": "a",
+                "clock": "not_started",
+                "portal": 1,
+            }
         ],
+        "portal_codes": [{"code": 1, "vi": "a", "en": "a"}],
         "events": {},
     }
-    with pytest.raises(CatalogError, match="the list has 1 steps, not 10"):
+    with pytest.raises(CatalogError, match="the list has 1 steps, not 12"):
         load_statuses(_write(tmp_path, short))
 
 

@@ -30,6 +30,11 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "dossier.return_result": {},
     "dossier.withdraw": {"reason": "không còn nhu cầu"},
     "dossier.stop": {"reason": "sai thẩm quyền"},
+    "dossier.accept": {},
+    "dossier.not_accept": {"reason": "hồ sơ không đúng thủ tục"},
+    "dossier.transfer": {"to_agency": "Công an phường"},
+    "dossier.transfer_back": {"from_agency": "Công an phường"},
+    "dossier.return_for_rework": {"reason": "sai thông tin"},
 }
 
 

@@ -27,19 +27,24 @@ LIFECYCLE = Lifecycle(STATUSES)
 ALL = [(op, s.code) for op in Op for s in STATUSES.all()]
 
 
-def test_the_status_list_is_the_national_ten_steps() -> None:
-    assert [(s.code, s.key.value) for s in STATUSES.all()] == [
-        (1, "registered"),
-        (2, "received"),
-        (3, "processing"),
-        (4, "transferred"),
-        (5, "supplement_requested"),
-        (6, "financial_obligation"),
-        (7, "returned_for_rework"),
-        (8, "stopped"),
-        (9, "resolved"),
-        (10, "result_returned"),
+def test_the_status_list_is_the_lifecycle_each_step_mapped_to_a_portal_code() -> None:
+    """(lifecycle code, key, the national portal's code; docs/portal-statuses.md)."""
+    assert [(s.code, s.key.value, s.portal) for s in STATUSES.all()] == [
+        (1, "registered", 1),
+        (2, "received", 2),
+        (3, "processing", 4),
+        (4, "transferred", 4),
+        (5, "supplement_requested", 5),
+        (6, "financial_obligation", 6),
+        (7, "returned_for_rework", 4),
+        (8, "stopped", 8),
+        (9, "resolved", 9),
+        (10, "result_returned", 10),
+        (11, "not_accepted", 3),
+        (12, "withdrawn", 7),
     ]
+    # Every portal code is reachable: some lifecycle step reports each of them.
+    assert {s.portal for s in STATUSES.all()} == set(range(1, 11))
     assert {s.code for s in STATUSES.all() if s.clock == "paused"} == {5, 6}
 
 
@@ -48,6 +53,11 @@ def test_the_table_states_the_business_rules() -> None:
     must be deliberate."""
     open_ = {2, 3, 4, 7}
     expected = {
+        Op.ACCEPT: ({1}, 2),
+        Op.NOT_ACCEPT: ({1}, 11),
+        Op.TRANSFER: ({2, 3, 7}, 4),
+        Op.TRANSFER_BACK: ({4}, 3),
+        Op.RETURN_FOR_REWORK: ({3}, 7),
         Op.ASSIGN: (open_, 3),
         Op.REQUEST_SUPPLEMENT: (open_, 5),
         Op.PROVIDE_SUPPLEMENT: ({5}, 3),
@@ -55,7 +65,7 @@ def test_the_table_states_the_business_rules() -> None:
         Op.FULFIL_FINANCIAL_OBLIGATION: ({6}, 3),
         Op.RESOLVE: (open_, 9),
         Op.RETURN_RESULT: ({9}, 10),
-        Op.WITHDRAW: (open_ | {1, 5, 6}, 8),
+        Op.WITHDRAW: (open_ | {1, 5, 6}, 12),
         Op.STOP: (open_ | {5, 6}, 8),
     }
     actual = {
@@ -96,13 +106,13 @@ def test_any_sequence_of_operations_stays_on_the_list(ops: list[Op]) -> None:
             code = LIFECYCLE.next_status(op, code)
         except InvalidTransition:
             continue
-        assert 1 <= code <= 10
+        assert 1 <= code <= 12
     if STATUSES.info(code).clock == "stopped" and code != STATUSES.code(Step.RESOLVED):
         assert LIFECYCLE.allowed(code) == []
 
 
 def test_a_status_list_must_cover_every_step() -> None:
-    partial = [StatusInfo(1, Step.REGISTERED, "a", "a", "not_started")]
+    partial = [StatusInfo(1, Step.REGISTERED, "a", "a", "not_started", 1)]
     with pytest.raises(ValueError, match="lacks"):
         StatusList(partial)
 

@@ -41,6 +41,9 @@ intake.dossier.resolve          . x x x .
 intake.dossier.stop             . x x x .
 intake.dossier.return           . x x x .
 intake.dossier.backdate         . . . x .
+intake.dossier.accept           x x x x .
+intake.dossier.transfer         x x x x .
+intake.dossier.rework           . x x x .
 deadlines.clock.read            x x x x .
 deadlines.extension.grant       . x x x .
 deadlines.worklist.read         x x x x .

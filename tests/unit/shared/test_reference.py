@@ -27,9 +27,17 @@ def _packaged(name: str) -> dict[str, Any]:
     return data
 
 
-def test_the_portal_statuses_are_the_ten_steps_each_named_once() -> None:
+def test_the_statuses_are_the_lifecycle_steps_each_named_once_and_mapped() -> None:
     table = portal_statuses()
-    assert [s.code for s in table.statuses] == list(range(1, 11))
+    assert [s.code for s in table.statuses] == list(range(1, 13))
+    # The portal's own list: ten codes, each reported by some lifecycle status.
+    assert [p.code for p in table.portal_codes] == list(range(1, 11))
+    assert {s.portal for s in table.statuses} == set(range(1, 11))
+    not_accepted, withdrawn = table.portal(11), table.portal(12)
+    assert not_accepted is not None
+    assert not_accepted.code == 3
+    assert withdrawn is not None
+    assert withdrawn.name.vi == "Công dân yêu cầu rút hồ sơ"
     step5 = table.get(5)
     assert step5 is not None
     # A name only: whether the clock runs is the status's clock, never part of its name.
@@ -40,7 +48,7 @@ def test_the_portal_statuses_are_the_ten_steps_each_named_once() -> None:
         "paused",
     )
     assert {s.code for s in table.statuses if s.clock == "paused"} == {5, 6}
-    assert table.get(11) is None
+    assert table.get(13) is None
     assert portal_statuses() is table  # read once
 
 
@@ -71,7 +79,9 @@ def _changed(name: str, change: Any) -> dict[str, Any]:
     [
         (lambda d: d["statuses"].append(d["statuses"][0]), r"status codes listed more than once"),
         (lambda d: d["statuses"][4].update(clock="frozen"), r"statuses\[4\]: 'clock' must be"),
-        (lambda d: d["statuses"][4].update(code=11), r"statuses\[4\]: 'code' must be"),
+        (lambda d: d["statuses"][4].update(code=13), r"statuses\[4\]: 'code' must be"),
+        (lambda d: d["statuses"][4].update(portal=11), r"statuses\[4\]: 'portal' must be"),
+        (lambda d: d["portal_codes"].pop(4), r"unlisted portal codes \[5\]"),
         (lambda d: d["statuses"][4].update(code=True), r"'code' must be an integer"),
         (lambda d: d["statuses"][4].update(vi=""), r"statuses\[4\]: 'vi' must be a non-empty"),
         (lambda d: d["statuses"][4].update(label="x"), r"unknown keys \['label'\]"),

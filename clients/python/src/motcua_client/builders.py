@@ -16,6 +16,21 @@ from motcua_client.commands import Command, CommandBuilder, Envelope
 class Commands(CommandBuilder):
     """Every command a clerk app may send, bound to the clerk's credentials."""
 
+    def accept(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        note: str | None = None,
+        **envelope: Unpack[Envelope],
+    ) -> Command:
+        """``dossier.accept``: Accept a dossier the citizen filed online: the legal clock starts
+        now.
+        """
+        data = {
+            "note": note,
+        }
+        return self._build("dossier.accept", dossier_id, data, envelope)
+
     def assign(
         self,
         dossier_id: uuid.UUID,
@@ -48,6 +63,19 @@ class Commands(CommandBuilder):
             "note": note,
         }
         return self._build("dossier.fulfil_financial_obligation", dossier_id, data, envelope)
+
+    def not_accept(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        reason: str,
+        **envelope: Unpack[Envelope],
+    ) -> Command:
+        """``dossier.not_accept``: Refuse to accept a dossier filed online, with a reason."""
+        data = {
+            "reason": reason,
+        }
+        return self._build("dossier.not_accept", dossier_id, data, envelope)
 
     def notify_financial_obligation(
         self,
@@ -146,6 +174,21 @@ class Commands(CommandBuilder):
         }
         return self._build("dossier.resolve", dossier_id, data, envelope)
 
+    def return_for_rework(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        reason: str,
+        **envelope: Unpack[Envelope],
+    ) -> Command:
+        """``dossier.return_for_rework``: Send the officer's work back to be done again, with a
+        reason.
+        """
+        data = {
+            "reason": reason,
+        }
+        return self._build("dossier.return_for_rework", dossier_id, data, envelope)
+
     def return_result(
         self,
         dossier_id: uuid.UUID,
@@ -172,6 +215,40 @@ class Commands(CommandBuilder):
         }
         return self._build("dossier.stop", dossier_id, data, envelope)
 
+    def transfer(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        to_agency: str,
+        note: str | None = None,
+        **envelope: Unpack[Envelope],
+    ) -> Command:
+        """``dossier.transfer``: Send the dossier to another agency (liên thông); the clock keeps
+        running.
+
+        ``to_agency``: The agency the dossier is sent to.
+        """
+        data = {
+            "to_agency": to_agency,
+            "note": note,
+        }
+        return self._build("dossier.transfer", dossier_id, data, envelope)
+
+    def transfer_back(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        from_agency: str | None = None,
+        note: str | None = None,
+        **envelope: Unpack[Envelope],
+    ) -> Command:
+        """``dossier.transfer_back``: The other agency sent the dossier back."""
+        data = {
+            "from_agency": from_agency,
+            "note": note,
+        }
+        return self._build("dossier.transfer_back", dossier_id, data, envelope)
+
     def withdraw(
         self,
         dossier_id: uuid.UUID,
@@ -187,15 +264,20 @@ class Commands(CommandBuilder):
 
 
 BUILDERS: dict[str, str] = {
+    "dossier.accept": "accept",
     "dossier.assign": "assign",
     "dossier.fulfil_financial_obligation": "fulfil_financial_obligation",
+    "dossier.not_accept": "not_accept",
     "dossier.notify_financial_obligation": "notify_financial_obligation",
     "dossier.provide_supplement": "provide_supplement",
     "dossier.receive": "receive",
     "dossier.request_supplement": "request_supplement",
     "dossier.resolve": "resolve",
+    "dossier.return_for_rework": "return_for_rework",
     "dossier.return_result": "return_result",
     "dossier.stop": "stop",
+    "dossier.transfer": "transfer",
+    "dossier.transfer_back": "transfer_back",
     "dossier.withdraw": "withdraw",
 }
 """Each command type and the :class:`Commands` method that builds it."""

@@ -60,6 +60,16 @@ OPERATIONS: dict[str, Operation] = {
     "return_result": Operation("intake", "POST", "/v1/dossiers/{dossier_id}/return", True),
     "withdraw": Operation("intake", "POST", "/v1/dossiers/{dossier_id}/withdraw", True),
     "stop": Operation("intake", "POST", "/v1/dossiers/{dossier_id}/stop", True),
+    # The legal record: online acceptance, liên thông, rework (docs/portal-statuses.md).
+    "accept_dossier": Operation("intake", "POST", "/v1/dossiers/{dossier_id}/accept", True),
+    "not_accept_dossier": Operation("intake", "POST", "/v1/dossiers/{dossier_id}/not-accept", True),
+    "transfer_dossier": Operation("intake", "POST", "/v1/dossiers/{dossier_id}/transfer", True),
+    "transfer_dossier_back": Operation(
+        "intake", "POST", "/v1/dossiers/{dossier_id}/transfer-back", True
+    ),
+    "return_for_rework": Operation(
+        "intake", "POST", "/v1/dossiers/{dossier_id}/return-for-rework", True
+    ),
     # queue: the clerk's counter
     "open_counter": Operation("queue", "POST", "/centers/{center_id}/counters/{counter_id}/open"),
     "close_counter": Operation("queue", "POST", "/centers/{center_id}/counters/{counter_id}/close"),
@@ -373,6 +383,60 @@ class ClerkClient:
         **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
         return await self._transition("stop", dossier_id, {"reason": reason}, write)
+
+    async def accept_dossier(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        note: str | None = None,
+        **write: Unpack[WriteOptions],
+    ) -> dict[str, Any]:
+        """Accept a dossier filed online: its legal clock starts now."""
+        return await self._transition("accept_dossier", dossier_id, {"note": note}, write)
+
+    async def not_accept_dossier(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        reason: str,
+        **write: Unpack[WriteOptions],
+    ) -> dict[str, Any]:
+        """Refuse to accept a dossier filed online, saying why."""
+        return await self._transition("not_accept_dossier", dossier_id, {"reason": reason}, write)
+
+    async def transfer_dossier(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        to_agency: str,
+        note: str | None = None,
+        **write: Unpack[WriteOptions],
+    ) -> dict[str, Any]:
+        """Send the dossier to another agency (liên thông); the clock keeps running."""
+        body = {"to_agency": to_agency, "note": note}
+        return await self._transition("transfer_dossier", dossier_id, body, write)
+
+    async def transfer_dossier_back(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        from_agency: str | None = None,
+        note: str | None = None,
+        **write: Unpack[WriteOptions],
+    ) -> dict[str, Any]:
+        """The other agency sent the dossier back."""
+        body = {"from_agency": from_agency, "note": note}
+        return await self._transition("transfer_dossier_back", dossier_id, body, write)
+
+    async def return_for_rework(
+        self,
+        dossier_id: uuid.UUID,
+        *,
+        reason: str,
+        **write: Unpack[WriteOptions],
+    ) -> dict[str, Any]:
+        """Send the officer's work back to be done again, saying why."""
+        return await self._transition("return_for_rework", dossier_id, {"reason": reason}, write)
 
     # --------------------------------------------------------------- queue: counter
 

@@ -51,6 +51,8 @@ class DossierRecord:
     correlation_id: uuid.UUID
     version: int
     updated_at: datetime
+    supplement_requests: int = 0
+    appointment_as_of: datetime | None = None
 
     @classmethod
     def of(cls, row: asyncpg.Record) -> DossierRecord:
@@ -212,8 +214,14 @@ async def update_dossier(
     at: datetime,
     assignment: tuple[str, str | None] | None,
     outcome: str | None,
+    received: tuple[datetime, datetime] | None = None,
+    supplement_requested: bool = False,
 ) -> int:
-    """Apply a lifecycle change; returns the new version (the history sequence)."""
+    """Apply a lifecycle change; returns the new version (the history sequence).
+
+    ``received`` (receipt time, appointment) re-dates an online submission at its
+    acceptance, when its legal clock starts; ``supplement_requested`` counts one more
+    request for supplements."""
     version: int = await conn.fetchval(
         """
         UPDATE dossiers SET
@@ -222,7 +230,10 @@ async def update_dossier(
             version = version + 1,
             assignee = CASE WHEN $4 THEN $5 ELSE assignee END,
             department = CASE WHEN $4 THEN $6 ELSE department END,
-            outcome = COALESCE($7, outcome)
+            outcome = COALESCE($7, outcome),
+            received_at = COALESCE($8, received_at),
+            appointment_at = COALESCE($9, appointment_at),
+            supplement_requests = supplement_requests + CASE WHEN $10 THEN 1 ELSE 0 END
         WHERE id = $1
         RETURNING version
         """,
@@ -233,7 +244,45 @@ async def update_dossier(
         assignment[0] if assignment else None,
         assignment[1] if assignment else None,
         outcome,
+        received[0] if received else None,
+        received[1] if received else None,
+        supplement_requested,
     )
+    return version
+
+
+async def follow_appointment(
+    conn: asyncpg.Connection, dossier_id: uuid.UUID, appointment_at: datetime, as_of: datetime
+) -> int | None:
+    """Move the appointment to the clock's due date, unless a clock event of ``as_of``
+    or later set it already; returns the new version (the history sequence), or None
+    when nothing changed (a stale or repeated event, or the same date)."""
+    version: int | None = await conn.fetchval(
+        """
+        UPDATE dossiers SET
+            appointment_at = $2,
+            appointment_as_of = $3,
+            version = version + 1
+        WHERE id = $1
+          AND (appointment_as_of IS NULL OR appointment_as_of < $3)
+          AND appointment_at <> $2
+        RETURNING version
+        """,
+        dossier_id,
+        appointment_at,
+        as_of,
+    )
+    if version is None:
+        # The date stands, but a newer event still moves the mark: an older one that
+        # arrives after it must not be taken for news.
+        await conn.execute(
+            """
+            UPDATE dossiers SET appointment_as_of = $2
+            WHERE id = $1 AND (appointment_as_of IS NULL OR appointment_as_of < $2)
+            """,
+            dossier_id,
+            as_of,
+        )
     return version
 
 

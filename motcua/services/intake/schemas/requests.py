@@ -15,15 +15,20 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from motcua.services.intake.usecases import Contact
 from motcua.shared.events.commands import (
+    AcceptData,
     AssignData,
     FulfilFinancialObligationData,
+    NotAcceptData,
     NotifyFinancialObligationData,
     ProvideSupplementData,
     ReceiveData,
     RequestSupplementData,
     ResolveData,
+    ReturnForReworkData,
     ReturnResultData,
     StopData,
+    TransferBackData,
+    TransferData,
     WithdrawData,
 )
 
@@ -157,6 +162,26 @@ class WithdrawIn(WithdrawData, _At):
 
 
 class StopIn(StopData, _At):
+    pass
+
+
+class AcceptIn(AcceptData, _At):
+    pass
+
+
+class NotAcceptIn(NotAcceptData, _At):
+    pass
+
+
+class TransferIn(TransferData, _At):
+    pass
+
+
+class TransferBackIn(TransferBackData, _At):
+    pass
+
+
+class ReturnForReworkIn(ReturnForReworkData, _At):
     pass
 
 

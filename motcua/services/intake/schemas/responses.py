@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from motcua.services.intake.catalog import StatusBook
-from motcua.services.intake.domain import Lifecycle, StatusInfo
+from motcua.services.intake.domain import APPOINTMENT_CHANGED, Lifecycle, StatusInfo
 from motcua.services.intake.receipt import short_local
 from motcua.services.intake.repository.dossiers import DossierRecord, HistoryEntry, ServedTicket
 
@@ -29,6 +29,7 @@ class StatusOut(BaseModel):
     name_vi: str
     name_en: str
     clock: str
+    portal: int = Field(description="The national portal's status code (docs/portal-statuses.md)")
 
     @classmethod
     def of(cls, info: StatusInfo) -> StatusOut:
@@ -89,6 +90,13 @@ class DossierOut(BaseModel):
     assignee: str | None
     department: str | None
     outcome: str | None
+    supplement_requests: int = Field(
+        description="How many times supplements were requested for this dossier"
+    )
+    repeated_supplement: bool = Field(
+        description="Supplements were requested more than once: the national scoring counts "
+        "this dossier against the center"
+    )
     ticket: TicketOut | None
     received_by: str
     allowed_operations: list[str]
@@ -103,6 +111,7 @@ class DossierSummary(BaseModel):
     received_at: datetime
     appointment_at: datetime
     assignee: str | None
+    supplement_requests: int
 
     @classmethod
     def of(cls, d: DossierRecord) -> DossierSummary:
@@ -132,10 +141,15 @@ class OnlineReceiptOut(BaseModel):
 
 
 class TimelineOut(BaseModel):
+    """One step of the citizen's timeline: a status change, or the appointment date
+    moved by the legal clock (``appointment_at`` is then the new date)."""
+
     status: StatusOut
     label_vi: str
     label_en: str
     at: datetime
+    appointment_at: datetime | None = None
+    appointment_local: str | None = None
 
 
 class LookupOut(BaseModel):
@@ -198,6 +212,8 @@ class Views:
             assignee=d.assignee,
             department=d.department,
             outcome=d.outcome,
+            supplement_requests=d.supplement_requests,
+            repeated_supplement=d.supplement_requests > 1,
             ticket=self._ticket(d, ticket),
             received_by=d.received_by,
             allowed_operations=[op.value for op in self.lifecycle.allowed(d.status)],
@@ -255,13 +271,20 @@ class Views:
             appointment_at=d.appointment_at,
             appointment_local=short_local(d.appointment_at, self.tz),
             outcome=d.outcome,
-            timeline=[
-                TimelineOut(
-                    status=self.status(h.status),
-                    label_vi=self._label(h.event_type)[0],
-                    label_en=self._label(h.event_type)[1],
-                    at=h.occurred_at,
-                )
-                for h in history
-            ],
+            timeline=[self._step(h) for h in history],
+        )
+
+    def _step(self, h: HistoryEntry) -> TimelineOut:
+        """A history entry reduced for the citizen: what happened and when, and the
+        new appointment date; never who did it or the details they gave."""
+        moved = h.details.get("appointment_at") if h.event_type == APPOINTMENT_CHANGED else None
+        new_date = datetime.fromisoformat(moved) if isinstance(moved, str) else None
+        label_vi, label_en = self._label(h.event_type)
+        return TimelineOut(
+            status=self.status(h.status),
+            label_vi=label_vi,
+            label_en=label_en,
+            at=h.occurred_at,
+            appointment_at=new_date,
+            appointment_local=short_local(new_date, self.tz) if new_date else None,
         )
