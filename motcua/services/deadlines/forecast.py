@@ -89,6 +89,15 @@ def backlog_in_front(assignee_open: int | None, line_open: int, line_staff: int)
     return line_open / line_staff
 
 
+def day_sample(backlogs: Sequence[float | None]) -> float | None:
+    """One day's sample of a line's backlog: the mean of the backlog in front of each of its
+    open dossiers. Measured per dossier, as the forecast reads it (a busy officer's pile is
+    in front of many dossiers), so that today's backlog and the usual one compare like with
+    like. None when no dossier's backlog is known."""
+    known = [b for b in backlogs if b is not None]
+    return sum(known) / len(known) if known else None
+
+
 @dataclass(frozen=True)
 class Risk:
     """A forecast: ``probability`` of finishing late, and the reason to show beside it."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +33,7 @@ from motcua.services.deadlines.forecast import (
     Risk,
     assess,
     backlog_in_front,
+    day_sample,
 )
 from motcua.services.deadlines.repository import FlagRecord, record_fired
 from motcua.services.deadlines.repository import forecast as store
@@ -113,7 +114,6 @@ async def assess_center(
 
     per_assignee = Counter(c.assignee for c in clocks if c.assignee is not None)
     per_line = Counter(c.line_code for c in clocks)
-    loads = {line: n / staff[line] for line, n in per_line.items() if staff.get(line)}
     out: list[Assessed] = []
     for c in clocks:
         backlog = backlog_in_front(
@@ -131,6 +131,10 @@ async def assess_center(
         )
         out.append(_assessed(c, risk, backlog))
     out.sort(key=lambda a: (-a.risk.probability, a.risk.working_seconds_left, a.dossier_code))
+    in_front: dict[str, list[float | None]] = defaultdict(list)
+    for a in out:
+        in_front[a.line_code].append(a.backlog)
+    loads = {line: s for line, b in in_front.items() if (s := day_sample(b)) is not None}
     return out, loads
 
 

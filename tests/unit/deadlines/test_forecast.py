@@ -13,6 +13,7 @@ from motcua.services.deadlines.forecast import (
     assess,
     backlog_in_front,
     breach_probability,
+    day_sample,
     median,
 )
 
@@ -104,3 +105,11 @@ def test_median() -> None:
     assert median([]) is None
     assert median([3.0, 1.0, 2.0]) == 2.0
     assert median([4.0, 1.0, 2.0, 3.0]) == 2.5
+
+
+def test_a_days_sample_is_the_backlog_each_dossier_sees() -> None:
+    # Officer A has 3 open dossiers, B has 1: three dossiers see 3, one sees 1.
+    assert day_sample([3, 3, 3, 1]) == 2.5
+    assert day_sample([None, 2.0]) == 2.0
+    assert day_sample([None]) is None
+    assert day_sample([]) is None

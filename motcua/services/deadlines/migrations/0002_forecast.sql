@@ -13,8 +13,9 @@ CREATE TABLE forecast_durations (
 CREATE INDEX forecast_durations_recent
     ON forecast_durations (center_id, procedure_code, resolved_at DESC);
 
--- One sample a day of each line's open dossiers per staff member on duty: the usual
--- backlog that today's is compared with. The first sweep of the day writes it.
+-- One sample a day of each line's backlog (the mean, over its open dossiers, of the open
+-- dossiers per staff member in front of each): the usual backlog that today's is compared
+-- with. The first sweep of the day writes it.
 CREATE TABLE forecast_load (
     center_id text NOT NULL,
     line_code text NOT NULL,

@@ -106,7 +106,7 @@ async def recent_durations(
 
 
 async def usual_load(conn: asyncpg.Connection, center_id: str, since: date) -> dict[str, float]:
-    """The median daily backlog per staff member of each line since ``since``."""
+    """The median of each line's daily backlog samples since ``since``."""
     rows = await conn.fetch(
         """SELECT line_code, percentile_cont(0.5) WITHIN GROUP (ORDER BY load)
            FROM forecast_load WHERE center_id = $1 AND day >= $2
@@ -120,7 +120,7 @@ async def usual_load(conn: asyncpg.Connection, center_id: str, since: date) -> d
 async def sample_load(
     conn: asyncpg.Connection, center_id: str, day: date, loads: Mapping[str, float]
 ) -> None:
-    """Today's backlog per staff member of each line; the day's first sample stays."""
+    """Today's sample of each line's backlog (forecast.day_sample); the day's first stays."""
     if not loads:
         return
     await conn.execute(
