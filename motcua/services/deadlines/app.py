@@ -64,13 +64,9 @@ def create_app(
     )
     if settings.forecast_enabled:
         deadlines.risk_sweep = risks.RiskSweep(
-            lambda: runtime.pool,
-            deadlines.calendars.of,
-            deadlines.forecast,
-            clock=deadlines.clock,
-            interval=settings.forecast_interval_seconds,
+            deadlines.calendars.of, deadlines.forecast, clock=deadlines.clock
         )
-        runtime.spawn(deadlines.risk_sweep.run, "forecast")
+        runtime.every(settings.forecast_interval_seconds, deadlines.risk_sweep.sweep, "forecast")
     # HTTP.
     app = runtime.create_app(api.router, pages.router, title="motcua deadlines", errors=ERRORS)
     pages.PAGES.install(app)

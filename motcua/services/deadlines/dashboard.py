@@ -299,11 +299,11 @@ def _risk_rows(snap: Snapshot, lang: Lang, tz: Any) -> list[dict[str, Any]] | No
         left = working_time(r.working_seconds_left, snap.day_seconds, lang)
         rows.append(
             {
-                "code": a.dossier_code,
-                "procedure": a.procedure_code,
-                "officer": a.assignee or "–",
-                "due": f"{a.due_at.astimezone(tz):%H:%M %d/%m/%Y}",
-                "due_iso": a.due_at.isoformat(),
+                "code": a.clock.dossier_code,
+                "procedure": a.clock.procedure_code,
+                "officer": a.clock.assignee or "–",
+                "due": f"{a.clock.due_at.astimezone(tz):%H:%M %d/%m/%Y}",
+                "due_iso": a.clock.due_at.isoformat(),
                 "percent": f"{r.probability * 100:.0f}%",
                 "probability": f"{r.probability:.4f}",
                 "left": TEXT.text(

@@ -14,7 +14,6 @@ moved due instant (a pause, an extension) re-arms it for the new date, as for th
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -40,12 +39,8 @@ from motcua.services.deadlines.repository import forecast as store
 from motcua.services.deadlines.repository.forecast import OpenClock
 from motcua.shared.bus import outbox
 from motcua.shared.calendar import WorkingCalendar
-from motcua.shared.db import UNAVAILABLE
 from motcua.shared.events import new_event
 from motcua.shared.events.catalog import DeadlineAtRisk
-from motcua.shared.logging import get_logger
-
-log = get_logger(__name__)
 
 AT_RISK_PUBLISHED = Metric("motcua_deadline_at_risk_total", "deadline.at_risk events published")
 
@@ -63,14 +58,10 @@ class ForecastPolicy:
 
 @dataclass(frozen=True)
 class Assessed:
-    """One open dossier on a center's ranked list."""
+    """One open dossier on a center's ranked list: its clock, its forecast, and the backlog
+    in front of it (None when no staff is known)."""
 
-    dossier_id: uuid.UUID
-    dossier_code: str
-    procedure_code: str
-    line_code: str
-    assignee: str | None
-    due_at: datetime
+    clock: OpenClock
     risk: Risk
     backlog: float | None
 
@@ -129,20 +120,13 @@ async def assess_center(
             pressure=Pressure(backlog, usual.get(c.line_code)),
             min_samples=policy.min_samples,
         )
-        out.append(_assessed(c, risk, backlog))
-    out.sort(key=lambda a: (-a.risk.probability, a.risk.working_seconds_left, a.dossier_code))
+        out.append(Assessed(c, risk, backlog))
+    out.sort(key=lambda a: (-a.risk.probability, a.risk.working_seconds_left, a.clock.dossier_code))
     in_front: dict[str, list[float | None]] = defaultdict(list)
     for a in out:
-        in_front[a.line_code].append(a.backlog)
+        in_front[a.clock.line_code].append(a.backlog)
     loads = {line: s for line, b in in_front.items() if (s := day_sample(b)) is not None}
     return out, loads
-
-
-def _assessed(c: OpenClock, risk: Risk, backlog: float | None) -> Assessed:
-    return Assessed(
-        c.dossier_id, c.dossier_code, c.procedure_code, c.line_code, c.assignee, c.due_at,
-        risk, backlog,
-    )  # fmt: skip
 
 
 async def sweep_center(
@@ -165,18 +149,19 @@ async def sweep_center(
         if a.risk.probability >= policy.threshold
         and a.risk.reason not in (Reason.OVERDUE, Reason.NO_HISTORY)
     ]
-    ids = [flag_event_id(a.dossier_id, FLAG_AT_RISK, a.due_at) for a in risky]
+    ids = [flag_event_id(a.clock.dossier_id, FLAG_AT_RISK, a.clock.due_at) for a in risky]
     records = [
-        FlagRecord(a.dossier_id, FLAG_AT_RISK, a.due_at, i) for a, i in zip(risky, ids, strict=True)
+        FlagRecord(a.clock.dossier_id, FLAG_AT_RISK, a.clock.due_at, i)
+        for a, i in zip(risky, ids, strict=True)
     ]
     fresh = await record_fired(conn, records)
     events = [
         new_event(
             DeadlineAtRisk(
-                dossier_id=a.dossier_id,
-                dossier_code=a.dossier_code,
-                procedure_code=a.procedure_code,
-                due_at=a.due_at,
+                dossier_id=a.clock.dossier_id,
+                dossier_code=a.clock.dossier_code,
+                procedure_code=a.clock.procedure_code,
+                due_at=a.clock.due_at,
                 probability=a.risk.probability,
                 threshold=policy.threshold,
                 working_seconds_left=a.risk.working_seconds_left,
@@ -184,7 +169,7 @@ async def sweep_center(
             ),
             center_id=center_id,
             producer=producer,
-            correlation_id=a.dossier_id,
+            correlation_id=a.clock.dossier_id,
             occurred_at=now,
             event_id=r.event_id,
         )
@@ -199,46 +184,29 @@ async def sweep_center(
 
 class RiskSweep:
     """Runs :func:`sweep_center` over every center with open clocks, one transaction per
-    center, every ``interval`` seconds for the app's lifetime. Several instances may run:
-    the flag's unique key decides which one publishes."""
+    center. The runtime calls :meth:`sweep` every few seconds for the app's lifetime
+    (``ServiceRuntime.every``: a failed pass is logged and tried again next time). Several
+    instances may run: the flag's unique key decides which one publishes."""
 
     def __init__(
         self,
-        pool: Callable[[], asyncpg.Pool],
         calendar_of: Callable[[asyncpg.Connection, str], Awaitable[WorkingCalendar]],
         policy: ForecastPolicy,
         *,
         clock: Callable[[], datetime],
-        interval: float = 60.0,
     ) -> None:
-        self.pool = pool  # a getter: the pool opens with the app, after construction
         self.calendar_of = calendar_of
         self.policy = policy
         self.clock = clock
-        self.interval = interval
         self.published = 0
         self.passes = 0
 
-    async def step(self) -> int:
-        """One pass over every center; returns how many events it published."""
-        published = 0
-        async with self.pool().acquire() as conn:
-            for center_id in await store.centers_with_open_clocks(conn):
-                async with conn.transaction():
-                    cal = await self.calendar_of(conn, center_id)
-                    published += await sweep_center(conn, center_id, self.clock(), cal, self.policy)
-        self.published += published
+    async def sweep(self, conn: asyncpg.Connection) -> None:
+        """One pass over every center on ``conn``."""
+        for center_id in await store.centers_with_open_clocks(conn):
+            async with conn.transaction():
+                cal = await self.calendar_of(conn, center_id)
+                self.published += await sweep_center(
+                    conn, center_id, self.clock(), cal, self.policy
+                )
         self.passes += 1
-        return published
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # The database may be away: try again next pass, never die.
-                level = log.warning if isinstance(exc, UNAVAILABLE) else log.exception
-                level("deadlines.forecast_failed", error=repr(exc))
-            await asyncio.sleep(self.interval)

@@ -72,12 +72,12 @@ class AtRiskOut(BaseModel):
     def of(cls, a: Assessed) -> AtRiskOut:
         r = a.risk
         return cls(
-            dossier_id=a.dossier_id,
-            dossier_code=a.dossier_code,
-            procedure_code=a.procedure_code,
-            line_code=a.line_code or None,
-            assignee=a.assignee,
-            due_at=a.due_at,
+            dossier_id=a.clock.dossier_id,
+            dossier_code=a.clock.dossier_code,
+            procedure_code=a.clock.procedure_code,
+            line_code=a.clock.line_code or None,
+            assignee=a.clock.assignee,
+            due_at=a.clock.due_at,
             probability=r.probability,
             reason=r.reason.value,
             working_seconds_left=r.working_seconds_left,

@@ -62,7 +62,7 @@ async def test_resolved_dossiers_teach_once_and_rank_the_open_ones(
     early, later = Dossier(center_id="hoc"), Dossier(center_id="hoc")
     await apply(conn, early.received(vn(2026, 3, 9, 9)), later.received(vn(2026, 3, 10, 8)))
     ranked, _ = await assess_center(conn, "hoc", vn(2026, 3, 10, 9), CAL, ForecastPolicy())
-    assert [a.dossier_id for a in ranked] == [early.dossier_id, later.dossier_id]
+    assert [a.clock.dossier_id for a in ranked] == [early.dossier_id, later.dossier_id]
     top = ranked[0].risk
     assert top.probability == round(10.5 / 11, 4)
     assert (top.elapsed_seconds, top.working_seconds_left) == (27000, 21 * 3600)
