@@ -115,9 +115,12 @@ def breach_probability(
 ) -> float:
     """The smoothed share of past cases, at least as slow as this one so far, whose
     remaining work scaled by ``factor`` exceeds ``left`` (``durations`` sorted ascending)."""
-    survivors = durations[bisect_right(durations, elapsed) :]
-    late = sum(1 for d in survivors if (d - elapsed) * factor > left)
-    return (late + 0.5) / (len(survivors) + 1)
+    # (d - elapsed) * factor > left  <=>  d > elapsed + left / factor  (factor > 0), so
+    # both counts are binary searches: a sweep forecasts every open dossier of a province.
+    survivors = len(durations) - bisect_right(durations, elapsed)
+    needed = elapsed + max(left, 0) / factor
+    late = min(len(durations) - bisect_right(durations, needed), survivors)
+    return (late + 0.5) / (survivors + 1)
 
 
 def assess(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from motcua.services.deadlines.forecast import (
@@ -113,3 +115,16 @@ def test_a_days_sample_is_the_backlog_each_dossier_sees() -> None:
     assert day_sample([None, 2.0]) == 2.0
     assert day_sample([None]) is None
     assert day_sample([]) is None
+
+
+def test_the_binary_search_counts_what_the_definition_counts() -> None:
+    rng = random.Random(766)
+    for _ in range(2000):
+        durations = sorted(rng.randrange(0, 40) * 900 for _ in range(rng.randrange(0, 30)))
+        elapsed = rng.randrange(0, 40) * 900
+        left = rng.randrange(-4, 40) * 900
+        factor = rng.choice([0.5, 1.0, 1.5, 2.0, 4.0])
+        survivors = [d for d in durations if d > elapsed]
+        late = [d for d in survivors if (d - elapsed) * factor > left]
+        expected = (len(late) + 0.5) / (len(survivors) + 1)
+        assert breach_probability(durations, elapsed, left, factor) == pytest.approx(expected)
