@@ -64,7 +64,10 @@ def create_app(
     )
     if settings.forecast_enabled:
         deadlines.risk_sweep = risks.RiskSweep(
-            deadlines.calendars.of, deadlines.forecast, clock=deadlines.clock
+            deadlines.calendars.of,
+            deadlines.forecast,
+            clock=deadlines.clock,
+            interval=settings.forecast_interval_seconds,
         )
         runtime.every(settings.forecast_interval_seconds, deadlines.risk_sweep.sweep, "forecast")
     # HTTP.

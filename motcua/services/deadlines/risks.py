@@ -184,9 +184,10 @@ async def sweep_center(
 
 class RiskSweep:
     """Runs :func:`sweep_center` over every center with open clocks, one transaction per
-    center. The runtime calls :meth:`sweep` every few seconds for the app's lifetime
-    (``ServiceRuntime.every``: a failed pass is logged and tried again next time). Several
-    instances may run: the flag's unique key decides which one publishes."""
+    center. The runtime calls :meth:`sweep` every ``interval`` seconds for the app's
+    lifetime (``ServiceRuntime.every``: a failed pass is logged and tried again next time).
+    Several instances may run: a center swept by one less than half an interval ago is
+    skipped by the others, and the flag's unique key decides which one publishes."""
 
     def __init__(
         self,
@@ -194,17 +195,29 @@ class RiskSweep:
         policy: ForecastPolicy,
         *,
         clock: Callable[[], datetime],
+        interval: float,
     ) -> None:
         self.calendar_of = calendar_of
         self.policy = policy
         self.clock = clock
+        self.interval = interval
         self.published = 0
         self.passes = 0
+        self._started = False
 
     async def sweep(self, conn: asyncpg.Connection) -> None:
-        """One pass over every center on ``conn``."""
+        """One pass over every center on ``conn``, from the second call on.
+
+        The first call, at start, does nothing: a restarted instance first catches up on
+        the flags that fell due while it was down, and a forecast counted in working days
+        can wait one interval."""
+        if not self._started:
+            self._started = True
+            return
         for center_id in await store.centers_with_open_clocks(conn):
             async with conn.transaction():
+                if not await store.claim_center(conn, center_id, self.interval / 2):
+                    continue  # another instance swept it moments ago
                 cal = await self.calendar_of(conn, center_id)
                 self.published += await sweep_center(
                     conn, center_id, self.clock(), cal, self.policy

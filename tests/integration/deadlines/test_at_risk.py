@@ -14,6 +14,7 @@ import asyncpg
 from motcua.devtools.bus import read_all
 from motcua.services.deadlines.app import create_app
 from motcua.services.deadlines.forecast import Reason
+from motcua.services.deadlines.repository import forecast as store
 from motcua.services.deadlines.risks import ForecastPolicy, assess_center, sweep_center
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.services.deadlines.usecases import Deadlines
@@ -168,3 +169,16 @@ def _async(f: Callable[[], Any]) -> Callable[[], Any]:
         return f()
 
     return probe
+
+
+async def test_an_instance_skips_a_center_another_swept_moments_ago(
+    conn: asyncpg.Connection,
+) -> None:
+    async with conn.transaction():
+        assert await store.claim_center(conn, "chia", 60)
+    async with conn.transaction():
+        assert not await store.claim_center(conn, "chia", 60)  # swept under a minute ago
+    async with conn.transaction():
+        assert await store.claim_center(conn, "chia", 0)  # spacing over: sweep again
+    async with conn.transaction():
+        assert await store.claim_center(conn, "khac", 60)  # other centers are free

@@ -24,6 +24,14 @@ CREATE TABLE forecast_load (
     PRIMARY KEY (center_id, line_code, day)
 );
 
+-- When each center was last swept, by any instance: an instance skips a center another
+-- one swept less than half an interval ago, so replicas share the work instead of each
+-- repeating it (the flags alone already keep the events exactly once).
+CREATE TABLE forecast_sweeps (
+    center_id text PRIMARY KEY,
+    swept_at  timestamptz NOT NULL
+);
+
 -- Staff on duty (a proxy until a staff directory exists): the distinct assignees of a
 -- center's dossiers assigned in the last few working days.
 CREATE INDEX clocks_center_assigned ON clocks (center_id, assigned_at)

@@ -48,6 +48,21 @@ async def record_duration(
     )
 
 
+async def claim_center(conn: asyncpg.Connection, center_id: str, spacing_seconds: float) -> bool:
+    """Whether this transaction may sweep the center: no instance swept it in the last
+    ``spacing_seconds`` (database time, the same for every replica). The row stays locked
+    until the transaction ends, so a racing instance waits, then sees it fresh and skips."""
+    row = await conn.fetchrow(
+        """INSERT INTO forecast_sweeps (center_id, swept_at) VALUES ($1, clock_timestamp())
+           ON CONFLICT (center_id) DO UPDATE SET swept_at = EXCLUDED.swept_at
+           WHERE forecast_sweeps.swept_at <= clock_timestamp() - make_interval(secs => $2)
+           RETURNING center_id""",
+        center_id,
+        spacing_seconds,
+    )
+    return row is not None
+
+
 async def centers_with_open_clocks(conn: asyncpg.Connection) -> list[str]:
     rows = await conn.fetch(
         "SELECT DISTINCT center_id FROM clocks WHERE closed_kind IS NULL ORDER BY center_id"
