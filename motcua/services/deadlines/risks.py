@@ -92,7 +92,7 @@ async def assess_center(
     policy: ForecastPolicy,
 ) -> tuple[list[Assessed], dict[str, float]]:
     """A center's open running dossiers with their forecasts, highest risk first (then the
-    least time left), and today's backlog per staff member of each line."""
+    least time left), and today's sample of each line's backlog (``day_sample``)."""
     clocks = await store.open_running(conn, center_id)
     if not clocks:
         return [], {}
