@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from motcua.devtools.cli import main as motcua_cli
 from motcua.simulator.backtest import Score, _clock_at, main, replay, run
 from motcua.simulator.shortage import DAY, Case, plan_shortage
 
@@ -77,3 +78,10 @@ def test_the_cli_prints_both_rules(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "forecast p >= 0.5" in out
     assert "baseline < 3 days left" in out
+
+
+def test_motcua_report_backtest_reaches_the_backtest(capsys: pytest.CaptureFixture[str]) -> None:
+    assert motcua_cli(["report", "backtest", "--history", "nam-cuong", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert '"history": "nam-cuong"' in out
+    assert '"late": 0' in out
