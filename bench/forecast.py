@@ -17,12 +17,12 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from bench.deadlines import clock_rows
 from motcua.devtools.backends import Servers, fresh_database
 from motcua.services.deadlines import repository
 from motcua.services.deadlines.app import MIGRATIONS
@@ -37,7 +37,7 @@ LEAD_DAYS = 2
 SEEDS = (2025, 7)
 CENTERS = 150
 OPEN_CLOCKS = 50_000
-PROCEDURES = ("HT-XNTTHN", "CUTRU-TAMTRU", "CUTRU-THUONGTRU", "CT-BANSAO-NHIEU", "LT-KS")
+PROCEDURES = ("HT-XNTTHN",)  # the procedure of bench.deadlines' clocks
 HISTORY = 200
 OFFICERS = 6
 GOAL_PASS_S = 300.0  # the default interval: a pass must end well before the next is due
@@ -71,36 +71,6 @@ def _backtests() -> dict[str, Any]:
     return figures
 
 
-def _open_clocks(now: datetime) -> Iterator[tuple[Any, ...]]:
-    """Open running clocks in COPY column order (repository.CLOCK_COPY_COLUMNS), received in
-    the last working days and due within the next ones."""
-    rng = random.Random(150)
-    base = uuid.uuid4().int & ~((1 << 32) - 1)
-    for i in range(OPEN_CLOCKS):
-        received = now - timedelta(hours=rng.randrange(1, 120))
-        due_at = now + timedelta(hours=rng.randrange(1, 240))
-        yield (
-            uuid.UUID(int=base + i),
-            f"c{i % CENTERS:03d}",
-            f"OPEN-{i:07d}",
-            PROCEDURES[i % len(PROCEDURES)],
-            "B",
-            received,
-            received,
-            3,
-            "working_days",
-            False,
-            due_at,
-            received,
-            due_at,
-            81_000,
-            [("overdue", due_at, 0, due_at)],
-            due_at,
-            3,
-            received,
-        )
-
-
 async def _sweep_cost(servers: Servers) -> dict[str, Any]:
     figures: dict[str, Any] = {"sweep_open_clocks": OPEN_CLOCKS, "sweep_centers": CENTERS}
     now = datetime.now(UTC)
@@ -110,14 +80,17 @@ async def _sweep_cost(servers: Servers) -> dict[str, Any]:
             await migrations.apply(conn, "deadlines", migrations.plan(MIGRATIONS))
             await conn.execute('SET search_path TO "deadlines", public')
             started = time.perf_counter()
-            await repository.copy_clocks(conn, list(_open_clocks(now)))
+            rng = random.Random(150)
+            due = (now + timedelta(hours=rng.randrange(1, 240)) for _ in range(OPEN_CLOCKS))
+            await repository.copy_clocks(
+                conn, list(clock_rows(OPEN_CLOCKS, due, "OPEN", centers=CENTERS))
+            )
             # Each center's officers: assignees seen in the last working days.
             await conn.execute(
                 """UPDATE clocks SET assignee = 'can-bo-' || (abs(hashtext(dossier_code)) % $1),
                                      assigned_at = received_at""",
                 OFFICERS,
             )
-            rng = random.Random(766)
             await conn.copy_records_to_table(
                 "forecast_durations",
                 records=[
