@@ -65,7 +65,9 @@ BURST_CLOCKS = 50_000
 CENTERS = 3_300
 
 
-def _clocks(n: int, due: Iterator[datetime], prefix: str) -> Iterator[tuple[Any, ...]]:
+def clock_rows(
+    n: int, due: Iterator[datetime], prefix: str, centers: int = CENTERS
+) -> Iterator[tuple[Any, ...]]:
     """Open clocks with only their overdue flag left to fire, in COPY column order."""
     received = datetime.now(UTC) - timedelta(days=1)
     base = uuid.uuid4().int & ~((1 << 32) - 1)  # distinct ids without a uuid4 per row
@@ -73,7 +75,7 @@ def _clocks(n: int, due: Iterator[datetime], prefix: str) -> Iterator[tuple[Any,
         due_at = next(due)
         yield (
             uuid.UUID(int=base + i),
-            f"c{i % CENTERS:04d}",
+            f"c{i % centers:04d}",
             f"{prefix}-{i:07d}",
             "HT-XNTTHN",
             "B",
@@ -280,7 +282,7 @@ async def _until_on_bus(
 async def _firing_lag(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
     start = datetime.now(UTC) + timedelta(seconds=3)
     due = (start + timedelta(milliseconds=i) for i in range(LAG_CLOCKS))
-    rows = list(_clocks(LAG_CLOCKS, due, "LAG"))
+    rows = list(clock_rows(LAG_CLOCKS, due, "LAG"))
     ids = [r[0] for r in rows]
     await _copy(conn, iter(rows), LAG_CLOCKS)
     print(f"   {LAG_CLOCKS:,} clocks due from {start:%H:%M:%S.%f}, one per ms", flush=True)
@@ -309,7 +311,7 @@ async def _firing_lag(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, flo
 
 async def _burst(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
     instant = datetime.now(UTC) + timedelta(seconds=4)
-    rows = list(_clocks(BURST_CLOCKS, iter(lambda: instant, None), "BURST"))
+    rows = list(clock_rows(BURST_CLOCKS, iter(lambda: instant, None), "BURST"))
     ids = [r[0] for r in rows]
     await _copy(conn, iter(rows), BURST_CLOCKS)
     print(f"   {BURST_CLOCKS:,} clocks due at {instant:%H:%M:%S}", flush=True)
@@ -341,7 +343,7 @@ async def run(servers: Servers) -> dict[str, Any]:
                 now + timedelta(days=1, seconds=i * 29 * 86_400 / OPEN_CLOCKS)
                 for i in range(OPEN_CLOCKS)
             )
-            seconds = await _copy(conn, _clocks(OPEN_CLOCKS, spread, "OPEN"), OPEN_CLOCKS)
+            seconds = await _copy(conn, clock_rows(OPEN_CLOCKS, spread, "OPEN"), OPEN_CLOCKS)
             # Steady state, as autovacuum would leave it: statistics, hint bits, visibility.
             await conn.execute("VACUUM ANALYZE clocks")
             figures["load_1m_clocks_s"] = round(seconds, 1)

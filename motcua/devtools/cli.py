@@ -98,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the running deadlines service (or MOTCUA_DEADLINES_URL)",
     )
 
-    rep = sub.add_parser("report", help="on-time statistics (see 'motcua report on-time -h')")
+    rep = sub.add_parser(
+        "report",
+        help="on-time statistics ('motcua report on-time -h') and the breach forecast's "
+        "backtest ('motcua report backtest -h')",
+    )
     rep.add_argument("rest", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
@@ -124,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "The report equals the ground truth." if same else "MISMATCH with the truth."
         print("\n" + verdict)
         return 0 if same else 1
+    if args.command == "report" and args.rest[:1] == ["backtest"]:
+        # The backtest replays the simulator's histories: tooling, not the service's CLI.
+        from motcua.simulator import backtest
+
+        return backtest.main(args.rest[1:])
     if args.command == "report":
         import importlib
 

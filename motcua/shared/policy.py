@@ -63,6 +63,7 @@ class Operation(StrEnum):
     STATISTICS_READ = "deadlines.statistics.read"
     STATISTICS_ALL_CENTERS = "deadlines.statistics.all_centers"
     DASHBOARD_VIEW = "deadlines.dashboard.view"
+    RISKS_READ = "deadlines.risks.read"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
 
@@ -103,6 +104,9 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     # province's, which changes nothing anywhere.
     Operation.STATISTICS_ALL_CENTERS: frozenset({"province"}),
     Operation.DASHBOARD_VIEW: _STAFF,
+    # The breach forecast ranks the center's dossiers, its officers' with them: the
+    # center's leaders' view, as for the calendar.
+    Operation.RISKS_READ: frozenset({"leader", "admin"}),
     Operation.DELIVERIES_READ: _STAFF,
 }
 

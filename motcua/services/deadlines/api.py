@@ -16,10 +16,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import AwareDatetime
 
-from motcua.services.deadlines import letters, queries, usecases
+from motcua.services.deadlines import letters, queries, risks, usecases
 from motcua.services.deadlines.domain import Extension
 from motcua.services.deadlines.errors import InvalidInput
 from motcua.services.deadlines.schemas import (
+    AtRiskOut,
     CalendarIn,
     ClockOut,
     ExtensionIn,
@@ -49,6 +50,7 @@ WorklistReader = Annotated[Principal, allowed(Operation.WORKLIST_READ)]
 CalendarReader = Annotated[Principal, allowed(Operation.CALENDAR_READ)]
 CalendarWriter = Annotated[Principal, allowed(Operation.CALENDAR_WRITE)]
 StatisticsReader = Annotated[Principal, allowed(Operation.STATISTICS_READ)]
+RisksReader = Annotated[Principal, allowed(Operation.RISKS_READ)]
 
 
 # ------------------------------------------------------------------------- routes
@@ -129,6 +131,25 @@ async def get_worklist(
             conn, center_id, d.clock(), calendars=d.calendars, limit=limit
         )
     return [WorkItemOut.of(i) for i in items]
+
+
+@router.get("/centers/{center_id}/at-risk", response_model=list[AtRiskOut])
+async def get_at_risk(
+    center_id: str,
+    rt: Runtime,
+    d: Service,
+    principal: RisksReader,
+    limit: Annotated[int, Query(ge=1, le=WORKLIST_LIMIT)] = 100,
+) -> list[AtRiskOut]:
+    """The breach forecast of the center's open running dossiers, highest chance of
+    finishing late first, with the time left and the reason (docs/forecast.md). Paused
+    dossiers are left out: their clock waits on the citizen. A center with no open
+    dossier, or unknown, has an empty list."""
+    principal.require_center(center_id)
+    async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
+        cal = await d.calendars.of(conn, center_id)
+        assessed, _ = await risks.assess_center(conn, center_id, d.clock(), cal, d.forecast)
+    return [AtRiskOut.of(a) for a in assessed[:limit]]
 
 
 @router.get("/centers/{center_id}/calendar")

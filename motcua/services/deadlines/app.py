@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from motcua.services.deadlines import api, handlers, metrics, pages
+from motcua.services.deadlines import api, handlers, metrics, pages, risks
 from motcua.services.deadlines.errors import Conflict, DeadlinesError, InvalidInput, NotFound
 from motcua.services.deadlines.flags import parse_thresholds
 from motcua.services.deadlines.scheduler import Scheduler, utc_now
@@ -56,6 +56,20 @@ def create_app(
             poll_interval=settings.scheduler_poll_seconds,
         )
         runtime.spawn(deadlines.scheduler.run, "scheduler")
+    deadlines.forecast = risks.ForecastPolicy(
+        threshold=settings.forecast_threshold_percent / 100,
+        min_samples=settings.forecast_min_samples,
+        history=settings.forecast_history,
+        staff_window_days=settings.forecast_staff_window_days,
+    )
+    if settings.forecast_enabled:
+        deadlines.risk_sweep = risks.RiskSweep(
+            deadlines.calendars.of,
+            deadlines.forecast,
+            clock=deadlines.clock,
+            interval=settings.forecast_interval_seconds,
+        )
+        runtime.every(settings.forecast_interval_seconds, deadlines.risk_sweep.sweep, "forecast")
     # HTTP.
     app = runtime.create_app(api.router, pages.router, title="motcua deadlines", errors=ERRORS)
     pages.PAGES.install(app)

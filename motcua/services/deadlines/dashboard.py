@@ -22,7 +22,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from motcua.services.deadlines import charts, queries
+from motcua.services.deadlines import charts, queries, risks
 from motcua.services.deadlines.flags import regular_day
 from motcua.services.deadlines.sign_in import PATH
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
@@ -38,6 +38,7 @@ TEXT = catalog("motcua.services.deadlines")
 
 MAX_WEEKS = 26
 WORKLIST_SHOWN = 100
+AT_RISK_SHOWN = 20
 REFRESH_SECONDS = 30
 
 
@@ -140,10 +141,16 @@ class Snapshot:
     worklist: list[queries.WorkItem]
     day_seconds: int
     now: datetime
+    at_risk: tuple[risks.Assessed, ...] | None = None  # None: not the reader's to see
 
 
 async def snapshot(
-    d: Deadlines, runtime: ServiceRuntime, query: ReportQuery, now: datetime
+    d: Deadlines,
+    runtime: ServiceRuntime,
+    query: ReportQuery,
+    now: datetime,
+    *,
+    with_risks: bool = False,
 ) -> Snapshot:
     """The report, its weekly cohorts and the worklist, from one read-only snapshot."""
     center = query.center_id
@@ -163,6 +170,10 @@ async def snapshot(
         )
         cal = await d.calendars.of(conn, center)
         stored = await queries.center_calendar(conn, center)
+        at_risk = None
+        if with_risks:
+            assessed, _ = await risks.assess_center(conn, center, now, cal, d.forecast)
+            at_risk = tuple(assessed[:AT_RISK_SHOWN])
     return Snapshot(
         center_name=queries.center_name(
             center, stored.name if stored else None, d.settings.center_names
@@ -173,6 +184,7 @@ async def snapshot(
         worklist=items,
         day_seconds=int(regular_day(cal).total_seconds()),
         now=now,
+        at_risk=at_risk,
     )
 
 
@@ -277,6 +289,35 @@ def _work_rows(snap: Snapshot, lang: Lang, tz: Any) -> tuple[list[dict[str, Any]
     return rows, overdue, near
 
 
+def _risk_rows(snap: Snapshot, lang: Lang, tz: Any) -> list[dict[str, Any]] | None:
+    """The forecast's ranked list, as the leader reads it: chance, time left, reason."""
+    if snap.at_risk is None:
+        return None
+    rows = []
+    for a in snap.at_risk:
+        r = a.risk
+        left = working_time(r.working_seconds_left, snap.day_seconds, lang)
+        rows.append(
+            {
+                "code": a.clock.dossier_code,
+                "procedure": a.clock.procedure_code,
+                "officer": a.clock.assignee or "–",
+                "due": f"{a.clock.due_at.astimezone(tz):%H:%M %d/%m/%Y}",
+                "due_iso": a.clock.due_at.isoformat(),
+                "percent": f"{r.probability * 100:.0f}%",
+                "probability": f"{r.probability:.4f}",
+                "left": TEXT.text(
+                    lang,
+                    "worklist.overdue_by" if r.working_seconds_left < 0 else "worklist.left",
+                    left=left,
+                ),
+                "reason": TEXT.text(lang, f"risk.reason.{r.reason.value}"),
+                "reason_key": r.reason.value,
+            }
+        )
+    return rows
+
+
 @functools.cache
 def _steps() -> dict[int, dict[str, str]]:
     """The portal's status names in both languages (the one table the worklist API uses)."""
@@ -317,4 +358,5 @@ def context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> di
         "open_count": number(len(snap.worklist), lang),
         "worklist_truncated": overdue + near > len(rows),
         "sign_out": with_lang(PATH + "/sign-out", lang),
+        "at_risk": _risk_rows(snap, lang, tz),
     }

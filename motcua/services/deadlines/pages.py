@@ -24,6 +24,7 @@ from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.auth import Principal
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
+from motcua.shared.policy import Operation, allows
 from motcua.shared.web import Pages, here, language, with_lang
 
 log = get_logger(__name__)
@@ -86,7 +87,13 @@ async def dashboard_page(request: Request) -> HTMLResponse:
         field = exc.field if isinstance(exc, InvalidInput) else "to"
         return message(request, 422, "bad_period", field=field)
     try:
-        snap = await dashboard.snapshot(d, request.app.state.runtime, query, now)
+        snap = await dashboard.snapshot(
+            d,
+            request.app.state.runtime,
+            query,
+            now,
+            with_risks=allows(principal.role, Operation.RISKS_READ),
+        )
     except UNAVAILABLE as exc:
         log.warning("page.database_unavailable", page="dashboard", error=repr(exc))
         return unavailable(request)

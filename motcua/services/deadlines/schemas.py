@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.queries import ClockDetail, WorkItem, step_label
+from motcua.services.deadlines.risks import Assessed
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SessionIn = tuple[str, str]
@@ -46,6 +47,45 @@ class CalendarIn(BaseModel):
     make_up_working_days: list[date] = Field(default_factory=list, max_length=366)
     extra_days_off: list[date] = Field(default_factory=list, max_length=366)
     not_holidays: list[date] = Field(default_factory=list, max_length=366)
+
+
+class AtRiskOut(BaseModel):
+    """One open dossier of a center's breach forecast, highest risk first."""
+
+    dossier_id: uuid.UUID
+    dossier_code: str
+    procedure_code: str
+    line_code: str | None
+    assignee: str | None
+    due_at: AwareDatetime
+    probability: float = Field(description="forecast chance of finishing late, 0 to 1")
+    reason: Literal["overdue", "backlog", "slow", "time", "no_history"]
+    working_seconds_left: int
+    elapsed_seconds: int = Field(description="active working time used so far")
+    backlog: float | None = Field(
+        description="open dossiers per staff member in front of it (None: no staff known)"
+    )
+    backlog_factor: float = Field(description="its backlog against the usual one, clamped")
+    samples: int = Field(description="finished dossiers of its procedure the forecast read")
+
+    @classmethod
+    def of(cls, a: Assessed) -> AtRiskOut:
+        r = a.risk
+        return cls(
+            dossier_id=a.clock.dossier_id,
+            dossier_code=a.clock.dossier_code,
+            procedure_code=a.clock.procedure_code,
+            line_code=a.clock.line_code or None,
+            assignee=a.clock.assignee,
+            due_at=a.clock.due_at,
+            probability=r.probability,
+            reason=r.reason.value,
+            working_seconds_left=r.working_seconds_left,
+            elapsed_seconds=r.elapsed_seconds,
+            backlog=a.backlog,
+            backlog_factor=r.factor,
+            samples=r.samples,
+        )
 
 
 class ClockOut(BaseModel):

@@ -55,6 +55,42 @@ class DeadlinesSettings(ServiceSettings):
         "written meanwhile)",
     )
     worklist_max: int = Field(default=1000, ge=1, le=100_000, description="Worklist page cap")
+    forecast_enabled: bool = Field(
+        default=True, description="Run the breach forecast's sweep (deadline.at_risk) here"
+    )
+    forecast_threshold_percent: int = Field(
+        default=50,
+        ge=1,
+        le=100,
+        description="Forecast chance of finishing late, in percent, from which "
+        "deadline.at_risk is published (once per dossier and due instant)",
+    )
+    forecast_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="Seconds between two forecast sweeps (a pass over 50,000 open clocks "
+        "took about 5 s: docs/forecast.md)",
+    )
+    forecast_min_samples: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Finished dossiers of a procedure at a center needed before it is forecast",
+    )
+    forecast_history: int = Field(
+        default=200,
+        ge=5,
+        le=10_000,
+        description="Latest finished dossiers per procedure and center the forecast reads",
+    )
+    forecast_staff_window_days: int = Field(
+        default=10,
+        ge=1,
+        le=60,
+        description="Staff on duty, by proxy: distinct assignees of a line's dossiers "
+        "assigned in this many working days (no staff directory exists yet)",
+    )
 
     @field_validator("approaching_thresholds")
     @classmethod

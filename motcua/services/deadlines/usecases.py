@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from motcua.services.deadlines import calendars as center_calendars
-from motcua.services.deadlines import repository
+from motcua.services.deadlines import repository, risks
 from motcua.services.deadlines.domain import (
     Clock,
     ClockFacts,
@@ -129,6 +129,8 @@ class Deadlines:
     calendars: Calendars = field(default_factory=Calendars)
     clock: Callable[[], datetime] = utc_now
     scheduler: Scheduler | None = None
+    forecast: risks.ForecastPolicy = field(default_factory=risks.ForecastPolicy)
+    risk_sweep: risks.RiskSweep | None = None
 
 
 # ----------------------------------------------------------------- dossier events
@@ -241,6 +243,11 @@ async def refresh(
     ]
     if events:
         await outbox.add(conn, *events)
+    if clock.outcome is not None:
+        # What a resolved dossier took teaches the breach forecast, in this same transaction
+        # (the inbox's), so a redelivered event teaches nothing twice.
+        learnt = (row.dossier_id, row.center_id, row.dossier_code, row.procedure_code)
+        await risks.learn(conn, cal, learnt, clock)
     return clock
 
 

@@ -290,6 +290,19 @@ class DeadlineClosed(DeadlineFacts, event_type="deadline.closed"):
     working_seconds_late: int = Field(default=0, ge=0)
 
 
+class DeadlineAtRisk(DeadlineFacts, event_type="deadline.at_risk"):
+    """The breach forecast crossed its threshold: the dossier will likely finish late.
+    Published once per dossier and due instant (a moved due instant re-arms it)."""
+
+    probability: float = Field(ge=0, le=1, description="forecast chance of finishing late")
+    threshold: float = Field(ge=0, le=1, description="the threshold it crossed")
+    working_seconds_left: int = Field(description="active working time left to the due instant")
+    reason: Literal["backlog", "slow", "time"] = Field(
+        description="backlog: the pile in front of it is above usual; slow: it has taken "
+        "longer than most finished cases; time: the usual remaining work does not fit"
+    )
+
+
 # --------------------------------------------------------- notification stream
 
 
@@ -353,6 +366,7 @@ DEADLINE_EVENTS: tuple[type[DeadlineFacts], ...] = (
     DeadlineApproaching,
     DeadlineOverdue,
     DeadlineClosed,
+    DeadlineAtRisk,
 )
 NOTIFICATION_EVENTS: tuple[type[Payload], ...] = (
     NotificationSent,

@@ -52,6 +52,7 @@ deadlines.calendar.write        . . x x .
 deadlines.statistics.read       x x x x x
 deadlines.statistics.all_centers . . . . x
 deadlines.dashboard.view        x x x x .
+deadlines.risks.read            . . x x .
 notify.deliveries.read          x x x x .
 """
 COLUMNS = ("clerk", "officer", "leader", "admin", "province")
