@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="on-time statistics (see 'motcua report on-time -h')")
     rep.add_argument("rest", nargs=argparse.REMAINDER)
 
+    reg = sub.add_parser("registry", help="center registry files (see 'motcua registry -h')")
+    reg.add_argument("rest", nargs=argparse.REMAINDER)
+
     args = parser.parse_args(argv)
     if args.command == "simulate":
         from motcua.shared.settings import KafkaSettings, ServiceSettings
@@ -130,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         report_cli = importlib.import_module("motcua.services.deadlines.cli")
         code: int = report_cli.main(args.rest)
         return code
+    if args.command == "registry":
+        import importlib
+
+        registry_cli = importlib.import_module("motcua.services.registry.cli")
+        registry_code: int = registry_cli.main(args.rest)
+        return registry_code
     if args.command == "dev":
         from pathlib import Path
 

@@ -62,6 +62,10 @@ class Operation(StrEnum):
     DASHBOARD_VIEW = "deadlines.dashboard.view"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
+    # registry
+    REGISTRY_READ = "registry.centers.read"
+    REGISTRY_WRITE = "registry.centers.write"
+    REGISTRY_AUDIT_READ = "registry.audit.read"
 
 
 _STAFF: frozenset[Role] = frozenset({"clerk", "officer", "leader", "admin"})
@@ -95,6 +99,12 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     Operation.STATISTICS_ALL_CENTERS: frozenset({"province"}),
     Operation.DASHBOARD_VIEW: _STAFF,
     Operation.DELIVERIES_READ: _STAFF,
+    # A center's configuration is no secret (the kiosk shows its lines), but its admin
+    # alone changes it, for the token's own center; the audit names staff, so only the
+    # admin and the province read it.
+    Operation.REGISTRY_READ: _STAFF | {"province"},
+    Operation.REGISTRY_WRITE: frozenset({"admin"}),
+    Operation.REGISTRY_AUDIT_READ: frozenset({"admin", "province"}),
 }
 
 
