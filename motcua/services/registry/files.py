@@ -82,6 +82,9 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
     def line_at(pos: int) -> int:
         return text.count("\n", 0, pos) + 1
 
+    def malformed(pos: int, message: str) -> _Malformed:
+        return _Malformed(line_at(pos), "the file ends too early" if pos >= len(text) else message)
+
     def skip(pos: int) -> int:
         match = _SPACE.match(text, pos)
         return match.end() if match else pos
@@ -98,13 +101,13 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
             while True:
                 pos = skip(pos)
                 if text[pos : pos + 1] != '"':
-                    raise _Malformed(line_at(pos), "expected a quoted key")
+                    raise malformed(pos, "expected a quoted key")
                 key, pos = decoder.raw_decode(text, pos)
                 if key in out:
                     raise _Malformed(line_at(pos), f"key {key!r} appears twice")
                 pos = skip(pos)
                 if text[pos : pos + 1] != ":":
-                    raise _Malformed(line_at(pos), "expected ':' after a key")
+                    raise malformed(pos, "expected ':' after a key")
                 out[key], pos = value(pos + 1, (*loc, key))
                 pos = skip(pos)
                 if text[pos : pos + 1] == ",":
@@ -112,7 +115,7 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
                     continue
                 if text[pos : pos + 1] == "}":
                     return out, pos + 1
-                raise _Malformed(line_at(pos), "expected ',' or '}'")
+                raise malformed(pos, "expected ',' or '}'")
         if char == "[":
             items: list[Any] = []
             pos = skip(pos + 1)
@@ -127,7 +130,7 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
                     continue
                 if text[pos : pos + 1] == "]":
                     return items, pos + 1
-                raise _Malformed(line_at(pos), "expected ',' or ']'")
+                raise malformed(pos, "expected ',' or ']'")
         if char == '"':
             string: str
             string, end = decoder.raw_decode(text, pos)
@@ -138,7 +141,7 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
         for literal, meaning in (("true", True), ("false", False), ("null", None)):
             if text.startswith(literal, pos):
                 return meaning, pos + len(literal)
-        raise _Malformed(line_at(pos), "expected a JSON value")
+        raise malformed(pos, "expected a JSON value")
 
     try:
         result, end = value(0, ())
