@@ -89,7 +89,7 @@ INTAKE_RESULTS = Stream(
 # so that one center's revisions stay in order (followers still refuse an older one).
 REGISTRY = Stream(
     "registry.events",
-    3,
+    12,  # as many as the most any follower reads, so it never caps their replicas
     "center_id",
     catalog.REGISTRY_EVENTS,
     "Centers' configuration: names, code, lines, counters and calendar, by revision",
