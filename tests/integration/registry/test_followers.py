@@ -7,12 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from motcua.devtools.bus import produce
+import httpx
+
+from motcua.devtools.bus import produce, read_all
+from motcua.services.queue.app import create_app as create_queue
 from motcua.shared.calendar import TimeLimit, TimeUnit, WorkingCalendar
 from motcua.shared.events import new_event
 from motcua.shared.events.catalog import CenterConfigured
 from motcua.shared.events.topics import REGISTRY
 from tests.integration.registry.conftest import Stack, center_document
+from tests.support.serving import serve
 from tests.support.waiting import eventually
 
 FOLLOWERS = ("queue", "intake", "deadlines")
@@ -138,3 +142,45 @@ async def test_a_change_applies_and_stale_or_duplicate_events_change_nothing(
         "SELECT name FROM deadlines.centers WHERE center_id = $1", center
     )
     assert name == "Tên thứ hai"
+
+
+async def test_a_restarted_or_second_instance_knows_the_centers_from_its_schema(
+    stack: Stack,
+) -> None:
+    center = "follow-restart"
+    async with stack.client("registry") as http:
+        r = await http.put(
+            f"/v1/centers/{center}", json=center_document(center), headers=stack.auth(center)
+        )
+        assert r.status_code == 200, r.text
+    await all_hold(stack, center, 1)
+    # A new queue process on the same schema (a restart, or another replica that the
+    # event never reached) serves the center from what the running one stored.
+    settings = stack.apps["queue"].state.runtime.settings
+    async with serve(create_queue(settings)) as url, httpx.AsyncClient(base_url=url) as http:
+        r = await http.get(f"/centers/{center}")
+        assert r.status_code == 200, r.text
+        assert r.json()["name"] == f"Trung tâm {center}"
+
+
+async def test_an_event_whose_payload_names_another_center_is_dead_lettered(
+    stack: Stack,
+) -> None:
+    forged = CenterConfigured.model_validate({**center_document("follow-victim"), "revision": 7})
+    event = new_event(forged, center_id="follow-other", producer="registry")
+    await produce(
+        stack.kafka.bootstrap_servers,
+        REGISTRY.topic(stack.kafka.topic_prefix),
+        [event.to_bytes()],
+        key=b"follow-other",
+    )
+
+    async def dead_lettered() -> list[str]:
+        records = await read_all(
+            stack.kafka.bootstrap_servers, REGISTRY.dlq(stack.kafka.topic_prefix)
+        )
+        return [r.value.decode() for r in records if str(event.event_id) in r.value.decode()]
+
+    await eventually(dead_lettered, until=lambda found: len(found) >= 1, what="dead-lettered")
+    for schema in FOLLOWERS:
+        assert await stack.held(schema, "follow-victim") is None
