@@ -16,6 +16,11 @@ restart:
 
 Until a center's first event arrives, a service keeps its packaged defaults: the book
 answers ``None`` and the caller falls back.
+
+Who may call the consumer: only the registry service. The event is believed on
+``registry.events`` alone (the consumer's ownership check), which only the
+``motcua-registry`` Kafka user may write (``motcua.shared.events.access``); a payload whose
+center differs from its envelope's is dead-lettered, never applied.
 """
 
 from __future__ import annotations
@@ -94,13 +99,26 @@ class CenterBook:
         return True
 
     async def reload(self, conn: asyncpg.Connection) -> int:
-        """Take in what the table holds that is newer (another instance applied it)."""
-        return sum(self.remember(config) for config in await stored(conn))
+        """Take in what the table holds that is newer (another instance applied it).
+
+        Runs every few seconds in every instance: the revisions are read first, and only
+        the documents of centers that moved are read and parsed."""
+        rows = await conn.fetch("SELECT center_id, revision FROM registry_centers")
+        newer = [
+            r[0]
+            for r in rows
+            if r[0] not in self._centers or self._centers[r[0]].config.revision < r[1]
+        ]
+        if not newer:
+            return 0
+        return sum(self.remember(config) for config in await stored(conn, newer))
 
 
-async def stored(conn: asyncpg.Connection) -> list[CenterConfigured]:
+async def stored(conn: asyncpg.Connection, center_ids: list[str]) -> list[CenterConfigured]:
     rows = await conn.fetch(
-        "SELECT config::text FROM registry_centers WHERE revision > 0 ORDER BY center_id"
+        "SELECT config::text FROM registry_centers WHERE center_id = ANY($1::text[]) "
+        "ORDER BY center_id",
+        center_ids,
     )
     return [CenterConfigured.model_validate_json(r[0]) for r in rows]
 

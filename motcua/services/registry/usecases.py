@@ -110,7 +110,8 @@ class Registry:
             "registry.center_changed",
             center_id=change.center_id,
             revision=change.revision,
-            actor=actor.name,
+            # Who it was is in the audit; a log line carries only the kind of actor.
+            role=actor.role,
         )
         return Outcome(change.center_id, change.revision, changed=True)
 
