@@ -15,6 +15,7 @@ part of its location that the file has.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterable
@@ -79,8 +80,12 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
     lines: dict[Location, int] = {}
     decoder = json.JSONDecoder()
 
+    # Where each line starts, so that finding a position's line is a bisection, not a
+    # count from the top for every value (a large file would take quadratic time).
+    starts = [0, *(m.end() for m in re.finditer("\n", text))]
+
     def line_at(pos: int) -> int:
-        return text.count("\n", 0, pos) + 1
+        return bisect.bisect_right(starts, pos)
 
     def malformed(pos: int, message: str) -> _Malformed:
         return _Malformed(line_at(pos), "the file ends too early" if pos >= len(text) else message)
@@ -145,10 +150,12 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
 
     try:
         result, end = value(0, ())
-    except json.JSONDecodeError as exc:  # from scanstring: a bad string or escape
+    except json.JSONDecodeError as exc:  # from raw_decode: a bad string or escape
         raise _Malformed(exc.lineno, exc.msg) from None
     except IndexError:
         raise _Malformed(line_at(len(text)), "the file ends too early") from None
+    except RecursionError:  # no center document nests this deep
+        raise _Malformed(1, "nested too deeply") from None
     if skip(end) != len(text):
         raise _Malformed(line_at(skip(end)), "extra data after the document")
     return result, lines
@@ -200,7 +207,8 @@ def read_texts(folder: Path) -> list[tuple[str, str]]:
             )
             continue
         try:
-            out.append((path.name, path.read_text(encoding="utf-8")))
+            # utf-8-sig: an editor's byte-order mark is no reason to refuse a file.
+            out.append((path.name, path.read_text(encoding="utf-8-sig")))
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(FileError(path.name, 0, "document", f"cannot read: {exc}"))
     if errors:

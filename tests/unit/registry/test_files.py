@@ -61,6 +61,10 @@ def test_malformed_json_names_the_line() -> None:
     assert errors_of(("bac-ha.json", broken)) == ["bac-ha.json:6: document: expected ',' or '}'"]
     assert errors_of(("x.json", '{"a": tru}')) == ["x.json:1: document: expected a JSON value"]
     assert errors_of(("x.json", "{\n")) == ["x.json:2: document: the file ends too early"]
+    assert errors_of(("x.json", "[" * 100_000)) == ["x.json:1: document: nested too deeply"]
+    assert errors_of(("x.json", GOOD + "}")) == [
+        "x.json:16: document: extra data after the document"
+    ]
 
 
 def test_an_unknown_field_names_its_line() -> None:
