@@ -120,3 +120,28 @@ def test_the_validate_command_prints_the_errors(
     (tmp_path / "bad.json").write_text(GOOD.replace("bac-ha", "x").replace('"BH"', '"bh"'), "utf-8")
     assert cli.main(["validate", str(tmp_path)]) == 1
     assert "bad.json:5: code: String should match pattern" in capsys.readouterr().err
+
+
+def test_the_shipped_json_schema_accepts_the_sample_and_refuses_what_the_service_does() -> None:
+    """Tools of the province's own (editors, CI) validate with the shipped schema alone."""
+    jsonschema = pytest.importorskip("jsonschema")
+    root = Path(__file__).resolve().parents[3]
+    schema = json.loads(
+        (root / "docs/schemas/registry/center.schema.json").read_text(encoding="utf-8")
+    )
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    sample = json.loads(
+        (root / "motcua/services/registry/data/nam-cuong.json").read_text(encoding="utf-8")
+    )
+    assert list(validator.iter_errors(sample)) == []
+    assert list(validator.iter_errors(json.loads(GOOD))) == []
+    for broken in (
+        {**sample, "colour": "red"},
+        {**sample, "code": "nc"},
+        {**sample, "counters": []},
+        {k: v for k, v in sample.items() if k != "name"},
+        {**sample, "calendar": {"extra_days_off": ["not a date"]}},
+    ):
+        assert list(validator.iter_errors(broken)), broken
