@@ -9,13 +9,13 @@ refused with 409, and changing an existing center without one with 428.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
 from motcua.services.registry.errors import Invalid
 from motcua.services.registry.schemas import (
-    AuditEntryOut,
     AuditPageOut,
     CenterDocument,
     CenterOut,
@@ -58,7 +58,17 @@ def revision_of(if_match: str | None) -> int | None:
     return int(text)
 
 
-def _changed(outcome: Outcome, response: Response) -> ChangeOut:
+async def _change(
+    center_id: str,
+    principal: Principal,
+    if_match: str | None,
+    response: Response,
+    make: Callable[[Actor, int | None], Awaitable[Outcome]],
+) -> ChangeOut:
+    """Every write: to the token's own center only, made by the token's holder against
+    the revision ``If-Match`` names; the answer's ETag is the revision now current."""
+    principal.require_center(center_id)
+    outcome = await make(Actor(principal.subject, principal.role), revision_of(if_match))
     response.headers["ETag"] = etag(outcome.revision)
     return ChangeOut(
         center_id=outcome.center_id, revision=outcome.revision, changed=outcome.changed
@@ -111,16 +121,15 @@ async def put_center(
     """Create the center or replace its whole document. One transaction: the new
     revision, its audit row and its ``center.configured`` event. An equal document
     changes nothing (``changed`` false)."""
-    principal.require_center(center_id)
     if body.center_id != center_id:
         raise Invalid(("center_id",), f"the document is for {body.center_id!r}, not {center_id!r}")
-    outcome = await registry.put(
-        body,
-        actor=Actor(principal.subject, principal.role),
-        expected=revision_of(if_match),
-        reason=reason,
+    return await _change(
+        center_id,
+        principal,
+        if_match,
+        response,
+        lambda actor, expected: registry.put(body, actor=actor, expected=expected, reason=reason),
     )
-    return _changed(outcome, response)
 
 
 @router.post("/centers/{center_id}/retire", response_model=ChangeOut)
@@ -134,14 +143,15 @@ async def retire_center(
 ) -> ChangeOut:
     """Retire the center: a new revision with ``active`` false, audited and published.
     Followers stop offering it; its dossiers and history stay."""
-    principal.require_center(center_id)
-    outcome = await registry.retire(
+    return await _change(
         center_id,
-        actor=Actor(principal.subject, principal.role),
-        expected=revision_of(if_match),
-        reason=body.reason,
+        principal,
+        if_match,
+        response,
+        lambda actor, expected: registry.retire(
+            center_id, actor=actor, expected=expected, reason=body.reason
+        ),
     )
-    return _changed(outcome, response)
 
 
 @router.get("/centers/{center_id}/audit", response_model=AuditPageOut)
@@ -157,6 +167,6 @@ async def get_audit(
         principal.require_center(center_id)
     entries = await registry.audit(center_id, before=before, limit=limit)
     return AuditPageOut(
-        entries=[AuditEntryOut(**vars(e)) for e in entries],
+        entries=entries,
         next_before=entries[-1].id if len(entries) == limit else None,
     )

@@ -94,6 +94,17 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
         match = _SPACE.match(text, pos)
         return match.end() if match else pos
 
+    def after_member(pos: int, close: str) -> tuple[bool, int]:
+        """Past a member of an object or array: (True, after the ',') when another
+        follows, (False, after ``close``) at the end."""
+        pos = skip(pos)
+        char = text[pos : pos + 1]
+        if char == ",":
+            return True, pos + 1
+        if char == close:
+            return False, pos + 1
+        raise malformed(pos, f"expected ',' or '{close}'")
+
     def value(pos: int, loc: Location) -> tuple[Any, int]:
         pos = skip(pos)
         lines[loc] = line_at(pos)
@@ -114,13 +125,9 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
                 if text[pos : pos + 1] != ":":
                     raise malformed(pos, "expected ':' after a key")
                 out[key], pos = value(pos + 1, (*loc, key))
-                pos = skip(pos)
-                if text[pos : pos + 1] == ",":
-                    pos += 1
-                    continue
-                if text[pos : pos + 1] == "}":
-                    return out, pos + 1
-                raise malformed(pos, "expected ',' or '}'")
+                more, pos = after_member(pos, "}")
+                if not more:
+                    return out, pos
         if char == "[":
             items: list[Any] = []
             pos = skip(pos + 1)
@@ -129,13 +136,9 @@ def parse_with_lines(text: str) -> tuple[Any, dict[Location, int]]:
             while True:
                 item, pos = value(pos, (*loc, len(items)))
                 items.append(item)
-                pos = skip(pos)
-                if text[pos : pos + 1] == ",":
-                    pos += 1
-                    continue
-                if text[pos : pos + 1] == "]":
-                    return items, pos + 1
-                raise malformed(pos, "expected ',' or ']'")
+                more, pos = after_member(pos, "]")
+                if not more:
+                    return items, pos
         if char == '"':
             string: str
             string, end = decoder.raw_decode(text, pos)

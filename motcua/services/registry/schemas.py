@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from motcua.services.registry.repository import AuditEntry
 from motcua.shared.events.catalog import (
     CalendarOverrides,
     CenterConfig,
@@ -83,23 +84,11 @@ class RetireIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="Kept in the audit")
 
 
-class AuditEntryOut(BaseModel):
-    """One change: who (the token's subject and role, or file:<name>), when, why, and
-    the document before and after."""
-
-    id: int
-    center_id: str
-    revision: int
-    actor: str
-    role: str
-    at: datetime
-    reason: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any]
-
-
 class AuditPageOut(BaseModel):
-    entries: list[AuditEntryOut]
+    """A page of a center's changes, newest first. Each entry says who (the token's
+    subject and role, or file:<name>), when, why, and the document before and after."""
+
+    entries: list[AuditEntry]
     next_before: int | None = Field(
         description="Pass as ?before= for the older entries; null on the last page"
     )

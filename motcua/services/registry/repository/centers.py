@@ -23,6 +23,9 @@ class StoredCenter:
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """One change of a center: who (a token's subject and role, or file:<name>), when,
+    why, and the whole document before (None for a new center) and after."""
+
     id: int
     center_id: str
     revision: int
