@@ -43,10 +43,11 @@ ENV PATH=/opt/motcua/bin:$PATH \
     MOTCUA_QUEUE_HOST=0.0.0.0 \
     MOTCUA_INTAKE_HOST=0.0.0.0 \
     MOTCUA_DEADLINES_HOST=0.0.0.0 \
-    MOTCUA_NOTIFY_HOST=0.0.0.0
+    MOTCUA_NOTIFY_HOST=0.0.0.0 \
+    MOTCUA_REGISTRY_HOST=0.0.0.0
 WORKDIR /opt/motcua
 USER 10001:10001
-EXPOSE 8001 8002 8003 8004
+EXPOSE 8001 8002 8003 8004 8005
 # Liveness only: the broker or database being away must not mark the process sick.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "/opt/motcua/healthcheck.py"]

@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     rep.add_argument("rest", nargs=argparse.REMAINDER)
 
+    reg = sub.add_parser("registry", help="center registry files (see 'motcua registry -h')")
+    reg.add_argument("rest", nargs=argparse.REMAINDER)
+
     args = parser.parse_args(argv)
     if args.command == "simulate":
         from motcua.shared.settings import KafkaSettings, ServiceSettings
@@ -139,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         report_cli = importlib.import_module("motcua.services.deadlines.cli")
         code: int = report_cli.main(args.rest)
         return code
+    if args.command == "registry":
+        import importlib
+
+        registry_cli = importlib.import_module("motcua.services.registry.cli")
+        registry_code: int = registry_cli.main(args.rest)
+        return registry_code
     if args.command == "dev":
         from pathlib import Path
 

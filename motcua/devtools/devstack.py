@@ -13,7 +13,7 @@ seconds the stack stops with a message naming what keeps failing.
 
 Ctrl-C or SIGTERM stops in order. Every child runs in a process group of its own, so
 a terminal's Ctrl-C reaches this launcher alone, which stops the services upstream
-first (queue, intake, deadlines, notify), each once its relay has published what it
+first (registry, queue, intake, deadlines, notify), each once its relay has published what it
 committed (``DRAIN_SECONDS`` at most), so that the next still consumes what the last
 one published; then the broker, then PostgreSQL. A second Ctrl-C hurries it.
 """
@@ -51,7 +51,8 @@ from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.settings import KafkaSettings
 
 # Upstream first: a service stops after every service whose events it consumes.
-STOP_ORDER = list(SERVICES)  # queue, intake, deadlines, notify
+# The registry feeds queue, intake and deadlines its centers, so it stops first.
+STOP_ORDER = ["registry", *(name for name in SERVICES if name != "registry")]
 CRASH_LIMIT = 5  # crashes of anything we started, within CRASH_WINDOW seconds
 CRASH_WINDOW = 60.0
 DRAIN_SECONDS = 5.0  # how long a service's relay gets to empty its outbox before SIGTERM

@@ -48,6 +48,7 @@ def render_all() -> dict[Path, str]:
             _strip_servers(spec.to_specification().to_jsonable())
         )
         out[DOCS / "openapi" / f"{svc.name}.json"] = _dump(app.openapi())
+    out[DOCS / "schemas" / "registry" / "center.schema.json"] = _dump(_registry_schema())
     roles = roles_markdown()
     out[DOCS / "security" / "roles.md"] = roles
     out[DOCS / "security.md"] = security_page(roles)
@@ -71,6 +72,15 @@ def security_page(roles: str) -> str:
         # Links between parts point into this page's sections instead.
         page.append(f"## {number}. {title}\n" + "\n".join(body).replace("](", "](security/"))
     return "\n\n".join(page) + "\n"
+
+
+def _registry_schema() -> dict[str, Any]:
+    """The JSON Schema of a center file of the registry (``MOTCUA_REGISTRY_DIR``)."""
+    import importlib
+
+    schemas = importlib.import_module("motcua.services.registry.schemas")
+    schema: dict[str, Any] = schemas.CenterDocument.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
 def _extra_schemas() -> dict[str, dict[str, Any]]:

@@ -29,6 +29,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("intake", "/lookup", "Tra cứu hồ sơ", "Dossier lookup"),
     ("deadlines", "/dashboard", "Bảng điều hành của lãnh đạo", "Leaders' dashboard"),
     ("notify", "/dev/inbox", "Hộp thư thử nghiệm", "Dev inbox"),
+    ("registry", "/centers", "Các trung tâm", "Centers"),
 )
 
 

@@ -45,5 +45,6 @@ SERVICES: dict[str, ServiceInfo] = {
         ServiceInfo("intake", 8002),
         ServiceInfo("deadlines", 8003),
         ServiceInfo("notify", 8004),
+        ServiceInfo("registry", 8005),
     )
 }

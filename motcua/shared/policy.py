@@ -66,6 +66,10 @@ class Operation(StrEnum):
     RISKS_READ = "deadlines.risks.read"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
+    # registry
+    REGISTRY_READ = "registry.centers.read"
+    REGISTRY_WRITE = "registry.centers.write"
+    REGISTRY_AUDIT_READ = "registry.audit.read"
 
 
 _STAFF: frozenset[Role] = frozenset({"clerk", "officer", "leader", "admin"})
@@ -108,6 +112,12 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     # center's leaders' view, as for the calendar.
     Operation.RISKS_READ: frozenset({"leader", "admin"}),
     Operation.DELIVERIES_READ: _STAFF,
+    # A center's configuration is no secret (the kiosk shows its lines), but its admin
+    # alone changes it, for the token's own center; the audit names staff, so only the
+    # admin and the province read it.
+    Operation.REGISTRY_READ: _STAFF | {"province"},
+    Operation.REGISTRY_WRITE: frozenset({"admin"}),
+    Operation.REGISTRY_AUDIT_READ: frozenset({"admin", "province"}),
 }
 
 

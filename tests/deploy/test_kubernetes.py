@@ -20,7 +20,7 @@ OVERLAYS = sorted(p for p in (K8S / "overlays").iterdir() if p.is_dir())
 SECRET_VARS = ("DATABASE_URL", "MOTCUA_AUTH_SECRET", "MOTCUA_CONTACT_KEY")
 SASL_VARS = ("MOTCUA_KAFKA_SASL_USERNAME", "MOTCUA_KAFKA_SASL_PASSWORD")
 # Created by the operator, never committed (deploy/README.md says how).
-KAFKA_USERS = ("queue", "intake", "deadlines", "notify", "clerk-app", "admin")
+KAFKA_USERS = ("queue", "intake", "deadlines", "notify", "registry", "clerk-app", "admin")
 EXTERNAL_SECRETS = {
     "production": {"motcua-secrets", "motcua-kafka-ca", *(f"motcua-kafka-{u}" for u in KAFKA_USERS)}
 }

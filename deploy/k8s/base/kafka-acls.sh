@@ -25,10 +25,14 @@ kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --alter --entity-type users --entity-name motcua-intake --add-config "SCRAM-SHA-512=[iterations=8192,password=${INTAKE_PASSWORD:?}]"
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --alter --entity-type users --entity-name motcua-deadlines --add-config "SCRAM-SHA-512=[iterations=8192,password=${DEADLINES_PASSWORD:?}]"
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --alter --entity-type users --entity-name motcua-notify --add-config "SCRAM-SHA-512=[iterations=8192,password=${NOTIFY_PASSWORD:?}]"
+kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --alter --entity-type users --entity-name motcua-registry --add-config "SCRAM-SHA-512=[iterations=8192,password=${REGISTRY_PASSWORD:?}]"
 kafka-configs.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --alter --entity-type users --entity-name motcua-clerk-app --add-config "SCRAM-SHA-512=[iterations=8192,password=${CLERK_APPS_PASSWORD:?}]"
 
 # Allow ACLs (the authorizer denies everything else).
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-queue --operation Write --resource-pattern-type literal --topic queue.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-queue --operation Read --resource-pattern-type literal --topic registry.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-queue --operation Write --resource-pattern-type literal --topic registry.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-queue --operation Read --resource-pattern-type prefixed --group motcua-queue
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Write --resource-pattern-type literal --topic dossier.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Write --resource-pattern-type literal --topic intake.results
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Read --resource-pattern-type literal --topic queue.events
@@ -37,10 +41,14 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" -
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Write --resource-pattern-type literal --topic intake.commands.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Read --resource-pattern-type literal --topic deadline.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Write --resource-pattern-type literal --topic deadline.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Read --resource-pattern-type literal --topic registry.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Write --resource-pattern-type literal --topic registry.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Read --resource-pattern-type prefixed --group motcua-intake
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Write --resource-pattern-type literal --topic deadline.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Read --resource-pattern-type literal --topic dossier.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Write --resource-pattern-type literal --topic dossier.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Read --resource-pattern-type literal --topic registry.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Write --resource-pattern-type literal --topic registry.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Read --resource-pattern-type prefixed --group motcua-deadlines
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Write --resource-pattern-type literal --topic notification.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Read --resource-pattern-type literal --topic queue.events
@@ -50,6 +58,7 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" -
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Read --resource-pattern-type literal --topic deadline.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Write --resource-pattern-type literal --topic deadline.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Read --resource-pattern-type prefixed --group motcua-notify
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-registry --operation Write --resource-pattern-type literal --topic registry.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-clerk-app --operation Write --resource-pattern-type literal --topic intake.commands
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-clerk-app --operation Read --resource-pattern-type literal --topic intake.results
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-clerk-app --operation Read --resource-pattern-type prefixed --group motcua-clerk-apps

@@ -170,7 +170,11 @@ async def get_calendar(center_id: str, rt: Runtime, principal: CalendarReader) -
 async def put_calendar(
     center_id: str, body: CalendarIn, rt: Runtime, d: Service, principal: CalendarWriter
 ) -> dict[str, Any]:
-    """Replace the center's overrides; its open clocks are recomputed on the new calendar."""
+    """Replace the center's overrides; its open clocks are recomputed on the new calendar.
+
+    The center registry is the source of a center's calendar (docs/registry.md): its next
+    revision of the center replaces what this route stored. Kept for a quick local change
+    before the registry's files catch up."""
     principal.require_center(center_id)
     overrides = body.model_dump(exclude={"name"}, exclude_none=True)
     async with rt.unit_of_work() as conn:

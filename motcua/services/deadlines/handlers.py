@@ -11,9 +11,10 @@ import asyncpg
 
 from motcua.services.deadlines import usecases
 from motcua.services.deadlines.usecases import Deadlines
+from motcua.shared.centers import follow
 from motcua.shared.events import Envelope
-from motcua.shared.events.catalog import DossierFacts
-from motcua.shared.events.topics import DOSSIERS
+from motcua.shared.events.catalog import CenterConfigured, DossierFacts
+from motcua.shared.events.topics import DOSSIERS, REGISTRY
 from motcua.shared.runtime import ServiceRuntime
 
 
@@ -27,6 +28,22 @@ def register(runtime: ServiceRuntime, deadlines: Deadlines) -> None:
 
     for payload in usecases.DOSSIER_EVENTS:
         runtime.consumer.on(payload, on_dossier_event)
+
+    async def on_center_configured(conn: asyncpg.Connection, config: CenterConfigured) -> None:
+        # A newer revision from the registry: its name and calendar become the center's,
+        # and its open clocks are recomputed on that calendar, in the same transaction.
+        await usecases.configure_center(
+            conn,
+            config,
+            calendars=deadlines.calendars,
+            policy=deadlines.policy,
+            now=deadlines.clock(),
+        )
+
+    follow(runtime, deadlines.centers, on_change=on_center_configured)
     runtime.consume(
-        DOSSIERS, description="Keeps each dossier's legal clock from its lifecycle events"
+        DOSSIERS,
+        REGISTRY,
+        description="Keeps each dossier's legal clock from its lifecycle events, on its "
+        "center's calendar as the registry configures it",
     )

@@ -24,7 +24,8 @@ class DeadlinesSettings(ServiceSettings):
     center_names: dict[str, str] = Field(
         default_factory=lambda: dict(PILOT_CENTER_NAMES),
         description="Name of each center on the leaders' dashboard and its apology letters, "
-        "unless one is stored with the center's calendar (PUT /v1/centers/{center_id}/calendar)",
+        "until the center registry configures the center (or PUT "
+        "/v1/centers/{center_id}/calendar stores one)",
     )
     approaching_thresholds: list[str] = Field(
         default=["1d", "80%"],

@@ -41,8 +41,14 @@ from motcua.services.deadlines.scheduler import Scheduler, utc_now
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.shared.bus import outbox
 from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
+from motcua.shared.centers import CenterBook
 from motcua.shared.events import Envelope, Payload, catalog, new_event
-from motcua.shared.events.catalog import DeadlineClosed, DeadlineSet, DeadlineUpdated
+from motcua.shared.events.catalog import (
+    CenterConfigured,
+    DeadlineClosed,
+    DeadlineSet,
+    DeadlineUpdated,
+)
 from motcua.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -127,6 +133,7 @@ class Deadlines:
     settings: DeadlinesSettings
     policy: Policy
     calendars: Calendars = field(default_factory=Calendars)
+    centers: CenterBook = field(default_factory=CenterBook)
     clock: Callable[[], datetime] = utc_now
     scheduler: Scheduler | None = None
     forecast: risks.ForecastPolicy = field(default_factory=risks.ForecastPolicy)
@@ -332,3 +339,26 @@ async def set_center_calendar(
         )
     log.info("deadlines.calendar_set", center_id=center_id, version=version, clocks=len(clocks))
     return version, len(clocks)
+
+
+async def configure_center(
+    conn: asyncpg.Connection,
+    config: CenterConfigured,
+    *,
+    calendars: Calendars,
+    policy: Policy,
+    now: datetime,
+) -> None:
+    """Take a newer revision of a center from the registry: its name and calendar
+    overrides replace the stored ones (``PUT /v1/centers/{id}/calendar`` still works, and
+    the registry's next revision replaces it in turn)."""
+    overrides = config.calendar.model_dump(mode="json", exclude_none=True)
+    await set_center_calendar(
+        conn,
+        config.center_id,
+        config.name,
+        overrides,
+        calendars=calendars,
+        policy=policy,
+        now=now,
+    )

@@ -1,5 +1,7 @@
 """Bus subscribers of the intake service: parse, apply the use case, write through the outbox.
 
+* ``center.configured`` from the registry stream (``motcua.shared.centers.follow``):
+  each center's name, dossier-code prefix and calendar, a newer revision only.
 * ``ticket.service_completed`` from the queue stream, through the shared
   ``EventConsumer`` (inbox-deduplicated, one transaction per batch): remembers
   the served ticket and links it to its dossier, whichever arrives first.
@@ -25,6 +27,7 @@ from motcua.services.intake.command_handlers import CommandConsumer
 from motcua.services.intake.usecases import Intake
 from motcua.shared.auth import Principal, verify_for
 from motcua.shared.bus.consumer import faststream_publisher
+from motcua.shared.centers import follow
 from motcua.shared.events.catalog import (
     DeadlineSet,
     DeadlineUpdated,
@@ -32,7 +35,7 @@ from motcua.shared.events.catalog import (
 )
 from motcua.shared.events.commands import ALL_COMMANDS, Command, CommandData
 from motcua.shared.events.envelope import Envelope
-from motcua.shared.events.topics import DEADLINES, INTAKE_COMMANDS, QUEUE
+from motcua.shared.events.topics import DEADLINES, INTAKE_COMMANDS, QUEUE, REGISTRY
 from motcua.shared.runtime import ServiceRuntime
 
 
@@ -48,7 +51,9 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
 
     runtime.consumer.on(DeadlineSet, follow_clock)
     runtime.consumer.on(DeadlineUpdated, follow_clock)
-    runtime.consume(QUEUE, DEADLINES)
+    # The center registry: names, codes and calendars, followed without a restart.
+    follow(runtime, intake.centers)
+    runtime.consume(QUEUE, DEADLINES, REGISTRY)
 
     async def apply(
         conn: asyncpg.Connection, command: Command[CommandData], author: Principal, now: datetime

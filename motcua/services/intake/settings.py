@@ -24,11 +24,13 @@ class IntakeSettings(ServiceSettings):
     )
     center_codes: dict[str, str] = Field(
         default_factory=lambda: {"nam-cuong": "NC"},
-        description="Short code of each center printed in dossier codes (else the center id)",
+        description="Short code of each center printed in dossier codes (else the center id), "
+        "until the center registry configures the center",
     )
     center_names: dict[str, str] = Field(
         default_factory=lambda: dict(PILOT_CENTER_NAMES),
-        description="Name of each center printed on receipts",
+        description="Name of each center printed on receipts, until the center registry "
+        "configures the center",
     )
     lookup_url: str = Field(
         default="http://127.0.0.1:8002/lookup",

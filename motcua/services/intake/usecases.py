@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ from motcua.shared import crypto
 from motcua.shared.auth import Principal
 from motcua.shared.bus import outbox
 from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
+from motcua.shared.centers import CenterBook
 from motcua.shared.events.catalog import (
     DossierAssigned,
     DossierFinancialObligationFulfilled,
@@ -141,6 +142,9 @@ class Intake:
     center_codes: Mapping[str, str]
     grace: timedelta
     producer: str = "intake"
+    centers: CenterBook = field(default_factory=CenterBook)
+    """What the center registry says of each center (name, code, calendar); until a
+    center's first ``center.configured`` arrives, the settings and the national calendar."""
 
     # ------------------------------------------------------------ authority
 
@@ -175,13 +179,26 @@ class Intake:
             raise UnknownProcedure(f"unknown procedure {code!r}", field="procedure_code")
         return found
 
-    def appointment(self, procedure: Procedure, received_at: datetime) -> datetime:
-        """The appointment date printed on the receipt (the shared calendar kernel)."""
-        return self._due(received_at, procedure.time_limit.limit())
+    def calendar_of(self, center_id: str) -> WorkingCalendar:
+        """The center's working calendar: the registry's, the one deadlines' clock runs
+        on, so that the receipt and the clock give the same date."""
+        return self.centers.calendar(center_id, self.calendar)
 
-    def _due(self, received_at: datetime, limit: TimeLimit) -> datetime:
+    def center_code_of(self, center_id: str) -> str:
+        """The short code printed in the center's dossier codes."""
+        return self.centers.code(center_id) or domain.center_code(center_id, self.center_codes)
+
+    def appointment(
+        self, procedure: Procedure, received_at: datetime, center_id: str | None = None
+    ) -> datetime:
+        """The appointment date printed on the receipt (the shared calendar kernel, on
+        the center's calendar)."""
+        return self._due(received_at, procedure.time_limit.limit(), center_id)
+
+    def _due(self, received_at: datetime, limit: TimeLimit, center_id: str | None) -> datetime:
+        calendar = self.calendar_of(center_id) if center_id else self.calendar
         try:
-            return self.calendar.due_at(received_at, limit)
+            return calendar.due_at(received_at, limit)
         except CalendarError as exc:  # a receipt dated where the calendar has no holidays
             raise InvalidInput(str(exc), field="issued_at") from None
 
@@ -208,8 +225,8 @@ class Intake:
             command.issued_at, now=now, not_before=None, grace=self.grace
         )
         ticket_id = await self._ticket_for(conn, command, dossier_id, via)
-        appointment_at = self.appointment(procedure, received_at)
-        center = domain.center_code(command.center_id, self.center_codes)
+        appointment_at = self.appointment(procedure, received_at, command.center_id)
+        center = self.center_code_of(command.center_id)
         prefix = domain.code_prefix(center, self.calendar.local_date(received_at))
         secret = domain.new_secret()
         context = str(dossier_id)
@@ -386,7 +403,7 @@ class Intake:
                 TimeUnit(record.time_limit_unit),
                 record.time_limit_rollover,
             )
-            received = (at, self._due(at, limit))
+            received = (at, self._due(at, limit, record.center_id))
         version = await dossiers.update_dossier(
             conn,
             record.id,

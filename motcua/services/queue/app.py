@@ -16,9 +16,12 @@ from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import QueueService
+from motcua.shared.centers import CenterBook
 from motcua.shared.errors import ErrorMap
+from motcua.shared.events.catalog import CenterConfigured
 from motcua.shared.events.topics import QUEUE
 from motcua.shared.ratelimit import TokenBuckets
+from motcua.shared.reference.lines import service_lines
 from motcua.shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -33,7 +36,8 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime("queue", settings, MIGRATIONS)
     runtime.publishes(QUEUE)
     # Bus handlers, then what runs on its own for the app's lifetime.
-    handlers.register(runtime)
+    centers = CenterBook()
+    handlers.register(runtime, centers)
     personal_data.register(runtime)
     runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
     # HTTP.
@@ -55,9 +59,20 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], max_age=600
     )
 
-    # The use cases start with the lifespan, once the centers file is read (no I/O here).
+    # The use cases start with the lifespan, once the centers file is read (no I/O here)
+    # and the registry's centers are loaded (``follow`` loads them first).
     async def start(rt: ServiceRuntime) -> None:
-        service = QueueService(rt, load_directory(settings.centers_file), settings)
+        lines = service_lines()
+        directory = load_directory(settings.centers_file)
+        for known in centers.centers.values():
+            directory = directory.configured(known.config, lines)
+        service = QueueService(rt, directory, settings)
+
+        # Each newer revision from the registry replaces the center at once.
+        def follow(config: CenterConfigured) -> None:
+            service.directory = service.directory.configured(config, lines)
+
+        centers.listeners.append(follow)
         app.state.queue = service
         app.state.queries = QueueQueries(service)
         await hub.start()

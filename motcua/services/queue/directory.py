@@ -6,6 +6,10 @@ typical service time it gives each; the names of a line come from the shared lis
 (``motcua.shared.reference.lines``) unless the file names it (a line of the
 deployment's own, or a center's own wording). Pure: ``Directory.from_dict``
 validates a parsed document; only ``load_directory`` touches the file system.
+
+The center registry is the source of a center once it has configured it: each
+``center.configured`` replaces the file's center (``Directory.configured``), without a
+restart. The file stays the default until then.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from motcua.services.queue.errors import Invalid, NotFound
+from motcua.shared.events.catalog import CenterConfigured
 from motcua.shared.reference.lines import LineTable, service_lines
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "centers.json"
@@ -119,6 +124,36 @@ class Directory:
         if not centers:
             raise DirectoryError("no centers defined")
         return cls(centers)
+
+    def configured(self, config: CenterConfigured, standard: LineTable) -> Directory:
+        """This directory with ``config`` from the center registry in place of what it
+        held for the center; a retired center leaves it (no new tickets there)."""
+        centers = dict(self.centers)
+        centers.pop(config.center_id, None)
+        if config.active:
+            centers[config.center_id] = center_of(config, standard)
+        return Directory(centers)
+
+
+def center_of(config: CenterConfigured, standard: LineTable) -> Center:
+    """A center as the registry configures it (validated there: lines named, counters
+    serving known lines), named from the shared list of lines where it names none."""
+    lines: dict[str, Line] = {}
+    for item in config.lines:
+        known = standard.get(item.code)
+        name = item.name or (known.name.vi if known else item.code)
+        lines[item.code] = Line(
+            code=item.code,
+            prefix=item.prefix,
+            name=name,
+            name_en=item.name_en or (known.name.en if known else name),
+            default_service_seconds=item.default_service_seconds,
+        )
+    counters = {
+        c.counter_id: CounterSpec(c.counter_id, c.name, tuple(c.line_codes))
+        for c in config.counters
+    }
+    return Center(config.center_id, config.name, config.timezone, lines, counters)
 
 
 def load_directory(path: Path | str | None = None) -> Directory:

@@ -1,14 +1,19 @@
 """Bus subscribers of the queue service.
 
-The queue consumes no events: clerks and kiosks reach it over HTTP, and it only
-publishes (through its outbox). The hook stays so the service keeps the common shape.
+Clerks and kiosks reach the queue over HTTP, and it publishes through its outbox. It
+consumes one stream: ``center.configured`` from the center registry, so that a new
+center, or a center's changed lines, counters or name, takes effect without a restart
+(``motcua.shared.centers.follow``; the service's directory follows the book).
 """
 
 from __future__ import annotations
 
+from motcua.shared.centers import CenterBook, follow
+from motcua.shared.events.topics import REGISTRY
 from motcua.shared.runtime import ServiceRuntime
 
 
-def register(runtime: ServiceRuntime) -> None:
-    """Attach this service's event handlers to the runtime's consumer (none today)."""
-    del runtime
+def register(runtime: ServiceRuntime, centers: CenterBook) -> None:
+    """Attach this service's event handlers to the runtime's consumer."""
+    follow(runtime, centers)
+    runtime.consume(REGISTRY, description="Follows the center registry's configuration")

@@ -21,7 +21,8 @@ class QueueSettings(ServiceSettings):
     )
     centers_file: Path | None = Field(
         default=None,
-        description="JSON file of centers, lines and counters; the packaged sample when unset",
+        description="JSON file of centers, lines and counters; the packaged sample when unset. "
+        "The center registry's configuration of a center replaces the file's",
     )
     max_priority_in_row: int = Field(
         default=3,

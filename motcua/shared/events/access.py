@@ -29,6 +29,7 @@ from motcua.shared.events.topics import (
     INTAKE_COMMANDS,
     INTAKE_RESULTS,
     QUEUE,
+    REGISTRY,
     STREAMS,
     Owner,
     Stream,
@@ -38,15 +39,16 @@ Operation = Literal["Write", "Read"]
 Resource = Literal["Topic", "Group"]
 Pattern = Literal["literal", "prefixed"]
 
-WRITERS: tuple[Owner, ...] = ("queue", "intake", "deadlines", "notify", "clerk-apps")
+WRITERS: tuple[Owner, ...] = ("queue", "intake", "deadlines", "notify", "registry", "clerk-apps")
 """Every principal the bus knows, services first."""
 
 READS: dict[Owner, tuple[Stream, ...]] = {
-    "queue": (),
-    "intake": (QUEUE, INTAKE_COMMANDS, DEADLINES),
-    "deadlines": (DOSSIERS,),
+    "queue": (REGISTRY,),
+    "intake": (QUEUE, INTAKE_COMMANDS, DEADLINES, REGISTRY),
+    "deadlines": (DOSSIERS, REGISTRY),
     "notify": (QUEUE, DOSSIERS, DEADLINES),
     "clerk-apps": (INTAKE_RESULTS,),  # the answers to their commands
+    "registry": (),  # it only publishes: the centers' configuration
 }
 """The topics each principal consumes (the services' subscribers, in handlers.py)."""
 

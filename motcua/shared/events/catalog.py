@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -378,3 +378,81 @@ INTAKE_RESULT_EVENTS: tuple[type[Payload], ...] = (CommandRejected,)
 ALL_EVENTS: tuple[type[Payload], ...] = (
     QUEUE_EVENTS + DOSSIER_EVENTS + DEADLINE_EVENTS + NOTIFICATION_EVENTS + INTAKE_RESULT_EVENTS
 )
+
+
+# ------------------------------------------------------ center registry stream
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")]
+Session = Annotated[list[ClockTime], Field(min_length=2, max_length=2)]
+"""An office session as ``["07:30", "11:30"]``, local time."""
+
+
+class CalendarOverrides(Payload):
+    """A center's changes to the national working calendar, in the vocabulary of the
+    deadlines service's overrides (``motcua.shared.center_calendar``): date lists add to
+    the national ones, ``weekly_sessions`` replaces only the weekdays it names."""
+
+    weekly_sessions: dict[Weekday, list[Session]] | None = Field(
+        default=None, description='Replaces the named weekdays, e.g. {"sat": [["07:30", "11:30"]]}'
+    )
+    make_up_day_sessions: list[Session] | None = Field(default=None, max_length=6)
+    rollover_cutoff: ClockTime | None = Field(
+        default=None, description="Receipts after this time count from the next working day"
+    )
+    make_up_working_days: list[date] = Field(default_factory=list, max_length=366)
+    extra_days_off: list[date] = Field(default_factory=list, max_length=366)
+    not_holidays: list[date] = Field(default_factory=list, max_length=366)
+
+
+CenterId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+class CenterLine(Payload):
+    """A service line a center opens: its ticket letter and typical service time. The
+    names default to the shared list of lines (``motcua.shared.reference``)."""
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")
+    prefix: str = Field(min_length=1, max_length=2, pattern=r"^[A-Z]{1,2}$")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name_en: str | None = Field(default=None, min_length=1, max_length=200)
+    default_service_seconds: int = Field(default=600, ge=1, le=86_400)
+
+
+class CenterCounter(Payload):
+    """A counter and the lines it serves when opened without a choice."""
+
+    counter_id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    line_codes: list[str] = Field(min_length=1, max_length=50)
+
+
+class CenterConfig(Payload):
+    """The whole configuration of one center, as the registry holds it."""
+
+    center_id: CenterId
+    name: str = Field(min_length=1, max_length=200, description="Vietnamese name")
+    name_en: str = Field(min_length=1, max_length=200, description="English name")
+    code: str = Field(
+        min_length=1,
+        max_length=8,
+        pattern=r"^[A-Z0-9]+$",
+        description="Short code printed in the center's dossier codes",
+    )
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", min_length=1, max_length=64)
+    active: bool = Field(default=True, description="False once the center is retired")
+    lines: list[CenterLine] = Field(min_length=1, max_length=50)
+    counters: list[CenterCounter] = Field(min_length=1, max_length=200)
+    calendar: CalendarOverrides = Field(default_factory=CalendarOverrides)
+
+
+class CenterConfigured(CenterConfig, event_type="center.configured"):
+    """A center's whole configuration after a change. ``revision`` grows by one with
+    every change of the center: a follower applies only a revision newer than the one it
+    holds, so a duplicate or a late event has no effect."""
+
+    revision: int = Field(ge=1)
+
+
+REGISTRY_EVENTS: tuple[type[Payload], ...] = (CenterConfigured,)
+ALL_EVENTS = ALL_EVENTS + REGISTRY_EVENTS

@@ -20,7 +20,7 @@ from motcua.shared.events import catalog
 from motcua.shared.events.envelope import Envelope, Payload
 
 KeyField = Literal["center_id", "dossier_id", "command_id"]
-Owner = Literal["queue", "intake", "deadlines", "notify", "clerk-apps"]
+Owner = Literal["queue", "intake", "deadlines", "notify", "registry", "clerk-apps"]
 DLQ_SUFFIX = ".dlq"
 
 
@@ -85,6 +85,17 @@ INTAKE_RESULTS = Stream(
     owner="intake",
 )
 
+# The center registry: each center's whole configuration after a change, keyed by center
+# so that one center's revisions stay in order (followers still refuse an older one).
+REGISTRY = Stream(
+    "registry.events",
+    12,  # as many as the most any follower reads, so it never caps their replicas
+    "center_id",
+    catalog.REGISTRY_EVENTS,
+    "Centers' configuration: names, code, lines, counters and calendar, by revision",
+    owner="registry",
+)
+
 STREAMS: tuple[Stream, ...] = (
     QUEUE,
     DOSSIERS,
@@ -92,6 +103,7 @@ STREAMS: tuple[Stream, ...] = (
     NOTIFICATIONS,
     INTAKE_COMMANDS,
     INTAKE_RESULTS,
+    REGISTRY,
 )
 _BY_EVENT: dict[str, Stream] = {p.EVENT_TYPE: s for s in STREAMS for p in s.events}
 assert len(_BY_EVENT) == sum(len(s.events) for s in STREAMS), "an event type on two streams"

@@ -16,7 +16,7 @@ from motcua.shared.web.i18n import LANGUAGES, read_catalog
 
 ROOT = Path(__file__).resolve().parents[3] / "motcua"
 KIT = ROOT / "shared" / "web"
-SERVICES = ("queue", "intake", "deadlines", "notify")
+SERVICES = ("queue", "intake", "deadlines", "notify", "registry")
 PACKAGES = {name: f"motcua.services.{name}" for name in SERVICES}
 TEMPLATES = sorted(
     [*KIT.glob("templates/**/*.html"), *ROOT.glob("services/*/templates/pages/*.html")]

@@ -106,3 +106,42 @@ def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(DirectoryError, match="cannot read"):
         load_directory(path)
+
+
+def test_the_registry_replaces_adds_and_retires_centers() -> None:
+    from motcua.shared.events.catalog import CenterConfigured
+
+    def configured(center_id: str, revision: int, **fields: Any) -> CenterConfigured:
+        return CenterConfigured.model_validate(
+            {
+                "center_id": center_id,
+                "name": f"Trung tâm {center_id}",
+                "name_en": "A center",
+                "code": "X",
+                "lines": [
+                    {"code": "justice", "prefix": "A"},
+                    {"code": "own", "prefix": "Z", "name": "Riêng"},
+                ],
+                "counters": [
+                    {"counter_id": "K1", "name": "Quầy K1", "line_codes": ["justice", "own"]}
+                ],
+                "revision": revision,
+                **fields,
+            }
+        )
+
+    standard = service_lines()
+    start = load_directory()
+    added = start.configured(configured("bac-ha", 1), standard)
+    assert set(added.centers) == {"nam-cuong", "bac-ha"}
+    assert set(start.centers) == {"nam-cuong"}  # a new directory, the old one untouched
+    bac_ha = added.center("bac-ha")
+    assert bac_ha.line("justice").name == "Tư pháp – Hộ tịch"  # from the shared list
+    assert (bac_ha.line("own").name, bac_ha.line("own").name_en) == ("Riêng", "Riêng")
+    assert bac_ha.counter("K1").line_codes == ("justice", "own")
+    replaced = added.configured(configured("nam-cuong", 2, name="Tên mới"), standard)
+    assert replaced.center("nam-cuong").name == "Tên mới"
+    assert list(replaced.center("nam-cuong").counters) == ["K1"]
+    retired = replaced.configured(configured("bac-ha", 2, active=False), standard)
+    with pytest.raises(NotFound):
+        retired.center("bac-ha")

@@ -37,7 +37,7 @@ def _plant(root: Path) -> None:
         "tests/support",
     ):
         _write(root / package / "__init__.py")
-    for service in ("queue", "intake", "deadlines", "notify"):
+    for service in ("queue", "intake", "deadlines", "notify", "registry"):
         home = root / "motcua/services" / service
         _write(home / "__init__.py")
         for module in REQUIRED_MODULES:

@@ -6,7 +6,7 @@ import pytest
 
 from tests.unit.shape.layout import SERVICES_DIR, service_dirs, shape_problems
 
-SERVICES = ("deadlines", "intake", "notify", "queue")
+SERVICES = ("deadlines", "intake", "notify", "queue", "registry")
 
 
 def test_the_four_services_are_found() -> None:

@@ -54,6 +54,9 @@ deadlines.statistics.all_centers . . . . x
 deadlines.dashboard.view        x x x x .
 deadlines.risks.read            . . x x .
 notify.deliveries.read          x x x x .
+registry.centers.read           x x x x x
+registry.centers.write          . . . x .
+registry.audit.read             . . . x x
 """
 COLUMNS = ("clerk", "officer", "leader", "admin", "province")
 

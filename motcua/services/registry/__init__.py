@@ -1,0 +1,1 @@
+"""The center registry: each center's names, code, lines, counters and calendar."""

@@ -1,0 +1,172 @@
+"""HTTP routes of the registry: read, change and retire centers, read the audit.
+
+Who may call what (``motcua.shared.policy``): any staff token or the province reads the
+centers; an ``admin`` token changes or retires its own center only (the token's center);
+the audit of a center is read by that center's admin or by the province. A change names
+the revision it was read at in ``If-Match`` (the ``ETag`` of ``GET``): a stale one is
+refused with 409, and changing an existing center without one with 428.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from motcua.services.registry.errors import Invalid
+from motcua.services.registry.schemas import (
+    AuditPageOut,
+    CenterDocument,
+    CenterOut,
+    CenterSummaryOut,
+    ChangeOut,
+    RetireIn,
+)
+from motcua.services.registry.usecases import Actor, Outcome, Registry
+from motcua.shared.auth import Principal
+from motcua.shared.policy import Operation, allowed
+from motcua.shared.runtime import from_app_state
+
+router = APIRouter(prefix="/v1", tags=["registry"])
+
+Service = Annotated[Registry, from_app_state("registry")]
+Reader = Annotated[Principal, allowed(Operation.REGISTRY_READ)]
+Writer = Annotated[Principal, allowed(Operation.REGISTRY_WRITE)]
+AuditReader = Annotated[Principal, allowed(Operation.REGISTRY_AUDIT_READ)]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=32,
+        description='The revision the change was made against, as the ETag gave it ("3")',
+    ),
+]
+
+
+def etag(revision: int) -> str:
+    return f'"{revision}"'
+
+
+def revision_of(if_match: str | None) -> int | None:
+    """The revision an ``If-Match`` names: ``"3"``, ``W/"3"`` or ``3``."""
+    if if_match is None:
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 9:
+        raise Invalid(("If-Match",), 'must be a revision as the ETag gives it, e.g. "3"')
+    return int(text)
+
+
+async def _change(
+    center_id: str,
+    principal: Principal,
+    if_match: str | None,
+    response: Response,
+    make: Callable[[Actor, int | None], Awaitable[Outcome]],
+) -> ChangeOut:
+    """Every write: to the token's own center only, made by the token's holder against
+    the revision ``If-Match`` names; the answer's ETag is the revision now current."""
+    principal.require_center(center_id)
+    outcome = await make(Actor(principal.subject, principal.role), revision_of(if_match))
+    response.headers["ETag"] = etag(outcome.revision)
+    return ChangeOut(
+        center_id=outcome.center_id, revision=outcome.revision, changed=outcome.changed
+    )
+
+
+@router.get("/centers", response_model=list[CenterSummaryOut])
+async def list_centers(registry: Service, principal: Reader) -> list[CenterSummaryOut]:
+    """Every center the registry holds, retired ones included (``active`` false)."""
+    del principal
+    return [
+        CenterSummaryOut(
+            center_id=c.center_id,
+            name=c.document["name"],
+            code=c.document["code"],
+            active=c.document.get("active", True),
+            revision=c.revision,
+            updated_at=c.updated_at,
+        )
+        for c in await registry.centers()
+    ]
+
+
+@router.get("/centers/{center_id}", response_model=CenterOut)
+async def get_center(
+    center_id: str, registry: Service, principal: Reader, response: Response
+) -> CenterOut:
+    """The center's current document; its ``ETag`` is the revision to send back."""
+    del principal
+    stored = await registry.get(center_id)
+    response.headers["ETag"] = etag(stored.revision)
+    return CenterOut(
+        center_id=stored.center_id,
+        revision=stored.revision,
+        updated_at=stored.updated_at,
+        document=stored.document,
+    )
+
+
+@router.put("/centers/{center_id}", response_model=ChangeOut)
+async def put_center(
+    center_id: str,
+    body: CenterDocument,
+    registry: Service,
+    principal: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+    reason: Annotated[str | None, Query(max_length=500, description="Kept in the audit")] = None,
+) -> ChangeOut:
+    """Create the center or replace its whole document. One transaction: the new
+    revision, its audit row and its ``center.configured`` event. An equal document
+    changes nothing (``changed`` false)."""
+    if body.center_id != center_id:
+        raise Invalid(("center_id",), f"the document is for {body.center_id!r}, not {center_id!r}")
+    return await _change(
+        center_id,
+        principal,
+        if_match,
+        response,
+        lambda actor, expected: registry.put(body, actor=actor, expected=expected, reason=reason),
+    )
+
+
+@router.post("/centers/{center_id}/retire", response_model=ChangeOut)
+async def retire_center(
+    center_id: str,
+    body: RetireIn,
+    registry: Service,
+    principal: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ChangeOut:
+    """Retire the center: a new revision with ``active`` false, audited and published.
+    Followers stop offering it; its dossiers and history stay."""
+    return await _change(
+        center_id,
+        principal,
+        if_match,
+        response,
+        lambda actor, expected: registry.retire(
+            center_id, actor=actor, expected=expected, reason=body.reason
+        ),
+    )
+
+
+@router.get("/centers/{center_id}/audit", response_model=AuditPageOut)
+async def get_audit(
+    center_id: str,
+    registry: Service,
+    principal: AuditReader,
+    before: Annotated[int | None, Query(ge=1, description="Entries older than this id")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AuditPageOut:
+    """The center's changes, newest first, a page at a time."""
+    if principal.role != "province":
+        principal.require_center(center_id)
+    entries = await registry.audit(center_id, before=before, limit=limit)
+    return AuditPageOut(
+        entries=entries,
+        next_before=entries[-1].id if len(entries) == limit else None,
+    )

@@ -1,0 +1,1 @@
+"""The packaged sample of the registry files: the Nam Cường ward center."""

@@ -1,0 +1,172 @@
+"""The registry's use cases: one unit of work per change.
+
+A change is one transaction: the center's new revision, its audit row (who, when, why,
+before and after) and its ``center.configured`` outbox event commit together or not at
+all, so no change is published unaudited and no audited change goes unpublished. A
+document equal to the current one changes nothing: no revision, no audit, no event
+(so reloading unchanged files at every start publishes nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from motcua.services.registry import domain, repository
+from motcua.services.registry.errors import NotFound
+from motcua.services.registry.files import CenterFile
+from motcua.services.registry.repository import AuditEntry, StoredCenter
+from motcua.services.registry.schemas import CenterDocument
+from motcua.shared.bus import outbox
+from motcua.shared.events import new_event
+from motcua.shared.logging import get_logger
+from motcua.shared.reference.lines import LineTable
+from motcua.shared.runtime import UnitsOfWork
+
+log = get_logger(__name__)
+
+PRODUCER = "registry"
+FILE_ROLE = "file"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a token's subject and role, or ``file:<name>``."""
+
+    name: str
+    role: str
+
+    @classmethod
+    def file(cls, name: str) -> Actor:
+        return cls(f"file:{name}", FILE_ROLE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    center_id: str
+    revision: int
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every registry use case, on the runtime's units of work."""
+
+    db: UnitsOfWork
+    standard: LineTable
+
+    async def put(
+        self,
+        document: CenterDocument,
+        *,
+        actor: Actor,
+        expected: int | None,
+        reason: str | None = None,
+        require_expected: bool = True,
+    ) -> Outcome:
+        async with self.db.unit_of_work() as conn:
+            return await self.apply(
+                conn,
+                document,
+                actor=actor,
+                expected=expected,
+                reason=reason,
+                require_expected=require_expected,
+            )
+
+    async def apply(
+        self,
+        conn: asyncpg.Connection,
+        document: CenterDocument,
+        *,
+        actor: Actor,
+        expected: int | None,
+        reason: str | None,
+        require_expected: bool,
+    ) -> Outcome:
+        """Check, then record a change of one center on ``conn`` (see the module)."""
+        domain.check(document, self.standard)
+        stored = await repository.lock_center(conn, document.center_id)
+        current = (stored.revision, stored.document) if stored else None
+        change = domain.plan(
+            document.center_id,
+            current,
+            document,
+            expected=expected,
+            require_expected=require_expected,
+        )
+        if change is None:
+            assert stored is not None
+            return Outcome(document.center_id, stored.revision, changed=False)
+        await repository.save_center(conn, change)
+        await repository.insert_audit(
+            conn, change, actor=actor.name, role=actor.role, reason=reason
+        )
+        await outbox.add(
+            conn, new_event(change.event_payload(), center_id=change.center_id, producer=PRODUCER)
+        )
+        log.info(
+            "registry.center_changed",
+            center_id=change.center_id,
+            revision=change.revision,
+            # Who it was is in the audit; a log line carries only the kind of actor.
+            role=actor.role,
+        )
+        return Outcome(change.center_id, change.revision, changed=True)
+
+    async def retire(
+        self, center_id: str, *, actor: Actor, expected: int | None, reason: str
+    ) -> Outcome:
+        """Mark a center retired: followers stop offering it; its history stays."""
+        async with self.db.unit_of_work() as conn:
+            stored = await repository.lock_center(conn, center_id)
+            if stored is None:
+                raise NotFound(center_id)
+            document = CenterDocument.model_validate({**stored.document, "active": False})
+            return await self.apply(
+                conn, document, actor=actor, expected=expected, reason=reason, require_expected=True
+            )
+
+    async def load_files(self, files: list[CenterFile]) -> list[Outcome]:
+        """Apply a province's files at start: one transaction, only what changed, each
+        change audited as ``file:<name>``. A center the files do not name is left as it
+        is (retiring one is an explicit act)."""
+        async with self.db.unit_of_work() as conn:
+            # Replicas starting together load the same files: one at a time, so the
+            # second finds the first's revisions and changes nothing.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('motcua-registry-files'))")
+            outcomes = [
+                await self.apply(
+                    conn,
+                    f.document,
+                    actor=Actor.file(f.name),
+                    expected=None,
+                    reason="loaded from the registry files",
+                    require_expected=False,
+                )
+                for f in files
+            ]
+        log.info(
+            "registry.files_loaded",
+            files=len(files),
+            changed=sum(o.changed for o in outcomes),
+        )
+        return outcomes
+
+    async def get(self, center_id: str) -> StoredCenter:
+        async with self.db.unit_of_work(readonly=True) as conn:
+            stored = await repository.lock_center(conn, center_id, lock=False)
+        if stored is None:
+            raise NotFound(center_id)
+        return stored
+
+    async def centers(self) -> list[StoredCenter]:
+        async with self.db.unit_of_work(readonly=True) as conn:
+            return await repository.list_centers(conn)
+
+    async def audit(self, center_id: str, *, before: int | None, limit: int) -> list[AuditEntry]:
+        async with self.db.unit_of_work(readonly=True) as conn:
+            if await repository.lock_center(conn, center_id, lock=False) is None:
+                raise NotFound(center_id)
+            return await repository.audit_page(conn, center_id, before=before, limit=limit)
