@@ -8,7 +8,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from motcua.services.queue import api, handlers, metrics, pages, personal_data
+from motcua.services.queue import api, booking_api, handlers, metrics, pages, personal_data
+from motcua.services.queue.booking import Bookings
 from motcua.services.queue.contact_limits import ContactLimits
 from motcua.services.queue.directory import load_directory
 from motcua.services.queue.display import DisplayHub
@@ -37,7 +38,9 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     personal_data.register(runtime)
     runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
     # HTTP.
-    app = runtime.create_app(api.router, pages.router, title="motcua queue", errors=ERRORS)
+    app = runtime.create_app(
+        api.router, booking_api.router, pages.router, title="motcua queue", errors=ERRORS
+    )
     pages.PAGES.install(app)
     hub = DisplayHub(
         settings.db.url,
@@ -57,8 +60,10 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
 
     # The use cases start with the lifespan, once the centers file is read (no I/O here).
     async def start(rt: ServiceRuntime) -> None:
-        service = QueueService(rt, load_directory(settings.centers_file), settings)
+        directory = load_directory(settings.centers_file)
+        service = QueueService(rt, directory, settings)
         app.state.queue = service
+        app.state.bookings = Bookings(rt, directory, settings)
         app.state.queries = QueueQueries(service)
         await hub.start()
 

@@ -8,9 +8,10 @@ from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from motcua.services.queue import statistics
+from motcua.services.queue.appointments import Appointment, Slot
 from motcua.services.queue.board import Board, CounterBoard
 from motcua.services.queue.directory import Center
 from motcua.services.queue.statistics import DailyStats
@@ -335,3 +336,46 @@ class WaitingStatsOut(BaseModel):
     def of(cls, h: statistics.WaitingHistogram) -> WaitingStatsOut:
         buckets = [WaitingBucketOut(label=label, count=n) for label, n in h.buckets]
         return cls.model_validate({**asdict(h), "buckets": buckets})
+
+
+# ----------------------------------------------------------------- appointments
+
+
+class BookIn(_In):
+    line_code: str = Field(min_length=1, max_length=32, description="Service line, e.g. justice")
+    slot_start: AwareDatetime = Field(description="Start of a free slot, as listed")
+    contact: ContactIn | None = Field(
+        default=None, description="For the confirmation and the reminder (with consent)"
+    )
+
+
+class RescheduleIn(_In):
+    slot_start: AwareDatetime = Field(description="Start of another free slot of the line")
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    end: datetime
+    free: int = Field(description="Places left in the slot")
+
+    @classmethod
+    def of(cls, slot: Slot) -> SlotOut:
+        return cls(start=slot.start, end=slot.end, free=slot.free)
+
+
+class AppointmentOut(BaseModel):
+    """A booking as its citizen sees it: the code is what the kiosk asks for."""
+
+    appointment_id: uuid.UUID
+    code: str = Field(description="Typed at the kiosk, or shown there as a QR code")
+    center_id: str
+    line_code: str
+    slot_start: datetime
+    slot_end: datetime
+    status: Literal["booked", "checked_in", "cancelled", "no_show"]
+    booked_at: datetime
+
+    @classmethod
+    def of(cls, a: Appointment) -> AppointmentOut:
+        # By name, so the sealed contact stays out.
+        return cls.model_validate({**_shallow(a), "status": a.status.value})

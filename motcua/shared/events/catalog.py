@@ -119,6 +119,40 @@ class CounterClosed(Payload, event_type="counter.closed"):
     counter_id: str = Field(max_length=32)
 
 
+# ---------------------------------------------------- queue stream: appointments
+
+
+class AppointmentFacts(Payload):
+    """Fields every appointment event carries: which booking, which line, which slot."""
+
+    appointment_id: uuid.UUID
+    line_code: Code = Field(min_length=1, max_length=32)
+    code: str = Field(
+        min_length=1,
+        max_length=16,
+        description="The booking code the citizen types or shows as a QR at the kiosk",
+    )
+    slot_start: AwareDatetime
+    slot_end: AwareDatetime
+    contact: SealedContact | None = Field(
+        default=None,
+        description="Given with consent when booking; sealed with context appointment_id. "
+        "For the confirmation and the reminder",
+    )
+
+
+class AppointmentBooked(AppointmentFacts, event_type="appointment.booked"):
+    booked_at: AwareDatetime
+
+
+class AppointmentRescheduled(AppointmentFacts, event_type="appointment.rescheduled"):
+    previous_slot_start: AwareDatetime
+
+
+class AppointmentCancelled(AppointmentFacts, event_type="appointment.cancelled"):
+    """The booking is cancelled and its place in the slot is free again."""
+
+
 # -------------------------------------------------------------- dossier stream
 
 
@@ -273,6 +307,9 @@ QUEUE_EVENTS: tuple[type[Payload], ...] = (
     TicketRequeued,
     CounterOpened,
     CounterClosed,
+    AppointmentBooked,
+    AppointmentRescheduled,
+    AppointmentCancelled,
 )
 DOSSIER_EVENTS: tuple[type[DossierFacts], ...] = (
     DossierReceived,

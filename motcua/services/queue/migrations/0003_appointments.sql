@@ -1,0 +1,45 @@
+-- Appointments: a citizen books a slot of a line, then checks in at the kiosk.
+
+-- Places taken per slot and per line-day. A booking takes one place of each with a
+-- conditional upsert, so two citizens racing for the last place cannot both get it:
+-- the second finds the row at capacity and books nothing.
+CREATE TABLE appointment_slots (
+    center_id  text        NOT NULL,
+    line_code  text        NOT NULL,
+    slot_start timestamptz NOT NULL,
+    booked     integer     NOT NULL CHECK (booked >= 0),
+    PRIMARY KEY (center_id, line_code, slot_start)
+);
+
+CREATE TABLE appointment_days (
+    center_id text    NOT NULL,
+    line_code text    NOT NULL,
+    local_day date    NOT NULL,
+    booked    integer NOT NULL CHECK (booked >= 0),
+    PRIMARY KEY (center_id, line_code, local_day)
+);
+
+CREATE TABLE appointments (
+    appointment_id  uuid PRIMARY KEY,
+    center_id       text        NOT NULL,
+    line_code       text        NOT NULL,
+    local_day       date        NOT NULL,
+    slot_start      timestamptz NOT NULL,
+    slot_end        timestamptz NOT NULL,
+    code            text        NOT NULL,
+    status          text        NOT NULL CHECK (status IN
+                        ('booked', 'checked_in', 'cancelled', 'no_show')),
+    booked_at       timestamptz NOT NULL,
+    contact         jsonb,      -- sealed (shared.crypto) or NULL; never a clear contact
+    ticket_id       uuid,
+    idempotency_key text,       -- the booking request's
+    last_request    text,       -- the Idempotency-Key of the last reschedule or cancel
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT appointments_code_unique UNIQUE (code),
+    CONSTRAINT appointments_idempotency_unique UNIQUE (center_id, idempotency_key)
+);
+
+-- The no-show sweep: bookings still open whose slot is over.
+CREATE INDEX appointments_open ON appointments (slot_end) WHERE status = 'booked';
+-- The day's figures of a center.
+CREATE INDEX appointments_day ON appointments (center_id, local_day);
