@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -60,10 +61,9 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
 
     # The use cases start with the lifespan, once the centers file is read (no I/O here).
     async def start(rt: ServiceRuntime) -> None:
-        directory = load_directory(settings.centers_file)
-        service = QueueService(rt, directory, settings)
+        service = QueueService(rt, load_directory(settings.centers_file), settings)
         app.state.queue = service
-        app.state.bookings = Bookings(rt, directory, settings)
+        app.state.bookings = Bookings(rt, service)
         app.state.queries = QueueQueries(service)
         await hub.start()
 
@@ -72,4 +72,11 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
 
     runtime.on_startup.append(start)
     runtime.on_shutdown.append(stop)
+
+    # Registered after ``start``, which builds the bookings this job sweeps.
+    async def no_shows(conn: asyncpg.Connection) -> None:
+        bookings: Bookings = app.state.bookings
+        await bookings.mark_no_shows(conn)
+
+    runtime.every(settings.no_show_sweep_seconds, no_shows, "appointment-no-shows")
     return app

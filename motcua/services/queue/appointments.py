@@ -204,3 +204,40 @@ def cancel(appointment: Appointment) -> Appointment:
     """A cancelled booking frees its place in the slot (the store gives it back)."""
     _require_booked(appointment, "cancel")
     return replace(appointment, status=AppointmentStatus.CANCELLED)
+
+
+def check_in(
+    appointment: Appointment, ticket_id: uuid.UUID, now: datetime, rules: BookingRules
+) -> Appointment:
+    """The kiosk takes the code within the window around the slot, once."""
+    check_in_open(appointment, now, rules)
+    return replace(appointment, status=AppointmentStatus.CHECKED_IN, ticket_id=ticket_id)
+
+
+def check_in_open(appointment: Appointment, now: datetime, rules: BookingRules) -> None:
+    """Why the kiosk cannot take this booking's code now, if it cannot."""
+    match appointment.status:
+        case AppointmentStatus.CHECKED_IN:
+            raise Taken("code", "code_used")
+        case AppointmentStatus.CANCELLED:
+            raise Taken("code", "cannot_check_in", status=appointment.status.value)
+        case AppointmentStatus.NO_SHOW:
+            raise Taken("code", "check_in_closed", minutes=rules.check_in_late_minutes)
+    opens = appointment.slot_start - timedelta(minutes=rules.check_in_early_minutes)
+    if now < opens:
+        raise Refused("code", "check_in_too_early", minutes=rules.check_in_early_minutes)
+    if now > check_in_closes(appointment, rules):
+        raise Taken("code", "check_in_closed", minutes=rules.check_in_late_minutes)
+
+
+def check_in_closes(appointment: Appointment, rules: BookingRules) -> datetime:
+    return appointment.slot_start + timedelta(minutes=rules.check_in_late_minutes)
+
+
+def no_show(appointment: Appointment, now: datetime, rules: BookingRules) -> Appointment | None:
+    """A booking not checked in by the end of its window is a no-show; else ``None``."""
+    if appointment.status != AppointmentStatus.BOOKED:
+        return None
+    if now <= check_in_closes(appointment, rules):
+        return None
+    return replace(appointment, status=AppointmentStatus.NO_SHOW)

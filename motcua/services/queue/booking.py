@@ -21,8 +21,9 @@ from motcua.services.queue.appointments import Appointment, BookingRules, Slot
 from motcua.services.queue.directory import Center, Directory, Line
 from motcua.services.queue.errors import Conflict, Taken, Unknown
 from motcua.services.queue.repository import appointments as repo
+from motcua.services.queue.repository.tickets import DuplicateLookupCode
 from motcua.services.queue.settings import QueueSettings
-from motcua.services.queue.usecases import ContactInput, utcnow
+from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
 from motcua.shared import crypto
 from motcua.shared.bus import outbox
 from motcua.shared.calendar import WorkingCalendar
@@ -53,16 +54,25 @@ class Bookings:
     def __init__(
         self,
         db: UnitsOfWork,
-        directory: Directory,
-        settings: QueueSettings,
-        clock: Callable[[], datetime] = utcnow,
+        tickets: QueueService,
         calendar: Callable[[str], WorkingCalendar] = default_calendar,
     ) -> None:
         self.db = db
-        self.directory = directory
-        self.settings = settings
-        self.clock = clock
+        self.tickets = tickets  # a check-in issues its ticket in the same transaction
         self.calendar = calendar
+
+    # The queue's directory, settings and clock: one source, so a check-in's ticket and
+    # its booking never disagree on the time or the center.
+    @property
+    def directory(self) -> Directory:
+        return self.tickets.directory
+
+    @property
+    def settings(self) -> QueueSettings:
+        return self.tickets.settings
+
+    def clock(self) -> datetime:
+        return self.tickets.clock()
 
     def _where(self, center_id: str, line_code: str) -> tuple[Center, Line, BookingRules]:
         center = self.directory.center(center_id)
@@ -194,6 +204,61 @@ class Bookings:
             payload = catalog.AppointmentCancelled(**_facts(cancelled))
             await self._emit(conn, cancelled, payload, self.clock())
             return Booked(cancelled)
+
+    # ------------------------------------------------------------ kiosk
+
+    async def check_in(self, center_id: str, code: str) -> tuple[Appointment, TicketView]:
+        """The kiosk takes a booking code within the window around the slot and issues a
+        ticket marked as an appointment, placed in the queue at the slot's start."""
+        center = self.directory.center(center_id)
+        for _ in range(_CODE_ATTEMPTS):
+            try:
+                async with self.db.unit_of_work() as conn:
+                    current = await self._lock(conn, center_id, code)
+                    book_rules = self.settings.booking_rules(center_id)
+                    now = self.clock()
+                    rules.check_in_open(current, now, book_rules)
+                    view = await self.tickets.issue_in(
+                        conn,
+                        center,
+                        center.line(current.line_code),
+                        None,
+                        None,
+                        None,
+                        booking=(current.appointment_id, current.slot_start),
+                    )
+                    ticket = view.ticket
+                    came = rules.check_in(current, ticket.ticket_id, now, book_rules)
+                    day = self.calendar(center_id).local_date(came.slot_start)
+                    await repo.save(conn, came, day)
+                    payload = catalog.AppointmentCheckedIn(
+                        **_facts(came),
+                        ticket_id=ticket.ticket_id,
+                        number=ticket.number,
+                        checked_in_at=now,
+                    )
+                    await self._emit(conn, came, payload, now)
+                    return came, view
+            except DuplicateLookupCode:
+                continue  # the ticket's random lookup code was taken: draw another
+        raise Conflict("could not check in; please retry")
+
+    async def mark_no_shows(self, conn: asyncpg.Connection, batch: int = 200) -> int:
+        """Bookings whose check-in window closed without the citizen: no-shows, each with
+        its event. Runs on its own (``app.py``); SKIP LOCKED lets replicas share it."""
+        async with conn.transaction():
+            now = self.clock()
+            overdue = await repo.lock_unchecked(conn, now, batch)
+            marked = 0
+            for a in overdue:
+                gone = rules.no_show(a, now, self.settings.booking_rules(a.center_id))
+                if gone is None:
+                    continue  # this center's check-in window is still open
+                day = self.calendar(a.center_id).local_date(a.slot_start)
+                await repo.save(conn, gone, day)
+                await self._emit(conn, gone, catalog.AppointmentNoShow(**_facts(gone)), now)
+                marked += 1
+            return marked
 
     # ------------------------------------------------------------ plumbing
 

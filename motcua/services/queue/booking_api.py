@@ -1,9 +1,10 @@
-"""HTTP routes of appointments: free slots, book, read, reschedule, cancel.
+"""HTTP routes of appointments: free slots, book, read, reschedule, cancel, check in.
 
-Who may call: anyone, like the kiosk. A citizen books from a phone with no account;
-the booking code is the proof of the booking, as a ticket's lookup code is of the
-ticket. What a booking sends (a confirmation, a reminder) is limited per client
-address and per recipient, as for tickets with a contact. A refusal answers in the
+Who may call: anyone, like the kiosk (check-in is the kiosk's own). A citizen books
+from a phone with no account; the booking code is the proof of the booking, as a
+ticket's lookup code is of the ticket. What a booking sends (a confirmation, a
+reminder) is limited per client address and per recipient, as for tickets with a
+contact. A refusal answers in the
 citizen's language: ``?lang=en``, else an ``Accept-Language`` that prefers English,
 else Vietnamese.
 """
@@ -20,7 +21,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from motcua.services.queue.api import CenterId, IdempotencyKey, limit_contact_tickets
 from motcua.services.queue.booking import Booked, Bookings
 from motcua.services.queue.errors import Localized
-from motcua.services.queue.schemas import AppointmentOut, BookIn, RescheduleIn, SlotOut
+from motcua.services.queue.schemas import AppointmentOut, BookIn, RescheduleIn, SlotOut, TicketOut
 from motcua.services.queue.usecases import ContactInput
 from motcua.shared.http_errors import Responses
 from motcua.shared.runtime import from_app_state
@@ -179,3 +180,26 @@ async def cancel(
     async with in_language(request):
         booked = await svc.cancel(center_id, code, idempotency_key=idempotency_key)
     return _answer(booked, response)
+
+
+@router.post(
+    "/centers/{center_id}/appointments/{code}/check-in",
+    tags=["kiosk"],
+    status_code=201,
+    summary="Check a booking in at the kiosk: a ticket marked as an appointment",
+    description="The kiosk takes the booking code (typed, or read from the QR code on the "
+    "confirmation) from `check_in_early_minutes` before the slot to "
+    "`check_in_late_minutes` after it. The ticket takes its place in the queue at the "
+    "slot's start. A code checks in once.",
+    responses={
+        404: _REFUSALS[404],
+        409: {"description": "The code was used already, or its check-in window has closed"},
+        422: {"description": "Too early: the check-in window has not opened"},
+    },
+)
+async def check_in(
+    center_id: CenterId, code: BookingCode, request: Request, svc: Service
+) -> TicketOut:
+    async with in_language(request):
+        _, view = await svc.check_in(center_id, code)
+    return TicketOut.of(view)

@@ -124,6 +124,9 @@ class TicketOut(BaseModel):
     issued_at: datetime
     called_at: datetime | None
     dossier_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None = Field(
+        default=None, description="The booking checked in at the kiosk; none for a walk-in"
+    )
 
     @classmethod
     def of(cls, view: TicketView) -> TicketOut:

@@ -128,6 +128,11 @@ class QueueSettings(ServiceSettings):
         description="A center's own booking rules, replacing the defaults for it; a JSON "
         "object keyed by center id",
     )
+    no_show_sweep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often bookings past their check-in window are marked no-show",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL at which citizens' phones reach the queue's pages, printed in "

@@ -98,14 +98,14 @@ class QueueService:
                         earlier = await repo.ticket_by_request(conn, center_id, idempotency_key)
                         if earlier is not None:
                             return await self._replay(conn, earlier, line)
-                    return await self._issue(
+                    return await self.issue_in(
                         conn, center, line, priority_reason, contact, idempotency_key
                     )
             except (repo.DuplicateLookupCode, repo.DuplicateRequest):
                 continue  # a fresh code, or the concurrent twin's ticket, on the next attempt
         raise Conflict("could not issue a ticket; please retry")
 
-    async def _issue(
+    async def issue_in(
         self,
         conn: asyncpg.Connection,
         center: Center,
@@ -113,7 +113,11 @@ class QueueService:
         priority_reason: str | None,
         contact: ContactInput | None,
         idempotency_key: str | None,
+        *,
+        booking: tuple[uuid.UUID, datetime] | None = None,
     ) -> TicketView:
+        """Issue in the caller's transaction. ``booking`` (appointment id, slot start) is
+        a booked citizen's check-in."""
         now = self.clock()
         seq = await repo.next_ticket_seq(conn, center.center_id, line.code, center.local_day(now))
         ticket_id = uuid.uuid4()
@@ -126,6 +130,8 @@ class QueueService:
             lookup_code=domain.new_lookup_code(),
             priority_reason=priority_reason,
             contact=self._seal(contact, ticket_id),
+            appointment_id=booking[0] if booking else None,
+            slot_start=booking[1] if booking else None,
         )
         event_id = uuid.uuid4()
         ticket, facts = await repo.insert_ticket(
@@ -202,6 +208,7 @@ class QueueService:
                 heads,
                 streak=state.priority_streak,
                 max_priority_in_row=self.settings.max_priority_in_row,
+                now=now,
             )
             if chosen is None:
                 return None

@@ -153,6 +153,18 @@ class AppointmentCancelled(AppointmentFacts, event_type="appointment.cancelled")
     """The booking is cancelled and its place in the slot is free again."""
 
 
+class AppointmentCheckedIn(AppointmentFacts, event_type="appointment.checked_in"):
+    """The citizen came: the kiosk took the code and issued a ticket placed at the slot."""
+
+    ticket_id: uuid.UUID
+    number: str = Field(min_length=1, max_length=16, description="The ticket's display number")
+    checked_in_at: AwareDatetime
+
+
+class AppointmentNoShow(AppointmentFacts, event_type="appointment.no_show"):
+    """Not checked in by the end of the check-in window; the place is not given back."""
+
+
 # -------------------------------------------------------------- dossier stream
 
 
@@ -310,6 +322,8 @@ QUEUE_EVENTS: tuple[type[Payload], ...] = (
     AppointmentBooked,
     AppointmentRescheduled,
     AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentNoShow,
 )
 DOSSIER_EVENTS: tuple[type[DossierFacts], ...] = (
     DossierReceived,

@@ -15,7 +15,7 @@ import pytest
 
 from motcua.services.queue.booking import Bookings
 from motcua.services.queue.settings import AppointmentSettings
-from tests.integration.queue.conftest import FakeClock, QueueEnv
+from tests.integration.queue.conftest import Desk, FakeClock, QueueEnv
 from tests.support.waiting import eventually
 
 NOW = datetime(2025, 11, 27, 1, 30, tzinfo=UTC)  # Thursday 08:30 in Hanoi
@@ -25,20 +25,21 @@ SATURDAY_0900 = "2025-11-29T02:00:00+00:00"
 
 
 @pytest.fixture
-def bookings(queue_env: QueueEnv) -> Iterator[Bookings]:
-    """The service's bookings with a frozen clock and its own settings, for one test."""
+def bookings(queue_env: QueueEnv, clock: FakeClock) -> Iterator[Bookings]:
+    """The service's bookings on the frozen clock (Thursday 08:30 in Hanoi), for one test;
+    the queue's own settings come back afterwards."""
     svc: Bookings = queue_env.app.state.bookings
-    real_clock, real_settings = svc.clock, svc.settings
-    svc.clock = FakeClock(NOW)
+    assert svc.clock() == NOW
+    real_settings = queue_env.service.settings
     try:
         yield svc
     finally:
-        svc.clock, svc.settings = real_clock, real_settings
+        queue_env.service.settings = real_settings
 
 
 def with_rules(svc: Bookings, center: str, **rules: Any) -> None:
     own = {center: AppointmentSettings(**rules)}
-    svc.settings = svc.settings.model_copy(update={"appointment_centers": own})
+    svc.tickets.settings = svc.settings.model_copy(update={"appointment_centers": own})
 
 
 async def book(
@@ -227,3 +228,106 @@ async def test_missing_and_naive_fields_are_named(
     assert "slot_start" in naive.text
     unknown_line = await book(client, center, FRIDAY_0900, line="astrology")
     assert unknown_line.status_code == 404
+
+
+async def check_in(client: httpx.AsyncClient, center: str, code: str, **params: str) -> Any:
+    return await client.post(f"/centers/{center}/appointments/{code}/check-in", params=params)
+
+
+async def test_check_in_within_the_window_issues_an_appointment_ticket_once(
+    client: httpx.AsyncClient,
+    center: str,
+    bookings: Bookings,
+    clock: FakeClock,
+    queue_env: QueueEnv,
+) -> None:
+    code = (await book(client, center, FRIDAY_0900)).json()["code"]
+    clock.now = datetime(2025, 11, 28, 1, 25, tzinfo=UTC)  # 08:25: 35 minutes early
+    early = await check_in(client, center, code, lang="en")
+    assert early.status_code == 422
+    assert early.json()["details"][0]["field"] == "code"
+    clock.now = datetime(2025, 11, 28, 1, 40, tzinfo=UTC)  # 08:40
+    came = await check_in(client, center, code)
+    assert came.status_code == 201, came.text
+    ticket = came.json()
+    assert ticket["line_code"] == "justice"
+    assert ticket["appointment_id"] is not None
+    again = await check_in(client, center, code, lang="en")
+    assert again.status_code == 409
+    assert again.json()["error"] == "This booking code has already been used for a ticket."
+    state = (await client.get(f"/centers/{center}/appointments/{code}")).json()
+    assert state["status"] == "checked_in"
+
+    async def checked_in() -> Any:
+        found = [e for e in await queue_env.events(center) if e.event_type.startswith("appoint")]
+        assert [e.event_type for e in found] == ["appointment.booked", "appointment.checked_in"]
+        return found[-1]
+
+    event = await eventually(checked_in)
+    assert str(event.data.ticket_id) == ticket["ticket_id"]
+
+
+async def test_a_due_booking_is_called_before_earlier_walk_ins_but_cannot_starve_them(
+    client: httpx.AsyncClient, desk: Desk, bookings: Bookings, clock: FakeClock
+) -> None:
+    center = desk.center
+    with_rules(bookings, center, reserved_counters=2, daily_cap_per_line=100)
+    codes = [(await book(client, center, FRIDAY_0900)).json()["code"] for _ in range(2)]
+    codes += [(await book(client, center, FRIDAY_0915)).json()["code"] for _ in range(2)]
+    clock.now = datetime(2025, 11, 28, 1, 46, tzinfo=UTC)  # 08:46
+    walk_ins = [await desk.issue("justice") for _ in range(3)]
+    answers = [await check_in(client, center, c) for c in codes]
+    assert [a.status_code for a in answers] == [201] * 4
+    booked = [a.json() for a in answers]
+    await desk.open("Q1", ["justice"])
+    # Before 09:00 nobody's slot has begun: the walk-ins who came first go first.
+    first = await desk.call("Q1")
+    assert first is not None
+    assert first["ticket_id"] == walk_ins[0]["ticket_id"]
+    await desk.act("Q1", first, "finish")
+    clock.now = datetime(2025, 11, 28, 2, 20, tzinfo=UTC)  # 09:20: all four slots begun
+    order = []
+    for _ in range(6):
+        called = await desk.call("Q1")
+        assert called is not None
+        order.append(called["ticket_id"])
+        await desk.act("Q1", called, "finish")
+    # The guard (MAX_PRIORITY_IN_ROW = 2 in these tests) lets a walk-in through after
+    # two bookings in a row while walk-ins wait.
+    ids = [t["ticket_id"] for t in booked]
+    assert order == [
+        ids[0],
+        ids[1],
+        walk_ins[1]["ticket_id"],
+        ids[2],
+        ids[3],
+        walk_ins[2]["ticket_id"],
+    ]
+
+
+async def test_a_booking_not_checked_in_in_time_becomes_a_no_show(
+    client: httpx.AsyncClient,
+    center: str,
+    bookings: Bookings,
+    clock: FakeClock,
+    queue_env: QueueEnv,
+) -> None:
+    late = (await book(client, center, FRIDAY_0900)).json()["code"]
+    kept = (await book(client, center, FRIDAY_0915)).json()["code"]
+    clock.now = datetime(2025, 11, 28, 2, 16, tzinfo=UTC)  # 09:16: 09:00's window closed
+    closed = await check_in(client, center, late)
+    assert closed.status_code == 409
+    assert closed.json()["code"] == "check_in_closed"
+    async with queue_env.app.state.runtime.read() as conn:
+        await bookings.mark_no_shows(conn)
+    assert (await client.get(f"/centers/{center}/appointments/{late}")).json()[
+        "status"
+    ] == "no_show"
+    assert (await client.get(f"/centers/{center}/appointments/{kept}")).json()["status"] == "booked"
+
+    async def no_show() -> Any:
+        found = [e for e in await queue_env.events(center) if e.event_type == "appointment.no_show"]
+        assert len(found) == 1
+        return found[0]
+
+    assert (await eventually(no_show)).data.code == late

@@ -39,7 +39,13 @@ CREATE TABLE appointments (
     CONSTRAINT appointments_idempotency_unique UNIQUE (center_id, idempotency_key)
 );
 
--- The no-show sweep: bookings still open whose slot is over.
-CREATE INDEX appointments_open ON appointments (slot_end) WHERE status = 'booked';
+-- The no-show sweep: bookings still open whose slot has begun.
+CREATE INDEX appointments_open ON appointments (slot_start) WHERE status = 'booked';
 -- The day's figures of a center.
 CREATE INDEX appointments_day ON appointments (center_id, local_day);
+
+-- A ticket issued at check-in names its booking; its place in the queue is the slot.
+ALTER TABLE tickets ADD COLUMN appointment_id uuid REFERENCES appointments (appointment_id);
+-- Call-next reads the head of the booked tickets apart from the walk-ins'.
+CREATE INDEX tickets_waiting_booked ON tickets (center_id, local_day, order_at, issue_seq)
+    WHERE status = 'waiting' AND appointment_id IS NOT NULL;

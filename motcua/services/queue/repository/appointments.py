@@ -220,3 +220,21 @@ async def last_request(conn: asyncpg.Connection, appointment_id: uuid.UUID) -> s
         "SELECT last_request FROM appointments WHERE appointment_id = $1", appointment_id
     )
     return key
+
+
+async def lock_unchecked(conn: asyncpg.Connection, now: datetime, batch: int) -> list[Appointment]:
+    """Open bookings whose slot has begun, oldest first, locked (SKIP LOCKED: a booking a
+    kiosk is checking in right now is left to the kiosk). The rules say which of them
+    are past their center's check-in window."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {COLUMNS} FROM appointments
+        WHERE status = 'booked' AND slot_start < $1
+        ORDER BY slot_start
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+        """,
+        now,
+        batch,
+    )
+    return [appointment_from(r) for r in rows]

@@ -40,7 +40,7 @@ class QueueFacts:
 TICKET_COLUMNS = """
     ticket_id, issue_seq, center_id, local_day, issued_line_code, line_code, seq, number,
     lookup_code, priority_reason, status, issued_at, order_at, queued_at, counter_id,
-    call_count, called_at, service_started_at, finished_at, dossier_id, contact
+    call_count, called_at, service_started_at, finished_at, dossier_id, contact, appointment_id
 """
 
 
@@ -128,7 +128,7 @@ async def insert_ticket(
     Returns the ticket (with its tie-breaking ``issue_seq``) and its place in the queue.
     """
     t = c.ticket
-    log, notify = _log_sql(18, "t")
+    log, notify = _log_sql(19, "t")
     try:
         row = await conn.fetchrow(
             f"""
@@ -136,8 +136,9 @@ async def insert_ticket(
                 INSERT INTO tickets (
                     ticket_id, center_id, local_day, issued_line_code, line_code, seq, number,
                     lookup_code, priority_reason, status, issued_at, order_at, queued_at,
-                    contact, idempotency_key, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11)
+                    contact, idempotency_key, updated_at, appointment_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11,
+                        $18)
                 RETURNING {TICKET_COLUMNS}
             ),
             logged AS ({log}),
@@ -161,6 +162,7 @@ async def insert_ticket(
             idempotency_key,
             since,
             window,
+            t.appointment_id,
             *_log_args(t.center_id, t.local_day, c, display),
         )
     except asyncpg.UniqueViolationError as exc:
@@ -240,18 +242,21 @@ async def lock_ticket(conn: asyncpg.Connection, center_id: str, ticket_id: uuid.
 async def waiting_heads(
     conn: asyncpg.Connection, center_id: str, day: date, line_codes: Sequence[str]
 ) -> list[Ticket]:
-    """The oldest waiting priority ticket and the oldest normal one on these lines, locked.
+    """The oldest waiting ticket of each class on these lines, locked: priority, walk-in,
+    and booked (``domain.select_next`` decides between them).
 
     SKIP LOCKED: a ticket another counter is calling right now is passed over,
     never waited for and never handed out twice.
     """
     rows = await conn.fetch(
         f"""
-        SELECT h.* FROM (VALUES (true), (false)) AS k(priority)
+        SELECT h.* FROM (VALUES (true, false), (false, false), (false, true))
+            AS k(priority, booked)
         CROSS JOIN LATERAL (
             SELECT {TICKET_COLUMNS} FROM tickets
             WHERE center_id = $1 AND local_day = $2 AND status = 'waiting'
               AND line_code = ANY($3::text[]) AND (priority_reason IS NOT NULL) = k.priority
+              AND (k.priority OR (appointment_id IS NOT NULL) = k.booked)
             ORDER BY order_at, issue_seq
             LIMIT 1
             FOR UPDATE SKIP LOCKED
