@@ -9,13 +9,22 @@ import asyncpg
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from motcua.services.queue import api, booking_api, handlers, metrics, pages, personal_data
+from motcua.services.queue import (
+    api,
+    booking_api,
+    handlers,
+    metrics,
+    pages,
+    personal_data,
+    remote_api,
+)
 from motcua.services.queue.booking import Bookings
 from motcua.services.queue.contact_limits import ContactLimits
 from motcua.services.queue.directory import load_directory
 from motcua.services.queue.display import DisplayHub
 from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError, TooMany
 from motcua.services.queue.queries import QueueQueries
+from motcua.services.queue.remote_tickets import RemoteTickets
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import QueueService
 from motcua.shared.errors import ErrorMap
@@ -40,7 +49,12 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
     # HTTP.
     app = runtime.create_app(
-        api.router, booking_api.router, pages.router, title="motcua queue", errors=ERRORS
+        api.router,
+        booking_api.router,
+        remote_api.router,
+        pages.router,
+        title="motcua queue",
+        errors=ERRORS,
     )
     pages.PAGES.install(app)
     hub = DisplayHub(
@@ -64,6 +78,9 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
         service = QueueService(rt, load_directory(settings.centers_file), settings)
         app.state.queue = service
         app.state.bookings = Bookings(rt, service)
+        # The door codes and the remote limits' digests come from the service's secret.
+        secret = settings.auth_secret.get_secret_value().encode()
+        app.state.remote = RemoteTickets(rt, service, secret)
         app.state.queries = QueueQueries(service)
         await hub.start()
 
@@ -76,7 +93,9 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     # Registered after ``start``, which builds the bookings this job sweeps.
     async def no_shows(conn: asyncpg.Connection) -> None:
         bookings: Bookings = app.state.bookings
+        remote: RemoteTickets = app.state.remote
         await bookings.mark_no_shows(conn)
+        await remote.expire_unconfirmed(conn)
 
-    runtime.every(settings.no_show_sweep_seconds, no_shows, "appointment-no-shows")
+    runtime.every(settings.no_show_sweep_seconds, no_shows, "no-shows")
     return app

@@ -52,6 +52,7 @@ class Kind(StrEnum):
     SERVICE_STARTED = "ticket.service_started"
     SERVICE_COMPLETED = "ticket.service_completed"
     CANCELLED = "ticket.cancelled"
+    ARRIVAL_CONFIRMED = "ticket.arrival_confirmed"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class Ticket:
     dossier_id: uuid.UUID | None = None
     contact: Mapping[str, Any] | None = None  # the sealed form only, never the clear contact
     appointment_id: uuid.UUID | None = None  # checked in with a booking; order_at = its slot
+    remote: bool = False  # taken from a phone: called only once arrival is confirmed
+    arrived_at: datetime | None = None
 
     @property
     def priority(self) -> bool:
@@ -88,6 +91,11 @@ class Ticket:
     @property
     def appointment(self) -> bool:
         return self.appointment_id is not None
+
+    @property
+    def callable(self) -> bool:
+        """A remote ticket waits its turn from home, but is called only once here."""
+        return not self.remote or self.arrived_at is not None
 
     def due(self, now: datetime | None) -> bool:
         """A booked citizen whose slot has begun: called ahead of walk-ins (guard aside)."""
@@ -135,6 +143,7 @@ def issue(
     contact: Mapping[str, Any] | None = None,
     appointment_id: uuid.UUID | None = None,
     slot_start: datetime | None = None,
+    remote: bool = False,
 ) -> Change:
     """A new waiting ticket. A booked citizen's ticket takes its place in the queue at
     the slot's start (``order_at``), not at the moment of check-in."""
@@ -156,7 +165,11 @@ def issue(
         queued_at=at,
         contact=contact,
         appointment_id=appointment_id,
+        remote=remote,
     )
+    if remote and priority_reason is not None:
+        # Priority is claimed before a clerk's eyes, at the kiosk, never from a phone.
+        raise Invalid("priority_reason", "priority can be claimed only at the kiosk")
     return Change(ticket, Kind.ISSUED, at, line.code, None)
 
 
@@ -184,6 +197,8 @@ _ALLOWED: dict[str, frozenset[Status]] = {
     "transfer": frozenset({Status.CALLED, Status.SERVING}),
     "cancel": frozenset({Status.WAITING, Status.CALLED}),
     "re-queue": frozenset({Status.NO_SHOW}),
+    "confirm arrival": frozenset({Status.WAITING}),
+    "expire": frozenset({Status.WAITING}),
 }
 
 
@@ -268,6 +283,22 @@ def cancel(ticket: Ticket, at: datetime) -> Change:
     return Change(gone, Kind.CANCELLED, at, ticket.line_code, ticket.counter_id)
 
 
+def confirm_arrival(ticket: Ticket, at: datetime) -> Change:
+    """A remote citizen is here: from now on the ticket can be called at its place."""
+    if not ticket.remote:
+        raise Invalid("lookup_code", f"ticket {ticket.number} was taken here, not remotely")
+    _require(ticket, "confirm arrival")
+    here = replace(ticket, arrived_at=at)
+    return Change(here, Kind.ARRIVAL_CONFIRMED, at, ticket.line_code, None)
+
+
+def expire_unconfirmed(ticket: Ticket, at: datetime) -> Change:
+    """A remote ticket skipped for too long without its citizen: a no-show."""
+    _require(ticket, "expire")
+    gone = replace(ticket, status=Status.NO_SHOW, finished_at=at)
+    return Change(gone, Kind.NO_SHOW, at, ticket.line_code, None)
+
+
 def requeue(ticket: Ticket, at: datetime, today: date) -> Change:
     """A no-show whose citizen came back today rejoins at the back of its line's queue.
 
@@ -329,8 +360,9 @@ def select_next(
     ``streak`` counts the counter's consecutive calls that picked a preferred ticket
     while a walk-in was waiting (passed over). Once it reaches ``max_priority_in_row``,
     the oldest walk-in goes next: neither priority nor appointments can starve
-    walk-ins. Only the head of each class matters, so a store may pass just the heads
-    of priority, walk-in and booked tickets.
+    walk-ins. A remote ticket whose citizen has not confirmed arrival is skipped.
+    Only the head of each class matters, so a store may pass just the heads of
+    priority, walk-in and booked tickets that can be called.
     """
     if max_priority_in_row < 1:
         raise ValueError("the fairness guard must allow at least one priority call in a row")
@@ -338,6 +370,8 @@ def select_next(
     head_normal: Ticket | None = None
     head_early: Ticket | None = None
     for t in waiting:
+        if not t.callable:
+            continue  # a remote citizen not here yet is skipped, not waited for
         if t.priority or t.due(now):
             if head_preferred is None or t.order_key < head_preferred.order_key:
                 head_preferred = t

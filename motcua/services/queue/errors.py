@@ -110,3 +110,12 @@ class Unknown(Localized, NotFound):
         self._localized(field, key, params)
         self.kind = "appointment"
         QueueError.__init__(self, key)
+
+
+class Limited(Localized, TooMany):
+    """Too many remote tickets today from one phone or one address (429)."""
+
+    def __init__(self, field: str, key: str, retry_after: int, **params: Any) -> None:
+        self._localized(field, key, params)
+        self.retry_after = retry_after
+        QueueError.__init__(self, key)

@@ -19,7 +19,7 @@ from motcua.shared.runtime import ServiceRuntime
 
 # ``updated_at`` is the time of a ticket's last change: for a finished one, its end.
 _ERASE = """
-    UPDATE tickets SET contact = NULL, priority_reason = NULL
+    UPDATE tickets SET contact = NULL, priority_reason = NULL, requester = NULL, client = NULL
     WHERE ticket_id = ANY (ARRAY(
         SELECT ticket_id FROM tickets
         WHERE status IN ('served', 'no_show', 'cancelled')

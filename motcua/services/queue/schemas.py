@@ -127,6 +127,10 @@ class TicketOut(BaseModel):
     appointment_id: uuid.UUID | None = Field(
         default=None, description="The booking checked in at the kiosk; none for a walk-in"
     )
+    remote: bool = Field(default=False, description="Taken from a phone")
+    arrived_at: datetime | None = Field(
+        default=None, description="A remote ticket's confirmed arrival; called only after it"
+    )
 
     @classmethod
     def of(cls, view: TicketView) -> TicketOut:
@@ -382,3 +386,29 @@ class AppointmentOut(BaseModel):
     def of(cls, a: Appointment) -> AppointmentOut:
         # By name, so the sealed contact stays out.
         return cls.model_validate({**_shallow(a), "status": a.status.value})
+
+
+# ---------------------------------------------------------------- remote tickets
+
+
+class RemoteTicketIn(_In):
+    """No ``priority_reason``: priority is claimed at the kiosk, before a clerk's eyes."""
+
+    line_code: str = Field(min_length=1, max_length=32, description="Service line, e.g. justice")
+    contact: ContactIn = Field(
+        description="The phone (or e-mail) for 'your turn soon'; also what the day's "
+        "limit per phone counts"
+    )
+
+
+class ArrivalIn(_In):
+    door_code: str = Field(
+        min_length=4,
+        max_length=16,
+        pattern="^[A-Za-z0-9]+$",
+        description="Today's code from the QR on the center's door or the kiosk's screen",
+    )
+
+
+class DoorCodeOut(BaseModel):
+    door_code: str

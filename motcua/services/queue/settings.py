@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from datetime import time
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
 from motcua.services.queue.appointments import BookingRules
+from motcua.services.queue.remote import RemoteRules
 from motcua.shared.settings import ServiceSettings
 
 
 class AppointmentSettings(BaseModel):
-    """How a center lets citizens book a time; the defaults, or one center's own."""
+    """How a center lets citizens come at their time (booked slots and remote tickets);
+    the defaults, or one center's own."""
 
     slot_minutes: int = Field(default=15, ge=5, le=240, description="Length of one slot")
     reserved_counters: int = Field(
@@ -38,8 +42,40 @@ class AppointmentSettings(BaseModel):
         default=15, ge=0, le=240, description="...and this late; after that it is a no-show"
     )
 
+    remote_opens_at: time = Field(
+        default=time(7, 0), description="Remote tickets for today from this local time"
+    )
+    remote_closes_at: time = Field(default=time(16, 0), description="...until this one")
+    remote_per_phone_per_day: int = Field(
+        default=1, ge=0, le=20, description="Remote tickets one phone number may take a day"
+    )
+    remote_per_client_per_day: int = Field(
+        default=5,
+        ge=0,
+        le=1000,
+        description="Remote tickets one client address may take a day (a family, a NAT)",
+    )
+    remote_grace_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=240,
+        description="A remote ticket skipped this long without confirmed arrival is a no-show",
+    )
+
     def rules(self) -> BookingRules:
-        return BookingRules(**self.model_dump())
+        return BookingRules(**self.model_dump(include=_BOOKING_FIELDS))
+
+    def remote(self) -> RemoteRules:
+        return RemoteRules(
+            opens_at=self.remote_opens_at,
+            closes_at=self.remote_closes_at,
+            per_phone_per_day=self.remote_per_phone_per_day,
+            per_client_per_day=self.remote_per_client_per_day,
+            grace_minutes=self.remote_grace_minutes,
+        )
+
+
+_BOOKING_FIELDS = {f.name for f in fields(BookingRules)}
 
 
 class QueueSettings(ServiceSettings):
@@ -131,7 +167,8 @@ class QueueSettings(ServiceSettings):
     no_show_sweep_seconds: float = Field(
         default=60.0,
         gt=0,
-        description="How often bookings past their check-in window are marked no-show",
+        description="How often bookings past their check-in window, and remote tickets "
+        "skipped past their grace time, are marked no-show",
     )
     public_url: str | None = Field(
         default=None,
@@ -142,3 +179,7 @@ class QueueSettings(ServiceSettings):
     def booking_rules(self, center_id: str) -> BookingRules:
         """The booking rules of one center: its own, else the defaults."""
         return self.appointment_centers.get(center_id, self.appointments).rules()
+
+    def remote_rules(self, center_id: str) -> RemoteRules:
+        """The remote-ticket rules of one center: its own, else the defaults."""
+        return self.appointment_centers.get(center_id, self.appointments).remote()

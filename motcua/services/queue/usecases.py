@@ -115,9 +115,11 @@ class QueueService:
         idempotency_key: str | None,
         *,
         booking: tuple[uuid.UUID, datetime] | None = None,
+        remote: tuple[str, str] | None = None,
     ) -> TicketView:
         """Issue in the caller's transaction. ``booking`` (appointment id, slot start) is
-        a booked citizen's check-in."""
+        a booked citizen's check-in; ``remote`` (the digests of the phone and of the
+        client address) a ticket taken from a phone."""
         now = self.clock()
         seq = await repo.next_ticket_seq(conn, center.center_id, line.code, center.local_day(now))
         ticket_id = uuid.uuid4()
@@ -132,6 +134,7 @@ class QueueService:
             contact=self._seal(contact, ticket_id),
             appointment_id=booking[0] if booking else None,
             slot_start=booking[1] if booking else None,
+            remote=remote is not None,
         )
         event_id = uuid.uuid4()
         ticket, facts = await repo.insert_ticket(
@@ -141,6 +144,8 @@ class QueueService:
             display=events.display_message(event_id, center.center_id, change),
             window=self.settings.eta_window,
             since=now - RECENT_SERVICE,
+            requester=remote[0] if remote else None,
+            client=remote[1] if remote else None,
         )
         view = self._estimate(ticket, facts)
         await self._publish(conn, center, replace(change, ticket=ticket), view, event_id)
@@ -214,7 +219,12 @@ class QueueService:
                 return None
             if chosen.streak != state.priority_streak:
                 await repo.set_priority_streak(conn, center_id, counter_id, chosen.streak)
-            return await self._apply(conn, center, domain.call(chosen.ticket, counter_id, now))
+            # Remote tickets this call went past while their citizen was not here yet
+            # start their grace time (``remote.py``).
+            await repo.mark_skipped(
+                conn, center_id, center.local_day(now), state.line_codes, chosen.ticket, now
+            )
+            return await self.apply(conn, center, domain.call(chosen.ticket, counter_id, now))
 
     # ------------------------------------------------- a ticket at a counter
 
@@ -269,7 +279,7 @@ class QueueService:
         async with self.db.unit_of_work() as conn:
             ticket = await repo.lock_ticket(conn, center_id, ticket_id)
             change = domain.cancel(ticket, self.clock())
-            return await self._apply(conn, center, change, reason=reason)
+            return await self.apply(conn, center, change, reason=reason)
 
     async def requeue(self, center_id: str, ticket_id: uuid.UUID) -> TicketView:
         """A no-show whose citizen came back the same day joins the queue again."""
@@ -278,7 +288,7 @@ class QueueService:
             ticket = await repo.lock_ticket(conn, center_id, ticket_id)
             now = self.clock()
             change = domain.requeue(ticket, now, center.local_day(now))
-            return await self._apply(conn, center, change)
+            return await self.apply(conn, center, change)
 
     # ------------------------------------------------------------ plumbing
 
@@ -309,9 +319,9 @@ class QueueService:
         center.counter(counter_id)
         async with self.db.unit_of_work() as conn:
             ticket = await repo.lock_ticket(conn, center_id, ticket_id)
-            return await self._apply(conn, center, transition(ticket, self.clock()))
+            return await self.apply(conn, center, transition(ticket, self.clock()))
 
-    async def _apply(
+    async def apply(
         self, conn: asyncpg.Connection, center: Center, change: Change, *, reason: str | None = None
     ) -> TicketView:
         """Store one ticket change and publish its event, in the caller's transaction."""

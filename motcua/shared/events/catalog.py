@@ -165,6 +165,12 @@ class AppointmentNoShow(AppointmentFacts, event_type="appointment.no_show"):
     """Not checked in by the end of the check-in window; the place is not given back."""
 
 
+class TicketArrivalConfirmed(TicketFacts, event_type="ticket.arrival_confirmed"):
+    """A remote ticket's citizen is at the center (kiosk or door QR): it can be called."""
+
+    arrived_at: AwareDatetime
+
+
 # -------------------------------------------------------------- dossier stream
 
 
@@ -324,6 +330,7 @@ QUEUE_EVENTS: tuple[type[Payload], ...] = (
     AppointmentCancelled,
     AppointmentCheckedIn,
     AppointmentNoShow,
+    TicketArrivalConfirmed,
 )
 DOSSIER_EVENTS: tuple[type[DossierFacts], ...] = (
     DossierReceived,

@@ -49,3 +49,19 @@ ALTER TABLE tickets ADD COLUMN appointment_id uuid REFERENCES appointments (appo
 -- Call-next reads the head of the booked tickets apart from the walk-ins'.
 CREATE INDEX tickets_waiting_booked ON tickets (center_id, local_day, order_at, issue_seq)
     WHERE status = 'waiting' AND appointment_id IS NOT NULL;
+
+-- Remote tickets: taken from a phone for today, called only once the citizen has
+-- confirmed arrival (at the kiosk, or by the QR code on the center's door).
+ALTER TABLE tickets ADD COLUMN remote boolean NOT NULL DEFAULT false;
+ALTER TABLE tickets ADD COLUMN arrived_at timestamptz;
+-- When a later ticket of its line was first called while it was unconfirmed.
+ALTER TABLE tickets ADD COLUMN skipped_at timestamptz;
+-- Keyed digests (never the number or the address) for the per-phone and per-address
+-- limits; erased with the ticket's other personal data.
+ALTER TABLE tickets ADD COLUMN requester text;
+ALTER TABLE tickets ADD COLUMN client text;
+CREATE INDEX tickets_remote_requester ON tickets (center_id, local_day, requester)
+    WHERE remote;
+CREATE INDEX tickets_remote_client ON tickets (center_id, local_day, client) WHERE remote;
+CREATE INDEX tickets_unconfirmed ON tickets (skipped_at)
+    WHERE remote AND arrived_at IS NULL AND status = 'waiting';
