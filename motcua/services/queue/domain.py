@@ -162,7 +162,8 @@ def issue(
         status=Status.WAITING,
         issued_at=at,
         order_at=slot_start if slot_start is not None else at,
-        queued_at=at,
+        # A booked citizen's wait starts at their slot, not when they came early.
+        queued_at=max(at, slot_start) if slot_start is not None else at,
         contact=contact,
         appointment_id=appointment_id,
         remote=remote,

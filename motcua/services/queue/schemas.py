@@ -329,6 +329,17 @@ class WaitingBucketOut(BaseModel):
     count: int
 
 
+class AppointmentStatsOut(BaseModel):
+    booked: int = Field(description="Bookings for the day, cancelled ones aside")
+    checked_in: int
+    no_show: int
+    cancelled: int
+    mean_wait_booked_seconds: float | None = Field(
+        description="From the slot's start (or a later check-in) to the call"
+    )
+    mean_wait_walk_in_seconds: float | None
+
+
 class WaitingStatsOut(BaseModel):
     """A day's waiting-time distribution: aggregate only, no ticket or contact."""
 
@@ -338,6 +349,11 @@ class WaitingStatsOut(BaseModel):
     mean_wait_seconds: float | None
     p90_wait_seconds: float | None
     buckets: list[WaitingBucketOut]
+    appointments: AppointmentStatsOut | None = Field(
+        default=None,
+        description="The day's bookings, check-ins and no-shows, and the mean wait of "
+        "booked citizens against walk-ins",
+    )
 
     @classmethod
     def of(cls, h: statistics.WaitingHistogram) -> WaitingStatsOut:

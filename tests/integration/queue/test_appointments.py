@@ -304,6 +304,18 @@ async def test_a_due_booking_is_called_before_earlier_walk_ins_but_cannot_starve
         walk_ins[2]["ticket_id"],
     ]
 
+    # The dashboard's figures: a booked citizen's wait starts at the slot, not at an
+    # early check-in (20, 20, 5 and 5 minutes); the walk-ins waited 0, 34 and 34.
+    stats = (await client.get(f"/centers/{center}/stats/waiting?day=2025-11-28")).json()
+    assert stats["appointments"] == {
+        "booked": 4,
+        "checked_in": 4,
+        "no_show": 0,
+        "cancelled": 0,
+        "mean_wait_booked_seconds": 750.0,
+        "mean_wait_walk_in_seconds": 1360.0,
+    }
+
 
 async def test_a_booking_not_checked_in_in_time_becomes_a_no_show(
     client: httpx.AsyncClient,
