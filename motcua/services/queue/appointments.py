@@ -111,6 +111,18 @@ def slot_starts(calendar: WorkingCalendar, day: date, rules: BookingRules) -> It
             start += length
 
 
+def binding_cap_span(
+    calendar: WorkingCalendar, day: date, capacity: int, rules: BookingRules
+) -> tuple[datetime, datetime] | None:
+    """The first and last slot starts of ``day`` when the line's daily cap can bind that
+    day (it is below all the day's places); ``None`` when it cannot, and bookings need
+    not count the day at all."""
+    starts = list(slot_starts(calendar, day, rules))
+    if not starts or rules.daily_cap_per_line >= len(starts) * capacity:
+        return None
+    return starts[0], starts[-1]
+
+
 def open_days(calendar: WorkingCalendar, now: datetime, rules: BookingRules) -> list[date]:
     """The local days on which booking is open now, today included."""
     today = calendar.local_date(now)

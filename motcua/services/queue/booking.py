@@ -101,7 +101,10 @@ class Bookings:
             return []
         async with self.db.unit_of_work(readonly=True) as conn:
             per_slot = await repo.booked_per_slot(conn, center_id, line.code, starts[0], starts[-1])
-            per_day = await repo.booked_per_day(conn, center_id, line.code, days[0], days[-1])
+        per_day: dict[date, int] = {}
+        for start, n in per_slot.items():
+            d = calendar.local_date(start)
+            per_day[d] = per_day.get(d, 0) + n
         full_days = {d for d, n in per_day.items() if n >= book_rules.daily_cap_per_line}
         slots = (
             Slot(s, s + book_rules.slot_length, cap, per_slot.get(s, 0))
@@ -140,7 +143,9 @@ class Bookings:
                     start, end, day = rules.check_slot(
                         calendar, center, line, slot_start, now, book_rules
                     )
-                    await self._take(conn, center, line, start, day, book_rules)
+                    cap = rules.capacity(center, line, book_rules)
+                    if await repo.slot_full(conn, center_id, line.code, start, cap):
+                        raise Taken("slot_start", "slot_full")
                     appointment_id = uuid.uuid4()
                     booked = rules.book(
                         appointment_id=appointment_id,
@@ -154,6 +159,9 @@ class Bookings:
                     await repo.insert(conn, booked, day, idempotency_key)
                     payload = catalog.AppointmentBooked(**_facts(booked), booked_at=now)
                     await self._emit(conn, booked, payload, now)
+                    # The place last: its row stays locked only until the commit, so
+                    # racing bookers of the slot wait as little as possible.
+                    await self._take(conn, center, line, start, day, book_rules)
                     return Booked(booked)
             except (repo.DuplicateCode, repo.DuplicateRequest):
                 continue  # a fresh code, or the concurrent twin's booking, on the next attempt
@@ -178,9 +186,14 @@ class Bookings:
             now = self.clock()
             start, end, day = rules.check_slot(calendar, center, line, slot_start, now, book_rules)
             moved = rules.reschedule(current, (start, end))
-            await self._take(conn, center, line, start, day, book_rules)
-            old_day = calendar.local_date(current.slot_start)
-            await repo.free_place(conn, center_id, line.code, current.slot_start, old_day)
+            # Slot rows are locked in time order, so two bookings swapping slots cannot
+            # deadlock; a refusal rolls the freed place back.
+            if current.slot_start < start:
+                await repo.free_place(conn, center_id, line.code, current.slot_start)
+                await self._take(conn, center, line, start, day, book_rules)
+            else:
+                await self._take(conn, center, line, start, day, book_rules)
+                await repo.free_place(conn, center_id, line.code, current.slot_start)
             await repo.save(conn, moved, day, idempotency_key)
             payload = catalog.AppointmentRescheduled(
                 **_facts(moved), previous_slot_start=current.slot_start
@@ -199,7 +212,7 @@ class Bookings:
             cancelled = rules.cancel(current)
             calendar = self.calendar(center_id)
             day = calendar.local_date(current.slot_start)
-            await repo.free_place(conn, center_id, current.line_code, current.slot_start, day)
+            await repo.free_place(conn, center_id, current.line_code, current.slot_start)
             await repo.save(conn, cancelled, day, idempotency_key)
             payload = catalog.AppointmentCancelled(**_facts(cancelled))
             await self._emit(conn, cancelled, payload, self.clock())
@@ -271,13 +284,15 @@ class Bookings:
         day: date,
         book_rules: BookingRules,
     ) -> None:
+        capacity = rules.capacity(center, line, book_rules)
+        calendar = self.calendar(center.center_id)
         full = await repo.take_place(
             conn,
             center.center_id,
             line.code,
             start,
-            day,
-            slot_capacity=rules.capacity(center, line, book_rules),
+            capacity=capacity,
+            day=rules.binding_cap_span(calendar, day, capacity, book_rules),
             daily_cap=book_rules.daily_cap_per_line,
         )
         if full is not None:

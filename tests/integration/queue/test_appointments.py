@@ -66,8 +66,6 @@ async def stored(pg: asyncpg.Connection, center: str) -> dict[str, list[tuple[An
         "ORDER BY appointment_id",
         "slots": "SELECT * FROM queue.appointment_slots WHERE center_id = $1 "
         "ORDER BY line_code, slot_start",
-        "days": "SELECT * FROM queue.appointment_days WHERE center_id = $1 "
-        "ORDER BY line_code, local_day",
     }
     return {k: [tuple(r) for r in await pg.fetch(q, center)] for k, q in queries.items()}
 
@@ -117,7 +115,6 @@ async def test_twenty_racing_for_the_last_place_get_one_booking_and_nineteen_409
     rows = await stored(pg, center)
     assert len(rows["appointments"]) == 1
     assert [r[-1] for r in rows["slots"]] == [1]
-    assert [r[-1] for r in rows["days"]] == [1]
 
 
 async def test_cancel_frees_the_place_and_a_retry_changes_nothing(
@@ -343,3 +340,13 @@ async def test_a_booking_not_checked_in_in_time_becomes_a_no_show(
         return found[0]
 
     assert (await eventually(no_show)).data.code == late
+
+
+async def test_racing_bookers_of_different_slots_never_pass_the_daily_cap(
+    client: httpx.AsyncClient, center: str, bookings: Bookings, pg: asyncpg.Connection
+) -> None:
+    with_rules(bookings, center, reserved_counters=2, daily_cap_per_line=5)
+    slots = [f"2025-11-28T{h:02d}:{m:02d}:00+00:00" for h in (1, 2, 3) for m in (0, 15, 30, 45)]
+    answers = await asyncio.gather(*(book(client, center, slots[i % 12]) for i in range(20)))
+    assert Counter(r.status_code for r in answers) == Counter({201: 5, 409: 15})
+    assert sum(r[-1] for r in (await stored(pg, center))["slots"]) == 5

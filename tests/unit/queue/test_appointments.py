@@ -153,3 +153,11 @@ def test_every_listed_slot_passes_the_check(minutes: int) -> None:
         for start in rules.slot_starts(CAL, day, RULES):
             if rules.bookable(start, now, RULES):
                 assert rules.check_slot(CAL, c, c.line("justice"), start, now, RULES)[0] == start
+
+
+def test_the_daily_cap_is_counted_only_on_days_it_can_bind() -> None:
+    # 30 slots a day: with one place each, a cap of 40 can never bind; of 20 it can.
+    assert rules.binding_cap_span(CAL, FRIDAY, 1, BookingRules(daily_cap_per_line=40)) is None
+    span = rules.binding_cap_span(CAL, FRIDAY, 1, BookingRules(daily_cap_per_line=20))
+    assert span == (local(FRIDAY, 7, 30), local(FRIDAY, 16, 45))
+    assert rules.binding_cap_span(CAL, date(2025, 11, 29), 1, RULES) is None  # Saturday

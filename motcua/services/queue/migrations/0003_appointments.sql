@@ -1,22 +1,14 @@
 -- Appointments: a citizen books a slot of a line, then checks in at the kiosk.
 
--- Places taken per slot and per line-day. A booking takes one place of each with a
--- conditional upsert, so two citizens racing for the last place cannot both get it:
--- the second finds the row at capacity and books nothing.
+-- Places taken per slot. A booking takes one with a conditional upsert, so two
+-- citizens racing for the last place cannot both get it: the second finds the row at
+-- capacity and books nothing. A line's daily cap is counted from these rows.
 CREATE TABLE appointment_slots (
     center_id  text        NOT NULL,
     line_code  text        NOT NULL,
     slot_start timestamptz NOT NULL,
     booked     integer     NOT NULL CHECK (booked >= 0),
     PRIMARY KEY (center_id, line_code, slot_start)
-);
-
-CREATE TABLE appointment_days (
-    center_id text    NOT NULL,
-    line_code text    NOT NULL,
-    local_day date    NOT NULL,
-    booked    integer NOT NULL CHECK (booked >= 0),
-    PRIMARY KEY (center_id, line_code, local_day)
 );
 
 CREATE TABLE appointments (

@@ -1,8 +1,8 @@
 """Explicit SQL of appointments on the caller's connection and transaction.
 
-The places of a slot and of a line's day are counters taken with one conditional
-upsert each: the row lock serialises racing bookers, and the ``WHERE booked < $cap``
-makes the one who comes second find the slot full instead of overbooking it.
+The places of a slot are a counter taken with one conditional upsert: the row lock
+serialises racing bookers, and the ``WHERE booked < $cap`` makes the one who comes
+second find the slot full instead of overbooking it.
 """
 
 from __future__ import annotations
@@ -37,21 +37,61 @@ def appointment_from(row: asyncpg.Record) -> Appointment:
     return Appointment(**values)
 
 
+async def slot_full(
+    conn: asyncpg.Connection, center_id: str, line_code: str, slot_start: datetime, capacity: int
+) -> bool:
+    """Whether the slot's places are all taken, read without a lock: a request for a full
+    slot is refused at once instead of queueing behind the slot's row lock. Only a
+    hint: ``take_place`` decides."""
+    booked = await conn.fetchval(
+        """
+        SELECT booked FROM appointment_slots
+        WHERE center_id = $1 AND line_code = $2 AND slot_start = $3
+        """,
+        center_id,
+        line_code,
+        slot_start,
+    )
+    return booked is not None and booked >= capacity
+
+
 async def take_place(
     conn: asyncpg.Connection,
     center_id: str,
     line_code: str,
     slot_start: datetime,
-    day: date,
     *,
-    slot_capacity: int,
-    daily_cap: int,
+    capacity: int,
+    day: tuple[datetime, datetime] | None = None,
+    daily_cap: int = 0,
 ) -> str | None:
-    """Take one place in the slot and one in the line's day; which one is full, if any.
+    """Take one place in the slot; which limit is reached (``slot_full``, ``day_full``),
+    if any.
 
-    The slot goes first in every booking and rescheduling, so two transactions always
-    lock rows in the same order.
+    ``day`` (the first and last slot starts of the local day) is given only when the
+    line's daily cap can bind that day. Bookings of one line-day then take a
+    transaction-level advisory lock and count the day's places from the slots
+    themselves: serialised, so the cap holds, and counted from the truth, so a cap
+    changed mid-day holds too. When the cap cannot bind, bookings of different slots
+    share no row at all, and a burst is limited only by each slot's own row.
     """
+    if day is not None:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            f"appointment-day:{center_id}:{line_code}:{day[0].isoformat()}",
+        )
+        taken = await conn.fetchval(
+            """
+            SELECT coalesce(sum(booked), 0) FROM appointment_slots
+            WHERE center_id = $1 AND line_code = $2 AND slot_start BETWEEN $3 AND $4
+            """,
+            center_id,
+            line_code,
+            day[0],
+            day[1],
+        )
+        if taken >= daily_cap:
+            return "day_full"
     slot = await conn.fetchval(
         """
         INSERT INTO appointment_slots AS s (center_id, line_code, slot_start, booked)
@@ -63,30 +103,15 @@ async def take_place(
         center_id,
         line_code,
         slot_start,
-        slot_capacity,
+        capacity,
     )
-    if slot is None:
-        return "slot_full"
-    taken = await conn.fetchval(
-        """
-        INSERT INTO appointment_days AS d (center_id, line_code, local_day, booked)
-        SELECT $1, $2, $3, 1 WHERE $4 > 0
-        ON CONFLICT (center_id, line_code, local_day)
-        DO UPDATE SET booked = d.booked + 1 WHERE d.booked < $4
-        RETURNING booked
-        """,
-        center_id,
-        line_code,
-        day,
-        daily_cap,
-    )
-    return None if taken is not None else "day_full"
+    return None if slot is not None else "slot_full"
 
 
 async def free_place(
-    conn: asyncpg.Connection, center_id: str, line_code: str, slot_start: datetime, day: date
+    conn: asyncpg.Connection, center_id: str, line_code: str, slot_start: datetime
 ) -> None:
-    """Give back the places a booking held (cancelled or moved)."""
+    """Give back the place a booking held (cancelled or moved)."""
     await conn.execute(
         """
         UPDATE appointment_slots SET booked = booked - 1
@@ -95,15 +120,6 @@ async def free_place(
         center_id,
         line_code,
         slot_start,
-    )
-    await conn.execute(
-        """
-        UPDATE appointment_days SET booked = booked - 1
-        WHERE center_id = $1 AND line_code = $2 AND local_day = $3 AND booked > 0
-        """,
-        center_id,
-        line_code,
-        day,
     )
 
 
@@ -121,22 +137,6 @@ async def booked_per_slot(
         last,
     )
     return {r["slot_start"]: r["booked"] for r in rows}
-
-
-async def booked_per_day(
-    conn: asyncpg.Connection, center_id: str, line_code: str, first: date, last: date
-) -> dict[date, int]:
-    rows = await conn.fetch(
-        """
-        SELECT local_day, booked FROM appointment_days
-        WHERE center_id = $1 AND line_code = $2 AND local_day BETWEEN $3 AND $4
-        """,
-        center_id,
-        line_code,
-        first,
-        last,
-    )
-    return {r["local_day"]: r["booked"] for r in rows}
 
 
 async def insert(
