@@ -12,7 +12,6 @@ repeated after a crash records nothing twice.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, time
 from typing import Any
 
@@ -66,7 +65,7 @@ async def appointment_booked(
     await conn.execute(
         """
         INSERT INTO appointment_reminders (appointment_id, center_id, due_at, event, context)
-        VALUES ($1, $2, $3, $4, $5::jsonb)
+        VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (appointment_id) DO UPDATE
             SET due_at = EXCLUDED.due_at, event = EXCLUDED.event, context = EXCLUDED.context
         """,
@@ -74,7 +73,7 @@ async def appointment_booked(
         event.center_id,
         due,
         event.to_bytes(),
-        json.dumps(context),
+        context,  # the pool's JSON codec
     )
 
 
@@ -110,7 +109,7 @@ async def send_due(n: Notifier, conn: asyncpg.Connection, batch: int = 200) -> i
                 Kind.APPOINTMENT_REMINDER,
                 SUBJECT,
                 r["appointment_id"],
-                json.loads(r["context"]) if isinstance(r["context"], str) else r["context"],
+                r["context"],
             )
             for r in rows
         ]

@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from motcua.services.queue import (
     api,
     booking_api,
+    booking_pages,
     handlers,
     metrics,
     pages,
@@ -53,6 +54,7 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
         booking_api.router,
         remote_api.router,
         pages.router,
+        booking_pages.router,
         title="motcua queue",
         errors=ERRORS,
     )

@@ -350,3 +350,34 @@ async def test_racing_bookers_of_different_slots_never_pass_the_daily_cap(
     answers = await asyncio.gather(*(book(client, center, slots[i % 12]) for i in range(20)))
     assert Counter(r.status_code for r in answers) == Counter({201: 5, 409: 15})
     assert sum(r[-1] for r in (await stored(pg, center))["slots"]) == 5
+
+
+async def test_a_contact_given_when_booking_travels_sealed_for_notify_only(
+    client: httpx.AsyncClient, center: str, bookings: Bookings, queue_env: QueueEnv
+) -> None:
+    contact = {"kind": "phone", "value": "0912 345 678", "consent": True, "language": "en"}
+    answer = await client.post(
+        f"/centers/{center}/appointments",
+        json={"line_code": "justice", "slot_start": FRIDAY_0900, "contact": contact},
+    )
+    assert answer.status_code == 201, answer.text
+    assert "0912" not in answer.text
+
+    async def booked() -> Any:
+        found = [e for e in await queue_env.events(center) if e.event_type == "appointment.booked"]
+        assert len(found) == 1
+        return found[0]
+
+    event = await eventually(booked)
+    assert event.data.contact.language == "en"
+    assert "0912345678" not in event.to_bytes().decode()
+    no_consent = await client.post(
+        f"/centers/{center}/appointments",
+        json={
+            "line_code": "justice",
+            "slot_start": FRIDAY_0915,
+            "contact": contact | {"consent": False},
+        },
+    )
+    assert no_consent.status_code == 422
+    assert "contact" in no_consent.text

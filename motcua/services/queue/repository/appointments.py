@@ -7,7 +7,6 @@ second find the slot full instead of overbooking it.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, datetime
 
@@ -149,7 +148,7 @@ async def insert(
                 """
                 INSERT INTO appointments (appointment_id, center_id, line_code, local_day,
                     slot_start, slot_end, code, status, booked_at, contact, idempotency_key)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                 """,
                 a.appointment_id,
                 a.center_id,
@@ -160,7 +159,7 @@ async def insert(
                 a.code,
                 a.status.value,
                 a.booked_at,
-                json.dumps(a.contact) if a.contact is not None else None,
+                dict(a.contact) if a.contact is not None else None,  # the pool's JSON codec
                 idempotency_key,
             )
     except asyncpg.UniqueViolationError as exc:
