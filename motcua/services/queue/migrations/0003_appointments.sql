@@ -35,6 +35,9 @@ CREATE TABLE appointments (
 CREATE INDEX appointments_open ON appointments (slot_start) WHERE status = 'booked';
 -- The day's figures of a center.
 CREATE INDEX appointments_day ON appointments (center_id, local_day);
+-- The purge of bookings' contacts (services/queue/personal_data.py): partial, so a
+-- sweep costs what it erases.
+CREATE INDEX appointments_personal_data ON appointments (updated_at) WHERE contact IS NOT NULL;
 
 -- A ticket issued at check-in names its booking; its place in the queue is the slot.
 ALTER TABLE tickets ADD COLUMN appointment_id uuid REFERENCES appointments (appointment_id);
