@@ -22,7 +22,6 @@ from motcua.services.queue.api import CenterId, IdempotencyKey, limit_contact_ti
 from motcua.services.queue.booking import Booked, Bookings
 from motcua.services.queue.errors import Localized
 from motcua.services.queue.schemas import AppointmentOut, BookIn, RescheduleIn, SlotOut, TicketOut
-from motcua.services.queue.usecases import ContactInput
 from motcua.shared.http_errors import Responses
 from motcua.shared.runtime import from_app_state
 from motcua.shared.web.i18n import Lang, catalog
@@ -107,11 +106,7 @@ async def book(
     svc: Service,
     idempotency_key: IdempotencyKey = None,
 ) -> AppointmentOut:
-    contact = (
-        ContactInput(body.contact.kind, body.contact.value, body.contact.language)
-        if body.contact
-        else None
-    )
+    contact = body.contact.as_input() if body.contact else None
     async with in_language(request):
         svc.directory.center(center_id).line(body.line_code)
         limit_contact_tickets(request, svc.settings, contact)

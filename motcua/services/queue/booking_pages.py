@@ -65,10 +65,8 @@ def _contact(form: dict[str, str], lang: str) -> ContactInput | None:
     value = form.get("phone", "").strip()
     if not value:
         return None
-    checked = ContactIn(
-        kind="phone", value=value, consent=form.get("consent") == "yes", language=lang
-    )
-    return ContactInput("phone", checked.value, checked.language)
+    consent = form.get("consent") == "yes"
+    return ContactIn(kind="phone", value=value, consent=consent, language=lang).as_input()
 
 
 # -------------------------------------------------------------------- booking

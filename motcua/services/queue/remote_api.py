@@ -16,7 +16,6 @@ from motcua.services.queue.api import CenterId, Clerk, IdempotencyKey, limit_con
 from motcua.services.queue.booking_api import in_language
 from motcua.services.queue.remote_tickets import RemoteTickets
 from motcua.services.queue.schemas import ArrivalIn, DoorCodeOut, RemoteTicketIn, TicketOut
-from motcua.services.queue.usecases import ContactInput
 from motcua.shared.client_address import client_key
 from motcua.shared.runtime import from_app_state
 
@@ -51,7 +50,7 @@ async def take_remote_ticket(
     svc: Service,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketOut:
-    contact = ContactInput(body.contact.kind, body.contact.value, body.contact.language)
+    contact = body.contact.as_input()
     settings = svc.tickets.settings
     async with in_language(request):
         svc.tickets.directory.center(center_id).line(body.line_code)

@@ -7,19 +7,17 @@ Each runs in one transaction with its outbox event, like every ticket change
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from datetime import datetime
 
 import asyncpg
 
 from motcua.services.queue import domain, remote
 from motcua.services.queue.booking import default_calendar
-from motcua.services.queue.errors import Conflict, Unknown
+from motcua.services.queue.errors import Unknown
 from motcua.services.queue.repository import tickets as repo
 from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
 from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.runtime import UnitsOfWork
-
-_LOOKUP_ATTEMPTS = 5
 
 
 class RemoteTickets:
@@ -51,39 +49,23 @@ class RemoteTickets:
         idempotency_key: str | None = None,
     ) -> TicketView:
         """A number for today, inside the opening window and the day's limits."""
-        center = self.tickets.directory.center(center_id)
-        line = center.line(line_code)
+        self.tickets.directory.center(center_id).line(line_code)
         rules = self.tickets.settings.remote_rules(center_id)
         calendar = self.calendar(center_id)
         requester = remote.digest(self.secret, "phone", contact.value)
         address = remote.digest(self.secret, "client", client)
-        for _ in range(_LOOKUP_ATTEMPTS):
-            try:
-                async with self.db.unit_of_work() as conn:
-                    if idempotency_key is not None:
-                        earlier = await repo.ticket_by_request(conn, center_id, idempotency_key)
-                        if earlier is not None:
-                            return replace(await self.tickets.place(conn, earlier), replayed=True)
-                    now = self.tickets.clock()
-                    today = remote.check_open(calendar, now, rules)
-                    # The sequence row lock of the line serialises one center's takers
-                    # only per line: the counts below are of committed tickets, so two
-                    # racing requests of one phone may both pass. The kiosk's burst
-                    # limits (per address and recipient) still bound them.
-                    taken = await repo.remote_taken(conn, center_id, today, requester, address)
-                    remote.check_limits(*taken, rules, remote.seconds_to_midnight(calendar, now))
-                    return await self.tickets.issue_in(
-                        conn,
-                        center,
-                        line,
-                        None,
-                        contact,
-                        idempotency_key,
-                        remote=(requester, address),
-                    )
-            except (repo.DuplicateLookupCode, repo.DuplicateRequest):
-                continue
-        raise Conflict("could not issue a ticket; please retry")
+
+        async def admit(conn: asyncpg.Connection, now: datetime) -> tuple[str, str]:
+            today = remote.check_open(calendar, now, rules)
+            # Counts of committed tickets: two racing requests of one phone may both
+            # pass; the kiosk's burst limits (per address and recipient) bound them.
+            taken = await repo.remote_taken(conn, center_id, today, requester, address)
+            remote.check_limits(*taken, rules, remote.seconds_to_midnight(calendar, now))
+            return requester, address
+
+        return await self.tickets.issue(
+            center_id, line_code, contact=contact, idempotency_key=idempotency_key, admit=admit
+        )
 
     async def confirm_arrival(self, center_id: str, lookup_code: str, door: str) -> TicketView:
         """The citizen is here (today's door code proves it): the ticket can be called.

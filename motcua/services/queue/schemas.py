@@ -15,7 +15,7 @@ from motcua.services.queue.appointments import Appointment, Slot
 from motcua.services.queue.board import Board, CounterBoard
 from motcua.services.queue.directory import Center
 from motcua.services.queue.statistics import DailyStats
-from motcua.services.queue.usecases import TicketView
+from motcua.services.queue.usecases import ContactInput, TicketView
 from motcua.shared.events.catalog import PriorityReason
 
 _SEPARATORS = r"[\s.\-()]"
@@ -75,6 +75,10 @@ class ContactIn(_In):
         if not _EMAIL.match(value):
             raise ValueError("not an e-mail address")
         return value
+
+    def as_input(self) -> ContactInput:
+        """What the use cases take: the contact without the consent, which it implies."""
+        return ContactInput(self.kind, self.value, self.language)
 
 
 class IssueTicketIn(_In):

@@ -9,7 +9,7 @@ disagree with the tickets.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -29,6 +29,8 @@ from motcua.shared.events.envelope import Payload, new_event, ticket_correlation
 from motcua.shared.runtime import UnitsOfWork
 
 Clock = Callable[[], datetime]
+Admission = Callable[[asyncpg.Connection, datetime], Awaitable[tuple[str, str]]]
+"""Admits one more remote ticket (or refuses): the digests of its phone and address."""
 PRODUCER = "queue"
 # Service times older than this say little about today's pace.
 RECENT_SERVICE = timedelta(days=30)
@@ -87,8 +89,11 @@ class QueueService:
         priority_reason: str | None = None,
         contact: ContactInput | None = None,
         idempotency_key: str | None = None,
+        admit: Admission | None = None,
     ) -> TicketView:
-        """Issue the next number on a line; a repeated idempotency key returns the first ticket."""
+        """Issue the next number on a line; a repeated idempotency key returns the first
+        ticket. ``admit`` makes it a remote ticket: it checks, in the same transaction,
+        that one more may be given, and names its phone and client address."""
         center = self.directory.center(center_id)
         line = center.line(line_code)
         for _ in range(_LOOKUP_ATTEMPTS):
@@ -98,8 +103,9 @@ class QueueService:
                         earlier = await repo.ticket_by_request(conn, center_id, idempotency_key)
                         if earlier is not None:
                             return await self._replay(conn, earlier, line)
+                    remote = await admit(conn, self.clock()) if admit is not None else None
                     return await self.issue_in(
-                        conn, center, line, priority_reason, contact, idempotency_key
+                        conn, center, line, priority_reason, contact, idempotency_key, remote=remote
                     )
             except (repo.DuplicateLookupCode, repo.DuplicateRequest):
                 continue  # a fresh code, or the concurrent twin's ticket, on the next attempt

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +13,7 @@ import httpx
 import pytest
 
 from motcua.services.queue.booking import Bookings
-from motcua.services.queue.settings import AppointmentSettings
-from tests.integration.queue.conftest import Desk, FakeClock, QueueEnv
+from tests.integration.queue.conftest import CenterRules, Desk, FakeClock, QueueEnv
 from tests.support.waiting import eventually
 
 NOW = datetime(2025, 11, 27, 1, 30, tzinfo=UTC)  # Thursday 08:30 in Hanoi
@@ -25,21 +23,11 @@ SATURDAY_0900 = "2025-11-29T02:00:00+00:00"
 
 
 @pytest.fixture
-def bookings(queue_env: QueueEnv, clock: FakeClock) -> Iterator[Bookings]:
-    """The service's bookings on the frozen clock (Thursday 08:30 in Hanoi), for one test;
-    the queue's own settings come back afterwards."""
+def bookings(queue_env: QueueEnv, clock: FakeClock) -> Bookings:
+    """The service's bookings on the frozen clock (Thursday 08:30 in Hanoi)."""
     svc: Bookings = queue_env.app.state.bookings
     assert svc.clock() == NOW
-    real_settings = queue_env.service.settings
-    try:
-        yield svc
-    finally:
-        queue_env.service.settings = real_settings
-
-
-def with_rules(svc: Bookings, center: str, **rules: Any) -> None:
-    own = {center: AppointmentSettings(**rules)}
-    svc.tickets.settings = svc.settings.model_copy(update={"appointment_centers": own})
+    return svc
 
 
 async def book(
@@ -155,9 +143,9 @@ async def test_reschedule_takes_the_new_place_then_frees_the_old(
 
 
 async def test_the_daily_cap_closes_a_line_for_the_day(
-    client: httpx.AsyncClient, center: str, bookings: Bookings
+    client: httpx.AsyncClient, center: str, bookings: Bookings, own_rules: CenterRules
 ) -> None:
-    with_rules(bookings, center, reserved_counters=2, daily_cap_per_line=2)
+    own_rules(center, reserved_counters=2, daily_cap_per_line=2)
     assert (await book(client, center, FRIDAY_0900)).status_code == 201
     assert (await book(client, center, FRIDAY_0900)).status_code == 201
     capped = await book(client, center, FRIDAY_0915, **{"Accept-Language": "en-GB,en;q=0.9"})
@@ -265,10 +253,14 @@ async def test_check_in_within_the_window_issues_an_appointment_ticket_once(
 
 
 async def test_a_due_booking_is_called_before_earlier_walk_ins_but_cannot_starve_them(
-    client: httpx.AsyncClient, desk: Desk, bookings: Bookings, clock: FakeClock
+    client: httpx.AsyncClient,
+    desk: Desk,
+    bookings: Bookings,
+    own_rules: CenterRules,
+    clock: FakeClock,
 ) -> None:
     center = desk.center
-    with_rules(bookings, center, reserved_counters=2, daily_cap_per_line=100)
+    own_rules(center, reserved_counters=2, daily_cap_per_line=100)
     codes = [(await book(client, center, FRIDAY_0900)).json()["code"] for _ in range(2)]
     codes += [(await book(client, center, FRIDAY_0915)).json()["code"] for _ in range(2)]
     clock.now = datetime(2025, 11, 28, 1, 46, tzinfo=UTC)  # 08:46
@@ -343,9 +335,13 @@ async def test_a_booking_not_checked_in_in_time_becomes_a_no_show(
 
 
 async def test_racing_bookers_of_different_slots_never_pass_the_daily_cap(
-    client: httpx.AsyncClient, center: str, bookings: Bookings, pg: asyncpg.Connection
+    client: httpx.AsyncClient,
+    center: str,
+    bookings: Bookings,
+    own_rules: CenterRules,
+    pg: asyncpg.Connection,
 ) -> None:
-    with_rules(bookings, center, reserved_counters=2, daily_cap_per_line=5)
+    own_rules(center, reserved_counters=2, daily_cap_per_line=5)
     slots = [f"2025-11-28T{h:02d}:{m:02d}:00+00:00" for h in (1, 2, 3) for m in (0, 15, 30, 45)]
     answers = await asyncio.gather(*(book(client, center, slots[i % 12]) for i in range(20)))
     assert Counter(r.status_code for r in answers) == Counter({201: 5, 409: 15})

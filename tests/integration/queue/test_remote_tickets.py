@@ -4,7 +4,6 @@ the limits, arrival confirmed by the door code, skipped and then expired."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +11,7 @@ import httpx
 import pytest
 
 from motcua.services.queue.remote_tickets import RemoteTickets
-from motcua.services.queue.settings import AppointmentSettings
-from tests.integration.queue.conftest import Desk, FakeClock, QueueEnv
+from tests.integration.queue.conftest import CenterRules, Desk, FakeClock, QueueEnv
 from tests.support.waiting import eventually
 
 
@@ -22,20 +20,10 @@ def phone() -> str:
 
 
 @pytest.fixture
-def remote(queue_env: QueueEnv, clock: FakeClock) -> Iterator[RemoteTickets]:
-    """The remote tickets on the frozen clock (Thursday 08:30 in Hanoi); the queue's
-    settings come back afterwards."""
+def remote(queue_env: QueueEnv, clock: FakeClock) -> RemoteTickets:
+    """The remote tickets on the frozen clock (Thursday 08:30 in Hanoi)."""
     svc: RemoteTickets = queue_env.app.state.remote
-    real = queue_env.service.settings
-    try:
-        yield svc
-    finally:
-        queue_env.service.settings = real
-
-
-def with_rules(env: QueueEnv, center: str, **rules: Any) -> None:
-    own = {center: AppointmentSettings(**rules)}
-    env.service.settings = env.service.settings.model_copy(update={"appointment_centers": own})
+    return svc
 
 
 async def take(
@@ -85,10 +73,11 @@ async def test_the_limit_per_client_address_and_the_opening_window(
     client: httpx.AsyncClient,
     center: str,
     remote: RemoteTickets,
+    own_rules: CenterRules,
     clock: FakeClock,
     queue_env: QueueEnv,
 ) -> None:
-    with_rules(queue_env, center, remote_per_client_per_day=2)
+    own_rules(center, remote_per_client_per_day=2)
     assert (await take(client, center)).status_code == 201
     assert (await take(client, center)).status_code == 201
     third = await take(client, center)
