@@ -244,14 +244,3 @@ async def run(servers: Servers) -> dict[str, Any]:
     results["goal_minute_booking_p99_ms"] = 300
     results["goal_overbooked_slots"] = 0
     return results
-
-
-if __name__ == "__main__":
-    from motcua.devtools.backends import servers as test_servers
-
-    async def _main() -> None:
-        with test_servers(os.environ) as found:
-            print(json.dumps(await run(found), indent=2))
-
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(_main())

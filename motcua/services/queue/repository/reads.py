@@ -12,7 +12,12 @@ import asyncpg
 
 from motcua.services.queue.board import CallRecord, LineLoad
 from motcua.services.queue.domain import CounterState, Status, Ticket
-from motcua.services.queue.repository.tickets import TICKET_COLUMNS, counter_from, ticket_from
+from motcua.services.queue.repository.tickets import (
+    TICKET_COLUMNS,
+    counter_from,
+    ticket_and,
+    ticket_from,
+)
 from motcua.services.queue.statistics import LogEntry
 
 
@@ -40,13 +45,7 @@ async def waiting_tickets(
         center_id,
         day,
     )
-    out: list[tuple[Ticket, int]] = []
-    for r in rows:
-        values = dict(r)
-        position = values.pop("position")
-        values["status"] = Status(values["status"])
-        out.append((Ticket(**values), position))
-    return out
+    return [ticket_and(r, "position") for r in rows]
 
 
 async def tickets_of_day(

@@ -51,6 +51,14 @@ def ticket_from(row: asyncpg.Record) -> Ticket:
     return Ticket(**values)
 
 
+def ticket_and(row: asyncpg.Record, column: str) -> tuple[Ticket, Any]:
+    """A ticket read with one more column beside it (a position, a time)."""
+    values = dict(row)
+    extra = values.pop(column)
+    values["status"] = Status(values["status"])
+    return Ticket(**values), extra
+
+
 def counter_from(row: asyncpg.Record) -> CounterState:
     return CounterState(
         center_id=row["center_id"],
@@ -476,10 +484,4 @@ async def lock_skipped_remote(
         now,
         batch,
     )
-    out = []
-    for r in rows:
-        values = dict(r)
-        skipped = values.pop("skipped_at")
-        values["status"] = Status(values["status"])
-        out.append((Ticket(**values), skipped))
-    return out
+    return [ticket_and(r, "skipped_at") for r in rows]
