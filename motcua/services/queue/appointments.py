@@ -137,11 +137,11 @@ def open_days(calendar: WorkingCalendar, now: datetime, rules: BookingRules) -> 
 
 
 def bookable(start: datetime, now: datetime, rules: BookingRules) -> bool:
-    """Whether booking is open for a slot starting at ``start``."""
+    """Whether booking is open for a slot starting at ``start`` (never once it began)."""
     return (
-        now + timedelta(minutes=rules.closes_minutes_before)
-        <= start
-        <= now + timedelta(days=rules.opens_days_ahead)
+        now < start
+        and now + timedelta(minutes=rules.closes_minutes_before) <= start
+        and start <= now + timedelta(days=rules.opens_days_ahead)
     )
 
 

@@ -143,16 +143,18 @@ def test_codes_avoid_look_alike_characters() -> None:
         assert not set(code) & set("01OIL")
 
 
-@given(st.integers(0, 24 * 60 * 20))
-def test_every_listed_slot_passes_the_check(minutes: int) -> None:
+@given(st.integers(0, 24 * 60 * 20), st.sampled_from([0, 30]))
+def test_every_listed_slot_passes_the_check(minutes: int, closes: int) -> None:
     """What ``free_slots`` lists (bookable days, slot starts, the window) is what ``book``
     accepts: a citizen never picks a listed slot and gets refused for its time."""
     now = T0 + timedelta(minutes=minutes)
+    book_rules = BookingRules(closes_minutes_before=closes)
     c = center()
-    for day in rules.open_days(CAL, now, RULES)[:3]:
-        for start in rules.slot_starts(CAL, day, RULES):
-            if rules.bookable(start, now, RULES):
-                assert rules.check_slot(CAL, c, c.line("justice"), start, now, RULES)[0] == start
+    for day in rules.open_days(CAL, now, book_rules)[:3]:
+        for start in rules.slot_starts(CAL, day, book_rules):
+            if rules.bookable(start, now, book_rules):
+                checked = rules.check_slot(CAL, c, c.line("justice"), start, now, book_rules)
+                assert checked[0] == start
 
 
 def test_the_daily_cap_is_counted_only_on_days_it_can_bind() -> None:
