@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -70,6 +71,8 @@ class LiveSimulation:
     received: list[tuple[uuid.UUID, str, datetime]] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
     booked: set[asyncio.Task[None]] = field(default_factory=set)  # citizens on their way
+    # The services' clock, which bookings follow (a test freezes both).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         if self.seed is not None:
@@ -163,7 +166,7 @@ class LiveSimulation:
         slot is real time. No slot left today: the citizen takes a walk-in ticket."""
         base = f"{self.queue_url}/centers/{self.center_id}"
         try:
-            today = datetime.now(self.cal.tz).date().isoformat()
+            today = self.clock().astimezone(self.cal.tz).date().isoformat()
             r = await client.get(f"{base}/lines/{line}/slots", params={"day": today})
             slots = r.json() if r.status_code == 200 else []
             booking = None
@@ -179,7 +182,7 @@ class LiveSimulation:
                 return  # the queue's sweep marks it a no-show once its window closes
             # Come a few minutes into the check-in window (it opens 30 min before).
             start = datetime.fromisoformat(booking["slot_start"])
-            arrive = start - timedelta(minutes=25) - datetime.now(UTC)
+            arrive = start - timedelta(minutes=25) - self.clock()
             await asyncio.sleep(max(arrive.total_seconds(), 0.0))
             if await self._post(client, f"{base}/appointments/{booking['code']}/check-in", None):
                 self.bump("appointments_checked_in")
