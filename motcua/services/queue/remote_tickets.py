@@ -57,8 +57,10 @@ class RemoteTickets:
 
         async def admit(conn: asyncpg.Connection, now: datetime) -> tuple[str, str]:
             today = remote.check_open(calendar, now, rules)
-            # Counts of committed tickets: two racing requests of one phone may both
-            # pass; the kiosk's burst limits (per address and recipient) bound them.
+            # Racing requests of one phone or one address wait for each other, so the
+            # counts below include the winner's ticket (phone first, then address, in
+            # every request: no two can wait for each other in a circle).
+            await repo.lock_requesters(conn, requester, address)
             taken = await repo.remote_taken(conn, center_id, today, requester, address)
             remote.check_limits(*taken, rules, remote.seconds_to_midnight(calendar, now))
             return requester, address

@@ -3,6 +3,7 @@ the limits, arrival confirmed by the door code, skipped and then expired."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime
 from typing import Any
@@ -147,3 +148,11 @@ async def test_a_skipped_ticket_expires_as_a_no_show_after_the_grace_time(
         assert await remote.expire_unconfirmed(conn) == 1
     gone = await client.get(f"/tickets/{away['lookup_code']}")
     assert gone.json()["status"] == "no_show"
+
+
+async def test_racing_requests_of_one_phone_get_one_number(
+    client: httpx.AsyncClient, center: str, remote: RemoteTickets
+) -> None:
+    mine = phone()
+    answers = await asyncio.gather(*(take(client, center, mine) for _ in range(10)))
+    assert sorted(a.status_code for a in answers) == [201] + [429] * 9

@@ -439,6 +439,12 @@ async def remote_taken(
     return row["by_phone"], row["by_client"]
 
 
+async def lock_requesters(conn: asyncpg.Connection, requester: str, client: str) -> None:
+    """Serialise remote requests of one phone, then of one address, until commit."""
+    for key in (f"remote-phone:{requester}", f"remote-client:{client}"):
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+
+
 async def lock_by_lookup_code(conn: asyncpg.Connection, code: str) -> Ticket | None:
     row = await conn.fetchrow(
         f"SELECT {TICKET_COLUMNS} FROM tickets WHERE lookup_code = $1 FOR UPDATE", code.upper()
