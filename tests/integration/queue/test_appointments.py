@@ -135,11 +135,18 @@ async def test_reschedule_takes_the_new_place_then_frees_the_old(
         "slot_start"
     ] == "2025-11-28T02:00:00Z"
     await client.post(f"/centers/{center}/appointments/{other}/cancel")
-    moved = await client.post(path, json={"slot_start": FRIDAY_0915})
+    key = {"Idempotency-Key": "move-1"}
+    moved = await client.post(path, json={"slot_start": FRIDAY_0915}, headers=key)
     assert moved.status_code == 200, moved.text
     assert moved.json()["code"] == code
     assert moved.json()["slot_start"] == "2025-11-28T02:15:00Z"
     assert (await book(client, center, FRIDAY_0900)).status_code == 201  # the old place
+    # The same request again (a retry after a lost answer) changes nothing.
+    before = await stored(pg, center)
+    retried = await client.post(path, json={"slot_start": FRIDAY_0915}, headers=key)
+    assert retried.status_code == 200
+    assert retried.json()["slot_start"] == "2025-11-28T02:15:00Z"
+    assert await stored(pg, center) == before
 
 
 async def test_the_daily_cap_closes_a_line_for_the_day(
@@ -242,6 +249,9 @@ async def test_check_in_within_the_window_issues_an_appointment_ticket_once(
     assert again.json()["error"] == "This booking code has already been used for a ticket."
     state = (await client.get(f"/centers/{center}/appointments/{code}")).json()
     assert state["status"] == "checked_in"
+    elsewhere = await check_in(client, next(queue_env.center_ids), code, lang="en")
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["error"] == "This booking code is not for this center."
 
     async def checked_in() -> Any:
         found = [e for e in await queue_env.events(center) if e.event_type.startswith("appoint")]
