@@ -1,6 +1,7 @@
 """Come at your time, in a browser: book on the phone, get the SMS in the dev inbox,
-check in at the kiosk and see the number called on the board; take a number from
-the phone, confirm arrival by the door's QR code, get called.
+check in at the kiosk, see the number called on the board and the booking counted on
+the leaders' dashboard; take a number from the phone, confirm arrival by the door's
+QR code, get called.
 
 The queue's clock is frozen on a working morning (slots and check-in windows are
 real times), and notify runs beside the package's stack with its dev inbox, on the
@@ -40,6 +41,7 @@ expect = playwright_api().expect
 PHONE = {"width": 390, "height": 844}
 KIOSK = {"width": 1280, "height": 1024}
 TV = {"width": 1920, "height": 1080}
+DESK = {"width": 1366, "height": 900}
 MORNING = datetime(2025, 11, 27, 1, 0, tzinfo=UTC)  # Thursday 08:00 in Hanoi
 SLOT_0900 = "2025-11-27T02:00:00+00:00"
 
@@ -116,6 +118,7 @@ async def test_book_on_the_phone_sms_in_the_inbox_check_in_at_the_kiosk_called_o
     phone_ctx = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     kiosk_ctx = await browser.new_context(viewport=KIOSK)
     tv_ctx = await browser.new_context(viewport=TV)
+    desk_ctx = await browser.new_context(viewport=DESK)
     try:
         # -- 1. On the phone: the free slots of a line, one booked with an SMS.
         phone = await phone_ctx.new_page()
@@ -168,10 +171,22 @@ async def test_book_on_the_phone_sms_in_the_inbox_check_in_at_the_kiosk_called_o
             assert called["number"] == number
             await expect(board.get_by_test_id("call-text")).to_contain_text(number)
             await shot(board, "appointments-05-board")
+
+        # -- 5. The leaders' dashboard counts the booking and the check-in.
+        leader = await desk_ctx.new_page()  # signs in after a 401: its console is not checked
+        await leader.goto(f"{stack.deadlines}/dashboard?center={CENTER}")
+        await leader.get_by_test_id("sign-in-token").fill(stack.token("leader", "lanh-dao"))
+        await leader.get_by_test_id("sign-in-submit").click()
+        figures = leader.get_by_test_id("queue-appointments")
+        await expect(figures).to_be_visible()
+        await expect(figures.locator('[data-field="booked"]')).to_have_text("1")
+        await expect(figures.locator('[data-field="checked_in"]')).to_have_text("1")
+        await expect(figures.locator('[data-field="no_show"]')).to_have_text("0")
+        await shot(leader, "appointments-06-dashboard")
         # The refused second check-in answers 409, which the console reports; nothing else.
         assert [e for e in errors if "status of 409" not in e] == []
     finally:
-        for ctx in (phone_ctx, kiosk_ctx, tv_ctx):
+        for ctx in (phone_ctx, kiosk_ctx, tv_ctx, desk_ctx):
             await ctx.close()
 
 
@@ -199,7 +214,7 @@ async def test_a_remote_number_confirmed_at_the_door_then_called(
         await expect(phone.get_by_test_id("ticket-number")).to_have_text(re.compile(r"^B\d{3}$"))
         await expect(phone.get_by_test_id("ticket-confirm-arrival")).to_be_visible()
         lookup = (await phone.get_by_test_id("ticket-lookup-code").inner_text()).strip()
-        await shot(phone, "appointments-06-remote-ticket")
+        await shot(phone, "appointments-07-remote-ticket")
 
         async with Desk(stack, "Q3") as desk:
             skipped = await desk.client.post(f"{desk.base}/call-next")
@@ -218,7 +233,7 @@ async def test_a_remote_number_confirmed_at_the_door_then_called(
             await expect(phone.get_by_test_id("ticket-status")).to_have_attribute(
                 "data-status", "called"
             )
-            await shot(phone, "appointments-07-remote-called")
+            await shot(phone, "appointments-08-remote-called")
         assert errors == []
     finally:
         await phone_ctx.close()
