@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +37,10 @@ PROCEDURES_BY_LINE: dict[str, list[str]] = {
     "other": ["CUTRU-TAMTRU", "CUTRU-THUONGTRU"],
 }
 LINE_WEIGHTS = {"justice": 0.55, "other": 0.15, "land": 0.12, "business": 0.08, "labour": 0.10}
+# Of the citizens who come, how many booked a time instead of queueing at the kiosk, and
+# how many of those never come (no-shows on the dashboard).
+BOOKED_SHARE = 0.25
+BOOKED_MISSED = 0.1
 SERVICE_MINUTES = {"justice": 8, "other": 10, "land": 18, "business": 14, "labour": 12}
 
 
@@ -65,6 +70,9 @@ class LiveSimulation:
     rng: random.Random = field(default_factory=random.Random)
     received: list[tuple[uuid.UUID, str, datetime]] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
+    booked: set[asyncio.Task[None]] = field(default_factory=set)  # citizens on their way
+    # The services' clock, which bookings follow (a test freezes both).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         if self.seed is not None:
@@ -114,9 +122,9 @@ class LiveSimulation:
                 else:
                     await asyncio.sleep(duration)
             finally:
-                for t in tasks:
+                for t in [*tasks, *self.booked]:
                     t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*tasks, *self.booked, return_exceptions=True)
         return dict(self.stats)
 
     async def _post(
@@ -137,6 +145,11 @@ class LiveSimulation:
             if rate <= 0:
                 continue
             line = self.rng.choices(list(LINE_WEIGHTS), weights=list(LINE_WEIGHTS.values()))[0]
+            if self.rng.random() < BOOKED_SHARE:
+                task = asyncio.create_task(self.booked_citizen(client, line))
+                self.booked.add(task)
+                task.add_done_callback(self.booked.discard)
+                continue
             body: dict[str, Any] = {"line_code": line}
             if self.rng.random() < 0.12:
                 body["priority_reason"] = self.rng.choice(PRIORITY_REASONS)
@@ -146,6 +159,36 @@ class LiveSimulation:
             except httpx.HTTPError as exc:
                 log.warning("simulation.kiosk_unreachable", error=repr(exc))
                 await asyncio.sleep(2)
+
+    async def booked_citizen(self, client: httpx.AsyncClient, line: str) -> None:
+        """Book the earliest free slot today, then come and check in at the kiosk as its
+        window opens. Bookings run on the services' real clock, not the virtual one: a
+        slot is real time. No slot left today: the citizen takes a walk-in ticket."""
+        base = f"{self.queue_url}/centers/{self.center_id}"
+        try:
+            today = self.clock().astimezone(self.cal.tz).date().isoformat()
+            r = await client.get(f"{base}/lines/{line}/slots", params={"day": today})
+            slots = r.json() if r.status_code == 200 else []
+            booking = None
+            if slots:
+                body = {"line_code": line, "slot_start": slots[0]["start"]}
+                booking = await self._post(client, f"{base}/appointments", None, body)
+            if not booking:
+                if await self._post(client, f"{base}/tickets", None, {"line_code": line}):
+                    self.bump("tickets_issued")
+                return
+            self.bump("appointments_booked")
+            if self.rng.random() < BOOKED_MISSED:
+                return  # the queue's sweep marks it a no-show once its window closes
+            # Come a few minutes into the check-in window (it opens 30 min before).
+            start = datetime.fromisoformat(booking["slot_start"])
+            arrive = start - timedelta(minutes=25) - self.clock()
+            await asyncio.sleep(max(arrive.total_seconds(), 0.0))
+            if await self._post(client, f"{base}/appointments/{booking['code']}/check-in", None):
+                self.bump("appointments_checked_in")
+                self.bump("tickets_issued")  # a check-in is a ticket too
+        except httpx.HTTPError as exc:
+            log.warning("simulation.booking_unreachable", error=repr(exc))
 
     async def counter(self, client: httpx.AsyncClient, counter_id: str) -> None:
         token = self.token(f"clerk-{counter_id}")

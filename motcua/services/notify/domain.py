@@ -38,6 +38,10 @@ class Kind(StrEnum):
     RESULT_READY = "result_ready"
     DOSSIER_RETURNED = "dossier_returned"
     DEADLINE_APOLOGY = "deadline_apology"
+    # Appointments booked at the queue (``reminders.py``).
+    APPOINTMENT_BOOKED = "appointment_booked"
+    APPOINTMENT_RESCHEDULED = "appointment_rescheduled"
+    APPOINTMENT_REMINDER = "appointment_reminder"
 
 
 # A queue message is useless once its moment has passed, so quiet hours never hold it.
@@ -50,6 +54,12 @@ REACHES: Mapping[Channel, tuple[ContactKind, ...]] = {
     Channel.WEBHOOK: ("phone", "email"),
     Channel.DEV_INBOX: ("phone", "email"),
 }
+
+
+APPOINTMENT_KINDS: frozenset[Kind] = frozenset(
+    {Kind.APPOINTMENT_BOOKED, Kind.APPOINTMENT_RESCHEDULED, Kind.APPOINTMENT_REMINDER}
+)
+"""Messages about a booking at the queue: no dossier, so none waits for a receipt."""
 
 
 class DeliveryStatus(StrEnum):

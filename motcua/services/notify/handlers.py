@@ -12,11 +12,16 @@ from typing import TypeVar
 
 import asyncpg
 
-from motcua.services.notify import triggers
+from motcua.services.notify import reminders, triggers
 from motcua.services.notify.usecases import Notifier
 from motcua.shared.bus.consumer import BatchHandler, Handler
 from motcua.shared.events import Envelope, Payload
 from motcua.shared.events.catalog import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentNoShow,
+    AppointmentRescheduled,
     CounterClosed,
     CounterOpened,
     DeadlineOverdue,
@@ -62,7 +67,18 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
         on_batch(closed, _bound_batch(triggers.dossier_closed, notifier))
     on_batch(DeadlineOverdue, _bound_batch(triggers.deadline_overdue, notifier))
 
+    # Appointments booked at the queue: a confirmation, then a reminder the day before.
+    for booked in (AppointmentBooked, AppointmentRescheduled):
+        on(booked, _bound(reminders.appointment_booked, notifier))
+    for ended in (AppointmentCheckedIn, AppointmentCancelled, AppointmentNoShow):
+        on(ended, _bound(reminders.appointment_ended, notifier))
+
     runtime.every(runtime.settings.metrics_sample_seconds, _expiry(notifier), "held-expiry")
+    runtime.every(
+        notifier.settings.appointment_reminder_sweep_seconds,
+        _reminders(notifier),
+        "appointment-reminders",
+    )
     runtime.consume(QUEUE, DOSSIERS, DEADLINES)
 
 
@@ -89,3 +105,12 @@ def _expiry(notifier: Notifier) -> Callable[[asyncpg.Connection], Awaitable[None
         await notifier.expire_held(conn)
 
     return expire
+
+
+def _reminders(notifier: Notifier) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+    """Reminders of booked appointments that fell due are recorded for sending."""
+
+    async def send(conn: asyncpg.Connection) -> None:
+        await reminders.send_due(notifier, conn)
+
+    return send

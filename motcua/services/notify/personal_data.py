@@ -10,7 +10,9 @@ longer than needed), ``purge_after_days`` after:
   ``.stopped``, whichever came first), for the contacts given with it and the
   messages about it;
 * a ticket's issue, for the kiosk's contact and the ticket's messages: a ticket
-  lives a day.
+  lives a day;
+* an appointment's booking plus 90 days (the farthest a booking may open ahead),
+  for the contact given when booking.
 
 At start-up, what is not sealed under the current key (stored in clear before
 sealing existed, or sealed under a key since retired to the old keys) is sealed
@@ -47,6 +49,7 @@ _EXPIRED = """
     (subject_kind = 'dossier' AND subject_id IN (
          SELECT dossier_id FROM dossiers WHERE closed_at < now() - $1::interval))
     OR (subject_kind = 'ticket' AND created_at < now() - $1::interval)
+    OR (subject_kind = 'appointment' AND created_at < now() - $1::interval - interval '90 days')
 """
 
 _ERASE_CONTACTS = f"""

@@ -69,6 +69,13 @@ class NotifySettings(ServiceSettings):
         "needs no sign-in: only in dev mode (`motcua dev` turns it on)",
     )
     timezone: str = "Asia/Ho_Chi_Minh"
+    appointment_reminder_time: time = Field(
+        default=time(16, 0),
+        description="Local time, on the working day before a booked slot, of its reminder",
+    )
+    appointment_reminder_sweep_seconds: float = Field(
+        default=60.0, gt=0, description="How often reminders that fell due are sent"
+    )
     quiet_hours_start: time = Field(
         default=time(21, 0), description="No non-urgent SMS from this local time..."
     )

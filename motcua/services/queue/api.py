@@ -132,11 +132,7 @@ async def issue_ticket(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketOut:
-    contact = (
-        ContactInput(body.contact.kind, body.contact.value, body.contact.language)
-        if body.contact
-        else None
-    )
+    contact = body.contact.as_input() if body.contact else None
     limit_contact_tickets(request, svc.settings, contact)
     view = await svc.issue(
         center_id,

@@ -5,17 +5,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from motcua.services.queue import api, handlers, metrics, pages, personal_data
+from motcua.services.queue import (
+    api,
+    booking_api,
+    booking_pages,
+    handlers,
+    metrics,
+    pages,
+    personal_data,
+    remote_api,
+)
+from motcua.services.queue.booking import Bookings
 from motcua.services.queue.contact_limits import ContactLimits
 from motcua.services.queue.directory import load_directory
 from motcua.services.queue.display import DisplayHub
 from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError, TooMany
 from motcua.services.queue.queries import QueueQueries
+from motcua.services.queue.remote_tickets import RemoteTickets
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import QueueService
+from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.centers import CenterBook
 from motcua.shared.errors import ErrorMap
 from motcua.shared.events.catalog import CenterConfigured
@@ -41,7 +54,15 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     personal_data.register(runtime)
     runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
     # HTTP.
-    app = runtime.create_app(api.router, pages.router, title="motcua queue", errors=ERRORS)
+    app = runtime.create_app(
+        api.router,
+        booking_api.router,
+        remote_api.router,
+        pages.router,
+        booking_pages.router,
+        title="motcua queue",
+        errors=ERRORS,
+    )
     pages.PAGES.install(app)
     hub = DisplayHub(
         settings.db.url,
@@ -74,6 +95,17 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
 
         centers.listeners.append(follow)
         app.state.queue = service
+        # Slots and the remote opening window follow the center's own calendar, the
+        # registry's: the one intake's receipts and deadlines' clocks count on.
+        national = WorkingCalendar.default()
+
+        def calendar_of(center_id: str) -> WorkingCalendar:
+            return centers.calendar(center_id, national)
+
+        app.state.bookings = Bookings(rt, service, calendar_of)
+        # The door codes and the remote limits' digests come from the service's secret.
+        secret = settings.auth_secret.get_secret_value().encode()
+        app.state.remote = RemoteTickets(rt, service, secret, calendar_of)
         app.state.queries = QueueQueries(service)
         await hub.start()
 
@@ -82,4 +114,13 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
 
     runtime.on_startup.append(start)
     runtime.on_shutdown.append(stop)
+
+    # Registered after ``start``, which builds the bookings this job sweeps.
+    async def no_shows(conn: asyncpg.Connection) -> None:
+        bookings: Bookings = app.state.bookings
+        remote: RemoteTickets = app.state.remote
+        await bookings.mark_no_shows(conn)
+        await remote.expire_unconfirmed(conn)
+
+    runtime.every(settings.no_show_sweep_seconds, no_shows, "no-shows")
     return app

@@ -52,6 +52,7 @@ class Kind(StrEnum):
     SERVICE_STARTED = "ticket.service_started"
     SERVICE_COMPLETED = "ticket.service_completed"
     CANCELLED = "ticket.cancelled"
+    ARRIVAL_CONFIRMED = "ticket.arrival_confirmed"
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,26 @@ class Ticket:
     finished_at: datetime | None = None
     dossier_id: uuid.UUID | None = None
     contact: Mapping[str, Any] | None = None  # the sealed form only, never the clear contact
+    appointment_id: uuid.UUID | None = None  # checked in with a booking; order_at = its slot
+    remote: bool = False  # taken from a phone: called only once arrival is confirmed
+    arrived_at: datetime | None = None
 
     @property
     def priority(self) -> bool:
         return self.priority_reason is not None
+
+    @property
+    def appointment(self) -> bool:
+        return self.appointment_id is not None
+
+    @property
+    def callable(self) -> bool:
+        """A remote ticket waits its turn from home, but is called only once here."""
+        return not self.remote or self.arrived_at is not None
+
+    def due(self, now: datetime | None) -> bool:
+        """A booked citizen whose slot has begun: called ahead of walk-ins (guard aside)."""
+        return self.appointment and now is not None and self.order_at <= now
 
     @property
     def order_key(self) -> tuple[datetime, int]:
@@ -124,7 +141,12 @@ def issue(
     lookup_code: str,
     priority_reason: str | None = None,
     contact: Mapping[str, Any] | None = None,
+    appointment_id: uuid.UUID | None = None,
+    slot_start: datetime | None = None,
+    remote: bool = False,
 ) -> Change:
+    """A new waiting ticket. A booked citizen's ticket takes its place in the queue at
+    the slot's start (``order_at``), not at the moment of check-in."""
     if priority_reason is not None and priority_reason not in PRIORITY_REASONS:
         raise Invalid("priority_reason", f"unknown priority reason {priority_reason!r}")
     ticket = Ticket(
@@ -139,10 +161,16 @@ def issue(
         priority_reason=priority_reason,
         status=Status.WAITING,
         issued_at=at,
-        order_at=at,
-        queued_at=at,
+        order_at=slot_start if slot_start is not None else at,
+        # A booked citizen's wait starts at their slot, not when they came early.
+        queued_at=max(at, slot_start) if slot_start is not None else at,
         contact=contact,
+        appointment_id=appointment_id,
+        remote=remote,
     )
+    if remote and priority_reason is not None:
+        # Priority is claimed before a clerk's eyes, at the kiosk, never from a phone.
+        raise Invalid("priority_reason", "priority can be claimed only at the kiosk")
     return Change(ticket, Kind.ISSUED, at, line.code, None)
 
 
@@ -170,6 +198,8 @@ _ALLOWED: dict[str, frozenset[Status]] = {
     "transfer": frozenset({Status.CALLED, Status.SERVING}),
     "cancel": frozenset({Status.WAITING, Status.CALLED}),
     "re-queue": frozenset({Status.NO_SHOW}),
+    "confirm arrival": frozenset({Status.WAITING}),
+    "expire": frozenset({Status.WAITING}),
 }
 
 
@@ -254,6 +284,22 @@ def cancel(ticket: Ticket, at: datetime) -> Change:
     return Change(gone, Kind.CANCELLED, at, ticket.line_code, ticket.counter_id)
 
 
+def confirm_arrival(ticket: Ticket, at: datetime) -> Change:
+    """A remote citizen is here: from now on the ticket can be called at its place."""
+    if not ticket.remote:
+        raise Invalid("lookup_code", f"ticket {ticket.number} was taken here, not remotely")
+    _require(ticket, "confirm arrival")
+    here = replace(ticket, arrived_at=at)
+    return Change(here, Kind.ARRIVAL_CONFIRMED, at, ticket.line_code, None)
+
+
+def expire_unconfirmed(ticket: Ticket, at: datetime) -> Change:
+    """A remote ticket skipped for too long without its citizen: a no-show."""
+    _require(ticket, "expire")
+    gone = replace(ticket, status=Status.NO_SHOW, finished_at=at)
+    return Change(gone, Kind.NO_SHOW, at, ticket.line_code, None)
+
+
 def requeue(ticket: Ticket, at: datetime, today: date) -> Change:
     """A no-show whose citizen came back today rejoins at the back of its line's queue.
 
@@ -298,29 +344,49 @@ class Selection:
 
 
 def select_next(
-    waiting: Iterable[Ticket], *, streak: int, max_priority_in_row: int
+    waiting: Iterable[Ticket],
+    *,
+    streak: int,
+    max_priority_in_row: int,
+    now: datetime | None = None,
 ) -> Selection | None:
-    """Priority tickets first, each class in issue order, under the fairness guard.
+    """Preferred tickets first, in queue order, under the fairness guard.
 
-    ``streak`` counts the counter's consecutive calls that picked a priority
-    ticket while a normal one was waiting (passed over). Once it reaches
-    ``max_priority_in_row``, the oldest normal ticket goes next. Only the head
-    of each class matters, so a store may pass just those two heads.
+    Three classes. Preferred: priority tickets and, from ``now`` on, booked citizens
+    whose slot has begun (``Ticket.due``); among them the earliest place goes first (a
+    booking's place is its slot's start). Walk-ins: every other ticket without a
+    booking, in queue order. Early: booked citizens who checked in before their slot;
+    they are called only when nobody else waits, so an idle counter need not idle.
+
+    ``streak`` counts the counter's consecutive calls that picked a preferred ticket
+    while a walk-in was waiting (passed over). Once it reaches ``max_priority_in_row``,
+    the oldest walk-in goes next: neither priority nor appointments can starve
+    walk-ins. A remote ticket whose citizen has not confirmed arrival is skipped.
+    Only the head of each class matters, so a store may pass just the heads of
+    priority, walk-in and booked tickets that can be called.
     """
     if max_priority_in_row < 1:
         raise ValueError("the fairness guard must allow at least one priority call in a row")
-    head_priority: Ticket | None = None
+    head_preferred: Ticket | None = None
     head_normal: Ticket | None = None
+    head_early: Ticket | None = None
     for t in waiting:
-        if t.priority:
-            if head_priority is None or t.order_key < head_priority.order_key:
-                head_priority = t
+        if not t.callable:
+            continue  # a remote citizen not here yet is skipped, not waited for
+        if t.priority or t.due(now):
+            if head_preferred is None or t.order_key < head_preferred.order_key:
+                head_preferred = t
+        elif t.appointment:
+            if head_early is None or t.order_key < head_early.order_key:
+                head_early = t
         elif head_normal is None or t.order_key < head_normal.order_key:
             head_normal = t
-    if head_priority is not None and (head_normal is None or streak < max_priority_in_row):
-        return Selection(head_priority, streak + 1 if head_normal is not None else 0)
+    if head_preferred is not None and (head_normal is None or streak < max_priority_in_row):
+        return Selection(head_preferred, streak + 1 if head_normal is not None else 0)
     if head_normal is not None:
-        return Selection(head_normal, 0, guard_applied=head_priority is not None)
+        return Selection(head_normal, 0, guard_applied=head_preferred is not None)
+    if head_early is not None:
+        return Selection(head_early, 0)
     return None
 
 

@@ -56,3 +56,66 @@ class TooMany(QueueError):
     def __init__(self, message: str, retry_after: int) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class Localized(QueueError):
+    """A refusal a citizen reads: ``key`` names its text in the queue's language catalogs
+    (``appointment_error.<key>``), filled from ``params``. The API puts it in the
+    citizen's language (``localize``); until then the message is the key itself."""
+
+    field: str | None
+    key: str
+    params: dict[str, Any]
+    text: str | None
+
+    def _localized(self, field: str, key: str, params: dict[str, Any]) -> None:
+        self.field = field
+        self.key = key
+        self.params = params
+        self.text = None
+
+    def localize(self, text: str) -> None:
+        self.text = text
+
+    @property
+    def message(self) -> str:
+        return self.text or self.key
+
+    def extra(self) -> dict[str, Any]:
+        return {"code": self.key}
+
+
+class Refused(Localized, Invalid):
+    """A booking or check-in that no state could make right: a slot in the past, on a
+    holiday or outside office hours (422, naming the field)."""
+
+    def __init__(self, field: str, key: str, **params: Any) -> None:
+        self._localized(field, key, params)
+        QueueError.__init__(self, key)
+
+
+class Taken(Localized, Conflict):
+    """A booking or check-in the current state forbids: a full slot, a code used twice,
+    a booking already cancelled (409)."""
+
+    def __init__(self, field: str, key: str, **params: Any) -> None:
+        self._localized(field, key, params)
+        QueueError.__init__(self, key)
+
+
+class Unknown(Localized, NotFound):
+    """A booking code nobody was given, or given at another center (404)."""
+
+    def __init__(self, field: str, key: str, **params: Any) -> None:
+        self._localized(field, key, params)
+        self.kind = "appointment"
+        QueueError.__init__(self, key)
+
+
+class Limited(Localized, TooMany):
+    """Too many remote tickets today from one phone or one address (429)."""
+
+    def __init__(self, field: str, key: str, retry_after: int, **params: Any) -> None:
+        self._localized(field, key, params)
+        self.retry_after = retry_after
+        QueueError.__init__(self, key)

@@ -65,6 +65,8 @@ def ticket_payload(
             return catalog.TicketCancelled(**facts, reason=reason)
         case Kind.REQUEUED:
             return catalog.TicketRequeued(**facts)
+        case Kind.ARRIVAL_CONFIRMED if t.arrived_at is not None:
+            return catalog.TicketArrivalConfirmed(**facts, arrived_at=t.arrived_at)
     raise ValueError(f"no event for {change.kind}")
 
 

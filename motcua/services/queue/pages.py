@@ -33,7 +33,7 @@ from motcua.services.queue.kiosk_form import error_keys, issue_request
 from motcua.services.queue.labels import helpers, line_name, qr_svg
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.settings import QueueSettings
-from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
+from motcua.services.queue.usecases import QueueService, TicketView
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
 from motcua.shared.web import Pages, language, page_url, read_form
@@ -237,11 +237,7 @@ async def _issue_from_form(request: Request, center: Center, form: dict[str, str
         return await again(422, [".".join(str(p) for p in e["loc"]) for e in exc.errors()])
     if body.line_code not in center.lines:
         return await again(422, ["line_code"])
-    contact = (
-        ContactInput(body.contact.kind, body.contact.value, body.contact.language)
-        if body.contact
-        else None
-    )
+    contact = body.contact.as_input() if body.contact else None
     try:
         limit_contact_tickets(request, _settings(request), contact)
     except TooMany:

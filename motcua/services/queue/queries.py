@@ -93,7 +93,9 @@ class QueueQueries:
         day = day or center.local_day(self.service.clock())
         async with self.snapshot() as conn:
             entries = await reads.log_entries(conn, center_id, day)
-        return statistics.waiting_histogram(center_id, day, entries)
+            booked = await reads.appointments_by_status(conn, center_id, day)
+        figures = statistics.appointment_figures(booked, entries)
+        return statistics.waiting_histogram(center_id, day, entries, figures)
 
     async def daily_stats(self, center_id: str, day: date | None = None) -> statistics.DailyStats:
         """Statistics of one local day (today by default) per line and per counter."""

@@ -8,13 +8,14 @@ from dataclasses import asdict, fields
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from motcua.services.queue import statistics
+from motcua.services.queue.appointments import Appointment, Slot
 from motcua.services.queue.board import Board, CounterBoard
 from motcua.services.queue.directory import Center
 from motcua.services.queue.statistics import DailyStats
-from motcua.services.queue.usecases import TicketView
+from motcua.services.queue.usecases import ContactInput, TicketView
 from motcua.shared.events.catalog import PriorityReason
 
 _SEPARATORS = r"[\s.\-()]"
@@ -75,6 +76,10 @@ class ContactIn(_In):
             raise ValueError("not an e-mail address")
         return value
 
+    def as_input(self) -> ContactInput:
+        """What the use cases take: the contact without the consent, which it implies."""
+        return ContactInput(self.kind, self.value, self.language)
+
 
 class IssueTicketIn(_In):
     line_code: str = Field(min_length=1, max_length=32, description="Service line, e.g. justice")
@@ -123,6 +128,13 @@ class TicketOut(BaseModel):
     issued_at: datetime
     called_at: datetime | None
     dossier_id: uuid.UUID | None
+    appointment_id: uuid.UUID | None = Field(
+        default=None, description="The booking checked in at the kiosk; none for a walk-in"
+    )
+    remote: bool = Field(default=False, description="Taken from a phone")
+    arrived_at: datetime | None = Field(
+        default=None, description="A remote ticket's confirmed arrival; called only after it"
+    )
 
     @classmethod
     def of(cls, view: TicketView) -> TicketOut:
@@ -321,6 +333,17 @@ class WaitingBucketOut(BaseModel):
     count: int
 
 
+class AppointmentStatsOut(BaseModel):
+    booked: int = Field(description="Bookings for the day, cancelled ones aside")
+    checked_in: int
+    no_show: int
+    cancelled: int
+    mean_wait_booked_seconds: float | None = Field(
+        description="From the slot's start (or a later check-in) to the call"
+    )
+    mean_wait_walk_in_seconds: float | None
+
+
 class WaitingStatsOut(BaseModel):
     """A day's waiting-time distribution: aggregate only, no ticket or contact."""
 
@@ -330,8 +353,82 @@ class WaitingStatsOut(BaseModel):
     mean_wait_seconds: float | None
     p90_wait_seconds: float | None
     buckets: list[WaitingBucketOut]
+    appointments: AppointmentStatsOut | None = Field(
+        default=None,
+        description="The day's bookings, check-ins and no-shows, and the mean wait of "
+        "booked citizens against walk-ins",
+    )
 
     @classmethod
     def of(cls, h: statistics.WaitingHistogram) -> WaitingStatsOut:
         buckets = [WaitingBucketOut(label=label, count=n) for label, n in h.buckets]
         return cls.model_validate({**asdict(h), "buckets": buckets})
+
+
+# ----------------------------------------------------------------- appointments
+
+
+class BookIn(_In):
+    line_code: str = Field(min_length=1, max_length=32, description="Service line, e.g. justice")
+    slot_start: AwareDatetime = Field(description="Start of a free slot, as listed")
+    contact: ContactIn | None = Field(
+        default=None, description="For the confirmation and the reminder (with consent)"
+    )
+
+
+class RescheduleIn(_In):
+    slot_start: AwareDatetime = Field(description="Start of another free slot of the line")
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    end: datetime
+    free: int = Field(description="Places left in the slot")
+
+    @classmethod
+    def of(cls, slot: Slot) -> SlotOut:
+        return cls(start=slot.start, end=slot.end, free=slot.free)
+
+
+class AppointmentOut(BaseModel):
+    """A booking as its citizen sees it: the code is what the kiosk asks for."""
+
+    appointment_id: uuid.UUID
+    code: str = Field(description="Typed at the kiosk, or shown there as a QR code")
+    center_id: str
+    line_code: str
+    slot_start: datetime
+    slot_end: datetime
+    status: Literal["booked", "checked_in", "cancelled", "no_show"]
+    booked_at: datetime
+
+    @classmethod
+    def of(cls, a: Appointment) -> AppointmentOut:
+        # By name, so the sealed contact stays out.
+        return cls.model_validate({**_shallow(a), "status": a.status.value})
+
+
+# ---------------------------------------------------------------- remote tickets
+
+
+class RemoteTicketIn(_In):
+    """No ``priority_reason``: priority is claimed at the kiosk, before a clerk's eyes."""
+
+    line_code: str = Field(min_length=1, max_length=32, description="Service line, e.g. justice")
+    contact: ContactIn = Field(
+        description="The phone (or e-mail) for 'your turn soon'; also what the day's "
+        "limit per phone counts"
+    )
+
+
+class ArrivalIn(_In):
+    door_code: str = Field(
+        min_length=4,
+        max_length=16,
+        pattern="^[A-Za-z0-9]+$",
+        description="Today's code from the QR on the center's door or the kiosk's screen",
+    )
+
+
+class DoorCodeOut(BaseModel):
+    door_code: str

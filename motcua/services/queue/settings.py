@@ -2,12 +2,80 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from datetime import time
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from motcua.services.queue.appointments import BookingRules
+from motcua.services.queue.remote import RemoteRules
 from motcua.shared.settings import ServiceSettings
+
+
+class AppointmentSettings(BaseModel):
+    """How a center lets citizens come at their time (booked slots and remote tickets);
+    the defaults, or one center's own."""
+
+    slot_minutes: int = Field(default=15, ge=5, le=240, description="Length of one slot")
+    reserved_counters: int = Field(
+        default=1,
+        ge=0,
+        le=50,
+        description="Counters per line kept for appointments (bookings per slot); the "
+        "line's other counters serve walk-ins. 0 turns booking off for the center",
+    )
+    opens_days_ahead: int = Field(
+        default=14, ge=1, le=90, description="Booking opens this many days before a slot"
+    )
+    closes_minutes_before: int = Field(
+        default=30, ge=0, le=1440, description="Booking closes this long before a slot"
+    )
+    daily_cap_per_line: int = Field(
+        default=40, ge=0, le=10_000, description="Bookings per line per day at most"
+    )
+    check_in_early_minutes: int = Field(
+        default=30, ge=0, le=240, description="The kiosk takes a booking code this early"
+    )
+    check_in_late_minutes: int = Field(
+        default=15, ge=0, le=240, description="...and this late; after that it is a no-show"
+    )
+
+    remote_opens_at: time = Field(
+        default=time(7, 0), description="Remote tickets for today from this local time"
+    )
+    remote_closes_at: time = Field(default=time(16, 0), description="...until this one")
+    remote_per_phone_per_day: int = Field(
+        default=1, ge=0, le=20, description="Remote tickets one phone number may take a day"
+    )
+    remote_per_client_per_day: int = Field(
+        default=5,
+        ge=0,
+        le=1000,
+        description="Remote tickets one client address may take a day (a family, a NAT)",
+    )
+    remote_grace_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=240,
+        description="A remote ticket skipped this long without confirmed arrival is a no-show",
+    )
+
+    def rules(self) -> BookingRules:
+        return BookingRules(**self.model_dump(include=_BOOKING_FIELDS))
+
+    def remote(self) -> RemoteRules:
+        return RemoteRules(
+            opens_at=self.remote_opens_at,
+            closes_at=self.remote_closes_at,
+            per_phone_per_day=self.remote_per_phone_per_day,
+            per_client_per_day=self.remote_per_client_per_day,
+            grace_minutes=self.remote_grace_minutes,
+        )
+
+
+_BOOKING_FIELDS = {f.name for f in fields(BookingRules)}
 
 
 class QueueSettings(ServiceSettings):
@@ -87,8 +155,32 @@ class QueueSettings(ServiceSettings):
         "procedure catalog and receives dossiers there (intake must allow this service's "
         "origin by CORS)",
     )
+    appointments: AppointmentSettings = Field(
+        default_factory=AppointmentSettings,
+        description="Booking rules of every center (slot length, counters reserved for "
+        "appointments, booking window, daily cap, check-in window); a JSON object",
+    )
+    appointment_centers: dict[str, AppointmentSettings] = Field(
+        default_factory=dict,
+        description="A center's own booking rules, replacing the defaults for it; a JSON "
+        "object keyed by center id",
+    )
+    no_show_sweep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often bookings past their check-in window, and remote tickets "
+        "skipped past their grace time, are marked no-show",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL at which citizens' phones reach the queue's pages, printed in "
         "the ticket's QR code; the kiosk's own address when unset",
     )
+
+    def booking_rules(self, center_id: str) -> BookingRules:
+        """The booking rules of one center: its own, else the defaults."""
+        return self.appointment_centers.get(center_id, self.appointments).rules()
+
+    def remote_rules(self, center_id: str) -> RemoteRules:
+        """The remote-ticket rules of one center: its own, else the defaults."""
+        return self.appointment_centers.get(center_id, self.appointments).remote()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -34,6 +34,7 @@ class LogEntry:
     counter_id: str | None
     wait_seconds: float | None = None
     service_seconds: float | None = None
+    booked: bool = False  # the ticket of a booking checked in at the kiosk
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,33 @@ WAIT_BUCKETS_MINUTES: tuple[int, ...] = (5, 10, 15, 20, 30, 45, 60)
 
 
 @dataclass(frozen=True)
+class AppointmentFigures:
+    """A day's bookings and how their citizens waited, against walk-ins."""
+
+    booked: int  # bookings for the day, whatever became of them but a cancellation
+    checked_in: int
+    no_show: int
+    cancelled: int
+    mean_wait_booked_seconds: float | None
+    mean_wait_walk_in_seconds: float | None
+
+
+def appointment_figures(
+    by_status: Mapping[str, int], entries: Iterable[LogEntry]
+) -> AppointmentFigures:
+    """``by_status``: the day's bookings counted per status (booked, checked_in, …)."""
+    calls = [e for e in entries if e.kind == Kind.CALLED and e.wait_seconds is not None]
+    return AppointmentFigures(
+        booked=sum(n for status, n in by_status.items() if status != "cancelled"),
+        checked_in=by_status.get("checked_in", 0),
+        no_show=by_status.get("no_show", 0),
+        cancelled=by_status.get("cancelled", 0),
+        mean_wait_booked_seconds=_mean([e.wait_seconds or 0.0 for e in calls if e.booked]),
+        mean_wait_walk_in_seconds=_mean([e.wait_seconds or 0.0 for e in calls if not e.booked]),
+    )
+
+
+@dataclass(frozen=True)
 class WaitingHistogram:
     """How long the day's called tickets waited: counts per bucket, no ticket identity."""
 
@@ -123,9 +151,15 @@ class WaitingHistogram:
     mean_wait_seconds: float | None
     p90_wait_seconds: float | None
     buckets: list[tuple[str, int]]
+    appointments: AppointmentFigures | None = None
 
 
-def waiting_histogram(center_id: str, day: date, entries: Iterable[LogEntry]) -> WaitingHistogram:
+def waiting_histogram(
+    center_id: str,
+    day: date,
+    entries: Iterable[LogEntry],
+    appointments: AppointmentFigures | None = None,
+) -> WaitingHistogram:
     waits = [
         e.wait_seconds for e in entries if e.kind == Kind.CALLED and e.wait_seconds is not None
     ]
@@ -144,4 +178,5 @@ def waiting_histogram(center_id: str, day: date, entries: Iterable[LogEntry]) ->
         _mean(waits),
         nearest_rank(waits, 90),
         list(zip(labels, counts, strict=True)),
+        appointments,
     )

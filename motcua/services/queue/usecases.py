@@ -9,7 +9,7 @@ disagree with the tickets.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -29,6 +29,8 @@ from motcua.shared.events.envelope import Payload, new_event, ticket_correlation
 from motcua.shared.runtime import UnitsOfWork
 
 Clock = Callable[[], datetime]
+Admission = Callable[[asyncpg.Connection, datetime], Awaitable[tuple[str, str]]]
+"""Admits one more remote ticket (or refuses): the digests of its phone and address."""
 PRODUCER = "queue"
 # Service times older than this say little about today's pace.
 RECENT_SERVICE = timedelta(days=30)
@@ -87,8 +89,11 @@ class QueueService:
         priority_reason: str | None = None,
         contact: ContactInput | None = None,
         idempotency_key: str | None = None,
+        admit: Admission | None = None,
     ) -> TicketView:
-        """Issue the next number on a line; a repeated idempotency key returns the first ticket."""
+        """Issue the next number on a line; a repeated idempotency key returns the first
+        ticket. ``admit`` makes it a remote ticket: it checks, in the same transaction,
+        that one more may be given, and names its phone and client address."""
         center = self.directory.center(center_id)
         line = center.line(line_code)
         for _ in range(_LOOKUP_ATTEMPTS):
@@ -98,14 +103,15 @@ class QueueService:
                         earlier = await repo.ticket_by_request(conn, center_id, idempotency_key)
                         if earlier is not None:
                             return await self._replay(conn, earlier, line)
-                    return await self._issue(
-                        conn, center, line, priority_reason, contact, idempotency_key
+                    remote = await admit(conn, self.clock()) if admit is not None else None
+                    return await self.issue_in(
+                        conn, center, line, priority_reason, contact, idempotency_key, remote=remote
                     )
             except (repo.DuplicateLookupCode, repo.DuplicateRequest):
                 continue  # a fresh code, or the concurrent twin's ticket, on the next attempt
         raise Conflict("could not issue a ticket; please retry")
 
-    async def _issue(
+    async def issue_in(
         self,
         conn: asyncpg.Connection,
         center: Center,
@@ -113,7 +119,13 @@ class QueueService:
         priority_reason: str | None,
         contact: ContactInput | None,
         idempotency_key: str | None,
+        *,
+        booking: tuple[uuid.UUID, datetime] | None = None,
+        remote: tuple[str, str] | None = None,
     ) -> TicketView:
+        """Issue in the caller's transaction. ``booking`` (appointment id, slot start) is
+        a booked citizen's check-in; ``remote`` (the digests of the phone and of the
+        client address) a ticket taken from a phone."""
         now = self.clock()
         seq = await repo.next_ticket_seq(conn, center.center_id, line.code, center.local_day(now))
         ticket_id = uuid.uuid4()
@@ -126,6 +138,9 @@ class QueueService:
             lookup_code=domain.new_lookup_code(),
             priority_reason=priority_reason,
             contact=self._seal(contact, ticket_id),
+            appointment_id=booking[0] if booking else None,
+            slot_start=booking[1] if booking else None,
+            remote=remote is not None,
         )
         event_id = uuid.uuid4()
         ticket, facts = await repo.insert_ticket(
@@ -135,6 +150,8 @@ class QueueService:
             display=events.display_message(event_id, center.center_id, change),
             window=self.settings.eta_window,
             since=now - RECENT_SERVICE,
+            requester=remote[0] if remote else None,
+            client=remote[1] if remote else None,
         )
         view = self._estimate(ticket, facts)
         await self._publish(conn, center, replace(change, ticket=ticket), view, event_id)
@@ -202,12 +219,18 @@ class QueueService:
                 heads,
                 streak=state.priority_streak,
                 max_priority_in_row=self.settings.max_priority_in_row,
+                now=now,
             )
             if chosen is None:
                 return None
             if chosen.streak != state.priority_streak:
                 await repo.set_priority_streak(conn, center_id, counter_id, chosen.streak)
-            return await self._apply(conn, center, domain.call(chosen.ticket, counter_id, now))
+            # Remote tickets this call went past while their citizen was not here yet
+            # start their grace time (``remote.py``).
+            await repo.mark_skipped(
+                conn, center_id, center.local_day(now), state.line_codes, chosen.ticket, now
+            )
+            return await self.apply(conn, center, domain.call(chosen.ticket, counter_id, now))
 
     # ------------------------------------------------- a ticket at a counter
 
@@ -262,7 +285,7 @@ class QueueService:
         async with self.db.unit_of_work() as conn:
             ticket = await repo.lock_ticket(conn, center_id, ticket_id)
             change = domain.cancel(ticket, self.clock())
-            return await self._apply(conn, center, change, reason=reason)
+            return await self.apply(conn, center, change, reason=reason)
 
     async def requeue(self, center_id: str, ticket_id: uuid.UUID) -> TicketView:
         """A no-show whose citizen came back the same day joins the queue again."""
@@ -271,7 +294,7 @@ class QueueService:
             ticket = await repo.lock_ticket(conn, center_id, ticket_id)
             now = self.clock()
             change = domain.requeue(ticket, now, center.local_day(now))
-            return await self._apply(conn, center, change)
+            return await self.apply(conn, center, change)
 
     # ------------------------------------------------------------ plumbing
 
@@ -302,9 +325,9 @@ class QueueService:
         center.counter(counter_id)
         async with self.db.unit_of_work() as conn:
             ticket = await repo.lock_ticket(conn, center_id, ticket_id)
-            return await self._apply(conn, center, transition(ticket, self.clock()))
+            return await self.apply(conn, center, transition(ticket, self.clock()))
 
-    async def _apply(
+    async def apply(
         self, conn: asyncpg.Connection, center: Center, change: Change, *, reason: str | None = None
     ) -> TicketView:
         """Store one ticket change and publish its event, in the caller's transaction."""

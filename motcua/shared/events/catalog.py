@@ -119,6 +119,58 @@ class CounterClosed(Payload, event_type="counter.closed"):
     counter_id: str = Field(max_length=32)
 
 
+# ---------------------------------------------------- queue stream: appointments
+
+
+class AppointmentFacts(Payload):
+    """Fields every appointment event carries: which booking, which line, which slot."""
+
+    appointment_id: uuid.UUID
+    line_code: Code = Field(min_length=1, max_length=32)
+    code: str = Field(
+        min_length=1,
+        max_length=16,
+        description="The booking code the citizen types or shows as a QR at the kiosk",
+    )
+    slot_start: AwareDatetime
+    slot_end: AwareDatetime
+    contact: SealedContact | None = Field(
+        default=None,
+        description="Given with consent when booking; sealed with context appointment_id. "
+        "For the confirmation and the reminder",
+    )
+
+
+class AppointmentBooked(AppointmentFacts, event_type="appointment.booked"):
+    booked_at: AwareDatetime
+
+
+class AppointmentRescheduled(AppointmentFacts, event_type="appointment.rescheduled"):
+    previous_slot_start: AwareDatetime
+
+
+class AppointmentCancelled(AppointmentFacts, event_type="appointment.cancelled"):
+    """The booking is cancelled and its place in the slot is free again."""
+
+
+class AppointmentCheckedIn(AppointmentFacts, event_type="appointment.checked_in"):
+    """The citizen came: the kiosk took the code and issued a ticket placed at the slot."""
+
+    ticket_id: uuid.UUID
+    number: str = Field(min_length=1, max_length=16, description="The ticket's display number")
+    checked_in_at: AwareDatetime
+
+
+class AppointmentNoShow(AppointmentFacts, event_type="appointment.no_show"):
+    """Not checked in by the end of the check-in window; the place is not given back."""
+
+
+class TicketArrivalConfirmed(TicketFacts, event_type="ticket.arrival_confirmed"):
+    """A remote ticket's citizen is at the center (kiosk or door QR): it can be called."""
+
+    arrived_at: AwareDatetime
+
+
 # -------------------------------------------------------------- dossier stream
 
 
@@ -342,6 +394,12 @@ QUEUE_EVENTS: tuple[type[Payload], ...] = (
     TicketRequeued,
     CounterOpened,
     CounterClosed,
+    AppointmentBooked,
+    AppointmentRescheduled,
+    AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentNoShow,
+    TicketArrivalConfirmed,
 )
 DOSSIER_EVENTS: tuple[type[DossierFacts], ...] = (
     DossierReceived,

@@ -159,6 +159,30 @@ def clock(queue_env: QueueEnv) -> Iterator[FakeClock]:
         queue_env.service.clock = real
 
 
+class CenterRules:
+    """Gives one center its own booking and remote-ticket rules for one test; the queue's
+    settings come back afterwards (``own_rules``)."""
+
+    def __init__(self, env: QueueEnv) -> None:
+        self.env = env
+
+    def __call__(self, center_id: str, **rules: Any) -> None:
+        from motcua.services.queue.settings import AppointmentSettings
+
+        own = {center_id: AppointmentSettings(**rules)}
+        service = self.env.service
+        service.settings = service.settings.model_copy(update={"appointment_centers": own})
+
+
+@pytest.fixture
+def own_rules(queue_env: QueueEnv) -> Iterator[CenterRules]:
+    real = queue_env.service.settings
+    try:
+        yield CenterRules(queue_env)
+    finally:
+        queue_env.service.settings = real
+
+
 async def state_of(pg: asyncpg.Connection, center_id: str) -> dict[str, list[tuple[Any, ...]]]:
     """Everything the queue stores about one center, to prove a request changed nothing."""
     queries = {

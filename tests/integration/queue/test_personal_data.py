@@ -70,3 +70,41 @@ async def test_a_finished_tickets_contact_and_reason_go_after_the_horizon(
     for t in kept:
         assert rows[t]["contact"] is not None
         assert rows[t]["priority_reason"] == "pregnancy"
+
+
+async def booking(pg: asyncpg.Connection, status: str, changed_days_ago: float) -> uuid.UUID:
+    appointment_id = uuid.uuid4()
+    at = datetime.now(UTC) - timedelta(days=changed_days_ago)
+    await pg.execute(
+        """
+        INSERT INTO appointments
+            (appointment_id, center_id, line_code, local_day, slot_start, slot_end, code,
+             status, booked_at, contact, updated_at)
+        VALUES ($1, 'c-1', 'A', $2, $3, $3, $4, $5, $3, $6, $3)
+        """,
+        appointment_id,
+        at.date(),
+        at,
+        uuid.uuid4().hex[:8],
+        status,
+        json.dumps({"kind": "phone", "sealed": "x", "key_id": "k1", "language": "vi"}),
+    )
+    return appointment_id
+
+
+async def test_an_ended_bookings_contact_goes_after_the_horizon(pg: asyncpg.Connection) -> None:
+    retention = create_app(QueueSettings(purge_after_days=7)).state.runtime.retention
+    expired = [await booking(pg, s, 8) for s in ("checked_in", "no_show", "cancelled")]
+    kept = [await booking(pg, "checked_in", 6), await booking(pg, "booked", 30)]
+
+    swept = await retention.sweep_once(pg)
+
+    assert swept is not None
+    assert swept["booking_details"] == 3
+    rows = {
+        r["appointment_id"]: r["contact"]
+        for r in await pg.fetch("SELECT appointment_id, contact FROM appointments")
+    }
+    assert len(rows) == 5  # the bookings stay, for the statistics
+    assert all(rows[a] is None for a in expired)
+    assert all(rows[a] is not None for a in kept)

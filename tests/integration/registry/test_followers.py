@@ -59,6 +59,16 @@ async def test_a_new_center_and_its_day_off_reach_every_service_without_restart(
         lambda: queue_center(stack, center), until=lambda c: c["status"] == 200, what="queue"
     )
     assert [c["counter_id"] for c in served["counters"]] == ["Q1", "Q2"]
+    # Queue's bookable slots follow the same calendar: none on the center's day off,
+    # while the next working day has them.
+    after = national.next_working_day(day_off)
+    async with stack.client("queue") as http:
+        on_day_off = await http.get(f"/centers/{center}/lines/justice/slots?day={day_off}")
+        on_next_day = await http.get(f"/centers/{center}/lines/justice/slots?day={after}")
+    assert on_day_off.status_code == 200, on_day_off.text
+    assert on_day_off.json() == []
+    assert on_next_day.status_code == 200, on_next_day.text
+    assert on_next_day.json() != []
     # Intake: the dossier code carries the center's code; the appointment its calendar.
     async with stack.client("intake") as http:
         r = await http.post(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from motcua.services.notify.domain import AFTER_RECEIPT, Kind, waits_for_receipt
+from motcua.services.notify.domain import (
+    AFTER_RECEIPT,
+    APPOINTMENT_KINDS,
+    Kind,
+    waits_for_receipt,
+)
 
 LATER = [Kind.SUPPLEMENT_REQUESTED, Kind.RESULT_READY, Kind.DOSSIER_RETURNED]
 
@@ -15,11 +20,14 @@ def test_a_dossier_message_waits_until_the_receipt_is_known(kind: Kind) -> None:
     assert not waits_for_receipt(kind, received=True)
 
 
-@pytest.mark.parametrize("kind", [Kind.DOSSIER_RECEIVED, Kind.TURN_SOON, Kind.TICKET_CALLED])
+@pytest.mark.parametrize(
+    "kind", [Kind.DOSSIER_RECEIVED, Kind.TURN_SOON, Kind.TICKET_CALLED, *APPOINTMENT_KINDS]
+)
 def test_the_receipt_itself_and_queue_messages_never_wait(kind: Kind) -> None:
     assert not waits_for_receipt(kind, received=False)
 
 
 def test_every_dossier_message_but_the_receipt_waits_for_it() -> None:
-    dossier_kinds = set(Kind) - {Kind.TURN_SOON, Kind.TICKET_CALLED, Kind.DOSSIER_RECEIVED}
+    queue_kinds = {Kind.TURN_SOON, Kind.TICKET_CALLED, *APPOINTMENT_KINDS}
+    dossier_kinds = set(Kind) - queue_kinds - {Kind.DOSSIER_RECEIVED}
     assert dossier_kinds == AFTER_RECEIPT

@@ -11,6 +11,7 @@ import pytest
 from motcua.services.notify.domain import Channel, Kind
 from motcua.services.notify.message_templates import LANGUAGES, Composer, Renderer
 
+_BOOKING = {"code": "K7Q2M9XD", "slot_start": "2025-11-28T02:00:00+00:00", "line_code": "justice"}
 SAMPLES: dict[Kind, dict[str, Any]] = {
     Kind.TURN_SOON: {"number": "A012", "ahead": 2, "wait_minutes": 8, "line_code": "A"},
     Kind.TICKET_CALLED: {"number": "A012", "counter_id": "3", "line_code": "A"},
@@ -42,6 +43,10 @@ SAMPLES: dict[Kind, dict[str, Any]] = {
         "new_appointment_at": "2025-12-02T10:00:00+00:00",
         "lookup_url": "https://motcua.example.vn/lookup?code=HS-000123",
     },
+    # Appointments booked at the queue.
+    Kind.APPOINTMENT_BOOKED: _BOOKING,
+    Kind.APPOINTMENT_RESCHEDULED: _BOOKING,
+    Kind.APPOINTMENT_REMINDER: _BOOKING,
 }
 EXPECTED = {
     ("vi", Kind.DOSSIER_RECEIVED): "Ngày hẹn trả kết quả: 16:00 28/11/2025",
@@ -50,6 +55,10 @@ EXPECTED = {
     ("en", Kind.DEADLINE_APOLOGY): "New date for your result: 17:00 02/12/2025",
     ("vi", Kind.TICKET_CALLED): "Mời số A012 đến quầy 3.",
     ("en", Kind.TICKET_CALLED): "Ticket A012: please go to counter 3 now.",
+    ("vi", Kind.APPOINTMENT_BOOKED): "lúc 09:00 28/11/2025. Mã đặt lịch: K7Q2M9XD.",
+    ("en", Kind.APPOINTMENT_BOOKED): "booked for 09:00 28/11/2025. Booking code: K7Q2M9XD.",
+    ("vi", Kind.APPOINTMENT_REMINDER): "lịch hẹn lúc 09:00 28/11/2025, mã K7Q2M9XD",
+    ("en", Kind.APPOINTMENT_REMINDER): "appointment is at 09:00 28/11/2025, code K7Q2M9XD",
 }
 RENDERER = Renderer()
 COMPOSER = Composer(RENDERER, public_url="https://motcua.example.vn/", link_secret="s")

@@ -58,8 +58,20 @@
         var old = fig.querySelector("svg");
         if (old) { old.replaceWith(svg); } else { fig.appendChild(svg); }
         missing.hidden = true;
+        showAppointments(data.appointments);
       })
       .catch(function () { missing.hidden = false; });
+  }
+  // Bookings, check-ins, no-shows and the mean wait of booked citizens against walk-ins.
+  function showAppointments(a) {
+    var box = document.querySelector("[data-testid=queue-appointments]");
+    if (!box || !a) { return; }
+    box.querySelectorAll("[data-field]").forEach(function (dd) {
+      var v = a[dd.dataset.field];
+      var seconds = dd.dataset.field.indexOf("seconds") >= 0;
+      dd.textContent = v === null ? "–" : seconds ? Math.round(v / 60) + " min" : String(v);
+    });
+    box.hidden = false;
   }
   drawWaiting();
   window.setInterval(drawWaiting, every);

@@ -12,7 +12,12 @@ import asyncpg
 
 from motcua.services.queue.board import CallRecord, LineLoad
 from motcua.services.queue.domain import CounterState, Status, Ticket
-from motcua.services.queue.repository.tickets import TICKET_COLUMNS, counter_from, ticket_from
+from motcua.services.queue.repository.tickets import (
+    TICKET_COLUMNS,
+    counter_from,
+    ticket_and,
+    ticket_from,
+)
 from motcua.services.queue.statistics import LogEntry
 
 
@@ -40,13 +45,7 @@ async def waiting_tickets(
         center_id,
         day,
     )
-    out: list[tuple[Ticket, int]] = []
-    for r in rows:
-        values = dict(r)
-        position = values.pop("position")
-        values["status"] = Status(values["status"])
-        out.append((Ticket(**values), position))
-    return out
+    return [ticket_and(r, "position") for r in rows]
 
 
 async def tickets_of_day(
@@ -92,13 +91,30 @@ async def waiting_load(conn: asyncpg.Connection, center_id: str, day: date) -> l
 async def log_entries(conn: asyncpg.Connection, center_id: str, day: date) -> list[LogEntry]:
     rows = await conn.fetch(
         """
-        SELECT kind, line_code, counter_id, wait_seconds, service_seconds
-        FROM ticket_log WHERE center_id = $1 AND local_day = $2 ORDER BY id
+        SELECT l.kind, l.line_code, l.counter_id, l.wait_seconds, l.service_seconds,
+               t.appointment_id IS NOT NULL AS booked
+        FROM ticket_log l JOIN tickets t USING (ticket_id)
+        WHERE l.center_id = $1 AND l.local_day = $2 ORDER BY l.id
         """,
         center_id,
         day,
     )
     return [LogEntry(**dict(r)) for r in rows]
+
+
+async def appointments_by_status(
+    conn: asyncpg.Connection, center_id: str, day: date
+) -> dict[str, int]:
+    """The bookings of one local day, counted per status."""
+    rows = await conn.fetch(
+        """
+        SELECT status, count(*) AS n FROM appointments
+        WHERE center_id = $1 AND local_day = $2 GROUP BY status
+        """,
+        center_id,
+        day,
+    )
+    return {r["status"]: r["n"] for r in rows}
 
 
 async def last_calls(

@@ -40,7 +40,8 @@ class QueueFacts:
 TICKET_COLUMNS = """
     ticket_id, issue_seq, center_id, local_day, issued_line_code, line_code, seq, number,
     lookup_code, priority_reason, status, issued_at, order_at, queued_at, counter_id,
-    call_count, called_at, service_started_at, finished_at, dossier_id, contact
+    call_count, called_at, service_started_at, finished_at, dossier_id, contact, appointment_id,
+    remote, arrived_at
 """
 
 
@@ -48,6 +49,14 @@ def ticket_from(row: asyncpg.Record) -> Ticket:
     values = dict(row)
     values["status"] = Status(values["status"])
     return Ticket(**values)
+
+
+def ticket_and(row: asyncpg.Record, column: str) -> tuple[Ticket, Any]:
+    """A ticket read with one more column beside it (a position, a time)."""
+    values = dict(row)
+    extra = values.pop(column)
+    values["status"] = Status(values["status"])
+    return Ticket(**values), extra
 
 
 def counter_from(row: asyncpg.Record) -> CounterState:
@@ -122,13 +131,15 @@ async def insert_ticket(
     display: dict[str, Any],
     window: int,
     since: datetime,
+    requester: str | None = None,
+    client: str | None = None,
 ) -> tuple[Ticket, QueueFacts]:
     """Store a new ticket with its history row and display notification.
 
     Returns the ticket (with its tie-breaking ``issue_seq``) and its place in the queue.
     """
     t = c.ticket
-    log, notify = _log_sql(18, "t")
+    log, notify = _log_sql(22, "t")
     try:
         row = await conn.fetchrow(
             f"""
@@ -136,8 +147,10 @@ async def insert_ticket(
                 INSERT INTO tickets (
                     ticket_id, center_id, local_day, issued_line_code, line_code, seq, number,
                     lookup_code, priority_reason, status, issued_at, order_at, queued_at,
-                    contact, idempotency_key, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11)
+                    contact, idempotency_key, updated_at, appointment_id, remote, requester,
+                    client)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11,
+                        $18, $19, $20, $21)
                 RETURNING {TICKET_COLUMNS}
             ),
             logged AS ({log}),
@@ -161,6 +174,10 @@ async def insert_ticket(
             idempotency_key,
             since,
             window,
+            t.appointment_id,
+            t.remote,
+            requester,
+            client,
             *_log_args(t.center_id, t.local_day, c, display),
         )
     except asyncpg.UniqueViolationError as exc:
@@ -179,7 +196,7 @@ async def save_change(
 ) -> None:
     """Write a ticket's state after a transition, with its history row and notification."""
     t = c.ticket
-    log, notify = _log_sql(13, "saved")
+    log, notify = _log_sql(14, "saved")
     try:
         await conn.execute(
             f"""
@@ -187,7 +204,7 @@ async def save_change(
                 UPDATE tickets SET
                     line_code = $2, status = $3, order_at = $4, queued_at = $5,
                     counter_id = $6, call_count = $7, called_at = $8, service_started_at = $9,
-                    finished_at = $10, dossier_id = $11, updated_at = $12
+                    finished_at = $10, dossier_id = $11, updated_at = $12, arrived_at = $13
                 WHERE ticket_id = $1
                 RETURNING ticket_id
             ),
@@ -206,6 +223,7 @@ async def save_change(
             t.finished_at,
             t.dossier_id,
             c.at,
+            t.arrived_at,
             *_log_args(center_id, day, c, display),
         )
     except asyncpg.UniqueViolationError as exc:
@@ -240,18 +258,22 @@ async def lock_ticket(conn: asyncpg.Connection, center_id: str, ticket_id: uuid.
 async def waiting_heads(
     conn: asyncpg.Connection, center_id: str, day: date, line_codes: Sequence[str]
 ) -> list[Ticket]:
-    """The oldest waiting priority ticket and the oldest normal one on these lines, locked.
+    """The oldest waiting ticket of each class on these lines, locked: priority, walk-in,
+    and booked (``domain.select_next`` decides between them).
 
     SKIP LOCKED: a ticket another counter is calling right now is passed over,
     never waited for and never handed out twice.
     """
     rows = await conn.fetch(
         f"""
-        SELECT h.* FROM (VALUES (true), (false)) AS k(priority)
+        SELECT h.* FROM (VALUES (true, false), (false, false), (false, true))
+            AS k(priority, booked)
         CROSS JOIN LATERAL (
             SELECT {TICKET_COLUMNS} FROM tickets
             WHERE center_id = $1 AND local_day = $2 AND status = 'waiting'
               AND line_code = ANY($3::text[]) AND (priority_reason IS NOT NULL) = k.priority
+              AND (k.priority OR (appointment_id IS NOT NULL) = k.booked)
+              AND (NOT remote OR arrived_at IS NOT NULL)
             ORDER BY order_at, issue_seq
             LIMIT 1
             FOR UPDATE SKIP LOCKED
@@ -393,3 +415,79 @@ async def notify_display(conn: asyncpg.Connection, change: dict[str, Any]) -> No
 
 def _json(value: dict[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+# ---------------------------------------------------------------- remote tickets
+
+
+async def remote_taken(
+    conn: asyncpg.Connection, center_id: str, day: date, requester: str, client: str
+) -> tuple[int, int]:
+    """Remote tickets taken today at this center by one phone, and from one address."""
+    row = await conn.fetchrow(
+        """
+        SELECT count(*) FILTER (WHERE requester = $3) AS by_phone,
+               count(*) FILTER (WHERE client = $4) AS by_client
+        FROM tickets
+        WHERE center_id = $1 AND local_day = $2 AND remote AND (requester = $3 OR client = $4)
+        """,
+        center_id,
+        day,
+        requester,
+        client,
+    )
+    return row["by_phone"], row["by_client"]
+
+
+async def lock_requesters(conn: asyncpg.Connection, requester: str, client: str) -> None:
+    """Serialise remote requests of one phone, then of one address, until commit."""
+    for key in (f"remote-phone:{requester}", f"remote-client:{client}"):
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+
+
+async def lock_by_lookup_code(conn: asyncpg.Connection, code: str) -> Ticket | None:
+    row = await conn.fetchrow(
+        f"SELECT {TICKET_COLUMNS} FROM tickets WHERE lookup_code = $1 FOR UPDATE", code.upper()
+    )
+    return ticket_from(row) if row else None
+
+
+async def mark_skipped(
+    conn: asyncpg.Connection,
+    center_id: str,
+    day: date,
+    line_codes: Sequence[str],
+    called: Ticket,
+    at: datetime,
+) -> None:
+    """Unconfirmed remote tickets the call went past: the start of their grace time."""
+    await conn.execute(
+        """
+        UPDATE tickets SET skipped_at = $5
+        WHERE center_id = $1 AND local_day = $2 AND line_code = ANY($3::text[])
+          AND remote AND arrived_at IS NULL AND status = 'waiting' AND skipped_at IS NULL
+          AND order_at <= $4
+        """,
+        center_id,
+        day,
+        list(line_codes),
+        called.order_at,
+        at,
+    )
+
+
+async def lock_skipped_remote(
+    conn: asyncpg.Connection, now: datetime, batch: int
+) -> list[tuple[Ticket, datetime]]:
+    """Unconfirmed remote tickets already skipped, with when, oldest first, locked."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {TICKET_COLUMNS}, skipped_at FROM tickets
+        WHERE remote AND arrived_at IS NULL AND status = 'waiting' AND skipped_at < $1
+        ORDER BY skipped_at LIMIT $2
+        FOR UPDATE SKIP LOCKED
+        """,
+        now,
+        batch,
+    )
+    return [ticket_and(r, "skipped_at") for r in rows]

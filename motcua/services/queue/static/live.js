@@ -6,7 +6,8 @@
 // The event names the display stream sends (see motcua/services/queue/display.py).
 const MOTCUA_EVENTS = ['snapshot', 'resync', 'ticket.issued', 'ticket.called', 'ticket.recalled',
   'ticket.no_show', 'ticket.requeued', 'ticket.transferred', 'ticket.service_started',
-  'ticket.service_completed', 'ticket.cancelled', 'counter.opened', 'counter.closed'];
+  'ticket.service_completed', 'ticket.cancelled', 'counter.opened', 'counter.closed',
+  'ticket.arrival_confirmed'];
 const MOTCUA_RECONNECT_MS = 5000;
 
 // Listen to a display stream for ever. EventSource retries by itself after a dropped
