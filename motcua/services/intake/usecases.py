@@ -460,7 +460,9 @@ def _payload(op: Op, record: DossierRecord, status: int, data: Any) -> Payload:
     if op is Op.PROVIDE_SUPPLEMENT:
         return DossierSupplementProvided(**facts)
     if op is Op.NOTIFY_FINANCIAL_OBLIGATION:
-        return DossierFinancialObligationNotified(**facts, amount_vnd=data.amount_vnd)
+        return DossierFinancialObligationNotified(
+            **facts, amount_vnd=data.amount_vnd, purpose=data.purpose, how_to_pay=data.how_to_pay
+        )
     if op is Op.FULFIL_FINANCIAL_OBLIGATION:
         return DossierFinancialObligationFulfilled(**facts)
     if op is Op.RESOLVE:

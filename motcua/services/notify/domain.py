@@ -38,6 +38,8 @@ class Kind(StrEnum):
     RESULT_READY = "result_ready"
     DOSSIER_RETURNED = "dossier_returned"
     DEADLINE_APOLOGY = "deadline_apology"
+    FINANCIAL_OBLIGATION = "financial_obligation"
+    NEW_APPOINTMENT = "new_appointment"
 
 
 # A queue message is useless once its moment has passed, so quiet hours never hold it.
@@ -146,6 +148,8 @@ AFTER_RECEIPT: frozenset[Kind] = frozenset(
         Kind.RESULT_READY,
         Kind.DOSSIER_RETURNED,
         Kind.DEADLINE_APOLOGY,
+        Kind.FINANCIAL_OBLIGATION,
+        Kind.NEW_APPOINTMENT,
     }
 )
 

@@ -20,6 +20,8 @@ from motcua.shared.events.catalog import (
     CounterClosed,
     CounterOpened,
     DeadlineOverdue,
+    DeadlineUpdated,
+    DossierFinancialObligationNotified,
     DossierReceived,
     DossierResolved,
     DossierReturned,
@@ -61,6 +63,10 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     for closed in (DossierWithdrawn, DossierStopped):
         on_batch(closed, _bound_batch(triggers.dossier_closed, notifier))
     on_batch(DeadlineOverdue, _bound_batch(triggers.deadline_overdue, notifier))
+    on_batch(
+        DossierFinancialObligationNotified, _bound_batch(triggers.financial_obligation, notifier)
+    )
+    on_batch(DeadlineUpdated, _bound_batch(triggers.new_appointment, notifier))
 
     runtime.every(runtime.settings.metrics_sample_seconds, _expiry(notifier), "held-expiry")
     runtime.consume(QUEUE, DOSSIERS, DEADLINES)

@@ -9,6 +9,13 @@
 | ``dossier.resolved``              | ``result_ready``                          |
 | ``dossier.returned``              | ``dossier_returned``: the rating link     |
 | ``deadline.overdue``              | ``deadline_apology``: the new date        |
+| ``deadline.updated``              | ``new_appointment``: the date moved       |
+| ``dossier.financial_obligation_`` | ``financial_obligation``: the amount,     |
+| ``notified``                      | what it is for, how to pay                |
+
+A ``deadline.updated`` is emitted once per move of the due instant (its event id is
+derived from the dossier and the new instant), and the inbox drops a redelivered copy,
+so the citizen hears of each new date once.
 
 "Close" is derived from the queue's events: notify keeps each line's waiting
 tickets (priority first, then arrival, as the queue serves them), a per-line
@@ -56,7 +63,9 @@ from motcua.shared.events.catalog import (
     CounterOpened,
     DeadlineFacts,
     DeadlineOverdue,
+    DeadlineUpdated,
     DossierFacts,
+    DossierFinancialObligationNotified,
     DossierReceived,
     DossierResolved,
     DossierReturned,
@@ -264,6 +273,29 @@ def _overdue(n: Notifier, event: Envelope[DeadlineOverdue]) -> dict[str, Any]:
     }
 
 
+def _financial(n: Notifier, event: Envelope[DossierFinancialObligationNotified]) -> dict[str, Any]:
+    """The amount, what it is for and how to pay; the template words what intake left out."""
+    d = event.data
+    return {
+        "dossier_code": d.dossier_code,
+        "amount_vnd": d.amount_vnd,
+        "purpose": d.purpose,
+        "how_to_pay": d.how_to_pay,
+        "lookup_url": _lookup_url(n, d.dossier_code),
+    }
+
+
+def _new_date(n: Notifier, event: Envelope[DeadlineUpdated]) -> dict[str, Any]:
+    d = event.data
+    return {
+        "dossier_code": d.dossier_code,
+        "due_at": d.due_at.isoformat(),
+        "previous_due_at": d.previous_due_at.isoformat(),
+        "reason": d.reason,
+        "lookup_url": _lookup_url(n, d.dossier_code),
+    }
+
+
 D = TypeVar("D", bound=DossierFacts | DeadlineFacts)  # the events about one dossier
 
 
@@ -302,3 +334,5 @@ async def dossier_closed(
 dossier_resolved = _closing(_dossier_message(Kind.RESULT_READY, _resolved))
 dossier_returned = _closing(_dossier_message(Kind.DOSSIER_RETURNED, _returned))
 deadline_overdue = _dossier_message(Kind.DEADLINE_APOLOGY, _overdue)
+financial_obligation = _dossier_message(Kind.FINANCIAL_OBLIGATION, _financial)
+new_appointment = _dossier_message(Kind.NEW_APPOINTMENT, _new_date)

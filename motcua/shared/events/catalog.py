@@ -163,6 +163,16 @@ class DossierFinancialObligationNotified(
     DossierFacts, event_type="dossier.financial_obligation_notified"
 ):
     amount_vnd: int | None = Field(default=None, ge=0)
+    purpose: str | None = Field(
+        default=None,
+        max_length=500,
+        description="What the amount is for (a fee, a charge, a tax), in the citizen's words",
+    )
+    how_to_pay: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Where and how to pay: the counter, a bank account, the portal's payment",
+    )
 
 
 class DossierFinancialObligationFulfilled(
