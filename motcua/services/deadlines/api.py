@@ -202,3 +202,31 @@ async def get_on_time_statistics(
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return JSONResponse(report.to_json())
+
+
+@router.get("/statistics/satisfaction", response_model=None)
+async def get_satisfaction_statistics(
+    rt: Runtime,
+    principal: StatisticsReader,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    center: str | None = None,
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    """The citizens' ratings (1 to 5) given in the period: their count, average and share
+    of satisfied (4 or 5), in total, by center, by procedure and by month. Who may read
+    them is who may read the on-time statistics, beside which they are shown."""
+    if center is None or center != principal.center_id:
+        authorize(principal, Operation.STATISTICS_ALL_CENTERS)
+    if end < start:
+        raise InvalidInput("to", f"the period ends ({end}) before it starts ({start})")
+    async with rt.unit_of_work(readonly=True) as conn:
+        report = await queries.satisfaction_report(conn, center, start, end)
+    if format == "csv":
+        name = f"satisfaction_{center or 'all'}_{start}_{end}.csv"
+        return Response(
+            report.to_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return JSONResponse(report.to_json())

@@ -4,8 +4,9 @@ on-time chart, worded in the page's language. Its page is ``pages``'.
 ``GET /dashboard?center=&from=&to=&as_of=`` shows, for the dossiers received in the period
 (the current month by default), the figures in the center's own terms (received, resolved
 on time or early, late, withdrawn, in progress within the deadline or overdue, the on-time
-rate) in total, by service line and by procedure; the rate per week of receipt as an inline
-SVG chart; and the open dossiers that are overdue or due within a working day, as of now.
+rate) in total, by service line and by procedure; beside the rate, the citizens' satisfaction
+(the ratings given in the period); the rate per week of receipt as an inline SVG chart; and
+the open dossiers that are overdue or due within a working day, as of now.
 Every figure comes from the same queries as the JSON API, in one read-only snapshot. The
 header names the center by the name stored with its calendar, else the configured one
 (``MOTCUA_DEADLINES_CENTER_NAMES``), else its id.
@@ -24,6 +25,7 @@ from markupsafe import Markup
 
 from motcua.services.deadlines import charts, queries
 from motcua.services.deadlines.flags import regular_day
+from motcua.services.deadlines.satisfaction import Ratings
 from motcua.services.deadlines.sign_in import PATH
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
 from motcua.services.deadlines.usecases import Deadlines
@@ -136,6 +138,7 @@ class Snapshot:
 
     center_name: str
     report: OnTimeReport
+    satisfaction: Ratings
     weekly: list[tuple[date, date, Tally]]
     worklist: list[queries.WorkItem]
     day_seconds: int
@@ -153,6 +156,7 @@ async def snapshot(
         conn.transaction(readonly=True, isolation="repeatable_read"),
     ):
         report = await queries.on_time_report(conn, query, calendars=d.calendars)
+        rated = await queries.satisfaction_report(conn, center, query.start, query.end)
         weekly: list[tuple[date, date, Tally]] = []
         for first, last in weeks(query.start, query.end, query.as_of.astimezone(query.tz).date()):
             week = ReportQuery(center, first, last, query.as_of, query.tz)
@@ -169,6 +173,7 @@ async def snapshot(
         )
         or center,
         report=report,
+        satisfaction=rated.total,
         weekly=weekly,
         worklist=items,
         day_seconds=int(regular_day(cal).total_seconds()),
@@ -195,6 +200,19 @@ def _figures(tally: Tally, lang: Lang) -> dict[str, Any]:
         "counts": values,
         "text": {k: number(v, lang) for k, v in values.items()},
         "rate": rate,
+        "rate_text": percent(rate, lang),
+    }
+
+
+def satisfaction(ratings: Ratings, lang: Lang) -> dict[str, Any]:
+    """The average score ("4,6/5") and the share satisfied, with how many ratings."""
+    average, rate = ratings.average, ratings.satisfied_rate
+    shown = "–" if average is None else f"{average:.1f}/5"
+    return {
+        "count": ratings.count,
+        "count_text": number(ratings.count, lang),
+        "average": average,
+        "average_text": shown.replace(".", ",") if lang == "vi" else shown,
         "rate_text": percent(rate, lang),
     }
 
@@ -307,6 +325,7 @@ def context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> di
         "refresh_ms": REFRESH_SECONDS * 1000,
         "headline": headline(report.total, lang),
         "total": _figures(report.total, lang),
+        "satisfaction": satisfaction(snap.satisfaction, lang),
         "by_line": [(key or no_line, key, _figures(v, lang)) for key, v in report.by_line.items()],
         "by_procedure": [(key, key, _figures(v, lang)) for key, v in report.by_procedure.items()],
         "chart": Markup(weekly_chart(snap.weekly, lang)),

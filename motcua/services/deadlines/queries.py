@@ -1,12 +1,12 @@
-"""Read-side use cases: the leaders' worklist, the on-time report, a clock's detail and the
-apology letter. They change nothing."""
+"""Read-side use cases: the leaders' worklist, the on-time and satisfaction reports, a
+clock's detail and the apology letter. They change nothing."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
@@ -22,6 +22,7 @@ from motcua.services.deadlines.domain import (
 from motcua.services.deadlines.errors import NotFound
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.repository import CenterCalendar, ClockRow, FlagRecord
+from motcua.services.deadlines.satisfaction import SatisfactionReport
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify
 from motcua.services.deadlines.usecases import Calendars, clock_of
 from motcua.shared.calendar import WorkingCalendar
@@ -79,6 +80,14 @@ async def on_time_report(
         category = classify(by_center[row.center_id], facts, query.as_of)
         counts.append((row.procedure_code, row.line_code, category, 1))
     return OnTimeReport.from_counts(query, counts)
+
+
+async def satisfaction_report(
+    conn: asyncpg.Connection, center_id: str | None, start: date, end: date
+) -> SatisfactionReport:
+    """The ratings given in ``[start, end]`` at one center, or all with None."""
+    counts = await repository.rating_counts(conn, center_id, start, end)
+    return SatisfactionReport.from_counts(center_id, start, end, counts)
 
 
 @dataclass(frozen=True)

@@ -292,6 +292,23 @@ async def clock_of(
     return touched
 
 
+# ----------------------------------------------------------------------- ratings
+
+
+async def record_rating(
+    conn: asyncpg.Connection, event: Envelope[catalog.FeedbackReceived], *, calendars: Calendars
+) -> None:
+    """Keep the citizen's rating of a dossier for the satisfaction reports (the first one:
+    a second for the same dossier is not a second opinion on the same service)."""
+    data = event.data
+    rated_on = data.on_date or calendars.default.local_date(event.occurred_at)
+    kept = await repository.save_rating(
+        conn, data.dossier_id, event.center_id, data.rating, rated_on, event.occurred_at
+    )
+    if not kept:
+        log.info("deadlines.rating_again", dossier_id=str(data.dossier_id))
+
+
 # ---------------------------------------------------------------- center calendar
 
 

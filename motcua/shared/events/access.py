@@ -28,6 +28,7 @@ from motcua.shared.events.topics import (
     DOSSIERS,
     INTAKE_COMMANDS,
     INTAKE_RESULTS,
+    NOTIFICATIONS,
     QUEUE,
     STREAMS,
     Owner,
@@ -44,7 +45,7 @@ WRITERS: tuple[Owner, ...] = ("queue", "intake", "deadlines", "notify", "clerk-a
 READS: dict[Owner, tuple[Stream, ...]] = {
     "queue": (),
     "intake": (QUEUE, INTAKE_COMMANDS),
-    "deadlines": (DOSSIERS,),
+    "deadlines": (DOSSIERS, NOTIFICATIONS),  # NOTIFICATIONS: the ratings, for the reports
     "notify": (QUEUE, DOSSIERS, DEADLINES),
     "clerk-apps": (INTAKE_RESULTS,),  # the answers to their commands
 }

@@ -8,7 +8,8 @@ JSON columns travel as text, so any connection works whatever its codecs.
 * ``clocks``: the clock store written by the event handlers and the API (clocks, facts,
   flags, centers' calendars);
 * ``schedule``: the scheduler's claim of due clocks, apology letters, bulk loading;
-* ``reports``: the on-time statistics' cohort queries.
+* ``reports``: the on-time statistics' cohort queries;
+* ``ratings``: the citizens' ratings and their counts for the satisfaction report.
 """
 
 from motcua.services.deadlines.repository.clocks import (
@@ -30,6 +31,7 @@ from motcua.services.deadlines.repository.clocks import (
     save_state,
     touch_clock,
 )
+from motcua.services.deadlines.repository.ratings import rating_counts, save_rating
 from motcua.services.deadlines.repository.reports import cohort_adjusted, cohort_counts
 from motcua.services.deadlines.repository.rows import ClockRow, schedule_rows
 from motcua.services.deadlines.repository.schedule import (
@@ -67,11 +69,13 @@ __all__ = [
     "load_clock",
     "next_fire_at",
     "open_clocks",
+    "rating_counts",
     "record_assignment",
     "record_fired",
     "record_receipt",
     "reschedule",
     "save_center_calendar",
+    "save_rating",
     "save_state",
     "schedule_rows",
     "touch_clock",
