@@ -60,6 +60,7 @@ class Operation(StrEnum):
     STATISTICS_READ = "deadlines.statistics.read"
     STATISTICS_ALL_CENTERS = "deadlines.statistics.all_centers"
     DASHBOARD_VIEW = "deadlines.dashboard.view"
+    APOLOGY_LETTER_WRITE = "deadlines.apology_letter.write"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
 
@@ -94,6 +95,9 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     # province's, which changes nothing anywhere.
     Operation.STATISTICS_ALL_CENTERS: frozenset({"province"}),
     Operation.DASHBOARD_VIEW: _STAFF,
+    # The reason and the new date of an apology letter are the deciding officer's word,
+    # which the leader signs: not the counter's.
+    Operation.APOLOGY_LETTER_WRITE: _DECIDERS,
     Operation.DELIVERIES_READ: _STAFF,
 }
 

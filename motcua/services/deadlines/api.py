@@ -1,9 +1,10 @@
 """HTTP routes of the deadlines service: thin, one unit of work per request.
 
 Every route needs a bearer token of the dossier's (or the center's) center whose role holds
-the route's operation in ``motcua.shared.policy``: reading is open to the center's staff, granting
-an extension is an officer's, changing the calendar a leader's; statistics of another center,
-or of all, need the province's role, never a center's admin.
+the route's operation in ``motcua.shared.policy``: reading is open to the center's staff;
+granting an extension and completing an apology letter are an officer's, changing the
+calendar a leader's; statistics of another center, or of all, need the province's role,
+never a center's admin.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import AwareDatetime
 
 from motcua.services.deadlines import letters, queries, usecases
@@ -23,6 +24,7 @@ from motcua.services.deadlines.schemas import (
     CalendarIn,
     ClockOut,
     ExtensionIn,
+    LetterIn,
     LetterOut,
     WorkItemOut,
 )
@@ -49,6 +51,7 @@ WorklistReader = Annotated[Principal, allowed(Operation.WORKLIST_READ)]
 CalendarReader = Annotated[Principal, allowed(Operation.CALENDAR_READ)]
 CalendarWriter = Annotated[Principal, allowed(Operation.CALENDAR_WRITE)]
 StatisticsReader = Annotated[Principal, allowed(Operation.STATISTICS_READ)]
+LetterWriter = Annotated[Principal, allowed(Operation.APOLOGY_LETTER_WRITE)]
 
 
 # ------------------------------------------------------------------------- routes
@@ -98,19 +101,48 @@ async def get_apology_letter(
     rt: Runtime,
     d: Service,
     principal: ClockReader,
-    format: Literal["json", "text"] = "json",
+    format: Literal["json", "text", "html"] = "json",
 ) -> Response | LetterOut:
     """The apology letter with its new appointment date (latest overdue due date);
-    ``format=text`` gives the printable Vietnamese text."""
+    ``format=text`` gives the printable Vietnamese text, ``format=html`` the document the
+    leader prints and signs (one self-contained HTML file)."""
     async with rt.read() as conn:
         letter = await queries.apology_letter(
             conn, dossier_id, center_names=d.settings.center_names
         )
     principal.require_center(letter.center_id)
+    if format == "html":
+        name = f"phieu-xin-loi_{letter.dossier_code}.html"
+        return HTMLResponse(
+            letters.render_document(letter),
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
     text = letters.render(letter)
     if format == "text":
         return PlainTextResponse(text)
     return LetterOut.of(letter, text)
+
+
+@router.put("/dossiers/{dossier_id}/apology-letter", response_model=LetterOut)
+async def complete_apology_letter(
+    dossier_id: uuid.UUID, body: LetterIn, rt: Runtime, d: Service, principal: LetterWriter
+) -> LetterOut:
+    """The deciding officer gives the reason for the delay and, if they choose, the new
+    date (after the missed due date; omitted, the computed one stands). Again with other
+    words replaces them: the letter is signed on paper, after this."""
+    if body.new_appointment_at is not None and not d.calendars.default.covers(
+        body.new_appointment_at
+    ):
+        first, last = d.calendars.default.years
+        raise InvalidInput("new_appointment_at", f"outside the years {first}-{last}")
+    async with rt.unit_of_work() as conn:
+        await usecases.complete_apology_letter(
+            conn, dossier_id, body.reason, body.new_appointment_at, by=principal, now=d.clock()
+        )
+        letter = await queries.apology_letter(
+            conn, dossier_id, center_names=d.settings.center_names
+        )
+    return LetterOut.of(letter, letters.render(letter))
 
 
 @router.get("/centers/{center_id}/worklist", response_model=list[WorkItemOut])

@@ -1,5 +1,6 @@
 """The leaders' pages through the shared web kit: the dashboard (what it shows is
-``dashboard``'s) and its sign-in (who may see it is ``sign_in``'s), and their 403, 422 and
+``dashboard``'s), a late dossier's apology letter (the page, and the document to print and
+sign), and their sign-in (who may see them is ``sign_in``'s), and their 403, 404, 422 and
 503 pages. It needs a token of the center (any role): without one, the sign-in page;
 another center's token, a 403 page; database away, a 503 page. Vietnamese by default,
 ``?lang=en``.
@@ -10,14 +11,16 @@ script draws today's from the queue's public statistics, or says they are missin
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from motcua.services.deadlines import dashboard, sign_in
-from motcua.services.deadlines.errors import DeadlinesError, InvalidInput
+from motcua.services.deadlines import dashboard, letters, queries, sign_in
+from motcua.services.deadlines.errors import DeadlinesError, InvalidInput, NotFound
+from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.sign_in import COOKIE, COOKIE_MAX_AGE, CSRF_COOKIE, PATH
 from motcua.services.deadlines.statistics import ReportQuery
 from motcua.services.deadlines.usecases import Deadlines
@@ -107,6 +110,56 @@ def _queue_origin(request: Request) -> str:
 def _queue_waiting_url(request: Request, center: str) -> str:
     base = request.app.state.runtime.settings.queue_url.rstrip("/")
     return f"{base}/centers/{quote(center, safe='')}/stats/waiting"
+
+
+# ------------------------------------------------------------- apology letter
+
+
+async def _letter(request: Request, dossier_id: str) -> ApologyLetter | HTMLResponse:
+    """The dossier's latest letter for the signed-in staff of its center, or the page to
+    answer with instead (sign-in, 403, 404, 503)."""
+    principal = _signed_in(request)
+    if isinstance(principal, HTMLResponse):
+        return principal
+    d: Deadlines = request.app.state.deadlines
+    try:
+        wanted = uuid.UUID(dossier_id)
+        async with request.app.state.runtime.read() as conn:
+            letter = await queries.apology_letter(
+                conn, wanted, center_names=d.settings.center_names
+            )
+    except (ValueError, NotFound):
+        return message(request, 404, "no_letter")
+    except UNAVAILABLE as exc:
+        log.warning("page.database_unavailable", page="apology_letter", error=repr(exc))
+        return unavailable(request)
+    if letter.center_id != principal.center_id:
+        return message(request, 403, "forbidden", own=principal.center_id, asked=letter.center_id)
+    return letter
+
+
+@router.get(PATH + "/dossiers/{dossier_id}/apology-letter", response_class=HTMLResponse)
+async def apology_letter_page(request: Request, dossier_id: str) -> HTMLResponse:
+    """The letter on screen, with the link to the document the leader prints and signs."""
+    letter = await _letter(request, dossier_id)
+    if isinstance(letter, HTMLResponse):
+        return letter
+    return PAGES.render(
+        request,
+        "apology_letter.html",
+        letter=letter,
+        text=letters.render(letter),
+        document_url=f"{PATH}/dossiers/{letter.dossier_id}/apology-letter.html",
+    )
+
+
+@router.get(PATH + "/dossiers/{dossier_id}/apology-letter.html", response_class=HTMLResponse)
+async def apology_letter_document(request: Request, dossier_id: str) -> HTMLResponse:
+    """The letter as one self-contained HTML document, laid out for A4 and a signature."""
+    letter = await _letter(request, dossier_id)
+    if isinstance(letter, HTMLResponse):
+        return letter
+    return HTMLResponse(letters.render_document(letter))
 
 
 # -------------------------------------------------------------------- sign-in

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.queries import ClockDetail, WorkItem, step_label
@@ -149,11 +149,44 @@ class LetterOut(BaseModel):
     dossier_id: uuid.UUID
     dossier_code: str
     procedure_code: str
+    procedure_name: str | None = Field(description="The procedure's name, when a receipt gave it")
+    center_name: str | None
     due_at: datetime
-    new_appointment_at: datetime
+    new_appointment_at: datetime = Field(
+        description="The new date the letter promises: the officer's, else the computed one"
+    )
+    computed_appointment_at: datetime = Field(
+        description="The date computed when the letter was drafted (grace working days)"
+    )
+    reason: str | None = Field(description="The officer's reason; null until given")
+    completed_by: str | None
+    completed_at: datetime | None
     issued_at: datetime
     text: str
 
     @classmethod
     def of(cls, letter: ApologyLetter, text: str) -> LetterOut:
-        return cls.model_validate({**asdict(letter), "text": text})
+        fields = asdict(letter)
+        fields["computed_appointment_at"] = letter.new_appointment_at
+        fields["new_appointment_at"] = letter.appointment_at
+        return cls.model_validate({**fields, "text": text})
+
+
+class LetterIn(BaseModel):
+    """The officer's completion of an apology letter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why the dossier is late")
+    new_appointment_at: AwareDatetime | None = Field(
+        default=None,
+        description="The new date for the result; omitted: the computed date stands. "
+        "It must come after the missed due date",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the reason cannot be blank")
+        return value.strip()

@@ -39,6 +39,7 @@ from motcua.services.deadlines.flags import (
 from motcua.services.deadlines.repository import Receipt, Touched
 from motcua.services.deadlines.scheduler import Scheduler, utc_now
 from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.shared.auth import Principal
 from motcua.shared.bus import outbox
 from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
 from motcua.shared.events import Envelope, Payload, catalog, new_event
@@ -147,6 +148,11 @@ async def apply_dossier_event(
         snapshot = data.time_limit
         limit = TimeLimit(snapshot.amount, TimeUnit(snapshot.unit), snapshot.rollover)
         receipt = Receipt(data.received_at, limit, data.line_code, data.appointment_at, at)
+        if data.procedure_name is not None:
+            name = data.procedure_name
+            await repository.save_procedure_name(
+                conn, event.center_id, data.procedure_code, name.vi, name.en
+            )
         if not await repository.record_receipt(conn, *ids, receipt):
             return  # an older copy of the receipt than the one stored
         reason, at = "correction", data.received_at
@@ -307,6 +313,32 @@ async def record_rating(
     )
     if not kept:
         log.info("deadlines.rating_again", dossier_id=str(data.dossier_id))
+
+
+# ---------------------------------------------------------------- apology letter
+
+
+async def complete_apology_letter(
+    conn: asyncpg.Connection,
+    dossier_id: uuid.UUID,
+    reason: str,
+    set_appointment_at: datetime | None,
+    *,
+    by: Principal,
+    now: datetime,
+) -> None:
+    """The officer's reason and new date on the dossier's latest letter. The new date must
+    come after the date the dossier missed; without one, the computed date stands."""
+    letter = await repository.latest_letter(conn, dossier_id, lock=True)
+    if letter is None:
+        raise NotFound(f"no apology letter for dossier {dossier_id}")
+    by.require_center(letter.center_id)
+    if set_appointment_at is not None and set_appointment_at <= letter.due_at:
+        raise InvalidInput("new_appointment_at", "the new date must come after the missed due date")
+    await repository.complete_letter(
+        conn, letter.letter_id, reason, set_appointment_at, by.subject, now
+    )
+    log.info("deadlines.letter_completed", dossier_id=str(dossier_id), by=by.subject)
 
 
 # ---------------------------------------------------------------- center calendar

@@ -52,6 +52,7 @@ from motcua.shared.events.catalog import (
     DossierSupplementProvided,
     DossierSupplementRequested,
     DossierWithdrawn,
+    ProcedureName,
     SealedContact,
     TicketServiceCompleted,
 )
@@ -266,6 +267,7 @@ class Intake:
             time_limit=procedure.time_limit.snapshot(),
             appointment_at=appointment_at,
             ticket_id=ticket_id,
+            procedure_name=ProcedureName(vi=procedure.name.vi, en=procedure.name.en),
             contact=on_bus,
             sealed_secret=bus_secret.sealed if on_bus else None,
         )

@@ -35,6 +35,13 @@ class SealedContact(Payload):
     language: Literal["vi", "en"] = "vi"
 
 
+class ProcedureName(Payload):
+    """A procedure's name as the center's catalog gives it, so that pages name it in full."""
+
+    vi: str = Field(min_length=1, max_length=500)
+    en: str | None = Field(default=None, max_length=500)
+
+
 class TimeLimitSnapshot(Payload):
     """A procedure's legal time limit as it stood when the dossier was received."""
 
@@ -136,6 +143,9 @@ class DossierReceived(DossierFacts, event_type="dossier.received"):
     time_limit: TimeLimitSnapshot
     appointment_at: AwareDatetime
     ticket_id: uuid.UUID | None = None
+    procedure_name: ProcedureName | None = Field(
+        default=None, description="The procedure's name in the catalog when received"
+    )
     contact: SealedContact | None = None
     sealed_secret: str | None = Field(
         default=None,

@@ -9,7 +9,8 @@ JSON columns travel as text, so any connection works whatever its codecs.
   flags, centers' calendars);
 * ``schedule``: the scheduler's claim of due clocks, apology letters, bulk loading;
 * ``reports``: the on-time statistics' cohort queries;
-* ``ratings``: the citizens' ratings and their counts for the satisfaction report.
+* ``ratings``: the citizens' ratings and their counts for the satisfaction report;
+* ``names``: the procedures' names, so that pages show names, not codes.
 """
 
 from motcua.services.deadlines.repository.clocks import (
@@ -31,6 +32,7 @@ from motcua.services.deadlines.repository.clocks import (
     save_state,
     touch_clock,
 )
+from motcua.services.deadlines.repository.names import procedure_names, save_procedure_name
 from motcua.services.deadlines.repository.ratings import rating_counts, save_rating
 from motcua.services.deadlines.repository.reports import cohort_adjusted, cohort_counts
 from motcua.services.deadlines.repository.rows import ClockRow, schedule_rows
@@ -39,6 +41,7 @@ from motcua.services.deadlines.repository.schedule import (
     DueClock,
     add_letters,
     claim_due,
+    complete_letter,
     copy_clocks,
     latest_letter,
     next_fire_at,
@@ -62,6 +65,7 @@ __all__ = [
     "claim_due",
     "cohort_adjusted",
     "cohort_counts",
+    "complete_letter",
     "copy_clocks",
     "flags_of",
     "get_clock",
@@ -69,12 +73,14 @@ __all__ = [
     "load_clock",
     "next_fire_at",
     "open_clocks",
+    "procedure_names",
     "rating_counts",
     "record_assignment",
     "record_fired",
     "record_receipt",
     "reschedule",
     "save_center_calendar",
+    "save_procedure_name",
     "save_rating",
     "save_state",
     "schedule_rows",
