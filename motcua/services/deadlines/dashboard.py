@@ -9,7 +9,9 @@ rate) in total, by service line and by procedure; beside the rate, the citizens'
 the open dossiers that are overdue or due within a working day, as of now.
 Every figure comes from the same queries as the JSON API, in one read-only snapshot. The
 header names the center by the name stored with its calendar, else the configured one
-(``MOTCUA_DEADLINES_CENTER_NAMES``), else its id.
+(``MOTCUA_DEADLINES_CENTER_NAMES``), else its id. Service lines and procedures are named,
+not coded: a line by the shared reference list, a procedure by the name its receipts
+carried (its code only where neither knows it, e.g. a province's own line).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from motcua.services.deadlines.sign_in import PATH
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
 from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.logging import get_logger
+from motcua.shared.reference.lines import service_lines
 from motcua.shared.reference.statuses import portal_statuses
 from motcua.shared.runtime import ServiceRuntime
 from motcua.shared.web import Lang, catalog, with_lang
@@ -137,6 +140,7 @@ class Snapshot:
     """Everything the dashboard shows, read in one transaction."""
 
     center_name: str
+    procedure_names: dict[str, tuple[str, str | None]]
     report: OnTimeReport
     satisfaction: Ratings
     weekly: list[tuple[date, date, Tally]]
@@ -167,11 +171,13 @@ async def snapshot(
         )
         cal = await d.calendars.of(conn, center)
         stored = await queries.center_calendar(conn, center)
+        names = await queries.procedure_names(conn, center)
     return Snapshot(
         center_name=queries.center_name(
             center, stored.name if stored else None, d.settings.center_names
         )
         or center,
+        procedure_names=names,
         report=report,
         satisfaction=rated.total,
         weekly=weekly,
@@ -278,8 +284,8 @@ def _work_rows(snap: Snapshot, lang: Lang, tz: Any) -> tuple[list[dict[str, Any]
         rows.append(
             {
                 "code": c.dossier_code,
-                "procedure": c.procedure_code,
-                "line": c.line_code or "–",
+                "procedure": procedure_name(snap.procedure_names, c.procedure_code, lang),
+                "line": line_name(c.line_code, lang) or c.line_code or "–",
                 "step": _step(c.status, lang),
                 "officer": " · ".join(p for p in (c.assignee, c.department) if p) or "–",
                 "due": f"{item.due_at.astimezone(tz):%H:%M %d/%m/%Y}",
@@ -293,6 +299,22 @@ def _work_rows(snap: Snapshot, lang: Lang, tz: Any) -> tuple[list[dict[str, Any]
             }
         )
     return rows, overdue, near
+
+
+def line_name(code: str | None, lang: Lang) -> str | None:
+    """A service line's name in the shared reference list; None for a line it lacks."""
+    line = service_lines().get(code) if code else None
+    return None if line is None else (line.name.vi if lang == "vi" else line.name.en)
+
+
+def procedure_name(names: dict[str, tuple[str, str | None]], code: str, lang: Lang) -> str:
+    """A procedure's name as its receipts carried it (Vietnamese when no English was
+    given), else its code."""
+    known = names.get(code)
+    if known is None:
+        return code
+    vi, en = known
+    return en if lang == "en" and en else vi
 
 
 @functools.cache
@@ -326,8 +348,14 @@ def context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> di
         "headline": headline(report.total, lang),
         "total": _figures(report.total, lang),
         "satisfaction": satisfaction(snap.satisfaction, lang),
-        "by_line": [(key or no_line, key, _figures(v, lang)) for key, v in report.by_line.items()],
-        "by_procedure": [(key, key, _figures(v, lang)) for key, v in report.by_procedure.items()],
+        "by_line": [
+            (line_name(key, lang) or key or no_line, key, _figures(v, lang))
+            for key, v in report.by_line.items()
+        ],
+        "by_procedure": [
+            (procedure_name(snap.procedure_names, key, lang), key, _figures(v, lang))
+            for key, v in report.by_procedure.items()
+        ],
         "chart": Markup(weekly_chart(snap.weekly, lang)),
         "weeks_capped": len(snap.weekly) >= MAX_WEEKS,
         "worklist": rows,

@@ -140,6 +140,13 @@ async def apology_letter(
     return replace(letter, center_name=name)
 
 
+async def procedure_names(
+    conn: asyncpg.Connection, center_id: str | None
+) -> dict[str, tuple[str, str | None]]:
+    """Each procedure's (Vietnamese, English) name at a center, by code."""
+    return await repository.procedure_names(conn, center_id)
+
+
 async def center_calendar(conn: asyncpg.Connection, center_id: str) -> CenterCalendar | None:
     return await repository.center_calendar(conn, center_id)
 

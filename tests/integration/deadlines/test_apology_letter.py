@@ -17,15 +17,26 @@ CENTER_NAME = "Trung tâm Phục vụ hành chính công phường Nam Cường"
 PROCEDURE = "Đăng ký khai sinh"
 
 
-def received(center: str, dossier_id: uuid.UUID, code: str) -> Envelope[Any]:
+NAME = ProcedureName(vi=PROCEDURE, en="Birth registration")
+
+
+def received(
+    center: str,
+    dossier_id: uuid.UUID,
+    code: str,
+    *,
+    procedure: str = "HT-KS",
+    name: ProcedureName | None = NAME,
+    line: str = "justice",
+) -> Envelope[Any]:
     monday = vn(2026, 3, 2, 9)  # 3 working days: due Thursday 5 March 17:00
     payload = DossierReceived(
         dossier_id=dossier_id,
         dossier_code=code,
-        procedure_code="HT-KS",
-        procedure_name=ProcedureName(vi=PROCEDURE, en="Birth registration"),
+        procedure_code=procedure,
+        procedure_name=name,
         status=2,
-        line_code="justice",
+        line_code=line,
         received_at=monday,
         channel="counter",
         time_limit=TimeLimitSnapshot(amount=3, unit="working_days"),
