@@ -236,6 +236,43 @@ async def get_on_time_statistics(
     return JSONResponse(report.to_json())
 
 
+@router.get("/statistics/supplements", response_model=None)
+async def get_supplement_statistics(
+    rt: Runtime,
+    d: Service,
+    principal: StatisticsReader,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    center: str | None = None,
+    as_of: AwareDatetime | None = None,
+) -> dict[str, Any]:
+    """For the dossiers received in the period (the on-time report's cohort): how many
+    were asked for supplements, how many more than once (flagged, and counted against the
+    center by the national scoring: docs/reports.md), the requests made by ``as_of``, in
+    total, by procedure and by line; and the flagged dossiers. Who may read it is who may
+    read the on-time statistics."""
+    if center is None or center != principal.center_id:
+        authorize(principal, Operation.STATISTICS_ALL_CENTERS)
+    query = ReportQuery.build(
+        center_id=center,
+        start=start,
+        end=end,
+        as_of=as_of,
+        now=d.clock(),
+        tz=d.calendars.default.tz,
+        calendar=d.calendars.default,
+    )
+    async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
+        report = await queries.supplement_report(conn, query)
+    return {
+        "center_id": center,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "as_of": query.as_of.isoformat(),
+        **report.to_json(),
+    }
+
+
 @router.get("/statistics/satisfaction", response_model=None)
 async def get_satisfaction_statistics(
     rt: Runtime,

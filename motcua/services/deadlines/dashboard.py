@@ -5,8 +5,9 @@ on-time chart, worded in the page's language. Its page is ``pages``'.
 (the current month by default), the figures in the center's own terms (received, resolved
 on time or early, late, withdrawn, in progress within the deadline or overdue, the on-time
 rate) in total, by service line and by procedure; beside the rate, the citizens' satisfaction
-(the ratings given in the period); the rate per week of receipt as an inline SVG chart; and
-the open dossiers that are overdue or due within a working day, as of now.
+(the ratings given in the period) and the dossiers asked for supplements more than once;
+the rate per week of receipt as an inline SVG chart; and the open dossiers that are
+overdue or due within a working day, as of now.
 Every figure comes from the same queries as the JSON API, in one read-only snapshot. The
 header names the center by the name stored with its calendar, else the configured one
 (``MOTCUA_DEADLINES_CENTER_NAMES``), else its id. Service lines and procedures are named,
@@ -30,6 +31,7 @@ from motcua.services.deadlines.flags import regular_day
 from motcua.services.deadlines.satisfaction import Ratings
 from motcua.services.deadlines.sign_in import PATH
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
+from motcua.services.deadlines.supplements import SupplementTally
 from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.logging import get_logger
 from motcua.shared.reference.lines import service_lines
@@ -143,6 +145,7 @@ class Snapshot:
     procedure_names: dict[str, tuple[str, str | None]]
     report: OnTimeReport
     satisfaction: Ratings
+    supplements: SupplementTally
     weekly: list[tuple[date, date, Tally]]
     worklist: list[queries.WorkItem]
     day_seconds: int
@@ -161,6 +164,7 @@ async def snapshot(
     ):
         report = await queries.on_time_report(conn, query, calendars=d.calendars)
         rated = await queries.satisfaction_report(conn, center, query.start, query.end)
+        supplements = (await queries.supplement_report(conn, query)).total
         weekly: list[tuple[date, date, Tally]] = []
         for first, last in weeks(query.start, query.end, query.as_of.astimezone(query.tz).date()):
             week = ReportQuery(center, first, last, query.as_of, query.tz)
@@ -180,6 +184,7 @@ async def snapshot(
         procedure_names=names,
         report=report,
         satisfaction=rated.total,
+        supplements=supplements,
         weekly=weekly,
         worklist=items,
         day_seconds=int(regular_day(cal).total_seconds()),
@@ -348,6 +353,9 @@ def context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> di
         "headline": headline(report.total, lang),
         "total": _figures(report.total, lang),
         "satisfaction": satisfaction(snap.satisfaction, lang),
+        "repeated_supplements": snap.supplements.repeated,
+        "repeated_supplements_text": number(snap.supplements.repeated, lang),
+        "with_supplement_text": number(snap.supplements.with_supplement, lang),
         "by_line": [
             (line_name(key, lang) or key or no_line, key, _figures(v, lang))
             for key, v in report.by_line.items()

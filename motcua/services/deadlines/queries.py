@@ -24,6 +24,7 @@ from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.repository import CenterCalendar, ClockRow, FlagRecord
 from motcua.services.deadlines.satisfaction import SatisfactionReport
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify
+from motcua.services.deadlines.supplements import SupplementReport, supplement_requests
 from motcua.services.deadlines.usecases import Calendars, clock_of
 from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.reference.statuses import portal_statuses
@@ -90,6 +91,17 @@ async def satisfaction_report(
     return SatisfactionReport.from_counts(center_id, start, end, counts)
 
 
+FLAGGED_LISTED = 1000
+"""Most flagged dossiers a supplement report lists (the counts are always complete)."""
+
+
+async def supplement_report(conn: asyncpg.Connection, query: ReportQuery) -> SupplementReport:
+    """The cohort's supplement requests, and the dossiers asked more than once."""
+    counts = await repository.supplement_counts(conn, query)
+    flagged = await repository.repeated_supplements(conn, query, FLAGGED_LISTED)
+    return SupplementReport.from_counts(counts, flagged)
+
+
 @dataclass(frozen=True)
 class ClockDetail:
     """A clock with its facts' result, its due instant as of now and the flags emitted."""
@@ -100,6 +112,7 @@ class ClockDetail:
     working_seconds_left: int
     overdue: bool
     flags: list[FlagRecord]
+    supplement_requests: int
 
 
 async def clock_detail(
@@ -119,6 +132,7 @@ async def clock_detail(
         working_seconds_left=int(working_time_left(cal, due, now).total_seconds()),
         overdue=clock.is_open and now > due,
         flags=await repository.flags_of(conn, dossier_id),
+        supplement_requests=supplement_requests(touched.facts[0]),
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.queries import ClockDetail, WorkItem, step_label
+from motcua.services.deadlines.supplements import repeated
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SessionIn = tuple[str, str]
@@ -69,6 +70,10 @@ class ClockOut(BaseModel):
     pauses: list[dict[str, datetime | None]]
     extensions: list[dict[str, Any]]
     flags: list[dict[str, Any]]
+    supplement_requests: int = Field(description="How many times supplements were requested")
+    supplement_repeated: bool = Field(
+        description="Requested more than once: counted against the center (docs/reports.md)"
+    )
 
     @classmethod
     def of(cls, detail: ClockDetail) -> ClockOut:
@@ -109,6 +114,8 @@ class ClockOut(BaseModel):
                     }
                     for f in detail.flags
                 ],
+                "supplement_requests": detail.supplement_requests,
+                "supplement_repeated": repeated(detail.supplement_requests),
             }
         )
 

@@ -34,7 +34,12 @@ from motcua.services.deadlines.repository.clocks import (
 )
 from motcua.services.deadlines.repository.names import procedure_names, save_procedure_name
 from motcua.services.deadlines.repository.ratings import rating_counts, save_rating
-from motcua.services.deadlines.repository.reports import cohort_adjusted, cohort_counts
+from motcua.services.deadlines.repository.reports import (
+    cohort_adjusted,
+    cohort_counts,
+    repeated_supplements,
+    supplement_counts,
+)
 from motcua.services.deadlines.repository.rows import ClockRow, schedule_rows
 from motcua.services.deadlines.repository.schedule import (
     CLOCK_COPY_COLUMNS,
@@ -78,11 +83,13 @@ __all__ = [
     "record_assignment",
     "record_fired",
     "record_receipt",
+    "repeated_supplements",
     "reschedule",
     "save_center_calendar",
     "save_procedure_name",
     "save_rating",
     "save_state",
     "schedule_rows",
+    "supplement_counts",
     "touch_clock",
 ]
