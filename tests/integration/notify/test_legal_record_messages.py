@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from motcua.devtools.sinks import HttpSink
+from motcua.shared.auth import issue_token
 from tests.integration.notify.harness import (
     Notify,
     deadline_updated,
@@ -91,3 +92,30 @@ async def test_an_opted_out_citizen_hears_of_neither(notify: Notify, http_sink: 
         [delivery] = await notify.deliveries(event_id)
         assert (delivery["status"], delivery["last_error"]) == ("suppressed", "opted out")
     assert len(http_sink.to(e164(phone))) == 1
+
+
+async def test_the_delivery_log_filters_by_dossier(notify: Notify, http_sink: HttpSink) -> None:
+    c = center()
+    phone, dossier, received = await notify.receive_for_new_phone(c)
+    _, other, _ = await notify.receive_for_new_phone(c)
+    money, theirs = financial_obligation(dossier), financial_obligation(other)
+    await notify.publish(money, theirs)
+    await bodies(http_sink, phone, 2)
+    await eventually(partial(notify.consumed, theirs.event_id), what="the other consumed")
+    token = issue_token(notify.settings.auth_secret.get_secret_value(), center_id=c, subject="s")
+    async with httpx.AsyncClient(
+        base_url=notify.url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        mine = await client.get(
+            "/deliveries", params={"center_id": c, "dossier_id": str(dossier.dossier_id)}
+        )
+        everyone = await client.get("/deliveries", params={"center_id": c})
+        bad = await client.get("/deliveries", params={"center_id": c, "dossier_id": "nope"})
+    assert mine.status_code == 200
+    assert {d["source_event_id"] for d in mine.json()} == {
+        str(received.event_id),
+        str(money.event_id),
+    }
+    assert len(everyone.json()) == 4
+    assert bad.status_code == 422
+    assert "dossier_id" in bad.text
