@@ -61,6 +61,7 @@ class Operation(StrEnum):
     STATISTICS_ALL_CENTERS = "deadlines.statistics.all_centers"
     DASHBOARD_VIEW = "deadlines.dashboard.view"
     APOLOGY_LETTER_WRITE = "deadlines.apology_letter.write"
+    TIMELINE_READ = "deadlines.timeline.read"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
 
@@ -98,6 +99,8 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     # The reason and the new date of an apology letter are the deciding officer's word,
     # which the leader signs: not the counter's.
     Operation.APOLOGY_LETTER_WRITE: _DECIDERS,
+    # A case's whole story: its clerk and its leader (no contact, no name in it).
+    Operation.TIMELINE_READ: _STAFF,
     Operation.DELIVERIES_READ: _STAFF,
 }
 

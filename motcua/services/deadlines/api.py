@@ -26,6 +26,7 @@ from motcua.services.deadlines.schemas import (
     ExtensionIn,
     LetterIn,
     LetterOut,
+    TimelineOut,
     WorkItemOut,
 )
 from motcua.services.deadlines.statistics import ReportQuery
@@ -52,6 +53,7 @@ CalendarReader = Annotated[Principal, allowed(Operation.CALENDAR_READ)]
 CalendarWriter = Annotated[Principal, allowed(Operation.CALENDAR_WRITE)]
 StatisticsReader = Annotated[Principal, allowed(Operation.STATISTICS_READ)]
 LetterWriter = Annotated[Principal, allowed(Operation.APOLOGY_LETTER_WRITE)]
+TimelineReader = Annotated[Principal, allowed(Operation.TIMELINE_READ)]
 
 
 # ------------------------------------------------------------------------- routes
@@ -143,6 +145,19 @@ async def complete_apology_letter(
             conn, dossier_id, center_names=d.settings.center_names
         )
     return LetterOut.of(letter, letters.render(letter))
+
+
+@router.get("/dossiers/{dossier_id}/timeline", response_model=TimelineOut)
+async def get_timeline(
+    dossier_id: uuid.UUID, rt: Runtime, principal: TimelineReader
+) -> TimelineOut:
+    """The dossier's story in time order: its ticket (issued, called, served, at which
+    counter), every status change with who made it, every clock event, every message sent
+    or failed (channel and template, never the recipient). Staff of its center."""
+    async with rt.read() as conn:
+        found = await queries.dossier_timeline(conn, dossier_id)
+    principal.require_center(found.center_id)
+    return TimelineOut.of(found)
 
 
 @router.get("/centers/{center_id}/worklist", response_model=list[WorkItemOut])

@@ -26,12 +26,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from motcua.services.deadlines import charts, queries
+from motcua.services.deadlines import charts, queries, timeline
 from motcua.services.deadlines.flags import regular_day
 from motcua.services.deadlines.satisfaction import Ratings
 from motcua.services.deadlines.sign_in import PATH
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
 from motcua.services.deadlines.supplements import SupplementTally
+from motcua.services.deadlines.timeline import Timeline
 from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.logging import get_logger
 from motcua.shared.reference.lines import service_lines
@@ -372,4 +373,33 @@ def context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> di
         "open_count": number(len(snap.worklist), lang),
         "worklist_truncated": overdue + near > len(rows),
         "sign_out": with_lang(PATH + "/sign-out", lang),
+    }
+
+
+# ------------------------------------------------------------------- timeline
+
+
+def timeline_context(found: Timeline, lang: Lang, tz: Any) -> dict[str, Any]:
+    """A dossier's timeline worded for its page: local times, event names, details."""
+    t = TEXT.translator(lang)
+
+    def local(iso: str) -> str:
+        return f"{datetime.fromisoformat(iso).astimezone(tz):%H:%M %d/%m/%Y}"
+
+    rows = [
+        {
+            "at": f"{e.at.astimezone(tz):%H:%M:%S %d/%m/%Y}",
+            "at_iso": e.at.isoformat(),
+            "source": e.source,
+            "source_text": TEXT.pick(lang, "source", e.source),
+            "event_type": e.event_type,
+            "what": TEXT.pick(lang, "event", e.event_type),
+            "detail": timeline.describe(e, t, local, lambda code: _step(code, lang)),
+        }
+        for e in found.entries
+    ]
+    return {
+        "dossier_code": found.dossier_code or str(found.dossier_id),
+        "center_id": found.center_id,
+        "rows": rows,
     }

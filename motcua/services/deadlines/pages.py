@@ -1,9 +1,9 @@
 """The leaders' pages through the shared web kit: the dashboard (what it shows is
-``dashboard``'s), a late dossier's apology letter (the page, and the document to print and
-sign), and their sign-in (who may see them is ``sign_in``'s), and their 403, 404, 422 and
-503 pages. It needs a token of the center (any role): without one, the sign-in page;
-another center's token, a 403 page; database away, a 503 page. Vietnamese by default,
-``?lang=en``.
+``dashboard``'s), a dossier's timeline, a late dossier's apology letter (the page, and the
+document to print and sign), their sign-in (who may see them is ``sign_in``'s), and their
+403, 404, 422 and 503 pages. It needs a token of the center (any role): without one, the
+sign-in page; another center's token, a 403 page; database away, a 503 page. Vietnamese by
+default, ``?lang=en``.
 
 Waiting times belong to the queue service, which this service never calls: the page's
 script draws today's from the queue's public statistics, or says they are missing.
@@ -160,6 +160,34 @@ async def apology_letter_document(request: Request, dossier_id: str) -> HTMLResp
     if isinstance(letter, HTMLResponse):
         return letter
     return HTMLResponse(letters.render_document(letter))
+
+
+# -------------------------------------------------------------------- timeline
+
+
+@router.get(PATH + "/dossiers/{dossier_id}/timeline", response_class=HTMLResponse)
+async def timeline_page(request: Request, dossier_id: str) -> HTMLResponse:
+    """A dossier's story in time order, for the staff of its center."""
+    principal = _signed_in(request)
+    if isinstance(principal, HTMLResponse):
+        return principal
+    try:
+        wanted = uuid.UUID(dossier_id)
+        async with request.app.state.runtime.read() as conn:
+            found = await queries.dossier_timeline(conn, wanted)
+    except (ValueError, NotFound):
+        return message(request, 404, "no_dossier")
+    except UNAVAILABLE as exc:
+        log.warning("page.database_unavailable", page="timeline", error=repr(exc))
+        return unavailable(request)
+    if found.center_id != principal.center_id:
+        return message(request, 403, "forbidden", own=principal.center_id, asked=found.center_id)
+    d: Deadlines = request.app.state.deadlines
+    return PAGES.render(
+        request,
+        "timeline.html",
+        **dashboard.timeline_context(found, language(request), d.calendars.default.tz),
+    )
 
 
 # -------------------------------------------------------------------- sign-in

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import asyncpg
 
-from motcua.services.deadlines import repository
+from motcua.services.deadlines import repository, timeline
 from motcua.services.deadlines.domain import (
     Clock,
     ClockFacts,
@@ -25,6 +25,7 @@ from motcua.services.deadlines.repository import CenterCalendar, ClockRow, FlagR
 from motcua.services.deadlines.satisfaction import SatisfactionReport
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify
 from motcua.services.deadlines.supplements import SupplementReport, supplement_requests
+from motcua.services.deadlines.timeline import Timeline
 from motcua.services.deadlines.usecases import Calendars, clock_of
 from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.reference.statuses import portal_statuses
@@ -89,6 +90,14 @@ async def satisfaction_report(
     """The ratings given in ``[start, end]`` at one center, or all with None."""
     counts = await repository.rating_counts(conn, center_id, start, end)
     return SatisfactionReport.from_counts(center_id, start, end, counts)
+
+
+async def dossier_timeline(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> Timeline:
+    """The dossier's timeline; NotFound while none of its own events is known."""
+    found = timeline.of_dossier(dossier_id, await repository.dossier_entries(conn, dossier_id))
+    if found is None:
+        raise NotFound(f"dossier {dossier_id} is not known")
+    return found
 
 
 FLAGGED_LISTED = 1000

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.queries import ClockDetail, WorkItem, step_label
 from motcua.services.deadlines.supplements import repeated
+from motcua.services.deadlines.timeline import Timeline
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SessionIn = tuple[str, str]
@@ -197,3 +198,39 @@ class LetterIn(BaseModel):
         if not value.strip():
             raise ValueError("the reason cannot be blank")
         return value.strip()
+
+
+class TimelineEntryOut(BaseModel):
+    at: datetime
+    source: Literal["queue", "intake", "deadlines", "notify"]
+    event_type: str
+    event_id: uuid.UUID
+    detail: dict[str, Any] = Field(
+        description="What the entry shows: a ticket's number, line and counter; a status "
+        "code and its actor; a clock's dates; a message's channel, template and result"
+    )
+
+
+class TimelineOut(BaseModel):
+    dossier_id: uuid.UUID
+    dossier_code: str | None
+    center_id: str
+    entries: list[TimelineEntryOut]
+
+    @classmethod
+    def of(cls, found: Timeline) -> TimelineOut:
+        return cls(
+            dossier_id=found.dossier_id,
+            dossier_code=found.dossier_code,
+            center_id=found.center_id,
+            entries=[
+                TimelineEntryOut(
+                    at=e.at,
+                    source=e.source,
+                    event_type=e.event_type,
+                    event_id=e.event_id,
+                    detail=e.detail,
+                )
+                for e in found.entries
+            ],
+        )

@@ -7,7 +7,7 @@ the flags recorded as emitted and their outbox rows commit together or not at al
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from motcua.services.deadlines import calendars as center_calendars
-from motcua.services.deadlines import repository
+from motcua.services.deadlines import repository, timeline
 from motcua.services.deadlines.domain import (
     Clock,
     ClockFacts,
@@ -296,6 +296,15 @@ async def clock_of(
     if touched is None or touched.clock.received_at is None:
         raise NotFound(f"dossier {dossier_id} is not known")
     return touched
+
+
+# ---------------------------------------------------------------------- timeline
+
+
+async def record_timeline(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
+    """Add the events that are part of a case to their dossiers' timelines."""
+    entries = [e for e in (timeline.entry_of(event) for event in events) if e is not None]
+    await repository.add_entries(conn, entries)
 
 
 # ----------------------------------------------------------------------- ratings

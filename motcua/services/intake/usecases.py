@@ -268,6 +268,7 @@ class Intake:
             appointment_at=appointment_at,
             ticket_id=ticket_id,
             procedure_name=ProcedureName(vi=procedure.name.vi, en=procedure.name.en),
+            actor=command.issued_by,
             contact=on_bus,
             sealed_secret=bus_secret.sealed if on_bus else None,
         )
@@ -336,7 +337,9 @@ class Intake:
             assignment=(data.assignee, data.department) if op is Op.ASSIGN else None,
             outcome=data.outcome if op is Op.RESOLVE else None,
         )
-        payload = _payload(op, record, status, data)
+        payload = _payload(op, record, status, data).model_copy(
+            update={"actor": command.issued_by}  # who did it, for the dossier's timeline
+        )
         entry = self._entry(
             command,
             dossier_id=record.id,

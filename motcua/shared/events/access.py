@@ -45,7 +45,9 @@ WRITERS: tuple[Owner, ...] = ("queue", "intake", "deadlines", "notify", "clerk-a
 READS: dict[Owner, tuple[Stream, ...]] = {
     "queue": (),
     "intake": (QUEUE, INTAKE_COMMANDS),
-    "deadlines": (DOSSIERS, NOTIFICATIONS),  # NOTIFICATIONS: the ratings, for the reports
+    # NOTIFICATIONS: the ratings, for the reports; with QUEUE and its own DEADLINES, the
+    # dossiers' timelines.
+    "deadlines": (DOSSIERS, NOTIFICATIONS, QUEUE, DEADLINES),
     "notify": (QUEUE, DOSSIERS, DEADLINES),
     "clerk-apps": (INTAKE_RESULTS,),  # the answers to their commands
 }

@@ -134,6 +134,12 @@ class DossierFacts(Payload):
     dossier_code: str = Field(min_length=1, max_length=64)
     procedure_code: Code = Field(min_length=1, max_length=64)
     status: int = Field(ge=1, le=10, description="National portal status code after the event")
+    actor: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The staff member who made the change (their token's subject), for the "
+        "dossier's timeline; none when the citizen or the system did",
+    )
 
 
 class DossierReceived(DossierFacts, event_type="dossier.received"):

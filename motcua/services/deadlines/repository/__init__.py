@@ -10,7 +10,8 @@ JSON columns travel as text, so any connection works whatever its codecs.
 * ``schedule``: the scheduler's claim of due clocks, apology letters, bulk loading;
 * ``reports``: the on-time statistics' cohort queries;
 * ``ratings``: the citizens' ratings and their counts for the satisfaction report;
-* ``names``: the procedures' names, so that pages show names, not codes.
+* ``names``: the procedures' names, so that pages show names, not codes;
+* ``timeline``: each dossier's timeline, a read model of the events deadlines reads.
 """
 
 from motcua.services.deadlines.repository.clocks import (
@@ -53,6 +54,7 @@ from motcua.services.deadlines.repository.schedule import (
     record_fired,
     reschedule,
 )
+from motcua.services.deadlines.repository.timeline import add_entries, dossier_entries
 
 __all__ = [
     "CLOCK_COPY_COLUMNS",
@@ -63,6 +65,7 @@ __all__ = [
     "Receipt",
     "Touched",
     "add_closure",
+    "add_entries",
     "add_extension",
     "add_letters",
     "add_pause_mark",
@@ -72,6 +75,7 @@ __all__ = [
     "cohort_counts",
     "complete_letter",
     "copy_clocks",
+    "dossier_entries",
     "flags_of",
     "get_clock",
     "latest_letter",
