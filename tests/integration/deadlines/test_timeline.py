@@ -5,11 +5,13 @@ order, and nothing personal in it."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from motcua.devtools.bus import produce
 from motcua.devtools.samples import sealed
+from motcua.services.deadlines.repository.timeline import add_entries, expire_unjoined_tickets
+from motcua.services.deadlines.timeline import Entry
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import (
     DossierReceived,
@@ -163,3 +165,29 @@ async def test_a_dossier_timeline_joins_ticket_status_clock_and_messages(
         assert (
             await http.get(f"/v1/dossiers/{uuid.uuid4()}/timeline", headers=clerk)
         ).status_code == 404
+
+
+async def test_the_sweep_forgets_tickets_no_dossier_names(service: Service) -> None:
+    center, dossier_id = f"tl-{uuid.uuid4().hex[:6]}", uuid.uuid4()
+    lone, joined = uuid.uuid4(), uuid.uuid4()
+    old = vn(2026, 3, 2, 8)
+    entries = [
+        Entry(uuid.uuid4(), center, old, "ticket.issued", "queue", ticket_id=lone),
+        Entry(uuid.uuid4(), center, old, "ticket.issued", "queue", ticket_id=joined),
+        Entry(
+            uuid.uuid4(),
+            center,
+            old,
+            "dossier.received",
+            "intake",
+            dossier_id=dossier_id,
+            ticket_id=joined,
+        ),
+    ]
+    await add_entries(service.db, entries)
+    while await expire_unjoined_tickets(service.db, timedelta(days=1), 1000):
+        pass
+    left = await service.db.fetch(
+        "SELECT ticket_id FROM timeline WHERE center_id = $1 AND source = 'queue'", center
+    )
+    assert [r["ticket_id"] for r in left] == [joined]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
 import asyncpg
 
@@ -67,3 +68,19 @@ async def dossier_entries(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> li
         )
         for r in rows
     ]
+
+
+async def expire_unjoined_tickets(conn: asyncpg.Connection, horizon: timedelta, limit: int) -> int:
+    """Forget the queue entries of tickets older than ``horizon`` that no dossier names:
+    most tickets end without a dossier, and nothing will ever ask for their story."""
+    status: str = await conn.execute(
+        """DELETE FROM timeline WHERE ctid = ANY (ARRAY(
+               SELECT t.ctid FROM timeline t
+               WHERE t.source = 'queue' AND t.at < now() - $1::interval
+                 AND NOT EXISTS (SELECT 1 FROM timeline d
+                                 WHERE d.ticket_id = t.ticket_id AND d.dossier_id IS NOT NULL)
+               LIMIT $2))""",
+        horizon,
+        limit,
+    )
+    return int(status.split()[-1])
