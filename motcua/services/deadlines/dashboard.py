@@ -290,6 +290,8 @@ def _work_rows(snap: Snapshot, lang: Lang, tz: Any) -> tuple[list[dict[str, Any]
         rows.append(
             {
                 "code": c.dossier_code,
+                "timeline_url": f"{PATH}/dossiers/{c.dossier_id}/timeline",
+                "letter_url": f"{PATH}/dossiers/{c.dossier_id}/apology-letter",
                 "procedure": procedure_name(snap.procedure_names, c.procedure_code, lang),
                 "line": line_name(c.line_code, lang) or c.line_code or "–",
                 "step": _step(c.status, lang),

@@ -60,3 +60,7 @@ async def test_the_dashboard_names_lines_and_procedures(
     assert row_labels(page, "row-line") == {"justice": line, "province-own": "province-own"}
     assert sorted(worklist_cells(page, headers[0])) == sorted([procedure, "XX-LOCAL"])
     assert "HT-KS" not in re.sub(r'data-key="[^"]*"', "", page)
+
+    # Each dossier on the worklist leads to its timeline.
+    links = re.findall(r'href="(/dashboard/dossiers/[^"/]+/timeline[^"]*)"', page)
+    assert {link.split("/")[3] for link in links} == {str(named), str(unnamed)}
