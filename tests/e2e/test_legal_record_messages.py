@@ -32,6 +32,7 @@ from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.events.topics import DEADLINES
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
 from tests.support.serving import serve
+from tests.support.sms import bodies
 from tests.support.waiting import eventually
 
 AUTH = "legal-record-auth-secret"
@@ -107,17 +108,6 @@ def _auth(center: str, role: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _messages(sink: HttpSink, phone: str, count: int) -> list[str]:
-    """Wait for ``count`` messages to ``phone``; fail if there are more."""
-
-    async def now() -> list[str]:
-        return [m.body for m in sink.to(e164(phone))]
-
-    got = await eventually(now, until=lambda m: len(m) >= count, what=f"{count} messages")
-    assert len(got) == count, got
-    return got
-
-
 async def _receive(http: httpx.AsyncClient, center: str, phone: str, language: str) -> str:
     r = await http.post(
         "/v1/dossiers",
@@ -142,7 +132,7 @@ async def test_a_citizen_is_told_the_amount_its_purpose_how_to_pay_and_each_new_
     admin = _auth(center, "admin")
     async with httpx.AsyncClient(base_url=stack.intake, timeout=30) as intake:
         dossier_id = await _receive(intake, center, phone, language)
-        await _messages(http_sink, phone, 1)  # the receipt
+        await bodies(http_sink, phone, 1)  # the receipt
         r = await intake.post(
             f"/v1/dossiers/{dossier_id}/notify-financial-obligation",
             json={
@@ -154,7 +144,7 @@ async def test_a_citizen_is_told_the_amount_its_purpose_how_to_pay_and_each_new_
             headers=admin,
         )
         assert r.status_code == 200, r.text
-        money = (await _messages(http_sink, phone, 2))[-1]
+        money = (await bodies(http_sink, phone, 2))[-1]
         amount = "1.250.000 đồng" if language == "vi" else "VND 1,250,000"
         assert amount in money
         assert "Lệ phí đăng ký" in money
@@ -168,7 +158,7 @@ async def test_a_citizen_is_told_the_amount_its_purpose_how_to_pay_and_each_new_
             headers=admin,
         )
         assert r.status_code == 200, r.text
-        moved = (await _messages(http_sink, phone, 3))[-1]
+        moved = (await bodies(http_sink, phone, 3))[-1]
         assert ("sau thời gian tạm dừng" if language == "vi" else "after a pause") in moved
 
     extended = await _extend(stack, center, dossier_id, http_sink, phone, count=4)

@@ -10,7 +10,7 @@ never a center's admin.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -227,9 +227,26 @@ async def get_on_time_statistics(
     deadline or overdue) for dossiers received in the period, as of an instant, in total,
     by procedure and by service line. Omit ``center`` for all centers (the province's
     role only, like any center but the token's own)."""
-    if center is None or center != principal.center_id:
-        authorize(principal, Operation.STATISTICS_ALL_CENTERS)
-    query = ReportQuery.build(
+    query = _report_query(principal, d, center, start, end, as_of)
+    # One snapshot for the stored figures and the facts of paused or extended dossiers.
+    async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
+        report = await queries.on_time_report(conn, query, calendars=d.calendars)
+    if format == "csv":
+        return _csv(report.to_csv(), f"on-time_{center or 'all'}_{start}_{end}.csv")
+    return JSONResponse(report.to_json())
+
+
+def _report_query(
+    principal: Principal,
+    d: Deadlines,
+    center: str | None,
+    start: date,
+    end: date,
+    as_of: datetime | None,
+) -> ReportQuery:
+    """A report's period and instant, once the caller may read ``center`` (None: all)."""
+    _may_read(principal, center)
+    return ReportQuery.build(
         center_id=center,
         start=start,
         end=end,
@@ -238,17 +255,20 @@ async def get_on_time_statistics(
         tz=d.calendars.default.tz,
         calendar=d.calendars.default,
     )
-    # One snapshot for the stored figures and the facts of paused or extended dossiers.
-    async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
-        report = await queries.on_time_report(conn, query, calendars=d.calendars)
-    if format == "csv":
-        name = f"on-time_{center or 'all'}_{start}_{end}.csv"
-        return Response(
-            report.to_csv(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    return JSONResponse(report.to_json())
+
+
+def _may_read(principal: Principal, center: str | None) -> None:
+    """A center's own statistics are its staff's; another's, or all, the province's."""
+    if center is None or center != principal.center_id:
+        authorize(principal, Operation.STATISTICS_ALL_CENTERS)
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/statistics/supplements", response_model=None)
@@ -266,17 +286,7 @@ async def get_supplement_statistics(
     center by the national scoring: docs/reports.md), the requests made by ``as_of``, in
     total, by procedure and by line; and the flagged dossiers. Who may read it is who may
     read the on-time statistics."""
-    if center is None or center != principal.center_id:
-        authorize(principal, Operation.STATISTICS_ALL_CENTERS)
-    query = ReportQuery.build(
-        center_id=center,
-        start=start,
-        end=end,
-        as_of=as_of,
-        now=d.clock(),
-        tz=d.calendars.default.tz,
-        calendar=d.calendars.default,
-    )
+    query = _report_query(principal, d, center, start, end, as_of)
     async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
         report = await queries.supplement_report(conn, query)
     return {
@@ -300,17 +310,11 @@ async def get_satisfaction_statistics(
     """The citizens' ratings (1 to 5) given in the period: their count, average and share
     of satisfied (4 or 5), in total, by center, by procedure and by month. Who may read
     them is who may read the on-time statistics, beside which they are shown."""
-    if center is None or center != principal.center_id:
-        authorize(principal, Operation.STATISTICS_ALL_CENTERS)
+    _may_read(principal, center)
     if end < start:
         raise InvalidInput("to", f"the period ends ({end}) before it starts ({start})")
     async with rt.unit_of_work(readonly=True) as conn:
         report = await queries.satisfaction_report(conn, center, start, end)
     if format == "csv":
-        name = f"satisfaction_{center or 'all'}_{start}_{end}.csv"
-        return Response(
-            report.to_csv(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return _csv(report.to_csv(), f"satisfaction_{center or 'all'}_{start}_{end}.csv")
     return JSONResponse(report.to_json())

@@ -12,9 +12,11 @@ script draws today's from the queue's public statistics, or says they are missin
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -23,6 +25,7 @@ from motcua.services.deadlines.errors import DeadlinesError, InvalidInput, NotFo
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.sign_in import COOKIE, COOKIE_MAX_AGE, CSRF_COOKIE, PATH
 from motcua.services.deadlines.statistics import ReportQuery
+from motcua.services.deadlines.timeline import Timeline
 from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.auth import Principal
 from motcua.shared.db import UNAVAILABLE
@@ -115,27 +118,42 @@ def _queue_waiting_url(request: Request, center: str) -> str:
 # ------------------------------------------------------------- apology letter
 
 
-async def _letter(request: Request, dossier_id: str) -> ApologyLetter | HTMLResponse:
-    """The dossier's latest letter for the signed-in staff of its center, or the page to
-    answer with instead (sign-in, 403, 404, 503)."""
+T = TypeVar("T", ApologyLetter, Timeline)
+
+
+async def _of_dossier(
+    request: Request,
+    dossier_id: str,
+    read: Callable[[asyncpg.Connection, uuid.UUID], Awaitable[T]],
+    *,
+    missing: str,
+) -> T | HTMLResponse:
+    """What ``read`` finds of a dossier, for the signed-in staff of its center; or the page
+    to answer with instead: sign-in, 403 (another center's), 404 (``missing``), 503."""
     principal = _signed_in(request)
     if isinstance(principal, HTMLResponse):
         return principal
-    d: Deadlines = request.app.state.deadlines
     try:
         wanted = uuid.UUID(dossier_id)
         async with request.app.state.runtime.read() as conn:
-            letter = await queries.apology_letter(
-                conn, wanted, center_names=d.settings.center_names
-            )
+            found = await read(conn, wanted)
     except (ValueError, NotFound):
-        return message(request, 404, "no_letter")
+        return message(request, 404, missing)
     except UNAVAILABLE as exc:
-        log.warning("page.database_unavailable", page="apology_letter", error=repr(exc))
+        log.warning("page.database_unavailable", page=missing, error=repr(exc))
         return unavailable(request)
-    if letter.center_id != principal.center_id:
-        return message(request, 403, "forbidden", own=principal.center_id, asked=letter.center_id)
-    return letter
+    if found.center_id != principal.center_id:
+        return message(request, 403, "forbidden", own=principal.center_id, asked=found.center_id)
+    return found
+
+
+async def _letter(request: Request, dossier_id: str) -> ApologyLetter | HTMLResponse:
+    d: Deadlines = request.app.state.deadlines
+
+    async def read(conn: asyncpg.Connection, wanted: uuid.UUID) -> ApologyLetter:
+        return await queries.apology_letter(conn, wanted, center_names=d.settings.center_names)
+
+    return await _of_dossier(request, dossier_id, read, missing="no_letter")
 
 
 @router.get(PATH + "/dossiers/{dossier_id}/apology-letter", response_class=HTMLResponse)
@@ -168,20 +186,9 @@ async def apology_letter_document(request: Request, dossier_id: str) -> HTMLResp
 @router.get(PATH + "/dossiers/{dossier_id}/timeline", response_class=HTMLResponse)
 async def timeline_page(request: Request, dossier_id: str) -> HTMLResponse:
     """A dossier's story in time order, for the staff of its center."""
-    principal = _signed_in(request)
-    if isinstance(principal, HTMLResponse):
-        return principal
-    try:
-        wanted = uuid.UUID(dossier_id)
-        async with request.app.state.runtime.read() as conn:
-            found = await queries.dossier_timeline(conn, wanted)
-    except (ValueError, NotFound):
-        return message(request, 404, "no_dossier")
-    except UNAVAILABLE as exc:
-        log.warning("page.database_unavailable", page="timeline", error=repr(exc))
-        return unavailable(request)
-    if found.center_id != principal.center_id:
-        return message(request, 403, "forbidden", own=principal.center_id, asked=found.center_id)
+    found = await _of_dossier(request, dossier_id, queries.dossier_timeline, missing="no_dossier")
+    if isinstance(found, HTMLResponse):
+        return found
     d: Deadlines = request.app.state.deadlines
     return PAGES.render(
         request,

@@ -237,24 +237,19 @@ async def dossiers_received(
     await n.release_held(conn, [r.dossier_id for r in received])
 
 
+def _tracked(n: Notifier, code: str, **values: Any) -> dict[str, Any]:
+    """A dossier message's context: its code, its values, and where to look it up."""
+    return {"dossier_code": code, **values, "lookup_url": _lookup_url(n, code)}
+
+
 def _supplement(n: Notifier, event: Envelope[DossierSupplementRequested]) -> dict[str, Any]:
     d = event.data
-    return {
-        "dossier_code": d.dossier_code,
-        "reason": d.reason,
-        "missing_documents": list(d.missing_documents),
-        "lookup_url": _lookup_url(n, d.dossier_code),
-    }
+    return _tracked(n, d.dossier_code, reason=d.reason, missing_documents=list(d.missing_documents))
 
 
 def _resolved(n: Notifier, event: Envelope[DossierResolved]) -> dict[str, Any]:
     d = event.data
-    return {
-        "dossier_code": d.dossier_code,
-        "outcome": d.outcome,
-        "reason": d.reason,
-        "lookup_url": _lookup_url(n, d.dossier_code),
-    }
+    return _tracked(n, d.dossier_code, outcome=d.outcome, reason=d.reason)
 
 
 def _returned(n: Notifier, event: Envelope[DossierReturned]) -> dict[str, Any]:
@@ -265,35 +260,31 @@ def _returned(n: Notifier, event: Envelope[DossierReturned]) -> dict[str, Any]:
 def _overdue(n: Notifier, event: Envelope[DeadlineOverdue]) -> dict[str, Any]:
     """The apology letter's new date; the contact is the one given with the dossier."""
     d = event.data
-    return {
-        "dossier_code": d.dossier_code,
-        "due_at": d.due_at.isoformat(),
-        "new_appointment_at": d.new_appointment_at.isoformat(),
-        "lookup_url": _lookup_url(n, d.dossier_code),
-    }
+    return _tracked(
+        n,
+        d.dossier_code,
+        due_at=d.due_at.isoformat(),
+        new_appointment_at=d.new_appointment_at.isoformat(),
+    )
 
 
 def _financial(n: Notifier, event: Envelope[DossierFinancialObligationNotified]) -> dict[str, Any]:
     """The amount, what it is for and how to pay; the template words what intake left out."""
     d = event.data
-    return {
-        "dossier_code": d.dossier_code,
-        "amount_vnd": d.amount_vnd,
-        "purpose": d.purpose,
-        "how_to_pay": d.how_to_pay,
-        "lookup_url": _lookup_url(n, d.dossier_code),
-    }
+    return _tracked(
+        n, d.dossier_code, amount_vnd=d.amount_vnd, purpose=d.purpose, how_to_pay=d.how_to_pay
+    )
 
 
 def _new_date(n: Notifier, event: Envelope[DeadlineUpdated]) -> dict[str, Any]:
     d = event.data
-    return {
-        "dossier_code": d.dossier_code,
-        "due_at": d.due_at.isoformat(),
-        "previous_due_at": d.previous_due_at.isoformat(),
-        "reason": d.reason,
-        "lookup_url": _lookup_url(n, d.dossier_code),
-    }
+    return _tracked(
+        n,
+        d.dossier_code,
+        due_at=d.due_at.isoformat(),
+        previous_due_at=d.previous_due_at.isoformat(),
+        reason=d.reason,
+    )
 
 
 D = TypeVar("D", bound=DossierFacts | DeadlineFacts)  # the events about one dossier

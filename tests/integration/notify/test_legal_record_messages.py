@@ -21,6 +21,7 @@ from tests.integration.notify.harness import (
     random_phone,
     sms_notify,
 )
+from tests.support.sms import bodies
 from tests.support.waiting import eventually
 
 notify = sms_notify()
@@ -28,17 +29,6 @@ notify = sms_notify()
 
 def center() -> str:
     return f"c-{uuid.uuid4().hex[:8]}"
-
-
-async def bodies(sink: HttpSink, phone: str, count: int) -> list[str]:
-    """Wait until ``phone`` has ``count`` messages; fail if it has more."""
-
-    async def now() -> list[str]:
-        return [m.body for m in sink.to(e164(phone))]
-
-    got = await eventually(now, until=lambda m: len(m) >= count, what=f"{count} messages")
-    assert len(got) == count, got
-    return got
 
 
 @pytest.mark.parametrize(
