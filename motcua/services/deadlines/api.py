@@ -10,10 +10,11 @@ never a center's admin.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import AwareDatetime
 
@@ -54,6 +55,33 @@ CalendarWriter = Annotated[Principal, allowed(Operation.CALENDAR_WRITE)]
 StatisticsReader = Annotated[Principal, allowed(Operation.STATISTICS_READ)]
 LetterWriter = Annotated[Principal, allowed(Operation.APOLOGY_LETTER_WRITE)]
 TimelineReader = Annotated[Principal, allowed(Operation.TIMELINE_READ)]
+
+
+@dataclass(frozen=True)
+class PeriodIn:
+    """A report's query: ``from`` and ``to`` (local dates, inclusive), the center (none:
+    all, the province's), the instant ``as_of``."""
+
+    start: date
+    end: date
+    center: str | None
+    as_of: datetime | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.center or 'all'}_{self.start}_{self.end}"
+
+
+def _period(
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    center: str | None = None,
+    as_of: AwareDatetime | None = None,
+) -> PeriodIn:
+    return PeriodIn(start, end, center, as_of)
+
+
+Period = Annotated[PeriodIn, Depends(_period)]
 
 
 # ------------------------------------------------------------------------- routes
@@ -217,40 +245,30 @@ async def get_on_time_statistics(
     rt: Runtime,
     d: Service,
     principal: StatisticsReader,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
-    center: str | None = None,
-    as_of: AwareDatetime | None = None,
+    period: Period,
     format: Literal["json", "csv"] = "json",
 ) -> Response:
     """Received, resolved early / on time / late, withdrawn and in progress (within the
     deadline or overdue) for dossiers received in the period, as of an instant, in total,
     by procedure and by service line. Omit ``center`` for all centers (the province's
     role only, like any center but the token's own)."""
-    query = _report_query(principal, d, center, start, end, as_of)
+    query = _report_query(principal, d, period)
     # One snapshot for the stored figures and the facts of paused or extended dossiers.
     async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
         report = await queries.on_time_report(conn, query, calendars=d.calendars)
     if format == "csv":
-        return _csv(report.to_csv(), f"on-time_{center or 'all'}_{start}_{end}.csv")
+        return _csv(report.to_csv(), f"on-time_{period.name}.csv")
     return JSONResponse(report.to_json())
 
 
-def _report_query(
-    principal: Principal,
-    d: Deadlines,
-    center: str | None,
-    start: date,
-    end: date,
-    as_of: datetime | None,
-) -> ReportQuery:
-    """A report's period and instant, once the caller may read ``center`` (None: all)."""
-    _may_read(principal, center)
+def _report_query(principal: Principal, d: Deadlines, period: PeriodIn) -> ReportQuery:
+    """A report's period and instant, once the caller may read its center (None: all)."""
+    _may_read(principal, period.center)
     return ReportQuery.build(
-        center_id=center,
-        start=start,
-        end=end,
-        as_of=as_of,
+        center_id=period.center,
+        start=period.start,
+        end=period.end,
+        as_of=period.as_of,
         now=d.clock(),
         tz=d.calendars.default.tz,
         calendar=d.calendars.default,
@@ -273,26 +291,20 @@ def _csv(text: str, name: str) -> Response:
 
 @router.get("/statistics/supplements", response_model=None)
 async def get_supplement_statistics(
-    rt: Runtime,
-    d: Service,
-    principal: StatisticsReader,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
-    center: str | None = None,
-    as_of: AwareDatetime | None = None,
+    rt: Runtime, d: Service, principal: StatisticsReader, period: Period
 ) -> dict[str, Any]:
     """For the dossiers received in the period (the on-time report's cohort): how many
     were asked for supplements, how many more than once (flagged, and counted against the
     center by the national scoring: docs/reports.md), the requests made by ``as_of``, in
     total, by procedure and by line; and the flagged dossiers. Who may read it is who may
     read the on-time statistics."""
-    query = _report_query(principal, d, center, start, end, as_of)
+    query = _report_query(principal, d, period)
     async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
         report = await queries.supplement_report(conn, query)
     return {
-        "center_id": center,
-        "from": start.isoformat(),
-        "to": end.isoformat(),
+        "center_id": period.center,
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
         "as_of": query.as_of.isoformat(),
         **report.to_json(),
     }
