@@ -49,6 +49,8 @@ deadlines.calendar.write        . . x x .
 deadlines.statistics.read       x x x x x
 deadlines.statistics.all_centers . . . . x
 deadlines.dashboard.view        x x x x .
+deadlines.apology_letter.write  . x x x .
+deadlines.timeline.read         x x x x .
 notify.deliveries.read          x x x x .
 """
 COLUMNS = ("clerk", "officer", "leader", "admin", "province")
