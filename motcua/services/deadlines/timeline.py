@@ -25,6 +25,7 @@ from typing import Any
 
 from motcua.shared.events import Envelope, Payload
 from motcua.shared.events.catalog import (
+    DeadlineAppointmentSet,
     DeadlineApproaching,
     DeadlineClosed,
     DeadlineFacts,
@@ -139,7 +140,7 @@ def _clock(d: DeadlineFacts) -> dict[str, Any]:
         detail |= {"previous_due_at": d.previous_due_at.isoformat(), "reason": d.reason}
     elif isinstance(d, DeadlineApproaching):
         detail["threshold"] = d.threshold
-    elif isinstance(d, DeadlineOverdue):
+    elif isinstance(d, DeadlineOverdue | DeadlineAppointmentSet):
         detail["new_appointment_at"] = d.new_appointment_at.isoformat()
     elif isinstance(d, DeadlineClosed):
         detail["outcome"] = d.outcome

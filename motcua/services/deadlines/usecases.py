@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -33,6 +33,7 @@ from motcua.services.deadlines.flags import (
     FLAG_SET,
     FLAG_UPDATED,
     Threshold,
+    appointment_set_id,
     flag_event_id,
     plan_flags,
 )
@@ -337,16 +338,40 @@ async def complete_apology_letter(
     now: datetime,
 ) -> None:
     """The officer's reason and new date on the dossier's latest letter. The new date must
-    come after the date the dossier missed; without one, the computed date stands."""
+    come after the date the dossier missed; without one, the computed date stands. A date
+    other than the one the citizen was given is announced (``deadline.appointment_set``),
+    once per date: notify tells the citizen."""
     letter = await repository.latest_letter(conn, dossier_id, lock=True)
     if letter is None:
         raise NotFound(f"no apology letter for dossier {dossier_id}")
     by.require_center(letter.center_id)
     if set_appointment_at is not None and set_appointment_at <= letter.due_at:
         raise InvalidInput("new_appointment_at", "the new date must come after the missed due date")
+    if set_appointment_at is not None:
+        set_appointment_at = set_appointment_at.astimezone(UTC)  # stored and sent in UTC
     await repository.complete_letter(
         conn, letter.letter_id, reason, set_appointment_at, by.subject, now
     )
+    promised = (set_appointment_at or letter.new_appointment_at).astimezone(UTC)
+    if promised != letter.appointment_at:
+        payload = catalog.DeadlineAppointmentSet(
+            dossier_id=letter.dossier_id,
+            dossier_code=letter.dossier_code,
+            procedure_code=letter.procedure_code,
+            due_at=letter.due_at,
+            new_appointment_at=promised,
+            previous_appointment_at=letter.appointment_at,
+            apology_letter_id=letter.letter_id,
+        )
+        event = new_event(
+            payload,
+            center_id=letter.center_id,
+            producer=PRODUCER,
+            correlation_id=letter.dossier_id,
+            occurred_at=now,
+            event_id=appointment_set_id(letter.letter_id, letter.appointment_at, promised),
+        )
+        await outbox.add(conn, event)
     log.info("deadlines.letter_completed", dossier_id=str(dossier_id), by=by.subject)
 
 

@@ -19,6 +19,7 @@ from motcua.shared.events import Envelope, Payload
 from motcua.shared.events.catalog import (
     CounterClosed,
     CounterOpened,
+    DeadlineAppointmentSet,
     DeadlineOverdue,
     DeadlineUpdated,
     DossierFinancialObligationNotified,
@@ -67,6 +68,7 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
         DossierFinancialObligationNotified, _bound_batch(triggers.financial_obligation, notifier)
     )
     on_batch(DeadlineUpdated, _bound_batch(triggers.new_appointment, notifier))
+    on_batch(DeadlineAppointmentSet, _bound_batch(triggers.letter_date, notifier))
 
     runtime.every(runtime.settings.metrics_sample_seconds, _expiry(notifier), "held-expiry")
     runtime.consume(QUEUE, DOSSIERS, DEADLINES)

@@ -10,6 +10,7 @@
 | ``dossier.returned``              | ``dossier_returned``: the rating link     |
 | ``deadline.overdue``              | ``deadline_apology``: the new date        |
 | ``deadline.updated``              | ``new_appointment``: the date moved       |
+| ``deadline.appointment_set``      | ``new_appointment``: the letter's date    |
 | ``dossier.financial_obligation_`` | ``financial_obligation``: the amount,     |
 | ``notified``                      | what it is for, how to pay                |
 
@@ -61,6 +62,7 @@ from motcua.shared.events import Envelope, Payload
 from motcua.shared.events.catalog import (
     CounterClosed,
     CounterOpened,
+    DeadlineAppointmentSet,
     DeadlineFacts,
     DeadlineOverdue,
     DeadlineUpdated,
@@ -287,6 +289,18 @@ def _new_date(n: Notifier, event: Envelope[DeadlineUpdated]) -> dict[str, Any]:
     )
 
 
+def _letter_date(n: Notifier, event: Envelope[DeadlineAppointmentSet]) -> dict[str, Any]:
+    """The officer changed the apology letter's date: the same message as a moved clock."""
+    d = event.data
+    return _tracked(
+        n,
+        d.dossier_code,
+        due_at=d.new_appointment_at.isoformat(),
+        previous_due_at=d.previous_appointment_at.isoformat(),
+        reason="apology",
+    )
+
+
 D = TypeVar("D", bound=DossierFacts | DeadlineFacts)  # the events about one dossier
 
 
@@ -327,3 +341,4 @@ dossier_returned = _closing(_dossier_message(Kind.DOSSIER_RETURNED, _returned))
 deadline_overdue = _dossier_message(Kind.DEADLINE_APOLOGY, _overdue)
 financial_obligation = _dossier_message(Kind.FINANCIAL_OBLIGATION, _financial)
 new_appointment = _dossier_message(Kind.NEW_APPOINTMENT, _new_date)
+letter_date = _dossier_message(Kind.NEW_APPOINTMENT, _letter_date)

@@ -252,6 +252,14 @@ class DeadlineOverdue(DeadlineFacts, event_type="deadline.overdue"):
     apology_letter_id: uuid.UUID | None = None
 
 
+class DeadlineAppointmentSet(DeadlineFacts, event_type="deadline.appointment_set"):
+    """The officer set the apology letter's new date (``due_at`` is the date missed)."""
+
+    new_appointment_at: AwareDatetime
+    previous_appointment_at: AwareDatetime = Field(description="The date the citizen held")
+    apology_letter_id: uuid.UUID
+
+
 class DeadlineClosed(DeadlineFacts, event_type="deadline.closed"):
     """The clock stopped at resolution: early, on time or late."""
 
@@ -318,6 +326,7 @@ DEADLINE_EVENTS: tuple[type[DeadlineFacts], ...] = (
     DeadlineApproaching,
     DeadlineOverdue,
     DeadlineClosed,
+    DeadlineAppointmentSet,
 )
 NOTIFICATION_EVENTS: tuple[type[Payload], ...] = (
     NotificationSent,

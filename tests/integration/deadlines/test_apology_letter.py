@@ -4,6 +4,7 @@ center in full, and printable as a page and as a document to sign."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -98,6 +99,24 @@ async def test_the_officer_completes_the_letter_the_leader_prints_and_signs(
         assert letter["new_appointment_at"] == "2026-03-12T09:30:00Z"
         assert "Lý do: Cần xác minh thêm tại cơ quan khác" in letter["text"]
         assert "vào 16 giờ 30 phút, ngày 12 tháng 03 năm 2026." in letter["text"]
+
+        # The citizen held the computed date: the officer's is announced once, however
+        # often the same request comes.
+        again = await http.put(
+            url, json=body | {"new_appointment_at": "2026-03-12T16:30:00+07:00"}, headers=officer
+        )
+        assert again.status_code == 200
+
+        async def announced() -> list[dict[str, Any]]:
+            return [
+                json.loads(m.value)
+                for m in await service.deadline_messages()
+                if b'"deadline.appointment_set"' in m.value and str(dossier_id).encode() in m.value
+            ]
+
+        [told] = await eventually(announced, what="the new date announced")
+        assert told["data"]["new_appointment_at"] == "2026-03-12T09:30:00Z"
+        assert told["data"]["previous_appointment_at"] == draft["computed_appointment_at"]
 
         document = await http.get(url, params={"format": "html"}, headers=officer)
         assert document.status_code == 200

@@ -5,6 +5,7 @@ neither to a citizen who opted out."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import httpx
@@ -12,6 +13,8 @@ import pytest
 
 from motcua.devtools.sinks import HttpSink
 from motcua.shared.auth import issue_token
+from motcua.shared.events import new_event
+from motcua.shared.events.catalog import DeadlineAppointmentSet
 from tests.integration.notify.harness import (
     Notify,
     deadline_updated,
@@ -109,3 +112,23 @@ async def test_the_delivery_log_filters_by_dossier(notify: Notify, http_sink: Ht
     assert len(everyone.json()) == 4
     assert bad.status_code == 422
     assert "dossier_id" in bad.text
+
+
+async def test_the_officers_new_date_on_the_apology_letter_is_told(
+    notify: Notify, http_sink: HttpSink
+) -> None:
+    phone, dossier, _ = await notify.receive_for_new_phone(center())
+    await bodies(http_sink, phone, 1)
+    missed = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    payload = DeadlineAppointmentSet(
+        dossier_id=dossier.dossier_id,
+        dossier_code=dossier.code,
+        procedure_code="BIRTH",
+        due_at=missed,
+        new_appointment_at=missed + timedelta(days=7),
+        previous_appointment_at=missed + timedelta(days=4),
+        apology_letter_id=uuid.uuid4(),
+    )
+    await notify.publish(new_event(payload, center_id=dossier.center, producer="deadlines"))
+    _, told = await bodies(http_sink, phone, 2)
+    assert "(theo phiếu xin lỗi và hẹn lại): 17:00 27/11/2026 (trước đây: 17:00 24/11/2026)" in told

@@ -158,13 +158,16 @@ def test_a_financial_obligation_without_details_still_says_how_to_pay(
     assert "None" not in body
 
 
-@pytest.mark.parametrize("reason", ["pause", "extension", "correction"])
+REASONS = ("pause", "extension", "correction", "apology")
+
+
+@pytest.mark.parametrize("reason", REASONS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_new_date_says_why_it_moved(reason: str, language: str) -> None:
     sample = {**SAMPLES[Kind.NEW_APPOINTMENT], "optout_url": "o", "reason": reason}
     bodies = {
         r: RENDERER.render(Kind.NEW_APPOINTMENT, language, sample | {"reason": r}).body
-        for r in ("pause", "extension", "correction")
+        for r in REASONS
     }
-    assert len(set(bodies.values())) == 3
+    assert len(set(bodies.values())) == len(REASONS)
     assert "03/12/2025" in bodies[reason]
