@@ -38,6 +38,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -278,26 +279,25 @@ def _financial(n: Notifier, event: Envelope[DossierFinancialObligationNotified])
     )
 
 
+def _date_moved(
+    n: Notifier, code: str, due: datetime, previous: datetime, reason: str
+) -> dict[str, Any]:
+    """The new date the citizen holds, the one it replaces, and why it moved."""
+    return _tracked(
+        n, code, due_at=due.isoformat(), previous_due_at=previous.isoformat(), reason=reason
+    )
+
+
 def _new_date(n: Notifier, event: Envelope[DeadlineUpdated]) -> dict[str, Any]:
     d = event.data
-    return _tracked(
-        n,
-        d.dossier_code,
-        due_at=d.due_at.isoformat(),
-        previous_due_at=d.previous_due_at.isoformat(),
-        reason=d.reason,
-    )
+    return _date_moved(n, d.dossier_code, d.due_at, d.previous_due_at, d.reason)
 
 
 def _letter_date(n: Notifier, event: Envelope[DeadlineAppointmentSet]) -> dict[str, Any]:
     """The officer changed the apology letter's date: the same message as a moved clock."""
     d = event.data
-    return _tracked(
-        n,
-        d.dossier_code,
-        due_at=d.new_appointment_at.isoformat(),
-        previous_due_at=d.previous_appointment_at.isoformat(),
-        reason="apology",
+    return _date_moved(
+        n, d.dossier_code, d.new_appointment_at, d.previous_appointment_at, "apology"
     )
 
 
