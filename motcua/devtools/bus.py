@@ -22,7 +22,12 @@ are."""
 GROUPS: dict[str, tuple[str, ...]] = {
     "motcua-intake": ("queue.events",),
     "motcua-intake-commands": ("intake.commands",),
-    "motcua-deadlines": ("dossier.events",),
+    "motcua-deadlines": (
+        "dossier.events",
+        "notification.events",
+        "queue.events",
+        "deadline.events",
+    ),
     "motcua-notify": ("queue.events", "dossier.events", "deadline.events"),
 }
 

@@ -13,6 +13,8 @@ from motcua.shared.crypto import seal
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import (
     DeadlineOverdue,
+    DeadlineUpdated,
+    DossierFinancialObligationNotified,
     DossierReceived,
     DossierResolved,
     DossierReturned,
@@ -164,6 +166,29 @@ def returned(d: Dossier) -> Envelope[Any]:
 
 def withdrawn(d: Dossier) -> Envelope[Any]:
     return about(d, DossierWithdrawn, status=8)
+
+
+def financial_obligation(d: Dossier, amount_vnd: int | None = 1_250_000) -> Envelope[Any]:
+    return about(
+        d,
+        DossierFinancialObligationNotified,
+        status=6,
+        amount_vnd=amount_vnd,
+        purpose="Lệ phí đăng ký thường trú",
+        how_to_pay="Nộp tại quầy 2 hoặc chuyển khoản vào tài khoản 1234",
+    )
+
+
+def deadline_updated(d: Dossier, reason: str = "extension") -> Envelope[Any]:
+    before = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    return about(
+        d,
+        DeadlineUpdated,
+        producer="deadlines",
+        due_at=before + timedelta(days=3),
+        previous_due_at=before,
+        reason=reason,
+    )
 
 
 def overdue(d: Dossier) -> Envelope[Any]:

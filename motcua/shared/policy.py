@@ -64,6 +64,8 @@ class Operation(StrEnum):
     STATISTICS_ALL_CENTERS = "deadlines.statistics.all_centers"
     DASHBOARD_VIEW = "deadlines.dashboard.view"
     RISKS_READ = "deadlines.risks.read"
+    APOLOGY_LETTER_WRITE = "deadlines.apology_letter.write"
+    TIMELINE_READ = "deadlines.timeline.read"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
     # registry
@@ -111,6 +113,11 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     # The breach forecast ranks the center's dossiers, its officers' with them: the
     # center's leaders' view, as for the calendar.
     Operation.RISKS_READ: frozenset({"leader", "admin"}),
+    # The reason and the new date of an apology letter are the deciding officer's word,
+    # which the leader signs: not the counter's.
+    Operation.APOLOGY_LETTER_WRITE: _DECIDERS,
+    # A case's whole story: its clerk and its leader (no contact, no name in it).
+    Operation.TIMELINE_READ: _STAFF,
     Operation.DELIVERIES_READ: _STAFF,
     # A center's configuration is no secret (the kiosk shows its lines), but its admin
     # alone changes it, for the token's own center; the audit names staff, so only the

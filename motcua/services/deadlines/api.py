@@ -1,19 +1,21 @@
 """HTTP routes of the deadlines service: thin, one unit of work per request.
 
 Every route needs a bearer token of the dossier's (or the center's) center whose role holds
-the route's operation in ``motcua.shared.policy``: reading is open to the center's staff, granting
-an extension is an officer's, changing the calendar a leader's; statistics of another center,
-or of all, need the province's role, never a center's admin.
+the route's operation in ``motcua.shared.policy``: reading is open to the center's staff;
+granting an extension and completing an apology letter are an officer's, changing the
+calendar a leader's; statistics of another center, or of all, need the province's role,
+never a center's admin.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import AwareDatetime
 
 from motcua.services.deadlines import letters, queries, risks, usecases
@@ -24,7 +26,9 @@ from motcua.services.deadlines.schemas import (
     CalendarIn,
     ClockOut,
     ExtensionIn,
+    LetterIn,
     LetterOut,
+    TimelineOut,
     WorkItemOut,
 )
 from motcua.services.deadlines.statistics import ReportQuery
@@ -51,6 +55,35 @@ CalendarReader = Annotated[Principal, allowed(Operation.CALENDAR_READ)]
 CalendarWriter = Annotated[Principal, allowed(Operation.CALENDAR_WRITE)]
 StatisticsReader = Annotated[Principal, allowed(Operation.STATISTICS_READ)]
 RisksReader = Annotated[Principal, allowed(Operation.RISKS_READ)]
+LetterWriter = Annotated[Principal, allowed(Operation.APOLOGY_LETTER_WRITE)]
+TimelineReader = Annotated[Principal, allowed(Operation.TIMELINE_READ)]
+
+
+@dataclass(frozen=True)
+class PeriodIn:
+    """A report's query: ``from`` and ``to`` (local dates, inclusive), the center (none:
+    all, the province's), the instant ``as_of``."""
+
+    start: date
+    end: date
+    center: str | None
+    as_of: datetime | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.center or 'all'}_{self.start}_{self.end}"
+
+
+def _period(
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    center: str | None = None,
+    as_of: AwareDatetime | None = None,
+) -> PeriodIn:
+    return PeriodIn(start, end, center, as_of)
+
+
+Period = Annotated[PeriodIn, Depends(_period)]
 
 
 # ------------------------------------------------------------------------- routes
@@ -100,19 +133,61 @@ async def get_apology_letter(
     rt: Runtime,
     d: Service,
     principal: ClockReader,
-    format: Literal["json", "text"] = "json",
+    format: Literal["json", "text", "html"] = "json",
 ) -> Response | LetterOut:
     """The apology letter with its new appointment date (latest overdue due date);
-    ``format=text`` gives the printable Vietnamese text."""
+    ``format=text`` gives the printable Vietnamese text, ``format=html`` the document the
+    leader prints and signs (one self-contained HTML file)."""
     async with rt.read() as conn:
         letter = await queries.apology_letter(
             conn, dossier_id, center_names=d.settings.center_names
         )
     principal.require_center(letter.center_id)
+    if format == "html":
+        name = f"phieu-xin-loi_{letter.dossier_code}.html"
+        return HTMLResponse(
+            letters.render_document(letter),
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
     text = letters.render(letter)
     if format == "text":
         return PlainTextResponse(text)
     return LetterOut.of(letter, text)
+
+
+@router.put("/dossiers/{dossier_id}/apology-letter", response_model=LetterOut)
+async def complete_apology_letter(
+    dossier_id: uuid.UUID, body: LetterIn, rt: Runtime, d: Service, principal: LetterWriter
+) -> LetterOut:
+    """The deciding officer gives the reason for the delay and, if they choose, the new
+    date (after the missed due date; omitted, the computed one stands). Again with other
+    words replaces them: the letter is signed on paper, after this."""
+    if body.new_appointment_at is not None and not d.calendars.default.covers(
+        body.new_appointment_at
+    ):
+        first, last = d.calendars.default.years
+        raise InvalidInput("new_appointment_at", f"outside the years {first}-{last}")
+    async with rt.unit_of_work() as conn:
+        await usecases.complete_apology_letter(
+            conn, dossier_id, body.reason, body.new_appointment_at, by=principal, now=d.clock()
+        )
+        letter = await queries.apology_letter(
+            conn, dossier_id, center_names=d.settings.center_names
+        )
+    return LetterOut.of(letter, letters.render(letter))
+
+
+@router.get("/dossiers/{dossier_id}/timeline", response_model=TimelineOut)
+async def get_timeline(
+    dossier_id: uuid.UUID, rt: Runtime, principal: TimelineReader
+) -> TimelineOut:
+    """The dossier's story in time order: its ticket (issued, called, served, at which
+    counter), every status change with who made it, every clock event, every message sent
+    or failed (channel and template, never the recipient). Staff of its center."""
+    async with rt.read() as conn:
+        found = await queries.dossier_timeline(conn, dossier_id)
+    principal.require_center(found.center_id)
+    return TimelineOut.of(found)
 
 
 @router.get("/centers/{center_id}/worklist", response_model=list[WorkItemOut])
@@ -195,35 +270,88 @@ async def get_on_time_statistics(
     rt: Runtime,
     d: Service,
     principal: StatisticsReader,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
-    center: str | None = None,
-    as_of: AwareDatetime | None = None,
+    period: Period,
     format: Literal["json", "csv"] = "json",
 ) -> Response:
     """Received, resolved early / on time / late, withdrawn and in progress (within the
     deadline or overdue) for dossiers received in the period, as of an instant, in total,
     by procedure and by service line. Omit ``center`` for all centers (the province's
     role only, like any center but the token's own)."""
-    if center is None or center != principal.center_id:
-        authorize(principal, Operation.STATISTICS_ALL_CENTERS)
-    query = ReportQuery.build(
-        center_id=center,
-        start=start,
-        end=end,
-        as_of=as_of,
-        now=d.clock(),
-        tz=d.calendars.default.tz,
-        calendar=d.calendars.default,
-    )
+    query = _report_query(principal, d, period)
     # One snapshot for the stored figures and the facts of paused or extended dossiers.
     async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
         report = await queries.on_time_report(conn, query, calendars=d.calendars)
     if format == "csv":
-        name = f"on-time_{center or 'all'}_{start}_{end}.csv"
-        return Response(
-            report.to_csv(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return _csv(report.to_csv(), f"on-time_{period.name}.csv")
+    return JSONResponse(report.to_json())
+
+
+def _report_query(principal: Principal, d: Deadlines, period: PeriodIn) -> ReportQuery:
+    """A report's period and instant, once the caller may read its center (None: all)."""
+    _may_read(principal, period.center)
+    return ReportQuery.build(
+        center_id=period.center,
+        start=period.start,
+        end=period.end,
+        as_of=period.as_of,
+        now=d.clock(),
+        tz=d.calendars.default.tz,
+        calendar=d.calendars.default,
+    )
+
+
+def _may_read(principal: Principal, center: str | None) -> None:
+    """A center's own statistics are its staff's; another's, or all, the province's."""
+    if center is None or center != principal.center_id:
+        authorize(principal, Operation.STATISTICS_ALL_CENTERS)
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/statistics/supplements", response_model=None)
+async def get_supplement_statistics(
+    rt: Runtime, d: Service, principal: StatisticsReader, period: Period
+) -> dict[str, Any]:
+    """For the dossiers received in the period (the on-time report's cohort): how many
+    were asked for supplements, how many more than once (flagged, and counted against the
+    center by the national scoring: docs/reports.md), the requests made by ``as_of``, in
+    total, by procedure and by line; and the flagged dossiers. Who may read it is who may
+    read the on-time statistics."""
+    query = _report_query(principal, d, period)
+    async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
+        report = await queries.supplement_report(conn, query)
+    return {
+        "center_id": period.center,
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "as_of": query.as_of.isoformat(),
+        **report.to_json(),
+    }
+
+
+@router.get("/statistics/satisfaction", response_model=None)
+async def get_satisfaction_statistics(
+    rt: Runtime,
+    principal: StatisticsReader,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    center: str | None = None,
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    """The citizens' ratings (1 to 5) given in the period: their count, average and share
+    of satisfied (4 or 5), in total, by center, by procedure and by month. Who may read
+    them is who may read the on-time statistics, beside which they are shown."""
+    _may_read(principal, center)
+    if end < start:
+        raise InvalidInput("to", f"the period ends ({end}) before it starts ({start})")
+    async with rt.unit_of_work(readonly=True) as conn:
+        report = await queries.satisfaction_report(conn, center, start, end)
+    if format == "csv":
+        return _csv(report.to_csv(), f"satisfaction_{center or 'all'}_{start}_{end}.csv")
     return JSONResponse(report.to_json())

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from motcua.services.deadlines import api, handlers, metrics, pages, risks
 from motcua.services.deadlines.errors import Conflict, DeadlinesError, InvalidInput, NotFound
 from motcua.services.deadlines.flags import parse_thresholds
+from motcua.services.deadlines.repository.timeline import expire_unjoined_tickets
 from motcua.services.deadlines.scheduler import Scheduler, utc_now
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.services.deadlines.usecases import Deadlines, Policy
@@ -45,6 +46,7 @@ def create_app(
     )
     # Bus handlers, then what runs on its own for the app's lifetime.
     handlers.register(runtime, deadlines)
+    runtime.retention.add("timeline", expire_unjoined_tickets)
     runtime.every(
         settings.metrics_sample_seconds, metrics.open_and_overdue(deadlines.clock), "gauges"
     )

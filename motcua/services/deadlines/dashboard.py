@@ -4,11 +4,15 @@ on-time chart, worded in the page's language. Its page is ``pages``'.
 ``GET /dashboard?center=&from=&to=&as_of=`` shows, for the dossiers received in the period
 (the current month by default), the figures in the center's own terms (received, resolved
 on time or early, late, withdrawn, in progress within the deadline or overdue, the on-time
-rate) in total, by service line and by procedure; the rate per week of receipt as an inline
-SVG chart; and the open dossiers that are overdue or due within a working day, as of now.
+rate) in total, by service line and by procedure; beside the rate, the citizens' satisfaction
+(the ratings given in the period) and the dossiers asked for supplements more than once;
+the rate per week of receipt as an inline SVG chart; and the open dossiers that are
+overdue or due within a working day, as of now.
 Every figure comes from the same queries as the JSON API, in one read-only snapshot. The
 header names the center by the name stored with its calendar, else the configured one
-(``MOTCUA_DEADLINES_CENTER_NAMES``), else its id.
+(``MOTCUA_DEADLINES_CENTER_NAMES``), else its id. Service lines and procedures are named,
+not coded: a line by the shared reference list, a procedure by the name its receipts
+carried (its code only where neither knows it, e.g. a province's own line).
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ from typing import Any
 
 from markupsafe import Markup
 
-from motcua.services.deadlines import charts, queries, risks
+from motcua.services.deadlines import charts, queries, risks, timeline
 from motcua.services.deadlines.flags import regular_day
+from motcua.services.deadlines.satisfaction import Ratings
 from motcua.services.deadlines.sign_in import PATH
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
+from motcua.services.deadlines.supplements import SupplementTally
+from motcua.services.deadlines.timeline import Timeline
 from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.logging import get_logger
+from motcua.shared.reference.lines import service_lines
 from motcua.shared.reference.statuses import portal_statuses
 from motcua.shared.runtime import ServiceRuntime
 from motcua.shared.web import Lang, catalog, with_lang
@@ -136,7 +144,10 @@ class Snapshot:
     """Everything the dashboard shows, read in one transaction."""
 
     center_name: str
+    procedure_names: dict[str, tuple[str, str | None]]
     report: OnTimeReport
+    satisfaction: Ratings
+    supplements: SupplementTally
     weekly: list[tuple[date, date, Tally]]
     worklist: list[queries.WorkItem]
     day_seconds: int
@@ -160,6 +171,8 @@ async def snapshot(
         conn.transaction(readonly=True, isolation="repeatable_read"),
     ):
         report = await queries.on_time_report(conn, query, calendars=d.calendars)
+        rated = await queries.satisfaction_report(conn, center, query.start, query.end)
+        supplements = (await queries.supplement_report(conn, query)).total
         weekly: list[tuple[date, date, Tally]] = []
         for first, last in weeks(query.start, query.end, query.as_of.astimezone(query.tz).date()):
             week = ReportQuery(center, first, last, query.as_of, query.tz)
@@ -174,12 +187,16 @@ async def snapshot(
         if with_risks:
             assessed, _ = await risks.assess_center(conn, center, now, cal, d.forecast)
             at_risk = tuple(assessed[:AT_RISK_SHOWN])
+        names = await queries.procedure_names(conn, center)
     return Snapshot(
         center_name=queries.center_name(
             center, stored.name if stored else None, d.settings.center_names
         )
         or center,
+        procedure_names=names,
         report=report,
+        satisfaction=rated.total,
+        supplements=supplements,
         weekly=weekly,
         worklist=items,
         day_seconds=int(regular_day(cal).total_seconds()),
@@ -207,6 +224,19 @@ def _figures(tally: Tally, lang: Lang) -> dict[str, Any]:
         "counts": values,
         "text": {k: number(v, lang) for k, v in values.items()},
         "rate": rate,
+        "rate_text": percent(rate, lang),
+    }
+
+
+def satisfaction(ratings: Ratings, lang: Lang) -> dict[str, Any]:
+    """The average score ("4,6/5") and the share satisfied, with how many ratings."""
+    average, rate = ratings.average, ratings.satisfied_rate
+    shown = "–" if average is None else f"{average:.1f}/5"
+    return {
+        "count": ratings.count,
+        "count_text": number(ratings.count, lang),
+        "average": average,
+        "average_text": shown.replace(".", ",") if lang == "vi" else shown,
         "rate_text": percent(rate, lang),
     }
 
@@ -272,8 +302,10 @@ def _work_rows(snap: Snapshot, lang: Lang, tz: Any) -> tuple[list[dict[str, Any]
         rows.append(
             {
                 "code": c.dossier_code,
-                "procedure": c.procedure_code,
-                "line": c.line_code or "–",
+                "timeline_url": f"{PATH}/dossiers/{c.dossier_id}/timeline",
+                "letter_url": f"{PATH}/dossiers/{c.dossier_id}/apology-letter",
+                "procedure": procedure_name(snap.procedure_names, c.procedure_code, lang),
+                "line": line_name(c.line_code, lang) or c.line_code or "–",
                 "step": _step(c.status, lang),
                 "officer": " · ".join(p for p in (c.assignee, c.department) if p) or "–",
                 "due": f"{item.due_at.astimezone(tz):%H:%M %d/%m/%Y}",
@@ -318,6 +350,22 @@ def _risk_rows(snap: Snapshot, lang: Lang, tz: Any) -> list[dict[str, Any]] | No
     return rows
 
 
+def line_name(code: str | None, lang: Lang) -> str | None:
+    """A service line's name in the shared reference list; None for a line it lacks."""
+    line = service_lines().get(code) if code else None
+    return None if line is None else (line.name.vi if lang == "vi" else line.name.en)
+
+
+def procedure_name(names: dict[str, tuple[str, str | None]], code: str, lang: Lang) -> str:
+    """A procedure's name as its receipts carried it (Vietnamese when no English was
+    given), else its code."""
+    known = names.get(code)
+    if known is None:
+        return code
+    vi, en = known
+    return en if lang == "en" and en else vi
+
+
 @functools.cache
 def _steps() -> dict[int, dict[str, str]]:
     """The portal's status names in both languages (the one table the worklist API uses)."""
@@ -348,8 +396,18 @@ def context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> di
         "refresh_ms": REFRESH_SECONDS * 1000,
         "headline": headline(report.total, lang),
         "total": _figures(report.total, lang),
-        "by_line": [(key or no_line, key, _figures(v, lang)) for key, v in report.by_line.items()],
-        "by_procedure": [(key, key, _figures(v, lang)) for key, v in report.by_procedure.items()],
+        "satisfaction": satisfaction(snap.satisfaction, lang),
+        "repeated_supplements": snap.supplements.repeated,
+        "repeated_supplements_text": number(snap.supplements.repeated, lang),
+        "with_supplement_text": number(snap.supplements.with_supplement, lang),
+        "by_line": [
+            (line_name(key, lang) or key or no_line, key, _figures(v, lang))
+            for key, v in report.by_line.items()
+        ],
+        "by_procedure": [
+            (procedure_name(snap.procedure_names, key, lang), key, _figures(v, lang))
+            for key, v in report.by_procedure.items()
+        ],
         "chart": Markup(weekly_chart(snap.weekly, lang)),
         "weeks_capped": len(snap.weekly) >= MAX_WEEKS,
         "worklist": rows,
@@ -359,4 +417,33 @@ def context(snap: Snapshot, query: ReportQuery, lang: Lang, *, live: bool) -> di
         "worklist_truncated": overdue + near > len(rows),
         "sign_out": with_lang(PATH + "/sign-out", lang),
         "at_risk": _risk_rows(snap, lang, tz),
+    }
+
+
+# ------------------------------------------------------------------- timeline
+
+
+def timeline_context(found: Timeline, lang: Lang, tz: Any) -> dict[str, Any]:
+    """A dossier's timeline worded for its page: local times, event names, details."""
+    t = TEXT.translator(lang)
+
+    def local(iso: str) -> str:
+        return f"{datetime.fromisoformat(iso).astimezone(tz):%H:%M %d/%m/%Y}"
+
+    rows = [
+        {
+            "at": f"{e.at.astimezone(tz):%H:%M:%S %d/%m/%Y}",
+            "at_iso": e.at.isoformat(),
+            "source": e.source,
+            "source_text": TEXT.pick(lang, "source", e.source),
+            "event_type": e.event_type,
+            "what": TEXT.pick(lang, "event", e.event_type),
+            "detail": timeline.describe(e, t, local, lambda code: _step(code, lang)),
+        }
+        for e in found.entries
+    ]
+    return {
+        "dossier_code": found.dossier_code or str(found.dossier_id),
+        "center_id": found.center_id,
+        "rows": rows,
     }

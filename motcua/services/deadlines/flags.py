@@ -189,6 +189,14 @@ def apology_letter_id(dossier_id: uuid.UUID, due_at: datetime) -> uuid.UUID:
     return uuid.uuid5(_FLAG_NAMESPACE, f"{dossier_id}/apology/{_instant(due_at)}")
 
 
+def appointment_set_id(letter_id: uuid.UUID, previous: datetime, new: datetime) -> uuid.UUID:
+    """The event id of an officer's change of a letter's date: one per change (from one
+    date to another), so a retried request tells the citizen once."""
+    return uuid.uuid5(
+        _FLAG_NAMESPACE, f"{letter_id}/appointment/{_instant(previous)}/{_instant(new)}"
+    )
+
+
 def _instant(t: datetime) -> str:
     # Integer microseconds since the epoch: exact, whatever the datetime's time zone.
     return str((t - _EPOCH) // timedelta(microseconds=1))

@@ -2,19 +2,33 @@
 
 Every ``dossier.*`` event goes to one use case that records its fact and recomputes the
 clock; the consumer runs it inside the batch transaction with the inbox claim, so the
-clock, the flags and their outbox rows commit with the offsets' fate.
+clock, the flags and their outbox rows commit with the offsets' fate. A citizen's
+``feedback.received`` (notify's, on its topic) is kept for the satisfaction reports.
+Every event that is part of a case also becomes an entry of its dossier's timeline:
+the dossier's and the rating's in the same call, the queue's, the clocks' and the
+notifications' by runs of a fetched batch.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import asyncpg
 
 from motcua.services.deadlines import usecases
 from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.centers import follow
-from motcua.shared.events import Envelope
-from motcua.shared.events.catalog import CenterConfigured, DossierFacts
-from motcua.shared.events.topics import DOSSIERS, REGISTRY
+from motcua.shared.events import Envelope, Payload
+from motcua.shared.events.catalog import (
+    DEADLINE_EVENTS,
+    QUEUE_EVENTS,
+    CenterConfigured,
+    DossierFacts,
+    FeedbackReceived,
+    NotificationFailed,
+    NotificationSent,
+)
+from motcua.shared.events.topics import DEADLINES, DOSSIERS, NOTIFICATIONS, QUEUE, REGISTRY
 from motcua.shared.runtime import ServiceRuntime
 
 
@@ -25,6 +39,14 @@ def register(runtime: ServiceRuntime, deadlines: Deadlines) -> None:
         await usecases.apply_dossier_event(
             conn, event, calendars=deadlines.calendars, policy=deadlines.policy
         )
+        await usecases.record_timeline(conn, [event])
+
+    async def on_feedback(conn: asyncpg.Connection, event: Envelope[FeedbackReceived]) -> None:
+        await usecases.record_rating(conn, event, calendars=deadlines.calendars)
+        await usecases.record_timeline(conn, [event])
+
+    async def on_case_events(conn: asyncpg.Connection, events: Sequence[Envelope[Payload]]) -> None:
+        await usecases.record_timeline(conn, events)
 
     for payload in usecases.DOSSIER_EVENTS:
         runtime.consumer.on(payload, on_dossier_event)
@@ -41,9 +63,22 @@ def register(runtime: ServiceRuntime, deadlines: Deadlines) -> None:
         )
 
     follow(runtime, deadlines.centers, on_change=on_center_configured)
+    runtime.consumer.on(FeedbackReceived, on_feedback)
+    others: tuple[type[Payload], ...] = (
+        *QUEUE_EVENTS,
+        *DEADLINE_EVENTS,
+        NotificationSent,
+        NotificationFailed,
+    )
+    for other in others:
+        runtime.consumer.on_batch(other, on_case_events)
     runtime.consume(
         DOSSIERS,
+        NOTIFICATIONS,
+        QUEUE,
+        DEADLINES,
         REGISTRY,
-        description="Keeps each dossier's legal clock from its lifecycle events, on its "
-        "center's calendar as the registry configures it",
+        description="Keeps each dossier's legal clock from its lifecycle events on its "
+        "center's calendar as the registry configures it, the citizens' ratings for the "
+        "satisfaction reports, and each dossier's timeline",
     )

@@ -1,8 +1,9 @@
 """The leaders' pages through the shared web kit: the dashboard (what it shows is
-``dashboard``'s) and its sign-in (who may see it is ``sign_in``'s), and their 403, 422 and
-503 pages. It needs a token of the center (any role): without one, the sign-in page;
-another center's token, a 403 page; database away, a 503 page. Vietnamese by default,
-``?lang=en``.
+``dashboard``'s), a dossier's timeline, a late dossier's apology letter (the page, and the
+document to print and sign), their sign-in (who may see them is ``sign_in``'s), and their
+403, 404, 422 and 503 pages. It needs a token of the center (any role): without one, the
+sign-in page; another center's token, a 403 page; database away, a 503 page. Vietnamese by
+default, ``?lang=en``.
 
 Waiting times belong to the queue service, which this service never calls: the page's
 script draws today's from the queue's public statistics, or says they are missing.
@@ -10,16 +11,21 @@ script draws today's from the queue's public statistics, or says they are missin
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from motcua.services.deadlines import dashboard, sign_in
-from motcua.services.deadlines.errors import DeadlinesError, InvalidInput
+from motcua.services.deadlines import dashboard, letters, queries, sign_in
+from motcua.services.deadlines.errors import DeadlinesError, InvalidInput, NotFound
+from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.sign_in import COOKIE, COOKIE_MAX_AGE, CSRF_COOKIE, PATH
 from motcua.services.deadlines.statistics import ReportQuery
+from motcua.services.deadlines.timeline import Timeline
 from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared.auth import Principal
 from motcua.shared.db import UNAVAILABLE
@@ -114,6 +120,88 @@ def _queue_origin(request: Request) -> str:
 def _queue_waiting_url(request: Request, center: str) -> str:
     base = request.app.state.runtime.settings.queue_url.rstrip("/")
     return f"{base}/centers/{quote(center, safe='')}/stats/waiting"
+
+
+# ------------------------------------------------------------- apology letter
+
+
+T = TypeVar("T", ApologyLetter, Timeline)
+
+
+async def _of_dossier(
+    request: Request,
+    dossier_id: str,
+    read: Callable[[asyncpg.Connection, uuid.UUID], Awaitable[T]],
+    *,
+    missing: str,
+) -> T | HTMLResponse:
+    """What ``read`` finds of a dossier, for the signed-in staff of its center; or the page
+    to answer with instead: sign-in, 403 (another center's), 404 (``missing``), 503."""
+    principal = _signed_in(request)
+    if isinstance(principal, HTMLResponse):
+        return principal
+    try:
+        wanted = uuid.UUID(dossier_id)
+        async with request.app.state.runtime.read() as conn:
+            found = await read(conn, wanted)
+    except (ValueError, NotFound):
+        return message(request, 404, missing)
+    except UNAVAILABLE as exc:
+        log.warning("page.database_unavailable", page=missing, error=repr(exc))
+        return unavailable(request)
+    if found.center_id != principal.center_id:
+        return message(request, 403, "forbidden", own=principal.center_id, asked=found.center_id)
+    return found
+
+
+async def _letter(request: Request, dossier_id: str) -> ApologyLetter | HTMLResponse:
+    d: Deadlines = request.app.state.deadlines
+
+    async def read(conn: asyncpg.Connection, wanted: uuid.UUID) -> ApologyLetter:
+        return await queries.apology_letter(conn, wanted, center_names=d.settings.center_names)
+
+    return await _of_dossier(request, dossier_id, read, missing="no_letter")
+
+
+@router.get(PATH + "/dossiers/{dossier_id}/apology-letter", response_class=HTMLResponse)
+async def apology_letter_page(request: Request, dossier_id: str) -> HTMLResponse:
+    """The letter on screen, with the link to the document the leader prints and signs."""
+    letter = await _letter(request, dossier_id)
+    if isinstance(letter, HTMLResponse):
+        return letter
+    return PAGES.render(
+        request,
+        "apology_letter.html",
+        letter=letter,
+        text=letters.render(letter),
+        document_url=f"{PATH}/dossiers/{letter.dossier_id}/apology-letter.html",
+    )
+
+
+@router.get(PATH + "/dossiers/{dossier_id}/apology-letter.html", response_class=HTMLResponse)
+async def apology_letter_document(request: Request, dossier_id: str) -> HTMLResponse:
+    """The letter as one self-contained HTML document, laid out for A4 and a signature."""
+    letter = await _letter(request, dossier_id)
+    if isinstance(letter, HTMLResponse):
+        return letter
+    return HTMLResponse(letters.render_document(letter))
+
+
+# -------------------------------------------------------------------- timeline
+
+
+@router.get(PATH + "/dossiers/{dossier_id}/timeline", response_class=HTMLResponse)
+async def timeline_page(request: Request, dossier_id: str) -> HTMLResponse:
+    """A dossier's story in time order, for the staff of its center."""
+    found = await _of_dossier(request, dossier_id, queries.dossier_timeline, missing="no_dossier")
+    if isinstance(found, HTMLResponse):
+        return found
+    d: Deadlines = request.app.state.deadlines
+    return PAGES.render(
+        request,
+        "timeline.html",
+        **dashboard.timeline_context(found, language(request), d.calendars.default.tz),
+    )
 
 
 # -------------------------------------------------------------------- sign-in

@@ -1,16 +1,16 @@
-"""Read-side use cases: the leaders' worklist, the on-time report, a clock's detail and the
-apology letter. They change nothing."""
+"""Read-side use cases: the leaders' worklist, the on-time and satisfaction reports, a
+clock's detail and the apology letter. They change nothing."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
-from motcua.services.deadlines import repository
+from motcua.services.deadlines import repository, timeline
 from motcua.services.deadlines.domain import (
     Clock,
     ClockFacts,
@@ -22,7 +22,10 @@ from motcua.services.deadlines.domain import (
 from motcua.services.deadlines.errors import NotFound
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.repository import CenterCalendar, ClockRow, FlagRecord
+from motcua.services.deadlines.satisfaction import SatisfactionReport
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify
+from motcua.services.deadlines.supplements import SupplementReport, supplement_requests
+from motcua.services.deadlines.timeline import Timeline
 from motcua.services.deadlines.usecases import Calendars, clock_of
 from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.reference.statuses import portal_statuses
@@ -81,6 +84,33 @@ async def on_time_report(
     return OnTimeReport.from_counts(query, counts)
 
 
+async def satisfaction_report(
+    conn: asyncpg.Connection, center_id: str | None, start: date, end: date
+) -> SatisfactionReport:
+    """The ratings given in ``[start, end]`` at one center, or all with None."""
+    counts = await repository.rating_counts(conn, center_id, start, end)
+    return SatisfactionReport.from_counts(center_id, start, end, counts)
+
+
+async def dossier_timeline(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> Timeline:
+    """The dossier's timeline; NotFound while none of its own events is known."""
+    found = timeline.of_dossier(dossier_id, await repository.dossier_entries(conn, dossier_id))
+    if found is None:
+        raise NotFound(f"dossier {dossier_id} is not known")
+    return found
+
+
+FLAGGED_LISTED = 1000
+"""Most flagged dossiers a supplement report lists (the counts are always complete)."""
+
+
+async def supplement_report(conn: asyncpg.Connection, query: ReportQuery) -> SupplementReport:
+    """The cohort's supplement requests, and the dossiers asked more than once."""
+    counts = await repository.supplement_counts(conn, query)
+    flagged = await repository.repeated_supplements(conn, query, FLAGGED_LISTED)
+    return SupplementReport.from_counts(counts, flagged)
+
+
 @dataclass(frozen=True)
 class ClockDetail:
     """A clock with its facts' result, its due instant as of now and the flags emitted."""
@@ -91,6 +121,7 @@ class ClockDetail:
     working_seconds_left: int
     overdue: bool
     flags: list[FlagRecord]
+    supplement_requests: int
 
 
 async def clock_detail(
@@ -110,6 +141,7 @@ async def clock_detail(
         working_seconds_left=int(working_time_left(cal, due, now).total_seconds()),
         overdue=clock.is_open and now > due,
         flags=await repository.flags_of(conn, dossier_id),
+        supplement_requests=supplement_requests(touched.facts[0]),
     )
 
 
@@ -129,6 +161,13 @@ async def apology_letter(
         raise NotFound(f"no apology letter for dossier {dossier_id}")
     name = center_name(letter.center_id, letter.center_name, center_names)
     return replace(letter, center_name=name)
+
+
+async def procedure_names(
+    conn: asyncpg.Connection, center_id: str | None
+) -> dict[str, tuple[str, str | None]]:
+    """Each procedure's (Vietnamese, English) name at a center, by code."""
+    return await repository.procedure_names(conn, center_id)
 
 
 async def center_calendar(conn: asyncpg.Connection, center_id: str) -> CenterCalendar | None:

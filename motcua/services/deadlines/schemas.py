@@ -7,11 +7,13 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.queries import ClockDetail, WorkItem, step_label
 from motcua.services.deadlines.risks import Assessed
+from motcua.services.deadlines.supplements import repeated
+from motcua.services.deadlines.timeline import Timeline
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SessionIn = tuple[str, str]
@@ -109,6 +111,10 @@ class ClockOut(BaseModel):
     pauses: list[dict[str, datetime | None]]
     extensions: list[dict[str, Any]]
     flags: list[dict[str, Any]]
+    supplement_requests: int = Field(description="How many times supplements were requested")
+    supplement_repeated: bool = Field(
+        description="Requested more than once: counted against the center (docs/reports.md)"
+    )
 
     @classmethod
     def of(cls, detail: ClockDetail) -> ClockOut:
@@ -149,6 +155,8 @@ class ClockOut(BaseModel):
                     }
                     for f in detail.flags
                 ],
+                "supplement_requests": detail.supplement_requests,
+                "supplement_repeated": repeated(detail.supplement_requests),
             }
         )
 
@@ -189,11 +197,80 @@ class LetterOut(BaseModel):
     dossier_id: uuid.UUID
     dossier_code: str
     procedure_code: str
+    procedure_name: str | None = Field(description="The procedure's name, when a receipt gave it")
+    center_name: str | None
     due_at: datetime
-    new_appointment_at: datetime
+    new_appointment_at: datetime = Field(
+        description="The new date the letter promises: the officer's, else the computed one"
+    )
+    computed_appointment_at: datetime = Field(
+        description="The date computed when the letter was drafted (grace working days)"
+    )
+    reason: str | None = Field(description="The officer's reason; null until given")
+    completed_by: str | None
+    completed_at: datetime | None
     issued_at: datetime
     text: str
 
     @classmethod
     def of(cls, letter: ApologyLetter, text: str) -> LetterOut:
-        return cls.model_validate({**asdict(letter), "text": text})
+        fields = asdict(letter)
+        fields["computed_appointment_at"] = letter.new_appointment_at
+        fields["new_appointment_at"] = letter.appointment_at
+        return cls.model_validate({**fields, "text": text})
+
+
+class LetterIn(BaseModel):
+    """The officer's completion of an apology letter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="Why the dossier is late")
+    new_appointment_at: AwareDatetime | None = Field(
+        default=None,
+        description="The new date for the result; omitted: the computed date stands. "
+        "It must come after the missed due date",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the reason cannot be blank")
+        return value.strip()
+
+
+class TimelineEntryOut(BaseModel):
+    at: datetime
+    source: Literal["queue", "intake", "deadlines", "notify"]
+    event_type: str
+    event_id: uuid.UUID
+    detail: dict[str, Any] = Field(
+        description="What the entry shows: a ticket's number, line and counter; a status "
+        "code and its actor; a clock's dates; a message's channel, template and result"
+    )
+
+
+class TimelineOut(BaseModel):
+    dossier_id: uuid.UUID
+    dossier_code: str | None
+    center_id: str
+    entries: list[TimelineEntryOut]
+
+    @classmethod
+    def of(cls, found: Timeline) -> TimelineOut:
+        return cls(
+            dossier_id=found.dossier_id,
+            dossier_code=found.dossier_code,
+            center_id=found.center_id,
+            entries=[
+                TimelineEntryOut(
+                    at=e.at,
+                    source=e.source,
+                    event_type=e.event_type,
+                    event_id=e.event_id,
+                    detail=e.detail,
+                )
+                for e in found.entries
+            ],
+        )

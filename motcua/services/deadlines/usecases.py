@@ -7,15 +7,15 @@ the flags recorded as emitted and their outbox rows commit together or not at al
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from motcua.services.deadlines import calendars as center_calendars
-from motcua.services.deadlines import repository, risks
+from motcua.services.deadlines import repository, risks, timeline
 from motcua.services.deadlines.domain import (
     Clock,
     ClockFacts,
@@ -33,12 +33,14 @@ from motcua.services.deadlines.flags import (
     FLAG_SET,
     FLAG_UPDATED,
     Threshold,
+    appointment_set_id,
     flag_event_id,
     plan_flags,
 )
 from motcua.services.deadlines.repository import Receipt, Touched
 from motcua.services.deadlines.scheduler import Scheduler, utc_now
 from motcua.services.deadlines.settings import DeadlinesSettings
+from motcua.shared.auth import Principal
 from motcua.shared.bus import outbox
 from motcua.shared.calendar import CalendarError, TimeLimit, TimeUnit, WorkingCalendar
 from motcua.shared.centers import CenterBook
@@ -156,6 +158,11 @@ async def apply_dossier_event(
         snapshot = data.time_limit
         limit = TimeLimit(snapshot.amount, TimeUnit(snapshot.unit), snapshot.rollover)
         receipt = Receipt(data.received_at, limit, data.line_code, data.appointment_at, at)
+        if data.procedure_name is not None:
+            name = data.procedure_name
+            await repository.save_procedure_name(
+                conn, event.center_id, data.procedure_code, name.vi, name.en
+            )
         if not await repository.record_receipt(conn, *ids, receipt):
             return  # an older copy of the receipt than the one stored
         reason, at = "correction", data.received_at
@@ -304,6 +311,82 @@ async def clock_of(
     if touched is None or touched.clock.received_at is None:
         raise NotFound(f"dossier {dossier_id} is not known")
     return touched
+
+
+# ---------------------------------------------------------------------- timeline
+
+
+async def record_timeline(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
+    """Add the events that are part of a case to their dossiers' timelines."""
+    entries = [e for e in (timeline.entry_of(event) for event in events) if e is not None]
+    await repository.add_entries(conn, entries)
+
+
+# ----------------------------------------------------------------------- ratings
+
+
+async def record_rating(
+    conn: asyncpg.Connection, event: Envelope[catalog.FeedbackReceived], *, calendars: Calendars
+) -> None:
+    """Keep the citizen's rating of a dossier for the satisfaction reports (the first one:
+    a second for the same dossier is not a second opinion on the same service)."""
+    data = event.data
+    rated_on = data.on_date or calendars.default.local_date(event.occurred_at)
+    kept = await repository.save_rating(
+        conn, data.dossier_id, event.center_id, data.rating, rated_on, event.occurred_at
+    )
+    if not kept:
+        log.info("deadlines.rating_again", dossier_id=str(data.dossier_id))
+
+
+# ---------------------------------------------------------------- apology letter
+
+
+async def complete_apology_letter(
+    conn: asyncpg.Connection,
+    dossier_id: uuid.UUID,
+    reason: str,
+    set_appointment_at: datetime | None,
+    *,
+    by: Principal,
+    now: datetime,
+) -> None:
+    """The officer's reason and new date on the dossier's latest letter. The new date must
+    come after the date the dossier missed; without one, the computed date stands. A date
+    other than the one the citizen was given is announced (``deadline.appointment_set``),
+    once per date: notify tells the citizen."""
+    letter = await repository.latest_letter(conn, dossier_id, lock=True)
+    if letter is None:
+        raise NotFound(f"no apology letter for dossier {dossier_id}")
+    by.require_center(letter.center_id)
+    if set_appointment_at is not None and set_appointment_at <= letter.due_at:
+        raise InvalidInput("new_appointment_at", "the new date must come after the missed due date")
+    if set_appointment_at is not None:
+        set_appointment_at = set_appointment_at.astimezone(UTC)  # stored and sent in UTC
+    await repository.complete_letter(
+        conn, letter.letter_id, reason, set_appointment_at, by.subject, now
+    )
+    promised = (set_appointment_at or letter.new_appointment_at).astimezone(UTC)
+    if promised != letter.appointment_at:
+        payload = catalog.DeadlineAppointmentSet(
+            dossier_id=letter.dossier_id,
+            dossier_code=letter.dossier_code,
+            procedure_code=letter.procedure_code,
+            due_at=letter.due_at,
+            new_appointment_at=promised,
+            previous_appointment_at=letter.appointment_at,
+            apology_letter_id=letter.letter_id,
+        )
+        event = new_event(
+            payload,
+            center_id=letter.center_id,
+            producer=PRODUCER,
+            correlation_id=letter.dossier_id,
+            occurred_at=now,
+            event_id=appointment_set_id(letter.letter_id, letter.appointment_at, promised),
+        )
+        await outbox.add(conn, event)
+    log.info("deadlines.letter_completed", dossier_id=str(dossier_id), by=by.subject)
 
 
 # ---------------------------------------------------------------- center calendar

@@ -58,6 +58,7 @@ from motcua.shared.events.catalog import (
     DossierTransferred,
     DossierTransferReturned,
     DossierWithdrawn,
+    ProcedureName,
     SealedContact,
     TicketServiceCompleted,
     TimeLimitSnapshot,
@@ -290,12 +291,12 @@ class Intake:
         if submitted:
             # Nothing runs yet, and nobody is told: the citizen has the receipt in hand.
             payload = DossierSubmitted(
-                **self._facts(record, status),
+                **self._facts(record, status, command.issued_by),
                 line_code=procedure.line_code,
                 submitted_at=received_at,
             )
         else:
-            payload = self._received(record, status)
+            payload = self._received(record, status, command.issued_by)
         event = self._event(payload, record.center_id, correlation_id, causation_id, entry)
         await outbox.add(conn, event)
         # Identifiers only: the applicant's name and contact never reach the logs.
@@ -309,17 +310,19 @@ class Intake:
         )
         return Receipt(record, secret, [entry])
 
-    def _facts(self, record: DossierRecord, status: int) -> dict[str, Any]:
-        """The fields every dossier event carries, the portal's code included."""
+    def _facts(self, record: DossierRecord, status: int, actor: str | None) -> dict[str, Any]:
+        """The fields every dossier event carries: the portal's code, and the staff
+        member who made the change (``None`` for the citizen or the system)."""
         return {
             "dossier_id": record.id,
             "dossier_code": record.code,
             "procedure_code": record.procedure_code,
             "status": status,
             "portal_status": self.lifecycle.statuses.info(status).portal,
+            "actor": actor,
         }
 
-    def _received(self, record: DossierRecord, status: int) -> DossierReceived:
+    def _received(self, record: DossierRecord, status: int, actor: str | None) -> DossierReceived:
         """``dossier.received``: the legal clock starts (at the counter, or at the
         acceptance of an online submission), from the stored dossier."""
         # The contact goes on the bus only with consent, and only sealed for notify.
@@ -332,9 +335,12 @@ class Intake:
                 key_id=key_id,
                 language="en" if record.contact_language == "en" else "vi",
             )
+        name = record.procedure.get("name") or {}
         return DossierReceived(
-            **self._facts(record, status),
+            **self._facts(record, status, actor),
             line_code=record.line_code,
+            # The catalog's name as the dossier keeps it, so leaders read names, not codes.
+            procedure_name=ProcedureName(vi=name["vi"], en=name["en"]) if name else None,
             received_at=record.received_at,
             channel="online" if record.channel == "online" else "counter",
             time_limit=TimeLimitSnapshot(
@@ -415,12 +421,13 @@ class Intake:
             supplement_requested=op is Op.REQUEST_SUPPLEMENT,
         )
         payload: Payload
+        # ``actor``: who did it, for the dossier's timeline.
         if op is Op.ACCEPT:
             accepted = await dossiers.get_dossier(conn, record.id)
             assert accepted is not None  # locked above, in this transaction
-            payload = self._received(accepted, status)
+            payload = self._received(accepted, status, command.issued_by)
         else:
-            payload = _payload(op, record, self._facts(record, status), data)
+            payload = _payload(op, record, self._facts(record, status, command.issued_by), data)
         entry = self._entry(
             command,
             dossier_id=record.id,
@@ -544,7 +551,9 @@ def _payload(op: Op, record: DossierRecord, facts: dict[str, Any], data: Any) ->
     if op is Op.PROVIDE_SUPPLEMENT:
         return DossierSupplementProvided(**facts)
     if op is Op.NOTIFY_FINANCIAL_OBLIGATION:
-        return DossierFinancialObligationNotified(**facts, amount_vnd=data.amount_vnd)
+        return DossierFinancialObligationNotified(
+            **facts, amount_vnd=data.amount_vnd, purpose=data.purpose, how_to_pay=data.how_to_pay
+        )
     if op is Op.FULFIL_FINANCIAL_OBLIGATION:
         return DossierFinancialObligationFulfilled(**facts)
     if op is Op.RESOLVE:

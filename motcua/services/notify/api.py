@@ -71,9 +71,11 @@ async def list_deliveries(
     source_event_id: uuid.UUID | None = None,
     status: Status | None = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
+    dossier_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    """The delivery log of a center, newest first (staff of that center only)."""
+    """The delivery log of a center, newest first (staff of that center only);
+    ``dossier_id`` keeps the messages about one dossier."""
     principal.require_center(center_id)
     async with rt.unit_of_work() as conn:
         return await deliveries.list_deliveries(
@@ -84,6 +86,7 @@ async def list_deliveries(
             source_event_id=source_event_id,
             status=status,
             kind=kind,
+            dossier_id=dossier_id,
             limit=limit,
         )
 

@@ -42,6 +42,8 @@ class Kind(StrEnum):
     APPOINTMENT_BOOKED = "appointment_booked"
     APPOINTMENT_RESCHEDULED = "appointment_rescheduled"
     APPOINTMENT_REMINDER = "appointment_reminder"
+    FINANCIAL_OBLIGATION = "financial_obligation"
+    NEW_APPOINTMENT = "new_appointment"
 
 
 # A queue message is useless once its moment has passed, so quiet hours never hold it.
@@ -156,6 +158,8 @@ AFTER_RECEIPT: frozenset[Kind] = frozenset(
         Kind.RESULT_READY,
         Kind.DOSSIER_RETURNED,
         Kind.DEADLINE_APOLOGY,
+        Kind.FINANCIAL_OBLIGATION,
+        Kind.NEW_APPOINTMENT,
     }
 )
 

@@ -24,7 +24,10 @@ from motcua.shared.events.catalog import (
     AppointmentRescheduled,
     CounterClosed,
     CounterOpened,
+    DeadlineAppointmentSet,
     DeadlineOverdue,
+    DeadlineUpdated,
+    DossierFinancialObligationNotified,
     DossierReceived,
     DossierResolved,
     DossierReturned,
@@ -66,6 +69,11 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     for closed in (DossierWithdrawn, DossierStopped):
         on_batch(closed, _bound_batch(triggers.dossier_closed, notifier))
     on_batch(DeadlineOverdue, _bound_batch(triggers.deadline_overdue, notifier))
+    on_batch(
+        DossierFinancialObligationNotified, _bound_batch(triggers.financial_obligation, notifier)
+    )
+    on_batch(DeadlineUpdated, _bound_batch(triggers.new_appointment, notifier))
+    on_batch(DeadlineAppointmentSet, _bound_batch(triggers.letter_date, notifier))
 
     # Appointments booked at the queue: a confirmation, then a reminder the day before.
     for booked in (AppointmentBooked, AppointmentRescheduled):

@@ -32,6 +32,12 @@ class Rendered:
     body: str
 
 
+def vnd(amount: int, language: str) -> str:
+    """An amount in dong as each language writes it: "1.250.000 đồng", "VND 1,250,000"."""
+    grouped = f"{amount:,}"
+    return f"{grouped.replace(',', '.')} đồng" if language == "vi" else f"VND {grouped}"
+
+
 def language_of(requested: str | None) -> str:
     return requested if requested in LANGUAGES else DEFAULT_LANGUAGE
 
@@ -50,6 +56,7 @@ class Renderer:
             auto_reload=False,  # they ship with the code: no file check per message
         )
         self.env.filters["local_datetime"] = self._local_datetime
+        self.env.filters["vnd"] = vnd
         self._globals = dict(self.env.globals)
         self._templates: dict[tuple[Kind, str], tuple[jinja2.Template, jinja2.Template]] = {}
 

@@ -9,6 +9,14 @@
 | ``dossier.resolved``              | ``result_ready``                          |
 | ``dossier.returned``              | ``dossier_returned``: the rating link     |
 | ``deadline.overdue``              | ``deadline_apology``: the new date        |
+| ``deadline.updated``              | ``new_appointment``: the date moved       |
+| ``deadline.appointment_set``      | ``new_appointment``: the letter's date    |
+| ``dossier.financial_obligation_`` | ``financial_obligation``: the amount,     |
+| ``notified``                      | what it is for, how to pay                |
+
+A ``deadline.updated`` is emitted once per move of the due instant (its event id is
+derived from the dossier and the new instant), and the inbox drops a redelivered copy,
+so the citizen hears of each new date once.
 
 "Close" is derived from the queue's events: notify keeps each line's waiting
 tickets (priority first, then arrival, as the queue serves them), a per-line
@@ -30,6 +38,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -54,9 +63,12 @@ from motcua.shared.events import Envelope, Payload
 from motcua.shared.events.catalog import (
     CounterClosed,
     CounterOpened,
+    DeadlineAppointmentSet,
     DeadlineFacts,
     DeadlineOverdue,
+    DeadlineUpdated,
     DossierFacts,
+    DossierFinancialObligationNotified,
     DossierReceived,
     DossierResolved,
     DossierReturned,
@@ -228,24 +240,19 @@ async def dossiers_received(
     await n.release_held(conn, [r.dossier_id for r in received])
 
 
+def _tracked(n: Notifier, code: str, **values: Any) -> dict[str, Any]:
+    """A dossier message's context: its code, its values, and where to look it up."""
+    return {"dossier_code": code, **values, "lookup_url": _lookup_url(n, code)}
+
+
 def _supplement(n: Notifier, event: Envelope[DossierSupplementRequested]) -> dict[str, Any]:
     d = event.data
-    return {
-        "dossier_code": d.dossier_code,
-        "reason": d.reason,
-        "missing_documents": list(d.missing_documents),
-        "lookup_url": _lookup_url(n, d.dossier_code),
-    }
+    return _tracked(n, d.dossier_code, reason=d.reason, missing_documents=list(d.missing_documents))
 
 
 def _resolved(n: Notifier, event: Envelope[DossierResolved]) -> dict[str, Any]:
     d = event.data
-    return {
-        "dossier_code": d.dossier_code,
-        "outcome": d.outcome,
-        "reason": d.reason,
-        "lookup_url": _lookup_url(n, d.dossier_code),
-    }
+    return _tracked(n, d.dossier_code, outcome=d.outcome, reason=d.reason)
 
 
 def _returned(n: Notifier, event: Envelope[DossierReturned]) -> dict[str, Any]:
@@ -256,12 +263,42 @@ def _returned(n: Notifier, event: Envelope[DossierReturned]) -> dict[str, Any]:
 def _overdue(n: Notifier, event: Envelope[DeadlineOverdue]) -> dict[str, Any]:
     """The apology letter's new date; the contact is the one given with the dossier."""
     d = event.data
-    return {
-        "dossier_code": d.dossier_code,
-        "due_at": d.due_at.isoformat(),
-        "new_appointment_at": d.new_appointment_at.isoformat(),
-        "lookup_url": _lookup_url(n, d.dossier_code),
-    }
+    return _tracked(
+        n,
+        d.dossier_code,
+        due_at=d.due_at.isoformat(),
+        new_appointment_at=d.new_appointment_at.isoformat(),
+    )
+
+
+def _financial(n: Notifier, event: Envelope[DossierFinancialObligationNotified]) -> dict[str, Any]:
+    """The amount, what it is for and how to pay; the template words what intake left out."""
+    d = event.data
+    return _tracked(
+        n, d.dossier_code, amount_vnd=d.amount_vnd, purpose=d.purpose, how_to_pay=d.how_to_pay
+    )
+
+
+def _date_moved(
+    n: Notifier, code: str, due: datetime, previous: datetime, reason: str
+) -> dict[str, Any]:
+    """The new date the citizen holds, the one it replaces, and why it moved."""
+    return _tracked(
+        n, code, due_at=due.isoformat(), previous_due_at=previous.isoformat(), reason=reason
+    )
+
+
+def _new_date(n: Notifier, event: Envelope[DeadlineUpdated]) -> dict[str, Any]:
+    d = event.data
+    return _date_moved(n, d.dossier_code, d.due_at, d.previous_due_at, d.reason)
+
+
+def _letter_date(n: Notifier, event: Envelope[DeadlineAppointmentSet]) -> dict[str, Any]:
+    """The officer changed the apology letter's date: the same message as a moved clock."""
+    d = event.data
+    return _date_moved(
+        n, d.dossier_code, d.new_appointment_at, d.previous_appointment_at, "apology"
+    )
 
 
 D = TypeVar("D", bound=DossierFacts | DeadlineFacts)  # the events about one dossier
@@ -302,3 +339,6 @@ async def dossier_closed(
 dossier_resolved = _closing(_dossier_message(Kind.RESULT_READY, _resolved))
 dossier_returned = _closing(_dossier_message(Kind.DOSSIER_RETURNED, _returned))
 deadline_overdue = _dossier_message(Kind.DEADLINE_APOLOGY, _overdue)
+financial_obligation = _dossier_message(Kind.FINANCIAL_OBLIGATION, _financial)
+new_appointment = _dossier_message(Kind.NEW_APPOINTMENT, _new_date)
+letter_date = _dossier_message(Kind.NEW_APPOINTMENT, _letter_date)

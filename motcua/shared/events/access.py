@@ -28,6 +28,7 @@ from motcua.shared.events.topics import (
     DOSSIERS,
     INTAKE_COMMANDS,
     INTAKE_RESULTS,
+    NOTIFICATIONS,
     QUEUE,
     REGISTRY,
     STREAMS,
@@ -45,7 +46,9 @@ WRITERS: tuple[Owner, ...] = ("queue", "intake", "deadlines", "notify", "registr
 READS: dict[Owner, tuple[Stream, ...]] = {
     "queue": (REGISTRY,),
     "intake": (QUEUE, INTAKE_COMMANDS, DEADLINES, REGISTRY),
-    "deadlines": (DOSSIERS, REGISTRY),
+    # NOTIFICATIONS: the ratings, for the reports; with QUEUE and its own DEADLINES, the
+    # dossiers' timelines.
+    "deadlines": (DOSSIERS, NOTIFICATIONS, QUEUE, DEADLINES, REGISTRY),
     "notify": (QUEUE, DOSSIERS, DEADLINES),
     "clerk-apps": (INTAKE_RESULTS,),  # the answers to their commands
     "registry": (),  # it only publishes: the centers' configuration

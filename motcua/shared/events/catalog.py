@@ -35,6 +35,13 @@ class SealedContact(Payload):
     language: Literal["vi", "en"] = "vi"
 
 
+class ProcedureName(Payload):
+    """A procedure's name as the center's catalog gives it, so that pages name it in full."""
+
+    vi: str = Field(min_length=1, max_length=500)
+    en: str | None = Field(default=None, max_length=500)
+
+
 class TimeLimitSnapshot(Payload):
     """A procedure's legal time limit as it stood when the dossier was received."""
 
@@ -192,6 +199,12 @@ class DossierFacts(Payload):
         "mapped in portal_statuses.json (docs/portal-statuses.md); absent from events "
         "written before it was added",
     )
+    actor: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The staff member who made the change (their token's subject), for the "
+        "dossier's timeline; none when the citizen or the system did",
+    )
 
 
 class DossierReceived(DossierFacts, event_type="dossier.received"):
@@ -201,6 +214,9 @@ class DossierReceived(DossierFacts, event_type="dossier.received"):
     time_limit: TimeLimitSnapshot
     appointment_at: AwareDatetime
     ticket_id: uuid.UUID | None = None
+    procedure_name: ProcedureName | None = Field(
+        default=None, description="The procedure's name in the catalog when received"
+    )
     contact: SealedContact | None = None
     sealed_secret: str | None = Field(
         default=None,
@@ -235,6 +251,16 @@ class DossierFinancialObligationNotified(
     DossierFacts, event_type="dossier.financial_obligation_notified"
 ):
     amount_vnd: int | None = Field(default=None, ge=0)
+    purpose: str | None = Field(
+        default=None,
+        max_length=500,
+        description="What the amount is for (a fee, a charge, a tax), in the citizen's words",
+    )
+    how_to_pay: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Where and how to pay: the counter, a bank account, the portal's payment",
+    )
 
 
 class DossierFinancialObligationFulfilled(
@@ -334,6 +360,14 @@ class DeadlineOverdue(DeadlineFacts, event_type="deadline.overdue"):
     apology_letter_id: uuid.UUID | None = None
 
 
+class DeadlineAppointmentSet(DeadlineFacts, event_type="deadline.appointment_set"):
+    """The officer set the apology letter's new date (``due_at`` is the date missed)."""
+
+    new_appointment_at: AwareDatetime
+    previous_appointment_at: AwareDatetime = Field(description="The date the citizen held")
+    apology_letter_id: uuid.UUID
+
+
 class DeadlineClosed(DeadlineFacts, event_type="deadline.closed"):
     """The clock stopped at resolution: early, on time or late."""
 
@@ -425,6 +459,7 @@ DEADLINE_EVENTS: tuple[type[DeadlineFacts], ...] = (
     DeadlineOverdue,
     DeadlineClosed,
     DeadlineAtRisk,
+    DeadlineAppointmentSet,
 )
 NOTIFICATION_EVENTS: tuple[type[Payload], ...] = (
     NotificationSent,

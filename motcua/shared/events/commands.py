@@ -87,6 +87,8 @@ class ProvideSupplementData(CommandData):
 
 class NotifyFinancialObligationData(CommandData):
     amount_vnd: int | None = Field(default=None, ge=0)
+    purpose: str | None = Field(default=None, min_length=1, max_length=500)
+    how_to_pay: str | None = Field(default=None, min_length=1, max_length=1000)
     note: Note | None = None
 
 

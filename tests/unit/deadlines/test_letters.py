@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from motcua.services.deadlines.letters import ApologyLetter, render, vn_datetime
+from motcua.services.deadlines.letters import ApologyLetter, render, render_document, vn_datetime
 from motcua.services.deadlines.queries import center_name
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -53,3 +53,28 @@ def test_a_stored_center_name_wins_over_the_configured_one() -> None:
     assert center_name("nam-cuong", "UBND phường Nam Cường", configured) == "UBND phường Nam Cường"
     assert center_name("nam-cuong", None, configured) == "Trung tâm Nam Cường"
     assert center_name("bac-ha", None, configured) is None
+
+
+def test_the_officers_reason_and_date_replace_the_dots_and_the_computed_date() -> None:
+    done = letter(
+        reason="Cần xác minh tại cơ quan khác",
+        set_appointment_at=datetime(2026, 3, 12, 16, 30, tzinfo=VN),
+        procedure_name="Đăng ký khai sinh",
+    )
+    text = render(done)
+    assert "Lý do: Cần xác minh tại cơ quan khác" in text
+    assert "vào 16 giờ 30 phút, ngày 12 tháng 03 năm 2026." in text
+    assert "Thủ tục hành chính: Đăng ký khai sinh" in text
+    assert "HT-KS" not in text
+    assert done.appointment_at == datetime(2026, 3, 12, 16, 30, tzinfo=VN)
+    assert letter().appointment_at == letter().new_appointment_at
+
+
+def test_the_document_to_sign_escapes_what_it_quotes() -> None:
+    html = render_document(letter(reason="<script>alert(1)</script>", center_name="A & B"))
+    assert html.startswith("<!doctype html>")
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "A &amp; B" in html
+    assert "THỦ TRƯỞNG CƠ QUAN" in html
+    assert "(Ký, ghi rõ họ tên)" in html

@@ -113,6 +113,12 @@ def test_only_non_urgent_sms_wait_for_the_morning() -> None:
         assert send_not_before(at, channel=channel, kind=kind, quiet=NIGHT) == at
 
 
+@pytest.mark.parametrize("kind", [Kind.FINANCIAL_OBLIGATION, Kind.NEW_APPOINTMENT])
+def test_a_payment_due_or_a_new_date_waits_for_the_morning_by_sms(kind: Kind) -> None:
+    at = local(22, 0)
+    assert send_not_before(at, channel=Channel.SMS, kind=kind, quiet=NIGHT) == local(7, 0, day=28)
+
+
 # ----------------------------------------------------------- your turn soon
 
 T0 = datetime(2025, 11, 27, 1, 0, tzinfo=UTC)

@@ -14,7 +14,9 @@ from motcua.services.notify.domain import (
 LATER = [Kind.SUPPLEMENT_REQUESTED, Kind.RESULT_READY, Kind.DOSSIER_RETURNED]
 
 
-@pytest.mark.parametrize("kind", [*LATER, Kind.DEADLINE_APOLOGY])
+@pytest.mark.parametrize(
+    "kind", [*LATER, Kind.DEADLINE_APOLOGY, Kind.FINANCIAL_OBLIGATION, Kind.NEW_APPOINTMENT]
+)
 def test_a_dossier_message_waits_until_the_receipt_is_known(kind: Kind) -> None:
     assert waits_for_receipt(kind, received=False)
     assert not waits_for_receipt(kind, received=True)

@@ -47,8 +47,34 @@ SAMPLES: dict[Kind, dict[str, Any]] = {
     Kind.APPOINTMENT_BOOKED: _BOOKING,
     Kind.APPOINTMENT_RESCHEDULED: _BOOKING,
     Kind.APPOINTMENT_REMINDER: _BOOKING,
+    Kind.FINANCIAL_OBLIGATION: {
+        "dossier_code": "HS-000123",
+        "amount_vnd": 1250000,
+        "purpose": "Lệ phí đăng ký thường trú",
+        "how_to_pay": "Chuyển khoản vào tài khoản 1234 tại Vietcombank",
+        "lookup_url": "https://motcua.example.vn/lookup?code=HS-000123",
+    },
+    Kind.NEW_APPOINTMENT: {
+        "dossier_code": "HS-000123",
+        "due_at": "2025-12-03T10:00:00+00:00",
+        "previous_due_at": "2025-12-01T10:00:00+00:00",
+        "reason": "extension",
+        "lookup_url": "https://motcua.example.vn/lookup?code=HS-000123",
+    },
 }
 EXPECTED = {
+    ("vi", Kind.FINANCIAL_OBLIGATION): "nghĩa vụ tài chính: 1.250.000 đồng. "
+    "Nội dung: Lệ phí đăng ký thường trú. Cách nộp: Chuyển khoản",
+    ("en", Kind.FINANCIAL_OBLIGATION): "a payment due: VND 1,250,000. "
+    "For: Lệ phí đăng ký thường trú. How to pay: Chuyển khoản",
+    (
+        "vi",
+        Kind.NEW_APPOINTMENT,
+    ): "(hồ sơ được gia hạn): 17:00 03/12/2025 (trước đây: 17:00 01/12/2025)",
+    (
+        "en",
+        Kind.NEW_APPOINTMENT,
+    ): "(an extension was granted): 17:00 03/12/2025 (was 17:00 01/12/2025)",
     ("vi", Kind.DOSSIER_RECEIVED): "Ngày hẹn trả kết quả: 16:00 28/11/2025",
     ("en", Kind.DOSSIER_RECEIVED): "Results due: 16:00 28/11/2025",
     ("vi", Kind.DEADLINE_APOLOGY): "Ngày hẹn trả kết quả mới: 17:00 02/12/2025",
@@ -126,3 +152,31 @@ def test_composed_sms_counts_its_segments_and_carries_a_working_opt_out_link() -
         Kind.DOSSIER_RECEIVED, Channel.EMAIL, "r_" + "ab" * 16, "vi", SAMPLES[Kind.DOSSIER_RECEIVED]
     )
     assert email.segments is None
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("vi", "nộp tại Bộ phận một cửa"), ("en", "at the one-stop counter")]
+)
+def test_a_financial_obligation_without_details_still_says_how_to_pay(
+    language: str, words: str
+) -> None:
+    bare = {**SAMPLES[Kind.FINANCIAL_OBLIGATION], "optout_url": "o"}
+    bare |= {"amount_vnd": None, "purpose": None, "how_to_pay": None}
+    body = RENDERER.render(Kind.FINANCIAL_OBLIGATION, language, bare).body
+    assert words in body
+    assert "None" not in body
+
+
+REASONS = ("pause", "extension", "correction", "apology")
+
+
+@pytest.mark.parametrize("reason", REASONS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_new_date_says_why_it_moved(reason: str, language: str) -> None:
+    sample = {**SAMPLES[Kind.NEW_APPOINTMENT], "optout_url": "o", "reason": reason}
+    bodies = {
+        r: RENDERER.render(Kind.NEW_APPOINTMENT, language, sample | {"reason": r}).body
+        for r in REASONS
+    }
+    assert len(set(bodies.values())) == len(REASONS)
+    assert "03/12/2025" in bodies[reason]

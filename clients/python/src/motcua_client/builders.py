@@ -82,7 +82,9 @@ class Commands(CommandBuilder):
         dossier_id: uuid.UUID,
         *,
         amount_vnd: int | None = None,
+        how_to_pay: str | None = None,
         note: str | None = None,
+        purpose: str | None = None,
         **envelope: Unpack[Envelope],
     ) -> Command:
         """``dossier.notify_financial_obligation``: Tell the citizen a fee or tax is due (the clock
@@ -90,7 +92,9 @@ class Commands(CommandBuilder):
         """
         data = {
             "amount_vnd": amount_vnd,
+            "how_to_pay": how_to_pay,
             "note": note,
+            "purpose": purpose,
         }
         return self._build("dossier.notify_financial_obligation", dossier_id, data, envelope)
 

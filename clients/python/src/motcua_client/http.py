@@ -329,10 +329,17 @@ class ClerkClient:
         dossier_id: uuid.UUID,
         *,
         amount_vnd: int | None = None,
+        purpose: str | None = None,
+        how_to_pay: str | None = None,
         note: str | None = None,
         **write: Unpack[WriteOptions],
     ) -> dict[str, Any]:
-        body = {"amount_vnd": amount_vnd, "note": note}
+        body = {
+            "amount_vnd": amount_vnd,
+            "purpose": purpose,
+            "how_to_pay": how_to_pay,
+            "note": note,
+        }
         return await self._transition("notify_financial_obligation", dossier_id, body, write)
 
     async def fulfil_financial_obligation(

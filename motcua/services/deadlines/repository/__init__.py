@@ -8,7 +8,10 @@ JSON columns travel as text, so any connection works whatever its codecs.
 * ``clocks``: the clock store written by the event handlers and the API (clocks, facts,
   flags, centers' calendars);
 * ``schedule``: the scheduler's claim of due clocks, apology letters, bulk loading;
-* ``reports``: the on-time statistics' cohort queries.
+* ``reports``: the on-time statistics' cohort queries;
+* ``ratings``: the citizens' ratings and their counts for the satisfaction report;
+* ``names``: the procedures' names, so that pages show names, not codes;
+* ``timeline``: each dossier's timeline, a read model of the events deadlines reads.
 """
 
 from motcua.services.deadlines.repository.clocks import (
@@ -30,19 +33,28 @@ from motcua.services.deadlines.repository.clocks import (
     save_state,
     touch_clock,
 )
-from motcua.services.deadlines.repository.reports import cohort_adjusted, cohort_counts
+from motcua.services.deadlines.repository.names import procedure_names, save_procedure_name
+from motcua.services.deadlines.repository.ratings import rating_counts, save_rating
+from motcua.services.deadlines.repository.reports import (
+    cohort_adjusted,
+    cohort_counts,
+    repeated_supplements,
+    supplement_counts,
+)
 from motcua.services.deadlines.repository.rows import ClockRow, schedule_rows
 from motcua.services.deadlines.repository.schedule import (
     CLOCK_COPY_COLUMNS,
     DueClock,
     add_letters,
     claim_due,
+    complete_letter,
     copy_clocks,
     latest_letter,
     next_fire_at,
     record_fired,
     reschedule,
 )
+from motcua.services.deadlines.repository.timeline import add_entries, dossier_entries
 
 __all__ = [
     "CLOCK_COPY_COLUMNS",
@@ -53,6 +65,7 @@ __all__ = [
     "Receipt",
     "Touched",
     "add_closure",
+    "add_entries",
     "add_extension",
     "add_letters",
     "add_pause_mark",
@@ -60,19 +73,27 @@ __all__ = [
     "claim_due",
     "cohort_adjusted",
     "cohort_counts",
+    "complete_letter",
     "copy_clocks",
+    "dossier_entries",
     "flags_of",
     "get_clock",
     "latest_letter",
     "load_clock",
     "next_fire_at",
     "open_clocks",
+    "procedure_names",
+    "rating_counts",
     "record_assignment",
     "record_fired",
     "record_receipt",
+    "repeated_supplements",
     "reschedule",
     "save_center_calendar",
+    "save_procedure_name",
+    "save_rating",
     "save_state",
     "schedule_rows",
+    "supplement_counts",
     "touch_clock",
 ]

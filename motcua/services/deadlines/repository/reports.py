@@ -1,5 +1,6 @@
 """The on-time statistics' SQL: the cohort of a report, counted where the stored columns
-suffice, and fetched with its facts where the state at the report's instant needs them."""
+suffice, and fetched with its facts where the state at the report's instant needs them;
+and the same cohort's supplement requests."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from motcua.services.deadlines.repository.rows import (
     facts,
 )
 from motcua.services.deadlines.statistics import Category, ReportQuery
+from motcua.services.deadlines.supplements import REPEATED_FROM, Flagged
 
 _COHORT = """received_at >= $1 AND received_at < $2 AND received_at <= $3
              AND ($4::text IS NULL OR center_id = $4)"""
@@ -84,3 +86,48 @@ async def cohort_adjusted(
         marks, extensions, closures = facts(by_dossier.get(c.dossier_id, []))
         out.append((c, ClockFacts(c.received_at, c.limit, marks, extensions, closures)))
     return out
+
+
+# The cohort, on the clocks aliased ``c`` (joined with a table that has its own columns).
+_COHORT_OF_C = """c.received_at >= $1 AND c.received_at < $2 AND c.received_at <= $3
+                  AND ($4::text IS NULL OR c.center_id = $4)"""
+_REQUESTS = """SELECT dossier_id, count(*) AS requests FROM clock_facts
+               WHERE kind = 'pause_start' AND channel = 'supplement' AND occurred_at <= $3
+               GROUP BY dossier_id"""
+
+
+async def supplement_counts(
+    conn: asyncpg.Connection, q: ReportQuery
+) -> list[tuple[str, str | None, int, int]]:
+    """(procedure, line, supplement requests by ``as_of``, dossiers) over the cohort."""
+    lo, hi = q.window
+    rows = await conn.fetch(
+        f"""SELECT c.procedure_code, c.line_code, coalesce(f.requests, 0), count(*)
+            FROM clocks c LEFT JOIN ({_REQUESTS}) f USING (dossier_id)
+            WHERE {_COHORT_OF_C}
+            GROUP BY 1, 2, 3""",
+        lo,
+        hi,
+        q.as_of,
+        q.center_id,
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def repeated_supplements(
+    conn: asyncpg.Connection, q: ReportQuery, limit: int
+) -> list[Flagged]:
+    """The cohort's dossiers asked for supplements more than once, in order of receipt."""
+    lo, hi = q.window
+    rows = await conn.fetch(
+        f"""SELECT c.dossier_id, c.dossier_code, c.procedure_code, f.requests
+            FROM clocks c JOIN ({_REQUESTS}) f USING (dossier_id)
+            WHERE {_COHORT_OF_C}
+              AND f.requests >= {REPEATED_FROM}
+            ORDER BY c.received_at, c.dossier_code LIMIT {int(limit)}""",
+        lo,
+        hi,
+        q.as_of,
+        q.center_id,
+    )
+    return [Flagged(str(r[0]), r[1], r[2], r[3]) for r in rows]

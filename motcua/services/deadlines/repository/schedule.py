@@ -115,15 +115,43 @@ async def add_letters(conn: asyncpg.Connection, letters: Sequence[ApologyLetter]
     )
 
 
-async def latest_letter(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> ApologyLetter | None:
+async def latest_letter(
+    conn: asyncpg.Connection, dossier_id: uuid.UUID, *, lock: bool = False
+) -> ApologyLetter | None:
+    """A dossier's latest letter (one per missed due date), with the names of its center
+    and procedure as they stand now; locked for the transaction if asked."""
     row = await conn.fetchrow(
-        """SELECT l.letter_id, l.dossier_id, l.center_id, l.dossier_code, l.procedure_code,
-                  l.received_at, l.due_at, l.new_appointment_at, l.issued_at, c.name
+        f"""SELECT l.letter_id, l.dossier_id, l.center_id, l.dossier_code, l.procedure_code,
+                  l.received_at, l.due_at, l.new_appointment_at, l.issued_at, c.name,
+                  l.reason, p.name_vi, l.set_appointment_at, l.completed_by, l.completed_at
            FROM apology_letters l LEFT JOIN centers c USING (center_id)
-           WHERE l.dossier_id = $1 ORDER BY l.due_at DESC LIMIT 1""",
+                LEFT JOIN procedure_names p USING (center_id, procedure_code)
+           WHERE l.dossier_id = $1 ORDER BY l.due_at DESC LIMIT 1
+           {"FOR UPDATE OF l" if lock else ""}""",
         dossier_id,
     )
     return None if row is None else ApologyLetter(*row)
+
+
+async def complete_letter(
+    conn: asyncpg.Connection,
+    letter_id: uuid.UUID,
+    reason: str,
+    set_appointment_at: datetime | None,
+    by: str,
+    at: datetime,
+) -> None:
+    """Record the officer's reason and new date (None: the computed date stands)."""
+    await conn.execute(
+        """UPDATE apology_letters SET reason = $2, set_appointment_at = $3,
+                  completed_by = $4, completed_at = $5
+           WHERE letter_id = $1""",
+        letter_id,
+        reason,
+        set_appointment_at,
+        by,
+        at,
+    )
 
 
 CLOCK_COPY_COLUMNS = (

@@ -19,6 +19,7 @@ from motcua.services.intake.catalog import StatusBook
 from motcua.services.intake.domain import APPOINTMENT_CHANGED, Lifecycle, StatusInfo
 from motcua.services.intake.receipt import short_local
 from motcua.services.intake.repository.dossiers import DossierRecord, HistoryEntry, ServedTicket
+from motcua.shared.reference.supplements import repeated
 
 # ----------------------------------------------------------------- responses
 
@@ -213,7 +214,7 @@ class Views:
             department=d.department,
             outcome=d.outcome,
             supplement_requests=d.supplement_requests,
-            repeated_supplement=d.supplement_requests > 1,
+            repeated_supplement=repeated(d.supplement_requests),
             ticket=self._ticket(d, ticket),
             received_by=d.received_by,
             allowed_operations=[op.value for op in self.lifecycle.allowed(d.status)],

@@ -96,10 +96,11 @@ async def list_deliveries(
     source_event_id: uuid.UUID | None = None,
     status: str | None = None,
     kind: str | None = None,
+    dossier_id: uuid.UUID | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """The delivery log of a center, newest first, private values masked. Never
-    includes an address."""
+    includes an address. ``dossier_id``: only the messages about that dossier."""
     rows = await conn.fetch(
         f"""
         SELECT {_PUBLIC_COLUMNS} FROM deliveries d {_SOURCE_OF_PRIVATE}
@@ -107,6 +108,7 @@ async def list_deliveries(
           AND ($3::uuid IS NULL OR d.source_event_id = $3)
           AND ($4::text IS NULL OR d.status = $4)
           AND ($5::text IS NULL OR d.kind = $5)
+          AND ($7::uuid IS NULL OR (d.subject_kind = 'dossier' AND d.subject_id = $7))
         ORDER BY d.created_at DESC, d.id
         LIMIT $6
         """,
@@ -116,6 +118,7 @@ async def list_deliveries(
         status,
         kind,
         limit,
+        dossier_id,
     )
     return [_masked(r, keys, rest) for r in rows]
 
