@@ -50,3 +50,41 @@ def test_the_security_page_lists_every_topic_with_its_owner() -> None:
         assert f"| `{stream.name}` | {stream.owner} |" in page, stream.name
     for owner in WRITERS:
         assert f"| `{user_of(owner)}` |" in page, owner
+
+
+def _rows(page: str, first_header: str) -> dict[str, list[str]]:
+    """A markdown table of ``page`` (the one whose header starts with ``first_header``),
+    by the first cell, each row's cells stripped."""
+    lines = page.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows: dict[str, list[str]] = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0].strip("`")] = cells[1:]
+    return rows
+
+
+def _names(cell: str) -> set[str]:
+    return {n.strip().strip("`") for n in cell.split(",") if n.strip() not in ("", "—")}
+
+
+def test_the_security_page_says_who_reads_each_topic_as_the_grants_do() -> None:
+    page = (ROOT / "docs" / "security" / "bus.md").read_text(encoding="utf-8")
+    topics = _rows(page, "Topic")
+    for stream in STREAMS:
+        readers = {owner for owner in WRITERS if stream in READS[owner]}
+        assert _names(topics[stream.name][2]) == readers, stream.name
+
+
+def test_the_security_pages_acl_table_is_the_grants() -> None:
+    page = (ROOT / "docs" / "security" / "bus.md").read_text(encoding="utf-8")
+    table = _rows(page, "User")
+    for owner in WRITERS:
+        user = user_of(owner)
+        mine = [g for g in grants() if g.user == user]
+        write, read, groups = (_names(cell) for cell in table[user][:3])
+        assert write == {g.name for g in mine if g.operation == "Write"}, user
+        assert read == {g.name for g in mine if g.operation == "Read" and g.resource == "Topic"}
+        assert groups == {g.name for g in mine if g.resource == "Group"}, user
