@@ -237,10 +237,26 @@ def kafka_version() -> str:
 
 def kafka_home() -> Path:
     """Where the broker's jars are cached: outside the repository, one folder a version."""
+    return cache_root() / f"kafka-{kafka_version()}"
+
+
+def cache_root() -> Path:
+    """Where fetched servers are kept, outside the repository: ``MOTCUA_CACHE_DIR``, else
+    the user's cache directory."""
     base = os.environ.get("MOTCUA_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "motcua"
     )
-    return Path(base) / f"kafka-{kafka_version()}"
+    return Path(base)
+
+
+def java_major(java: str) -> int:
+    """The major version of a ``java`` binary (0 when it cannot tell)."""
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    major = int(found.group(1)) if found else 0
+    if major == 1 and found and found.group(2):  # "1.8.0_x" is Java 8
+        major = int(found.group(2))
+    return major
 
 
 def java_binary() -> str:
@@ -252,11 +268,7 @@ def java_binary() -> str:
             "Apache Kafka needs Java 17 or newer and none was found: install a JDK or JRE "
             "(Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
         )
-    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
-    found = re.search(r'version "(\d+)(?:\.(\d+))?', out)
-    major = int(found.group(1)) if found else 0
-    if major == 1 and found and found.group(2):  # "1.8.0_x" is Java 8
-        major = int(found.group(2))
+    major = java_major(java)
     if major < MIN_JAVA:
         raise EmbeddedError(
             f"Apache Kafka {kafka_version()} needs Java {MIN_JAVA}+, and {java} is Java "
