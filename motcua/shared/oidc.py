@@ -254,6 +254,45 @@ class OidcVerifier:
             raise AuthError("token is signed with a key the provider does not publish")
         return self._keys[kid]
 
+    async def exchange_code(
+        self, code: str, *, redirect_uri: str, code_verifier: str
+    ) -> dict[str, Any]:
+        """The token endpoint's answer to an authorization code (with its PKCE verifier):
+        ``access_token``, ``id_token``, ``expires_in``. ``AuthError`` when the provider
+        refuses the code (spent, expired, another client's)."""
+        meta = await self.metadata()
+        data = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": self.settings.client_id,
+            "code_verifier": code_verifier,
+        }
+        secret = self.settings.client_secret
+        auth = (
+            httpx.BasicAuth(self.settings.client_id, secret.get_secret_value())
+            if secret
+            else httpx.USE_CLIENT_DEFAULT
+        )
+        try:
+            response = await self._http().post(meta.token_endpoint, data=data, auth=auth)
+        except httpx.HTTPError:
+            raise ProviderUnavailable("the sign-in provider did not answer for a token") from None
+        if response.status_code >= 500:
+            raise ProviderUnavailable("the sign-in provider failed to issue a token")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict):
+            error = body.get("error") if isinstance(body, dict) else response.status_code
+            raise AuthError(f"the sign-in provider refused the code ({error})")
+        if not isinstance(body.get("access_token"), str) or not isinstance(
+            body.get("id_token"), str
+        ):
+            raise AuthError("the sign-in provider's answer lacks an access or an ID token")
+        return body
+
     async def verify(self, token: str, *, max_ttl: int, revoked: Collection[str] = ()) -> Principal:
         """The principal of a provider's access token; ``AuthError`` (401) when it is
         not good, ``ProviderUnavailable`` (503) when the provider cannot be asked."""

@@ -275,7 +275,7 @@ class OidcSettings(MotcuaSettings):
         "unset: a public client (PKCE alone)",
     )
     provider_name: str = Field(
-        default="the province's sign-in",
+        default="SSO",
         max_length=60,
         description="Shown on the sign-in pages, as in 'Sign in with' this name",
     )

@@ -13,22 +13,34 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from motcua.services.deadlines import dashboard, sign_in
 from motcua.services.deadlines.errors import DeadlinesError, InvalidInput
-from motcua.services.deadlines.sign_in import COOKIE, COOKIE_MAX_AGE, CSRF_COOKIE, PATH
+from motcua.services.deadlines.sign_in import (
+    CALLBACK_PATH,
+    COOKIE,
+    COOKIE_MAX_AGE,
+    CSRF_COOKIE,
+    PATH,
+    PROVIDER_PATH,
+)
 from motcua.services.deadlines.statistics import ReportQuery
 from motcua.services.deadlines.usecases import Deadlines
-from motcua.shared.auth import Principal
+from motcua.shared import dev_sign_in
+from motcua.shared.auth import AuthError, Principal, ProviderUnavailable, issue_token
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
-from motcua.shared.web import Pages, here, language, with_lang
+from motcua.shared.oidc import looks_like_jwt
+from motcua.shared.policy import Operation, allows
+from motcua.shared.web import Pages, here, language, oidc_sign_in, with_lang
 
 log = get_logger(__name__)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+dev_router = APIRouter(tags=["pages"], include_in_schema=False)
+"""Mounted by ``create_app`` in dev mode only: outside it, these routes do not exist."""
 PAGES = Pages("motcua.services.deadlines", scripts=True, referrer="same-origin")
 RETRY_AFTER_UNAVAILABLE = 5
 
@@ -54,7 +66,11 @@ def unavailable(request: Request) -> HTMLResponse:
 @router.get(PATH, response_class=HTMLResponse)
 async def dashboard_page(request: Request) -> HTMLResponse:
     lang = language(request)
-    principal = _signed_in(request)
+    try:
+        principal = await _signed_in(request)
+    except ProviderUnavailable as exc:
+        log.warning("page.sign_in_provider_unavailable", page="dashboard", error=str(exc))
+        return unavailable(request)
     if isinstance(principal, HTMLResponse):
         return principal
     params = request.query_params
@@ -116,8 +132,16 @@ def sign_in_page(
     request: Request, *, status: int, error: bool, next_url: str, clear: bool = False
 ) -> HTMLResponse:
     csrf = sign_in.new_csrf(request)
+    oidc = request.app.state.runtime.oidc
     response = PAGES.render(
-        request, "sign_in.html", status=status, error=error, next_url=next_url, csrf=csrf
+        request,
+        "sign_in.html",
+        status=status,
+        error=error,
+        next_url=next_url,
+        csrf=csrf,
+        provider=oidc.settings.provider_name if oidc is not None else None,
+        provider_url=f"{PROVIDER_PATH}?{urlencode({'next': next_url})}",
     )
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
@@ -130,9 +154,9 @@ def sign_in_page(
     return response
 
 
-def _signed_in(request: Request) -> Principal | HTMLResponse:
+async def _signed_in(request: Request) -> Principal | HTMLResponse:
     """The caller, or the sign-in page to answer with instead (it comes back here)."""
-    principal, token_given, from_cookie = sign_in.caller(request)
+    principal, token_given, from_cookie = await sign_in.caller(request)
     if principal is not None:
         return principal
     return sign_in_page(
@@ -153,21 +177,107 @@ async def sign_in_submit(request: Request) -> Response:
     form = parse_qs(body[:8192].decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     next_url = sign_in.safe_next((form.get("next") or [PATH])[0])
-    principal, status = sign_in.checked(request, token, (form.get("csrf") or [""])[0])
+    try:
+        principal, status = await sign_in.checked(request, token, (form.get("csrf") or [""])[0])
+    except ProviderUnavailable:
+        return unavailable(request)
     if principal is None:
         return sign_in_page(request, status=status, error=True, next_url=next_url)
-    if next_url == PATH:
-        next_url = with_lang(
-            f"{PATH}?{urlencode({'center': principal.center_id})}", language(request)
-        )
-    response = RedirectResponse(next_url, status_code=303)
+    response = RedirectResponse(_landing(request, principal, next_url), status_code=303)
     sign_in.keep(request, response, COOKIE, token, COOKIE_MAX_AGE)
     response.delete_cookie(CSRF_COOKIE, path=PATH)  # spent: the next form gets a new one
     return response
 
 
+def _landing(request: Request, principal: Principal, next_url: str) -> str:
+    """Where a fresh sign-in goes: the page asked for, or the dashboard of its center."""
+    if next_url != PATH:
+        return next_url
+    return with_lang(f"{PATH}?{urlencode({'center': principal.center_id})}", language(request))
+
+
+@router.get(PROVIDER_PATH, response_class=HTMLResponse)
+async def sign_in_with_provider(request: Request) -> Response:
+    """Off to the province's provider; it comes back to the callback."""
+    oidc = request.app.state.runtime.oidc
+    if oidc is None:
+        raise HTTPException(404, "single sign-on is not configured (MOTCUA_OIDC_ISSUER)")
+    next_url = sign_in.safe_next(request.query_params.get("next", PATH))
+    try:
+        return await oidc_sign_in.begin(
+            request, oidc, callback_path=CALLBACK_PATH, next_url=next_url
+        )
+    except ProviderUnavailable:
+        return unavailable(request)
+
+
+@router.get(CALLBACK_PATH, response_class=HTMLResponse)
+async def sign_in_callback(request: Request) -> Response:
+    """The provider's answer: the access token into the dashboard's cookie, or the sign-in
+    page saying why not."""
+    oidc = request.app.state.runtime.oidc
+    if oidc is None:
+        raise HTTPException(404, "single sign-on is not configured (MOTCUA_OIDC_ISSUER)")
+    try:
+        done = await oidc_sign_in.finish(request, oidc, callback_path=CALLBACK_PATH)
+    except ProviderUnavailable:
+        return unavailable(request)
+    except oidc_sign_in.SignInFailed as exc:
+        log.info("page.sign_in_refused", page="dashboard", why=str(exc))
+        response = sign_in_page(request, status=401, error=True, next_url=PATH)
+    else:
+        if not allows(done.principal.role, Operation.DASHBOARD_VIEW):
+            response = sign_in_page(request, status=403, error=True, next_url=PATH)
+        else:
+            response = oidc_sign_in.continue_to(_landing(request, done.principal, done.next_url))
+            max_age = min(done.expires_in, COOKIE_MAX_AGE)
+            sign_in.keep(request, response, COOKIE, done.token, max_age)
+    oidc_sign_in.spend(response, CALLBACK_PATH)
+    return response
+
+
 @router.post(PATH + "/sign-out", response_class=HTMLResponse)
 async def sign_out(request: Request) -> Response:
-    response = RedirectResponse(with_lang(PATH + "/sign-in", language(request)), status_code=303)
+    back = with_lang(PATH + "/sign-in", language(request))
+    # A provider's session outlives our cookie: without its logout, the next "Sign in
+    # with" would sign the same officer in again without asking.
+    oidc = request.app.state.runtime.oidc
+    target = back
+    if oidc is not None and looks_like_jwt(request.cookies.get(COOKIE, "")):
+        try:
+            meta = await oidc.metadata()
+        except ProviderUnavailable:
+            meta = None
+        if meta is not None and meta.end_session_endpoint:
+            absolute = oidc_sign_in.redirect_uri(request, back)
+            target = oidc_sign_in.provider_logout(oidc, absolute, meta.end_session_endpoint) or back
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+@dev_router.get(PATH + "/sign-in/dev", response_class=HTMLResponse)
+async def dev_sign_in_link(request: Request) -> Response:
+    """The dev stack's one-click link (``motcua.shared.dev_sign_in``): a one-time code
+    traded for a leader's token in the dashboard's cookie."""
+    settings = request.app.state.runtime.settings
+    secret = settings.auth_secret.get_secret_value()
+    try:
+        code = dev_sign_in.read(secret, request.query_params.get("code", ""), "dashboard")
+        request.app.state.dev_codes.take(code)
+    except AuthError as exc:
+        log.info("page.dev_sign_in_refused", why=str(exc))
+        return sign_in_page(request, status=401, error=True, next_url=PATH)
+    ttl = min(COOKIE_MAX_AGE, settings.token_max_seconds)
+    token = issue_token(
+        secret,
+        center_id=code.center_id,
+        subject=code.subject,
+        role=code.role,
+        ttl=ttl,
+        max_ttl=settings.token_max_seconds,
+    )
+    principal = Principal(code.subject, code.center_id, code.role)
+    response = oidc_sign_in.continue_to(_landing(request, principal, PATH))
+    sign_in.keep(request, response, COOKIE, token, ttl)
     return response

@@ -16,6 +16,7 @@ from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import QueueService
+from motcua.shared.dev_sign_in import SpentCodes
 from motcua.shared.errors import ErrorMap
 from motcua.shared.events.topics import QUEUE
 from motcua.shared.ratelimit import TokenBuckets
@@ -39,6 +40,10 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     # HTTP.
     app = runtime.create_app(api.router, pages.router, title="motcua queue", errors=ERRORS)
     pages.PAGES.install(app)
+    if settings.dev_mode:
+        # The dev stack's one-click sign-in; in production the route does not exist.
+        app.include_router(pages.dev_router)
+        app.state.dev_codes = SpentCodes()
     hub = DisplayHub(
         settings.db.url,
         channel=f"{runtime.schema}_display",

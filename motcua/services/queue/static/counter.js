@@ -160,7 +160,9 @@
 
   function enterWorkspace() {
     const c = claims(token);
-    el.who.textContent = c ? c.s + ' · ' + c.c : '';
+    // motcua's own token names subject and center as s and c; a provider's, as
+    // preferred_username (or sub) and the center claim the deployment chose.
+    el.who.textContent = c ? (c.s || c.preferred_username || c.sub) + ' · ' + (c.c || cfg.center) : '';
     el.signin.hidden = true;
     el.workspace.hidden = false;
   }
