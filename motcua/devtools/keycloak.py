@@ -247,3 +247,28 @@ class Keycloak(_Child):
         )
         response.raise_for_status()
         return str(response.json()["access_token"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m motcua.devtools.keycloak check|fetch``: for ``make keycloak`` and CI,
+    which must say plainly what is missing before a tier starts."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        if args == ["check"]:
+            print(f"Keycloak {keycloak_version()} will run on {java_home()}")
+        elif args == ["fetch"]:
+            java_home()
+            print(f"Keycloak {keycloak_version()} is in {fetch(say=print)}")
+        else:
+            print("usage: python -m motcua.devtools.keycloak check|fetch", file=sys.stderr)
+            return 2
+    except EmbeddedError as exc:
+        print(f"motcua: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
