@@ -59,10 +59,10 @@ def sign_in_location(link: str, urls: dict[str, str], secret: str, center: str) 
     return f"{urls[service]}{DEV_CODE_PATHS[target]}?code={mint(secret, target, center)}"
 
 
-def render(urls: dict[str, str], ready: dict[str, bool]) -> str:
+def render(urls: dict[str, str], ready: dict[str, bool], *, sign_in: bool = False) -> str:
     pages = []
     for link, (service, _, vi, en) in SIGN_IN.items():
-        if service in urls:
+        if sign_in and service in urls:
             pages.append(
                 f'<li><a href="{link}" data-testid="dev-sign-in"><strong>{html.escape(vi)}'
                 f"</strong>{html.escape(en)}</a><small>{service} · một lần bấm / one click"
@@ -104,7 +104,7 @@ def serve_landing(
                     ready[name] = httpx.get(f"{url}/readyz", timeout=0.5).status_code == 200
                 except httpx.HTTPError:
                     ready[name] = False
-            body = render(urls, ready).encode()
+            body = render(urls, ready, sign_in=secret is not None).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))

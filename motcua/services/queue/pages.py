@@ -15,6 +15,7 @@ in both languages that reloads itself; an unknown center or ticket, a 404 page.
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
@@ -432,6 +433,7 @@ async def counter_page(request: Request) -> Response:
 
 COUNTER_PROVIDER_PATH = "/counter/sign-in/provider"
 COUNTER_CALLBACK_PATH = "/counter/sign-in/callback"
+_CENTER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _counter_next(url: str) -> str:
@@ -440,14 +442,16 @@ def _counter_next(url: str) -> str:
 
 
 @router.get(COUNTER_PROVIDER_PATH, response_class=HTMLResponse)
-@whole_page
 async def counter_sign_in_with_provider(request: Request) -> Response:
-    """Off to the province's provider, back to the console of the center asked for."""
+    """Off to the province's provider, back to the console of the center asked for (the
+    console itself answers for an unknown center)."""
     oidc = request.app.state.runtime.oidc
     if oidc is None:
         return not_found_page(request, "page", "/counter/sign-in")
-    center = _center(request)
-    back = page_url("/counter", language(request), center=center.center_id)
+    center = request.query_params.get("center", "")
+    if not _CENTER_ID.match(center):
+        center = _settings(request).default_center
+    back = page_url("/counter", language(request), center=center)
     try:
         return await oidc_sign_in.begin(
             request, oidc, callback_path=COUNTER_CALLBACK_PATH, next_url=_counter_next(back)

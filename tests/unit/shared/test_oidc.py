@@ -1,75 +1,22 @@
-"""The provider's tokens, checked against a provider served in-process (its discovery
-document and key set over httpx's mock transport); Keycloak itself is tests/sso."""
+"""The provider's tokens, checked against a provider served in-process
+(tests/support/oidc_provider.py); Keycloak itself is tests/sso."""
 
 from __future__ import annotations
 
 import base64
-import json
 import time
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from motcua.shared.auth import AuthError, ProviderUnavailable, authenticate, issue_token
 from motcua.shared.oidc import OidcVerifier, looks_like_jwt
 from motcua.shared.settings import OidcSettings, ServiceSettings
-
-ISSUER = "https://sso.example.gov.vn/realms/province"
-
-
-class Provider:
-    """A provider's two documents, with keys that can rotate and an outage switch."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, Any] = {"k1": rsa.generate_private_key(65537, 2048)}
-        self.down = False
-        self.jwks_requests = 0
-
-    def rotate(self, kid: str) -> None:
-        self.keys[kid] = rsa.generate_private_key(65537, 2048)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
-            return httpx.Response(502)
-        if request.url.path.endswith("/.well-known/openid-configuration"):
-            return httpx.Response(
-                200,
-                json={
-                    "issuer": ISSUER,
-                    "jwks_uri": f"{ISSUER}/certs",
-                    "authorization_endpoint": f"{ISSUER}/auth",
-                    "token_endpoint": f"{ISSUER}/token",
-                },
-            )
-        if request.url.path.endswith("/certs"):
-            self.jwks_requests += 1
-            keys = []
-            for kid, key in self.keys.items():
-                jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-                keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
-            keys.append({"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"})
-            return httpx.Response(200, json={"keys": keys})
-        return httpx.Response(404)
-
-    def token(self, kid: str = "k1", **overrides: Any) -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": ["account", "motcua"],
-            "sub": "8d1f6c1e-0000-4000-8000-000000000001",
-            "jti": "onrt:abc",
-            "iat": now,
-            "exp": now + 300,
-            "typ": "Bearer",
-            "motcua_center": "nam-cuong",
-            "realm_access": {"roles": ["default-roles-province", "clerk", "offline_access"]},
-        }
-        claims.update(overrides)
-        claims = {k: v for k, v in claims.items() if v is not None}
-        return jwt.encode(claims, self.keys[kid], algorithm="RS256", headers={"kid": kid})
+from tests.support.oidc_provider import ISSUER
+from tests.support.oidc_provider import FakeProvider as Provider
 
 
 @pytest.fixture
