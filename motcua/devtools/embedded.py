@@ -227,12 +227,17 @@ KAFKA_LOG4J = _REPO / "deploy" / "kafka" / "log4j2.properties"
 MIN_JAVA = 17
 
 
+def pom_version(pom: Path, prop: str) -> str:
+    """The version a repository pom pins in its property ``<prop>``."""
+    found = re.search(rf"<{re.escape(prop)}>([^<]+)</{re.escape(prop)}>", pom.read_text())
+    if found is None:
+        raise EmbeddedError(f"{pom} names no <{prop}>")
+    return found.group(1)
+
+
 def kafka_version() -> str:
     """The Apache Kafka version the repository pins (deploy/kafka/pom.xml)."""
-    found = re.search(r"<kafka.version>([^<]+)</kafka.version>", KAFKA_POM.read_text())
-    if found is None:
-        raise EmbeddedError(f"{KAFKA_POM} names no <kafka.version>")
-    return found.group(1)
+    return pom_version(KAFKA_POM, "kafka.version")
 
 
 def kafka_home() -> Path:

@@ -16,7 +16,6 @@ start waits on its readiness endpoint with a deadline.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -33,6 +32,7 @@ from motcua.devtools.embedded import (
     cache_root,
     free_port,
     java_major,
+    pom_version,
 )
 
 KEYCLOAK_POM = _REPO / "deploy" / "keycloak" / "pom.xml"
@@ -53,10 +53,7 @@ ADMIN_PASSWORD = "dev-only-keycloak-admin"
 
 def keycloak_version() -> str:
     """The Keycloak version the repository pins (deploy/keycloak/pom.xml)."""
-    found = re.search(r"<keycloak.version>([^<]+)</keycloak.version>", KEYCLOAK_POM.read_text())
-    if found is None:
-        raise EmbeddedError(f"{KEYCLOAK_POM} names no <keycloak.version>")
-    return found.group(1)
+    return pom_version(KEYCLOAK_POM, "keycloak.version")
 
 
 def keycloak_home() -> Path:

@@ -19,18 +19,16 @@ is enough for the dev stack's one process per service and is why this is dev-onl
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from motcua.shared.auth import AuthError, Role
+from motcua.shared.auth import AuthError, Role, issue_token, read_signed, signed
+from motcua.shared.settings import ServiceSettings
 
+PURPOSE = "dev-sign-in"
 CODE_SECONDS = 60
 """Long enough for a redirect, short enough that a code in a log or history is stale."""
 
@@ -53,15 +51,6 @@ class DevCode:
     expires: int
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _mac(secret: str, body: str) -> str:
-    digest = hmac.new(secret.encode(), f"dev-sign-in.{body}".encode(), hashlib.sha256)
-    return _b64(digest.digest())
-
-
 def mint(secret: str, target: Target, center_id: str, *, now: float | None = None) -> str:
     """A fresh one-time code for the dev user of ``target``."""
     subject, role = DEV_USERS[target]
@@ -73,19 +62,16 @@ def mint(secret: str, target: Target, center_id: str, *, now: float | None = Non
         "n": secrets.token_urlsafe(16),
         "e": int(now if now is not None else time.time()) + CODE_SECONDS,
     }
-    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    return f"dev1.{body}.{_mac(secret, body)}"
+    return "dev1." + signed(secret, PURPOSE, claims)
 
 
 def read(secret: str, code: str, target: Target, *, now: float | None = None) -> DevCode:
     """The code's content once its signature, page and lifetime hold; ``AuthError``."""
     prefix, _, rest = code.partition(".")
-    body, _, mac = rest.partition(".")
-    given = mac.encode("utf-8", "surrogatepass")
-    if prefix != "dev1" or not hmac.compare_digest(given, _mac(secret, body).encode()):
+    if prefix != "dev1":
         raise AuthError("not a sign-in code of this stack")
+    claims = read_signed(secret, PURPOSE, rest)
     try:
-        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         parsed = DevCode(
             target=claims["t"],
             center_id=str(claims["c"]),
@@ -101,6 +87,26 @@ def read(secret: str, code: str, target: Target, *, now: float | None = None) ->
     if parsed.expires < (now if now is not None else time.time()):
         raise AuthError("sign-in code expired: open the dev stack's landing page for a new one")
     return parsed
+
+
+def redeem(
+    settings: ServiceSettings, spent: SpentCodes, code: str, target: Target, *, ttl: int
+) -> tuple[DevCode, str]:
+    """Check and spend ``code``, and issue the motcua token it stands for (``ttl``
+    seconds at most, within the deployment's cap); ``AuthError`` why not."""
+    secret = settings.auth_secret.get_secret_value()
+    taken = read(secret, code, target)
+    spent.take(taken)
+    ttl = min(ttl, settings.token_max_seconds)
+    token = issue_token(
+        secret,
+        center_id=taken.center_id,
+        subject=taken.subject,
+        role=taken.role,
+        ttl=ttl,
+        max_ttl=settings.token_max_seconds,
+    )
+    return taken, token
 
 
 class SpentCodes:

@@ -27,7 +27,11 @@ from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.services.queue.app import create_app as create_queue
 from motcua.services.queue.settings import QueueSettings
 from motcua.shared.settings import DatabaseSettings, OidcSettings
+from tests.browser.conftest import browser
 from tests.support.serving import serve
+from tests.support.tiers import skip_unless_tier
+
+__all__ = ["browser"]  # Chromium, as the browser tier drives it (tests/browser)
 
 TIER = "MOTCUA_TEST_SSO"
 CENTER = "nam-cuong"
@@ -36,15 +40,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skipped at collection without the tier's variable: no Keycloak starts in
-    ``make test``."""
-    if os.environ.get(TIER):
-        return
-    here = Path(__file__).parent
-    skip = pytest.mark.skip(reason=f"the sign-in tier runs with `make test-sso` ({TIER}=1)")
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(skip)
+    skip_unless_tier(items, Path(__file__).parent, TIER, "test-sso")
 
 
 @pytest.fixture(scope="package")

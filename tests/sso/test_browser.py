@@ -3,29 +3,14 @@ dashboard as a leader, the counter console as a clerk."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from motcua.devtools.keycloak import Keycloak
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, playwright_api, require_chromium
 from tests.sso.conftest import CENTER, Services
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Any]:
-    require_chromium()
-    async with playwright_api().async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def _log_in_at_keycloak(page: Any, keycloak: Keycloak, user: str) -> None:
@@ -36,9 +21,9 @@ async def _log_in_at_keycloak(page: Any, keycloak: Keycloak, user: str) -> None:
 
 
 async def test_a_leader_reaches_the_dashboard_through_keycloaks_login(
-    chromium: Any, keycloak: Keycloak, services: Services
+    browser: Any, keycloak: Keycloak, services: Services
 ) -> None:
-    context = await chromium.new_context()
+    context = await browser.new_context()
     try:
         page = await context.new_page()
         first = await page.goto(f"{services.deadlines}/dashboard?lang=en")
@@ -59,9 +44,9 @@ async def test_a_leader_reaches_the_dashboard_through_keycloaks_login(
 
 
 async def test_a_clerk_reaches_the_counter_console_through_keycloaks_login(
-    chromium: Any, keycloak: Keycloak, services: Services
+    browser: Any, keycloak: Keycloak, services: Services
 ) -> None:
-    context = await chromium.new_context()
+    context = await browser.new_context()
     try:
         page = await context.new_page()
         await page.goto(f"{services.queue}/counter?center={CENTER}&lang=en")

@@ -29,7 +29,7 @@ from motcua.services.deadlines.sign_in import (
 from motcua.services.deadlines.statistics import ReportQuery
 from motcua.services.deadlines.usecases import Deadlines
 from motcua.shared import dev_sign_in
-from motcua.shared.auth import AuthError, Principal, ProviderUnavailable, issue_token
+from motcua.shared.auth import AuthError, Principal, ProviderUnavailable
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
 from motcua.shared.oidc import looks_like_jwt
@@ -261,23 +261,19 @@ async def dev_sign_in_link(request: Request) -> Response:
     """The dev stack's one-click link (``motcua.shared.dev_sign_in``): a one-time code
     traded for a leader's token in the dashboard's cookie."""
     settings = request.app.state.runtime.settings
-    secret = settings.auth_secret.get_secret_value()
+    ttl = min(COOKIE_MAX_AGE, settings.token_max_seconds)
     try:
-        code = dev_sign_in.read(secret, request.query_params.get("code", ""), "dashboard")
-        request.app.state.dev_codes.take(code)
+        taken, token = dev_sign_in.redeem(
+            settings,
+            request.app.state.dev_codes,
+            request.query_params.get("code", ""),
+            "dashboard",
+            ttl=ttl,
+        )
     except AuthError as exc:
         log.info("page.dev_sign_in_refused", why=str(exc))
         return sign_in_page(request, status=401, error=True, next_url=PATH)
-    ttl = min(COOKIE_MAX_AGE, settings.token_max_seconds)
-    token = issue_token(
-        secret,
-        center_id=code.center_id,
-        subject=code.subject,
-        role=code.role,
-        ttl=ttl,
-        max_ttl=settings.token_max_seconds,
-    )
-    principal = Principal(code.subject, code.center_id, code.role)
+    principal = Principal(taken.subject, taken.center_id, taken.role)
     response = oidc_sign_in.continue_to(_landing(request, principal, PATH))
     sign_in.keep(request, response, COOKIE, token, ttl)
     return response

@@ -36,7 +36,7 @@ from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.settings import QueueSettings
 from motcua.services.queue.usecases import ContactInput, QueueService, TicketView
 from motcua.shared import dev_sign_in
-from motcua.shared.auth import AuthError, ProviderUnavailable, issue_token
+from motcua.shared.auth import AuthError, ProviderUnavailable
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
 from motcua.shared.policy import Operation, allows
@@ -495,22 +495,18 @@ async def counter_dev_sign_in_link(request: Request) -> Response:
     """The dev stack's one-click link (``motcua.shared.dev_sign_in``): a one-time code
     traded for a clerk's token, handed to the console like the provider's."""
     settings = request.app.state.runtime.settings
-    secret = settings.auth_secret.get_secret_value()
     try:
-        code = dev_sign_in.read(secret, request.query_params.get("code", ""), "counter")
-        request.app.state.dev_codes.take(code)
+        taken, token = dev_sign_in.redeem(
+            settings,
+            request.app.state.dev_codes,
+            request.query_params.get("code", ""),
+            "counter",
+            ttl=settings.token_max_seconds,
+        )
     except AuthError as exc:
         log.info("page.dev_sign_in_refused", why=str(exc))
         return PAGES.render(request, "signed_in.html", status=401, error=str(exc))
-    token = issue_token(
-        secret,
-        center_id=code.center_id,
-        subject=code.subject,
-        role=code.role,
-        ttl=settings.token_max_seconds,
-        max_ttl=settings.token_max_seconds,
-    )
-    back = page_url("/counter", language(request), center=code.center_id)
+    back = page_url("/counter", language(request), center=taken.center_id)
     return PAGES.render(
         request, "signed_in.html", error=None, token=token, next_url=_counter_next(back)
     )

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -29,12 +28,13 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from motcua.shared.auth import AuthError, Principal, ProviderUnavailable
+from motcua.shared.auth import AuthError, Principal, ProviderUnavailable, read_signed, signed
 from motcua.shared.client_address import forwarded_https
 from motcua.shared.oidc import OidcVerifier
 from motcua.shared.settings import ServiceSettings
 from motcua.shared.web.headers import page_headers
 
+PURPOSE = "oidc-flow"
 FLOW_COOKIE = "motcua_oidc_flow"
 FLOW_MAX_AGE = 600  # long enough to type a password, short enough to be worth nothing later
 
@@ -64,24 +64,15 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _mac(settings: ServiceSettings, body: str) -> str:
-    key = settings.auth_secret.get_secret_value().encode()
-    return _b64(hmac.new(key, b"oidc-flow." + body.encode(), hashlib.sha256).digest())
-
-
 def _seal(settings: ServiceSettings, flow: Flow) -> str:
-    body = _b64(json.dumps(flow.__dict__, separators=(",", ":")).encode())
-    return f"{body}.{_mac(settings, body)}"
+    return signed(settings.auth_secret.get_secret_value(), PURPOSE, flow.__dict__)
 
 
 def _open(settings: ServiceSettings, value: str) -> Flow | None:
-    body, _, mac = value.partition(".")
-    if not mac or not hmac.compare_digest(mac.encode(), _mac(settings, body).encode()):
-        return None
     try:
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        data = read_signed(settings.auth_secret.get_secret_value(), PURPOSE, value)
         return Flow(**{k: str(data[k]) for k in ("state", "nonce", "code_verifier", "next_url")})
-    except (ValueError, KeyError, TypeError):
+    except (AuthError, KeyError):
         return None
 
 

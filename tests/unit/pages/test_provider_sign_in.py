@@ -167,3 +167,19 @@ async def test_provider_down_is_a_503_and_motcua_tokens_still_pass(
         assert (
             await client.get("/me", headers={"Authorization": f"Bearer {provider.token()}"})
         ).json() == {"role": "clerk"}
+
+
+async def test_signing_out_ends_the_providers_session_too(provider: FakeProvider) -> None:
+    async with _client(provider) as client:
+        client.cookies.set(COOKIE, provider.token(), path="/dashboard")
+        out = await client.post("/dashboard/sign-out")
+        assert out.status_code == 303
+        logout = urlsplit(out.headers["location"])
+        assert f"{logout.scheme}://{logout.netloc}{logout.path}" == f"{ISSUER}/logout"
+        back = parse_qs(logout.query)["post_logout_redirect_uri"]
+        assert back == ["http://staff.test/dashboard/sign-in"]
+        assert "max-age=0" in _set_cookies(out)[COOKIE].lower()
+        # A motcua token's sign-out stays here: the provider knows nothing of it.
+        client.cookies.set(COOKIE, issue_token(SECRET, center_id="nam-cuong", subject="l"))
+        local = await client.post("/dashboard/sign-out")
+        assert local.headers["location"].startswith("/dashboard/sign-in")
