@@ -282,6 +282,34 @@ def java_binary() -> str:
     return java
 
 
+def maven_available(missing: str, target: str) -> str:
+    """The ``mvn`` binary; ``EmbeddedError`` saying what is missing and how to fetch it."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise EmbeddedError(
+            f"{missing} needs Maven: install it (Debian: apt-get install maven) and run "
+            f"`make {target}`"
+        )
+    return mvn
+
+
+def maven_copy(pom: Path, output: Path, what: str, target: str, *options: str) -> None:
+    """Copy ``pom``'s dependencies into ``output`` from the configured Maven repositories;
+    ``EmbeddedError`` naming ``what`` and Maven's last words when it fails."""
+    mvn = maven_available(f"fetching {what}", target)
+    run = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+         f"-DoutputDirectory={output}", *options],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if run.returncode != 0:
+        tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
+        raise EmbeddedError(
+            f"Maven could not fetch {what} ({' | '.join(tail)}); check that Maven Central "
+            f"is reachable, then run `make {target}` again"
+        )
+
+
 def kafka_jars(*, fetch: bool = True, say: Any = None) -> Path:
     """The folder of the broker's jars, fetched with Maven on first use.
 
@@ -297,27 +325,15 @@ def kafka_jars(*, fetch: bool = True, say: Any = None) -> Path:
             f"Apache Kafka {kafka_version()}'s jars are not in {home}: run `make kafka` "
             "(or `motcua kafka fetch`) first"
         )
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise EmbeddedError(
-            f"Apache Kafka {kafka_version()}'s jars are not in {home}, and fetching them "
-            "needs Maven: install it (Debian: apt-get install maven) and run `make kafka`"
-        )
+    what = f"Apache Kafka {kafka_version()}'s jars"
+    maven_available(f"{what} are not in {home}, and fetching them", "kafka")
     if say is not None:
         say(f"fetching Apache Kafka {kafka_version()} jars into {home} (Maven)…")
     shutil.rmtree(libs, ignore_errors=True)
     home.mkdir(parents=True, exist_ok=True)
-    run = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    if run.returncode != 0 or not any(libs.glob("kafka_2.13-*.jar")):
-        tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
-        raise EmbeddedError(
-            f"Maven could not fetch Apache Kafka {kafka_version()} ({' | '.join(tail)}); "
-            "check that Maven Central is reachable, then run `make kafka` again"
-        )
+    maven_copy(KAFKA_POM, libs, what, "kafka", "-DincludeScope=runtime")
+    if not any(libs.glob("kafka_2.13-*.jar")):
+        raise EmbeddedError(f"Maven copied no Kafka jar into {libs}; run `make kafka` again")
     done.write_text(kafka_version())
     return libs
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -32,6 +31,8 @@ from motcua.devtools.embedded import (
     cache_root,
     free_port,
     java_major,
+    maven_available,
+    maven_copy,
     pom_version,
 )
 
@@ -87,28 +88,17 @@ def fetch(*, say: Any = None) -> Path:
     done = home / ".complete"
     if done.exists():
         return home
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise EmbeddedError(
-            f"Keycloak {keycloak_version()} is not in {home}, and fetching it needs Maven: "
-            "install it (Debian: apt-get install maven) and run `make keycloak`"
-        )
+    what = f"Keycloak {keycloak_version()}"
+    maven_available(f"{what} is not in {home}, and fetching it", "keycloak")
     if say is not None:
-        say(f"fetching Keycloak {keycloak_version()} into {home} (Maven, about 160 MB)…")
+        say(f"fetching {what} into {home} (Maven, about 160 MB)…")
     shutil.rmtree(home, ignore_errors=True)
     download = home.parent / f"{home.name}.download"
-    run = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(KEYCLOAK_POM), "dependency:copy-dependencies",
-         "-DincludeTypes=zip", "-DexcludeTransitive=true", f"-DoutputDirectory={download}"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    maven_copy(KEYCLOAK_POM, download, what, "keycloak", "-DincludeTypes=zip",
+               "-DexcludeTransitive=true")  # fmt: skip
     archive = download / f"keycloak-quarkus-dist-{keycloak_version()}.zip"
-    if run.returncode != 0 or not archive.exists():
-        tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
-        raise EmbeddedError(
-            f"Maven could not fetch Keycloak {keycloak_version()} ({' | '.join(tail)}); "
-            "check that Maven Central is reachable, then run `make keycloak` again"
-        )
+    if not archive.exists():
+        raise EmbeddedError(f"Maven copied no {archive.name} into {download}")
     unpacked = home.parent / f"{home.name}.unpack"
     shutil.rmtree(unpacked, ignore_errors=True)
     with zipfile.ZipFile(archive) as zipped:
