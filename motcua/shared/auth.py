@@ -45,6 +45,11 @@ class AuthError(Exception):
     """The token is missing, malformed, forged, expired, too long-lived or revoked."""
 
 
+class TokenExpired(AuthError):
+    """The token was good but is past its expiry: a page may send its holder to sign in
+    again rather than show an error."""
+
+
 class ProviderUnavailable(Exception):
     """The sign-in provider could not be asked (down, slow, or answering nonsense), so a
     token of its could not be checked: a 503, never a 500, and never a 401 that would
@@ -156,7 +161,7 @@ def verify_token(
         raise AuthError("malformed token claims") from None
     now = time.time()
     if expires < now:
-        raise AuthError("token expired")
+        raise TokenExpired("token expired")
     # Both ends: a token signed for longer than the cap, or dated in the future to
     # stretch its life, is refused whatever its expiry says.
     if expires - issued > max_ttl or expires - now > max_ttl:

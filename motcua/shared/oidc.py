@@ -44,7 +44,7 @@ import httpx
 import jwt
 from jwt.exceptions import PyJWKError, PyJWTError
 
-from motcua.shared.auth import AuthError, Principal, ProviderUnavailable, Role
+from motcua.shared.auth import AuthError, Principal, ProviderUnavailable, Role, TokenExpired
 from motcua.shared.logging import get_logger
 from motcua.shared.settings import OidcSettings
 
@@ -366,6 +366,6 @@ class OidcVerifier:
         except (TypeError, ValueError):
             raise AuthError("token times are not numbers") from None
         if expires <= now - skew:
-            raise AuthError("token expired")
+            raise TokenExpired("token expired")
         if not_before > now + skew or issued > now + skew:
             raise AuthError("token is not valid yet")

@@ -64,14 +64,14 @@ def unavailable(request: Request) -> HTMLResponse:
 
 
 @router.get(PATH, response_class=HTMLResponse)
-async def dashboard_page(request: Request) -> HTMLResponse:
+async def dashboard_page(request: Request) -> Response:
     lang = language(request)
     try:
         principal = await _signed_in(request)
     except ProviderUnavailable as exc:
         log.warning("page.sign_in_provider_unavailable", page="dashboard", error=str(exc))
         return unavailable(request)
-    if isinstance(principal, HTMLResponse):
+    if isinstance(principal, Response):
         return principal
     params = request.query_params
     center = params.get("center") or principal.center_id
@@ -154,11 +154,20 @@ def sign_in_page(
     return response
 
 
-async def _signed_in(request: Request) -> Principal | HTMLResponse:
+async def _signed_in(request: Request) -> Principal | Response:
     """The caller, or the sign-in page to answer with instead (it comes back here)."""
-    principal, token_given, from_cookie = await sign_in.caller(request)
+    principal, token_given, from_cookie, renew = await sign_in.caller(request)
     if principal is not None:
         return principal
+    # A page the browser navigates to (a reload, the live view's own reload on a 401)
+    # goes back to the provider, whose session brings it straight back signed in; the
+    # live view's background fetch gets the 401 page, as it cannot follow the provider.
+    if renew and request.headers.get("sec-fetch-mode") == "navigate":
+        back = RedirectResponse(
+            f"{PROVIDER_PATH}?{urlencode({'next': here(request)})}", status_code=303
+        )
+        back.delete_cookie(COOKIE, path=PATH)
+        return back
     return sign_in_page(
         request, status=401, error=token_given, next_url=here(request), clear=from_cookie
     )

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import NamedTuple
 
 from fastapi import Request
 from fastapi.responses import Response
 
-from motcua.shared.auth import AuthError, Principal, authenticate_request
+from motcua.shared.auth import AuthError, Principal, TokenExpired, authenticate_request
 from motcua.shared.client_address import forwarded_https
+from motcua.shared.oidc import looks_like_jwt
 from motcua.shared.policy import Operation, allows
 from motcua.shared.runtime import ServiceRuntime
 
@@ -68,20 +70,33 @@ def _csrf_matches(request: Request, submitted: str) -> bool:
     )
 
 
-async def caller(request: Request) -> tuple[Principal | None, bool, bool]:
-    """Who signs in: the principal allowed to see the dashboard (or None), whether a token
-    came at all, and whether it came from the cookie (to clear a bad one).
-    ``ProviderUnavailable`` when the token is the provider's and it cannot be asked."""
+class Caller(NamedTuple):
+    principal: Principal | None
+    """The signed-in officer allowed to see the dashboard, or None."""
+    token_given: bool
+    from_cookie: bool
+    """The token came from the cookie (to clear a bad one)."""
+    renew: bool
+    """The cookie held a provider's token that has expired: the provider's session
+    usually outlives it, so the way back is a new sign-in there, not an error."""
+
+
+async def caller(request: Request) -> Caller:
+    """Who signs in. ``ProviderUnavailable`` when the token is the provider's and the
+    provider cannot be asked."""
     token, from_cookie = _token(request)
     if token:
         try:
             principal = await authenticate_request(request, token)
+        except TokenExpired:
+            renew = from_cookie and looks_like_jwt(token) and runtime_of(request).oidc is not None
+            return Caller(None, True, from_cookie, renew)
         except AuthError:
             pass
         else:
             if allows(principal.role, Operation.DASHBOARD_VIEW):
-                return principal, True, from_cookie
-    return None, bool(token), from_cookie
+                return Caller(principal, True, from_cookie, False)
+    return Caller(None, bool(token), from_cookie, False)
 
 
 async def checked(request: Request, token: str, csrf: str) -> tuple[Principal | None, int]:

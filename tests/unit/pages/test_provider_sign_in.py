@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -183,3 +185,28 @@ async def test_signing_out_ends_the_providers_session_too(provider: FakeProvider
         client.cookies.set(COOKIE, issue_token(SECRET, center_id="nam-cuong", subject="l"))
         local = await client.post("/dashboard/sign-out")
         assert local.headers["location"].startswith("/dashboard/sign-in")
+
+
+async def test_an_expired_provider_token_sends_a_navigation_back_to_the_provider(
+    provider: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = int(time.time())
+    expired = provider.token(iat=now - 1200, exp=now - 600)
+    async with _client(provider) as client:
+        client.cookies.set(COOKIE, expired, path="/dashboard")
+        navigate = {"Sec-Fetch-Mode": "navigate"}
+        page = await client.get("/dashboard?lang=en", headers=navigate)
+        assert page.status_code == 303
+        assert (
+            page.headers["location"] == "/dashboard/sign-in/provider?next=%2Fdashboard%3Flang%3Den"
+        )
+        # The live view's background fetch cannot follow the provider: it gets the 401 page
+        # and reloads, which is a navigation.
+        fetched = await client.get("/dashboard?lang=en", headers={"Sec-Fetch-Mode": "cors"})
+        assert fetched.status_code == 401
+        # An expired motcua token has no provider session to go back to.
+        with monkeypatch.context() as past:  # issued two hours ago, for one
+            past.setattr("motcua.shared.auth.time", SimpleNamespace(time=lambda: now - 7200))
+            old = issue_token(SECRET, center_id="nam-cuong", subject="l", role="leader", ttl=3600)
+        client.cookies.set(COOKIE, old, path="/dashboard")
+        assert (await client.get("/dashboard", headers=navigate)).status_code == 401
