@@ -57,5 +57,8 @@ async def test_a_clerk_reaches_the_counter_console_through_keycloaks_login(
         who = await page.text_content("[data-testid=signed-in-as]")
         assert who is not None
         assert "dev-clerk" in who
+        # Signing out ends the provider's session too (a shared counter PC).
+        await page.click("[data-testid=signout]")
+        await page.wait_for_url(f"{keycloak.issuer}/protocol/openid-connect/logout*")
     finally:
         await context.close()

@@ -39,6 +39,7 @@ from motcua.shared import dev_sign_in
 from motcua.shared.auth import AuthError, ProviderUnavailable
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
+from motcua.shared.oidc import OidcVerifier
 from motcua.shared.policy import Operation, allows
 from motcua.shared.web import Pages, language, oidc_sign_in, page_url, read_form
 
@@ -398,7 +399,7 @@ async def counter_page(request: Request) -> Response:
     lang = language(request)
     center, board = await _center_board(request)
     intake_url = _settings(request).intake_url.rstrip("/")
-    config = {
+    config: dict[str, Any] = {
         "center": center.center_id,
         "lang": lang,
         "intakeUrl": intake_url,
@@ -411,6 +412,8 @@ async def counter_page(request: Request) -> Response:
         "statuses": {s.value: PAGES.t(lang, f"status.{s.value}") for s in Status},
     }
     oidc = request.app.state.runtime.oidc
+    if oidc is not None:
+        config["providerLogout"] = await _provider_logout(request, oidc, center.center_id)
     origin = _origin(intake_url)
     return PAGES.render(
         request,
@@ -434,6 +437,19 @@ async def counter_page(request: Request) -> Response:
 COUNTER_PROVIDER_PATH = "/counter/sign-in/provider"
 COUNTER_CALLBACK_PATH = "/counter/sign-in/callback"
 _CENTER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+async def _provider_logout(request: Request, oidc: OidcVerifier, center_id: str) -> str | None:
+    """Where the console's sign-out sends a provider's officer: the provider's logout,
+    back to this console. A shared counter PC must not keep the provider's session for
+    the next clerk to walk into. None while the provider cannot be asked."""
+    try:
+        meta = await oidc.metadata()
+    except ProviderUnavailable:
+        return None
+    console = page_url("/counter", language(request), center=center_id)
+    back = oidc_sign_in.redirect_uri(request, console)
+    return oidc_sign_in.provider_logout(oidc, back, meta.end_session_endpoint)
 
 
 def _counter_next(url: str) -> str:

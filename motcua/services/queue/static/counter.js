@@ -185,7 +185,13 @@
     enterWorkspace();
   });
 
-  el.signout.addEventListener('click', () => signOut(T.signedOut));
+  el.signout.addEventListener('click', () => {
+    // A provider's token (a JWT, not motcua's v1.) came with a session at the provider:
+    // end it too, or the next clerk at this PC is signed in as this one.
+    const fromProvider = token && !token.startsWith('v1.');
+    signOut(T.signedOut);
+    if (fromProvider && cfg.providerLogout) window.location.assign(cfg.providerLogout);
+  });
 
   // --------------------------------------------------------------------- state
 
