@@ -155,6 +155,8 @@ class OidcVerifier:
         self._metadata: ProviderMetadata | None = None
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
+        self._tried_at = float("-inf")
+        self._failing = False
         self._lock = asyncio.Lock()
         self.jwks_fetches = 0
         """How many times the key set was fetched (tests and metrics read it)."""
@@ -229,12 +231,20 @@ class OidcVerifier:
         self.jwks_fetches += 1
         log.info("oidc.jwks_fetched", keys=len(keys))
 
+    def _holds(self, kid: str) -> bool:
+        """The key is in a set young enough to trust without asking."""
+        age = self._clock() - self._fetched_at
+        return kid in self._keys and age < self.settings.jwks_max_age_seconds
+
     async def _key(self, kid: str) -> jwt.PyJWK:
-        """The key of that id; the set is fetched again when the id is new to it (or the
-        set is older than ``jwks_max_age_seconds``), at most once per refetch interval."""
-        now = self._clock()
-        stale = now - self._fetched_at >= self.settings.jwks_max_age_seconds
-        if kid in self._keys and not stale:
+        """The key of that id. The set is fetched again when the id is new to it (a
+        rotation) or the set is older than ``jwks_max_age_seconds``, but tried at most
+        once per ``jwks_refetch_seconds``, success or not: neither made-up key ids nor
+        an outage turn every request into a request to the provider."""
+        if (
+            kid in self._keys
+            and self._clock() - self._fetched_at < self.settings.jwks_max_age_seconds
+        ):
             return self._keys[kid]
         async with self._lock:
             # Another request may have fetched while this one waited for the lock.
@@ -243,13 +253,18 @@ class OidcVerifier:
                 and self._clock() - self._fetched_at < self.settings.jwks_max_age_seconds
             ):
                 return self._keys[kid]
-            if self._clock() - self._fetched_at >= self.settings.jwks_refetch_seconds:
+            if self._clock() - self._tried_at >= self.settings.jwks_refetch_seconds:
+                self._tried_at = self._clock()
                 try:
                     await self._refresh_keys()
+                    self._failing = False
                 except ProviderUnavailable:
+                    self._failing = True
                     # Keys we already hold still verify through an outage.
                     if kid not in self._keys:
                         raise
+            elif self._failing and kid not in self._keys:
+                raise ProviderUnavailable("the sign-in provider's key set could not be fetched")
         if kid not in self._keys:
             raise AuthError("token is signed with a key the provider does not publish")
         return self._keys[kid]

@@ -144,9 +144,11 @@ async def test_provider_down_is_a_503_and_motcua_tokens_still_pass(
 ) -> None:
     app = FastAPI()
 
+    now = [time.time()]
+
     class Runtime:
         settings = ServiceSettings(auth_secret=SECRET, oidc=OIDC)
-        oidc = OidcVerifier(OIDC, transport=provider.transport)
+        oidc = OidcVerifier(OIDC, transport=provider.transport, clock=lambda: now[0])
 
     app.state.runtime = Runtime()
 
@@ -166,6 +168,7 @@ async def test_provider_down_is_a_503_and_motcua_tokens_still_pass(
         ok = await client.get("/me", headers={"Authorization": f"Bearer {own}"})
         assert ok.json() == {"role": "clerk"}
         provider.down = False
+        now[0] += OIDC.jwks_refetch_seconds  # asked again once the interval has passed
         assert (
             await client.get("/me", headers={"Authorization": f"Bearer {provider.token()}"})
         ).json() == {"role": "clerk"}

@@ -133,9 +133,21 @@ async def test_provider_down_is_unavailable_yet_known_keys_still_verify(
     provider: Provider,
 ) -> None:
     provider.down = True
-    cold = verifier(provider)
-    with pytest.raises(ProviderUnavailable):
-        await cold.verify(provider.token(), max_ttl=3600)
+    attempts = []
+    provider_handle = provider.handle
+
+    def counting(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.url.path)
+        return provider_handle(request)
+
+    cold = OidcVerifier(
+        OidcSettings(issuer=ISSUER, role_claim="realm_access.roles"),
+        transport=httpx.MockTransport(counting),
+    )
+    for _ in range(5):  # an outage is a 503 each time, and asked about once
+        with pytest.raises(ProviderUnavailable):
+            await cold.verify(provider.token(), max_ttl=3600)
+    assert len(attempts) == 1
     provider.down = False
     now = [time.time()]
     warm = verifier(provider, clock=lambda: now[0])
