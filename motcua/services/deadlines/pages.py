@@ -207,7 +207,8 @@ def _landing(request: Request, principal: Principal, next_url: str) -> str:
 
 @router.get(PROVIDER_PATH, response_class=HTMLResponse)
 async def sign_in_with_provider(request: Request) -> Response:
-    """Off to the province's provider; it comes back to the callback."""
+    """Off to the province's provider; it comes back to the callback. Anyone may start
+    a sign-in: whom it signs in is held to ``Operation.DASHBOARD_VIEW`` at the callback."""
     oidc = request.app.state.runtime.oidc
     if oidc is None:
         raise HTTPException(404, "single sign-on is not configured (MOTCUA_OIDC_ISSUER)")
@@ -268,7 +269,8 @@ async def sign_out(request: Request) -> Response:
 @dev_router.get(PATH + "/sign-in/dev", response_class=HTMLResponse)
 async def dev_sign_in_link(request: Request) -> Response:
     """The dev stack's one-click link (``motcua.shared.dev_sign_in``): a one-time code
-    traded for a leader's token in the dashboard's cookie."""
+    traded for a leader's token in the dashboard's cookie. Whoever holds a valid code
+    may call it, in dev mode only; the code is the proof."""
     settings = request.app.state.runtime.settings
     ttl = min(COOKIE_MAX_AGE, settings.token_max_seconds)
     try:

@@ -460,7 +460,8 @@ def _counter_next(url: str) -> str:
 @router.get(COUNTER_PROVIDER_PATH, response_class=HTMLResponse)
 async def counter_sign_in_with_provider(request: Request) -> Response:
     """Off to the province's provider, back to the console of the center asked for (the
-    console itself answers for an unknown center)."""
+    console itself answers for an unknown center). Anyone may start a sign-in: whom it
+    signs in is held to ``Operation.COUNTER_OPERATE`` at the callback."""
     oidc = request.app.state.runtime.oidc
     if oidc is None:
         return not_found_page(request, "page", "/counter/sign-in")
@@ -509,7 +510,8 @@ async def counter_sign_in_callback(request: Request) -> Response:
 @dev_router.get("/counter/sign-in/dev", response_class=HTMLResponse)
 async def counter_dev_sign_in_link(request: Request) -> Response:
     """The dev stack's one-click link (``motcua.shared.dev_sign_in``): a one-time code
-    traded for a clerk's token, handed to the console like the provider's."""
+    traded for a clerk's token, handed to the console like the provider's. Whoever
+    holds a valid code may call it, in dev mode only; the code is the proof."""
     settings = request.app.state.runtime.settings
     try:
         taken, token = dev_sign_in.redeem(
