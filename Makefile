@@ -46,7 +46,7 @@ test-api: $(STAMP)
 # Keycloak's server distribution (pinned in deploy/keycloak/pom.xml), fetched once with Maven
 # into the cache; it needs Java 21+ (JAVA_HOME, or a JDK under /usr/lib/jvm).
 keycloak: $(STAMP)
-	$(BIN)/python -m motcua.devtools.keycloak fetch
+	$(BIN)/motcua keycloak fetch
 
 # Single sign-on against a real provider: one Keycloak for the tier, its tokens at the
 # services' APIs (audience, issuer, expiry, alg=none, forged, unknown center or role, key

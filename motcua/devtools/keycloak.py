@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
 import zipfile
 from pathlib import Path
@@ -236,26 +237,50 @@ class Keycloak(_Child):
         return str(response.json()["access_token"])
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m motcua.devtools.keycloak check|fetch``: for ``make keycloak`` and CI,
-    which must say plainly what is missing before a tier starts."""
+def keycloak_command(action: str, *, port: int = 8080) -> int:
+    """``motcua keycloak fetch|check|run``: fetch the distribution, say whether Java 21+
+    is here (CI runs it before the tier, to say plainly what is missing), or run
+    Keycloak in the foreground until Ctrl-C, for trying single sign-on locally."""
     import sys
 
-    args = sys.argv[1:] if argv is None else argv
     try:
-        if args == ["check"]:
+        if action == "check":
             print(f"Keycloak {keycloak_version()} will run on {java_home()}")
-        elif args == ["fetch"]:
-            java_home()
+        elif action == "fetch":
+            java_home()  # say now, not at the first start, that Java is missing
             print(f"Keycloak {keycloak_version()} is in {fetch(say=print)}")
         else:
-            print("usage: python -m motcua.devtools.keycloak check|fetch", file=sys.stderr)
-            return 2
+            return _run(port)
     except EmbeddedError as exc:
-        print(f"motcua: {exc}", file=sys.stderr)
+        print(f"motcua keycloak: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def _stop_running(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run(port: int) -> int:
+    # Ctrl-C, and a TERM from a supervisor, both stop Keycloak with us (a shell that
+    # started us in the background would otherwise leave SIGINT ignored).
+    signal.signal(signal.SIGINT, _stop_running)
+    signal.signal(signal.SIGTERM, _stop_running)
+    server = Keycloak(port, log_dir=Path(".motcua"))
+    print(f"starting Keycloak on {server.url} (30-120 s)…", flush=True)
+    try:
+        server.start()
+        print(
+            f"Keycloak is ready. Point the services at it:\n"
+            f"  MOTCUA_OIDC_ISSUER={server.issuer} MOTCUA_OIDC_PROVIDER_NAME=Keycloak motcua dev\n"
+            f"Users dev-clerk and dev-leader (password = user name); admin console "
+            f"{server.url}/admin ({ADMIN_USER} / {ADMIN_PASSWORD}). Ctrl-C stops it.",
+            flush=True,
+        )
+        while server.proc is not None and server.proc.poll() is None:
+            time.sleep(1)
+        return 1  # it ended on its own
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()

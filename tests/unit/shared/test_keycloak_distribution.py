@@ -65,3 +65,12 @@ def test_the_realm_gives_motcua_a_pkce_client_its_claims_and_the_dev_users() -> 
     assert users["dev-clerk"]["realmRoles"] == ["clerk"]
     assert users["dev-leader"]["realmRoles"] == ["leader"]
     assert users["dev-leader"]["groups"] == ["/nam-cuong"]
+
+
+def test_motcua_keycloak_check_says_what_is_missing_and_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nothing"))
+    monkeypatch.setattr(keycloak, "JDK_CANDIDATES", ())
+    assert keycloak.keycloak_command("check") == 1
+    assert "motcua keycloak: Keycloak" in capsys.readouterr().err
