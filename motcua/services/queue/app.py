@@ -8,13 +8,15 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from motcua.services.queue import api, handlers, metrics, pages, personal_data, sign_in
+from motcua.services.queue import api, handlers, metrics, pages, personal_data
 from motcua.services.queue.contact_limits import ContactLimits
 from motcua.services.queue.directory import load_directory
 from motcua.services.queue.display import DisplayHub
 from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError, TooMany
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.settings import QueueSettings
+from motcua.services.queue.sign_in import dev_router as sign_in_dev_router
+from motcua.services.queue.sign_in import router as sign_in_router
 from motcua.services.queue.usecases import QueueService
 from motcua.shared.dev_sign_in import SpentCodes
 from motcua.shared.errors import ErrorMap
@@ -38,13 +40,13 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     personal_data.register(runtime)
     runtime.every(settings.metrics_sample_seconds, metrics.sample_waiting, "waiting-gauge")
     # HTTP.
-    app = runtime.create_app(
-        api.router, pages.router, sign_in.router, title="motcua queue", errors=ERRORS
-    )
+    app = runtime.create_app(api.router, pages.router, title="motcua queue", errors=ERRORS)
     pages.PAGES.install(app)
+    # The console's sign-in: through the province's provider, and (dev mode only, so
+    # that in production the route does not exist) the dev stack's one-click link.
+    app.include_router(sign_in_router)
     if settings.dev_mode:
-        # The dev stack's one-click sign-in; in production the route does not exist.
-        app.include_router(sign_in.dev_router)
+        app.include_router(sign_in_dev_router)
         app.state.dev_codes = SpentCodes()
     hub = DisplayHub(
         settings.db.url,
