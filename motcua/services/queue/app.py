@@ -15,10 +15,8 @@ from motcua.services.queue.display import DisplayHub
 from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError, TooMany
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.settings import QueueSettings
-from motcua.services.queue.sign_in import dev_router as sign_in_dev_router
-from motcua.services.queue.sign_in import router as sign_in_router
+from motcua.services.queue.sign_in import mount as mount_sign_in
 from motcua.services.queue.usecases import QueueService
-from motcua.shared.dev_sign_in import SpentCodes
 from motcua.shared.errors import ErrorMap
 from motcua.shared.events.topics import QUEUE
 from motcua.shared.ratelimit import TokenBuckets
@@ -44,10 +42,7 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
     pages.PAGES.install(app)
     # The console's sign-in: through the province's provider, and (dev mode only, so
     # that in production the route does not exist) the dev stack's one-click link.
-    app.include_router(sign_in_router)
-    if settings.dev_mode:
-        app.include_router(sign_in_dev_router)
-        app.state.dev_codes = SpentCodes()
+    mount_sign_in(app, dev_mode=settings.dev_mode)
     hub = DisplayHub(
         settings.db.url,
         channel=f"{runtime.schema}_display",

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from motcua.services.queue import pages
 from motcua.shared import dev_sign_in
 from motcua.shared.auth import AuthError, ProviderUnavailable
+from motcua.shared.dev_sign_in import SpentCodes
 from motcua.shared.logging import get_logger
 from motcua.shared.oidc import OidcVerifier
 from motcua.shared.policy import Operation, allows
@@ -26,7 +27,16 @@ log = get_logger(__name__)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 dev_router = APIRouter(tags=["pages"], include_in_schema=False)
-"""Mounted by ``create_app`` in dev mode only: outside it, these routes do not exist."""
+"""Mounted in dev mode only: outside it, these routes do not exist."""
+
+
+def mount(app: FastAPI, *, dev_mode: bool) -> None:
+    """The console's sign-in routes on ``app``; the dev stack's link only in dev mode."""
+    app.include_router(router)
+    if dev_mode:
+        app.include_router(dev_router)
+        app.state.dev_codes = SpentCodes()
+
 
 PROVIDER_PATH = "/counter/sign-in/provider"
 CALLBACK_PATH = "/counter/sign-in/callback"
