@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-api test-kafka kafka lint typecheck unit bench docs clean chaos lock release test-release
+.PHONY: run test test-api test-sso keycloak test-kafka kafka lint typecheck unit bench docs clean chaos lock release test-release
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,17 @@ typecheck: $(STAMP)
 # clerk's, a leader's and an admin's token, and a client generated from each document.
 test-api: $(STAMP)
 	MOTCUA_TEST_API=1 $(BIN)/pytest -q tests/api
+
+# Keycloak's server distribution (pinned in deploy/keycloak/pom.xml), fetched once with Maven
+# into the cache; it needs Java 21+ (JAVA_HOME, or a JDK under /usr/lib/jvm).
+keycloak: $(STAMP)
+	$(BIN)/motcua keycloak fetch
+
+# Single sign-on against a real provider: one Keycloak for the tier, its tokens at the
+# services' APIs (audience, issuer, expiry, alg=none, forged, unknown center or role, key
+# rotation) and the staff sign-in through its login form in Chromium.
+test-sso: keycloak
+	MOTCUA_TEST_SSO=1 $(BIN)/pytest -q tests/sso
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit tests/contract tests/client

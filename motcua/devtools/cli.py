@@ -44,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     kaf = sub.add_parser("kafka", help="Apache Kafka's jars for --broker kafka and the tests")
     kaf.add_argument("action", choices=["fetch", "where"])
 
+    kc = sub.add_parser(
+        "keycloak", help="Keycloak, a real OpenID Connect provider for trying single sign-on"
+    )
+    kc.add_argument("action", choices=["fetch", "check", "run"])
+    kc.add_argument("--port", type=int, default=8080, help="HTTP port of `run` (loopback)")
+
     mig = sub.add_parser("migrate", help="apply every service's migrations")
     mig.add_argument(
         "--database-url", default=os.environ.get("MOTCUA_DB_URL") or os.environ.get("DATABASE_URL")
@@ -180,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"motcua kafka: {exc}", file=sys.stderr)
             return 1
         return 0
+    if args.command == "keycloak":
+        from motcua.devtools.keycloak import keycloak_command
+
+        return keycloak_command(args.action, port=args.port)
     if args.command == "migrate":
         from motcua.devtools.devstack import migrate_all
 

@@ -44,11 +44,11 @@ from motcua.devtools.embedded import (
     _die_with_parent,
     embedded_broker,
 )
-from motcua.devtools.landing import serve_landing
+from motcua.devtools.landing import SIGN_IN, serve_landing
 from motcua.devtools.services import SERVICES
 from motcua.shared import migrations
 from motcua.shared.bus.kafka import ensure_topics
-from motcua.shared.settings import KafkaSettings
+from motcua.shared.settings import KafkaSettings, ServiceSettings
 
 # Upstream first: a service stops after every service whose events it consumes.
 # The registry feeds queue, intake and deadlines its centers, so it stops first.
@@ -154,7 +154,9 @@ class DevStack:
         self._env = env
         for name in SERVICES:
             self.procs[name] = self._spawn_service(name)
-        self.landing = serve_landing(8000 + self.port_offset, urls)
+        # The services read the same variable: the codes the landing page mints are theirs.
+        secret = ServiceSettings(dev_mode=True).auth_secret.get_secret_value()
+        self.landing = serve_landing(8000 + self.port_offset, urls, secret=secret)
         self.wait_ready(urls)
         if self.simulate:
             self._start_simulation(urls, kafka)
@@ -327,6 +329,8 @@ def run_dev(stack: DevStack) -> int:
         for name, url in urls.items():
             print(f"  {name:<10} {url}   (API docs {url}/docs)", flush=True)
         print(f"  database   {stack.database_url}\n  kafka      {stack.kafka}", flush=True)
+        for link, (_, _, _, title) in SIGN_IN.items():
+            print(f"  {title}: {stack.landing_url}{link}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         while not stop["now"]:
             stack.supervise()

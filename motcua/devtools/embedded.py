@@ -227,20 +227,41 @@ KAFKA_LOG4J = _REPO / "deploy" / "kafka" / "log4j2.properties"
 MIN_JAVA = 17
 
 
+def pom_version(pom: Path, prop: str) -> str:
+    """The version a repository pom pins in its property ``<prop>``."""
+    found = re.search(rf"<{re.escape(prop)}>([^<]+)</{re.escape(prop)}>", pom.read_text())
+    if found is None:
+        raise EmbeddedError(f"{pom} names no <{prop}>")
+    return found.group(1)
+
+
 def kafka_version() -> str:
     """The Apache Kafka version the repository pins (deploy/kafka/pom.xml)."""
-    found = re.search(r"<kafka.version>([^<]+)</kafka.version>", KAFKA_POM.read_text())
-    if found is None:
-        raise EmbeddedError(f"{KAFKA_POM} names no <kafka.version>")
-    return found.group(1)
+    return pom_version(KAFKA_POM, "kafka.version")
 
 
 def kafka_home() -> Path:
     """Where the broker's jars are cached: outside the repository, one folder a version."""
+    return cache_root() / f"kafka-{kafka_version()}"
+
+
+def cache_root() -> Path:
+    """Where fetched servers are kept, outside the repository: ``MOTCUA_CACHE_DIR``, else
+    the user's cache directory."""
     base = os.environ.get("MOTCUA_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "motcua"
     )
-    return Path(base) / f"kafka-{kafka_version()}"
+    return Path(base)
+
+
+def java_major(java: str) -> int:
+    """The major version of a ``java`` binary (0 when it cannot tell)."""
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    major = int(found.group(1)) if found else 0
+    if major == 1 and found and found.group(2):  # "1.8.0_x" is Java 8
+        major = int(found.group(2))
+    return major
 
 
 def java_binary() -> str:
@@ -252,17 +273,41 @@ def java_binary() -> str:
             "Apache Kafka needs Java 17 or newer and none was found: install a JDK or JRE "
             "(Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
         )
-    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
-    found = re.search(r'version "(\d+)(?:\.(\d+))?', out)
-    major = int(found.group(1)) if found else 0
-    if major == 1 and found and found.group(2):  # "1.8.0_x" is Java 8
-        major = int(found.group(2))
+    major = java_major(java)
     if major < MIN_JAVA:
         raise EmbeddedError(
             f"Apache Kafka {kafka_version()} needs Java {MIN_JAVA}+, and {java} is Java "
             f"{major or '?'}: install a newer JDK or point JAVA_HOME at one"
         )
     return java
+
+
+def maven_available(missing: str, target: str) -> str:
+    """The ``mvn`` binary; ``EmbeddedError`` saying what is missing and how to fetch it."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise EmbeddedError(
+            f"{missing} needs Maven: install it (Debian: apt-get install maven) and run "
+            f"`make {target}`"
+        )
+    return mvn
+
+
+def maven_copy(pom: Path, output: Path, what: str, target: str, *options: str) -> None:
+    """Copy ``pom``'s dependencies into ``output`` from the configured Maven repositories;
+    ``EmbeddedError`` naming ``what`` and Maven's last words when it fails."""
+    mvn = maven_available(f"fetching {what}", target)
+    run = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+         f"-DoutputDirectory={output}", *options],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if run.returncode != 0:
+        tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
+        raise EmbeddedError(
+            f"Maven could not fetch {what} ({' | '.join(tail)}); check that Maven Central "
+            f"is reachable, then run `make {target}` again"
+        )
 
 
 def kafka_jars(*, fetch: bool = True, say: Any = None) -> Path:
@@ -280,27 +325,15 @@ def kafka_jars(*, fetch: bool = True, say: Any = None) -> Path:
             f"Apache Kafka {kafka_version()}'s jars are not in {home}: run `make kafka` "
             "(or `motcua kafka fetch`) first"
         )
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise EmbeddedError(
-            f"Apache Kafka {kafka_version()}'s jars are not in {home}, and fetching them "
-            "needs Maven: install it (Debian: apt-get install maven) and run `make kafka`"
-        )
+    what = f"Apache Kafka {kafka_version()}'s jars"
+    maven_available(f"{what} are not in {home}, and fetching them", "kafka")
     if say is not None:
         say(f"fetching Apache Kafka {kafka_version()} jars into {home} (Maven)…")
     shutil.rmtree(libs, ignore_errors=True)
     home.mkdir(parents=True, exist_ok=True)
-    run = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
-         "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    if run.returncode != 0 or not any(libs.glob("kafka_2.13-*.jar")):
-        tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
-        raise EmbeddedError(
-            f"Maven could not fetch Apache Kafka {kafka_version()} ({' | '.join(tail)}); "
-            "check that Maven Central is reachable, then run `make kafka` again"
-        )
+    maven_copy(KAFKA_POM, libs, what, "kafka", "-DincludeScope=runtime")
+    if not any(libs.glob("kafka_2.13-*.jar")):
+        raise EmbeddedError(f"Maven copied no Kafka jar into {libs}; run `make kafka` again")
     done.write_text(kafka_version())
     return libs
 

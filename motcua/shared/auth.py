@@ -12,6 +12,10 @@ hours, not years. To revoke one before it expires, its id goes into
 ``MOTCUA_REVOKED_TOKENS``: every replica of every service reads the same setting,
 so no service asks another, and an id need stay listed only until its token
 would have expired anyway, which keeps the list short.
+
+Staff may also come with an access token of the province's OpenID Connect provider
+(``motcua.shared.oidc``): ``authenticate`` tells the two kinds apart by shape and checks
+each its own way, so every route that takes one takes both.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, Protocol, get_args
 
 from fastapi import Depends, HTTPException, Request
 
@@ -39,6 +43,17 @@ MAX_TTL_SECONDS = 12 * 3600
 
 class AuthError(Exception):
     """The token is missing, malformed, forged, expired, too long-lived or revoked."""
+
+
+class TokenExpired(AuthError):
+    """The token was good but is past its expiry: a page may send its holder to sign in
+    again rather than show an error."""
+
+
+class ProviderUnavailable(Exception):
+    """The sign-in provider could not be asked (down, slow, or answering nonsense), so a
+    token of its could not be checked: a 503, never a 500, and never a 401 that would
+    send a signed-in officer back to a provider that is not there."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,31 @@ def _unb64(text: str) -> bytes:
 
 def _sign(secret: str, body: str) -> bytes:
     return _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()).encode()
+
+
+def signed(secret: str, purpose: str, claims: Mapping[str, Any]) -> str:
+    """``claims`` as ``<base64url JSON>.<HMAC>`` under ``secret``, for one ``purpose`` only:
+    a value signed for one use (a sign-in flow's cookie, a dev sign-in code) is never
+    good for another, nor a token. Signed, not encrypted: put nothing secret from the
+    reader in it."""
+    body = _b64(json.dumps(dict(claims), separators=(",", ":")).encode())
+    return f"{body}.{_sign(secret, f'{purpose}.{body}').decode()}"
+
+
+def read_signed(secret: str, purpose: str, value: str) -> dict[str, Any]:
+    """The claims of a ``signed`` value; ``AuthError`` when forged, for another purpose,
+    or malformed."""
+    body, _, sig = value.partition(".")
+    given = sig.encode("utf-8", "surrogatepass")
+    if not sig or not hmac.compare_digest(given, _sign(secret, f"{purpose}.{body}")):
+        raise AuthError(f"not a valid {purpose} value")
+    try:
+        claims = json.loads(_unb64(body))
+    except ValueError:
+        raise AuthError(f"malformed {purpose} value") from None
+    if not isinstance(claims, dict):
+        raise AuthError(f"malformed {purpose} value")
+    return claims
 
 
 def issue_token(
@@ -121,7 +161,7 @@ def verify_token(
         raise AuthError("malformed token claims") from None
     now = time.time()
     if expires < now:
-        raise AuthError("token expired")
+        raise TokenExpired("token expired")
     # Both ends: a token signed for longer than the cap, or dated in the future to
     # stretch its life, is refused whatever its expiry says.
     if expires - issued > max_ttl or expires - now > max_ttl:
@@ -146,6 +186,35 @@ def verify_for(settings: ServiceSettings, token: str) -> Principal:
     )
 
 
+class TokenVerifier(Protocol):
+    """What checks a provider's tokens (``motcua.shared.oidc.OidcVerifier``)."""
+
+    async def verify(
+        self, token: str, *, max_ttl: int, revoked: Collection[str] = ()
+    ) -> Principal: ...
+
+
+async def authenticate(
+    settings: ServiceSettings, oidc: TokenVerifier | None, token: str
+) -> Principal:
+    """Either kind of token: motcua's own (``v1.``), checked here with no I/O whatever the
+    provider's state, or the provider's JWT, checked by ``oidc``. ``AuthError`` for a bad
+    token, ``ProviderUnavailable`` when the provider cannot be asked."""
+    if token.startswith("v1."):
+        return verify_for(settings, token)
+    if oidc is None:
+        raise AuthError("malformed token (single sign-on is not configured: MOTCUA_OIDC_ISSUER)")
+    return await oidc.verify(
+        token, max_ttl=settings.token_max_seconds, revoked=settings.revoked_token_ids
+    )
+
+
+async def authenticate_request(request: Request, token: str) -> Principal:
+    """``authenticate`` with the settings and provider of the service serving ``request``."""
+    runtime = request.app.state.runtime
+    return await authenticate(runtime.settings, getattr(runtime, "oidc", None), token)
+
+
 def bearer(secret_of: str | None = None) -> object:
     """FastAPI dependency: the caller's ``Principal`` from ``Authorization: Bearer``."""
 
@@ -157,9 +226,11 @@ def bearer(secret_of: str | None = None) -> object:
         try:
             if secret_of is not None:
                 return verify_token(secret_of, token.strip())
-            return verify_for(request.app.state.runtime.settings, token.strip())
+            return await authenticate_request(request, token.strip())
         except AuthError as exc:
             raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+        except ProviderUnavailable as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
 
     return Depends(dependency)
 

@@ -76,7 +76,8 @@ _BEARER = Security(
     HTTPBearer(
         auto_error=False,
         scheme_name="bearer",
-        description="A staff token, scoped to one center (`motcua token`)",
+        description="A staff token, scoped to one center: motcua's own (`motcua token`) or an "
+        "access token of the province's OpenID Connect provider (docs/sign-in.md)",
     )
 )
 

@@ -42,6 +42,7 @@ from motcua.shared.http_errors import document_refusals, install_error_handlers,
 from motcua.shared.http_metrics import CountResponses
 from motcua.shared.logging import configure_logging, get_logger
 from motcua.shared.metrics import record_build_info
+from motcua.shared.oidc import OidcVerifier
 from motcua.shared.ops_access import OpsAccess, ops_allowed
 from motcua.shared.settings import ServiceSettings
 from motcua.shared.version import motcua_version
@@ -112,6 +113,9 @@ class ServiceRuntime:
         self.errors: dict[type[DomainError], int] = {}
         self.on_startup: list[Hook] = []
         self.on_shutdown: list[Hook] = []
+        # The province's sign-in provider, when one is configured: nothing is fetched
+        # from it until the first of its tokens arrives.
+        self.oidc = OidcVerifier(settings.oidc) if settings.oidc.issuer else None
         self.router = make_router(
             settings.kafka,
             client_id=f"motcua-{name}",
@@ -280,6 +284,8 @@ class ServiceRuntime:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.pool.close()
             self._pool = None
+            if self.oidc is not None:
+                await self.oidc.close()
             log.info("service.stopped")
 
     async def _connect_bus(self) -> bool:

@@ -23,6 +23,10 @@ log = get_logger(__name__)
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"]
+# Signature algorithms a provider's token may use: public-key ones only. With an HMAC
+# algorithm allowed, a token "signed" with the provider's public key as the secret would
+# verify (the classic algorithm confusion).
+OidcAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 
 # A retention horizon shorter than this is refused: it could not outlast a redelivery.
 MIN_RETENTION_DAYS = 1.0
@@ -243,6 +247,90 @@ class KafkaSettings(MotcuaSettings):
         }
 
 
+class OidcSettings(MotcuaSettings):
+    """The province's OpenID Connect provider, whose access tokens staff pages and APIs
+    accept beside motcua's own (``motcua.shared.oidc``; docs/sign-in.md). Unset issuer:
+    only motcua's own tokens are accepted."""
+
+    model_config = SettingsConfigDict(env_prefix="MOTCUA_OIDC_")
+
+    issuer: str | None = Field(
+        default=None,
+        description="The provider's issuer URL, exactly as its tokens name it (discovery is "
+        "read from the issuer's /.well-known/openid-configuration); unset: single sign-on is off",
+    )
+    audience: str = Field(
+        default="motcua",
+        min_length=1,
+        description="The audience (`aud`) a token must name to be accepted",
+    )
+    client_id: str = Field(
+        default="motcua",
+        min_length=1,
+        description="The client the staff pages sign in as (authorization code with PKCE)",
+    )
+    client_secret: SecretStr | None = Field(
+        default=None,
+        description="The client's secret when the provider registers it as confidential; "
+        "unset: a public client (PKCE alone)",
+    )
+    provider_name: str = Field(
+        default="SSO",
+        max_length=60,
+        description="Shown on the sign-in pages, as in 'Sign in with' this name",
+    )
+    center_claim: str = Field(
+        default="motcua_center",
+        min_length=1,
+        description="The claim holding the officer's center id (a dotted path reaches into "
+        "an object)",
+    )
+    role_claim: str = Field(
+        default="motcua_role",
+        min_length=1,
+        description="The claim holding the officer's motcua role: a string, or a list such "
+        "as realm_access.roles of which exactly one entry is a motcua role",
+    )
+    centers: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Comma-separated center ids a token may name; empty: any well-formed one "
+        "(each route still checks the center it touches is the token's)",
+    )
+    algorithms: Annotated[tuple[OidcAlgorithm, ...], NoDecode] = Field(
+        default=("RS256", "ES256"),
+        min_length=1,
+        description="Comma-separated signature algorithms accepted; asymmetric only (none and "
+        "HS* cannot be set)",
+    )
+    clock_skew_seconds: int = Field(
+        default=60, ge=0, le=300, description="Leeway on a token's exp, nbf and iat"
+    )
+    jwks_refetch_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        description="Shortest time between two fetches of the key set when a token names a "
+        "key it does not hold (a rotation): a flood of made-up key ids costs one fetch",
+    )
+    jwks_max_age_seconds: float = Field(
+        default=3600.0, gt=0, description="A key set older than this is fetched again"
+    )
+    http_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Timeout of each request to the provider"
+    )
+
+    @field_validator("issuer", "client_secret", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("centers", "algorithms", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
 class DatabaseSettings(MotcuaSettings):
     """How to reach PostgreSQL."""
 
@@ -379,6 +467,7 @@ class ServiceSettings(MotcuaSettings):
     )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
 
     @property
     def token_max_seconds(self) -> int:

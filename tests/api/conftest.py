@@ -12,6 +12,7 @@ import pytest
 
 from motcua.devtools.stack import AUTH_SECRET, CENTER
 from tests.support.chaos_stack import stack_fixture
+from tests.support.tiers import skip_unless_tier
 
 stack = stack_fixture("package", "api")
 
@@ -22,13 +23,7 @@ TIER = "MOTCUA_TEST_API"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A few minutes of requests: CI runs this tier as its own step, ``make test-api``.
     Skipped at collection, so that no stack starts for it in ``make test``."""
-    if os.environ.get(TIER):
-        return
-    here = Path(__file__).parent
-    skip = pytest.mark.skip(reason=f"the API contract tier runs with `make test-api` ({TIER}=1)")
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(skip)
+    skip_unless_tier(items, Path(__file__).parent, TIER, "test-api")
 
 
 def staff_token(role: str) -> str:

@@ -56,6 +56,19 @@ def test_dev_stack_comes_up_ready_and_stops_without_orphans(tmp_path: Path) -> N
         assert landing.status_code == 200
         for url in urls.values():
             assert url in landing.text
+        # The one-click sign-in: each click on a printed link mints a one-time code.
+        landing_url = f"http://127.0.0.1:{8000 + offset}"
+        leader = httpx.get(f"{landing_url}/sign-in/leader")
+        assert leader.status_code == 303
+        code_url = leader.headers["location"]
+        assert code_url.startswith(f"{urls['deadlines']}/dashboard/sign-in/dev?code=")
+        signed_in = httpx.get(code_url)
+        assert signed_in.status_code == 200
+        assert "motcua_dashboard_token=" in signed_in.headers["set-cookie"]
+        assert httpx.get(code_url).status_code == 401  # spent
+        clerk = httpx.get(f"{landing_url}/sign-in/clerk", follow_redirects=True)
+        assert clerk.status_code == 200
+        assert 'data-token="v1.' in clerk.text
         tree = descendants(proc.pid)
         assert len(tree) >= 6  # four services, PostgreSQL and the broker
         for name, url in urls.items():
@@ -66,6 +79,8 @@ def test_dev_stack_comes_up_ready_and_stops_without_orphans(tmp_path: Path) -> N
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert "motcua is running" in out
+    assert f"Sign in as dev-leader: http://127.0.0.1:{8000 + offset}/sign-in/leader" in out
+    assert f"Sign in as dev-clerk: http://127.0.0.1:{8000 + offset}/sign-in/clerk" in out
     for url in urls.values():
         assert url in out
     _gone, alive = psutil.wait_procs(tree, timeout=10)

@@ -16,6 +16,7 @@ from motcua.services.deadlines.repository.timeline import expire_unjoined_ticket
 from motcua.services.deadlines.scheduler import Scheduler, utc_now
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.services.deadlines.usecases import Deadlines, Policy
+from motcua.shared.dev_sign_in import SpentCodes
 from motcua.shared.errors import ErrorMap
 from motcua.shared.events.topics import DEADLINES
 from motcua.shared.runtime import ServiceRuntime
@@ -75,5 +76,9 @@ def create_app(
     # HTTP.
     app = runtime.create_app(api.router, pages.router, title="motcua deadlines", errors=ERRORS)
     pages.PAGES.install(app)
+    if settings.dev_mode:
+        # The dev stack's one-click sign-in; in production the route does not exist.
+        app.include_router(pages.dev_router)
+        app.state.dev_codes = SpentCodes()
     app.state.deadlines = deadlines
     return app

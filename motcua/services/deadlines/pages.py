@@ -17,25 +17,36 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from motcua.services.deadlines import dashboard, letters, queries, sign_in
 from motcua.services.deadlines.errors import DeadlinesError, InvalidInput, NotFound
 from motcua.services.deadlines.letters import ApologyLetter
-from motcua.services.deadlines.sign_in import COOKIE, COOKIE_MAX_AGE, CSRF_COOKIE, PATH
+from motcua.services.deadlines.sign_in import (
+    CALLBACK_PATH,
+    COOKIE,
+    COOKIE_MAX_AGE,
+    CSRF_COOKIE,
+    PATH,
+    PROVIDER_PATH,
+)
 from motcua.services.deadlines.statistics import ReportQuery
 from motcua.services.deadlines.timeline import Timeline
 from motcua.services.deadlines.usecases import Deadlines
-from motcua.shared.auth import Principal
+from motcua.shared import dev_sign_in
+from motcua.shared.auth import AuthError, Principal, ProviderUnavailable
 from motcua.shared.db import UNAVAILABLE
 from motcua.shared.logging import get_logger
+from motcua.shared.oidc import looks_like_jwt
 from motcua.shared.policy import Operation, allows
-from motcua.shared.web import Pages, here, language, with_lang
+from motcua.shared.web import Pages, here, language, oidc_sign_in, with_lang
 
 log = get_logger(__name__)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+dev_router = APIRouter(tags=["pages"], include_in_schema=False)
+"""Mounted by ``create_app`` in dev mode only: outside it, these routes do not exist."""
 PAGES = Pages("motcua.services.deadlines", scripts=True, referrer="same-origin")
 RETRY_AFTER_UNAVAILABLE = 5
 
@@ -59,10 +70,14 @@ def unavailable(request: Request) -> HTMLResponse:
 
 
 @router.get(PATH, response_class=HTMLResponse)
-async def dashboard_page(request: Request) -> HTMLResponse:
+async def dashboard_page(request: Request) -> Response:
     lang = language(request)
-    principal = _signed_in(request)
-    if isinstance(principal, HTMLResponse):
+    try:
+        principal = await _signed_in(request)
+    except ProviderUnavailable as exc:
+        log.warning("page.sign_in_provider_unavailable", page="dashboard", error=str(exc))
+        return unavailable(request)
+    if isinstance(principal, Response):
         return principal
     params = request.query_params
     center = params.get("center") or principal.center_id
@@ -134,11 +149,11 @@ async def _of_dossier(
     read: Callable[[asyncpg.Connection, uuid.UUID], Awaitable[T]],
     *,
     missing: str,
-) -> T | HTMLResponse:
+) -> T | Response:
     """What ``read`` finds of a dossier, for the signed-in staff of its center; or the page
     to answer with instead: sign-in, 403 (another center's), 404 (``missing``), 503."""
-    principal = _signed_in(request)
-    if isinstance(principal, HTMLResponse):
+    principal = await _signed_in(request)
+    if isinstance(principal, Response):
         return principal
     try:
         wanted = uuid.UUID(dossier_id)
@@ -154,7 +169,7 @@ async def _of_dossier(
     return found
 
 
-async def _letter(request: Request, dossier_id: str) -> ApologyLetter | HTMLResponse:
+async def _letter(request: Request, dossier_id: str) -> ApologyLetter | Response:
     d: Deadlines = request.app.state.deadlines
 
     async def read(conn: asyncpg.Connection, wanted: uuid.UUID) -> ApologyLetter:
@@ -164,10 +179,10 @@ async def _letter(request: Request, dossier_id: str) -> ApologyLetter | HTMLResp
 
 
 @router.get(PATH + "/dossiers/{dossier_id}/apology-letter", response_class=HTMLResponse)
-async def apology_letter_page(request: Request, dossier_id: str) -> HTMLResponse:
+async def apology_letter_page(request: Request, dossier_id: str) -> Response:
     """The letter on screen, with the link to the document the leader prints and signs."""
     letter = await _letter(request, dossier_id)
-    if isinstance(letter, HTMLResponse):
+    if isinstance(letter, Response):
         return letter
     return PAGES.render(
         request,
@@ -179,10 +194,10 @@ async def apology_letter_page(request: Request, dossier_id: str) -> HTMLResponse
 
 
 @router.get(PATH + "/dossiers/{dossier_id}/apology-letter.html", response_class=HTMLResponse)
-async def apology_letter_document(request: Request, dossier_id: str) -> HTMLResponse:
+async def apology_letter_document(request: Request, dossier_id: str) -> Response:
     """The letter as one self-contained HTML document, laid out for A4 and a signature."""
     letter = await _letter(request, dossier_id)
-    if isinstance(letter, HTMLResponse):
+    if isinstance(letter, Response):
         return letter
     return HTMLResponse(letters.render_document(letter))
 
@@ -191,10 +206,10 @@ async def apology_letter_document(request: Request, dossier_id: str) -> HTMLResp
 
 
 @router.get(PATH + "/dossiers/{dossier_id}/timeline", response_class=HTMLResponse)
-async def timeline_page(request: Request, dossier_id: str) -> HTMLResponse:
+async def timeline_page(request: Request, dossier_id: str) -> Response:
     """A dossier's story in time order, for the staff of its center."""
     found = await _of_dossier(request, dossier_id, queries.dossier_timeline, missing="no_dossier")
-    if isinstance(found, HTMLResponse):
+    if isinstance(found, Response):
         return found
     d: Deadlines = request.app.state.deadlines
     return PAGES.render(
@@ -211,8 +226,16 @@ def sign_in_page(
     request: Request, *, status: int, error: bool, next_url: str, clear: bool = False
 ) -> HTMLResponse:
     csrf = sign_in.new_csrf(request)
+    oidc = request.app.state.runtime.oidc
     response = PAGES.render(
-        request, "sign_in.html", status=status, error=error, next_url=next_url, csrf=csrf
+        request,
+        "sign_in.html",
+        status=status,
+        error=error,
+        next_url=next_url,
+        csrf=csrf,
+        provider=oidc.settings.provider_name if oidc is not None else None,
+        provider_url=f"{PROVIDER_PATH}?{urlencode({'next': next_url})}",
     )
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
@@ -225,11 +248,20 @@ def sign_in_page(
     return response
 
 
-def _signed_in(request: Request) -> Principal | HTMLResponse:
+async def _signed_in(request: Request) -> Principal | Response:
     """The caller, or the sign-in page to answer with instead (it comes back here)."""
-    principal, token_given, from_cookie = sign_in.caller(request)
+    principal, token_given, from_cookie, renew = await sign_in.caller(request)
     if principal is not None:
         return principal
+    # A page the browser navigates to (a reload, the live view's own reload on a 401)
+    # goes back to the provider, whose session brings it straight back signed in; the
+    # live view's background fetch gets the 401 page, as it cannot follow the provider.
+    if renew and request.headers.get("sec-fetch-mode") == "navigate":
+        back = RedirectResponse(
+            f"{PROVIDER_PATH}?{urlencode({'next': here(request)})}", status_code=303
+        )
+        back.delete_cookie(COOKIE, path=PATH)
+        return back
     return sign_in_page(
         request, status=401, error=token_given, next_url=here(request), clear=from_cookie
     )
@@ -248,21 +280,105 @@ async def sign_in_submit(request: Request) -> Response:
     form = parse_qs(body[:8192].decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     next_url = sign_in.safe_next((form.get("next") or [PATH])[0])
-    principal, status = sign_in.checked(request, token, (form.get("csrf") or [""])[0])
+    try:
+        principal, status = await sign_in.checked(request, token, (form.get("csrf") or [""])[0])
+    except ProviderUnavailable:
+        return unavailable(request)
     if principal is None:
         return sign_in_page(request, status=status, error=True, next_url=next_url)
-    if next_url == PATH:
-        next_url = with_lang(
-            f"{PATH}?{urlencode({'center': principal.center_id})}", language(request)
-        )
-    response = RedirectResponse(next_url, status_code=303)
+    response = RedirectResponse(_landing(request, principal, next_url), status_code=303)
     sign_in.keep(request, response, COOKIE, token, COOKIE_MAX_AGE)
     response.delete_cookie(CSRF_COOKIE, path=PATH)  # spent: the next form gets a new one
     return response
 
 
+def _landing(request: Request, principal: Principal, next_url: str) -> str:
+    """Where a fresh sign-in goes: the page asked for, or the dashboard of its center."""
+    if next_url != PATH:
+        return next_url
+    return with_lang(f"{PATH}?{urlencode({'center': principal.center_id})}", language(request))
+
+
+@router.get(PROVIDER_PATH, response_class=HTMLResponse)
+async def sign_in_with_provider(request: Request) -> Response:
+    """Off to the province's provider; it comes back to the callback. Anyone may start
+    a sign-in: whom it signs in is held to ``Operation.DASHBOARD_VIEW`` at the callback."""
+    oidc = request.app.state.runtime.oidc
+    if oidc is None:
+        raise HTTPException(404, "single sign-on is not configured (MOTCUA_OIDC_ISSUER)")
+    next_url = sign_in.safe_next(request.query_params.get("next", PATH))
+    try:
+        return await oidc_sign_in.begin(
+            request, oidc, callback_path=CALLBACK_PATH, next_url=next_url
+        )
+    except ProviderUnavailable:
+        return unavailable(request)
+
+
+@router.get(CALLBACK_PATH, response_class=HTMLResponse)
+async def sign_in_callback(request: Request) -> Response:
+    """The provider's answer: the access token into the dashboard's cookie, or the sign-in
+    page saying why not."""
+    oidc = request.app.state.runtime.oidc
+    if oidc is None:
+        raise HTTPException(404, "single sign-on is not configured (MOTCUA_OIDC_ISSUER)")
+    try:
+        done = await oidc_sign_in.finish(request, oidc, callback_path=CALLBACK_PATH)
+    except ProviderUnavailable:
+        return unavailable(request)
+    except oidc_sign_in.SignInFailed as exc:
+        log.info("page.sign_in_refused", page="dashboard", why=str(exc))
+        response = sign_in_page(request, status=401, error=True, next_url=PATH)
+    else:
+        if not allows(done.principal.role, Operation.DASHBOARD_VIEW):
+            response = sign_in_page(request, status=403, error=True, next_url=PATH)
+        else:
+            response = oidc_sign_in.continue_to(_landing(request, done.principal, done.next_url))
+            max_age = min(done.expires_in, COOKIE_MAX_AGE)
+            sign_in.keep(request, response, COOKIE, done.token, max_age)
+    oidc_sign_in.spend(response, CALLBACK_PATH)
+    return response
+
+
 @router.post(PATH + "/sign-out", response_class=HTMLResponse)
 async def sign_out(request: Request) -> Response:
-    response = RedirectResponse(with_lang(PATH + "/sign-in", language(request)), status_code=303)
+    back = with_lang(PATH + "/sign-in", language(request))
+    # A provider's session outlives our cookie: without its logout, the next "Sign in
+    # with" would sign the same officer in again without asking.
+    oidc = request.app.state.runtime.oidc
+    target = back
+    if oidc is not None and looks_like_jwt(request.cookies.get(COOKIE, "")):
+        try:
+            meta = await oidc.metadata()
+        except ProviderUnavailable:
+            meta = None
+        if meta is not None and meta.end_session_endpoint:
+            absolute = oidc_sign_in.redirect_uri(request, back)
+            target = oidc_sign_in.provider_logout(oidc, absolute, meta.end_session_endpoint) or back
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+@dev_router.get(PATH + "/sign-in/dev", response_class=HTMLResponse)
+async def dev_sign_in_link(request: Request) -> Response:
+    """The dev stack's one-click link (``motcua.shared.dev_sign_in``): a one-time code
+    traded for a leader's token in the dashboard's cookie. Whoever holds a valid code
+    may call it, in dev mode only; the code is the proof."""
+    settings = request.app.state.runtime.settings
+    ttl = min(COOKIE_MAX_AGE, settings.token_max_seconds)
+    try:
+        taken, token = dev_sign_in.redeem(
+            settings,
+            request.app.state.dev_codes,
+            request.query_params.get("code", ""),
+            "dashboard",
+            ttl=ttl,
+        )
+    except AuthError as exc:
+        log.info("page.dev_sign_in_refused", why=str(exc))
+        return sign_in_page(request, status=401, error=True, next_url=PATH)
+    principal = Principal(taken.subject, taken.center_id, taken.role)
+    response = oidc_sign_in.continue_to(_landing(request, principal, PATH))
+    sign_in.keep(request, response, COOKIE, token, ttl)
     return response

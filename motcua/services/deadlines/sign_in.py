@@ -6,22 +6,30 @@ dashboard's pages receive (HttpOnly, SameSite=Strict, path ``/dashboard``, Secur
 development). The form carries a CSRF token matched against a cookie of its own. No token, or a
 bad one: the sign-in page (401), which clears a bad cookie and comes back to the page asked
 for once signed in.
+
+With the province's provider configured (``MOTCUA_OIDC_ISSUER``), the page also offers
+"Sign in with <provider>": the authorization-code flow of ``motcua.shared.web.oidc_sign_in``
+ends with the provider's access token in the same cookie, checked like any bearer token.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from typing import NamedTuple
 
 from fastapi import Request
 from fastapi.responses import Response
 
-from motcua.shared.auth import AuthError, Principal, verify_for
+from motcua.shared.auth import AuthError, Principal, TokenExpired, authenticate_request
 from motcua.shared.client_address import forwarded_https
+from motcua.shared.oidc import looks_like_jwt
 from motcua.shared.policy import Operation, allows
 from motcua.shared.runtime import ServiceRuntime
 
 PATH = "/dashboard"
+PROVIDER_PATH = PATH + "/sign-in/provider"
+CALLBACK_PATH = PATH + "/sign-in/callback"
 COOKIE = "motcua_dashboard_token"
 COOKIE_MAX_AGE = 12 * 3600  # a token's default lifetime
 CSRF_COOKIE = "motcua_dashboard_csrf"
@@ -62,28 +70,42 @@ def _csrf_matches(request: Request, submitted: str) -> bool:
     )
 
 
-def caller(request: Request) -> tuple[Principal | None, bool, bool]:
-    """Who signs in: the principal allowed to see the dashboard (or None), whether a token
-    came at all, and whether it came from the cookie (to clear a bad one)."""
+class Caller(NamedTuple):
+    principal: Principal | None
+    """The signed-in officer allowed to see the dashboard, or None."""
+    token_given: bool
+    from_cookie: bool
+    """The token came from the cookie (to clear a bad one)."""
+    renew: bool
+    """The cookie held a provider's token that has expired: the provider's session
+    usually outlives it, so the way back is a new sign-in there, not an error."""
+
+
+async def caller(request: Request) -> Caller:
+    """Who signs in. ``ProviderUnavailable`` when the token is the provider's and the
+    provider cannot be asked."""
     token, from_cookie = _token(request)
     if token:
         try:
-            principal = verify_for(runtime_of(request).settings, token)
+            principal = await authenticate_request(request, token)
+        except TokenExpired:
+            renew = from_cookie and looks_like_jwt(token) and runtime_of(request).oidc is not None
+            return Caller(None, True, from_cookie, renew)
         except AuthError:
             pass
         else:
             if allows(principal.role, Operation.DASHBOARD_VIEW):
-                return principal, True, from_cookie
-    return None, bool(token), from_cookie
+                return Caller(principal, True, from_cookie, False)
+    return Caller(None, bool(token), from_cookie, False)
 
 
-def checked(request: Request, token: str, csrf: str) -> tuple[Principal | None, int]:
+async def checked(request: Request, token: str, csrf: str) -> tuple[Principal | None, int]:
     """The sign-in form's token, checked: the principal, or None and the page's status
     (403 for a forged form or a role that may not see the dashboard, 401 for a bad token)."""
     if not _csrf_matches(request, csrf):
         return None, 403
     try:
-        principal = verify_for(runtime_of(request).settings, token)
+        principal = await authenticate_request(request, token)
     except AuthError:
         return None, 401
     if not allows(principal.role, Operation.DASHBOARD_VIEW):

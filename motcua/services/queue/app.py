@@ -27,6 +27,7 @@ from motcua.services.queue.errors import Conflict, Invalid, NotFound, QueueError
 from motcua.services.queue.queries import QueueQueries
 from motcua.services.queue.remote_tickets import RemoteTickets
 from motcua.services.queue.settings import QueueSettings
+from motcua.services.queue.sign_in import mount as mount_sign_in
 from motcua.services.queue.usecases import QueueService
 from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.centers import CenterBook
@@ -64,6 +65,9 @@ def create_app(settings: QueueSettings | None = None) -> FastAPI:
         errors=ERRORS,
     )
     pages.PAGES.install(app)
+    # The console's sign-in: through the province's provider, and (dev mode only, so
+    # that in production the route does not exist) the dev stack's one-click link.
+    mount_sign_in(app, dev_mode=settings.dev_mode)
     hub = DisplayHub(
         settings.db.url,
         channel=f"{runtime.schema}_display",

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from motcua.services.queue import sign_in
 from motcua.services.queue.api import limit_contact_tickets
 from motcua.services.queue.board import Board
 from motcua.services.queue.directory import Center
@@ -388,7 +389,7 @@ async def counter_page(request: Request) -> Response:
     lang = language(request)
     center, board = await _center_board(request)
     intake_url = _settings(request).intake_url.rstrip("/")
-    config = {
+    config: dict[str, Any] = {
         "center": center.center_id,
         "lang": lang,
         "intakeUrl": intake_url,
@@ -400,10 +401,15 @@ async def counter_page(request: Request) -> Response:
         "lines": {code: line_name(center, code, lang) for code in center.lines},
         "statuses": {s.value: PAGES.t(lang, f"status.{s.value}") for s in Status},
     }
+    oidc = request.app.state.runtime.oidc
+    if oidc is not None:
+        config["providerLogout"] = await sign_in.provider_logout(request, oidc, center.center_id)
     origin = _origin(intake_url)
     return PAGES.render(
         request,
         "counter.html",
+        provider=oidc.settings.provider_name if oidc is not None else None,
+        provider_url=page_url(sign_in.PROVIDER_PATH, lang, center=center.center_id),
         csp=PAGES.csp(connect=f" {origin}" if origin else "", framed=True),
         board=board,
         config=config,

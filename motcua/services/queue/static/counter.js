@@ -160,7 +160,9 @@
 
   function enterWorkspace() {
     const c = claims(token);
-    el.who.textContent = c ? c.s + ' · ' + c.c : '';
+    // motcua's own token names subject and center as s and c; a provider's, as
+    // preferred_username (or sub) and the center claim the deployment chose.
+    el.who.textContent = c ? (c.s || c.preferred_username || c.sub) + ' · ' + (c.c || cfg.center) : '';
     el.signin.hidden = true;
     el.workspace.hidden = false;
   }
@@ -183,7 +185,13 @@
     enterWorkspace();
   });
 
-  el.signout.addEventListener('click', () => signOut(T.signedOut));
+  el.signout.addEventListener('click', () => {
+    // A provider's token (a JWT, not motcua's v1.) came with a session at the provider:
+    // end it too, or the next clerk at this PC is signed in as this one.
+    const fromProvider = token && !token.startsWith('v1.');
+    signOut(T.signedOut);
+    if (fromProvider && cfg.providerLogout) window.location.assign(cfg.providerLogout);
+  });
 
   // --------------------------------------------------------------------- state
 
