@@ -51,6 +51,10 @@ class Operation(StrEnum):
     DOSSIER_STOP = "intake.dossier.stop"
     DOSSIER_RETURN = "intake.dossier.return"
     DOSSIER_BACKDATE = "intake.dossier.backdate"
+    # intake: stored documents (docs/documents.md)
+    DOCUMENT_ATTACH = "intake.document.attach"
+    DOCUMENT_READ = "intake.document.read"
+    RESULT_ATTACH = "intake.result.attach"
     # deadlines
     CLOCK_READ = "deadlines.clock.read"
     EXTENSION_GRANT = "deadlines.extension.grant"
@@ -84,6 +88,10 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     Operation.DOSSIER_RETURN: _DECIDERS,
     # Backdating rewrites the legal clock: data migrations only.
     Operation.DOSSIER_BACKDATE: frozenset({"admin"}),
+    # The counter digitises components; attaching the signed result is the decider's.
+    Operation.DOCUMENT_ATTACH: _STAFF,
+    Operation.DOCUMENT_READ: _STAFF,
+    Operation.RESULT_ATTACH: _DECIDERS,
     Operation.CLOCK_READ: _STAFF,
     Operation.EXTENSION_GRANT: _DECIDERS,
     Operation.WORKLIST_READ: _STAFF,

@@ -1,0 +1,176 @@
+"""The document store: files kept once by their SHA-256, in one of two backends.
+
+:class:`DocumentStore` takes an upload as a stream and never holds more than one
+chunk of it: it checks the declared length before reading, the media type on the
+first bytes, and the length again as the bytes flow (more than declared is cut off,
+fewer is a truncated upload). The backend writes the bytes under a fresh location;
+only once every byte has arrived is the blob recorded under its hash, in the same
+transaction as the PostgreSQL backend's chunks. A broken upload therefore leaves
+nothing, and content already stored is not stored again (the new copy is dropped).
+
+Backends (:class:`Backend`): ``postgres`` (chunk rows in intake's schema, the
+embedded default) and ``s3`` (any S3-compatible object store).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import asyncpg
+
+from motcua.services.intake.documents import SNIFF_BYTES, Limits, Refused
+
+CHUNK_BYTES = 256 * 1024
+"""The unit the store moves bytes in: one PostgreSQL row, one read from a download."""
+
+BackendName = Literal["postgres", "s3"]
+
+
+class Truncated(Refused):
+    """The body ended before the declared length: nothing is stored."""
+
+
+class Backend(Protocol):
+    """Where the bytes of blobs live. Locations are opaque to the caller."""
+
+    @property
+    def name(self) -> BackendName:
+        """How ``document_blobs.backend`` names it."""
+
+    async def write(self, conn: asyncpg.Connection, chunks: AsyncIterator[bytes], size: int) -> str:
+        """Store ``size`` bytes from ``chunks``; the location. ``conn`` is the
+        transaction that will record the blob: a backend in the database writes in it."""
+
+    def read(self, location: str) -> AsyncIterator[bytes]:
+        """The bytes at ``location``, chunk by chunk."""
+
+    async def discard(self, location: str) -> None:
+        """Drop bytes written outside the transaction (a duplicate or a failed upload)."""
+
+    async def delete(self, conn: asyncpg.Connection, location: str) -> None:
+        """Delete a recorded blob's bytes (the purge), in ``conn``'s transaction."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    sha256: bytes
+    size: int
+    media_type: str
+    new: bool  # False: the same content was already stored, and is not stored twice
+
+
+class _Upload:
+    """An upload's bytes, checked as they flow: at most ``size`` bytes, at least the
+    same, hashed on the way. ``head`` is the first bytes, for the media type."""
+
+    def __init__(self, body: AsyncIterator[bytes], size: int) -> None:
+        self.body = body
+        self.size = size
+        self.seen = 0
+        self.digest = hashlib.sha256()
+        self.pending = bytearray()
+
+    async def head(self) -> bytes:
+        while len(self.pending) < min(SNIFF_BYTES, self.size):
+            if not await self._more():
+                break
+        return bytes(self.pending[:SNIFF_BYTES])
+
+    async def _more(self) -> bool:
+        async for piece in self.body:
+            if not piece:
+                continue
+            self.seen += len(piece)
+            if self.seen > self.size:
+                raise Refused(
+                    f"the body is longer than its Content-Length ({self.size})", field="body"
+                )
+            self.pending += piece
+            return True
+        return False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while True:
+            while len(self.pending) < CHUNK_BYTES and await self._more():
+                pass
+            if not self.pending:
+                break
+            chunk = bytes(self.pending[:CHUNK_BYTES])
+            del self.pending[:CHUNK_BYTES]
+            self.digest.update(chunk)
+            yield chunk
+        if self.seen < self.size:
+            raise Truncated(
+                f"the upload ended after {self.seen} of {self.size} bytes; nothing was stored",
+                field="body",
+            )
+
+
+class _AlreadyStored(Exception):
+    """Rolls back an upload whose content the store already holds."""
+
+
+_RECORD_BLOB = """
+    INSERT INTO document_blobs (sha256, size, media_type, backend, location)
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING RETURNING true
+"""
+
+
+class DocumentStore:
+    """Blobs by hash over one :class:`Backend`; see the module docstring."""
+
+    def __init__(self, backend: Backend, pool: Callable[[], asyncpg.Pool]) -> None:
+        self.backend = backend
+        self._pool = pool
+
+    async def put(
+        self,
+        body: AsyncIterator[bytes],
+        *,
+        size: int,
+        declared_type: str | None,
+        limits: Limits,
+    ) -> Stored:
+        """Store an upload of ``size`` declared bytes, or refuse it having stored
+        nothing."""
+        limits.check_declared(size)
+        upload = _Upload(body, size)
+        media_type = limits.check_type(declared_type, await upload.head())
+        location: str | None = None
+        async with self._pool().acquire() as conn:
+            try:
+                async with conn.transaction():
+                    location = await self.backend.write(conn, upload.chunks(), size)
+                    sha256 = upload.digest.digest()
+                    new = await conn.fetchval(
+                        _RECORD_BLOB, sha256, size, media_type, self.backend.name, location
+                    )
+                    if not new:
+                        raise _AlreadyStored
+            except _AlreadyStored:
+                await self.backend.discard(location or "")
+                return Stored(sha256, size, media_type, new=False)
+            except BaseException:
+                if location is not None:
+                    await self.backend.discard(location)
+                raise
+        return Stored(sha256, size, media_type, new=True)
+
+    async def open(self, sha256: bytes) -> tuple[int, str, AsyncIterator[bytes]] | None:
+        """Size, media type and bytes of a stored blob, or ``None``."""
+        async with self._pool().acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT size, media_type, backend, location FROM document_blobs WHERE sha256 = $1",
+                sha256,
+            )
+        if row is None:
+            return None
+        return row["size"], row["media_type"], self.backend.read(row["location"])
+
+
+def new_location() -> str:
+    return str(uuid.uuid4())
