@@ -1,0 +1,177 @@
+"""Documents over HTTP: the counter digitises components, the officer attaches a signed
+result, the citizen downloads with the dossier's secret, anyone verifies a result."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from typing import Any
+
+from motcua.services.intake.signing import verify_with
+from tests.integration.intake.support import CENTER, Intake
+from tests.support.waiting import eventually
+
+PDF = b"%PDF-1.7\n" + os.urandom(40_000) + b"\n%%EOF\n"
+
+
+def unb64(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+async def attach(
+    intake: Intake,
+    dossier_id: str,
+    component: int | str,
+    data: bytes,
+    media_type: str = "application/pdf",
+    **params: Any,
+) -> Any:
+    return await intake.http.put(
+        f"/v1/dossiers/{dossier_id}/documents/{component}",
+        content=data,
+        params=params,
+        headers=intake.auth() | {"Content-Type": media_type},
+    )
+
+
+async def test_a_clerk_digitises_a_component_once_and_reads_it_back(intake: Intake) -> None:
+    d = (await intake.receive())["dossier"]
+    r = await attach(intake, d["id"], 1, PDF, file_name="../../etc/passwd\x00.pdf")
+    assert r.status_code == 200, r.text
+    doc = r.json()["document"]
+    assert doc["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert doc["digitised"] is True
+    assert "/" not in doc["file_name"]
+    assert "\x00" not in doc["file_name"]
+    assert not doc["file_name"].startswith(".")
+
+    again = await attach(intake, d["id"], 1, PDF)
+    assert again.json()["recorded_new"] is False
+    assert again.json()["stored_new"] is False
+    listing = await intake.http.get(f"/v1/dossiers/{d['id']}/documents", headers=intake.auth())
+    assert [x["sha256"] for x in listing.json()] == [doc["sha256"]]
+
+    down = await intake.http.get(
+        f"/v1/dossiers/{d['id']}/documents/{doc['sha256']}", headers=intake.auth()
+    )
+    assert down.status_code == 200
+    assert down.content == PDF
+    assert down.headers["content-type"] == "application/pdf"
+
+    events = await eventually(
+        lambda: _attached_events(intake, d["id"]), until=lambda found: len(found) == 1
+    )
+    data = events[0]["data"]
+    assert (data["sha256"], data["size"], data["component"]) == (doc["sha256"], len(PDF), 1)
+    assert "file_name" not in data  # a label the citizen chose stays off the bus
+
+
+async def _attached_events(intake: Intake, dossier_id: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in await intake.dossier_events(dossier_id)
+        if e["event_type"] == "dossier.document_attached"
+    ]
+
+
+async def test_bad_uploads_get_a_clear_error_and_store_nothing(intake: Intake) -> None:
+    d = (await intake.receive())["dossier"]
+    blobs = await intake.pg.fetchval("SELECT count(*) FROM document_blobs")
+
+    r = await attach(intake, d["id"], 99, PDF)
+    assert r.status_code == 422, r.text
+    assert r.json()["details"][0]["field"] == "component"
+    r = await attach(intake, d["id"], 1, b"MZ\x90\x00" + os.urandom(4000))
+    assert r.status_code == 415, r.text
+    assert r.json()["field"] == "body"
+    r = await attach(intake, d["id"], 1, b"")
+    assert r.status_code == 422, r.text
+    r = await attach(intake, d["id"], 1, b"GIF89a" + os.urandom(100), media_type="image/gif")
+    assert r.status_code == 415, r.text
+    assert r.json()["field"] == "Content-Type"
+
+    assert await intake.pg.fetchval("SELECT count(*) FROM document_blobs") == blobs
+    listing = await intake.http.get(f"/v1/dossiers/{d['id']}/documents", headers=intake.auth())
+    assert listing.json() == []
+
+
+async def test_the_citizen_downloads_with_the_secret_and_nobody_else_does(intake: Intake) -> None:
+    mine = await intake.receive()
+    other = await intake.receive()
+    doc = (await attach(intake, mine["dossier"]["id"], 1, PDF)).json()["document"]
+    own = {"code": mine["dossier"]["code"], "secret": mine["secret"]}
+    wrong = {"code": mine["dossier"]["code"], "secret": other["secret"]}
+
+    r = await intake.http.post(f"/v1/public/documents/{doc['sha256']}", json=own)
+    assert r.status_code == 200
+    assert r.content == PDF
+    for body in (wrong, {"code": other["dossier"]["code"], "secret": other["secret"]}):
+        r = await intake.http.post(f"/v1/public/documents/{doc['sha256']}", json=body)
+        assert r.status_code == 404, r.text
+        assert PDF[:100] not in r.content
+    # Another center's clerk sees nothing either.
+    r = await intake.http.get(
+        f"/v1/dossiers/{mine['dossier']['id']}/documents/{doc['sha256']}",
+        headers=intake.auth("other-center"),
+    )
+    assert r.status_code == 403
+
+
+async def test_a_signed_result_verifies_and_one_edited_byte_does_not(intake: Intake) -> None:
+    received = await intake.receive()
+    d = received["dossier"]
+    result = b"%PDF-1.7\n" + b"Ket qua giai quyet " + os.urandom(20_000)
+    path = f"/v1/dossiers/{d['id']}/result"
+    officer = intake.auth(role="officer") | {"Content-Type": "application/pdf"}
+    early = await intake.http.put(path, content=result, headers=officer)
+    assert early.status_code == 409, early.text  # not resolved yet
+    await intake.drive(d["id"], ["assign", "resolve"])
+    clerk = await intake.http.put(
+        path, content=result, headers=intake.auth() | {"Content-Type": "application/pdf"}
+    )
+    assert clerk.status_code == 403  # attaching the result is a decider's
+
+    r = await intake.http.put(path, content=result, headers=officer)
+    assert r.status_code == 200, r.text
+    v = r.json()["verification"]
+    assert v["dossier_code"] == d["code"]
+    assert v["center_id"] == CENTER
+    assert v["result_sha256"] == hashlib.sha256(result).hexdigest()
+
+    # A third party checks the signature with the published key alone.
+    keys = (await intake.http.get(f"/v1/centers/{CENTER}/signing-keys")).json()
+    key = next(k for k in keys if k["key_id"] == v["key_id"])
+    assert verify_with(unb64(key["public_key"]), unb64(v["record"]), unb64(v["signature"]))
+    assert b"applicant" not in unb64(v["record"])
+
+    by_id = (await intake.http.get(f"/v1/public/verify/{v['id']}")).json()
+    assert by_id["genuine"] is True
+    copy = (await intake.http.post("/v1/public/verify", content=result)).json()
+    assert copy["genuine"] is True
+    assert copy["verification"]["dossier_code"] == d["code"]
+    edited = bytearray(result)
+    edited[len(edited) // 2] ^= 0x01
+    forged = (await intake.http.post("/v1/public/verify", content=bytes(edited))).json()
+    assert forged == {"genuine": False, "verification": None}
+
+    # The citizen finds the result among the dossier's documents, and downloads it.
+    own = {"code": d["code"], "secret": received["secret"]}
+    listing = (await intake.http.post("/v1/public/documents", json=own)).json()
+    assert [(x["kind"], x["sha256"]) for x in listing] == [("result", v["result_sha256"])]
+    down = await intake.http.post(f"/v1/public/documents/{v['result_sha256']}", json=own)
+    assert down.content == result
+
+
+async def test_an_upload_past_the_shared_body_cap_streams_in(intake: Intake) -> None:
+    d = (await intake.receive())["dossier"]
+    big = b"\xff\xd8\xff\xe0" + os.urandom(3 * 1024 * 1024)  # 3 MiB: over the 1 MiB JSON cap
+    r = await attach(intake, d["id"], 2, big, media_type="image/jpeg", digitised="false")
+    assert r.status_code == 200, r.text
+    assert r.json()["document"]["digitised"] is False
+    held = await intake.pg.fetchval(
+        "SELECT count(*) FROM document_chunks c JOIN document_blobs b "
+        "ON b.location = c.location::text WHERE b.sha256 = $1",
+        hashlib.sha256(big).digest(),
+    )
+    assert held == -(-len(big) // (256 * 1024))  # stored once, in 256 KiB rows
