@@ -34,7 +34,7 @@ from bench.brokers import BROKERS, ON_BOTH, Broker, compare, results_name, table
 from motcua.devtools.backends import Servers, servers
 
 HERE = Path(__file__).parent
-ORDER = ["pipeline", "queue", "intake", "deadlines", "notify", "replay", "e2e"]
+ORDER = ["pipeline", "queue", "intake", "documents", "deadlines", "notify", "replay", "e2e"]
 
 
 def machine() -> dict[str, Any]:

@@ -3,10 +3,13 @@ result, the citizen downloads with the dossier's secret, anyone verifies a resul
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
 from typing import Any
+
+import httpx
 
 from motcua.services.intake.signing import verify_with
 from tests.integration.intake.support import CENTER, Intake
@@ -175,3 +178,56 @@ async def test_an_upload_past_the_shared_body_cap_streams_in(intake: Intake) -> 
         hashlib.sha256(big).digest(),
     )
     assert held == -(-len(big) // (256 * 1024))  # stored once, in 256 KiB rows
+
+
+async def _raw_put(intake: Intake, path: str, declared: int, sent: bytes) -> bytes:
+    """A PUT that declares ``declared`` bytes, sends ``sent`` and stops writing: the
+    answer the server gives, if any, before the connection is dropped."""
+    url = httpx.URL(str(intake.http.base_url))
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    head = (
+        f"PUT {path} HTTP/1.1\r\nHost: {url.host}\r\nContent-Type: application/pdf\r\n"
+        f"Content-Length: {declared}\r\nAuthorization: {intake.auth()['Authorization']}\r\n\r\n"
+    )
+    writer.write(head.encode() + sent)
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.read(4096), timeout=2)
+    except TimeoutError:
+        return b""  # still waiting for the rest of the body
+    finally:
+        writer.close()
+
+
+async def test_two_gigabytes_are_refused_by_their_declared_length(intake: Intake) -> None:
+    d = (await intake.receive())["dossier"]
+    answer = await _raw_put(intake, f"/v1/dossiers/{d['id']}/documents/1", 2 * 1024**3, b"")
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b'"field":"Content-Length"' in answer
+
+
+async def test_a_client_that_goes_away_mid_upload_leaves_nothing(intake: Intake) -> None:
+    d = (await intake.receive())["dossier"]
+    blobs = await intake.pg.fetchval("SELECT count(*) FROM document_blobs")
+    chunks = await intake.pg.fetchval("SELECT count(*) FROM document_chunks")
+    sent = b"%PDF-1.7\n" + os.urandom(600_000)  # two chunk rows' worth, of 2 MB declared
+    await _raw_put(intake, f"/v1/dossiers/{d['id']}/documents/1", 2_000_000, sent)
+
+    async def settled() -> tuple[int, int]:
+        return (
+            await intake.pg.fetchval("SELECT count(*) FROM document_blobs"),
+            await intake.pg.fetchval("SELECT count(*) FROM document_chunks"),
+        )
+
+    # The server notices the disconnect and rolls the upload's transaction back: wait
+    # until no transaction is left open on the database, then nothing must remain.
+    async def open_transactions() -> int:
+        return await intake.pg.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+        )
+
+    await eventually(open_transactions, until=lambda n: n == 0)
+    assert await settled() == (blobs, chunks)
+    listing = await intake.http.get(f"/v1/dossiers/{d['id']}/documents", headers=intake.auth())
+    assert listing.json() == []

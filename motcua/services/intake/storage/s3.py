@@ -150,17 +150,21 @@ class S3Client:
         if r.status_code not in (200, 204, 404):
             raise S3Error(f"DELETE {key}: HTTP {r.status_code}")
 
-    async def keys(self) -> list[str]:
-        """Every key under the prefix (first 1000; for tests and the benchmark)."""
+    async def objects(self) -> list[tuple[str, int]]:
+        """Key and size of every object under the prefix (the first 1000: for the tests
+        and the benchmark, which count what the store holds)."""
         path = self._url_path("")
         query = f"list-type=2&prefix={quote(self.config.prefix, safe='')}"
         headers = self.signed_headers("GET", path, EMPTY_SHA256, query=query)
-        r = await self.http.get(
-            f"{self.config.endpoint.rstrip('/')}{path}?{query}", headers=headers
-        )
+        url = f"{self.config.endpoint.rstrip('/')}{path}?{query}"
+        r = await self.http.get(url, headers=headers)
         if r.status_code != 200:
             raise S3Error(f"LIST: HTTP {r.status_code}")
-        return re.findall(r"<Key>([^<]+)</Key>", r.text)
+        found = re.findall(r"<Key>([^<]+)</Key>.*?<Size>(\d+)</Size>", r.text, re.DOTALL)
+        return [(key, int(size)) for key, size in found]
+
+    async def keys(self) -> list[str]:
+        return [key for key, _ in await self.objects()]
 
     async def aclose(self) -> None:
         await self.http.aclose()
