@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from motcua.services.intake import (
     api,
     document_api,
+    document_pages,
     handlers,
     pages,
     personal_data,
@@ -40,6 +41,7 @@ from motcua.services.intake.storage.s3 import S3Backend, S3Client, S3Config
 from motcua.services.intake.usecases import Intake, Wiring
 from motcua.shared import crypto
 from motcua.shared.calendar import WorkingCalendar
+from motcua.shared.crypto import derive_key
 from motcua.shared.errors import ErrorMap
 from motcua.shared.events.topics import DOSSIERS, INTAKE_RESULTS
 from motcua.shared.ratelimit import TokenBuckets
@@ -78,6 +80,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         public.router,
         document_api.router,
         pages.router,
+        document_pages.router,
         title="motcua intake",
         errors=ERRORS,
     )
@@ -165,4 +168,7 @@ def _attachments(runtime: ServiceRuntime, settings: IntakeSettings, wiring: Wiri
         keys=SigningKeys.load(settings.signing_key_dir, dev_mode=settings.dev_mode),
         statuses=statuses,
         tz=wiring.intake.calendar.tz,
+        download_key=derive_key(
+            settings.lookup_pepper.get_secret_value(), "motcua-document-download"
+        ),
     )

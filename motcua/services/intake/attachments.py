@@ -23,6 +23,8 @@ from motcua.services.intake.documents import (
     Refused,
     VerificationRecord,
     component_of,
+    download_token,
+    open_download_token,
     safe_file_name,
 )
 from motcua.services.intake.domain import StatusList, Step
@@ -40,6 +42,8 @@ from motcua.shared.logging import get_logger
 from motcua.shared.runtime import ServiceRuntime
 
 log = get_logger(__name__)
+
+DOWNLOAD_TOKEN_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Attachments:
     keys: SigningKeys
     statuses: StatusList
     tz: tzinfo
+    download_key: bytes = b""
     producer: str = "intake"
 
     async def _dossier(
@@ -242,6 +247,32 @@ class Attachments:
         opened = await self.store.open(sha256) if attached else None
         if attached is None or opened is None:
             raise NotFound("no such document")
+        return attached, opened[2]
+
+    async def result_downloads(
+        self, dossier_id: uuid.UUID, now: datetime
+    ) -> list[tuple[Attached, str]]:
+        """The dossier's results, each with a token the lookup page hands the citizen for
+        its download (valid ``DOWNLOAD_TOKEN_SECONDS``)."""
+        async with self.runtime.read() as conn:
+            found = [a for a in await repo.list_for(conn, dossier_id) if a.kind == "result"]
+        expires = int(now.timestamp()) + DOWNLOAD_TOKEN_SECONDS
+        return [
+            (a, download_token(self.download_key, dossier_id, a.sha256, expires)) for a in found
+        ]
+
+    async def open_by_token(
+        self, token: str, now: datetime
+    ) -> tuple[Attached, AsyncIterator[bytes]] | None:
+        named = open_download_token(self.download_key, token, int(now.timestamp()))
+        if named is None:
+            return None
+        dossier_id, sha256 = named
+        async with self.runtime.read() as conn:
+            attached = await repo.find(conn, dossier_id, sha256)
+        opened = await self.store.open(sha256) if attached else None
+        if attached is None or opened is None:
+            return None
         return attached, opened[2]
 
     # ------------------------------------------------------------ verification

@@ -23,7 +23,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+import segno
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -150,7 +151,8 @@ def _out(w: Wiring, o: Outcome) -> AttachedOut:
     )
 
 
-def _download(a: Attached, body: AsyncIterator[bytes]) -> StreamingResponse:
+def download_response(a: Attached, body: AsyncIterator[bytes]) -> StreamingResponse:
+    """A stored document as an attachment, streamed, never cached."""
     return StreamingResponse(
         body,
         media_type=a.media_type,
@@ -249,7 +251,7 @@ async def download_document(
 ) -> StreamingResponse:
     record = await _own(w, dossier_id, principal.center_id)
     async with w.runtime.read() as conn:
-        return _download(*await docs.open(conn, record, sha256))
+        return download_response(*await docs.open(conn, record, sha256))
 
 
 # ---------------------------------------------------------------- public
@@ -286,7 +288,7 @@ async def citizen_download(
     """Download one document of the dossier, the result included, by code and secret."""
     record = await _citizen(w, request, body)
     async with w.runtime.read() as conn:
-        return _download(*await docs.open(conn, record, sha256))
+        return download_response(*await docs.open(conn, record, sha256))
 
 
 @router.get("/v1/centers/{center_id}/signing-keys", tags=["public"])
@@ -311,6 +313,19 @@ def _verdict(w: Wiring, v: Verdict) -> VerdictOut:
 async def verify_record(record_id: uuid.UUID, w: Deps, docs: Docs) -> VerdictOut:
     """Whether a verification record (the QR code's id) is one this service signed."""
     return _verdict(w, await docs.verify_record(record_id))
+
+
+@router.get(
+    "/v1/public/verify/{record_id}/qr.svg",
+    tags=["public"],
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+async def verification_qr(record_id: uuid.UUID, w: Deps) -> Response:
+    """The QR code to print on a result: the address of its verification page."""
+    url = f"{w.settings.verify_url}/{record_id}"
+    svg = segno.make(url, error="m").svg_inline(scale=4, border=2, title=url, omitsize=True)
+    return Response(svg, media_type="image/svg+xml")
 
 
 @router.post("/v1/public/verify", tags=["public"], responses=refusals(413, 429))

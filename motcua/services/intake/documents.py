@@ -14,9 +14,13 @@ verification record of a result. Pure: no I/O (``storage/`` moves the bytes).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -170,3 +174,37 @@ class VerificationRecord:
             issued_on=date.fromisoformat(data["issued_on"]),
             result_sha256=data["result_sha256"],
         )
+
+
+# ------------------------------------------------------------ download tokens
+
+_TOKEN_MAC_BYTES = 16
+
+
+def download_token(key: bytes, dossier_id: uuid.UUID, sha256: bytes, expires: int) -> str:
+    """A short-lived token for one download from the lookup page: the page proved the
+    secret once, and hands the citizen this instead of echoing the secret back into the
+    page. ``expires`` is a Unix time."""
+    body = dossier_id.bytes + sha256 + expires.to_bytes(8, "big")
+    mac = hmac.new(key, body, hashlib.sha256).digest()[:_TOKEN_MAC_BYTES]
+    return _b64(body + mac)
+
+
+def open_download_token(key: bytes, token: str, now: int) -> tuple[uuid.UUID, bytes] | None:
+    """The dossier and hash a token names, or ``None`` when it is forged, damaged or
+    expired (all alike)."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, TypeError):
+        return None
+    if len(raw) != 16 + 32 + 8 + _TOKEN_MAC_BYTES:
+        return None
+    body, mac = raw[:-_TOKEN_MAC_BYTES], raw[-_TOKEN_MAC_BYTES:]
+    expected = hmac.new(key, body, hashlib.sha256).digest()[:_TOKEN_MAC_BYTES]
+    if not hmac.compare_digest(mac, expected) or int.from_bytes(body[48:], "big") < now:
+        return None
+    return uuid.UUID(bytes=body[:16]), body[16:48]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

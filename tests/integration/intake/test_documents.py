@@ -7,6 +7,8 @@ import asyncio
 import base64
 import hashlib
 import os
+import re
+import uuid
 from typing import Any
 
 import httpx
@@ -231,3 +233,59 @@ async def test_a_client_that_goes_away_mid_upload_leaves_nothing(intake: Intake)
     assert await settled() == (blobs, chunks)
     listing = await intake.http.get(f"/v1/dossiers/{d['id']}/documents", headers=intake.auth())
     assert listing.json() == []
+
+
+async def _resolved_with_result(intake: Intake) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
+    received = await intake.receive()
+    d = received["dossier"]
+    await intake.drive(d["id"], ["assign", "resolve"])
+    result = b"%PDF-1.4\n" + os.urandom(5000)
+    r = await intake.http.put(
+        f"/v1/dossiers/{d['id']}/result",
+        content=result,
+        params={"file_name": "ket-qua.pdf"},
+        headers=intake.auth(role="officer") | {"Content-Type": "application/pdf"},
+    )
+    assert r.status_code == 200, r.text
+    return received, result, r.json()["verification"]
+
+
+async def test_the_verification_page_says_genuine_or_not_ours(intake: Intake) -> None:
+    _, _, v = await _resolved_with_result(intake)
+    page = await intake.http.get(f"/verify/{v['id']}", params={"lang": "en"})
+    assert page.status_code == 200
+    assert "This result is genuine" in page.text
+    center = intake.settings.center_names[CENTER]
+    assert f"Issued by {center} on " in page.text
+    assert f"for dossier {v['dossier_code']}" in page.text
+    assert "Nguy" not in page.text  # no applicant name, whatever the sample holds
+
+    for unknown in (str(uuid.uuid4()), "not-a-number"):
+        page = await intake.http.get(f"/verify/{unknown}", params={"lang": "en"})
+        assert page.status_code == 404
+        assert "Not issued by us" in page.text
+    qr = await intake.http.get(f"/v1/public/verify/{v['id']}/qr.svg")
+    assert qr.headers["content-type"] == "image/svg+xml"
+    assert qr.text.startswith("<svg")
+
+
+async def test_the_lookup_page_offers_the_result_without_echoing_the_secret(
+    intake: Intake,
+) -> None:
+    received, result, _ = await _resolved_with_result(intake)
+    page = await intake.http.post(
+        "/lookup", data={"code": received["dossier"]["code"], "secret": received["secret"]}
+    )
+    assert page.status_code == 200, page.text
+    assert received["secret"] not in page.text
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert token is not None
+    down = await intake.http.post("/lookup/result", data={"token": token[1]})
+    assert down.status_code == 200
+    assert down.content == result
+    assert 'filename="ket-qua.pdf"' in down.headers["content-disposition"]
+
+    forged = token[1][:-2] + ("AA" if not token[1].endswith("AA") else "BB")
+    refused = await intake.http.post("/lookup/result", data={"token": forged})
+    assert refused.status_code == 404
+    assert result[:50] not in refused.content
