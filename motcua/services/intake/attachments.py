@@ -28,9 +28,9 @@ from motcua.services.intake.documents import (
     safe_file_name,
 )
 from motcua.services.intake.domain import StatusList, Step
-from motcua.services.intake.errors import Conflict, NotFound, WrongCenter
+from motcua.services.intake.errors import Conflict, NotFound
+from motcua.services.intake.queries import dossier_of_center
 from motcua.services.intake.repository import documents as repo
-from motcua.services.intake.repository import dossiers
 from motcua.services.intake.repository.documents import Attached, Kind, ResultRecord
 from motcua.services.intake.repository.dossiers import DossierRecord
 from motcua.services.intake.signing import SigningKeys
@@ -86,16 +86,6 @@ class Attachments:
     download_key: bytes = b""
     producer: str = "intake"
 
-    async def _dossier(
-        self, conn: asyncpg.Connection, dossier_id: uuid.UUID, center_id: str
-    ) -> DossierRecord:
-        record = await dossiers.get_dossier(conn, dossier_id)
-        if record is None:
-            raise NotFound("no such dossier")
-        if record.center_id != center_id:
-            raise WrongCenter(f"the dossier belongs to another center than {center_id!r}")
-        return record
-
     async def attach(
         self,
         upload: Upload,
@@ -113,7 +103,7 @@ class Attachments:
         self.limits.check_declared(upload.size)
         assert upload.size is not None
         async with self.runtime.unit_of_work() as conn:  # checks before reading a byte
-            record = await self._dossier(conn, dossier_id, center_id)
+            record = await dossier_of_center(conn, dossier_id, center_id)
             name = self._component_name(record, kind, component)
             self.limits.check_dossier(await repo.bytes_held(conn, dossier_id), upload.size)
         stored = await self.store.put(
@@ -132,7 +122,7 @@ class Attachments:
             attached_at=now,
         )
         async with self.runtime.unit_of_work() as conn:
-            record = await self._dossier(conn, dossier_id, center_id)
+            record = await dossier_of_center(conn, dossier_id, center_id)
             if kind == "result":
                 self._check_resolved(record)
             new = await repo.attach(conn, attached)

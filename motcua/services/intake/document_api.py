@@ -30,6 +30,7 @@ from pydantic import BaseModel
 
 from motcua.services.intake.attachments import Attachments, Outcome, Upload, Verdict
 from motcua.services.intake.public import NO_MATCH, _limit
+from motcua.services.intake.queries import dossier_of_center
 from motcua.services.intake.repository.documents import Attached, ResultRecord
 from motcua.services.intake.repository.dossiers import DossierRecord
 from motcua.services.intake.schemas.requests import LookupIn
@@ -229,16 +230,19 @@ async def attach_result(
 
 async def _own(w: Wiring, dossier_id: uuid.UUID, center_id: str) -> DossierRecord:
     async with w.runtime.read() as conn:
-        return (await w.queries.details(conn, dossier_id, center_id)).dossier
+        return await dossier_of_center(conn, dossier_id, center_id)
+
+
+async def _listing(w: Wiring, docs: Attachments, record: DossierRecord) -> list[DocumentOut]:
+    async with w.runtime.read() as conn:
+        return [DocumentOut.of(a) for a in await docs.listing(conn, record)]
 
 
 @router.get("/v1/dossiers/{dossier_id}/documents", tags=["documents"])
 async def list_documents(
     dossier_id: uuid.UUID, principal: DocReader, w: Deps, docs: Docs
 ) -> list[DocumentOut]:
-    record = await _own(w, dossier_id, principal.center_id)
-    async with w.runtime.read() as conn:
-        return [DocumentOut.of(a) for a in await docs.listing(conn, record)]
+    return await _listing(w, docs, await _own(w, dossier_id, principal.center_id))
 
 
 @router.get(
@@ -271,9 +275,7 @@ async def citizen_documents(
     body: LookupIn, request: Request, w: Deps, docs: Docs
 ) -> list[DocumentOut]:
     """The documents of a dossier, by its code and secret (as the lookup)."""
-    record = await _citizen(w, request, body)
-    async with w.runtime.read() as conn:
-        return [DocumentOut.of(a) for a in await docs.listing(conn, record)]
+    return await _listing(w, docs, await _citizen(w, request, body))
 
 
 @router.post(
