@@ -161,11 +161,13 @@ def _attachments(runtime: ServiceRuntime, settings: IntakeSettings, wiring: Wiri
     store = DocumentStore(backend, lambda: runtime.pool)
     statuses = wiring.intake.book.statuses
     register_retention(runtime, store, sorted(statuses.code(s) for s in CLOSED_STEPS))
+    keys = SigningKeys.load(settings.signing_key_dir, dev_mode=settings.dev_mode)
+    runtime.on_startup.append(keys.announce)
     return Attachments(
         runtime=runtime,
         store=store,
         limits=Limits(settings.max_document_bytes, settings.max_dossier_document_bytes),
-        keys=SigningKeys.load(settings.signing_key_dir, dev_mode=settings.dev_mode),
+        keys=keys,
         statuses=statuses,
         tz=wiring.intake.calendar.tz,
         download_key=derive_key(

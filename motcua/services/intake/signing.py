@@ -60,6 +60,18 @@ class SigningKeys:
                 keys.setdefault(pem.parent.name, CenterKeys()).private[pem.stem] = private
         return cls(keys, dev_mode=dev_mode)
 
+    async def announce(self, _: object = None) -> None:
+        """Say at start which centers can sign results, and with which key; outside dev
+        mode, that none can, if so (attaching a result will be refused)."""
+        active = {center: keys.active for center, keys in sorted(self._keys.items())}
+        if active:
+            log.info("intake.signing_keys", active=active)
+        elif not self._dev_mode:
+            log.warning(
+                "intake.no_signing_keys",
+                note="no center can sign results: set MOTCUA_INTAKE_SIGNING_KEY_DIR",
+            )
+
     def _center(self, center_id: str) -> CenterKeys:
         found = self._keys.get(center_id)
         if found is None and self._dev_mode:

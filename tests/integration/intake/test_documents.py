@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -289,3 +290,20 @@ async def test_the_lookup_page_offers_the_result_without_echoing_the_secret(
     refused = await intake.http.post("/lookup/result", data={"token": forged})
     assert refused.status_code == 404
     assert result[:50] not in refused.content
+
+
+async def test_an_upload_without_a_length_is_refused_before_reading(intake: Intake) -> None:
+    d = (await intake.receive())["dossier"]
+
+    async def endless() -> AsyncIterator[bytes]:
+        yield b"%PDF-1.7\n"
+        for _ in range(64):  # chunked, no Content-Length: the cap could not be known ahead
+            yield os.urandom(65_536)
+
+    r = await intake.http.put(
+        f"/v1/dossiers/{d['id']}/documents/1",
+        content=endless(),
+        headers=intake.auth() | {"Content-Type": "application/pdf"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["details"][0]["field"] == "Content-Length"
