@@ -333,10 +333,11 @@ async def purge_documents(
     closed: list[int],
 ) -> int:
     """Detach the documents of closed dossiers past ``horizon`` and delete the blobs no
-    dossier names; how many blobs went. A blob's row goes only after its bytes did, so
-    a failed delete is tried again on the next sweep."""
+    dossier names, and what uploads killed mid-way left in an object store; how many
+    went. A row goes only after its bytes did, so a failed delete is tried again on the
+    next sweep."""
     await conn.execute(_DETACH, horizon, batch, closed)
-    gone = 0
+    gone = await store.sweep_abandoned(conn, batch)
     for row in await conn.fetch(_ORPHANS, batch):
         await store.backend.delete(conn, row["location"])
         await conn.execute("DELETE FROM document_blobs WHERE sha256 = $1", row["sha256"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
@@ -161,3 +162,38 @@ async def test_zero_bytes_and_two_gigabytes_are_refused_before_reading(fx: Fixtu
                            limits=LIMITS)  # fmt: skip
     assert refused.value.field == "Content-Length"
     assert await fx.footprint() == before
+
+
+async def test_an_upload_killed_mid_way_is_swept_from_the_object_store(fx: Fixture) -> None:
+    if fx.s3 is None:
+        pytest.skip("the PostgreSQL backend writes in the transaction: a kill rolls it back")
+    # What kill -9 between the object's PUT and the blob's row leaves: an object no blob
+    # records, and the in-flight row written before the first byte went out.
+    old, fresh = str(uuid.uuid4()), str(uuid.uuid4())
+    for location, hours in ((old, 2), (fresh, 0)):
+        data = png(1000)
+        await fx.s3.put(fx.s3.config.prefix + location, pieces(data), len(data))
+        await fx.pg.execute(
+            "INSERT INTO document_uploads (location, started_at) "
+            "VALUES ($1, now() - make_interval(hours => $2))",
+            location,
+            hours,
+        )
+    async with fx.pg.transaction():
+        assert await fx.store.sweep_abandoned(fx.pg, 100) == 1
+    keys = set(await fx.s3.keys())
+    assert fx.s3.config.prefix + old not in keys
+    assert fx.s3.config.prefix + fresh in keys  # may still be on its way: kept an hour
+    left = await fx.pg.fetch("SELECT location FROM document_uploads")
+    assert [r["location"] for r in left] == [fresh]
+    await fx.s3.delete(fx.s3.config.prefix + fresh)
+    await fx.pg.execute("DELETE FROM document_uploads")
+
+
+async def test_no_upload_is_left_in_flight(fx: Fixture) -> None:
+    await put(fx, png(CHUNK_BYTES))
+    with pytest.raises(Truncated):
+        await put(fx, png(1000), size=2000)
+    with pytest.raises(Unsupported):
+        await put(fx, b"MZ" + os.urandom(100), media_type="application/pdf")
+    assert not await fx.pg.fetchval("SELECT count(*) FROM document_uploads")

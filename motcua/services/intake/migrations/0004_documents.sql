@@ -28,6 +28,15 @@ CREATE TABLE document_chunks (
     PRIMARY KEY (location, seq)
 );
 
+-- An upload to a backend outside the database (S3) in flight: recorded before the
+-- first byte is sent, deleted in the transaction that records the blob. One left
+-- behind (the process was killed mid-upload) names an object no blob records: the
+-- retention sweep deletes the object, then the row, an hour later.
+CREATE TABLE document_uploads (
+    location   text PRIMARY KEY,
+    started_at timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE dossier_documents (
     dossier_id   uuid NOT NULL REFERENCES dossiers (id),
     -- 'component': one of the procedure's required components (its 1-based

@@ -41,8 +41,15 @@ class Backend(Protocol):
     def name(self) -> BackendName:
         """How ``document_blobs.backend`` names it."""
 
-    async def write(self, conn: asyncpg.Connection, chunks: AsyncIterator[bytes], size: int) -> str:
-        """Store ``size`` bytes from ``chunks``; the location. ``conn`` is the
+    @property
+    def outside_transaction(self) -> bool:
+        """Whether the bytes are written outside the database transaction (an object
+        store), so that an upload cut short by a crash must be found and deleted later."""
+
+    async def write(
+        self, conn: asyncpg.Connection, location: str, chunks: AsyncIterator[bytes], size: int
+    ) -> None:
+        """Store ``size`` bytes from ``chunks`` at ``location``. ``conn`` is the
         transaction that will record the blob: a backend in the database writes in it."""
 
     def read(self, location: str) -> AsyncIterator[bytes]:
@@ -120,6 +127,14 @@ _RECORD_BLOB = """
 """
 
 
+_UPLOAD_STARTED = "INSERT INTO document_uploads (location) VALUES ($1)"
+_UPLOAD_DONE = "DELETE FROM document_uploads WHERE location = $1"
+_ABANDONED = """
+    SELECT location FROM document_uploads
+    WHERE started_at < now() - interval '1 hour' ORDER BY started_at LIMIT $1
+"""
+
+
 class DocumentStore:
     """Blobs by hash over one :class:`Backend`; see the module docstring."""
 
@@ -140,25 +155,42 @@ class DocumentStore:
         limits.check_declared(size)
         upload = _Upload(body, size)
         media_type = limits.check_type(declared_type, await upload.head())
-        location: str | None = None
+        location = new_location()
         async with self._pool().acquire() as conn:
+            if self.backend.outside_transaction:  # committed before the first byte goes out
+                await conn.execute(_UPLOAD_STARTED, location)
             try:
                 async with conn.transaction():
-                    location = await self.backend.write(conn, upload.chunks(), size)
+                    await self.backend.write(conn, location, upload.chunks(), size)
                     sha256 = upload.digest.digest()
                     new = await conn.fetchval(
                         _RECORD_BLOB, sha256, size, media_type, self.backend.name, location
                     )
                     if not new:
                         raise _AlreadyStored
+                    await conn.execute(_UPLOAD_DONE, location)
             except _AlreadyStored:
-                await self.backend.discard(location or "")
+                await self._abandon(conn, location)
                 return Stored(sha256, size, media_type, new=False)
             except BaseException:
-                if location is not None:
-                    await self.backend.discard(location)
+                await self._abandon(conn, location)
                 raise
         return Stored(sha256, size, media_type, new=True)
+
+    async def _abandon(self, conn: asyncpg.Connection, location: str) -> None:
+        """Drop the bytes of an upload that is not kept, then its in-flight row. If the
+        object store fails here, the row stays and the retention sweep tries again."""
+        if self.backend.outside_transaction:
+            await self.backend.discard(location)
+            await conn.execute(_UPLOAD_DONE, location)
+
+    async def sweep_abandoned(self, conn: asyncpg.Connection, batch: int) -> int:
+        """Delete what uploads killed mid-way left in the object store; how many."""
+        rows = await conn.fetch(_ABANDONED, batch)
+        for row in rows:
+            await self.backend.discard(row["location"])
+            await conn.execute(_UPLOAD_DONE, row["location"])
+        return len(rows)
 
     async def open(self, sha256: bytes) -> tuple[int, str, AsyncIterator[bytes]] | None:
         """Size, media type and bytes of a stored blob, or ``None``."""

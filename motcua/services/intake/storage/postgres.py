@@ -15,17 +15,17 @@ from typing import Literal
 
 import asyncpg
 
-from motcua.services.intake.storage import new_location
-
 
 class PostgresBackend:
     name: Literal["postgres"] = "postgres"
+    outside_transaction = False
 
     def __init__(self, pool: Callable[[], asyncpg.Pool]) -> None:
         self._pool = pool
 
-    async def write(self, conn: asyncpg.Connection, chunks: AsyncIterator[bytes], size: int) -> str:
-        location = new_location()
+    async def write(
+        self, conn: asyncpg.Connection, location: str, chunks: AsyncIterator[bytes], size: int
+    ) -> None:
         key = uuid.UUID(location)
         insert = await conn.prepare(
             "INSERT INTO document_chunks (location, seq, data) VALUES ($1, $2, $3)"
@@ -34,7 +34,6 @@ class PostgresBackend:
         async for chunk in chunks:
             await insert.fetch(key, seq, chunk)
             seq += 1
-        return location
 
     async def read(self, location: str) -> AsyncIterator[bytes]:
         key = uuid.UUID(location)

@@ -23,8 +23,6 @@ from urllib.parse import quote, urlsplit
 import asyncpg
 import httpx
 
-from motcua.services.intake.storage import new_location
-
 UNSIGNED = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
@@ -172,6 +170,7 @@ class S3Client:
 
 class S3Backend:
     name: Literal["s3"] = "s3"
+    outside_transaction = True
 
     def __init__(self, client: S3Client) -> None:
         self.client = client
@@ -179,10 +178,10 @@ class S3Backend:
     def _key(self, location: str) -> str:
         return self.client.config.prefix + location
 
-    async def write(self, conn: asyncpg.Connection, chunks: AsyncIterator[bytes], size: int) -> str:
-        location = new_location()
+    async def write(
+        self, conn: asyncpg.Connection, location: str, chunks: AsyncIterator[bytes], size: int
+    ) -> None:
         await self.client.put(self._key(location), chunks, size)
-        return location
 
     def read(self, location: str) -> AsyncIterator[bytes]:
         return self.client.get(self._key(location))
