@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from motcua.services.intake.attachments import Attachments, Outcome, Upload, Verdict
 from motcua.services.intake.public import NO_MATCH, _limit
 from motcua.services.intake.queries import dossier_of_center
+from motcua.services.intake.repository import documents as repo
 from motcua.services.intake.repository.documents import Attached, ResultRecord
 from motcua.services.intake.repository.dossiers import DossierRecord
 from motcua.services.intake.schemas.requests import LookupIn
@@ -256,6 +257,39 @@ async def download_document(
     record = await _own(w, dossier_id, principal.center_id)
     async with w.runtime.read() as conn:
         return download_response(*await docs.open(conn, record, sha256))
+
+
+class DigitisationOut(BaseModel):
+    """What the national scorecard counts of a center's files over a period."""
+
+    since: datetime
+    until: datetime
+    dossiers_with_files: int
+    components_stored: int
+    components_digitised: int  # paper components scanned at the counter
+    results_stored: int
+
+
+@router.get("/v1/documents/digitisation", tags=["documents"])
+async def digitisation(
+    principal: DocReader,
+    w: Deps,
+    since: Annotated[datetime, Query(description="From (inclusive), timezone-aware")],
+    until: Annotated[datetime, Query(description="To (exclusive), timezone-aware")],
+) -> DigitisationOut:
+    """The caller's center: dossiers with files, components stored and digitised at the
+    counter, results stored, attached in ``[since, until)``."""
+    if since.tzinfo is None or until.tzinfo is None:
+        raise HTTPException(
+            422,
+            {
+                "error": "invalid request",
+                "details": [{"field": "since", "error": "give a timezone (e.g. +07:00 or Z)"}],
+            },
+        )
+    async with w.runtime.read() as conn:
+        counts = await repo.digitisation(conn, principal.center_id, since, until)
+    return DigitisationOut(since=since, until=until, **vars(counts))
 
 
 # ---------------------------------------------------------------- public

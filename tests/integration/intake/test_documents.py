@@ -10,6 +10,7 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -307,3 +308,34 @@ async def test_an_upload_without_a_length_is_refused_before_reading(intake: Inta
     )
     assert r.status_code == 422, r.text
     assert r.json()["details"][0]["field"] == "Content-Length"
+
+
+async def test_the_scorecard_counts_components_digitised_at_the_counter(intake: Intake) -> None:
+    since = datetime.now(UTC)
+    d = (await intake.receive())["dossier"]
+    await attach(intake, d["id"], 1, PDF)
+    await attach(intake, d["id"], 2, b"%PDF-1.5\n" + os.urandom(100), digitised="false")
+    until = datetime.now(UTC) + timedelta(seconds=1)
+    r = await intake.http.get(
+        "/v1/documents/digitisation",
+        params={"since": since.isoformat(), "until": until.isoformat()},
+        headers=intake.auth(),
+    )
+    assert r.status_code == 200, r.text
+    counts = r.json()
+    assert counts["dossiers_with_files"] == 1
+    assert counts["components_stored"] == 2
+    assert counts["components_digitised"] == 1
+    assert counts["results_stored"] == 0
+    other = await intake.http.get(
+        "/v1/documents/digitisation",
+        params={"since": since.isoformat(), "until": until.isoformat()},
+        headers=intake.auth("another-center"),
+    )
+    assert other.json()["components_stored"] == 0  # a center sees its own files only
+    naive = await intake.http.get(
+        "/v1/documents/digitisation",
+        params={"since": "2026-01-01T00:00:00", "until": "2026-02-01T00:00:00"},
+        headers=intake.auth(),
+    )
+    assert naive.status_code == 422

@@ -136,3 +136,33 @@ async def records_of_dossier(conn: asyncpg.Connection, dossier_id: uuid.UUID) ->
         dossier_id,
     )
     return [ResultRecord(**dict(r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class Digitisation:
+    """A center's documents over a period, for the national scorecard."""
+
+    dossiers_with_files: int
+    components_stored: int
+    components_digitised: int
+    results_stored: int
+
+
+async def digitisation(
+    conn: asyncpg.Connection, center_id: str, since: datetime, until: datetime
+) -> Digitisation:
+    row = await conn.fetchrow(
+        """
+        SELECT count(DISTINCT x.dossier_id) AS dossiers_with_files,
+               count(*) FILTER (WHERE x.kind = 'component') AS components_stored,
+               count(*) FILTER (WHERE x.kind = 'component' AND x.digitised)
+                   AS components_digitised,
+               count(*) FILTER (WHERE x.kind = 'result') AS results_stored
+        FROM dossier_documents x JOIN dossiers d ON d.id = x.dossier_id
+        WHERE d.center_id = $1 AND x.attached_at >= $2 AND x.attached_at < $3
+        """,
+        center_id,
+        since,
+        until,
+    )
+    return Digitisation(**dict(row))
