@@ -131,3 +131,10 @@ def test_a_download_token_names_one_file_until_it_expires() -> None:
         open_download_token(key, token[:-1] + ("B" if token[-1] == "A" else "A"), now=999) is None
     )
     assert open_download_token(key, "%%%", now=999) is None
+
+
+def test_every_procedure_of_the_catalog_names_its_components() -> None:
+    from motcua.services.intake.catalog import load_catalog
+
+    for procedure in load_catalog().procedures:
+        assert procedure.required_documents, f"{procedure.code} names no components"
