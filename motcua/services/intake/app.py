@@ -93,7 +93,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "PUT"],  # PUT: a component scanned at the counter
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         allow_credentials=False,
         max_age=600,

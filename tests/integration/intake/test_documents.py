@@ -339,3 +339,16 @@ async def test_the_scorecard_counts_components_digitised_at_the_counter(intake: 
         headers=intake.auth(),
     )
     assert naive.status_code == 422
+
+
+async def test_the_counter_console_may_upload_from_its_origin(intake: Intake) -> None:
+    r = await intake.http.options(
+        "/v1/dossiers/00000000-0000-0000-0000-000000000000/documents/1",
+        headers={
+            "Origin": intake.settings.cors_origins[0],
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert "PUT" in r.headers["access-control-allow-methods"]
