@@ -1,11 +1,14 @@
 """The use cases of stored documents: attach a component or a result to a dossier,
 read them back, and verify a result.
 
-An upload is stored first (``storage``: its own transaction, which records the blob
-only once every byte has arrived), then attached in one unit of work that records
-the attachment, its history-free event in the outbox and, for a result, the signed
-verification record. A crash between the two leaves a blob no dossier names, which
-the retention sweep deletes (``purge_unattached``).
+Everything that can be checked before a byte is read is checked first: the dossier
+and its center, the component, the sizes, and for a result the dossier's outcome and
+the center's signing key. The upload is then stored (``storage``: its own transaction,
+which records the blob only once every byte has arrived) and attached in one unit of
+work that records the attachment, its event in the outbox (no status changes, so no
+history row) and, for a result, the signed verification record. A crash between the
+two leaves a blob no dossier names, which the retention sweep deletes
+(``purge_documents``).
 """
 
 from __future__ import annotations
@@ -105,6 +108,9 @@ class Attachments:
         async with self.runtime.unit_of_work() as conn:  # checks before reading a byte
             record = await dossier_of_center(conn, dossier_id, center_id)
             name = self._component_name(record, kind, component)
+            if kind == "result":
+                self._check_resolved(record)
+                self.keys.require(center_id)
             self.limits.check_dossier(await repo.bytes_held(conn, dossier_id), upload.size)
         stored = await self.store.put(
             upload.body, size=upload.size, declared_type=upload.media_type, limits=self.limits
@@ -124,7 +130,7 @@ class Attachments:
         async with self.runtime.unit_of_work() as conn:
             record = await dossier_of_center(conn, dossier_id, center_id)
             if kind == "result":
-                self._check_resolved(record)
+                self._check_resolved(record)  # again: it may have changed meanwhile
             new = await repo.attach(conn, attached)
             verification = None
             if kind == "result" and new:

@@ -90,6 +90,10 @@ class SigningKeys:
             )
         return found
 
+    def require(self, center_id: str) -> None:
+        """Refuse now, before an upload is read, if the center cannot sign."""
+        self._center(center_id)
+
     def sign(self, center_id: str, data: bytes) -> tuple[str, bytes]:
         """The active key's id and its signature over ``data``."""
         keys = self._center(center_id)

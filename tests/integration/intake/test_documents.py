@@ -352,3 +352,20 @@ async def test_the_counter_console_may_upload_from_its_origin(intake: Intake) ->
     )
     assert r.status_code == 200, r.text
     assert "PUT" in r.headers["access-control-allow-methods"]
+
+
+async def test_a_result_for_an_undecided_dossier_is_refused_before_it_is_read(
+    intake: Intake,
+) -> None:
+    blobs = await intake.pg.fetchval("SELECT count(*) FROM document_blobs")
+    for ops in ([], ["assign"], ["assign", "stop"]):
+        d = (await intake.receive())["dossier"]
+        await intake.drive(d["id"], ops)
+        r = await intake.http.put(
+            f"/v1/dossiers/{d['id']}/result",
+            content=b"%PDF-1.7\n" + os.urandom(3000),
+            headers=intake.auth(role="officer") | {"Content-Type": "application/pdf"},
+        )
+        assert r.status_code == 409, r.text
+    # A center without a key is refused the same way outside dev mode (the unit tests).
+    assert await intake.pg.fetchval("SELECT count(*) FROM document_blobs") == blobs

@@ -119,6 +119,9 @@ def test_dev_mode_makes_up_a_key_and_nothing_else_does() -> None:
     assert SigningKeys.load(None, dev_mode=True).sign("x", b"data")[0] == "dev"
     with pytest.raises(NoSigningKey):
         SigningKeys.load(None, dev_mode=False).sign("x", b"data")
+    with pytest.raises(NoSigningKey) as refused:
+        SigningKeys.load(None, dev_mode=False).require("x")  # before an upload is read
+    assert refused.value.field == "center_id"
 
 
 def test_a_download_token_names_one_file_until_it_expires() -> None:
