@@ -35,23 +35,26 @@ from motcua.services.intake.queries import Queries
 from motcua.services.intake.schemas.responses import Views
 from motcua.services.intake.settings import IntakeSettings
 from motcua.services.intake.signing import SigningKeys
-from motcua.services.intake.storage import Backend, DocumentStore
+from motcua.services.intake.storage import Backend, DocumentStore, StorageUnavailable
 from motcua.services.intake.storage.postgres import PostgresBackend
-from motcua.services.intake.storage.s3 import S3Backend, S3Client, S3Config
+from motcua.services.intake.storage.s3 import S3Backend, S3Client, S3Config, S3Error
 from motcua.services.intake.usecases import Intake, Wiring
 from motcua.shared import crypto
 from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.crypto import derive_key
 from motcua.shared.errors import ErrorMap
 from motcua.shared.events.topics import DOSSIERS, INTAKE_RESULTS
+from motcua.shared.logging import get_logger
 from motcua.shared.ratelimit import TokenBuckets
 from motcua.shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = get_logger(__name__)
 
 ERRORS: ErrorMap = {
     TooLarge: 413,
     Unsupported: 415,
+    StorageUnavailable: 503,
     InvalidInput: 422,
     NotFound: 404,
     WrongCenter: 403,
@@ -152,7 +155,12 @@ def _attachments(runtime: ServiceRuntime, settings: IntakeSettings, wiring: Wiri
         )
 
         async def bucket(_: ServiceRuntime) -> None:
-            await client.ensure_bucket()
+            # A store that is away at start must not keep the service down: lookups and
+            # receipts need no files, and uploads answer 503 until it is back.
+            try:
+                await client.ensure_bucket()
+            except S3Error as exc:
+                log.warning("intake.s3_unavailable", error=str(exc))
 
         runtime.on_startup.append(bucket)
         backend = S3Backend(client)

@@ -13,7 +13,12 @@ import pytest
 
 from motcua.devtools.minio import NoS3, s3_server
 from motcua.services.intake.documents import Limits, Refused, TooLarge, Unsupported
-from motcua.services.intake.storage import CHUNK_BYTES, DocumentStore, Truncated
+from motcua.services.intake.storage import (
+    CHUNK_BYTES,
+    DocumentStore,
+    StorageUnavailable,
+    Truncated,
+)
 from motcua.services.intake.storage.postgres import PostgresBackend
 from motcua.services.intake.storage.s3 import S3Backend, S3Client, S3Config
 
@@ -197,3 +202,19 @@ async def test_no_upload_is_left_in_flight(fx: Fixture) -> None:
     with pytest.raises(Unsupported):
         await put(fx, b"MZ" + os.urandom(100), media_type="application/pdf")
     assert not await fx.pg.fetchval("SELECT count(*) FROM document_uploads")
+
+
+async def test_an_object_store_that_is_away_is_a_503_and_leaves_a_row_to_sweep(
+    pool: asyncpg.Pool, pg: asyncpg.Connection
+) -> None:
+    away = S3Client(S3Config("http://127.0.0.1:9", "bucket", "key", "secret", prefix="away/"))
+    store = DocumentStore(S3Backend(away), lambda: pool)
+    blobs = await pg.fetchval("SELECT count(*) FROM document_blobs")
+    with pytest.raises(StorageUnavailable) as refused:
+        await put(Fixture(store, pg, away), png(1000))
+    assert refused.value.retry_after
+    assert await pg.fetchval("SELECT count(*) FROM document_blobs") == blobs
+    # Whether any byte reached the store is unknown: the sweep will delete the object.
+    assert await pg.fetchval("SELECT count(*) FROM document_uploads") == 1
+    await pg.execute("DELETE FROM document_uploads")
+    await away.aclose()

@@ -23,11 +23,18 @@ from typing import Literal, Protocol
 import asyncpg
 
 from motcua.services.intake.documents import SNIFF_BYTES, Limits, Refused
+from motcua.services.intake.errors import IntakeError
 
 CHUNK_BYTES = 256 * 1024
 """The unit the store moves bytes in: one PostgreSQL row, one read from a download."""
 
 BackendName = Literal["postgres", "s3"]
+
+
+class StorageUnavailable(IntakeError):
+    """The backend cannot be reached now (503, with a time to retry)."""
+
+    retry_after = 5
 
 
 class Truncated(Refused):
@@ -181,7 +188,10 @@ class DocumentStore:
         """Drop the bytes of an upload that is not kept, then its in-flight row. If the
         object store fails here, the row stays and the retention sweep tries again."""
         if self.backend.outside_transaction:
-            await self.backend.discard(location)
+            try:
+                await self.backend.discard(location)
+            except StorageUnavailable:
+                return  # the row stays for the sweep; the caller's own error goes on
             await conn.execute(_UPLOAD_DONE, location)
 
     async def sweep_abandoned(self, conn: asyncpg.Connection, batch: int) -> int:

@@ -23,12 +23,15 @@ from urllib.parse import quote, urlsplit
 import asyncpg
 import httpx
 
+from motcua.services.intake.storage import StorageUnavailable
+
 UNSIGNED = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-class S3Error(RuntimeError):
-    """The object store refused or failed a request."""
+class S3Error(StorageUnavailable):
+    """The object store could not be reached, or refused or failed a request: the
+    upload or download is answered 503, and nothing is recorded."""
 
 
 @dataclass(frozen=True)
@@ -116,9 +119,12 @@ class S3Client:
         else:
             payload = UNSIGNED
         headers = self.signed_headers(method, path, payload, extra)
-        return await self.http.request(
-            method, self.config.endpoint.rstrip("/") + path, content=content, headers=headers
-        )
+        try:
+            return await self.http.request(
+                method, self.config.endpoint.rstrip("/") + path, content=content, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise S3Error(f"{method} {key or '(bucket)'}: {type(exc).__name__}") from exc
 
     async def ensure_bucket(self) -> None:
         r = await self.request("HEAD", "")
@@ -135,13 +141,16 @@ class S3Client:
     async def get(self, key: str) -> AsyncIterator[bytes]:
         path = self._url_path(key)
         headers = self.signed_headers("GET", path, EMPTY_SHA256)
-        async with self.http.stream(
-            "GET", self.config.endpoint.rstrip("/") + path, headers=headers
-        ) as r:
-            if r.status_code != 200:
-                raise S3Error(f"GET {key}: HTTP {r.status_code}")
-            async for chunk in r.aiter_bytes():
-                yield chunk
+        try:
+            async with self.http.stream(
+                "GET", self.config.endpoint.rstrip("/") + path, headers=headers
+            ) as r:
+                if r.status_code != 200:
+                    raise S3Error(f"GET {key}: HTTP {r.status_code}")
+                async for chunk in r.aiter_bytes():
+                    yield chunk
+        except httpx.TransportError as exc:
+            raise S3Error(f"GET {key}: {type(exc).__name__}") from exc
 
     async def delete(self, key: str) -> None:
         r = await self.request("DELETE", key)
