@@ -41,6 +41,9 @@ intake.dossier.resolve          . x x x .
 intake.dossier.stop             . x x x .
 intake.dossier.return           . x x x .
 intake.dossier.backdate         . . . x .
+intake.document.attach          x x x x .
+intake.document.read            x x x x .
+intake.result.attach            . x x x .
 deadlines.clock.read            x x x x .
 deadlines.extension.grant       . x x x .
 deadlines.worklist.read         x x x x .
