@@ -218,3 +218,13 @@ async def test_an_object_store_that_is_away_is_a_503_and_leaves_a_row_to_sweep(
     assert await pg.fetchval("SELECT count(*) FROM document_uploads") == 1
     await pg.execute("DELETE FROM document_uploads")
     await away.aclose()
+
+
+async def test_a_blob_in_another_backend_is_named_not_guessed(fx: Fixture) -> None:
+    stored = await put(fx, png(2000))
+    other = "s3" if fx.s3 is None else "postgres"
+    await fx.pg.execute(
+        "UPDATE document_blobs SET backend = $2 WHERE sha256 = $1", stored.sha256, other
+    )
+    with pytest.raises(StorageUnavailable, match=f"in the {other} backend"):
+        await fx.store.open(stored.sha256)

@@ -10,8 +10,8 @@ CREATE TABLE document_blobs (
     size       bigint NOT NULL CHECK (size > 0),
     media_type text NOT NULL,
     -- 'postgres' or 's3', and where that backend put the bytes (a chunk set's id,
-    -- an object key). A blob lives in one backend; switching backends keeps old
-    -- blobs readable only while the old backend stays configured.
+    -- an object key). A blob lives in one backend; intake reads the configured one
+    -- only, so blobs are moved before a switch (docs/documents.md).
     backend    text NOT NULL CHECK (backend IN ('postgres', 's3')),
     location   text NOT NULL,
     stored_at  timestamptz NOT NULL DEFAULT now()

@@ -211,6 +211,12 @@ class DocumentStore:
             )
         if row is None:
             return None
+        if row["backend"] != self.backend.name:
+            # Stored before a switch of backends and not moved: say so, never guess.
+            raise StorageUnavailable(
+                f"the document is in the {row['backend']} backend, which is not the one "
+                f"configured ({self.backend.name}); move it first (docs/documents.md)"
+            )
         return row["size"], row["media_type"], self.backend.read(row["location"])
 
 
