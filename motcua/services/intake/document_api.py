@@ -22,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 import segno
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -153,6 +154,13 @@ def _out(w: Wiring, o: Outcome) -> AttachedOut:
     )
 
 
+def content_disposition(name: str) -> str:
+    """An attachment header for a (safe, possibly Vietnamese) name: an ASCII fallback and
+    the UTF-8 name (RFC 6266), since a header holds Latin-1 only."""
+    fallback = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def download_response(a: Attached, body: AsyncIterator[bytes]) -> StreamingResponse:
     """A stored document as an attachment, streamed, never cached."""
     return StreamingResponse(
@@ -160,7 +168,7 @@ def download_response(a: Attached, body: AsyncIterator[bytes]) -> StreamingRespo
         media_type=a.media_type,
         headers={
             "Content-Length": str(a.size),
-            "Content-Disposition": f'attachment; filename="{a.file_name}"',
+            "Content-Disposition": content_disposition(a.file_name),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         },

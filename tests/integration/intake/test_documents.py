@@ -293,6 +293,22 @@ async def test_the_lookup_page_offers_the_result_without_echoing_the_secret(
     assert result[:50] not in refused.content
 
 
+async def test_a_vietnamese_file_name_comes_back_in_the_download(intake: Intake) -> None:
+    d = (await intake.receive())["dossier"]
+    name = "Giấy chứng sinh (bản sao).pdf"
+    doc = (await attach(intake, d["id"], 1, PDF, file_name=name)).json()["document"]
+    assert doc["file_name"] == name
+    down = await intake.http.get(
+        f"/v1/dossiers/{d['id']}/documents/{doc['sha256']}", headers=intake.auth()
+    )
+    assert down.status_code == 200
+    disposition = down.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="Gi_y ch_ng sinh (b_n sao).pdf"')
+    assert "filename*=UTF-8''Gi%E1%BA%A5y%20ch%E1%BB%A9ng%20sinh%20%28b%E1%BA%A3n%20sao%29.pdf" in (
+        disposition
+    )
+
+
 async def test_an_upload_without_a_length_is_refused_before_reading(intake: Intake) -> None:
     d = (await intake.receive())["dossier"]
 
