@@ -11,20 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from motcua.devtools.embedded import free_port
 from motcua.devtools.minio import NoS3, S3Server, s3_server
 from motcua.services.intake.storage import DocumentStore
 from motcua.services.intake.storage.s3 import S3Backend, S3Client, S3Config
 from motcua.shared.auth import issue_token
 from motcua.shared.settings import KafkaSettings
-from tests.support.process import ServiceProcess
+from tests.support.process import ServiceProcess, service_env
 from tests.support.waiting import eventually
 
 SECRET = "sigkill-documents-secret"
@@ -49,14 +48,6 @@ def minio() -> Iterator[S3Server]:
         pytest.skip(str(exc))
 
 
-@pytest.fixture
-async def processes() -> AsyncIterator[list[ServiceProcess]]:
-    started: list[ServiceProcess] = []
-    yield started
-    for p in started:
-        await p.stop()
-
-
 async def _half_an_upload(url: str, path: str, auth: str) -> asyncio.StreamWriter:
     """Declare ``DECLARED`` bytes, send half, and stay connected (the kill comes now):
     the caller holds the connection open until then."""
@@ -78,20 +69,15 @@ async def test_a_kill_mid_upload_keeps_nothing_and_the_file_then_uploads_whole(
     request: pytest.FixtureRequest,
     database_url: str,
     kafka_settings: KafkaSettings,
-    processes: list[ServiceProcess],
     tmp_path: Path,
 ) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-        "MOTCUA_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
-        "MOTCUA_INTAKE_PORT": str(free_port()),
-        "MOTCUA_AUTH_SECRET": SECRET,
-        "MOTCUA_DEV_MODE": "true",
-        "MOTCUA_LOG_FORMAT": "console",
-        "MOTCUA_INTAKE_DOCUMENTS_BACKEND": backend,
-    }
+    env = service_env(
+        "intake",
+        database_url,
+        kafka_settings,
+        MOTCUA_AUTH_SECRET=SECRET,
+        MOTCUA_INTAKE_DOCUMENTS_BACKEND=backend,
+    )
     s3: S3Client | None = None
     if backend == "s3":
         server: S3Server = request.getfixturevalue("minio")
@@ -111,9 +97,25 @@ async def test_a_kill_mid_upload_keeps_nothing_and_the_file_then_uploads_whole(
                 prefix=prefix,
             )
         )
-    auth = f"Bearer {issue_token(SECRET, center_id=CENTER, subject='clerk-1')}"
     first = ServiceProcess("intake", env, tmp_path / "intake.log", graceful=False)
-    processes.append(first)
+    second = ServiceProcess("intake", env, tmp_path / "intake.log", graceful=False)
+    try:
+        await _kill_mid_upload_then_upload(first, second, database_url, s3, backend)
+    finally:
+        for p in (first, second):
+            await p.stop()
+        if s3 is not None:
+            await s3.aclose()
+
+
+async def _kill_mid_upload_then_upload(
+    first: ServiceProcess,
+    second: ServiceProcess,
+    database_url: str,
+    s3: S3Client | None,
+    backend: str,
+) -> None:
+    auth = f"Bearer {issue_token(SECRET, center_id=CENTER, subject='clerk-1')}"
     await first.start()
     async with httpx.AsyncClient(base_url=first.url, timeout=30) as http:
         r = await http.post(
@@ -135,8 +137,6 @@ async def test_a_kill_mid_upload_keeps_nothing_and_the_file_then_uploads_whole(
         await first.kill()
         connection.close()
 
-        second = ServiceProcess("intake", env, tmp_path / "intake.log", graceful=False)
-        processes.append(second)
         await second.start()
 
         async def rolled_back() -> bool:  # PostgreSQL has ended the killed session
@@ -177,5 +177,3 @@ async def test_a_kill_mid_upload_keeps_nothing_and_the_file_then_uploads_whole(
             assert down.content == whole
     finally:
         await db.close()
-        if s3 is not None:
-            await s3.aclose()
