@@ -39,6 +39,7 @@ ORDER = [
     "queue",
     "appointments",
     "intake",
+    "documents",
     "deadlines",
     "notify",
     "replay",

@@ -148,6 +148,7 @@ class DevStack:
             "MOTCUA_QUEUE_INTAKE_URL": urls["intake"],
             "MOTCUA_INTAKE_CORS_ORIGINS": json.dumps([urls["queue"]]),
             "MOTCUA_INTAKE_LOOKUP_URL": f"{urls['intake']}/lookup",
+            "MOTCUA_INTAKE_VERIFY_URL": f"{urls['intake']}/verify",
             "MOTCUA_DEADLINES_QUEUE_URL": urls["queue"],
             "MOTCUA_QUEUE_CORS_ORIGINS": json.dumps([urls["deadlines"]]),
         }

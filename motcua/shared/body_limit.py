@@ -9,6 +9,9 @@ without one (chunked) is cut off as soon as it passes the cap. Either way the an
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,12 +33,17 @@ class TooLarge(HTTPException):
 class BodyLimit:
     """ASGI middleware refusing request bodies over ``max_bytes``."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, streamed: Sequence[re.Pattern[str]] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Paths whose routes stream the body and enforce a cap of their own (uploads):
+        # the list is the runtime's, so routes added after the app may join it.
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or any(p.fullmatch(scope["path"]) for p in self.streamed):
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)

@@ -54,6 +54,10 @@ class Operation(StrEnum):
     DOSSIER_ACCEPT = "intake.dossier.accept"
     DOSSIER_TRANSFER = "intake.dossier.transfer"
     DOSSIER_REWORK = "intake.dossier.rework"
+    # intake: stored documents (docs/documents.md)
+    DOCUMENT_ATTACH = "intake.document.attach"
+    DOCUMENT_READ = "intake.document.read"
+    RESULT_ATTACH = "intake.result.attach"
     # deadlines
     CLOCK_READ = "deadlines.clock.read"
     EXTENSION_GRANT = "deadlines.extension.grant"
@@ -100,6 +104,10 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     Operation.DOSSIER_TRANSFER: _STAFF,
     # Sending an officer's work back to be redone is a leader's or officer's review.
     Operation.DOSSIER_REWORK: _DECIDERS,
+    # The counter digitises components; attaching the signed result is the decider's.
+    Operation.DOCUMENT_ATTACH: _STAFF,
+    Operation.DOCUMENT_READ: _STAFF,
+    Operation.RESULT_ATTACH: _DECIDERS,
     Operation.CLOCK_READ: _STAFF,
     Operation.EXTENSION_GRANT: _DECIDERS,
     Operation.WORKLIST_READ: _STAFF,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -108,6 +109,9 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.bus_connected = False
+        # Paths whose routes stream their body under a cap of their own (uploads); the
+        # shared body cap leaves them alone (``BodyLimit``).
+        self.streamed_bodies: list[re.Pattern[str]] = []
         self._bus_error = "not tried yet"
         self._bus_task: asyncio.Task[None] | None = None
         self.errors: dict[type[DomainError], int] = {}
@@ -366,7 +370,9 @@ class ServiceRuntime:
         app.include_router(self.router)
         install_error_handlers(app, self.errors)
         # Around every route, so that no handler reads an oversized body whole.
-        app.add_middleware(BodyLimit, max_bytes=self.settings.max_request_bytes)
+        app.add_middleware(
+            BodyLimit, max_bytes=self.settings.max_request_bytes, streamed=self.streamed_bodies
+        )
         app.add_middleware(OpsAccess, settings=self.settings)
         # Outermost of ours, so that refusals by the two above are counted too.
         app.add_middleware(CountResponses, service=self.name)

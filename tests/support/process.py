@@ -4,11 +4,14 @@ kill it mid-work; its output appended to one log file across restarts."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
 
+from motcua.devtools.embedded import free_port
 from motcua.devtools.services import ROOT, answers_ready
+from motcua.shared.settings import KafkaSettings
 from tests.support.waiting import eventually
 
 
@@ -68,3 +71,18 @@ class ServiceProcess:
             await asyncio.wait_for(self.proc.wait(), 30)
         except TimeoutError:
             await self.kill()
+
+
+def service_env(name: str, database_url: str, kafka: KafkaSettings, **extra: str) -> dict[str, str]:
+    """The environment of ``python -m motcua.services.<name>`` on the test's database and
+    broker, on a free port, in dev mode, plus ``extra``."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
+        f"MOTCUA_{name.upper()}_PORT": str(free_port()),
+        "MOTCUA_DEV_MODE": "true",
+        "MOTCUA_LOG_FORMAT": "console",
+        **extra,
+    }

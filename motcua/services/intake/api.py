@@ -215,8 +215,7 @@ def receipt_html(w: Wiring, receipt: Receipt, *, public: bool) -> str:
         ReceiptPage(
             dossier=d,
             secret=receipt.secret,
-            center_name=w.intake.centers.name(d.center_id)
-            or w.settings.center_names.get(d.center_id, d.center_id),
+            center_name=w.center_name(d.center_id),
             lookup_url=w.settings.lookup_url,
             tz=w.intake.calendar.tz,
             applicant_name=None if public else d.applicant_name,

@@ -14,6 +14,7 @@ English. When the database is away the page says so with a 503, never a trace.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -28,6 +29,7 @@ from motcua.services.intake.schemas.requests import LookupIn
 from motcua.services.intake.schemas.responses import LookupOut
 from motcua.services.intake.usecases import Wiring, wiring
 from motcua.shared.db import UNAVAILABLE
+from motcua.shared.events.envelope import utcnow
 from motcua.shared.logging import get_logger
 from motcua.shared.web import Lang, Pages, language, page_url, read_form
 
@@ -47,7 +49,13 @@ def _lookup_page(
     request: Request, *, status: int = 200, code: str = "", **context: Any
 ) -> HTMLResponse:
     """The form, and what the last lookup found; the language switch keeps the code only."""
-    defaults: dict[str, Any] = {"state": "form", "errors": {}, "result": None, "retry_after": 0}
+    defaults: dict[str, Any] = {
+        "state": "form",
+        "errors": {},
+        "result": None,
+        "retry_after": 0,
+        "downloads": [],
+    }
     return PAGES.render(
         request,
         "lookup.html",
@@ -107,7 +115,24 @@ async def lookup_submit(request: Request, w: Deps) -> HTMLResponse:
     if found is None:
         return _lookup_page(request, status=404, state="not_found", code=code)
     view = w.views.lookup(*found)
-    return _lookup_page(request, state="found", result=_result(view, lang, w.views.tz), code=code)
+    downloads = await _downloads(request, found[0].id)
+    return _lookup_page(
+        request,
+        state="found",
+        result=_result(view, lang, w.views.tz),
+        code=code,
+        downloads=downloads,
+    )
+
+
+async def _downloads(request: Request, dossier_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The dossier's results for the page to offer, each behind a short-lived token
+    (``attachments.result_downloads``): the secret is not echoed back into the page."""
+    found = await request.app.state.attachments.result_downloads(dossier_id, utcnow())
+    return [
+        {"file_name": a.file_name, "kib": max(1, a.size // 1024), "token": token}
+        for a, token in found
+    ]
 
 
 # ------------------------------------------------------------------ formatting

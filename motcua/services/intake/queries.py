@@ -37,6 +37,19 @@ class Details:
     ticket: ServedTicket | None
 
 
+async def dossier_of_center(
+    conn: asyncpg.Connection, dossier_id: uuid.UUID, center_id: str
+) -> DossierRecord:
+    """The dossier, if it is ``center_id``'s: 404 when there is none, 403 when it is
+    another center's."""
+    record = await dossiers.get_dossier(conn, dossier_id)
+    if record is None:
+        raise NotFound("no such dossier")
+    if record.center_id != center_id:
+        raise WrongCenter(f"the dossier belongs to another center than {center_id!r}")
+    return record
+
+
 @dataclass(frozen=True)
 class Queries:
     """Every intake query."""
@@ -48,11 +61,7 @@ class Queries:
         self, conn: asyncpg.Connection, dossier_id: uuid.UUID, center_id: str
     ) -> Details:
         """A dossier as its center's clerks see it: record, history, served ticket."""
-        record = await dossiers.get_dossier(conn, dossier_id)
-        if record is None:
-            raise NotFound("no such dossier")
-        if record.center_id != center_id:
-            raise WrongCenter(f"the dossier belongs to another center than {center_id!r}")
+        record = await dossier_of_center(conn, dossier_id, center_id)
         ticket = await dossiers.served_ticket(conn, record.ticket_id) if record.ticket_id else None
         return Details(record, await dossiers.history(conn, record.id), ticket)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -60,6 +61,39 @@ class IntakeSettings(ServiceSettings):
         ge=0,
         description="Clock skew tolerated on business times; older times are backdating, "
         "which the HTTP API allows to admin tokens only",
+    )
+
+    # ------------------------------------------------- documents (docs/documents.md)
+    documents_backend: Literal["postgres", "s3"] = Field(
+        default="postgres",
+        description="Where document files are stored: in intake's database (chunk rows) "
+        "or an S3-compatible object store (the s3_* settings)",
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="S3 endpoint URL, path-style (e.g. https://s3.example.vn)"
+    )
+    s3_bucket: str = Field(default="motcua-documents", description="S3 bucket of documents")
+    s3_region: str = Field(default="us-east-1", description="S3 region the requests are signed for")
+    s3_access_key: SecretStr | None = Field(default=None, description="S3 access key id")
+    s3_secret_key: SecretStr | None = Field(default=None, description="S3 secret access key")
+    s3_prefix: str = Field(default="documents/", description="Key prefix of document objects")
+    max_document_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1024, description="Largest document file accepted"
+    )
+    max_dossier_document_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes of documents one dossier may hold (each content counted once)",
+    )
+    signing_key_dir: Path | None = Field(
+        default=None,
+        description="Directory of the centers' Ed25519 keys signing results, "
+        "<center_id>/<key_id>.pem (PKCS#8); the greatest key id signs, every one is published. "
+        "Dev mode makes up a key for a center without one",
+    )
+    verify_url: str = Field(
+        default="http://127.0.0.1:8002/verify",
+        description="The public verification page; its address is printed as a QR code on results",
     )
 
     @property

@@ -587,6 +587,13 @@ class Wiring:
     lookups: TokenBuckets
     submissions: TokenBuckets
 
+    def center_name(self, center_id: str) -> str:
+        """The center's name as citizens read it: the registry's, else the settings', else
+        its id."""
+        return self.intake.centers.name(center_id) or self.settings.center_names.get(
+            center_id, center_id
+        )
+
     async def receive_once(
         self,
         command: ReceiveDossier,

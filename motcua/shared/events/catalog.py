@@ -322,6 +322,34 @@ class DossierReturnedForRework(DossierFacts, event_type="dossier.returned_for_re
     reason: str = Field(min_length=1, max_length=2000)
 
 
+# ---------------------------------------------- dossier documents (intake owns them)
+
+
+class DossierDocumentAttached(Payload, event_type="dossier.document_attached"):
+    """A file was attached to a dossier: one of its procedure's components, or the
+    result. The file itself never travels on the bus: its hash names it in intake's
+    document store (docs/documents.md). Not a lifecycle step: the status is unchanged."""
+
+    dossier_id: uuid.UUID
+    dossier_code: str = Field(min_length=1, max_length=64)
+    kind: Literal["component", "result"]
+    component: int = Field(
+        ge=0,
+        le=50,
+        description="1-based position in the procedure's required components; 0 for the result",
+    )
+    component_name: str | None = Field(default=None, max_length=500)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(gt=0)
+    media_type: str = Field(max_length=100)
+    digitised: bool = Field(
+        default=False, description="A paper component scanned at the counter (scorecard)"
+    )
+    verification_id: uuid.UUID | None = Field(
+        default=None, description="The signed verification record of a result"
+    )
+
+
 class CommandRejected(Payload, event_type="command.rejected"):
     """A clerk-app command that intake refused; names the command and the reason."""
 
@@ -467,6 +495,7 @@ NOTIFICATION_EVENTS: tuple[type[Payload], ...] = (
     FeedbackReceived,
 )
 INTAKE_RESULT_EVENTS: tuple[type[Payload], ...] = (CommandRejected,)
+DOCUMENT_EVENTS: tuple[type[Payload], ...] = (DossierDocumentAttached,)
 
 ALL_EVENTS: tuple[type[Payload], ...] = (
     QUEUE_EVENTS + DOSSIER_EVENTS + DEADLINE_EVENTS + NOTIFICATION_EVENTS + INTAKE_RESULT_EVENTS
@@ -549,3 +578,4 @@ class CenterConfigured(CenterConfig, event_type="center.configured"):
 
 REGISTRY_EVENTS: tuple[type[Payload], ...] = (CenterConfigured,)
 ALL_EVENTS = ALL_EVENTS + REGISTRY_EVENTS
+ALL_EVENTS += DOCUMENT_EVENTS

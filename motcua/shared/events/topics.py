@@ -49,7 +49,12 @@ QUEUE = Stream(
     owner="queue",
 )
 DOSSIERS = Stream(
-    "dossier.events", 12, "dossier_id", catalog.DOSSIER_EVENTS, "Dossier lifecycle", owner="intake"
+    "dossier.events",
+    12,
+    "dossier_id",
+    catalog.DOSSIER_EVENTS + catalog.DOCUMENT_EVENTS,
+    "Dossier lifecycle",
+    owner="intake",
 )
 DEADLINES = Stream(
     "deadline.events",

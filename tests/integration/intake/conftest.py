@@ -7,16 +7,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from motcua.services.intake.app import create_app
 from motcua.services.intake.settings import IntakeSettings
 from motcua.services.intake.usecases import Wiring
 from motcua.shared.settings import DatabaseSettings, KafkaSettings
-from tests.integration.intake.support import Intake
+from tests.integration.intake.support import CENTER, Intake
 from tests.support.fixtures import database_fixture, kafka_fixture
 from tests.support.serving import serve
 
@@ -28,8 +31,26 @@ intake_kafka = kafka_fixture("package")
 
 
 @pytest.fixture(scope="package")
-def intake_settings(intake_database: str, intake_kafka: KafkaSettings) -> IntakeSettings:
+def signing_key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A center's result-signing key, as a deployment mounts it (docs/documents.md)."""
+    directory = tmp_path_factory.mktemp("signing-keys")
+    (directory / CENTER).mkdir()
+    (directory / CENTER / "2026-01.pem").write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return directory
+
+
+@pytest.fixture(scope="package")
+def intake_settings(
+    intake_database: str, intake_kafka: KafkaSettings, signing_key_dir: Path
+) -> IntakeSettings:
     return IntakeSettings(
+        signing_key_dir=signing_key_dir,
         db=DatabaseSettings(url=intake_database, pool_min=1, pool_max=10),
         kafka=intake_kafka,
         log_format="console",

@@ -44,6 +44,9 @@ intake.dossier.backdate         . . . x .
 intake.dossier.accept           x x x x .
 intake.dossier.transfer         x x x x .
 intake.dossier.rework           . x x x .
+intake.document.attach          x x x x .
+intake.document.read            x x x x .
+intake.result.attach            . x x x .
 deadlines.clock.read            x x x x .
 deadlines.extension.grant       . x x x .
 deadlines.worklist.read         x x x x .
