@@ -332,7 +332,7 @@ def _risk_rows(snap: Snapshot, lang: Lang, tz: Any) -> list[dict[str, Any]] | No
         rows.append(
             {
                 "code": a.clock.dossier_code,
-                "procedure": a.clock.procedure_code,
+                "procedure": procedure_name(snap.procedure_names, a.clock.procedure_code, lang),
                 "officer": a.clock.assignee or "–",
                 "due": f"{a.clock.due_at.astimezone(tz):%H:%M %d/%m/%Y}",
                 "due_iso": a.clock.due_at.isoformat(),

@@ -23,7 +23,11 @@ def row_labels(page: str, row_testid: str) -> dict[str, str]:
 
 
 def worklist_cells(page: str, label: str) -> list[str]:
-    return re.findall(rf'<td class="text" data-label="{label}">([^<]*)</td>', page)
+    """The cells of one column of the worklist table (the forecast's table has the same
+    columns, and names too)."""
+    worklist = page[page.index('<table data-testid="worklist"') :]
+    worklist = worklist[: worklist.index("</table>")]
+    return re.findall(rf'<td class="text" data-label="{label}">([^<]*)</td>', worklist)
 
 
 @pytest.mark.parametrize(

@@ -36,12 +36,18 @@ async def test_kiosk_offers_every_line_in_vietnamese_by_default(
     page = Page(r.text)
     assert '<html lang="vi">' in r.text
     assert "Tư pháp – Hộ tịch" in page.one("line-justice").text
-    assert [e.attrs["data-testid"] for e in page.found if e.tag == "button"] == [
+    buttons = [e.attrs["data-testid"] for e in page.found if e.tag == "button"]
+    assert [b for b in buttons if b.startswith("line-")] == [
         "line-justice",
         "line-land",
         "line-business",
         "line-labour",
         "line-other",
+    ]
+    # Beside the lines: a booking's check-in and a remote ticket's arrival, nothing else.
+    assert [b for b in buttons if not b.startswith("line-")] == [
+        "checkin-submit",
+        "arrival-submit",
     ]
     assert page.one("line-waiting-justice").text.startswith("0 người đang chờ")
     assert page.one("lang-switch").attrs["href"] == f"/kiosk?center={center}&lang=en"
