@@ -21,20 +21,21 @@ from typing import Any
 from motcua.devtools import bus
 from motcua.devtools.stack import CENTER, token
 from motcua.shared.events import catalog
+from motcua.shared.events.access import READS, WRITERS
 from motcua.shared.events.envelope import MAX_EVENT_BYTES, Payload, new_event
 from motcua.shared.events.topics import INTAKE_COMMANDS, INTAKE_RESULTS, STREAMS, Stream
 from motcua.shared.settings import KafkaSettings
 
 FAR = "0001-01-01T00:00:00+07:00"  # no such instant once converted to UTC
 
-# What each consumer is called in the DLQ headers, by the group that reads a stream.
+# What each consumer is called in the DLQ headers, by the group that reads a stream: the
+# services that read it (the bus grants, access.READS). Intake answers a bad command with
+# command.rejected instead of dead-lettering it; the clerk apps are not ours.
 CONSUMERS: dict[str, tuple[str, ...]] = {
-    "queue.events": ("intake", "notify"),
-    "dossier.events": ("deadlines", "notify"),
-    "deadline.events": ("notify",),
-    "notification.events": (),
-    "intake.commands": (),  # answered with command.rejected, not dead-lettered
-    "intake.results": (),
+    s.name: ()
+    if s is INTAKE_COMMANDS
+    else tuple(o for o in WRITERS if o != "clerk-apps" and s in READS[o])
+    for s in STREAMS
 }
 
 
@@ -65,6 +66,15 @@ def _sample(stream: Stream) -> dict[str, Any]:
         ),
         "notification.events": catalog.FeedbackReceived(dossier_id=dossier, rating=3),
         "intake.results": catalog.CommandRejected(command_id="poison", reason="poison"),
+        "registry.events": catalog.CenterConfigured(
+            center_id=CENTER,
+            name="Poison",
+            name_en="Poison",
+            code="PZ",
+            lines=[catalog.CenterLine(code="other", prefix="Z")],
+            counters=[catalog.CenterCounter(counter_id="Z1", name="Z1", line_codes=["other"])],
+            revision=1,
+        ),
     }
     payload = samples[stream.name]
     event = new_event(payload, center_id=CENTER, producer="chaos")

@@ -26,7 +26,7 @@ from motcua.shared.bus.kafka import takes_idempotence
 from motcua.shared.crypto import seal
 from motcua.shared.events import catalog
 from motcua.shared.events.envelope import new_event
-from motcua.shared.events.topics import DEADLINES, DOSSIERS
+from motcua.shared.events.topics import DEADLINES, DOSSIERS, STREAMS
 from tests.support.chaos_stack import stack_fixture
 from tests.support.waiting import eventually
 
@@ -90,11 +90,14 @@ async def test_poison_on_every_topic_lands_in_the_dlqs_and_the_flow_continues(
     assert outcome.poison is not None
     assert stack.kafka is not None
     by_stream = {a.topic.removeprefix(stack.kafka.topic_prefix): a for a in outcome.poison}
-    assert len(by_stream) == 6  # every topic
+    assert set(by_stream) == {s.name for s in STREAMS}  # every topic
     queue = by_stream["queue.events"]
-    assert queue.consumers == ("intake", "notify")
+    assert queue.consumers == ("intake", "deadlines", "notify")
     assert queue.malformed > 0
-    assert queue.expected_dead_letters == 2 * queue.malformed  # one copy per consumer group
+    assert queue.expected_dead_letters == 3 * queue.malformed  # one copy per consumer group
+    registry = by_stream["registry.events"]
+    assert registry.consumers == ("queue", "intake", "deadlines")
+    assert registry.dead_lettered == 3 * registry.malformed > 0
     for account in outcome.poison:
         assert account.dead_lettered == account.expected_dead_letters, account.misplaced
         assert not account.misplaced, account.misplaced
