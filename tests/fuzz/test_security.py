@@ -46,6 +46,31 @@ PUBLIC = {
     ("notify", "POST", "/inbound/sms"): "the SMS gateway, by its shared secret",
     ("notify", "POST", "/optout/{token}"): "the opt-out page of a message's link",
     ("notify", "POST", "/feedback/{token}"): "the rating page of a message's link",
+    ("queue", "POST", "/centers/{center_id}/appointments"): "a citizen books a slot",
+    ("queue", "POST", "/centers/{center_id}/appointments/{code}/cancel"): (
+        "the booking's holder, by its code"
+    ),
+    ("queue", "POST", "/centers/{center_id}/appointments/{code}/check-in"): (
+        "the kiosk checks a booking in by its code"
+    ),
+    ("queue", "POST", "/centers/{center_id}/appointments/{code}/reschedule"): (
+        "the booking's holder, by its code"
+    ),
+    ("queue", "POST", "/centers/{center_id}/remote-tickets"): (
+        "a number for today from a phone, inside the opening window and limits"
+    ),
+    ("queue", "POST", "/centers/{center_id}/tickets/{lookup_code}/arrival"): (
+        "arrival confirmed by the door's code of the day"
+    ),
+    (
+        "intake",
+        "POST",
+        "/v1/public/documents",
+    ): "the citizen lists a dossier.s files, by code + secret",
+    ("intake", "POST", "/v1/public/documents/{sha256}"): (
+        "the citizen downloads a file of the dossier, by code + secret"
+    ),
+    ("intake", "POST", "/v1/public/verify"): "anyone checks a result file against its record",
 }
 EXAMPLES = 6
 

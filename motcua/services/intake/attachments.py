@@ -103,10 +103,12 @@ class Attachments:
     ) -> Outcome:
         """Store ``upload`` and attach it to the dossier; refused with nothing stored
         when the dossier, component, size or type is wrong."""
-        self.limits.check_declared(upload.size)
-        assert upload.size is not None
         async with self.runtime.unit_of_work() as conn:  # checks before reading a byte
+            # Whose dossier first: a caller of another center learns nothing more about
+            # the upload than that the dossier is not theirs.
             record = await dossier_of_center(conn, dossier_id, center_id)
+            self.limits.check_declared(upload.size)
+            assert upload.size is not None
             name = self._component_name(record, kind, component)
             if kind == "result":
                 self._check_resolved(record)
