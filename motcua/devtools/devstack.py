@@ -102,7 +102,9 @@ class DevStack:
     port_offset: int = 0
     simulate: bool = False
     speed: float = 60.0
-    ready_timeout: float = 60.0
+    # Five services, each migrating its schema and joining its consumer groups, on two
+    # busy cores can take over a minute; a newcomer's first `make run` must not give up.
+    ready_timeout: float = 180.0
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     pg: EmbeddedPostgres | None = None
     broker: EmbeddedKafka | ApacheKafka | None = None
