@@ -18,8 +18,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from motcua.services.intake.domain import StatusInfo, StatusList, Step
-from motcua.shared.calendar import TimeLimit, TimeUnit
-from motcua.shared.events.catalog import TimeLimitSnapshot
+from motcua.shared.calendar import TimeLimit
+from motcua.shared.events.catalog import (
+    ProcedureConfig,
+    ProcedureFee,
+    ProcedureText,
+    ProcedureTimeLimit,
+    TimeLimitSnapshot,
+)
 from motcua.shared.reference.documents import Label, ReferenceDataError
 from motcua.shared.reference.lines import service_lines
 from motcua.shared.reference.statuses import portal_statuses
@@ -36,23 +42,25 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(_Model):
+# The procedure's shape is the registry's contract (``motcua.shared.events.catalog``), so
+# that the packaged file, the registry's files and the ``procedure.configured`` event
+# are one definition. These subclasses only make the packaged file strict (an unknown
+# field is a typo, refused at start) and add intake's own reading of the time limit.
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(ProcedureText):
     """A text in Vietnamese and English."""
 
-    vi: str = Field(min_length=1, max_length=500)
-    en: str = Field(min_length=1, max_length=500)
+    model_config = _STRICT
 
 
-class Fee(_Model):
-    amount_vnd: int | None = Field(ge=0, description="Base amount; null when set elsewhere")
-    vi: str = Field(max_length=500)
-    en: str = Field(max_length=500)
+class Fee(ProcedureFee):
+    model_config = _STRICT
 
 
-class TimeLimitSpec(_Model):
-    amount: int = Field(ge=0, le=1000)
-    unit: TimeUnit
-    rollover: bool = False
+class TimeLimitSpec(ProcedureTimeLimit):
+    model_config = _STRICT
 
     def limit(self) -> TimeLimit:
         return TimeLimit(self.amount, self.unit, self.rollover)
@@ -61,16 +69,15 @@ class TimeLimitSpec(_Model):
         return TimeLimitSnapshot(amount=self.amount, unit=self.unit.value, rollover=self.rollover)
 
 
-class Procedure(_Model):
+class Procedure(ProcedureConfig):
     """One administrative procedure as the center offers it."""
 
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9.-]*$")
+    model_config = _STRICT
+
     name: Text
-    line_code: str = Field(min_length=1, max_length=32)
     time_limit: TimeLimitSpec
-    required_documents: list[Text] = Field(default_factory=list, max_length=50)
+    required_documents: tuple[Text, ...] = Field(default=(), max_length=50)
     fee: Fee
-    legal_basis: str | None = Field(default=None, max_length=500)
 
 
 class Catalog(_Model):
