@@ -80,6 +80,15 @@ class Procedure(ProcedureConfig):
     fee: Fee
 
 
+def as_procedure(config: ProcedureConfig) -> Procedure:
+    """A procedure from the registry, as intake's catalog holds one. The event tolerates
+    fields a newer registry may add; intake keeps the ones it knows."""
+    return Procedure.model_validate(config.model_dump(include=_FIELDS))
+
+
+_FIELDS = set(ProcedureConfig.model_fields)
+
+
 class Catalog(_Model):
     """Every procedure the center offers, by code.
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from motcua.services.intake.catalog import Procedure, load_catalog
+from motcua.services.intake.catalog import Procedure, as_procedure, load_catalog
 from motcua.shared.calendar import TimeUnit
 from motcua.shared.events.catalog import ProcedureConfig, ProcedureConfigured
 from motcua.shared.events.topics import REGISTRY, stream_of
+from motcua.shared.procedures import ProcedureBook
 
 
 def _first() -> Procedure:
@@ -62,3 +63,37 @@ def test_the_contract_names_a_bad_field(field: str, value: object) -> None:
     body = {**_first().model_dump(mode="json"), field: value}
     with pytest.raises(ValidationError, match=field):
         ProcedureConfig.model_validate(body)
+
+
+def _configured(revision: int, **change: object) -> ProcedureConfigured:
+    body = {**_first().model_dump(mode="json"), **change, "revision": revision}
+    return ProcedureConfigured.model_validate(body)
+
+
+def test_the_book_holds_only_newer_revisions() -> None:
+    book = ProcedureBook()
+    code = _first().code
+    assert book.get(code) is None
+    assert book.remember(_configured(2, legal_basis="second"))
+    assert not book.remember(_configured(1, legal_basis="first"))  # late
+    assert not book.remember(_configured(2, legal_basis="again"))  # duplicate
+    held = book.get(code)
+    assert held is not None
+    assert (held.revision, held.legal_basis) == (2, "second")
+    assert book.remember(_configured(3, legal_basis="third"))
+    assert len(book) == 1
+
+
+def test_intake_takes_the_registrys_version_of_a_known_field_set() -> None:
+    configured = ProcedureConfigured.model_validate(
+        {
+            **_configured(4, time_limit={"amount": 9, "unit": "working_hours"}).model_dump(
+                mode="json"
+            ),
+            "later_field": "ignored",
+        }
+    )
+    procedure = as_procedure(configured)
+    assert isinstance(procedure, Procedure)
+    assert procedure.time_limit.limit().amount == 9
+    assert procedure.time_limit.unit is TimeUnit.WORKING_HOURS
