@@ -19,13 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from motcua.services.intake.domain import StatusInfo, StatusList, Step
 from motcua.shared.calendar import TimeLimit
-from motcua.shared.events.catalog import (
-    ProcedureConfig,
-    ProcedureFee,
-    ProcedureText,
-    ProcedureTimeLimit,
-    TimeLimitSnapshot,
-)
+from motcua.shared.events.catalog import ProcedureConfig, TimeLimitSnapshot
+from motcua.shared.procedure_documents import Fee as Fee
+from motcua.shared.procedure_documents import ProcedureDocument, TimeLimitDocument
+from motcua.shared.procedure_documents import Text as Text
 from motcua.shared.reference.documents import Label, ReferenceDataError
 from motcua.shared.reference.lines import service_lines
 from motcua.shared.reference.statuses import portal_statuses
@@ -42,26 +39,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# The procedure's shape is the registry's contract (``motcua.shared.events.catalog``), so
-# that the packaged file, the registry's files and the ``procedure.configured`` event
-# are one definition. These subclasses only make the packaged file strict (an unknown
-# field is a typo, refused at start) and add intake's own reading of the time limit.
-_STRICT = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(ProcedureText):
-    """A text in Vietnamese and English."""
-
-    model_config = _STRICT
-
-
-class Fee(ProcedureFee):
-    model_config = _STRICT
-
-
-class TimeLimitSpec(ProcedureTimeLimit):
-    model_config = _STRICT
-
+# The procedure's shape is the registry's contract (``motcua.shared.events.catalog``) made
+# strict for files (``motcua.shared.procedure_documents``), so that the packaged file, the
+# registry's files and the ``procedure.configured`` event are one definition. Intake adds
+# only its own reading of the time limit.
+class TimeLimitSpec(TimeLimitDocument):
     def limit(self) -> TimeLimit:
         return TimeLimit(self.amount, self.unit, self.rollover)
 
@@ -69,15 +51,10 @@ class TimeLimitSpec(ProcedureTimeLimit):
         return TimeLimitSnapshot(amount=self.amount, unit=self.unit.value, rollover=self.rollover)
 
 
-class Procedure(ProcedureConfig):
+class Procedure(ProcedureDocument):
     """One administrative procedure as the center offers it."""
 
-    model_config = _STRICT
-
-    name: Text
     time_limit: TimeLimitSpec
-    required_documents: tuple[Text, ...] = Field(default=(), max_length=50)
-    fee: Fee
 
 
 def as_procedure(config: ProcedureConfig) -> Procedure:

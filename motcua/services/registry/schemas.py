@@ -20,11 +20,8 @@ from motcua.shared.events.catalog import (
     CenterConfig,
     CenterCounter,
     CenterLine,
-    ProcedureConfig,
-    ProcedureFee,
-    ProcedureText,
-    ProcedureTimeLimit,
 )
+from motcua.shared.procedure_documents import ProcedureDocument
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -56,27 +53,7 @@ class CenterDocument(CenterConfig):
     calendar: CalendarDocument = Field(default_factory=CalendarDocument)
 
 
-class TextDocument(ProcedureText):
-    model_config = _STRICT
-
-
-class FeeDocument(ProcedureFee):
-    model_config = _STRICT
-
-
-class TimeLimitDocument(ProcedureTimeLimit):
-    model_config = _STRICT
-
-
-class ProcedureDocument(ProcedureConfig):
-    """One procedure, whole: an item of ``procedures.json`` and what ``PUT`` takes."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, title="Procedure")
-
-    name: TextDocument
-    time_limit: TimeLimitDocument
-    required_documents: tuple[TextDocument, ...] = Field(default=(), max_length=50)
-    fee: FeeDocument
+__all__ = ["ProcedureDocument"]  # the registry's procedure document is the shared one
 
 
 class ProcedureCatalogDocument(BaseModel):
