@@ -169,6 +169,10 @@ class ProcedureRevision:
     before: Mapping[str, Any] | None
     after: Mapping[str, Any]
 
+    def row(self) -> tuple[str, int, Mapping[str, Any] | None, Mapping[str, Any]]:
+        """(key, revision, before, after): what the versioned tables store."""
+        return self.code, self.revision, self.before, self.after
+
     def event_payload(self) -> ProcedureConfigured:
         return ProcedureConfigured.model_validate({**self.after, "revision": self.revision})
 

@@ -17,10 +17,12 @@ from motcua.services.registry import domain, repository
 from motcua.services.registry.errors import NotFound
 from motcua.services.registry.files import CenterFile
 from motcua.services.registry.repository import (
+    PROCEDURES,
     AuditEntry,
     ProcedureAuditEntry,
     StoredCenter,
     StoredProcedure,
+    versioned,
 )
 from motcua.services.registry.schemas import CenterDocument, ProcedureDocument
 from motcua.shared.bus import outbox
@@ -234,7 +236,7 @@ class Registry:
         """Check, then record a change of one procedure on ``conn``: its new revision,
         audit row and ``procedure.configured`` event together, or nothing."""
         domain.check_procedure(document, lines)
-        stored = await repository.lock_procedure(conn, document.code)
+        stored = await versioned.lock(conn, PROCEDURES, document.code, StoredProcedure, lock=True)
         current = (stored.revision, stored.document) if stored else None
         change = domain.plan_procedure(
             document.code,
@@ -246,9 +248,9 @@ class Registry:
         if change is None:
             assert stored is not None
             return ProcedureOutcome(document.code, stored.revision, changed=False)
-        await repository.save_procedure(conn, change)
-        await repository.insert_procedure_audit(
-            conn, change, actor=actor.name, role=actor.role, reason=reason
+        await versioned.save(conn, PROCEDURES, *change.row())
+        await versioned.insert_audit(
+            conn, PROCEDURES, *change.row(), actor=actor.name, role=actor.role, reason=reason
         )
         await outbox.add(
             conn, new_event(change.event_payload(), center_id=CATALOG_KEY, producer=PRODUCER)
@@ -266,7 +268,7 @@ class Registry:
     ) -> ProcedureOutcome:
         """Retire the procedure: no new filings; dossiers received keep their snapshot."""
         async with self.db.unit_of_work() as conn:
-            stored = await repository.lock_procedure(conn, code)
+            stored = await versioned.lock(conn, PROCEDURES, code, StoredProcedure, lock=True)
             if stored is None:
                 raise NotFound(code, "procedure")
             document = ProcedureDocument.model_validate({**stored.document, "active": False})
@@ -312,19 +314,21 @@ class Registry:
 
     async def procedure(self, code: str) -> StoredProcedure:
         async with self.db.unit_of_work(readonly=True) as conn:
-            stored = await repository.lock_procedure(conn, code, lock=False)
+            stored = await versioned.lock(conn, PROCEDURES, code, StoredProcedure, lock=False)
         if stored is None:
             raise NotFound(code, "procedure")
         return stored
 
     async def procedures(self) -> list[StoredProcedure]:
         async with self.db.unit_of_work(readonly=True) as conn:
-            return await repository.list_procedures(conn)
+            return await versioned.list_all(conn, PROCEDURES, StoredProcedure)
 
     async def procedure_audit(
         self, code: str, *, before: int | None, limit: int
     ) -> list[ProcedureAuditEntry]:
         async with self.db.unit_of_work(readonly=True) as conn:
-            if await repository.lock_procedure(conn, code, lock=False) is None:
+            if await versioned.lock(conn, PROCEDURES, code, StoredProcedure, lock=False) is None:
                 raise NotFound(code, "procedure")
-            return await repository.procedure_audit_page(conn, code, before=before, limit=limit)
+            return await versioned.audit_page(
+                conn, PROCEDURES, code, ProcedureAuditEntry, before=before, limit=limit
+            )

@@ -13,29 +13,18 @@ from motcua.services.registry.repository.centers import (
     lock_center,
     save_center,
 )
-from motcua.services.registry.repository.procedures import (
-    ProcedureAuditEntry,
-    StoredProcedure,
-    insert_procedure_audit,
-    list_procedures,
-    lock_procedure,
-    procedure_audit_page,
-    save_procedure,
-)
+from motcua.services.registry.repository.procedures import ProcedureAuditEntry, StoredProcedure
+from motcua.services.registry.repository.versioned import PROCEDURES
 
 __all__ = [
+    "PROCEDURES",
     "AuditEntry",
     "ProcedureAuditEntry",
     "StoredCenter",
     "StoredProcedure",
     "audit_page",
     "insert_audit",
-    "insert_procedure_audit",
     "list_centers",
-    "list_procedures",
     "lock_center",
-    "lock_procedure",
-    "procedure_audit_page",
     "save_center",
-    "save_procedure",
 ]
