@@ -27,6 +27,7 @@ from collections.abc import Mapping
 
 import asyncpg
 
+from motcua.shared.centers import keep_reloaded
 from motcua.shared.events.catalog import ProcedureConfigured
 from motcua.shared.events.envelope import Envelope
 from motcua.shared.logging import get_logger
@@ -116,13 +117,4 @@ def follow_procedures(
         log.info("registry.procedure_applied", code=config.code, revision=config.revision)
 
     runtime.consumer.on(ProcedureConfigured, on_procedure_configured)
-
-    async def load(rt: ServiceRuntime) -> None:
-        async with rt.read() as conn:
-            await book.reload(conn)
-
-    async def reload(conn: asyncpg.Connection) -> None:
-        await book.reload(conn)
-
-    runtime.on_startup.append(load)
-    runtime.every(reload_seconds, reload, "registry-procedures")
+    keep_reloaded(runtime, book.reload, reload_seconds, "registry-procedures")
