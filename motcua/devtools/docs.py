@@ -49,6 +49,9 @@ def render_all() -> dict[Path, str]:
         )
         out[DOCS / "openapi" / f"{svc.name}.json"] = _dump(app.openapi())
     out[DOCS / "schemas" / "registry" / "center.schema.json"] = _dump(_registry_schema())
+    out[DOCS / "schemas" / "registry" / "procedures.schema.json"] = _dump(
+        _registry_schema("ProcedureCatalogDocument")
+    )
     roles = roles_markdown()
     out[DOCS / "security" / "roles.md"] = roles
     out[DOCS / "security.md"] = security_page(roles)
@@ -74,12 +77,13 @@ def security_page(roles: str) -> str:
     return "\n\n".join(page) + "\n"
 
 
-def _registry_schema() -> dict[str, Any]:
-    """The JSON Schema of a center file of the registry (``MOTCUA_REGISTRY_DIR``)."""
+def _registry_schema(model: str = "CenterDocument") -> dict[str, Any]:
+    """The JSON Schema of a file of the registry (``MOTCUA_REGISTRY_DIR``): a center's, or
+    the procedure catalog's."""
     import importlib
 
     schemas = importlib.import_module("motcua.services.registry.schemas")
-    schema: dict[str, Any] = schemas.CenterDocument.model_json_schema()
+    schema: dict[str, Any] = getattr(schemas, model).model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 

@@ -171,13 +171,24 @@ def follow(
         log.info("registry.center_applied", center_id=config.center_id, revision=config.revision)
 
     runtime.consumer.on(CenterConfigured, on_center_configured)
+    keep_reloaded(runtime, book.reload, reload_seconds, "registry-centers")
+
+
+def keep_reloaded(
+    runtime: ServiceRuntime,
+    reload: Callable[[asyncpg.Connection], Awaitable[int]],
+    every: float,
+    name: str,
+) -> None:
+    """Load a book from its table at start, then reload it every ``every`` seconds (the
+    consumer group hands each event to one instance only; the others read the table)."""
 
     async def load(rt: ServiceRuntime) -> None:
         async with rt.read() as conn:
-            await book.reload(conn)
+            await reload(conn)
 
-    async def reload(conn: asyncpg.Connection) -> None:
-        await book.reload(conn)
+    async def again(conn: asyncpg.Connection) -> None:
+        await reload(conn)
 
     runtime.on_startup.append(load)
-    runtime.every(reload_seconds, reload, "registry-centers")
+    runtime.every(every, again, name)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from motcua.devtools.services import ROOT
-from motcua.services.registry.files import load_folder
+from motcua.services.registry.files import load_folder, load_registry
 
 K8S = ROOT / "deploy" / "k8s"
 KUSTOMIZATIONS = [K8S / "base", K8S / "overlays" / "production"]
@@ -35,3 +35,14 @@ def test_the_mounted_center_files_are_valid_and_all_listed(kustomization: Path) 
 def test_the_base_sample_is_the_packaged_one() -> None:
     packaged = ROOT / "motcua" / "services" / "registry" / "data" / "nam-cuong.json"
     assert (K8S / "base" / "registry" / "nam-cuong.json").read_bytes() == packaged.read_bytes()
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS, ids=lambda p: p.name)
+def test_the_mounted_procedure_catalog_is_valid(kustomization: Path) -> None:
+    files = load_registry(kustomization / "registry")
+    assert files.procedures, kustomization
+
+
+def test_the_base_catalog_is_the_packaged_one() -> None:
+    packaged = ROOT / "motcua" / "services" / "registry" / "data" / "procedures.json"
+    assert (K8S / "base" / "registry" / "procedures.json").read_bytes() == packaged.read_bytes()

@@ -29,6 +29,7 @@ async def test_applies_in_order_once_into_its_own_schema(
         "plumbing/0002_inbox_processed_at",
         "plumbing/0003_outbox_journal",
         "plumbing/0004_registry_centers",
+        "plumbing/0005_registry_procedures",
     ]
     assert [m.version for m in plan] == [*plumbing, "0001_a", "0002_b"]
     first = await migrations.apply(db, "svc", plan)

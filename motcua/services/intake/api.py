@@ -104,13 +104,14 @@ Reviewer = Annotated[Principal, allowed(Operation.DOSSIER_REWORK)]
 
 @router.get("/procedures", tags=["catalog"])
 async def list_procedures(w: Deps) -> list[Procedure]:
-    """The procedure catalog: names, service line, time limit, documents, fee."""
-    return w.intake.catalog.procedures
+    """The procedure catalog: names, service line, time limit, documents, fee, as the
+    registry last configured each (retired ones with ``active`` false)."""
+    return w.intake.current_catalog()
 
 
 @router.get("/procedures/{code}", tags=["catalog"])
 async def get_procedure(code: str, w: Deps) -> Procedure:
-    found = w.intake.catalog.get(code)
+    found = w.intake.current_procedure(code)
     if found is None:
         raise HTTPException(404, f"unknown procedure {code!r}")
     return found

@@ -18,8 +18,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from motcua.services.intake.domain import StatusInfo, StatusList, Step
-from motcua.shared.calendar import TimeLimit, TimeUnit
-from motcua.shared.events.catalog import TimeLimitSnapshot
+from motcua.shared.calendar import TimeLimit
+from motcua.shared.events.catalog import ProcedureConfig, TimeLimitSnapshot
+from motcua.shared.procedure_documents import Fee as Fee
+from motcua.shared.procedure_documents import ProcedureDocument, TimeLimitDocument
+from motcua.shared.procedure_documents import Text as Text
 from motcua.shared.reference.documents import Label, ReferenceDataError
 from motcua.shared.reference.lines import service_lines
 from motcua.shared.reference.statuses import portal_statuses
@@ -36,24 +39,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(_Model):
-    """A text in Vietnamese and English."""
-
-    vi: str = Field(min_length=1, max_length=500)
-    en: str = Field(min_length=1, max_length=500)
-
-
-class Fee(_Model):
-    amount_vnd: int | None = Field(ge=0, description="Base amount; null when set elsewhere")
-    vi: str = Field(max_length=500)
-    en: str = Field(max_length=500)
-
-
-class TimeLimitSpec(_Model):
-    amount: int = Field(ge=0, le=1000)
-    unit: TimeUnit
-    rollover: bool = False
-
+# The procedure's shape is the registry's contract (``motcua.shared.events.catalog``) made
+# strict for files (``motcua.shared.procedure_documents``), so that the packaged file, the
+# registry's files and the ``procedure.configured`` event are one definition. Intake adds
+# only its own reading of the time limit.
+class TimeLimitSpec(TimeLimitDocument):
     def limit(self) -> TimeLimit:
         return TimeLimit(self.amount, self.unit, self.rollover)
 
@@ -61,16 +51,19 @@ class TimeLimitSpec(_Model):
         return TimeLimitSnapshot(amount=self.amount, unit=self.unit.value, rollover=self.rollover)
 
 
-class Procedure(_Model):
+class Procedure(ProcedureDocument):
     """One administrative procedure as the center offers it."""
 
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9.-]*$")
-    name: Text
-    line_code: str = Field(min_length=1, max_length=32)
     time_limit: TimeLimitSpec
-    required_documents: list[Text] = Field(default_factory=list, max_length=50)
-    fee: Fee
-    legal_basis: str | None = Field(default=None, max_length=500)
+
+
+def as_procedure(config: ProcedureConfig) -> Procedure:
+    """A procedure from the registry, as intake's catalog holds one. The event tolerates
+    fields a newer registry may add; intake keeps the ones it knows."""
+    return Procedure.model_validate(config.model_dump(include=_FIELDS))
+
+
+_FIELDS = set(ProcedureConfig.model_fields)
 
 
 class Catalog(_Model):

@@ -33,6 +33,11 @@ class UnknownProcedure(InvalidInput):
     """The procedure code is not in the catalog."""
 
 
+class RetiredProcedure(InvalidInput):
+    """The registry retired the procedure: it can no longer be filed (dossiers already
+    received keep the procedure as it stood)."""
+
+
 class NotFound(IntakeError):
     """No such dossier."""
 

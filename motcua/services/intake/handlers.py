@@ -36,6 +36,7 @@ from motcua.shared.events.catalog import (
 from motcua.shared.events.commands import ALL_COMMANDS, Command, CommandData
 from motcua.shared.events.envelope import Envelope
 from motcua.shared.events.topics import DEADLINES, INTAKE_COMMANDS, QUEUE, REGISTRY
+from motcua.shared.procedures import follow_procedures
 from motcua.shared.runtime import ServiceRuntime
 
 
@@ -53,6 +54,9 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
     runtime.consumer.on(DeadlineUpdated, follow_clock)
     # The center registry: names, codes and calendars, followed without a restart.
     follow(runtime, intake.centers)
+    # The procedure catalog too: a changed time limit or a retired procedure holds for
+    # the next receipt, without a restart.
+    follow_procedures(runtime, intake.procedures)
     runtime.consume(QUEUE, DEADLINES, REGISTRY)
 
     async def apply(

@@ -22,12 +22,13 @@ import asyncpg
 from fastapi import Request
 
 from motcua.services.intake import domain
-from motcua.services.intake.catalog import Catalog, Procedure, StatusBook
+from motcua.services.intake.catalog import Catalog, Procedure, StatusBook, as_procedure
 from motcua.services.intake.domain import Lifecycle, Op
 from motcua.services.intake.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RetiredProcedure,
     UnknownProcedure,
     WrongCenter,
 )
@@ -84,6 +85,7 @@ from motcua.shared.events.commands import (
 from motcua.shared.events.envelope import Envelope, Payload, new_event, ticket_correlation
 from motcua.shared.logging import get_logger
 from motcua.shared.policy import COMMAND_OPERATIONS, Operation, allows
+from motcua.shared.procedures import ProcedureBook
 from motcua.shared.ratelimit import TokenBuckets
 from motcua.shared.runtime import ServiceRuntime
 
@@ -146,6 +148,9 @@ class Intake:
     centers: CenterBook = field(default_factory=CenterBook)
     """What the center registry says of each center (name, code, calendar); until a
     center's first ``center.configured`` arrives, the settings and the national calendar."""
+    procedures: ProcedureBook = field(default_factory=ProcedureBook)
+    """What the registry says of each procedure; until a procedure's first
+    ``procedure.configured`` arrives, the packaged ``catalog``."""
 
     # ------------------------------------------------------------ authority
 
@@ -175,10 +180,32 @@ class Intake:
     # ------------------------------------------------------------ receive
 
     def procedure(self, code: str) -> Procedure:
-        found = self.catalog.get(code)
+        """The procedure a new dossier is filed under, as the registry last configured
+        it (the packaged catalog before that); a retired one is refused."""
+        found = self.current_procedure(code)
         if found is None:
             raise UnknownProcedure(f"unknown procedure {code!r}", field="procedure_code")
+        if not found.active:
+            raise RetiredProcedure(
+                f"procedure {code!r} is retired: it can no longer be filed",
+                field="procedure_code",
+            )
         return found
+
+    def current_procedure(self, code: str) -> Procedure | None:
+        """The registry's version of the procedure, else the packaged one (retired ones
+        included: the catalog pages show them as such)."""
+        configured = self.procedures.get(code)
+        if configured is None:
+            return self.catalog.get(code)
+        return as_procedure(configured)
+
+    def current_catalog(self) -> list[Procedure]:
+        """Every procedure, the registry's version where it has one: the packaged ones in
+        the file's order, then those only the registry has, by code."""
+        packaged = [p.code for p in self.catalog.procedures]
+        added = sorted(set(self.procedures.procedures) - set(packaged))
+        return [p for code in packaged + added if (p := self.current_procedure(code)) is not None]
 
     def calendar_of(self, center_id: str) -> WorkingCalendar:
         """The center's working calendar: the registry's, the one deadlines' clock runs

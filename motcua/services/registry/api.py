@@ -2,7 +2,9 @@
 
 Who may call what (``motcua.shared.policy``): any staff token or the province reads the
 centers; an ``admin`` token changes or retires its own center only (the token's center);
-the audit of a center is read by that center's admin or by the province. A change names
+the audit of a center is read by that center's admin or by the province. The procedure
+catalog is the province's: the same readers read it, any ``admin`` changes or retires a
+procedure (the audit names who), and an admin or the province reads its audit. A change names
 the revision it was read at in ``If-Match`` (the ``ETag`` of ``GET``): a stale one is
 refused with 409, and changing an existing center without one with 428.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from motcua.services.registry.errors import Invalid
 from motcua.services.registry.schemas import (
@@ -21,9 +23,14 @@ from motcua.services.registry.schemas import (
     CenterOut,
     CenterSummaryOut,
     ChangeOut,
+    ProcedureAuditPageOut,
+    ProcedureChangeOut,
+    ProcedureDocument,
+    ProcedureOut,
+    ProcedureSummaryOut,
     RetireIn,
 )
-from motcua.services.registry.usecases import Actor, Outcome, Registry
+from motcua.services.registry.usecases import Actor, Outcome, ProcedureOutcome, Registry
 from motcua.shared.auth import Principal
 from motcua.shared.policy import Operation, allowed
 from motcua.shared.runtime import from_app_state
@@ -167,6 +174,110 @@ async def get_audit(
         principal.require_center(center_id)
     entries = await registry.audit(center_id, before=before, limit=limit)
     return AuditPageOut(
+        entries=entries,
+        next_before=entries[-1].id if len(entries) == limit else None,
+    )
+
+
+# ------------------------------------------------------------------ procedures
+
+ProcedureCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9.-]*$")]
+
+
+def _procedure_change(outcome: ProcedureOutcome, response: Response) -> ProcedureChangeOut:
+    response.headers["ETag"] = etag(outcome.revision)
+    return ProcedureChangeOut(code=outcome.code, revision=outcome.revision, changed=outcome.changed)
+
+
+@router.get("/procedures", response_model=list[ProcedureSummaryOut])
+async def list_procedures(registry: Service, principal: Reader) -> list[ProcedureSummaryOut]:
+    """Every procedure of the catalog, retired ones included (``active`` false)."""
+    del principal
+    return [
+        ProcedureSummaryOut(
+            code=p.code,
+            name=p.document["name"]["vi"],
+            line_code=p.document["line_code"],
+            active=p.document.get("active", True),
+            revision=p.revision,
+            updated_at=p.updated_at,
+        )
+        for p in await registry.procedures()
+    ]
+
+
+@router.get("/procedures/{code}", response_model=ProcedureOut)
+async def get_procedure(
+    code: ProcedureCode, registry: Service, principal: Reader, response: Response
+) -> ProcedureOut:
+    """The procedure's current document; its ``ETag`` is the revision to send back."""
+    del principal
+    stored = await registry.procedure(code)
+    response.headers["ETag"] = etag(stored.revision)
+    return ProcedureOut(
+        code=stored.code,
+        revision=stored.revision,
+        updated_at=stored.updated_at,
+        document=stored.document,
+    )
+
+
+@router.put("/procedures/{code}", response_model=ProcedureChangeOut)
+async def put_procedure(
+    code: ProcedureCode,
+    body: ProcedureDocument,
+    registry: Service,
+    principal: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+    reason: Annotated[str | None, Query(max_length=500, description="Kept in the audit")] = None,
+) -> ProcedureChangeOut:
+    """Create the procedure or replace it whole. One transaction: the new revision, its
+    audit row and its ``procedure.configured`` event. Replacing an existing procedure
+    needs ``If-Match`` (428 without, 409 when stale); an equal document changes nothing."""
+    if body.code != code:
+        raise Invalid(("code",), f"the document is for {body.code!r}, not {code!r}")
+    outcome = await registry.put_procedure(
+        body,
+        actor=Actor(principal.subject, principal.role),
+        expected=revision_of(if_match),
+        reason=reason,
+    )
+    return _procedure_change(outcome, response)
+
+
+@router.post("/procedures/{code}/retire", response_model=ProcedureChangeOut)
+async def retire_procedure(
+    code: ProcedureCode,
+    body: RetireIn,
+    registry: Service,
+    principal: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ProcedureChangeOut:
+    """Retire the procedure: a new revision with ``active`` false, audited and published.
+    Intake refuses new filings for it; dossiers already received keep their snapshot."""
+    outcome = await registry.retire_procedure(
+        code,
+        actor=Actor(principal.subject, principal.role),
+        expected=revision_of(if_match),
+        reason=body.reason,
+    )
+    return _procedure_change(outcome, response)
+
+
+@router.get("/procedures/{code}/audit", response_model=ProcedureAuditPageOut)
+async def get_procedure_audit(
+    code: ProcedureCode,
+    registry: Service,
+    principal: AuditReader,
+    before: Annotated[int | None, Query(ge=1, description="Entries older than this id")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ProcedureAuditPageOut:
+    """The procedure's changes, newest first, a page at a time."""
+    del principal
+    entries = await registry.procedure_audit(code, before=before, limit=limit)
+    return ProcedureAuditPageOut(
         entries=entries,
         next_before=entries[-1].id if len(entries) == limit else None,
     )

@@ -15,7 +15,7 @@ from motcua.services.registry.errors import (
     RevisionRequired,
     StaleRevision,
 )
-from motcua.services.registry.files import load_folder
+from motcua.services.registry.files import PROCEDURES_FILE, load_registry
 from motcua.services.registry.settings import RegistrySettings
 from motcua.services.registry.usecases import Registry
 from motcua.shared.errors import ErrorMap
@@ -49,7 +49,11 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
 
     async def load(_: ServiceRuntime) -> None:
         if settings.load_on_start:
-            await registry.load_files(load_folder(settings.dir))
+            files = load_registry(settings.dir)
+            await registry.load_files(files.centers)
+            # After the centers: a procedure's line may be one a center opens.
+            if files.procedures is not None:
+                await registry.load_procedures(files.procedures, file=PROCEDURES_FILE)
 
     runtime.on_startup.append(load)
     # HTTP.

@@ -9,7 +9,7 @@ outside the shared list is named, the time zone and the calendar overrides are r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,7 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from motcua.services.registry.errors import Invalid, RevisionRequired, StaleRevision
 from motcua.shared.calendar import CalendarError
 from motcua.shared.center_calendar import build
-from motcua.shared.events.catalog import CenterConfig, CenterConfigured
+from motcua.shared.events.catalog import (
+    CenterConfig,
+    CenterConfigured,
+    ProcedureConfig,
+    ProcedureConfigured,
+)
 from motcua.shared.reference.lines import LineTable
 
 
@@ -105,15 +110,89 @@ def plan(
             ("center_id",), f"the document is for {document.center_id!r}, not {center_id!r}"
         )
     after = as_stored(document)
+    step = next_revision(
+        center_id, "center", current, after, expected=expected, require_expected=require_expected
+    )
+    if step is None:
+        return None
+    return Revision(center_id, step[0], step[1], after)
+
+
+def next_revision(
+    key: str,
+    kind: str,
+    current: tuple[int, Mapping[str, Any]] | None,
+    after: Mapping[str, Any],
+    *,
+    expected: int | None,
+    require_expected: bool,
+) -> tuple[int, Mapping[str, Any] | None] | None:
+    """The (revision, document before) of a write of ``after`` over ``current``, or
+    ``None`` when it changes nothing: the one revision rule of centers and procedures."""
     if current is None:
         if expected not in (None, 0):
-            raise StaleRevision(center_id, expected, 0)
-        return Revision(center_id, 1, None, after)
+            raise StaleRevision(key, expected, 0, kind)
+        return 1, None
     revision, before = current
     if expected is None and require_expected:
-        raise RevisionRequired(center_id, revision)
+        raise RevisionRequired(key, revision, kind)
     if expected is not None and expected != revision:
-        raise StaleRevision(center_id, expected, revision)
-    if dict(before) == after:
+        raise StaleRevision(key, expected, revision, kind)
+    if dict(before) == dict(after):
         return None
-    return Revision(center_id, revision + 1, before, after)
+    return revision + 1, before
+
+
+# ------------------------------------------------------------------ procedures
+
+
+def check_procedure(document: ProcedureConfig, known_lines: Collection[str]) -> None:
+    """Refuse a procedure filed under a line no center opens nor the shared list has."""
+    if document.line_code not in known_lines:
+        raise Invalid(
+            ("line_code",),
+            f"line {document.line_code!r} is neither a shared service line nor one a center opens",
+        )
+
+
+def procedure_as_stored(document: ProcedureConfig) -> dict[str, Any]:
+    """The procedure as stored and compared: JSON values, the contract's fields only."""
+    return ProcedureConfig.model_validate(document.model_dump()).model_dump(mode="json")
+
+
+@dataclass(frozen=True)
+class ProcedureRevision:
+    """A change to record: the new revision of a procedure, what it was and what it is."""
+
+    code: str
+    revision: int
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any]
+
+    def row(self) -> tuple[str, int, Mapping[str, Any] | None, Mapping[str, Any]]:
+        """(key, revision, before, after): what the versioned tables store."""
+        return self.code, self.revision, self.before, self.after
+
+    def event_payload(self) -> ProcedureConfigured:
+        return ProcedureConfigured.model_validate({**self.after, "revision": self.revision})
+
+
+def plan_procedure(
+    code: str,
+    current: tuple[int, Mapping[str, Any]] | None,
+    document: ProcedureConfig,
+    *,
+    expected: int | None,
+    require_expected: bool,
+) -> ProcedureRevision | None:
+    """The revision a write of a procedure makes, or ``None`` when it changes nothing
+    (the rules of :func:`plan`)."""
+    if document.code != code:
+        raise Invalid(("code",), f"the document is for {document.code!r}, not {code!r}")
+    after = procedure_as_stored(document)
+    step = next_revision(
+        code, "procedure", current, after, expected=expected, require_expected=require_expected
+    )
+    if step is None:
+        return None
+    return ProcedureRevision(code, step[0], step[1], after)

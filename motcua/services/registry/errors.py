@@ -22,23 +22,28 @@ class RegistryError(DomainError):
     """Base of this service's domain errors."""
 
 
-class NotFound(RegistryError):
-    """No center has this id (404)."""
+Kind = str
+"""What the registry holds: ``"center"`` or ``"procedure"``, as messages name it."""
 
-    def __init__(self, center_id: str) -> None:
-        super().__init__(f"unknown center {center_id!r}")
+
+class NotFound(RegistryError):
+    """No center (or procedure) has this id (404)."""
+
+    def __init__(self, center_id: str, kind: Kind = "center") -> None:
+        super().__init__(f"unknown {kind} {center_id!r}")
         self.center_id = center_id
+        self.kind = kind
 
     def extra(self) -> dict[str, Any]:
-        return {"resource": "center", "id": self.center_id}
+        return {"resource": self.kind, "id": self.center_id}
 
 
 class StaleRevision(RegistryError):
     """The change was made against a revision that is no longer the current one (409)."""
 
-    def __init__(self, center_id: str, expected: int, current: int) -> None:
+    def __init__(self, center_id: str, expected: int, current: int, kind: Kind = "center") -> None:
         super().__init__(
-            f"center {center_id!r} is at revision {current}, not {expected}: "
+            f"{kind} {center_id!r} is at revision {current}, not {expected}: "
             "read it again and apply your change to the current revision"
         )
         self.field = "If-Match"
@@ -49,11 +54,11 @@ class StaleRevision(RegistryError):
 
 
 class RevisionRequired(RegistryError):
-    """Changing an existing center needs the revision it was read at (428)."""
+    """Changing an existing center (or procedure) needs the revision it was read at (428)."""
 
-    def __init__(self, center_id: str, current: int) -> None:
+    def __init__(self, center_id: str, current: int, kind: Kind = "center") -> None:
         super().__init__(
-            f"center {center_id!r} exists (revision {current}): send If-Match with the "
+            f"{kind} {center_id!r} exists (revision {current}): send If-Match with the "
             "revision you read, so that no one else's change is overwritten"
         )
         self.field = "If-Match"

@@ -1,8 +1,10 @@
-"""A province's registry files: one JSON document per center, read with line numbers.
+"""A province's registry files: one JSON document per center, and the procedure catalog,
+read with line numbers.
 
 ``MOTCUA_REGISTRY_DIR`` names a folder (in Kubernetes, the ConfigMap mounted there);
 each ``*.json`` file in it is one center (``docs/registry.md``, the JSON Schema in
-``docs/schemas/registry/center.schema.json``). A bad file stops the load with an error
+``docs/schemas/registry/center.schema.json``), except ``procedures.json``, the
+province's procedure catalog (``procedures.schema.json``). A bad file stops the load with an error
 naming the file, the line and the field, e.g.
 ``nam-cuong.json:27: counters[4].line_codes[1]: counter 'Q5' serves line 'lands',
 which the center does not open``.
@@ -18,21 +20,32 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from motcua.services.registry.domain import check
+from motcua.services.registry.domain import check, check_procedure
 from motcua.services.registry.errors import Invalid, Location, field_name
-from motcua.services.registry.schemas import CenterDocument
+from motcua.services.registry.schemas import (
+    CenterDocument,
+    ProcedureCatalogDocument,
+    ProcedureDocument,
+)
 from motcua.shared.reference.lines import LineTable, service_lines
 
-MAX_FILE_BYTES = 1_000_000
-"""Larger than any center needs; a bigger file is a mistake, refused before parsing."""
+MAX_FILE_BYTES = 4_000_000
+"""Larger than any center or catalog needs (the sample catalog of 11 procedures is 20 KB);
+a bigger file is a mistake, refused before parsing."""
+
+PROCEDURES_FILE = "procedures.json"
+"""The one file of the folder that is not a center: the province's procedure catalog
+(``docs/schemas/registry/procedures.schema.json``)."""
+
+M = TypeVar("M", bound=BaseModel)
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _SPACE = re.compile(r"[ \t\n\r]*")
@@ -65,6 +78,15 @@ class CenterFile:
 
     name: str
     document: CenterDocument
+
+
+@dataclass(frozen=True)
+class RegistryFiles:
+    """Everything the folder holds: its centers, and its procedures if it has a
+    ``procedures.json`` (``None``: the folder leaves the catalog as it is)."""
+
+    centers: list[CenterFile]
+    procedures: list[ProcedureDocument] | None
 
 
 class _Malformed(ValueError):
@@ -173,20 +195,26 @@ def line_of(loc: Location, lines: dict[Location, int]) -> int:
     return 1
 
 
-def parse_center(name: str, text: str, standard: LineTable) -> CenterDocument:
-    """One center's document from a file's text; ``RegistryFilesError`` says where not."""
+def _validated(name: str, text: str, model: type[M]) -> tuple[M, dict[Location, int]]:
+    """``text`` as a ``model``, with the line of every value; ``RegistryFilesError``
+    names the file, line and field of every problem of shape."""
     try:
         raw, lines = parse_with_lines(text)
     except _Malformed as exc:
         raise RegistryFilesError([FileError(name, exc.line, "document", str(exc))]) from None
     try:
-        document = CenterDocument.model_validate(raw)
+        return model.model_validate(raw), lines
     except ValidationError as exc:
         errors = [
             FileError(name, line_of(tuple(e["loc"]), lines), field_name(tuple(e["loc"])), e["msg"])
             for e in exc.errors()
         ]
         raise RegistryFilesError(errors) from None
+
+
+def parse_center(name: str, text: str, standard: LineTable) -> CenterDocument:
+    """One center's document from a file's text; ``RegistryFilesError`` says where not."""
+    document, lines = _validated(name, text, CenterDocument)
     try:
         check(document, standard)
     except Invalid as exc:
@@ -196,13 +224,41 @@ def parse_center(name: str, text: str, standard: LineTable) -> CenterDocument:
     return document
 
 
+def parse_procedures(name: str, text: str, known_lines: Collection[str]) -> list[ProcedureDocument]:
+    """The procedures of a catalog file's text: each valid, each on a line some center
+    opens or the shared list has, no code twice. Every problem is listed."""
+    catalog, lines = _validated(name, text, ProcedureCatalogDocument)
+    errors: list[FileError] = []
+    first: dict[str, int] = {}
+    for i, procedure in enumerate(catalog.procedures):
+        try:
+            check_procedure(procedure, known_lines)
+        except Invalid as exc:
+            loc = ("procedures", i, *exc.loc)
+            errors.append(FileError(name, line_of(loc, lines), field_name(loc), exc.message))
+        seen = first.setdefault(procedure.code, i)
+        if seen != i:
+            loc = ("procedures", i, "code")
+            errors.append(
+                FileError(
+                    name,
+                    line_of(loc, lines),
+                    field_name(loc),
+                    f"procedure {procedure.code!r} is already procedures[{seen}]",
+                )
+            )
+    if errors:
+        raise RegistryFilesError(errors)
+    return list(catalog.procedures)
+
+
 def read_texts(folder: Path) -> list[tuple[str, str]]:
     """(file name, text) of every ``*.json`` file in ``folder``, by name."""
     if not folder.is_dir():
         raise RegistryFilesError([FileError(str(folder), 0, "folder", "is not a folder")])
     out: list[tuple[str, str]] = []
     errors: list[FileError] = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(folder.glob("*.json")):  # procedures.json among them
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             errors.append(
@@ -220,12 +276,14 @@ def read_texts(folder: Path) -> list[tuple[str, str]]:
 
 
 def parse_all(texts: Iterable[tuple[str, str]], standard: LineTable) -> list[CenterFile]:
-    """Every center of the files, checked alone and together: every problem is listed,
-    and two files may not define the same center."""
+    """Every center of the files (``procedures.json`` aside), checked alone and together:
+    every problem is listed, and two files may not define the same center."""
     found: list[CenterFile] = []
     errors: list[FileError] = []
     owner: dict[str, str] = {}
     for name, text in texts:
+        if name == PROCEDURES_FILE:
+            continue
         try:
             document = parse_center(name, text, standard)
         except RegistryFilesError as exc:
@@ -246,15 +304,44 @@ def parse_all(texts: Iterable[tuple[str, str]], standard: LineTable) -> list[Cen
     return found
 
 
-def load_folder(folder: Path | None) -> list[CenterFile]:
-    """The centers of ``folder``, or of the packaged Nam Cường sample when ``None``."""
+def known_lines(centers: Iterable[CenterFile], standard: LineTable) -> set[str]:
+    """The lines a procedure may be filed under: the shared ones and any a center opens."""
+    return set(standard.codes()) | {line.code for f in centers for line in f.document.lines}
+
+
+def _texts(folder: Path | None) -> list[tuple[str, str]]:
     if folder is None:
         sample = resources.files("motcua.services.registry").joinpath("data")
-        texts = [
+        return [
             (f.name, f.read_text("utf-8"))
             for f in sorted(sample.iterdir(), key=lambda f: f.name)
             if f.name.endswith(".json") and f.is_file()
         ]
-    else:
-        texts = read_texts(folder)
-    return parse_all(texts, service_lines())
+    return read_texts(folder)
+
+
+def load_folder(folder: Path | None) -> list[CenterFile]:
+    """The centers of ``folder``, or of the packaged Nam Cường sample when ``None``."""
+    return parse_all(_texts(folder), service_lines())
+
+
+def load_registry(folder: Path | None) -> RegistryFiles:
+    """The centers and the procedure catalog of ``folder`` (or of the packaged sample),
+    every problem of either listed together."""
+    texts = _texts(folder)
+    errors: list[FileError] = []
+    centers: list[CenterFile] = []
+    try:
+        centers = parse_all(texts, service_lines())
+    except RegistryFilesError as exc:
+        errors += exc.errors
+    procedures: list[ProcedureDocument] | None = None
+    for name, text in texts:
+        if name == PROCEDURES_FILE:
+            try:
+                procedures = parse_procedures(name, text, known_lines(centers, service_lines()))
+            except RegistryFilesError as exc:
+                errors += exc.errors
+    if errors:
+        raise RegistryFilesError(errors)
+    return RegistryFiles(centers, procedures)

@@ -14,13 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from motcua.services.registry.repository import AuditEntry
+from motcua.services.registry.repository import AuditEntry, ProcedureAuditEntry
 from motcua.shared.events.catalog import (
     CalendarOverrides,
     CenterConfig,
     CenterCounter,
     CenterLine,
 )
+from motcua.shared.procedure_documents import ProcedureDocument
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -50,6 +51,25 @@ class CenterDocument(CenterConfig):
     lines: list[LineDocument] = Field(min_length=1, max_length=50)  # type: ignore[assignment]
     counters: list[CounterDocument] = Field(min_length=1, max_length=200)  # type: ignore[assignment]
     calendar: CalendarDocument = Field(default_factory=CalendarDocument)
+
+
+__all__ = ["ProcedureDocument"]  # the registry's procedure document is the shared one
+
+
+class ProcedureCatalogDocument(BaseModel):
+    """The province's procedure catalog: the ``procedures.json`` file of the registry's
+    folder. A procedure the file no longer lists is left as it is (retiring one is an
+    explicit act, through the API)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Procedure catalog",
+        json_schema_extra={"$id": "https://motcua.example/schemas/registry/procedures.schema.json"},
+    )
+
+    description: str = Field(default="", max_length=2000)
+    procedures: list[ProcedureDocument] = Field(min_length=1, max_length=5000)
 
 
 class CenterOut(BaseModel):
@@ -89,6 +109,41 @@ class AuditPageOut(BaseModel):
     subject and role, or file:<name>), when, why, and the document before and after."""
 
     entries: list[AuditEntry]
+    next_before: int | None = Field(
+        description="Pass as ?before= for the older entries; null on the last page"
+    )
+
+
+class ProcedureOut(BaseModel):
+    """A procedure as the registry holds it now."""
+
+    code: str
+    revision: int = Field(description="Send it back as If-Match to change the procedure")
+    updated_at: datetime
+    document: dict[str, Any] = Field(description="The procedure (procedures.schema.json item)")
+
+
+class ProcedureSummaryOut(BaseModel):
+    code: str
+    name: str
+    line_code: str
+    active: bool
+    revision: int
+    updated_at: datetime
+
+
+class ProcedureChangeOut(BaseModel):
+    """What a write did: the revision now current, and whether it made a new one."""
+
+    code: str
+    revision: int
+    changed: bool = Field(description="False when the document equals the current one")
+
+
+class ProcedureAuditPageOut(BaseModel):
+    """A page of a procedure's changes, newest first (who, when, why, before, after)."""
+
+    entries: list[ProcedureAuditEntry]
     next_before: int | None = Field(
         description="Pass as ?before= for the older entries; null on the last page"
     )

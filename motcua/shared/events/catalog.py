@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
+from motcua.shared.calendar import TimeUnit
 from motcua.shared.events.envelope import Payload
 from motcua.shared.reference.priority import PriorityReason as PriorityReason
 
@@ -576,6 +577,65 @@ class CenterConfigured(CenterConfig, event_type="center.configured"):
     revision: int = Field(ge=1)
 
 
-REGISTRY_EVENTS: tuple[type[Payload], ...] = (CenterConfigured,)
+ProcedureCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9.-]*$")]
+
+
+class ProcedureText(Payload):
+    """A text of the procedure catalog, in Vietnamese and English."""
+
+    vi: str = Field(min_length=1, max_length=500)
+    en: str = Field(min_length=1, max_length=500)
+
+
+class ProcedureFee(Payload):
+    """A procedure's fee: the base amount, and the wording that explains it."""
+
+    amount_vnd: int | None = Field(ge=0, description="Base amount; null when set elsewhere")
+    vi: str = Field(max_length=500)
+    en: str = Field(max_length=500)
+
+
+class ProcedureTimeLimit(Payload):
+    """A procedure's legal time limit, counted in working time from receipt."""
+
+    amount: int = Field(ge=0, le=1000)
+    unit: TimeUnit
+    rollover: bool = False
+
+
+class ProcedureConfig(Payload):
+    """One administrative procedure as the catalog offers it: everything intake needs
+    to receive a dossier for it. The one definition that the registry's files, the
+    ``procedure.configured`` event and intake's packaged catalog all share."""
+
+    code: ProcedureCode
+    name: ProcedureText
+    line_code: str = Field(min_length=1, max_length=32, description="The service line")
+    time_limit: ProcedureTimeLimit
+    # A tuple, not a list: read-only, so a stricter follower may narrow the item type.
+    required_documents: tuple[ProcedureText, ...] = Field(default=(), max_length=50)
+    fee: ProcedureFee
+    legal_basis: str | None = Field(default=None, max_length=500)
+    active: bool = Field(
+        default=True,
+        description="False once the procedure is retired: no new filings, while dossiers "
+        "already received keep the procedure as it stood",
+    )
+
+
+class ProcedureConfigured(ProcedureConfig, event_type="procedure.configured"):
+    """One procedure of the catalog after a change, one event per procedure: a whole
+    catalog would not fit in one event. ``revision`` grows by one with every change of
+    that procedure, so a follower applies only a revision newer than the one it holds
+    for the code, and a duplicate or a late event has no effect.
+
+    It travels on the registry's stream under that stream's key rule (the envelope's
+    ``center_id``): the registry publishes every event of one procedure under the same
+    center id, so one procedure's revisions share a partition and arrive in order."""
+
+    revision: int = Field(ge=1)
+
+
+REGISTRY_EVENTS: tuple[type[Payload], ...] = (CenterConfigured, ProcedureConfigured)
 ALL_EVENTS = ALL_EVENTS + REGISTRY_EVENTS
 ALL_EVENTS += DOCUMENT_EVENTS

@@ -90,14 +90,16 @@ INTAKE_RESULTS = Stream(
     owner="intake",
 )
 
-# The center registry: each center's whole configuration after a change, keyed by center
-# so that one center's revisions stay in order (followers still refuse an older one).
+# The center registry: each center's whole configuration after a change, and each
+# procedure of the catalog after a change, keyed by center so that one center's (and one
+# procedure's) revisions stay in order (followers still refuse an older one).
 REGISTRY = Stream(
     "registry.events",
     12,  # as many as the most any follower reads, so it never caps their replicas
     "center_id",
     catalog.REGISTRY_EVENTS,
-    "Centers' configuration: names, code, lines, counters and calendar, by revision",
+    "Centers' configuration (names, code, lines, counters, calendar) and the procedure "
+    "catalog, by revision",
     owner="registry",
 )
 

@@ -1,4 +1,5 @@
-"""The registry's explicit SQL: centers (current document and revision) and the audit.
+"""The registry's explicit SQL: centers and procedures (current document and revision)
+and their audit.
 
 Every function runs on the caller's connection, inside the caller's transaction.
 """
@@ -12,10 +13,15 @@ from motcua.services.registry.repository.centers import (
     lock_center,
     save_center,
 )
+from motcua.services.registry.repository.procedures import ProcedureAuditEntry, StoredProcedure
+from motcua.services.registry.repository.versioned import PROCEDURES
 
 __all__ = [
+    "PROCEDURES",
     "AuditEntry",
+    "ProcedureAuditEntry",
     "StoredCenter",
+    "StoredProcedure",
     "audit_page",
     "insert_audit",
     "list_centers",
