@@ -13,6 +13,7 @@ from motcua.services.intake import (
     api,
     document_api,
     document_pages,
+    filing_pages,
     handlers,
     pages,
     personal_data,
@@ -84,6 +85,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         document_api.router,
         pages.router,
         document_pages.router,
+        filing_pages.router,
         title="motcua intake",
         errors=ERRORS,
     )

@@ -30,7 +30,7 @@ from motcua.services.intake.documents import (
     open_download_token,
     safe_file_name,
 )
-from motcua.services.intake.domain import StatusList, Step
+from motcua.services.intake.domain import SUBMITTED_STEP, StatusList, Step
 from motcua.services.intake.errors import Conflict, NotFound
 from motcua.services.intake.queries import dossier_of_center
 from motcua.services.intake.repository import documents as repo
@@ -100,14 +100,18 @@ class Attachments:
         actor: str,
         digitised: bool,
         now: datetime,
+        by_citizen: bool = False,
     ) -> Outcome:
         """Store ``upload`` and attach it to the dossier; refused with nothing stored
-        when the dossier, component, size or type is wrong."""
+        when the dossier, component, size or type is wrong. ``by_citizen``: the citizen
+        files their own components, only while the dossier waits for acceptance."""
         self.limits.check_declared(upload.size)
         assert upload.size is not None
         async with self.runtime.unit_of_work() as conn:  # checks before reading a byte
             record = await dossier_of_center(conn, dossier_id, center_id)
             name = self._component_name(record, kind, component)
+            if by_citizen:
+                self._check_waiting(record)
             if kind == "result":
                 self._check_resolved(record)
                 self.keys.require(center_id)
@@ -129,6 +133,8 @@ class Attachments:
         )
         async with self.runtime.unit_of_work() as conn:
             record = await dossier_of_center(conn, dossier_id, center_id)
+            if by_citizen:
+                self._check_waiting(record)  # again: a clerk may have decided meanwhile
             if kind == "result":
                 self._check_resolved(record)  # again: it may have changed meanwhile
             new = await repo.attach(conn, attached)
@@ -161,6 +167,15 @@ class Attachments:
         if kind == "result":
             return None
         return component_of(list(record.procedure.get("required_documents", [])), component)
+
+    def _check_waiting(self, record: DossierRecord) -> None:
+        # Once a clerk has accepted or refused the dossier, what it holds is what the
+        # clerk decided on: the citizen can no longer add to it.
+        if record.status != self.statuses.code(SUBMITTED_STEP):
+            raise Conflict(
+                "a citizen attaches components only while the dossier waits for "
+                f"acceptance (this one is in status {record.status})"
+            )
 
     def _check_resolved(self, record: DossierRecord) -> None:
         allowed = {self.statuses.code(Step.RESOLVED), self.statuses.code(Step.RESULT_RETURNED)}

@@ -9,10 +9,12 @@ Clerk side (a center-scoped token, operations in ``motcua.shared.policy``):
   stored, hashed and signed with the center's key.
 * ``GET /v1/dossiers/{id}/documents`` and ``.../documents/{sha256}``.
 
-Public side (no token): a citizen lists and downloads the dossier's documents with its
-code and secret in the body (another dossier's secret: the lookup's 404, nothing
-else); anyone may fetch a center's public keys and verify a result, by its record id
-or by uploading a copy.
+Public side (no token): a citizen attaches the components of their own online
+submission while it waits for acceptance (``PUT /v1/public/dossiers/{code}/documents/
+{component}``, the secret in ``X-Dossier-Secret``, since the body is the file); lists
+and downloads the dossier's documents with its code and secret in the body (another
+dossier's secret: the lookup's 404, nothing else); anyone may fetch a center's public
+keys and verify a result, by its record id or by uploading a copy.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 import segno
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -56,6 +58,7 @@ STREAMED = (
     r"/v1/dossiers/[^/]+/documents/[^/]+",
     r"/v1/dossiers/[^/]+/result",
     r"/v1/public/verify",
+    r"/v1/public/dossiers/[^/]+/documents/[^/]+",
 )
 """Routes that read their body as a stream under the document limits, not the shared cap."""
 
@@ -310,6 +313,45 @@ async def _citizen(w: Wiring, request: Request, body: LookupIn) -> DossierRecord
     if found is None:
         raise HTTPException(404, NO_MATCH)
     return found[0]
+
+
+DossierSecret = Annotated[
+    str,
+    Header(alias="X-Dossier-Secret", min_length=1, max_length=40, description="The lookup secret"),
+]
+
+
+@router.put(
+    "/v1/public/dossiers/{code}/documents/{component}",
+    tags=["public"],
+    responses=refusals(409, 413, 415, 429),
+)
+async def citizen_attach(
+    code: Annotated[str, Path(min_length=1, max_length=80)],
+    component: int,
+    secret: DossierSecret,
+    request: Request,
+    w: Deps,
+    docs: Docs,
+    file_name: FileName = None,
+) -> AttachedOut:
+    """Anyone holding the dossier's code and secret (the citizen who filed it) attaches
+    one of its components, only while it waits for a clerk's acceptance (else 409). The
+    secret is the authority, as for the lookup: a wrong one is the lookup's 404, and
+    guesses are rate-limited with it."""
+    record = await _citizen(w, request, LookupIn(code=code, secret=secret))
+    outcome = await docs.attach(
+        _upload(request, file_name),
+        dossier_id=record.id,
+        center_id=record.center_id,
+        kind="component",
+        component=component,
+        actor="citizen",
+        digitised=False,
+        now=utcnow(),
+        by_citizen=True,
+    )
+    return _out(w, outcome)
 
 
 @router.post("/v1/public/documents", tags=["public"], responses=refusals(429))

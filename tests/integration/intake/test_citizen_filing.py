@@ -1,0 +1,106 @@
+"""A citizen files from home: the components of their own online submission, attached
+with its code and secret while it waits for a clerk, and never after."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.integration.intake.support import CENTER, Intake
+
+PDF = b"%PDF-1.7\n" + os.urandom(20_000) + b"\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(5_000)
+
+
+def client() -> dict[str, str]:
+    """A client address of its own, so that the lookup limit of other tests stays apart."""
+    return {"X-Forwarded-For": f"192.0.2.{uuid.uuid4().int % 250 + 1}"}
+
+
+async def citizen_attach(
+    intake: Intake,
+    code: str,
+    secret: str,
+    component: int | str,
+    data: bytes,
+    media_type: str = "application/pdf",
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    return await intake.http.put(
+        f"/v1/public/dossiers/{code}/documents/{component}",
+        content=data,
+        params={"file_name": "to-khai.pdf"},
+        headers={"Content-Type": media_type, "X-Dossier-Secret": secret} | (headers or client()),
+    )
+
+
+async def clerk_listing(intake: Intake, dossier_id: str) -> list[dict[str, Any]]:
+    r = await intake.http.get(f"/v1/dossiers/{dossier_id}/documents", headers=intake.auth())
+    assert r.status_code == 200, r.text
+    out: list[dict[str, Any]] = r.json()
+    return out
+
+
+async def test_the_citizen_attaches_components_of_their_waiting_submission(
+    intake: Intake,
+) -> None:
+    out = await intake.submit_online()
+    code, secret, dossier_id = out["code"], out["secret"], out["dossier_id"]
+    me = client()
+    first = await citizen_attach(intake, code, secret, 1, PDF, headers=me)
+    assert first.status_code == 200, first.text
+    second = await citizen_attach(intake, code, secret, 2, PNG, "image/png", headers=me)
+    assert second.status_code == 200, second.text
+
+    docs = await clerk_listing(intake, dossier_id)
+    assert sorted((d["component"], d["sha256"], d["digitised"]) for d in docs) == [
+        (1, hashlib.sha256(PDF).hexdigest(), False),  # filed as a file, not scanned
+        (2, hashlib.sha256(PNG).hexdigest(), False),
+    ]
+
+
+async def test_a_wrong_secret_is_the_lookups_404_and_attaches_nothing(intake: Intake) -> None:
+    out = await intake.submit_online()
+    other = await intake.submit_online()
+    wrong = await citizen_attach(intake, out["code"], other["secret"], 1, PDF)
+    assert wrong.status_code == 404, wrong.text
+    assert await clerk_listing(intake, out["dossier_id"]) == []
+
+
+async def test_a_component_the_procedure_does_not_ask_for_is_refused(intake: Intake) -> None:
+    out = await intake.submit_online()
+    r = await citizen_attach(intake, out["code"], out["secret"], 9, PDF)
+    assert r.status_code == 422, r.text
+    assert "component" in r.text
+    assert await clerk_listing(intake, out["dossier_id"]) == []
+
+
+async def test_once_a_clerk_has_decided_the_citizen_attaches_nothing_more(
+    intake: Intake,
+) -> None:
+    out = await intake.submit_online()
+    await intake.drive(out["dossier_id"], ["accept"])
+    late = await citizen_attach(intake, out["code"], out["secret"], 1, PDF)
+    assert late.status_code == 409, late.text
+    assert await clerk_listing(intake, out["dossier_id"]) == []
+
+
+async def test_the_filing_page_lists_the_chosen_procedures_components_and_runs_its_script(
+    intake: Intake,
+) -> None:
+    page = await intake.http.get(
+        "/file", params={"center": CENTER, "procedure": "HT-XNTTHN", "lang": "en"}
+    )
+    assert page.status_code == 200, page.text
+    assert page.text.count('data-testid="filing-component"') == 3
+    assert "(if any)" in page.text  # proof of divorce: only if the applicant has one
+    assert "/static/filing.js?v=" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    script = await intake.http.get("/static/filing.js")
+    assert script.status_code == 200
+    unknown = await intake.http.get("/file", params={"center": CENTER, "procedure": "NOPE"})
+    assert 'data-testid="filing-form"' not in unknown.text
