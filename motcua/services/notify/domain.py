@@ -44,6 +44,7 @@ class Kind(StrEnum):
     APPOINTMENT_REMINDER = "appointment_reminder"
     FINANCIAL_OBLIGATION = "financial_obligation"
     NEW_APPOINTMENT = "new_appointment"
+    NOT_ACCEPTED = "not_accepted"
 
 
 # A queue message is useless once its moment has passed, so quiet hours never hold it.

@@ -13,6 +13,7 @@
 | ``deadline.appointment_set``      | ``new_appointment``: the letter's date    |
 | ``dossier.financial_obligation_`` | ``financial_obligation``: the amount,     |
 | ``notified``                      | what it is for, how to pay                |
+| ``dossier.not_accepted``          | ``not_accepted``: the clerk's reason      |
 
 A ``deadline.updated`` is emitted once per move of the due instant (its event id is
 derived from the dossier and the new instant), and the inbox drops a redelivered copy,
@@ -69,6 +70,7 @@ from motcua.shared.events.catalog import (
     DeadlineUpdated,
     DossierFacts,
     DossierFinancialObligationNotified,
+    DossierNotAccepted,
     DossierReceived,
     DossierResolved,
     DossierReturned,
@@ -238,6 +240,29 @@ async def dossiers_received(
     await repo.save_dossiers(conn, received, n.rest_keys)
     await n.notify_many(conn, intents)
     await n.release_held(conn, [r.dossier_id for r in received])
+
+
+async def dossiers_not_accepted(
+    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[DossierNotAccepted]]
+) -> None:
+    """A clerk refused an online submission: the citizen hears the reason. No receipt
+    ever came for it, so the contact travels with this event (sealed, with consent) and
+    is kept like a receipt's; then the purge clock starts, the case being over."""
+    refused, intents = [], []
+    for event in events:
+        d = event.data
+        with _about(event):
+            contact = n.open_contact(d.contact, str(d.dossier_id)) if d.contact else None
+        refused.append(
+            repo.ReceivedDossier(
+                d.dossier_id, event.center_id, d.dossier_code, event.occurred_at, contact
+            )
+        )
+        context = _tracked(n, d.dossier_code, reason=d.reason)
+        intents.append(Intent(event, Kind.NOT_ACCEPTED, "dossier", d.dossier_id, context))
+    await repo.save_dossiers(conn, refused, n.rest_keys)
+    await n.notify_many(conn, intents)
+    await personal_data.dossiers_closed(conn, events)
 
 
 def _tracked(n: Notifier, code: str, **values: Any) -> dict[str, Any]:

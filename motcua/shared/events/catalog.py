@@ -302,6 +302,12 @@ class DossierNotAccepted(DossierFacts, event_type="dossier.not_accepted"):
     """A clerk refused to accept an online submission (portal 3), saying why."""
 
     reason: str = Field(min_length=1, max_length=2000)
+    contact: SealedContact | None = Field(
+        default=None,
+        description="The citizen's contact, sealed for notify, present only with consent: "
+        "a refused submission never had a dossier.received to carry it, yet the citizen "
+        "must hear the reason",
+    )
 
 
 class DossierTransferred(DossierFacts, event_type="dossier.transferred"):

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from motcua.shared import crypto
 from tests.integration.intake.support import CENTER, Intake
 
 PDF = b"%PDF-1.7\n" + os.urandom(20_000) + b"\n%%EOF\n"
@@ -104,3 +105,19 @@ async def test_the_filing_page_lists_the_chosen_procedures_components_and_runs_i
     assert script.status_code == 200
     unknown = await intake.http.get("/file", params={"center": CENTER, "procedure": "NOPE"})
     assert 'data-testid="filing-form"' not in unknown.text
+
+
+async def test_a_refusal_carries_the_sealed_contact_only_with_consent(intake: Intake) -> None:
+    """The citizen of a refused submission never had a receipt event: the refusal itself
+    carries the contact for notify, sealed, and only with consent."""
+    key = intake.settings.contact_key.get_secret_value()
+    for consent in (True, False):
+        out = await intake.submit_online(consent=consent)
+        await intake.drive(out["dossier_id"], ["not_accept"])
+        [_, refused] = await intake.wait_events(out["dossier_id"], 2)
+        assert refused["event_type"] == "dossier.not_accepted"
+        contact = refused["data"]["contact"]
+        if consent:
+            assert crypto.unseal(key, contact["sealed"], out["dossier_id"]) == "+84912345678"
+        else:
+            assert contact is None

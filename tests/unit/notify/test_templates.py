@@ -47,6 +47,11 @@ SAMPLES: dict[Kind, dict[str, Any]] = {
     Kind.APPOINTMENT_BOOKED: _BOOKING,
     Kind.APPOINTMENT_RESCHEDULED: _BOOKING,
     Kind.APPOINTMENT_REMINDER: _BOOKING,
+    Kind.NOT_ACCEPTED: {
+        "dossier_code": "HS-000123",
+        "reason": "Ảnh tờ khai bị mờ, không đọc được",
+        "lookup_url": "https://motcua.example.vn/lookup?code=HS-000123",
+    },
     Kind.FINANCIAL_OBLIGATION: {
         "dossier_code": "HS-000123",
         "amount_vnd": 1250000,

@@ -1,0 +1,52 @@
+"""A refused online submission: the citizen hears the clerk's reason, in their language,
+once, though no receipt ever came for the dossier; without consent, nobody is told."""
+
+from __future__ import annotations
+
+import uuid
+from functools import partial
+from typing import Any
+
+import pytest
+
+from motcua.devtools.samples import about
+from motcua.devtools.sinks import HttpSink
+from motcua.shared.events import Envelope
+from motcua.shared.events.catalog import DossierNotAccepted
+from tests.integration.notify.harness import Dossier, Notify, random_phone, sealed, sms_notify
+from tests.support.sms import bodies
+from tests.support.waiting import eventually
+
+notify = sms_notify()
+
+REASON = "Ảnh tờ khai bị mờ, không đọc được"
+
+
+def refused(phone: str | None, language: str = "vi") -> tuple[Dossier, Envelope[Any]]:
+    dossier = Dossier(f"c-{uuid.uuid4().hex[:8]}", uuid.uuid4(), f"HS-{uuid.uuid4().hex[:8]}")
+    contact = sealed("phone", phone, dossier.dossier_id, language) if phone else None
+    return dossier, about(dossier, DossierNotAccepted, status=3, reason=REASON, contact=contact)
+
+
+@pytest.mark.parametrize(("language", "words"), [("vi", "Lý do:"), ("en", "Reason:")])
+async def test_the_citizen_hears_why_their_submission_was_not_accepted(
+    notify: Notify, http_sink: HttpSink, language: str, words: str
+) -> None:
+    phone = random_phone()
+    dossier, event = refused(phone, language)
+    await notify.publish(event, event)  # delivered twice: told once
+    [told] = await bodies(http_sink, phone, 1)
+    assert dossier.code in told
+    assert f"{words} {REASON}" in told
+    [delivery] = await notify.sent(event.event_id)
+    assert delivery["kind"] == "not_accepted"
+
+
+async def test_without_consent_nobody_is_told(notify: Notify, http_sink: HttpSink) -> None:
+    _, event = refused(None)
+    await notify.publish(event)
+    await eventually(partial(notify.consumed, event.event_id), what="consumed")
+    # No contact came, so there is nobody to send to: nothing is sent.
+    assert [
+        d["status"] for d in await notify.deliveries(event.event_id) if d["status"] == "sent"
+    ] == []
