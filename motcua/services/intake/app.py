@@ -19,6 +19,7 @@ from motcua.services.intake import (
     personal_data,
     public,
     retention,
+    submission_pages,
 )
 from motcua.services.intake.attachments import Attachments, register_retention
 from motcua.services.intake.catalog import load_catalog, load_statuses
@@ -86,6 +87,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         pages.router,
         document_pages.router,
         filing_pages.router,
+        submission_pages.router,
         title="motcua intake",
         errors=ERRORS,
     )

@@ -121,3 +121,13 @@ async def test_a_refusal_carries_the_sealed_contact_only_with_consent(intake: In
             assert crypto.unseal(key, contact["sealed"], out["dossier_id"]) == "+84912345678"
         else:
             assert contact is None
+
+
+async def test_the_acceptance_screen_is_a_shell_that_holds_no_dossier(intake: Intake) -> None:
+    """Anyone may load the screen: its data comes from the clerk API, with a token."""
+    out = await intake.submit_online()
+    page = await intake.http.get("/console/submissions")
+    assert page.status_code == 200
+    assert out["code"] not in page.text
+    assert "/static/submissions.js?v=" in page.text
+    assert (await intake.http.get("/v1/dossiers", params={"status": 1})).status_code == 401
