@@ -163,6 +163,55 @@ class Attachments:
         )
         return Outcome(attached, stored.new, new, verification)
 
+    async def reuse(
+        self,
+        *,
+        target: DossierRecord,
+        source: DossierRecord,
+        sha256_hex: str,
+        component: int,
+        now: datetime,
+    ) -> Outcome:
+        """Attach, as ``component`` of the citizen's waiting submission ``target``, a
+        component file of their earlier dossier ``source``, by its hash: the bytes are
+        already stored once, so nothing is uploaded or stored again. The caller proved it
+        holds both dossiers (their code and secret) and gave consent."""
+        if source.id == target.id:
+            raise Refused("refer to an earlier dossier, not this one", field="from_code")
+        async with self.runtime.unit_of_work() as conn:
+            record = await dossier_of_center(conn, target.id, target.center_id)
+            name = self._component_name(record, "component", component)
+            self._check_waiting(record)
+            earlier = await repo.find(conn, source.id, bytes.fromhex(sha256_hex))
+            if earlier is None or earlier.kind != "component":
+                raise Refused(
+                    "the earlier dossier holds no component with this hash", field="sha256"
+                )
+            self.limits.check_dossier(await repo.bytes_held(conn, record.id), earlier.size)
+            attached = Attached(
+                dossier_id=record.id,
+                kind="component",
+                component=component,
+                sha256=earlier.sha256,
+                size=earlier.size,
+                media_type=earlier.media_type,
+                file_name=earlier.file_name,
+                attached_by="citizen",
+                digitised=False,
+                attached_at=now,
+                reused_from=source.id,
+            )
+            new = await repo.attach(conn, attached)
+            if new:
+                await self._announce(conn, record, attached, name, None)
+        log.info(
+            "intake.document_reused",
+            dossier_id=str(record.id),
+            component=component,
+            recorded_new=new,
+        )
+        return Outcome(attached, stored_new=False, recorded_new=new)
+
     def _component_name(self, record: DossierRecord, kind: Kind, component: int) -> str | None:
         if kind == "result":
             return None

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import segno
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from motcua.services.intake.attachments import Attachments, Outcome, Upload, Verdict
 from motcua.services.intake.public import NO_MATCH, _limit
@@ -279,6 +279,7 @@ class DigitisationOut(BaseModel):
     components_stored: int
     components_digitised: int  # paper components scanned at the counter
     results_stored: int
+    components_reused: int  # reused by reference, with consent, instead of uploaded again
 
 
 @router.get("/v1/documents/digitisation", tags=["documents"])
@@ -350,6 +351,55 @@ async def citizen_attach(
         digitised=False,
         now=utcnow(),
         by_citizen=True,
+    )
+    return _out(w, outcome)
+
+
+class ReuseIn(BaseModel):
+    """A component of an earlier dossier, reused by reference: the earlier dossier's code
+    and secret prove the citizen holds it, and the consent is explicit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_code: str = Field(min_length=1, max_length=80)
+    from_secret: str = Field(min_length=1, max_length=40)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The file's hash, as listed")
+    consent: bool = Field(
+        description="The citizen agrees that the file of the earlier dossier is used again"
+    )
+
+
+@router.post(
+    "/v1/public/dossiers/{code}/documents/{component}/reuse",
+    tags=["public"],
+    responses=refusals(409, 413, 429),
+)
+async def citizen_reuse(
+    code: Annotated[str, Path(min_length=1, max_length=80)],
+    component: int,
+    secret: DossierSecret,
+    body: ReuseIn,
+    request: Request,
+    w: Deps,
+    docs: Docs,
+) -> AttachedOut:
+    """Anyone holding both dossiers' codes and secrets (the citizen who filed them)
+    attaches a component file of the earlier one to the waiting one, without uploading
+    it again. Either secret wrong: the lookup's 404; no consent, a hash the earlier
+    dossier does not hold as a component, or a component the procedure does not ask
+    for: 422 naming the field. Nothing is attached then."""
+    if not body.consent:
+        raise HTTPException(
+            422,
+            {
+                "error": "invalid request",
+                "details": [{"field": "consent", "error": "reuse needs the citizen's consent"}],
+            },
+        )
+    target = await _citizen(w, request, LookupIn(code=code, secret=secret))
+    source = await _citizen(w, request, LookupIn(code=body.from_code, secret=body.from_secret))
+    outcome = await docs.reuse(
+        target=target, source=source, sha256_hex=body.sha256, component=component, now=utcnow()
     )
     return _out(w, outcome)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -131,3 +132,100 @@ async def test_the_acceptance_screen_is_a_shell_that_holds_no_dossier(intake: In
     assert out["code"] not in page.text
     assert "/static/submissions.js?v=" in page.text
     assert (await intake.http.get("/v1/dossiers", params={"status": 1})).status_code == 401
+
+
+# ---------------------------------------------------------------- reuse by reference
+
+
+async def reuse(
+    intake: Intake, target: dict[str, Any], component: int, **body: Any
+) -> httpx.Response:
+    return await intake.http.post(
+        f"/v1/public/dossiers/{target['code']}/documents/{component}/reuse",
+        json=body,
+        headers={"X-Dossier-Secret": target["secret"]} | client(),
+    )
+
+
+async def reused_count(intake: Intake) -> int:
+    now = datetime.now(UTC)
+    r = await intake.http.get(
+        "/v1/documents/digitisation",
+        params={
+            "since": (now - timedelta(days=1)).isoformat(),
+            "until": (now + timedelta(days=1)).isoformat(),
+        },
+        headers=intake.auth(),
+    )
+    assert r.status_code == 200, r.text
+    count: int = r.json()["components_reused"]
+    return count
+
+
+async def test_a_component_of_an_earlier_dossier_is_reused_by_reference_and_counted(
+    intake: Intake,
+) -> None:
+    earlier = await intake.submit_online()
+    r = await citizen_attach(intake, earlier["code"], earlier["secret"], 2, PNG, "image/png")
+    assert r.status_code == 200, r.text
+    sha = hashlib.sha256(PNG).hexdigest()
+    blobs = await intake.pg.fetchval("SELECT count(*) FROM document_blobs")
+    before = await reused_count(intake)
+
+    now = await intake.submit_online()
+    proof = {"from_code": earlier["code"], "from_secret": earlier["secret"], "sha256": sha}
+    done = await reuse(intake, now, 2, consent=True, **proof)
+    assert done.status_code == 200, done.text
+    assert (done.json()["stored_new"], done.json()["recorded_new"]) == (False, True)
+    again = await reuse(intake, now, 2, consent=True, **proof)
+    assert again.json()["recorded_new"] is False  # the same reference twice: once
+
+    assert [
+        (d["component"], d["sha256"]) for d in await clerk_listing(intake, now["dossier_id"])
+    ] == [(2, sha)]
+    assert await intake.pg.fetchval("SELECT count(*) FROM document_blobs") == blobs  # no copy
+    assert await reused_count(intake) == before + 1
+    events = await intake.wait_events(now["dossier_id"], 2)
+    assert events[-1]["event_type"] == "dossier.document_attached"
+
+
+async def test_a_bad_reuse_is_refused_by_name_and_attaches_nothing(intake: Intake) -> None:
+    earlier = await intake.submit_online()
+    stranger = await intake.submit_online()
+    r = await citizen_attach(intake, earlier["code"], earlier["secret"], 1, PDF)
+    assert r.status_code == 200, r.text
+    sha = hashlib.sha256(PDF).hexdigest()
+    now = await intake.submit_online()
+    proof = {"from_code": earlier["code"], "from_secret": earlier["secret"], "sha256": sha}
+
+    # Someone else's dossier: its code with a secret that is not its own.
+    wrong = await reuse(
+        intake, now, 1, consent=True, **(proof | {"from_secret": stranger["secret"]})
+    )
+    assert wrong.status_code == 404, wrong.text
+    not_held = await reuse(
+        intake,
+        now,
+        1,
+        consent=True,
+        **(proof | {"from_code": stranger["code"], "from_secret": stranger["secret"]}),
+    )
+    assert not_held.status_code == 422
+    assert "sha256" in not_held.text
+    no_consent = await reuse(intake, now, 1, consent=False, **proof)
+    assert no_consent.status_code == 422
+    assert "consent" in no_consent.text
+    not_asked = await reuse(intake, now, 9, consent=True, **proof)
+    assert not_asked.status_code == 422
+    assert "component" in not_asked.text
+    itself = await reuse(intake, earlier, 1, consent=True, **proof)
+    assert itself.status_code == 422
+    assert "from_code" in itself.text
+    bad_target = await intake.http.post(
+        f"/v1/public/dossiers/{now['code']}/documents/1/reuse",
+        json=proof | {"consent": True},
+        headers={"X-Dossier-Secret": stranger["secret"]} | client(),
+    )
+    assert bad_target.status_code == 404
+
+    assert await clerk_listing(intake, now["dossier_id"]) == []
