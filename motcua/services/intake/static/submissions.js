@@ -47,15 +47,21 @@
     $('signin').hidden = false;
   }
 
-  async function list() {
-    const rows = await (await api('/v1/dossiers?status=1&limit=200')).json();
-    const ul = $('waiting');
+  /* The list ``id`` emptied, saying ``none`` when ``items`` is empty. */
+  function cleared(id, items, none) {
+    const ul = $(id);
     ul.replaceChildren();
-    if (rows.length === 0) {
+    if (items.length === 0) {
       const li = document.createElement('li');
-      li.textContent = msg.msgNone;
+      li.textContent = none;
       ul.append(li);
     }
+    return ul;
+  }
+
+  async function list() {
+    const rows = await (await api('/v1/dossiers?status=1&limit=200')).json();
+    const ul = cleared('waiting', rows, msg.msgNone);
     for (const row of rows) {
       const li = document.createElement('li');
       const button = document.createElement('button');
@@ -80,13 +86,7 @@
     $('dossier-procedure').textContent = msg.lang === 'en' ? dossier.procedure.name_en : dossier.procedure.name_vi;
     $('dossier-applicant').textContent = dossier.applicant_name || '–';
     $('dossier-submitted').textContent = local(dossier.received_at);
-    const ul = $('dossier-files');
-    ul.replaceChildren();
-    if (files.length === 0) {
-      const li = document.createElement('li');
-      li.textContent = msg.msgNoFiles;
-      ul.append(li);
-    }
+    const ul = cleared('dossier-files', files, msg.msgNoFiles);
     for (const f of files.filter((x) => x.kind === 'component')) {
       const li = document.createElement('li');
       li.dataset.testid = 'submission-file';
