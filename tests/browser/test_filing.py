@@ -5,6 +5,7 @@ accepts it, and the citizen's lookup then shows the new status and the appointme
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,55 @@ async def test_file_on_a_phone_accept_at_the_console_then_look_it_up(
         files_kept = await http.get(f"/v1/dossiers/{dossier_id}/documents", headers=stack.auth())
         assert sorted(d["component"] for d in files_kept.json()) == [1, 2]
     assert errors == []
+
+
+async def test_a_second_filing_reuses_the_identity_card_instead_of_sending_it_again(
+    browser: Any, stack: Stack, tmp_path: Path
+) -> None:
+    form, card = files(tmp_path)
+    errors: list[str] = []
+    async with browsing(browser, viewport=PHONE, is_mobile=True, has_touch=True) as citizen:
+        page = await citizen.new_page()
+        page_errors(page, errors)
+        url = f"{stack.intake}/file?center={CENTER}&procedure={PROCEDURE}&lang=en"
+        first = await file_once(page, url, form, card)
+
+        await page.goto(url)
+        await page.get_by_test_id("filing-reuse").locator("summary").click()
+        await page.get_by_test_id("filing-reuse-code").fill(first[0])
+        await page.get_by_test_id("filing-reuse-secret").fill(first[1])
+        await page.get_by_test_id("filing-reuse-find").click()
+        consent_error = page.locator("#reuse_code-error")
+        await consent_error.filter(has_text="consent").wait_for()  # no consent: nothing found
+        await page.get_by_test_id("filing-reuse-consent").check()
+        await page.get_by_test_id("filing-reuse-find").click()
+        choice = page.get_by_test_id("filing-reuse-2")
+        await choice.wait_for(state="visible")
+        await choice.select_option(label=f"{card.name} (8 KiB)")
+        await page.get_by_test_id("filing-file-1").set_input_files(str(form))
+        await page.get_by_test_id("filing-contact").fill("0912 345 678")
+        await page.get_by_test_id("filing-submit").click()
+        await page.get_by_test_id("filing-done").wait_for(state="visible")
+        code = (await page.get_by_test_id("filing-code").text_content() or "").strip()
+
+    async with httpx.AsyncClient(base_url=stack.intake) as http:
+        waiting = await http.get("/v1/dossiers", params={"status": 1}, headers=stack.auth())
+        [dossier_id] = [d["id"] for d in waiting.json() if d["code"] == code]
+        docs = await http.get(f"/v1/dossiers/{dossier_id}/documents", headers=stack.auth())
+        by_component = {d["component"]: d["sha256"] for d in docs.json()}
+        assert by_component[2] == hashlib.sha256(card.read_bytes()).hexdigest()
+        assert sorted(by_component) == [1, 2]
+    assert errors == []
+
+
+async def file_once(page: Any, url: str, form: Path, card: Path) -> tuple[str, str]:
+    """File the procedure's first two components; the code and secret shown."""
+    await page.goto(url)
+    await page.get_by_test_id("filing-file-1").set_input_files(str(form))
+    await page.get_by_test_id("filing-file-2").set_input_files(str(card))
+    await page.get_by_test_id("filing-contact").fill("0912 345 678")
+    await page.get_by_test_id("filing-submit").click()
+    await page.get_by_test_id("filing-done").wait_for(state="visible")
+    code = (await page.get_by_test_id("filing-code").text_content() or "").strip()
+    secret = (await page.get_by_test_id("filing-secret").text_content() or "").strip()
+    return code, secret

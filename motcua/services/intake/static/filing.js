@@ -17,6 +17,12 @@
     : String(Date.now()) + Math.random().toString(16).slice(2));
   const stored = new Set(); // the components already uploaded
   let receipt = null;
+  let earlier = null; // the earlier dossier's code and secret, once its files were found
+
+  function reuseChoice(n) {
+    const select = $('component-' + n + '-reuse');
+    return select && !select.hidden ? select.value : '';
+  }
 
   function fieldError(input, text) {
     const span = $(input.id + '-error');
@@ -38,8 +44,9 @@
     for (const input of form.querySelectorAll('input[type=file]')) {
       const file = input.files[0];
       let problem = '';
+      const n = input.dataset.component;
       if (!file) {
-        if (input.required && !stored.has(input.dataset.component)) { problem = msg.msgMissing; }
+        if (input.required && !stored.has(n) && !reuseChoice(n)) { problem = msg.msgMissing; }
       } else if (file.size === 0 || file.size > maxBytes) {
         problem = msg.msgTooBig;
       } else if (types.indexOf(file.type) < 0) {
@@ -105,6 +112,54 @@
     });
   }
 
+  /* A file of the earlier dossier, attached by its hash: nothing is sent again. */
+  async function reuse(n, sha256) {
+    const response = await fetch('/v1/public/dossiers/' + encodeURIComponent(receipt.code)
+      + '/documents/' + n + '/reuse', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Dossier-Secret': receipt.secret },
+      body: JSON.stringify({
+        from_code: earlier.code, from_secret: earlier.secret, sha256: sha256, consent: true,
+      }),
+    });
+    if (!response.ok) {
+      fieldError($('component-' + n), msg.msgFailed);
+      throw new Error('status ' + response.status);
+    }
+    stored.add(n);
+  }
+
+  /* The earlier dossier's component files, offered under each component. */
+  async function findEarlier() {
+    const code = $('reuse_code').value.trim();
+    const secret = $('reuse_secret').value.trim();
+    const error = $('reuse_code-error');
+    error.hidden = false;
+    if (!$('reuse_consent').checked) { error.textContent = msg.msgReuseConsent; return; }
+    const response = await fetch('/v1/public/documents', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code: code, secret: secret }),
+    });
+    const files = response.ok ? (await response.json()).filter((f) => f.kind === 'component') : [];
+    if (files.length === 0) { error.textContent = msg.msgReuseNotFound; return; }
+    earlier = { code: code, secret: secret };
+    error.textContent = msg.msgReuseFound;
+    for (const select of form.querySelectorAll('select[data-reuse]')) {
+      select.replaceChildren(select.options[0]);
+      for (const f of files) {
+        const option = document.createElement('option');
+        option.value = f.sha256;
+        option.textContent = f.file_name + ' (' + Math.max(1, Math.round(f.size / 1024)) + ' KiB)';
+        select.append(option);
+      }
+      select.hidden = false;
+    }
+  }
+  $('reuse_find').addEventListener('click', () => {
+    findEarlier().catch(() => { $('reuse_code-error').textContent = msg.msgFailed; });
+  });
+
   function done() {
     $('filing-code').textContent = receipt.code;
     $('filing-secret').textContent = receipt.secret;
@@ -125,7 +180,9 @@
     try {
       if (!receipt) { receipt = await file(); }
       for (const input of form.querySelectorAll('input[type=file]')) {
-        if (input.files[0] && !stored.has(input.dataset.component)) { await upload(input); }
+        const n = input.dataset.component;
+        if (stored.has(n)) { continue; }
+        if (input.files[0]) { await upload(input); } else if (reuseChoice(n)) { await reuse(n, reuseChoice(n)); }
       }
       formError('');
       done();
