@@ -289,11 +289,15 @@ class Intake:
         )
         payload: Payload
         if submitted:
-            # Nothing runs yet, and nobody is told: the citizen has the receipt in hand.
+            # No clock runs yet. The citizen has the code and secret on screen, and with
+            # consent gets them by SMS or e-mail too (notify), so the contact travels.
+            on_bus = contact_on_bus(record)
             payload = DossierSubmitted(
                 **self._facts(record, status, command.issued_by),
                 line_code=procedure.line_code,
                 submitted_at=received_at,
+                contact=on_bus,
+                sealed_secret=bus_secret.sealed if on_bus else None,
             )
         else:
             payload = self._received(record, status, command.issued_by)

@@ -45,6 +45,7 @@ class Kind(StrEnum):
     FINANCIAL_OBLIGATION = "financial_obligation"
     NEW_APPOINTMENT = "new_appointment"
     NOT_ACCEPTED = "not_accepted"
+    DOSSIER_SUBMITTED = "dossier_submitted"
 
 
 # A queue message is useless once its moment has passed, so quiet hours never hold it.

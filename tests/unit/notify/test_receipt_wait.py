@@ -26,6 +26,7 @@ def test_a_dossier_message_waits_until_the_receipt_is_known(kind: Kind) -> None:
     "kind",
     [
         Kind.DOSSIER_RECEIVED,
+        Kind.DOSSIER_SUBMITTED,
         Kind.NOT_ACCEPTED,
         Kind.TURN_SOON,
         Kind.TICKET_CALLED,
@@ -38,6 +39,7 @@ def test_the_receipt_itself_and_queue_messages_never_wait(kind: Kind) -> None:
 
 def test_every_dossier_message_but_the_receipt_waits_for_it() -> None:
     queue_kinds = {Kind.TURN_SOON, Kind.TICKET_CALLED, *APPOINTMENT_KINDS}
-    # A refused submission never gets a receipt: its refusal brings the contact itself.
-    dossier_kinds = set(Kind) - queue_kinds - {Kind.DOSSIER_RECEIVED, Kind.NOT_ACCEPTED}
+    # An online submission and its refusal bring the contact themselves, as a receipt does.
+    brings_contact = {Kind.DOSSIER_RECEIVED, Kind.DOSSIER_SUBMITTED, Kind.NOT_ACCEPTED}
+    dossier_kinds = set(Kind) - queue_kinds - brings_contact
     assert dossier_kinds == AFTER_RECEIPT

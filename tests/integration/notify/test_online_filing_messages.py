@@ -1,18 +1,21 @@
-"""A refused online submission: the citizen hears the clerk's reason, in their language,
-once, though no receipt ever came for the dossier; without consent, nobody is told."""
+"""An online submission: with consent the citizen gets the code and secret at once, and
+if refused, the clerk's reason, in their language, once, though no receipt ever came
+for the dossier; without consent, nobody is told."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import pytest
 
-from motcua.devtools.samples import about
+from motcua.devtools.samples import CONTACT_KEY, about, random_secret
 from motcua.devtools.sinks import HttpSink
+from motcua.shared.crypto import seal
 from motcua.shared.events import Envelope
-from motcua.shared.events.catalog import DossierNotAccepted
+from motcua.shared.events.catalog import DossierNotAccepted, DossierSubmitted
 from tests.integration.notify.harness import Dossier, Notify, random_phone, sealed, sms_notify
 from tests.support.sms import bodies
 from tests.support.waiting import eventually
@@ -50,3 +53,25 @@ async def test_without_consent_nobody_is_told(notify: Notify, http_sink: HttpSin
     assert [
         d["status"] for d in await notify.deliveries(event.event_id) if d["status"] == "sent"
     ] == []
+
+
+async def test_a_submission_tells_the_code_and_secret_at_once(
+    notify: Notify, http_sink: HttpSink
+) -> None:
+    phone, secret = random_phone(), random_secret()
+    dossier = Dossier(f"c-{uuid.uuid4().hex[:8]}", uuid.uuid4(), f"HS-{uuid.uuid4().hex[:8]}")
+    event = about(
+        dossier,
+        DossierSubmitted,
+        status=1,
+        submitted_at=datetime.now(UTC),
+        contact=sealed("phone", phone, dossier.dossier_id, "en"),
+        sealed_secret=seal(CONTACT_KEY, secret, str(dossier.dossier_id)),
+    )
+    await notify.publish(event, event)  # delivered twice: told once
+    [told] = await bodies(http_sink, phone, 1)
+    assert dossier.code in told
+    assert f"with the secret {secret}" in told
+    [delivery] = await notify.sent(event.event_id)
+    assert delivery["kind"] == "dossier_submitted"
+    assert secret not in str(dict(delivery)["context"])  # rendered, never kept
