@@ -31,18 +31,26 @@ def refused(phone: str | None, language: str = "vi") -> tuple[Dossier, Envelope[
     return dossier, about(dossier, DossierNotAccepted, status=3, reason=REASON, contact=contact)
 
 
+async def told_once(
+    notify: Notify, http_sink: HttpSink, phone: str, event: Envelope[Any], kind: str
+) -> tuple[str, Any]:
+    """Deliver ``event`` twice; the one message the phone got, and its delivery."""
+    await notify.publish(event, event)
+    [told] = await bodies(http_sink, phone, 1)
+    [delivery] = await notify.sent(event.event_id)
+    assert delivery["kind"] == kind
+    return told, delivery
+
+
 @pytest.mark.parametrize(("language", "words"), [("vi", "Lý do:"), ("en", "Reason:")])
 async def test_the_citizen_hears_why_their_submission_was_not_accepted(
     notify: Notify, http_sink: HttpSink, language: str, words: str
 ) -> None:
     phone = random_phone()
     dossier, event = refused(phone, language)
-    await notify.publish(event, event)  # delivered twice: told once
-    [told] = await bodies(http_sink, phone, 1)
+    told, _ = await told_once(notify, http_sink, phone, event, "not_accepted")
     assert dossier.code in told
     assert f"{words} {REASON}" in told
-    [delivery] = await notify.sent(event.event_id)
-    assert delivery["kind"] == "not_accepted"
 
 
 async def test_without_consent_nobody_is_told(notify: Notify, http_sink: HttpSink) -> None:
@@ -68,10 +76,7 @@ async def test_a_submission_tells_the_code_and_secret_at_once(
         contact=sealed("phone", phone, dossier.dossier_id, "en"),
         sealed_secret=seal(CONTACT_KEY, secret, str(dossier.dossier_id)),
     )
-    await notify.publish(event, event)  # delivered twice: told once
-    [told] = await bodies(http_sink, phone, 1)
+    told, delivery = await told_once(notify, http_sink, phone, event, "dossier_submitted")
     assert dossier.code in told
     assert f"with the secret {secret}" in told
-    [delivery] = await notify.sent(event.event_id)
-    assert delivery["kind"] == "dossier_submitted"
     assert secret not in str(dict(delivery)["context"])  # rendered, never kept
