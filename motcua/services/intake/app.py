@@ -13,11 +13,13 @@ from motcua.services.intake import (
     api,
     document_api,
     document_pages,
+    filing_pages,
     handlers,
     pages,
     personal_data,
     public,
     retention,
+    submission_pages,
 )
 from motcua.services.intake.attachments import Attachments, register_retention
 from motcua.services.intake.catalog import load_catalog, load_statuses
@@ -84,6 +86,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         document_api.router,
         pages.router,
         document_pages.router,
+        filing_pages.router,
+        submission_pages.router,
         title="motcua intake",
         errors=ERRORS,
     )

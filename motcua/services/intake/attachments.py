@@ -30,7 +30,7 @@ from motcua.services.intake.documents import (
     open_download_token,
     safe_file_name,
 )
-from motcua.services.intake.domain import StatusList, Step
+from motcua.services.intake.domain import SUBMITTED_STEP, StatusList, Step
 from motcua.services.intake.errors import Conflict, NotFound
 from motcua.services.intake.queries import dossier_of_center
 from motcua.services.intake.repository import documents as repo
@@ -100,9 +100,11 @@ class Attachments:
         actor: str,
         digitised: bool,
         now: datetime,
+        by_citizen: bool = False,
     ) -> Outcome:
         """Store ``upload`` and attach it to the dossier; refused with nothing stored
-        when the dossier, component, size or type is wrong."""
+        when the dossier, component, size or type is wrong. ``by_citizen``: the citizen
+        files their own components, only while the dossier waits for acceptance."""
         async with self.runtime.unit_of_work() as conn:  # checks before reading a byte
             # Whose dossier first: a caller of another center learns nothing more about
             # the upload than that the dossier is not theirs.
@@ -110,6 +112,8 @@ class Attachments:
             self.limits.check_declared(upload.size)
             assert upload.size is not None
             name = self._component_name(record, kind, component)
+            if by_citizen:
+                self._check_waiting(record)
             if kind == "result":
                 self._check_resolved(record)
                 self.keys.require(center_id)
@@ -131,6 +135,8 @@ class Attachments:
         )
         async with self.runtime.unit_of_work() as conn:
             record = await dossier_of_center(conn, dossier_id, center_id)
+            if by_citizen:
+                self._check_waiting(record)  # again: a clerk may have decided meanwhile
             if kind == "result":
                 self._check_resolved(record)  # again: it may have changed meanwhile
             new = await repo.attach(conn, attached)
@@ -159,10 +165,68 @@ class Attachments:
         )
         return Outcome(attached, stored.new, new, verification)
 
+    async def reuse(
+        self,
+        *,
+        target: DossierRecord,
+        source: DossierRecord,
+        sha256_hex: str,
+        component: int,
+        now: datetime,
+    ) -> Outcome:
+        """Attach, as ``component`` of the citizen's waiting submission ``target``, a
+        component file of their earlier dossier ``source``, by its hash: the bytes are
+        already stored once, so nothing is uploaded or stored again. The caller proved it
+        holds both dossiers (their code and secret) and gave consent."""
+        if source.id == target.id:
+            raise Refused("refer to an earlier dossier, not this one", field="from_code")
+        async with self.runtime.unit_of_work() as conn:
+            record = await dossier_of_center(conn, target.id, target.center_id)
+            name = self._component_name(record, "component", component)
+            self._check_waiting(record)
+            earlier = await repo.find(conn, source.id, bytes.fromhex(sha256_hex))
+            if earlier is None or earlier.kind != "component":
+                raise Refused(
+                    "the earlier dossier holds no component with this hash", field="sha256"
+                )
+            self.limits.check_dossier(await repo.bytes_held(conn, record.id), earlier.size)
+            attached = Attached(
+                dossier_id=record.id,
+                kind="component",
+                component=component,
+                sha256=earlier.sha256,
+                size=earlier.size,
+                media_type=earlier.media_type,
+                file_name=earlier.file_name,
+                attached_by="citizen",
+                digitised=False,
+                attached_at=now,
+                reused_from=source.id,
+            )
+            new = await repo.attach(conn, attached)
+            if new:
+                await self._announce(conn, record, attached, name, None)
+        log.info(
+            "intake.document_reused",
+            dossier_id=str(record.id),
+            component=component,
+            recorded_new=new,
+        )
+        return Outcome(attached, stored_new=False, recorded_new=new)
+
     def _component_name(self, record: DossierRecord, kind: Kind, component: int) -> str | None:
         if kind == "result":
             return None
         return component_of(list(record.procedure.get("required_documents", [])), component)
+
+    def _check_waiting(self, record: DossierRecord) -> None:
+        # Once a clerk has accepted or refused the dossier, what it holds is what the
+        # clerk decided on: the citizen can no longer add to it.
+        if record.status != self.statuses.code(SUBMITTED_STEP):
+            raise Conflict(
+                "a citizen attaches components only while the dossier waits for "
+                f"acceptance (this one is in status {record.status})"
+            )
 
     def _check_resolved(self, record: DossierRecord) -> None:
         allowed = {self.statuses.code(Step.RESOLVED), self.statuses.code(Step.RESULT_RETURNED)}

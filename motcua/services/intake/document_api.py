@@ -9,10 +9,12 @@ Clerk side (a center-scoped token, operations in ``motcua.shared.policy``):
   stored, hashed and signed with the center's key.
 * ``GET /v1/dossiers/{id}/documents`` and ``.../documents/{sha256}``.
 
-Public side (no token): a citizen lists and downloads the dossier's documents with its
-code and secret in the body (another dossier's secret: the lookup's 404, nothing
-else); anyone may fetch a center's public keys and verify a result, by its record id
-or by uploading a copy.
+Public side (no token): a citizen attaches the components of their own online
+submission while it waits for acceptance (``PUT /v1/public/dossiers/{code}/documents/
+{component}``, the secret in ``X-Dossier-Secret``, since the body is the file); lists
+and downloads the dossier's documents with its code and secret in the body (another
+dossier's secret: the lookup's 404, nothing else); anyone may fetch a center's public
+keys and verify a result, by its record id or by uploading a copy.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 import segno
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from motcua.services.intake.attachments import Attachments, Outcome, Upload, Verdict
 from motcua.services.intake.public import NO_MATCH, _limit
@@ -56,6 +58,7 @@ STREAMED = (
     r"/v1/dossiers/[^/]+/documents/[^/]+",
     r"/v1/dossiers/[^/]+/result",
     r"/v1/public/verify",
+    r"/v1/public/dossiers/[^/]+/documents/[^/]+",
 )
 """Routes that read their body as a stream under the document limits, not the shared cap."""
 
@@ -276,6 +279,7 @@ class DigitisationOut(BaseModel):
     components_stored: int
     components_digitised: int  # paper components scanned at the counter
     results_stored: int
+    components_reused: int  # reused by reference, with consent, instead of uploaded again
 
 
 @router.get("/v1/documents/digitisation", tags=["documents"])
@@ -310,6 +314,94 @@ async def _citizen(w: Wiring, request: Request, body: LookupIn) -> DossierRecord
     if found is None:
         raise HTTPException(404, NO_MATCH)
     return found[0]
+
+
+DossierSecret = Annotated[
+    str,
+    Header(alias="X-Dossier-Secret", min_length=1, max_length=40, description="The lookup secret"),
+]
+
+
+@router.put(
+    "/v1/public/dossiers/{code}/documents/{component}",
+    tags=["public"],
+    responses=refusals(409, 413, 415, 429),
+)
+async def citizen_attach(
+    code: Annotated[str, Path(min_length=1, max_length=80)],
+    component: int,
+    secret: DossierSecret,
+    request: Request,
+    w: Deps,
+    docs: Docs,
+    file_name: FileName = None,
+) -> AttachedOut:
+    """Anyone holding the dossier's code and secret (the citizen who filed it) attaches
+    one of its components, only while it waits for a clerk's acceptance (else 409). The
+    secret is the authority, as for the lookup: a wrong one is the lookup's 404, and
+    guesses are rate-limited with it."""
+    record = await _citizen(w, request, LookupIn(code=code, secret=secret))
+    outcome = await docs.attach(
+        _upload(request, file_name),
+        dossier_id=record.id,
+        center_id=record.center_id,
+        kind="component",
+        component=component,
+        actor="citizen",
+        digitised=False,
+        now=utcnow(),
+        by_citizen=True,
+    )
+    return _out(w, outcome)
+
+
+class ReuseIn(BaseModel):
+    """A component of an earlier dossier, reused by reference: the earlier dossier's code
+    and secret prove the citizen holds it, and the consent is explicit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_code: str = Field(min_length=1, max_length=80)
+    from_secret: str = Field(min_length=1, max_length=40)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The file's hash, as listed")
+    consent: bool = Field(
+        description="The citizen agrees that the file of the earlier dossier is used again"
+    )
+
+
+@router.post(
+    "/v1/public/dossiers/{code}/documents/{component}/reuse",
+    tags=["public"],
+    responses=refusals(409, 413, 429),
+)
+async def citizen_reuse(
+    code: Annotated[str, Path(min_length=1, max_length=80)],
+    component: int,
+    secret: DossierSecret,
+    body: ReuseIn,
+    request: Request,
+    w: Deps,
+    docs: Docs,
+) -> AttachedOut:
+    """Anyone holding both dossiers' codes and secrets (the citizen who filed them)
+    attaches a component file of the earlier one to the waiting one, without uploading
+    it again. Either secret wrong: the lookup's 404; no consent, a hash the earlier
+    dossier does not hold as a component, or a component the procedure does not ask
+    for: 422 naming the field. Nothing is attached then."""
+    if not body.consent:
+        raise HTTPException(
+            422,
+            {
+                "error": "invalid request",
+                "details": [{"field": "consent", "error": "reuse needs the citizen's consent"}],
+            },
+        )
+    target = await _citizen(w, request, LookupIn(code=code, secret=secret))
+    source = await _citizen(w, request, LookupIn(code=body.from_code, secret=body.from_secret))
+    outcome = await docs.reuse(
+        target=target, source=source, sha256_hex=body.sha256, component=component, now=utcnow()
+    )
+    return _out(w, outcome)
 
 
 @router.post("/v1/public/documents", tags=["public"], responses=refusals(429))

@@ -37,6 +37,16 @@ HEIC = "image/heic"
 ALLOWED_TYPES = (PDF, JPEG, PNG, WEBP, HEIC)
 
 
+OPTIONAL_MARKS = ("(nếu có)", "(if any)")
+"""How the published procedures mark a component the applicant has only in some cases."""
+
+
+def is_optional(component: dict[str, str]) -> bool:
+    """Whether a required component of the catalog is asked for only "if any": the
+    filing page lets the citizen leave it out."""
+    return any(m in component.get(k, "").lower() for m in OPTIONAL_MARKS for k in ("vi", "en"))
+
+
 class Refused(InvalidInput):
     """A file the store will not take; ``field`` names the input at fault."""
 

@@ -316,11 +316,15 @@ class Intake:
         )
         payload: Payload
         if submitted:
-            # Nothing runs yet, and nobody is told: the citizen has the receipt in hand.
+            # No clock runs yet. The citizen has the code and secret on screen, and with
+            # consent gets them by SMS or e-mail too (notify), so the contact travels.
+            on_bus = contact_on_bus(record)
             payload = DossierSubmitted(
                 **self._facts(record, status, command.issued_by),
                 line_code=procedure.line_code,
                 submitted_at=received_at,
+                contact=on_bus,
+                sealed_secret=bus_secret.sealed if on_bus else None,
             )
         else:
             payload = self._received(record, status, command.issued_by)
@@ -352,16 +356,7 @@ class Intake:
     def _received(self, record: DossierRecord, status: int, actor: str | None) -> DossierReceived:
         """``dossier.received``: the legal clock starts (at the counter, or at the
         acceptance of an online submission), from the stored dossier."""
-        # The contact goes on the bus only with consent, and only sealed for notify.
-        on_bus = None
-        if record.contact_consent and record.contact_sealed and record.contact_kind:
-            key_id, sealed = record.contact_sealed.split(".", 1)
-            on_bus = SealedContact(
-                kind="email" if record.contact_kind == "email" else "phone",
-                sealed=sealed,
-                key_id=key_id,
-                language="en" if record.contact_language == "en" else "vi",
-            )
+        on_bus = contact_on_bus(record)
         name = record.procedure.get("name") or {}
         return DossierReceived(
             **self._facts(record, status, actor),
@@ -563,6 +558,20 @@ class Intake:
             await dossiers.set_ticket(conn, data.dossier_id, event.center_id, data.ticket_id)
 
 
+def contact_on_bus(record: DossierRecord) -> SealedContact | None:
+    """The dossier's contact as notify may read it: on the bus only with consent, and
+    only sealed."""
+    if not (record.contact_consent and record.contact_sealed and record.contact_kind):
+        return None
+    key_id, sealed = record.contact_sealed.split(".", 1)
+    return SealedContact(
+        kind="email" if record.contact_kind == "email" else "phone",
+        sealed=sealed,
+        key_id=key_id,
+        language="en" if record.contact_language == "en" else "vi",
+    )
+
+
 def _payload(op: Op, record: DossierRecord, facts: dict[str, Any], data: Any) -> Payload:
     """The canonical event of a lifecycle operation (acceptance aside: ``_received``)."""
     if op is Op.ASSIGN:
@@ -590,7 +599,8 @@ def _payload(op: Op, record: DossierRecord, facts: dict[str, Any], data: Any) ->
     if op is Op.WITHDRAW:
         return DossierWithdrawn(**facts, reason=data.reason)
     if op is Op.NOT_ACCEPT:
-        return DossierNotAccepted(**facts, reason=data.reason)
+        # The citizen hears why (notify), as they never had a receipt to hear from.
+        return DossierNotAccepted(**facts, reason=data.reason, contact=contact_on_bus(record))
     if op is Op.TRANSFER:
         return DossierTransferred(**facts, to_agency=data.to_agency)
     if op is Op.TRANSFER_BACK:

@@ -44,6 +44,8 @@ class Kind(StrEnum):
     APPOINTMENT_REMINDER = "appointment_reminder"
     FINANCIAL_OBLIGATION = "financial_obligation"
     NEW_APPOINTMENT = "new_appointment"
+    NOT_ACCEPTED = "not_accepted"
+    DOSSIER_SUBMITTED = "dossier_submitted"
 
 
 # A queue message is useless once its moment has passed, so quiet hours never hold it.

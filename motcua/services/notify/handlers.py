@@ -28,10 +28,12 @@ from motcua.shared.events.catalog import (
     DeadlineOverdue,
     DeadlineUpdated,
     DossierFinancialObligationNotified,
+    DossierNotAccepted,
     DossierReceived,
     DossierResolved,
     DossierReturned,
     DossierStopped,
+    DossierSubmitted,
     DossierSupplementRequested,
     DossierWithdrawn,
     TicketCalled,
@@ -64,6 +66,8 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     on_batch(DossierSupplementRequested, _bound_batch(triggers.supplement_requested, notifier))
     on_batch(DossierResolved, _bound_batch(triggers.dossier_resolved, notifier))
     on_batch(DossierReturned, _bound_batch(triggers.dossier_returned, notifier))
+    on_batch(DossierSubmitted, _bound_batch(triggers.dossiers_submitted, notifier))
+    on_batch(DossierNotAccepted, _bound_batch(triggers.dossiers_not_accepted, notifier))
     # No message; they start the clock of the personal-data purge. Intake's events,
     # on its topic, like every dossier event here.
     for closed in (DossierWithdrawn, DossierStopped):

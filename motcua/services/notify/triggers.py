@@ -13,6 +13,8 @@
 | ``deadline.appointment_set``      | ``new_appointment``: the letter's date    |
 | ``dossier.financial_obligation_`` | ``financial_obligation``: the amount,     |
 | ``notified``                      | what it is for, how to pay                |
+| ``dossier.submitted``             | ``dossier_submitted``: code, secret, link |
+| ``dossier.not_accepted``          | ``not_accepted``: the clerk's reason      |
 
 A ``deadline.updated`` is emitted once per move of the due instant (its event id is
 derived from the dossier and the new instant), and the inbox drops a redelivered copy,
@@ -69,9 +71,11 @@ from motcua.shared.events.catalog import (
     DeadlineUpdated,
     DossierFacts,
     DossierFinancialObligationNotified,
+    DossierNotAccepted,
     DossierReceived,
     DossierResolved,
     DossierReturned,
+    DossierSubmitted,
     DossierSupplementRequested,
     TicketCalled,
     TicketFacts,
@@ -206,38 +210,83 @@ def _lookup_url(n: Notifier, code: str) -> str:
     return n.settings.lookup_url.replace("{code}", quote(code, safe=""))
 
 
-async def dossiers_received(
-    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[DossierReceived]]
+async def _with_contact(
+    n: Notifier,
+    conn: asyncpg.Connection,
+    events: Sequence[Envelope[Any]],
+    kind: Kind,
+    at: Callable[[Envelope[Any]], datetime],
+    context_of: Callable[[Envelope[Any]], dict[str, Any]],
 ) -> None:
-    """The code, the appointment and, when intake sent it sealed, the lookup secret;
-    then the messages held for these receipts.
+    """The dossier events that bring the citizen's contact (sealed, with consent): keep
+    the contact, tell the citizen ``kind``, then release the messages held for it.
 
-    The secret is rendered into the message and kept nowhere else: it is left out
+    A lookup secret is rendered into the message and kept nowhere else: it is left out
     of the stored context (a fallback message opens it again from the source event).
     """
-    received, intents = [], []
+    known, intents = [], []
     for event in events:
         d = event.data
         with _about(event):
             contact = n.open_contact(d.contact, str(d.dossier_id)) if d.contact else None
-            private = n.private_of(Kind.DOSSIER_RECEIVED, event) if contact else {}
-        received.append(
-            repo.ReceivedDossier(
-                d.dossier_id, event.center_id, d.dossier_code, d.received_at, contact
-            )
+            private = n.private_of(kind, event) if contact else {}
+        known.append(
+            repo.ReceivedDossier(d.dossier_id, event.center_id, d.dossier_code, at(event), contact)
         )
-        context = {
+        intents.append(Intent(event, kind, "dossier", d.dossier_id, context_of(event), private))
+    await repo.save_dossiers(conn, known, n.rest_keys)
+    await n.notify_many(conn, intents)
+    await n.release_held(conn, [r.dossier_id for r in known])
+
+
+async def dossiers_received(
+    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[DossierReceived]]
+) -> None:
+    """The code, the appointment and, when intake sent it sealed, the lookup secret."""
+
+    def context(event: Envelope[Any]) -> dict[str, Any]:
+        d = event.data
+        return {
             "dossier_code": d.dossier_code,
             "procedure_code": d.procedure_code,
             "appointment_at": d.appointment_at.isoformat(),
             "lookup_url": _lookup_url(n, d.dossier_code),
         }
-        intents.append(
-            Intent(event, Kind.DOSSIER_RECEIVED, "dossier", d.dossier_id, context, private)
-        )
-    await repo.save_dossiers(conn, received, n.rest_keys)
-    await n.notify_many(conn, intents)
-    await n.release_held(conn, [r.dossier_id for r in received])
+
+    await _with_contact(
+        n, conn, events, Kind.DOSSIER_RECEIVED, lambda e: e.data.received_at, context
+    )
+
+
+async def dossiers_submitted(
+    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[DossierSubmitted]]
+) -> None:
+    """Filed online: the code and the lookup secret, and that a clerk will accept it."""
+    await _with_contact(
+        n,
+        conn,
+        events,
+        Kind.DOSSIER_SUBMITTED,
+        lambda e: e.data.submitted_at,
+        lambda e: _tracked(n, e.data.dossier_code, procedure_code=e.data.procedure_code),
+    )
+
+
+async def dossiers_not_accepted(
+    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[DossierNotAccepted]]
+) -> None:
+    """A clerk refused an online submission: the citizen hears the reason. The contact
+    came with the submission, and again with this event, in case the submission's was
+    lost or predates it; then the purge clock starts, the case being over."""
+    await _with_contact(
+        n,
+        conn,
+        events,
+        Kind.NOT_ACCEPTED,
+        lambda e: e.occurred_at,
+        lambda e: _tracked(n, e.data.dossier_code, reason=e.data.reason),
+    )
+    await personal_data.dossiers_closed(conn, events)
 
 
 def _tracked(n: Notifier, code: str, **values: Any) -> dict[str, Any]:

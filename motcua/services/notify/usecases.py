@@ -84,7 +84,7 @@ def delivery_id(event_id: uuid.UUID, kind: str, channel: str, ref: str) -> uuid.
 
 
 # Kinds whose messages show values that are not kept in their stored context.
-PRIVATE_KINDS = frozenset({Kind.DOSSIER_RECEIVED})
+PRIVATE_KINDS = frozenset({Kind.DOSSIER_RECEIVED, Kind.DOSSIER_SUBMITTED})
 
 
 def private_context(keys: Keyring, kind: Kind, event: Envelope[Any]) -> dict[str, str]:

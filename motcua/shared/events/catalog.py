@@ -297,12 +297,28 @@ class DossierSubmitted(DossierFacts, event_type="dossier.submitted"):
     line_code: Code | None = None
     submitted_at: AwareDatetime
     channel: Channel = "online"
+    contact: SealedContact | None = Field(
+        default=None,
+        description="The citizen's contact, sealed for notify, present only with consent",
+    )
+    sealed_secret: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="The lookup secret for the citizen's notification, sealed like the contact "
+        "(motcua.shared.crypto, context = dossier_id); present only with a contact",
+    )
 
 
 class DossierNotAccepted(DossierFacts, event_type="dossier.not_accepted"):
     """A clerk refused to accept an online submission (portal 3), saying why."""
 
     reason: str = Field(min_length=1, max_length=2000)
+    contact: SealedContact | None = Field(
+        default=None,
+        description="The citizen's contact, sealed for notify, present only with consent: "
+        "a refused submission never had a dossier.received to carry it, yet the citizen "
+        "must hear the reason",
+    )
 
 
 class DossierTransferred(DossierFacts, event_type="dossier.transferred"):

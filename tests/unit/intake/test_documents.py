@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from motcua.services.intake.catalog import load_catalog
 from motcua.services.intake.documents import (
     Limits,
     Refused,
@@ -19,6 +20,7 @@ from motcua.services.intake.documents import (
     VerificationRecord,
     component_of,
     download_token,
+    is_optional,
     open_download_token,
     safe_file_name,
     sniff,
@@ -141,3 +143,12 @@ def test_every_procedure_of_the_catalog_names_its_components() -> None:
 
     for procedure in load_catalog().procedures:
         assert procedure.required_documents, f"{procedure.code} names no components"
+
+
+def test_only_components_asked_for_if_any_may_be_left_out_of_a_filing() -> None:
+    assert is_optional({"vi": "Giấy chứng tử (nếu có)", "en": "Death certificate (if any)"})
+    assert not is_optional({"vi": "Tờ khai (theo mẫu)", "en": "Request form"})
+    # Every procedure asks for at least one component a filing cannot leave out.
+    for p in load_catalog().procedures:
+        required = [d for d in p.required_documents if not is_optional(d.model_dump())]
+        assert required, p.code

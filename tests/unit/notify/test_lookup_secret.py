@@ -81,10 +81,11 @@ def test_the_secret_opens_only_with_the_key_and_the_dossier_it_was_sealed_for() 
     assert private_context(RING, Kind.DOSSIER_RECEIVED, received(dossier, None)) == {}
 
 
-def test_only_the_received_message_has_private_values() -> None:
+def test_only_the_received_and_submitted_messages_have_private_values() -> None:
     dossier = uuid.uuid4()
     event = received(dossier, seal(KEY, SECRET, str(dossier)))
-    assert {Kind.DOSSIER_RECEIVED} == PRIVATE_KINDS
+    # Both carry the lookup secret: the receipt, and an online filing's confirmation.
+    assert {Kind.DOSSIER_RECEIVED, Kind.DOSSIER_SUBMITTED} == PRIVATE_KINDS
     for kind in set(Kind) - PRIVATE_KINDS:
         assert private_context(RING, kind, event) == {}
 

@@ -23,7 +23,15 @@ def test_a_dossier_message_waits_until_the_receipt_is_known(kind: Kind) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", [Kind.DOSSIER_RECEIVED, Kind.TURN_SOON, Kind.TICKET_CALLED, *APPOINTMENT_KINDS]
+    "kind",
+    [
+        Kind.DOSSIER_RECEIVED,
+        Kind.DOSSIER_SUBMITTED,
+        Kind.NOT_ACCEPTED,
+        Kind.TURN_SOON,
+        Kind.TICKET_CALLED,
+        *APPOINTMENT_KINDS,
+    ],
 )
 def test_the_receipt_itself_and_queue_messages_never_wait(kind: Kind) -> None:
     assert not waits_for_receipt(kind, received=False)
@@ -31,5 +39,7 @@ def test_the_receipt_itself_and_queue_messages_never_wait(kind: Kind) -> None:
 
 def test_every_dossier_message_but_the_receipt_waits_for_it() -> None:
     queue_kinds = {Kind.TURN_SOON, Kind.TICKET_CALLED, *APPOINTMENT_KINDS}
-    dossier_kinds = set(Kind) - queue_kinds - {Kind.DOSSIER_RECEIVED}
+    # An online submission and its refusal bring the contact themselves, as a receipt does.
+    brings_contact = {Kind.DOSSIER_RECEIVED, Kind.DOSSIER_SUBMITTED, Kind.NOT_ACCEPTED}
+    dossier_kinds = set(Kind) - queue_kinds - brings_contact
     assert dossier_kinds == AFTER_RECEIPT

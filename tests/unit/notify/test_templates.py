@@ -47,6 +47,16 @@ SAMPLES: dict[Kind, dict[str, Any]] = {
     Kind.APPOINTMENT_BOOKED: _BOOKING,
     Kind.APPOINTMENT_RESCHEDULED: _BOOKING,
     Kind.APPOINTMENT_REMINDER: _BOOKING,
+    Kind.DOSSIER_SUBMITTED: {
+        "dossier_code": "HS-000123",
+        "procedure_code": "BIRTH",
+        "lookup_url": "https://motcua.example.vn/lookup?code=HS-000123",
+    },
+    Kind.NOT_ACCEPTED: {
+        "dossier_code": "HS-000123",
+        "reason": "Ảnh tờ khai bị mờ, không đọc được",
+        "lookup_url": "https://motcua.example.vn/lookup?code=HS-000123",
+    },
     Kind.FINANCIAL_OBLIGATION: {
         "dossier_code": "HS-000123",
         "amount_vnd": 1250000,

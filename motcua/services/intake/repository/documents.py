@@ -24,6 +24,7 @@ class Attached:
     attached_by: str
     digitised: bool
     attached_at: datetime
+    reused_from: uuid.UUID | None = None  # the earlier dossier of a component reused
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ async def attach(conn: asyncpg.Connection, a: Attached) -> bool:
     done = await conn.fetchval(
         """
         INSERT INTO dossier_documents (dossier_id, kind, component, sha256, size, media_type,
-            file_name, attached_by, digitised, attached_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            file_name, attached_by, digitised, attached_at, reused_from)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
         ON CONFLICT DO NOTHING RETURNING true
         """,
         a.dossier_id,
@@ -59,6 +60,7 @@ async def attach(conn: asyncpg.Connection, a: Attached) -> bool:
         a.attached_by,
         a.digitised,
         a.attached_at,
+        a.reused_from,
     )
     return bool(done)
 
@@ -146,6 +148,7 @@ class Digitisation:
     components_stored: int
     components_digitised: int
     results_stored: int
+    components_reused: int  # attached by reference to an earlier dossier's file
 
 
 async def digitisation(
@@ -157,7 +160,9 @@ async def digitisation(
                count(*) FILTER (WHERE x.kind = 'component') AS components_stored,
                count(*) FILTER (WHERE x.kind = 'component' AND x.digitised)
                    AS components_digitised,
-               count(*) FILTER (WHERE x.kind = 'result') AS results_stored
+               count(*) FILTER (WHERE x.kind = 'result') AS results_stored,
+               count(*) FILTER (WHERE x.kind = 'component' AND x.reused_from IS NOT NULL)
+                   AS components_reused
         FROM dossier_documents x JOIN dossiers d ON d.id = x.dossier_id
         WHERE d.center_id = $1 AND x.attached_at >= $2 AND x.attached_at < $3
         """,
