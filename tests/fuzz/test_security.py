@@ -71,6 +71,12 @@ PUBLIC = {
         "the citizen downloads a file of the dossier, by code + secret"
     ),
     ("intake", "POST", "/v1/public/verify"): "anyone checks a result file against its record",
+    ("intake", "PUT", "/v1/public/dossiers/{code}/documents/{component}"): (
+        "the citizen attaches a component to their own waiting submission, by its secret"
+    ),
+    ("intake", "POST", "/v1/public/dossiers/{code}/documents/{component}/reuse"): (
+        "the citizen reuses a file of an earlier dossier, by both dossiers' secrets"
+    ),
 }
 EXAMPLES = 6
 
