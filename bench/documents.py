@@ -118,7 +118,7 @@ async def _through_the_service(http: HttpLoad, pid: int) -> dict[str, Any]:
         n = k % FILES
         r = await http.request(
             "PUT",
-            f"/v1/dossiers/{dossiers[n % CLIENTS]}/documents/1?digitised=true",
+            f"/v1/dossiers/{dossiers[n % CLIENTS]}/components/1?digitised=true",
             _content(base, n),
             auth | {"Content-Type": "application/pdf"},
         )

@@ -18,6 +18,10 @@ from motcua.services.deadlines.timeline import Timeline
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SessionIn = tuple[str, str]
 
+# The working calendar knows the years 1901-2100 (its holidays are not computed beyond);
+# the documents say so, so that a generated client never sends a date it would refuse.
+CALENDAR_YEARS = r"^(190[1-9]|19[1-9][0-9]|20[0-9][0-9]|2100)-"
+
 
 class ExtensionIn(BaseModel):
     """A formal extension of a dossier's time limit."""
@@ -31,7 +35,9 @@ class ExtensionIn(BaseModel):
     unit: Literal["working_days", "working_hours"]
     reason: str = Field(min_length=1, max_length=2000)
     granted_at: AwareDatetime | None = Field(
-        default=None, description="Business time of the decision; now when omitted"
+        default=None,
+        description="Business time of the decision; now when omitted",
+        json_schema_extra={"pattern": CALENDAR_YEARS},
     )
 
 
@@ -230,6 +236,7 @@ class LetterIn(BaseModel):
         default=None,
         description="The new date for the result; omitted: the computed date stands. "
         "It must come after the missed due date",
+        json_schema_extra={"pattern": CALENDAR_YEARS},
     )
 
     @field_validator("reason")

@@ -2,7 +2,7 @@
 
 Clerk side (a center-scoped token, operations in ``motcua.shared.policy``):
 
-* ``PUT /v1/dossiers/{id}/documents/{component}``: the raw file as the body, its
+* ``PUT /v1/dossiers/{id}/components/{component}``: the raw file as the body, its
   media type as ``Content-Type``, its length as ``Content-Length`` (required: a length
   over the limit is refused before a byte is read), ``?file_name=`` as a label.
 * ``PUT /v1/dossiers/{id}/result``: the officer's result of an approved dossier,
@@ -55,7 +55,7 @@ DocReader = Annotated[Principal, allowed(Operation.DOCUMENT_READ)]
 ResultAttacher = Annotated[Principal, allowed(Operation.RESULT_ATTACH)]
 
 STREAMED = (
-    r"/v1/dossiers/[^/]+/documents/[^/]+",
+    r"/v1/dossiers/[^/]+/components/[^/]+",
     r"/v1/dossiers/[^/]+/result",
     r"/v1/public/verify",
     r"/v1/public/dossiers/[^/]+/documents/[^/]+",
@@ -185,7 +185,9 @@ FileName = Annotated[str | None, Query(max_length=255, description="A label for 
 
 
 @router.put(
-    "/v1/dossiers/{dossier_id}/documents/{component}",
+    # Not under /documents/: that path takes a hash, and one URL template per method
+    # keeps the Allow header true to the document.
+    "/v1/dossiers/{dossier_id}/components/{component}",
     tags=["documents"],
     responses=refusals(413, 415),
 )

@@ -123,7 +123,7 @@ async def _kill_mid_upload_then_upload(
         )
         assert r.status_code == 201, r.text
         dossier_id = r.json()["dossier"]["id"]
-    path = f"/v1/dossiers/{dossier_id}/documents/1"
+    path = f"/v1/dossiers/{dossier_id}/components/1"
     db = await asyncpg.connect(database_url, server_settings={"search_path": "intake"})
     try:
         connection = await _half_an_upload(first.url, path, auth)
@@ -172,8 +172,10 @@ async def _kill_mid_upload_then_upload(
             )
             assert r.status_code == 200, r.text
             assert r.json()["stored_new"] is True
-            down = await http.get(f"{path.rsplit('/', 1)[0]}/{r.json()['document']['sha256']}",
-                                  headers={"Authorization": auth})  # fmt: skip
+            sha256 = r.json()["document"]["sha256"]
+            down = await http.get(
+                f"/v1/dossiers/{dossier_id}/documents/{sha256}", headers={"Authorization": auth}
+            )
             assert down.content == whole
     finally:
         await db.close()

@@ -35,7 +35,7 @@ async def attach(
     **params: Any,
 ) -> Any:
     return await intake.http.put(
-        f"/v1/dossiers/{dossier_id}/documents/{component}",
+        f"/v1/dossiers/{dossier_id}/components/{component}",
         content=data,
         params=params,
         headers=intake.auth() | {"Content-Type": media_type},
@@ -205,7 +205,7 @@ async def _raw_put(intake: Intake, path: str, declared: int, sent: bytes) -> byt
 
 async def test_two_gigabytes_are_refused_by_their_declared_length(intake: Intake) -> None:
     d = (await intake.receive())["dossier"]
-    answer = await _raw_put(intake, f"/v1/dossiers/{d['id']}/documents/1", 2 * 1024**3, b"")
+    answer = await _raw_put(intake, f"/v1/dossiers/{d['id']}/components/1", 2 * 1024**3, b"")
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b'"field":"Content-Length"' in answer
 
@@ -215,7 +215,7 @@ async def test_a_client_that_goes_away_mid_upload_leaves_nothing(intake: Intake)
     blobs = await intake.pg.fetchval("SELECT count(*) FROM document_blobs")
     chunks = await intake.pg.fetchval("SELECT count(*) FROM document_chunks")
     sent = b"%PDF-1.7\n" + os.urandom(600_000)  # two chunk rows' worth, of 2 MB declared
-    await _raw_put(intake, f"/v1/dossiers/{d['id']}/documents/1", 2_000_000, sent)
+    await _raw_put(intake, f"/v1/dossiers/{d['id']}/components/1", 2_000_000, sent)
 
     async def settled() -> tuple[int, int]:
         return (
@@ -318,7 +318,7 @@ async def test_an_upload_without_a_length_is_refused_before_reading(intake: Inta
             yield os.urandom(65_536)
 
     r = await intake.http.put(
-        f"/v1/dossiers/{d['id']}/documents/1",
+        f"/v1/dossiers/{d['id']}/components/1",
         content=endless(),
         headers=intake.auth() | {"Content-Type": "application/pdf"},
     )
@@ -359,7 +359,7 @@ async def test_the_scorecard_counts_components_digitised_at_the_counter(intake: 
 
 async def test_the_counter_console_may_upload_from_its_origin(intake: Intake) -> None:
     r = await intake.http.options(
-        "/v1/dossiers/00000000-0000-0000-0000-000000000000/documents/1",
+        "/v1/dossiers/00000000-0000-0000-0000-000000000000/components/1",
         headers={
             "Origin": intake.settings.cors_origins[0],
             "Access-Control-Request-Method": "PUT",
