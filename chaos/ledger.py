@@ -37,6 +37,7 @@ FLAVOURS: dict[str, tuple[str, ...]] = {
 
 # Messages each dossier operation calls for (when the citizen gave a contact).
 DOSSIER_MESSAGES: dict[str, str] = {
+    "submit": "dossier_submitted",  # the code and secret of an online filing
     "receive": "dossier_received",
     "accept": "dossier_received",
     "request_supplement": "supplement_requested",
