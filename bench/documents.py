@@ -40,7 +40,7 @@ import asyncpg
 import psutil
 
 from bench.http_load import HttpLoad, closed_loop, expect
-from bench.launch import kafka_of, running, service_env
+from bench.launch import AUTH_SECRET, kafka_of, running, service_env
 from motcua.devtools.backends import fresh_database
 from motcua.devtools.minio import NoS3, S3Server, s3_server
 from motcua.services.intake.storage import CHUNK_BYTES
@@ -56,7 +56,6 @@ FILE_MB = float(os.environ.get("MOTCUA_BENCH_DOCUMENT_MB", "5"))
 BACKENDS = os.environ.get("MOTCUA_BENCH_DOCUMENT_BACKENDS", "postgres,s3").split(",")
 CLIENTS = 20
 RSS_GOAL_MIB = 200
-SECRET = "bench-auth-secret"
 CENTER = "nam-cuong"
 BUCKET = "motcua-bench"
 MB = 1_000_000
@@ -101,7 +100,9 @@ class RssPeak:
 
 async def _through_the_service(http: HttpLoad, pid: int) -> dict[str, Any]:
     """Upload, upload again, download; MB/s both ways and the RSS peak."""
-    auth = {"Authorization": f"Bearer {issue_token(SECRET, center_id=CENTER, subject='bench')}"}
+    auth = {
+        "Authorization": f"Bearer {issue_token(AUTH_SECRET, center_id=CENTER, subject='bench')}"
+    }
     dossiers = []
     for _ in range(CLIENTS):
         r = await http.post(
@@ -258,7 +259,9 @@ def _minio() -> Iterator[S3Server | None]:
 async def _leg(servers: Servers, backend: str, s3: S3Server | None) -> dict[str, Any]:
     kafka = kafka_of(servers, "bench")
     await ensure_topics(kafka)
-    extra = {"MOTCUA_INTAKE_DOCUMENTS_BACKEND": backend, "MOTCUA_AUTH_SECRET": SECRET}
+    extra = {
+        "MOTCUA_INTAKE_DOCUMENTS_BACKEND": backend,
+    }
     client = None
     if s3 is not None:
         extra |= {

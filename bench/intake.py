@@ -32,7 +32,7 @@ import asyncpg
 
 from bench.http_load import HttpLoad, closed_loop, expect
 from bench.http_load import loop_factory as loop_factory  # uvloop, as the service runs
-from bench.launch import CpuMeter, database_name, kafka_of, running, service_env
+from bench.launch import AUTH_SECRET, CpuMeter, database_name, kafka_of, running, service_env
 from motcua.devtools.backends import fresh_database
 from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics
@@ -45,7 +45,6 @@ SINGLE_CENTER_DOSSIERS = 640
 CLIENTS = 16
 CENTERS = 20
 RAW_CONNECTIONS = 10
-SECRET = "bench-auth-secret"
 
 
 async def _receive_many(
@@ -54,7 +53,7 @@ async def _receive_many(
     """``total`` receipts (a multiple of ``CLIENTS``) from ``CLIENTS`` concurrent clients;
     (seconds, latencies in ms)."""
     tokens = {
-        c: {"Authorization": f"Bearer {issue_token(SECRET, center_id=c, subject='bench-clerk')}"}
+        c: {"Authorization": "Bearer " + issue_token(AUTH_SECRET, center_id=c, subject="bench")}
         for c in centers
     }
     body = json.dumps({"procedure_code": "HT-XNTTHN", "applicant_name": "Nguyễn Văn A"}).encode()
@@ -148,9 +147,7 @@ async def run(servers: Servers) -> dict[str, Any]:
     await ensure_topics(kafka)
     async with (
         fresh_database(servers, prefix="bench_intake") as db_url,
-        running(
-            "intake", service_env(kafka, db_url, MOTCUA_DB_POOL_MAX="20", MOTCUA_AUTH_SECRET=SECRET)
-        ) as proc,
+        running("intake", service_env(kafka, db_url, MOTCUA_DB_POOL_MAX="20")) as proc,
         HttpLoad(proc.url, connections=CLIENTS) as http,
     ):
         print(f"intake: warming up at {proc.url}", flush=True)

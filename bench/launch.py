@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -159,6 +160,11 @@ async def drop_database(servers: Servers, url: str) -> None:
     await _admin(servers, f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
 
 
+AUTH_SECRET = secrets.token_urlsafe(32)
+"""The services' token secret for this run: made up at random, so no fixed value exists
+to leak; the benchmarks sign their clerks' tokens with it."""
+
+
 def service_env(kafka: KafkaSettings, db_url: str, **extra: str) -> dict[str, str]:
     """This process's environment plus what every service needs to find the servers."""
     return (
@@ -169,6 +175,7 @@ def service_env(kafka: KafkaSettings, db_url: str, **extra: str) -> dict[str, st
             "MOTCUA_KAFKA_TOPIC_PREFIX": kafka.topic_prefix,
             "MOTCUA_LOG_FORMAT": "json",
             "MOTCUA_DEV_MODE": "true",
+            "MOTCUA_AUTH_SECRET": AUTH_SECRET,
         }
         | extra
     )

@@ -30,7 +30,7 @@ import asyncpg
 
 from bench.http_load import HttpLoad, closed_loop, expect
 from bench.http_load import loop_factory as loop_factory  # uvloop, as the service runs
-from bench.launch import CpuMeter, database_name, kafka_of, running, service_env
+from bench.launch import AUTH_SECRET, CpuMeter, database_name, kafka_of, running, service_env
 from motcua.devtools.backends import fresh_database
 from motcua.services.queue.directory import DEFAULT_FILE
 from motcua.shared.auth import issue_token
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 # A national deployment issues tickets in many centers at once, each with its own queue.
 CENTERS = [f"bench{i:02d}" for i in range(40)]
 CENTER = CENTERS[0]  # where the call-to-display latency is measured
-SECRET = "bench-secret"
 LINES = list(service_lines().codes())
 COUNTERS = [f"K{i:02d}" for i in range(1, 21)]
 ISSUE_TOTAL = 4000
@@ -150,7 +149,7 @@ async def _outbox_drained(database_url: str) -> float:
 
 async def _call_latency(url: str) -> dict[str, float]:
     """Call-next at a steady rate; time from sending it to the SSE client's receipt."""
-    token = issue_token(SECRET, center_id=CENTER, subject="bench")
+    token = issue_token(AUTH_SECRET, center_id=CENTER, subject="bench")
     headers = {"Authorization": f"Bearer {token}"}
     received: dict[tuple[str, str], float] = {}
     snapshot = asyncio.Event()
@@ -231,7 +230,6 @@ async def run(servers: Servers) -> dict[str, Any]:
                 MOTCUA_QUEUE_CENTERS_FILE=str(_centers_file(Path(tmp))),
                 MOTCUA_QUEUE_SSE_KEEPALIVE_SECONDS="5",
                 MOTCUA_DB_POOL_MAX="20",
-                MOTCUA_AUTH_SECRET=SECRET,
             )
             print("queue: raw asyncpg INSERT baseline ...", flush=True)
             results |= await _raw_baseline(database_url)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.launch import Proc, kafka_of, new_database, ready, service_env, start, stop
+from bench.launch import AUTH_SECRET, Proc, kafka_of, new_database, ready, service_env, start, stop
 from motcua.devtools.backends import Servers
 from motcua.shared.bus.kafka import ensure_topics
-from motcua.shared.settings import ServiceSettings
 from motcua.simulator.replay import render, replay
 from motcua.simulator.workload import nam_cuong_2025
 
@@ -30,7 +29,7 @@ async def run(servers: Servers) -> dict[str, Any]:
             seed=2025,
             kafka=kafka,
             deadlines_url=procs[1].url,
-            auth_secret=ServiceSettings().auth_secret.get_secret_value(),
+            auth_secret=AUTH_SECRET,
             timeout=600,
             say=lambda line: print("   " + line, flush=True),
         )

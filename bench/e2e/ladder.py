@@ -30,7 +30,7 @@ from bench.e2e.machine import Sampler, consumed, postmaster_pid
 from bench.e2e.observe import DeadlineTopic, Display, Sms, last_digits, local_day
 from bench.e2e.offer import Offer, Sent, drain, offer, post, row, saturated, show
 from bench.http_load import HttpLoad, expect
-from bench.launch import Proc, kafka_of, new_database, ready, service_env, start, stop
+from bench.launch import AUTH_SECRET, Proc, kafka_of, new_database, ready, service_env, start, stop
 from bench.pipeline import raw_kafka, raw_postgres
 from motcua.devtools.backends import Servers
 from motcua.devtools.bus import read_all
@@ -40,7 +40,7 @@ from motcua.services.queue.directory import DEFAULT_FILE
 from motcua.shared.auth import issue_token
 from motcua.shared.bus.kafka import ensure_topics, takes_idempotence
 from motcua.shared.events.topics import DEADLINES, DOSSIERS
-from motcua.shared.settings import KafkaSettings, ServiceSettings
+from motcua.shared.settings import KafkaSettings
 
 
 async def commits(db_url: str, *, notify: bool, seconds: float = 3.0) -> float:
@@ -257,7 +257,7 @@ async def run_ladder(servers: Servers, logs: Path) -> tuple[dict[str, Any], list
         )
         figures |= {f"idle_rss_{n}_mib": p.rss_mib() for n, p in procs.items()}
         say("  idle RSS: " + ", ".join(f"{n} {p.rss_mib()} MiB" for n, p in procs.items()))
-        secret = ServiceSettings().auth_secret.get_secret_value()
+        secret = AUTH_SECRET  # the services' secret for this run (service_env)
         auth = {
             center: {
                 "Authorization": "Bearer "
