@@ -5,6 +5,7 @@ services, and only the motcua pods reach PostgreSQL and Kafka."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -111,3 +112,24 @@ def test_only_the_motcua_pods_reach_postgresql_and_kafka(built: Built) -> None:
         for port in rule.get("ports", [])
     }
     assert reached == {53}, "a pod that is not motcua's may look names up, nothing more"
+
+
+def test_intake_alone_reaches_the_object_store(built: Built) -> None:
+    """The S3 endpoint is set once, in urls.env; a policy lets intake's pods, and only
+    theirs, reach its address on its port (notify's gateway rule aside)."""
+    store = built.find("NetworkPolicy", "motcua-intake-object-store")["spec"]
+    (rule,) = store["egress"]
+    (peer,) = rule["to"]
+    assert peer.keys() == {"ipBlock"}
+    assert peer["ipBlock"]["cidr"] != "0.0.0.0/0", "the object store's address, not anywhere"
+    endpoint = urlsplit(
+        built.find("ConfigMap", "motcua-config")["data"]["MOTCUA_INTAKE_S3_ENDPOINT"]
+    )
+    assert endpoint.scheme == "https"
+    assert [p["port"] for p in rule["ports"]] == [endpoint.port or 443]
+    reaching = {
+        labels["app.kubernetes.io/name"]
+        for labels in _pod_labels(built).values()
+        if _matches(store["podSelector"], labels)
+    }
+    assert reaching == {"intake"}
