@@ -69,9 +69,11 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the verification page says: genuine (with the record) or not ours."""
+    """What the verification page says: genuine (with the record) or not ours; and the
+    hash that was checked, when a file or a hash was."""
 
     record: ResultRecord | None
+    sha256: bytes | None = None
 
     @property
     def genuine(self) -> bool:
@@ -356,18 +358,25 @@ class Attachments:
             found = await repo.result_record(conn, record_id)
         return Verdict(found if found and self.genuine(found) else None)
 
-    async def verify_file(self, body: AsyncIterator[bytes], max_bytes: int) -> Verdict:
-        """Hash an uploaded copy of a result (bounded, never stored) and look it up."""
+    async def verify_file(self, body: AsyncIterator[bytes], declared_length: int | None) -> Verdict:
+        """Hash an uploaded copy of a result as it streams (never stored) and look it up.
+        Bounded like an upload: the declared length is checked before a byte is read,
+        and a body longer than it is cut off."""
+        length = self.limits.check_declared(declared_length)
         digest = hashlib.sha256()
         seen = 0
         async for piece in body:
             seen += len(piece)
-            if seen > max_bytes:
-                raise Refused(f"a result is at most {max_bytes} bytes", field="body")
+            if seen > length:
+                raise Refused("the body is longer than its Content-Length", field="body")
             digest.update(piece)
+        return await self.verify_hash(digest.digest())
+
+    async def verify_hash(self, sha256: bytes) -> Verdict:
+        """Whether a center signed a result with this SHA-256."""
         async with self.runtime.read() as conn:
-            found = await repo.records_of_hash(conn, digest.digest())
-        return Verdict(next((r for r in found if self.genuine(r)), None))
+            found = await repo.records_of_hash(conn, sha256)
+        return Verdict(next((r for r in found if self.genuine(r)), None), sha256)
 
 
 # ----------------------------------------------------------------- retention

@@ -23,7 +23,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import segno
@@ -32,12 +32,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from motcua.services.intake.attachments import Attachments, Outcome, Upload, Verdict
+from motcua.services.intake.documents import ALLOWED_TYPES
 from motcua.services.intake.public import NO_MATCH, _limit
 from motcua.services.intake.queries import dossier_of_center
 from motcua.services.intake.repository import documents as repo
 from motcua.services.intake.repository.documents import Attached, ResultRecord
 from motcua.services.intake.repository.dossiers import DossierRecord
 from motcua.services.intake.schemas.requests import LookupIn
+from motcua.services.intake.settings import IntakeSettings
 from motcua.services.intake.signing import b64
 from motcua.services.intake.usecases import Wiring
 from motcua.shared.auth import Principal
@@ -129,6 +131,9 @@ class AttachedOut(BaseModel):
 class VerdictOut(BaseModel):
     genuine: bool
     verification: VerificationOut | None = None
+    sha256: str | None = Field(
+        default=None, description="The SHA-256 of the uploaded copy, when one was checked"
+    )
 
 
 class SigningKeyOut(BaseModel):
@@ -138,12 +143,17 @@ class SigningKeyOut(BaseModel):
     active: bool
 
 
-def _upload(request: Request, file_name: str | None) -> Upload:
+def declared_length(request: Request) -> int | None:
+    """The body's ``Content-Length``, if given and a number (the store refuses none)."""
     raw = request.headers.get("content-length")
     try:
-        size = int(raw) if raw is not None else None
+        return int(raw) if raw is not None else None
     except ValueError:
-        size = None
+        return None
+
+
+def _upload(request: Request, file_name: str | None) -> Upload:
+    size = declared_length(request)
     return Upload(request.stream(), size, request.headers.get("content-type"), file_name)
 
 
@@ -178,6 +188,31 @@ def download_response(a: Attached, body: AsyncIterator[bytes]) -> StreamingRespo
     )
 
 
+_MAX_FILE_MIB = IntakeSettings.model_fields["max_document_bytes"].default // (1024 * 1024)
+
+
+UPLOADED = (
+    f"{{}}, the raw bytes as the body. At most {_MAX_FILE_MIB} MiB by default "
+    "(`MOTCUA_INTAKE_MAX_DOCUMENT_BYTES`); `Content-Length` is required and checked before "
+    "a byte is read (over the limit: 413; zero: 422 naming `body`). The type is told by the "
+    "first bytes and must be the declared `Content-Type` (else 415)."
+)
+
+
+def binary_body(description: str, media_types: tuple[str, ...] = ALLOWED_TYPES) -> dict[str, Any]:
+    """``openapi_extra`` declaring the raw file a streamed route reads. The route takes
+    ``Request`` and reads ``request.stream()`` itself, so FastAPI sees no body parameter
+    and would document none; declaring it here leaves the streaming as it is."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {t: binary for t in media_types},
+        }
+    }
+
+
 FileName = Annotated[str | None, Query(max_length=255, description="A label for the download")]
 
 
@@ -190,6 +225,7 @@ FileName = Annotated[str | None, Query(max_length=255, description="A label for 
     "/v1/dossiers/{dossier_id}/components/{component}",
     tags=["documents"],
     responses=refusals(413, 415),
+    openapi_extra=binary_body(UPLOADED.format("The component's file")),
 )
 async def attach_component(
     dossier_id: uuid.UUID,
@@ -218,7 +254,12 @@ async def attach_component(
     return _out(w, outcome)
 
 
-@router.put("/v1/dossiers/{dossier_id}/result", tags=["documents"], responses=refusals(413, 415))
+@router.put(
+    "/v1/dossiers/{dossier_id}/result",
+    tags=["documents"],
+    responses=refusals(413, 415),
+    openapi_extra=binary_body(UPLOADED.format("The result's file, to be signed")),
+)
 async def attach_result(
     dossier_id: uuid.UUID,
     request: Request,
@@ -328,6 +369,7 @@ DossierSecret = Annotated[
     "/v1/public/dossiers/{code}/documents/{component}",
     tags=["public"],
     responses=refusals(409, 413, 415, 429),
+    openapi_extra=binary_body(UPLOADED.format("The component's file")),
 )
 async def citizen_attach(
     code: Annotated[str, Path(min_length=1, max_length=80)],
@@ -444,6 +486,7 @@ def _verdict(w: Wiring, v: Verdict) -> VerdictOut:
     return VerdictOut(
         genuine=v.genuine,
         verification=VerificationOut.of(v.record, w.settings.verify_url) if v.record else None,
+        sha256=v.sha256.hex() if v.sha256 else None,
     )
 
 
@@ -466,10 +509,22 @@ async def verification_qr(record_id: uuid.UUID, w: Deps) -> Response:
     return Response(svg, media_type="image/svg+xml")
 
 
-@router.post("/v1/public/verify", tags=["public"], responses=refusals(413, 429))
+@router.post(
+    "/v1/public/verify",
+    tags=["public"],
+    responses=refusals(413, 429),
+    openapi_extra=binary_body(
+        "A copy of a result file, the raw bytes as the body, whatever its type. At most "
+        f"{_MAX_FILE_MIB} MiB by default (`MOTCUA_INTAKE_MAX_DOCUMENT_BYTES`); "
+        "`Content-Length` is required and checked before a byte is read (over the limit: "
+        "413; zero: 422 naming `body`).",
+        (*ALLOWED_TYPES, "application/octet-stream"),
+    ),
+)
 async def verify_file(request: Request, w: Deps, docs: Docs) -> VerdictOut:
     """Upload a copy of a result (the raw file as the body): genuine only if its hash is
-    one a center signed. Hashed as it streams; never stored."""
+    one a center signed. Hashed as it streams; never stored. The verification page's form
+    sends its file here."""
     _limit(w, request, w.lookups, "lookups")
-    verdict = await docs.verify_file(request.stream(), docs.limits.max_file_bytes)
+    verdict = await docs.verify_file(request.stream(), declared_length(request))
     return _verdict(w, verdict)

@@ -67,8 +67,8 @@ class Limits:
     max_dossier_bytes: int
     allowed_types: tuple[str, ...] = ALLOWED_TYPES
 
-    def check_declared(self, declared_length: int | None) -> None:
-        """Refuse by the declared length, before a byte is read."""
+    def check_declared(self, declared_length: int | None) -> int:
+        """Refuse by the declared length, before a byte is read; the length, if taken."""
         if declared_length is None:
             raise Refused("a Content-Length is required for an upload", field="Content-Length")
         if declared_length == 0:
@@ -77,6 +77,7 @@ class Limits:
             raise TooLarge(
                 f"a file may hold at most {self.max_file_bytes} bytes", field="Content-Length"
             )
+        return declared_length
 
     def check_dossier(self, already: int, declared_length: int) -> None:
         if already + declared_length > self.max_dossier_bytes:

@@ -11,8 +11,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from motcua.services.intake.app import create_app
 from motcua.services.intake.catalog import load_catalog
 from motcua.services.intake.documents import (
+    ALLOWED_TYPES,
     Limits,
     Refused,
     TooLarge,
@@ -152,3 +154,26 @@ def test_only_components_asked_for_if_any_may_be_left_out_of_a_filing() -> None:
     for p in load_catalog().procedures:
         required = [d for d in p.required_documents if not is_optional(d.model_dump())]
         assert required, p.code
+
+
+def test_the_upload_routes_document_the_file_they_stream() -> None:
+    """They read the raw body themselves, so FastAPI alone would document none: a client
+    generated from the document must still send the file, with a type the store takes."""
+    paths = create_app().openapi()["paths"]
+    uploads = [
+        paths["/v1/dossiers/{dossier_id}/components/{component}"]["put"],
+        paths["/v1/dossiers/{dossier_id}/result"]["put"],
+        paths["/v1/public/dossiers/{code}/documents/{component}"]["put"],
+        paths["/v1/public/verify"]["post"],
+    ]
+    for op in uploads:
+        body = op["requestBody"]
+        assert body["required"] is True
+        assert "20 MiB" in body["description"]
+        assert set(ALLOWED_TYPES) <= set(body["content"])
+        assert all(
+            c["schema"] == {"type": "string", "format": "binary"} for c in body["content"].values()
+        )
+        assert {"413", "422"} <= set(op["responses"])
+    for op in uploads[:3]:
+        assert {"409", "415"} <= set(op["responses"])
