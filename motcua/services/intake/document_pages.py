@@ -3,12 +3,17 @@ to, and the result download the lookup page offers.
 
 The verification page says "genuine, issued by <center> on <date> for dossier <code>"
 or "not issued by us", and nothing else: the record it checks holds no personal data.
+It checks a result by the number under its QR code, by a SHA-256 pasted in (a plain
+form), or by a copy of the file: the page's script (``static/verify.js``) streams the
+file to ``POST /v1/public/verify`` under the upload limits, since no multipart parser is
+installed, then shows the verdict for the hash that call computed.
 The download takes the short-lived token the lookup page put in its form (the page
 proved the secret; the secret itself is never echoed back into a page).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated
 
@@ -17,11 +22,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from motcua.services.intake.attachments import Attachments, Verdict
 from motcua.services.intake.document_api import download_response
+from motcua.services.intake.documents import ALLOWED_TYPES
 from motcua.services.intake.pages import PAGES
 from motcua.services.intake.usecases import Wiring, wiring
 from motcua.shared.events.envelope import utcnow
 from motcua.shared.runtime import from_app_state
 from motcua.shared.web import read_form
+from motcua.shared.web.headers import content_security_policy
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -29,12 +36,21 @@ Deps = Annotated[Wiring, Depends(wiring)]
 Docs = Annotated[Attachments, from_app_state("attachments")]
 
 VERIFY_PATH = "/verify"
+SCRIPT = "verify.js"
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _verdict_page(
-    request: Request, w: Wiring, verdict: Verdict | None, record_id: str
+    request: Request,
+    w: Wiring,
+    verdict: Verdict | None,
+    record_id: str = "",
+    sha256: str = "",
+    bad_sha256: bool = False,
 ) -> HTMLResponse:
     r = verdict.record if verdict else None
+    limits = request.app.state.attachments.limits
+    status = 200 if verdict is None or r is not None else 404
     return PAGES.render(
         request,
         "verify.html",
@@ -46,17 +62,32 @@ def _verdict_page(
             "dossier_code": r.dossier_code if r else "",
             "result_sha256": r.result_sha256.hex() if r else "",
             "record_id": record_id,
+            "sha256": sha256,
+            "bad_sha256": bad_sha256,
+            "max_file_bytes": limits.max_file_bytes,
+            "max_file_mib": max(1, limits.max_file_bytes // (1024 * 1024)),
+            "allowed_types": ",".join(ALLOWED_TYPES),
+            "script": SCRIPT,
         },
-        status=200 if verdict is None or r is not None else 404,
+        status=422 if bad_sha256 else status,
+        csp=content_security_policy(scripts=True),
     )
 
 
 @router.get(VERIFY_PATH, response_class=HTMLResponse)
 async def verify_form(request: Request, w: Deps, docs: Docs) -> HTMLResponse:
-    """The form for the number printed under the QR code; ``?id=`` checks it."""
+    """The forms: the number printed under the QR code (``?id=``), or a file's SHA-256
+    (``?sha256=``, pasted in, or computed by the upload the page's script makes)."""
     given = request.query_params.get("id", "").strip()[:64]
+    pasted = request.query_params.get("sha256", "").strip().lower()[:128]
+    if pasted:
+        if not SHA256.fullmatch(pasted):
+            return _verdict_page(request, w, None, sha256=pasted[:64], bad_sha256=True)
+        return _verdict_page(
+            request, w, await docs.verify_hash(bytes.fromhex(pasted)), sha256=pasted
+        )
     if not given:
-        return _verdict_page(request, w, None, "")
+        return _verdict_page(request, w, None)
     try:
         record_id = uuid.UUID(given)
     except ValueError:

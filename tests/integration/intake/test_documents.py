@@ -160,7 +160,11 @@ async def test_a_signed_result_verifies_and_one_edited_byte_does_not(intake: Int
     edited = bytearray(result)
     edited[len(edited) // 2] ^= 0x01
     forged = (await intake.http.post("/v1/public/verify", content=bytes(edited))).json()
-    assert forged == {"genuine": False, "verification": None}
+    assert forged == {
+        "genuine": False,
+        "verification": None,
+        "sha256": hashlib.sha256(edited).hexdigest(),
+    }
 
     # The citizen finds the result among the dossier's documents, and downloads it.
     own = {"code": d["code"], "secret": received["secret"]}
@@ -184,13 +188,15 @@ async def test_an_upload_past_the_shared_body_cap_streams_in(intake: Intake) -> 
     assert held == -(-len(big) // (256 * 1024))  # stored once, in 256 KiB rows
 
 
-async def _raw_put(intake: Intake, path: str, declared: int, sent: bytes) -> bytes:
-    """A PUT that declares ``declared`` bytes, sends ``sent`` and stops writing: the
-    answer the server gives, if any, before the connection is dropped."""
+async def _raw_put(
+    intake: Intake, path: str, declared: int, sent: bytes, method: str = "PUT"
+) -> bytes:
+    """A PUT (or ``method``) that declares ``declared`` bytes, sends ``sent`` and stops
+    writing: the answer the server gives, if any, before the connection is dropped."""
     url = httpx.URL(str(intake.http.base_url))
     reader, writer = await asyncio.open_connection(url.host, url.port)
     head = (
-        f"PUT {path} HTTP/1.1\r\nHost: {url.host}\r\nContent-Type: application/pdf\r\n"
+        f"{method} {path} HTTP/1.1\r\nHost: {url.host}\r\nContent-Type: application/pdf\r\n"
         f"Content-Length: {declared}\r\nAuthorization: {intake.auth()['Authorization']}\r\n\r\n"
     )
     writer.write(head.encode() + sent)
@@ -269,6 +275,42 @@ async def test_the_verification_page_says_genuine_or_not_ours(intake: Intake) ->
     qr = await intake.http.get(f"/v1/public/verify/{v['id']}/qr.svg")
     assert qr.headers["content-type"] == "image/svg+xml"
     assert qr.text.startswith("<svg")
+
+
+async def test_the_verification_page_checks_a_copy_of_the_file(intake: Intake) -> None:
+    """The page's file form streams the copy to the API, then shows the verdict for the
+    hash it answered; a pasted hash takes the same page without the upload."""
+    _, result, v = await _resolved_with_result(intake)
+    center = intake.settings.center_names[CENTER]
+    edited = bytearray(result)
+    edited[-1] ^= 0x01
+    for copy, genuine in ((result, True), (bytes(edited), False)):
+        checked = await intake.http.post("/v1/public/verify", content=copy)
+        assert checked.status_code == 200, checked.text
+        assert checked.json()["genuine"] is genuine
+        page = await intake.http.get(
+            "/verify", params={"sha256": checked.json()["sha256"], "lang": "en"}
+        )
+        if genuine:
+            assert page.status_code == 200
+            assert f"Issued by {center} on " in page.text
+            assert f"for dossier {v['dossier_code']}" in page.text
+        else:
+            assert page.status_code == 404
+            assert "Not issued by us" in page.text
+            assert hashlib.sha256(copy).hexdigest() in page.text
+    vi = await intake.http.get("/verify", params={"sha256": v["result_sha256"].upper()})
+    assert "Kết quả này là thật" in vi.text
+
+    empty = await intake.http.post("/v1/public/verify", content=b"")
+    assert empty.status_code == 422
+    assert empty.json()["details"][0]["field"] == "body"
+    huge = await _raw_put(intake, "/v1/public/verify", 2 * 1024**3, b"", method="POST")
+    assert huge.startswith(b"HTTP/1.1 413"), huge[:200]
+    assert b'"field":"Content-Length"' in huge
+    bad = await intake.http.get("/verify", params={"sha256": "not-a-hash", "lang": "en"})
+    assert bad.status_code == 422
+    assert 'data-testid="verify-sha256-error"' in bad.text
 
 
 async def test_the_lookup_page_offers_the_result_without_echoing_the_secret(

@@ -12,6 +12,7 @@ from motcua.shared.web import content_security_policy
 PAGES = [
     ("notify", "/optout/some-token", False),
     ("intake", "/lookup", False),
+    ("intake", "/verify", True),  # its file check streams the copy from a script
     ("deadlines", "/dashboard/sign-in", True),
 ]
 
