@@ -165,6 +165,7 @@ async def apply_dossier_event(
             )
         if not await repository.record_receipt(conn, *ids, receipt):
             return  # an older copy of the receipt than the one stored
+        await repository.record_channel(conn, dossier_id, data.channel)
         reason, at = "correction", data.received_at
     elif isinstance(data, catalog.DossierAssigned):
         assignment = (data.assignee, data.department, data.status, at)
@@ -337,6 +338,25 @@ async def record_rating(
     )
     if not kept:
         log.info("deadlines.rating_again", dossier_id=str(data.dossier_id))
+
+
+# ---------------------------------------------------------------------- documents
+
+
+async def record_document(
+    conn: asyncpg.Connection, event: Envelope[catalog.DossierDocumentAttached]
+) -> None:
+    """Keep what the 766 scorecard counts of an attached file: its kind, whether it was
+    scanned at the counter and whether it was reused from an earlier dossier."""
+    data = event.data
+    await repository.record_document(
+        conn,
+        data.dossier_id,
+        data.kind,
+        data.component,
+        digitised=data.digitised,
+        reused=data.reused,
+    )
 
 
 # ---------------------------------------------------------------- apology letter

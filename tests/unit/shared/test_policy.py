@@ -58,6 +58,7 @@ deadlines.dashboard.view        x x x x .
 deadlines.risks.read            . . x x .
 deadlines.apology_letter.write  . x x x .
 deadlines.timeline.read         x x x x .
+deadlines.scorecard.read        x x x x x
 notify.deliveries.read          x x x x .
 registry.centers.read           x x x x x
 registry.centers.write          . . . x .
