@@ -4,10 +4,14 @@ rating; then the bad inputs and who may read what."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Any
 
+import pytest
+
+from motcua.services.deadlines import cli
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import DossierDocumentAttached, FeedbackReceived
 from motcua.shared.events.topics import NOTIFICATIONS
@@ -40,7 +44,9 @@ def attached(d: Dossier, kind: str, **flags: bool) -> Envelope[Any]:
     return new_event(payload, center_id=d.center_id, producer="intake")
 
 
-async def test_the_scorecard_of_a_center_and_of_the_province(service: Service) -> None:
+async def test_the_scorecard_of_a_center_and_of_the_province(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
     center = f"sc-{uuid.uuid4().hex[:6]}"
     mon = vn(2026, 3, 2, 9)  # 3 working days: due Thursday 5 March, 9:00
     d1, d2, d3, d4 = (Dossier(center_id=center, procedure_code="HT-KS") for _ in range(4))
@@ -115,6 +121,14 @@ async def test_the_scorecard_of_a_center_and_of_the_province(service: Service) -
         )
         assert csv.status_code == 200
         assert csv.text.startswith("scope,id,indicator")
+
+    # The same figures from the command line, read from the database.
+    url = service.settings.db.url
+    argv = ["score766", "--center", center, "--from", "2026-03-01", "--to", "2026-03-31"]
+    assert await asyncio.to_thread(cli.main, [*argv, "--database-url", url]) == 0
+    table = capsys.readouterr().out
+    assert "50.00%" in table  # 2.1
+    assert "3.33 of the 6 points motcua can compute" in table
 
 
 async def test_bad_scorecard_requests_are_refused_by_name(service: Service) -> None:
