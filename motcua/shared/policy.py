@@ -70,8 +70,9 @@ class Operation(StrEnum):
     RISKS_READ = "deadlines.risks.read"
     APOLOGY_LETTER_WRITE = "deadlines.apology_letter.write"
     TIMELINE_READ = "deadlines.timeline.read"
-    # deadlines: the 766 scorecard
+    # deadlines: the 766 scorecard and the province's comparison of its centers
     SCORECARD_READ = "deadlines.scorecard.read"
+    PROVINCE_DASHBOARD_VIEW = "deadlines.province_dashboard.view"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
     # registry
@@ -132,6 +133,8 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     # A center's scorecard is its staff's, as its statistics are; another center's, or
     # the province's, needs STATISTICS_ALL_CENTERS as well.
     Operation.SCORECARD_READ: _STAFF | {"province"},
+    # The comparison of every center is the province's alone: no center sees the others.
+    Operation.PROVINCE_DASHBOARD_VIEW: frozenset({"province"}),
     # A center's configuration is no secret (the kiosk shows its lines), but its admin
     # alone changes it, for the token's own center; the audit names staff, so only the
     # admin and the province read it.

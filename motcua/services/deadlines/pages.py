@@ -20,7 +20,7 @@ import asyncpg
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from motcua.services.deadlines import dashboard, letters, queries, sign_in
+from motcua.services.deadlines import dashboard, letters, queries, scorecard, sign_in, standings
 from motcua.services.deadlines.errors import DeadlinesError, InvalidInput, NotFound
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.sign_in import (
@@ -30,6 +30,7 @@ from motcua.services.deadlines.sign_in import (
     CSRF_COOKIE,
     PATH,
     PROVIDER_PATH,
+    PROVINCE_PATH,
 )
 from motcua.services.deadlines.statistics import ReportQuery
 from motcua.services.deadlines.timeline import Timeline
@@ -81,7 +82,10 @@ async def dashboard_page(request: Request) -> Response:
         return principal
     params = request.query_params
     center = params.get("center") or principal.center_id
-    if center != principal.center_id:
+    # The province opens any center's dashboard from its comparison, to read only: the
+    # page changes nothing, and the forecast stays the center's leaders'.
+    province = allows(principal.role, Operation.PROVINCE_DASHBOARD_VIEW)
+    if center != principal.center_id and not province:
         return message(request, 403, "forbidden", own=principal.center_id, asked=center)
     d: Deadlines = request.app.state.deadlines
     now = d.clock()
@@ -123,7 +127,69 @@ async def dashboard_page(request: Request) -> Response:
         "dashboard.html",
         csp=PAGES.csp(connect=f" {_queue_origin(request)}"),
         queue_waiting_url=_queue_waiting_url(request, center),
+        scorecard=standings.scorecard_section(snap.scorecard, lang) if snap.scorecard else None,
         **dashboard.context(snap, query, lang, live=as_of is None),
+    )
+
+
+# ------------------------------------------------------------------- province
+
+
+@router.get(PROVINCE_PATH, response_class=HTMLResponse)
+async def province_page(request: Request) -> Response:
+    """Every center of the registry side by side for the province's supervisor: on-time
+    rate, overdue dossiers, the 766 score and satisfaction, sortable, each a link to the
+    center's dashboard. A center's staff get the 403 page."""
+    try:
+        principal = await _signed_in(request)
+    except ProviderUnavailable as exc:
+        log.warning("page.sign_in_provider_unavailable", page="province", error=str(exc))
+        return unavailable(request)
+    if isinstance(principal, Response):
+        return principal
+    if not allows(principal.role, Operation.PROVINCE_DASHBOARD_VIEW):
+        return message(request, 403, "province_only")
+    params = request.query_params
+    d: Deadlines = request.app.state.deadlines
+    now = d.clock()
+    tz = d.calendars.default.tz
+    try:
+        start, end, _ = dashboard.parse_period(
+            params.get("from", ""), params.get("to", ""), "", now.astimezone(tz).date()
+        )
+        query = ReportQuery.build(
+            center_id=None,
+            start=start,
+            end=end,
+            as_of=None,
+            now=now,
+            tz=tz,
+            calendar=d.calendars.default,
+        )
+        scorecard.check_period(start, end)
+    except dashboard.BadPeriod as exc:
+        return message(request, 422, "bad_period", field=exc.field)
+    except InvalidInput as exc:
+        return message(request, 422, "bad_period", field=exc.field)
+    sort = params.get("sort", standings.DEFAULT_SORT)
+    if sort not in standings.SORTS:
+        return message(request, 422, "bad_period", field="sort")
+    known = d.centers.centers
+    names = {**d.settings.center_names, **{c: k.config.name for c, k in known.items()}}
+    try:
+        async with request.app.state.runtime.unit_of_work(
+            readonly=True, isolation="repeatable_read"
+        ) as conn:
+            found = await queries.province_scorecard(conn, query, now, sorted(known), names)
+    except UNAVAILABLE as exc:
+        log.warning("page.database_unavailable", page="province", error=repr(exc))
+        return unavailable(request)
+    return PAGES.render(
+        request,
+        "province.html",
+        **standings.province_context(
+            found, language(request), sort=sort, descending=params.get("order") != "asc"
+        ),
     )
 
 
@@ -293,16 +359,19 @@ async def sign_in_submit(request: Request) -> Response:
 
 
 def _landing(request: Request, principal: Principal, next_url: str) -> str:
-    """Where a fresh sign-in goes: the page asked for, or the dashboard of its center."""
+    """Where a fresh sign-in goes: the page asked for, or the dashboard of its center
+    (the province's: its comparison of the centers)."""
     if next_url != PATH:
         return next_url
+    if allows(principal.role, Operation.PROVINCE_DASHBOARD_VIEW):
+        return with_lang(PROVINCE_PATH, language(request))
     return with_lang(f"{PATH}?{urlencode({'center': principal.center_id})}", language(request))
 
 
 @router.get(PROVIDER_PATH, response_class=HTMLResponse)
 async def sign_in_with_provider(request: Request) -> Response:
     """Off to the province's provider; it comes back to the callback. Anyone may start
-    a sign-in: whom it signs in is held to ``Operation.DASHBOARD_VIEW`` at the callback."""
+    a sign-in: whom it signs in is held to ``sign_in.may_sign_in`` at the callback."""
     oidc = request.app.state.runtime.oidc
     if oidc is None:
         raise HTTPException(404, "single sign-on is not configured (MOTCUA_OIDC_ISSUER)")
@@ -330,7 +399,7 @@ async def sign_in_callback(request: Request) -> Response:
         log.info("page.sign_in_refused", page="dashboard", why=str(exc))
         response = sign_in_page(request, status=401, error=True, next_url=PATH)
     else:
-        if not allows(done.principal.role, Operation.DASHBOARD_VIEW):
+        if not sign_in.may_sign_in(done.principal.role):
             response = sign_in_page(request, status=403, error=True, next_url=PATH)
         else:
             response = oidc_sign_in.continue_to(_landing(request, done.principal, done.next_url))

@@ -164,3 +164,47 @@ async def test_bad_scorecard_requests_are_refused_by_name(service: Service) -> N
         body = before.json()
         assert body["note"] == "no dossiers in the period"
         assert body["counts"]["received"] == 0
+
+
+async def test_the_province_compares_its_centers_and_a_clerk_may_not(service: Service) -> None:
+    center = f"sc-{uuid.uuid4().hex[:6]}"
+    d = Dossier(center_id=center)
+    events = [d.received(vn(2026, 3, 2, 9)), d.resolved(vn(2026, 3, 3, 9))]
+    await service.produce(*events)
+    await applied(service, *events)
+    province = service.token("tinh", "province")
+    async with service.client() as http:
+        clerk = await http.get(
+            "/dashboard/province", params=MARCH, headers=service.token(center, "clerk")
+        )
+        assert clerk.status_code == 403
+        assert 'data-testid="province-only"' in clerk.text
+
+        page = await http.get("/dashboard/province", params=MARCH, headers=province)
+        assert page.status_code == 200, page.text
+        assert 'lang="vi"' in page.text
+        assert f'data-testid="row-center" data-key="{center}"' in page.text
+        assert "Thời gian chờ thuộc dịch vụ hàng đợi" in page.text  # said, not invented
+        drill = f"/dashboard?center={center}&amp;from=2026-03-01&amp;to=2026-03-31"
+        assert drill in page.text
+
+        english = await http.get(
+            "/dashboard/province",
+            params={**MARCH, "lang": "en", "sort": "overdue", "order": "asc"},
+            headers=province,
+        )
+        assert english.status_code == 200
+        assert "centers compared" in english.text
+        assert 'aria-sort="ascending"' in english.text
+        bad_sort = await http.get(
+            "/dashboard/province", params={**MARCH, "sort": "x"}, headers=province
+        )
+        assert bad_sort.status_code == 422
+
+        # The drill-down: the center's dashboard, read by the province, with its scorecard.
+        dashboard = await http.get(
+            "/dashboard", params={**MARCH, "center": center}, headers=province
+        )
+        assert dashboard.status_code == 200, dashboard.text
+        assert 'data-testid="score766"' in dashboard.text
+        assert 'data-key="2.1"' in dashboard.text
