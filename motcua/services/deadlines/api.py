@@ -382,7 +382,7 @@ async def get_score766(
     now = d.clock()
     async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
         if center_id is None:
-            ids, names = _registry(d)
+            ids, names = d.registry()
             found: scorecard.Scorecard | scorecard.Comparison = await queries.province_scorecard(
                 conn, query, now, ids, names
             )
@@ -393,11 +393,3 @@ async def get_score766(
     if format == "csv":
         return _csv(found.to_csv(), f"score766_{center_id or 'province'}_{start}_{end}.csv")
     return JSONResponse(found.to_json())
-
-
-def _registry(d: Deadlines) -> tuple[list[str], dict[str, str]]:
-    """The centers of the registry and their names (a center the registry has not named
-    yet keeps the name the settings give it)."""
-    known = d.centers.centers
-    names = {**d.settings.center_names, **{c: k.config.name for c, k in known.items()}}
-    return sorted(known), names

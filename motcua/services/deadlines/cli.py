@@ -55,6 +55,20 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
 
 
+def _report_arguments(report: argparse.ArgumentParser) -> None:
+    """What every report takes: its period, the database, the output's format."""
+    report.add_argument(
+        "--from", dest="start", required=True, type=_date, metavar="DATE", help="first day"
+    )
+    report.add_argument(
+        "--to", dest="end", required=True, type=_date, metavar="DATE", help="last day"
+    )
+    report.add_argument(
+        "--database-url", help="PostgreSQL URL (default: DATABASE_URL or the dev database)"
+    )
+    report.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="motcua report", description="Reports of motcua.")
     sub = root.add_subparsers(dest="report", required=True)
@@ -67,12 +81,7 @@ def parser() -> argparse.ArgumentParser:
     scope = on_time.add_mutually_exclusive_group(required=True)
     scope.add_argument("--center", help="the center's id")
     scope.add_argument("--all-centers", action="store_true", help="every center together")
-    on_time.add_argument(
-        "--from", dest="start", required=True, type=_date, metavar="DATE", help="first day"
-    )
-    on_time.add_argument(
-        "--to", dest="end", required=True, type=_date, metavar="DATE", help="last day"
-    )
+    _report_arguments(on_time)
     on_time.add_argument(
         "--as-of",
         type=_instant,
@@ -80,10 +89,6 @@ def parser() -> argparse.ArgumentParser:
         help="ISO date (its end) or datetime, local time when no offset; "
         "default: the period's end, or now if earlier",
     )
-    on_time.add_argument(
-        "--database-url", help="PostgreSQL URL (default: DATABASE_URL or the dev database)"
-    )
-    on_time.add_argument("--format", choices=["table", "csv", "json"], default="table")
     score = sub.add_parser(
         "score766",
         help="the 766 scorecard of a center or of the province",
@@ -93,12 +98,7 @@ def parser() -> argparse.ArgumentParser:
     where = score.add_mutually_exclusive_group(required=True)
     where.add_argument("--center", help="the center's id")
     where.add_argument("--province", action="store_true", help="every center, and their sum")
-    score.add_argument("--from", dest="start", required=True, type=_date, metavar="DATE")
-    score.add_argument("--to", dest="end", required=True, type=_date, metavar="DATE")
-    score.add_argument(
-        "--database-url", help="PostgreSQL URL (default: DATABASE_URL or the dev database)"
-    )
-    score.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _report_arguments(score)
     return root
 
 

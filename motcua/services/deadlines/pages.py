@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -73,11 +74,7 @@ def unavailable(request: Request) -> HTMLResponse:
 @router.get(PATH, response_class=HTMLResponse)
 async def dashboard_page(request: Request) -> Response:
     lang = language(request)
-    try:
-        principal = await _signed_in(request)
-    except ProviderUnavailable as exc:
-        log.warning("page.sign_in_provider_unavailable", page="dashboard", error=str(exc))
-        return unavailable(request)
+    principal = await _page_caller(request, "dashboard")
     if isinstance(principal, Response):
         return principal
     params = request.query_params
@@ -89,28 +86,10 @@ async def dashboard_page(request: Request) -> Response:
         return message(request, 403, "forbidden", own=principal.center_id, asked=center)
     d: Deadlines = request.app.state.deadlines
     now = d.clock()
-    tz = d.calendars.default.tz
-    try:
-        start, end, as_of = dashboard.parse_period(
-            params.get("from", ""),
-            params.get("to", ""),
-            params.get("as_of", ""),
-            now.astimezone(tz).date(),
-        )
-        query = ReportQuery.build(
-            center_id=center,
-            start=start,
-            end=end,
-            as_of=as_of,
-            now=now,
-            tz=tz,
-            calendar=d.calendars.default,
-        )
-    except dashboard.BadPeriod as exc:
-        return message(request, 422, "bad_period", field=exc.field)
-    except DeadlinesError as exc:
-        field = exc.field if isinstance(exc, InvalidInput) else "to"
-        return message(request, 422, "bad_period", field=field)
+    asked = _period_query(request, d, center, now)
+    if isinstance(asked, Response):
+        return asked
+    query, as_of = asked
     try:
         snap = await dashboard.snapshot(
             d,
@@ -140,11 +119,7 @@ async def province_page(request: Request) -> Response:
     """Every center of the registry side by side for the province's supervisor: on-time
     rate, overdue dossiers, the 766 score and satisfaction, sortable, each a link to the
     center's dashboard. A center's staff get the 403 page."""
-    try:
-        principal = await _signed_in(request)
-    except ProviderUnavailable as exc:
-        log.warning("page.sign_in_provider_unavailable", page="province", error=str(exc))
-        return unavailable(request)
+    principal = await _page_caller(request, "province")
     if isinstance(principal, Response):
         return principal
     if not allows(principal.role, Operation.PROVINCE_DASHBOARD_VIEW):
@@ -152,35 +127,19 @@ async def province_page(request: Request) -> Response:
     params = request.query_params
     d: Deadlines = request.app.state.deadlines
     now = d.clock()
-    tz = d.calendars.default.tz
-    try:
-        start, end, _ = dashboard.parse_period(
-            params.get("from", ""), params.get("to", ""), "", now.astimezone(tz).date()
-        )
-        query = ReportQuery.build(
-            center_id=None,
-            start=start,
-            end=end,
-            as_of=None,
-            now=now,
-            tz=tz,
-            calendar=d.calendars.default,
-        )
-        scorecard.check_period(start, end)
-    except dashboard.BadPeriod as exc:
-        return message(request, 422, "bad_period", field=exc.field)
-    except InvalidInput as exc:
-        return message(request, 422, "bad_period", field=exc.field)
+    asked = _period_query(request, d, None, now, bounded=True)
+    if isinstance(asked, Response):
+        return asked
+    query, _ = asked
     sort = params.get("sort", standings.DEFAULT_SORT)
     if sort not in standings.SORTS:
         return message(request, 422, "bad_period", field="sort")
-    known = d.centers.centers
-    names = {**d.settings.center_names, **{c: k.config.name for c, k in known.items()}}
+    ids, names = d.registry()
     try:
         async with request.app.state.runtime.unit_of_work(
             readonly=True, isolation="repeatable_read"
         ) as conn:
-            found = await queries.province_scorecard(conn, query, now, sorted(known), names)
+            found = await queries.province_scorecard(conn, query, now, ids, names)
     except UNAVAILABLE as exc:
         log.warning("page.database_unavailable", page="province", error=repr(exc))
         return unavailable(request)
@@ -191,6 +150,45 @@ async def province_page(request: Request) -> Response:
             found, language(request), sort=sort, descending=params.get("order") != "asc"
         ),
     )
+
+
+def _period_query(
+    request: Request,
+    d: Deadlines,
+    center: str | None,
+    now: datetime,
+    *,
+    bounded: bool = False,
+) -> tuple[ReportQuery, datetime | None] | Response:
+    """The page's period (``from``, ``to``, ``as_of``; the current month by default) and
+    the instant asked for, or the 422 page naming the field; ``bounded``: no longer than
+    a scorecard's period (the province's page reads every center)."""
+    params = request.query_params
+    tz = d.calendars.default.tz
+    try:
+        start, end, as_of = dashboard.parse_period(
+            params.get("from", ""),
+            params.get("to", ""),
+            params.get("as_of", ""),
+            now.astimezone(tz).date(),
+        )
+        query = ReportQuery.build(
+            center_id=center,
+            start=start,
+            end=end,
+            as_of=as_of,
+            now=now,
+            tz=tz,
+            calendar=d.calendars.default,
+        )
+        if bounded:
+            scorecard.check_period(start, end)
+    except dashboard.BadPeriod as exc:
+        return message(request, 422, "bad_period", field=exc.field)
+    except DeadlinesError as exc:
+        field = exc.field if isinstance(exc, InvalidInput) else "to"
+        return message(request, 422, "bad_period", field=field)
+    return query, as_of
 
 
 def _queue_origin(request: Request) -> str:
@@ -312,6 +310,16 @@ def sign_in_page(
     # lacks the matching value (no signing a victim in with the attacker's token).
     sign_in.keep(request, response, CSRF_COOKIE, csrf, sign_in.CSRF_MAX_AGE)
     return response
+
+
+async def _page_caller(request: Request, page: str) -> Principal | Response:
+    """The caller of a page that may take the provider's token, or the page to answer
+    with instead (sign-in, or 503 while the provider cannot be asked)."""
+    try:
+        return await _signed_in(request)
+    except ProviderUnavailable as exc:
+        log.warning("page.sign_in_provider_unavailable", page=page, error=str(exc))
+        return unavailable(request)
 
 
 async def _signed_in(request: Request) -> Principal | Response:

@@ -369,10 +369,7 @@ class Scorecard:
                     "" if r.points is None else f"{r.points:g}",
                 ]
             )
-        widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-        for row in rows:
-            lines.append("  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row)).rstrip())
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *_columns(rows)]) + "\n"
 
 
 CSV_COLUMNS = (
@@ -469,10 +466,13 @@ class Comparison:
                     f"{r['points']:g}",
                 ]
             )
-        widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
-        for row in rows:
-            lines.append("  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row)).rstrip())
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *_columns(rows)]) + "\n"
+
+
+def _columns(rows: list[list[str]]) -> list[str]:
+    """Rows of cells as a plain-text table, each column as wide as its widest cell."""
+    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row)).rstrip() for row in rows]
 
 
 def _percent(rate: float | None) -> str:

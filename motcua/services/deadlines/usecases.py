@@ -141,6 +141,13 @@ class Deadlines:
     forecast: risks.ForecastPolicy = field(default_factory=risks.ForecastPolicy)
     risk_sweep: risks.RiskSweep | None = None
 
+    def registry(self) -> tuple[list[str], dict[str, str]]:
+        """The centers of the registry, and every center's name known (one the registry
+        has not named yet keeps the name the settings give it)."""
+        known = self.centers.centers
+        names = {**self.settings.center_names, **{c: k.config.name for c, k in known.items()}}
+        return sorted(known), names
+
 
 # ----------------------------------------------------------------- dossier events
 
