@@ -186,6 +186,8 @@ async def apply_dossier_event(
         closure = Closure(CLOSURE_EVENTS[type(data)], at)
         await repository.add_closure(conn, event.event_id, dossier_id, closure)
     touched = await repository.touch_clock(conn, *ids, data.status, event.occurred_at)
+    if isinstance(data, catalog.DossierSupplementRequested):
+        await repository.refresh_flags(conn, dossier_id)  # the scorecard's request count
     if isinstance(data, catalog.DossierReturned):
         return  # the result went back to the citizen after the clock stopped
     await refresh(
@@ -345,6 +347,8 @@ async def record_rating(
     )
     if not kept:
         log.info("deadlines.rating_again", dossier_id=str(data.dossier_id))
+        return
+    await repository.refresh_flags(conn, data.dossier_id)
 
 
 # ---------------------------------------------------------------------- documents

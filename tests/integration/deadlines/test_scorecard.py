@@ -61,10 +61,11 @@ async def test_the_scorecard_of_a_center_and_of_the_province(
         d2.resolved(vn(2026, 3, 5, 9)),  # 3 days
         d3.received(mon),
         d3.resolved(vn(2026, 3, 9, 9)),  # 7 days, late
+        # A file attached before the receipt (as to an online submission) still counts.
+        attached(d4, "component", reused=True),
         d4.received(mon),  # open; the service's clock (2 March, 8:00) is before its due
         attached(d1, "component"),  # online, so a digitised component
         attached(d1, "result"),
-        attached(d4, "component", reused=True),
     ]
     await service.produce(*events)
     dislike = new_event(

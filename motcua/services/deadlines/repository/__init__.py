@@ -55,7 +55,11 @@ from motcua.services.deadlines.repository.schedule import (
     record_fired,
     reschedule,
 )
-from motcua.services.deadlines.repository.scorecard import record_channel, record_document
+from motcua.services.deadlines.repository.scorecard import (
+    record_channel,
+    record_document,
+    refresh_flags,
+)
 from motcua.services.deadlines.repository.timeline import add_entries, dossier_entries
 
 __all__ = [
@@ -91,6 +95,7 @@ __all__ = [
     "record_document",
     "record_fired",
     "record_receipt",
+    "refresh_flags",
     "repeated_supplements",
     "reschedule",
     "save_center_calendar",

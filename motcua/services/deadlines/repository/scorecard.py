@@ -3,7 +3,8 @@ flags) and the counts it reads, aggregated per center in the database in one pas
 the cohort, so the province's 150 centers cost one query, not 150.
 
 The cohort is the dossiers received in the period (``[lo, hi)``), each in its state now:
-the stored clock (``due_at`` already moved by every pause and extension).
+the stored clock (``due_at`` already moved by every pause and extension) with the flags
+the scorecard keeps on it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from motcua.shared.reference.supplements import REPEATED_FROM
 
 
 async def record_channel(conn: asyncpg.Connection, dossier_id: uuid.UUID, channel: str) -> None:
-    """The channel of a receipt just stored (``record_receipt`` wrote its row)."""
+    """The channel of a receipt just stored (``record_receipt`` wrote its row), and the
+    flags of what came before it."""
     await conn.execute("UPDATE clocks SET channel = $2 WHERE dossier_id = $1", dossier_id, channel)
+    await refresh_flags(conn, dossier_id)
 
 
 async def record_document(
@@ -31,7 +34,8 @@ async def record_document(
     digitised: bool,
     reused: bool,
 ) -> None:
-    """One attached file's flags; attached again, the flags it ever had stay."""
+    """One attached file's flags (attached again, the flags it ever had stay), then its
+    dossier's clock's."""
     await conn.execute(
         """INSERT INTO dossier_documents AS d (dossier_id, kind, component, digitised, reused)
            VALUES ($1, $2, $3, $4, $5)
@@ -44,53 +48,52 @@ async def record_document(
         digitised,
         reused,
     )
+    await refresh_flags(conn, dossier_id)
 
 
-# Each dossier of the cohort with what the indicators ask of it. ``ended`` is when its
-# handling stopped counting: its closure, the start of the pause it waits in (a dossier
-# waiting for the citizen's supplement ends at the request), or now.
+async def refresh_flags(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> None:
+    """Recompute what the scorecard reads on the dossier's clock from its sources: the
+    supplement requests recorded, the files attached, the rating given. Idempotent, so it
+    runs after each of them and after the receipt (which may come last)."""
+    await conn.execute(
+        """UPDATE clocks c SET
+               supplement_requests = (
+                   SELECT count(*) FROM clock_facts f WHERE f.dossier_id = $1
+                     AND f.kind = 'pause_start' AND f.channel = 'supplement'),
+               has_component = coalesce(d.has_component, false),
+               scanned_component = coalesce(d.scanned, false),
+               reused_component = coalesce(d.reused, false),
+               has_result = coalesce(d.has_result, false),
+               rating = (SELECT r.rating FROM ratings r WHERE r.dossier_id = $1)
+           FROM (SELECT bool_or(kind = 'component') AS has_component,
+                        bool_or(kind = 'component' AND digitised) AS scanned,
+                        bool_or(kind = 'component' AND reused) AS reused,
+                        bool_or(kind = 'result') AS has_result
+                 FROM dossier_documents WHERE dossier_id = $1) AS d
+           WHERE c.dossier_id = $1""",
+        dossier_id,
+    )
+
+
+# Each dossier of the period's cohort with what the indicators ask of it, from its clock
+# alone (the flags above) and the apology letters. ``ended`` is when its handling stopped
+# counting: its closure, the start of the pause it waits in (a dossier waiting for the
+# citizen's supplement ends at the request), or now.
 _COHORT = f"""
-    WITH cohort AS (
-        SELECT c.dossier_id, c.center_id, c.procedure_code, c.closed_kind, c.outcome,
-               c.due_at, c.channel, c.received_at, c.closed_at,
-               coalesce(c.closed_at, c.paused_since, $4) AS ended
-        FROM clocks c
-        WHERE c.received_at >= $1 AND c.received_at < $2
-          AND ($3::text IS NULL OR c.center_id = $3)
-    ),
-    requests AS (
-        SELECT f.dossier_id, count(*) AS n FROM clock_facts f
-        WHERE f.kind = 'pause_start' AND f.channel = 'supplement'
-          AND f.dossier_id IN (SELECT dossier_id FROM cohort)
-        GROUP BY f.dossier_id
-    ),
-    documents AS (
-        SELECT d.dossier_id,
-               bool_or(d.kind = 'component' AND d.digitised) AS scanned,
-               bool_or(d.kind = 'component') AS has_component,
-               bool_or(d.kind = 'component' AND d.reused) AS reused,
-               bool_or(d.kind = 'result') AS has_result
-        FROM dossier_documents d
-        WHERE d.dossier_id IN (SELECT dossier_id FROM cohort)
-        GROUP BY d.dossier_id
-    ),
-    marked AS (
-        SELECT k.*,
-               coalesce(r.n, 0) >= {REPEATED_FROM} AS repeated,
-               CASE WHEN k.closed_kind = 'resolved' THEN k.outcome = 'late'
-                    ELSE k.closed_kind IS NULL AND k.ended > k.due_at END AS overdue,
-               coalesce(dc.has_result, false) AS has_result,
-               coalesce(dc.reused, false) AS reused,
-               coalesce(dc.scanned OR (k.channel = 'online' AND dc.has_component), false)
-                   AS digitised_component,
-               g.rating,
-               EXISTS (SELECT 1 FROM apology_letters a WHERE a.dossier_id = k.dossier_id)
-                   AS lettered
-        FROM cohort k
-        LEFT JOIN requests r USING (dossier_id)
-        LEFT JOIN documents dc USING (dossier_id)
-        LEFT JOIN ratings g USING (dossier_id)
-    )"""
+    SELECT c.center_id, c.closed_kind, c.outcome, c.due_at, c.channel, c.rating,
+           c.received_at, c.closed_at, c.reused_component, c.has_result,
+           coalesce(c.closed_at, c.paused_since, $4) AS ended,
+           c.supplement_requests >= {REPEATED_FROM} AS repeated,
+           c.scanned_component OR (c.channel = 'online' AND c.has_component)
+               AS digitised_component,
+           CASE WHEN c.closed_kind = 'resolved' THEN c.outcome = 'late'
+                ELSE c.closed_kind IS NULL
+                     AND coalesce(c.closed_at, c.paused_since, $4) > c.due_at END AS overdue,
+           c.dossier_id IN (SELECT a.dossier_id FROM apology_letters a
+                            WHERE a.received_at >= $1 AND a.received_at < $2) AS lettered
+    FROM clocks c
+    WHERE c.received_at >= $1 AND c.received_at < $2
+      AND ($3::text IS NULL OR c.center_id = $3)"""
 
 
 async def counts_by_center(
@@ -103,8 +106,7 @@ async def counts_by_center(
     """The scorecard's counts of every center with a dossier in the cohort (one center's
     with ``center_id``)."""
     rows = await conn.fetch(
-        _COHORT
-        + f"""
+        f"""
         SELECT center_id,
             count(*) AS received,
             count(*) FILTER (WHERE NOT repeated AND CASE
@@ -119,12 +121,12 @@ async def counts_by_center(
             count(*) FILTER (WHERE channel = 'online') AS online,
             count(*) FILTER (WHERE closed_kind = 'resolved' AND has_result) AS with_result,
             count(*) FILTER (WHERE digitised_component AND has_result) AS digitised,
-            count(*) FILTER (WHERE reused) AS reused,
+            count(*) FILTER (WHERE reused_component) AS reused,
             count(rating) AS rated,
             count(*) FILTER (WHERE rating <= {DISLIKE_AT_MOST}) AS disliked,
             coalesce(sum(extract(epoch FROM closed_at - received_at))
                 FILTER (WHERE closed_kind = 'resolved'), 0)::float8 AS handling_seconds
-        FROM marked GROUP BY center_id""",
+        FROM ({_COHORT}) AS marked GROUP BY center_id""",
         lo,
         hi,
         center_id,
