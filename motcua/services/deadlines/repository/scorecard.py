@@ -89,9 +89,12 @@ _COHORT = f"""
            CASE WHEN c.closed_kind = 'resolved' THEN c.outcome = 'late'
                 ELSE c.closed_kind IS NULL
                      AND coalesce(c.closed_at, c.paused_since, $4) > c.due_at END AS overdue,
-           c.dossier_id IN (SELECT a.dossier_id FROM apology_letters a
-                            WHERE a.received_at >= $1 AND a.received_at < $2) AS lettered
+           l.dossier_id IS NOT NULL AS lettered
     FROM clocks c
+    -- One row per lettered dossier of the period: a hash join, not a lookup per dossier.
+    LEFT JOIN (SELECT DISTINCT a.dossier_id FROM apology_letters a
+               WHERE a.received_at >= $1 AND a.received_at < $2
+                 AND ($3::text IS NULL OR a.center_id = $3)) AS l USING (dossier_id)
     WHERE c.received_at >= $1 AND c.received_at < $2
       AND ($3::text IS NULL OR c.center_id = $3)"""
 
