@@ -40,6 +40,10 @@ from motcua.shared.runtime import Runtime, from_app_state
 
 router = APIRouter(prefix="/v1", tags=["deadlines"])
 
+CENTER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+"""A center's id as the registry writes it (``catalog.CenterId``): anything else is
+refused by name before it reaches a query."""
+
 WORKLIST_LIMIT = 1000
 """Most dossiers one worklist request returns (the settings' ``worklist_max`` may lower it)."""
 
@@ -365,7 +369,7 @@ async def get_score766(
     principal: ScorecardReader,
     start: Annotated[date, Query(alias="from")],
     end: Annotated[date, Query(alias="to")],
-    center_id: str | None = None,
+    center_id: Annotated[str | None, Query(pattern=CENTER_ID_PATTERN)] = None,
     province: bool = False,
     format: Literal["json", "csv"] = "json",
 ) -> Response:

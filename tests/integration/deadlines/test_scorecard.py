@@ -156,7 +156,11 @@ async def test_bad_scorecard_requests_are_refused_by_name(service: Service) -> N
         too_long = await get({"from": "2025-01-01", "to": "2026-03-01", "center_id": center}, own)
         assert too_long.status_code == 422
         assert "366" in too_long.text
+        garbled = await get({**MARCH, "center_id": "a\x00b"}, service.token("tinh", "province"))
+        assert garbled.status_code == 422
+        assert "center_id" in garbled.text
         neither = await get(MARCH, own)
+
         assert neither.status_code == 422
         assert "center_id" in neither.text
 
