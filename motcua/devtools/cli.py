@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rep = sub.add_parser(
         "report",
-        help="on-time statistics ('motcua report on-time -h') and the breach forecast's "
+        help="on-time statistics ('motcua report on-time -h'), the 766 scorecard "
+        "('motcua report score766 -h') and the breach forecast's "
         "backtest ('motcua report backtest -h')",
     )
     rep.add_argument("rest", nargs=argparse.REMAINDER)

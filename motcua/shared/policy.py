@@ -70,6 +70,9 @@ class Operation(StrEnum):
     RISKS_READ = "deadlines.risks.read"
     APOLOGY_LETTER_WRITE = "deadlines.apology_letter.write"
     TIMELINE_READ = "deadlines.timeline.read"
+    # deadlines: the 766 scorecard and the province's comparison of its centers
+    SCORECARD_READ = "deadlines.scorecard.read"
+    PROVINCE_DASHBOARD_VIEW = "deadlines.province_dashboard.view"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
     # registry
@@ -127,6 +130,11 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     # A case's whole story: its clerk and its leader (no contact, no name in it).
     Operation.TIMELINE_READ: _STAFF,
     Operation.DELIVERIES_READ: _STAFF,
+    # A center's scorecard is its staff's, as its statistics are; another center's, or
+    # the province's, needs STATISTICS_ALL_CENTERS as well.
+    Operation.SCORECARD_READ: _STAFF | {"province"},
+    # The comparison of every center is the province's alone: no center sees the others.
+    Operation.PROVINCE_DASHBOARD_VIEW: frozenset({"province"}),
     # A center's configuration is no secret (the kiosk shows its lines), but its admin
     # alone changes it, for the token's own center; the audit names staff, so only the
     # admin and the province read it.

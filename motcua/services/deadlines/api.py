@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import AwareDatetime
 
-from motcua.services.deadlines import letters, queries, risks, usecases
+from motcua.services.deadlines import letters, queries, risks, scorecard, usecases
 from motcua.services.deadlines.domain import Extension
 from motcua.services.deadlines.errors import InvalidInput
 from motcua.services.deadlines.schemas import (
@@ -40,6 +40,10 @@ from motcua.shared.runtime import Runtime, from_app_state
 
 router = APIRouter(prefix="/v1", tags=["deadlines"])
 
+CENTER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+"""A center's id as the registry writes it (``catalog.CenterId``): anything else is
+refused by name before it reaches a query."""
+
 WORKLIST_LIMIT = 1000
 """Most dossiers one worklist request returns (the settings' ``worklist_max`` may lower it)."""
 
@@ -57,6 +61,7 @@ StatisticsReader = Annotated[Principal, allowed(Operation.STATISTICS_READ)]
 RisksReader = Annotated[Principal, allowed(Operation.RISKS_READ)]
 LetterWriter = Annotated[Principal, allowed(Operation.APOLOGY_LETTER_WRITE)]
 TimelineReader = Annotated[Principal, allowed(Operation.TIMELINE_READ)]
+ScorecardReader = Annotated[Principal, allowed(Operation.SCORECARD_READ)]
 
 
 @dataclass(frozen=True)
@@ -355,3 +360,40 @@ async def get_satisfaction_statistics(
     if format == "csv":
         return _csv(report.to_csv(), f"satisfaction_{center or 'all'}_{start}_{end}.csv")
     return JSONResponse(report.to_json())
+
+
+@router.get("/reports/score766", response_model=None)
+async def get_score766(
+    rt: Runtime,
+    d: Service,
+    principal: ScorecardReader,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    center_id: Annotated[str | None, Query(pattern=CENTER_ID_PATTERN)] = None,
+    province: bool = False,
+    format: Literal["json", "csv"] = "json",
+) -> Response:
+    """The 766 scorecard of the dossiers received in the period (at most a year): every
+    indicator of Decision 766/QĐ-TTg, computed where motcua holds the data (rate, and
+    points where the rule and maximum are stated) or ``not_held`` with what it needs
+    (docs/score766.md). ``center_id`` for one center (its staff, or the province);
+    ``province=1`` for the province's, with every center of the registry beside it (the
+    province's role only)."""
+    if province == (center_id is not None):
+        raise InvalidInput("center_id", "give either center_id or province=1, not both")
+    query = _report_query(principal, d, PeriodIn(start, end, center_id, None))
+    scorecard.check_period(start, end)
+    now = d.clock()
+    async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
+        if center_id is None:
+            ids, names = d.registry()
+            found: scorecard.Scorecard | scorecard.Comparison = await queries.province_scorecard(
+                conn, query, now, ids, names
+            )
+        else:
+            found = await queries.center_scorecard(
+                conn, query, now, registered=center_id in d.centers.centers
+            )
+    if format == "csv":
+        return _csv(found.to_csv(), f"score766_{center_id or 'province'}_{start}_{end}.csv")
+    return JSONResponse(found.to_json())

@@ -7,6 +7,14 @@
 an ISO date or datetime (without an offset, the office's time zone); by default the report
 is as of the end of the period, or now if that is earlier. The same figures are served at
 ``GET /v1/statistics/on-time``.
+
+    motcua report score766 --center C | --province --from DATE --to DATE
+                           [--database-url URL] [--format table|csv|json]
+
+prints the 766 scorecard (docs/score766.md) of one center, or of the province with every
+center beside it, as ``GET /v1/reports/score766`` serves it. The province's centers are
+the ones with dossiers in the period (the registry's list is the service's, not the
+database's).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import asyncpg
 
 from motcua.services.deadlines import queries
 from motcua.services.deadlines.errors import DeadlinesError
+from motcua.services.deadlines.scorecard import Comparison, Scorecard, check_period
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery
 from motcua.services.deadlines.usecases import Calendars
 from motcua.shared.db import UNAVAILABLE
@@ -46,6 +55,20 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
 
 
+def _report_arguments(report: argparse.ArgumentParser) -> None:
+    """What every report takes: its period, the database, the output's format."""
+    report.add_argument(
+        "--from", dest="start", required=True, type=_date, metavar="DATE", help="first day"
+    )
+    report.add_argument(
+        "--to", dest="end", required=True, type=_date, metavar="DATE", help="last day"
+    )
+    report.add_argument(
+        "--database-url", help="PostgreSQL URL (default: DATABASE_URL or the dev database)"
+    )
+    report.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="motcua report", description="Reports of motcua.")
     sub = root.add_subparsers(dest="report", required=True)
@@ -58,12 +81,7 @@ def parser() -> argparse.ArgumentParser:
     scope = on_time.add_mutually_exclusive_group(required=True)
     scope.add_argument("--center", help="the center's id")
     scope.add_argument("--all-centers", action="store_true", help="every center together")
-    on_time.add_argument(
-        "--from", dest="start", required=True, type=_date, metavar="DATE", help="first day"
-    )
-    on_time.add_argument(
-        "--to", dest="end", required=True, type=_date, metavar="DATE", help="last day"
-    )
+    _report_arguments(on_time)
     on_time.add_argument(
         "--as-of",
         type=_instant,
@@ -71,10 +89,16 @@ def parser() -> argparse.ArgumentParser:
         help="ISO date (its end) or datetime, local time when no offset; "
         "default: the period's end, or now if earlier",
     )
-    on_time.add_argument(
-        "--database-url", help="PostgreSQL URL (default: DATABASE_URL or the dev database)"
+    score = sub.add_parser(
+        "score766",
+        help="the 766 scorecard of a center or of the province",
+        description="The indicators of Decision 766/QĐ-TTg motcua computes, for the dossiers "
+        "received in a period (at most a year), and those it does not hold.",
     )
-    on_time.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    where = score.add_mutually_exclusive_group(required=True)
+    where.add_argument("--center", help="the center's id")
+    where.add_argument("--province", action="store_true", help="every center, and their sum")
+    _report_arguments(score)
     return root
 
 
@@ -83,6 +107,10 @@ def main(argv: list[str]) -> int:
     url = args.database_url or DatabaseSettings().url
     calendars = Calendars()
     try:
+        if args.report == "score766":
+            found = asyncio.run(_scorecard(url, args, calendars))
+            sys.stdout.write(_render_scorecard(found, args.format))
+            return 0
         query = ReportQuery.build(
             center_id=None if args.all_centers else args.center,
             start=args.start,
@@ -109,6 +137,38 @@ def render(report: OnTimeReport, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
     return report.to_table()
+
+
+def _render_scorecard(found: Scorecard | Comparison, fmt: str) -> str:
+    if fmt == "csv":
+        return found.to_csv()
+    if fmt == "json":
+        return json.dumps(found.to_json(), ensure_ascii=False, indent=2) + "\n"
+    return found.to_table()
+
+
+async def _scorecard(
+    url: str, args: argparse.Namespace, calendars: Calendars
+) -> Scorecard | Comparison:
+    now = datetime.now(UTC)
+    query = ReportQuery.build(
+        center_id=args.center,
+        start=args.start,
+        end=args.end,
+        as_of=None,
+        now=now,
+        tz=calendars.default.tz,
+        calendar=calendars.default,
+    )
+    check_period(args.start, args.end)
+    conn = await asyncpg.connect(url, server_settings={"search_path": f'"{SCHEMA}",public'})
+    try:
+        async with conn.transaction(readonly=True, isolation="repeatable_read"):
+            if args.province:
+                return await queries.province_scorecard(conn, query, now, [], {})
+            return await queries.center_scorecard(conn, query, now, registered=False)
+    finally:
+        await conn.close()
 
 
 async def _report(url: str, query: ReportQuery, calendars: Calendars) -> OnTimeReport:

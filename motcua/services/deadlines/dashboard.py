@@ -6,8 +6,9 @@ on-time chart, worded in the page's language. Its page is ``pages``'.
 on time or early, late, withdrawn, in progress within the deadline or overdue, the on-time
 rate) in total, by service line and by procedure; beside the rate, the citizens' satisfaction
 (the ratings given in the period) and the dossiers asked for supplements more than once;
-the rate per week of receipt as an inline SVG chart; and the open dossiers that are
-overdue or due within a working day, as of now.
+the rate per week of receipt as an inline SVG chart; the open dossiers that are
+overdue or due within a working day, as of now; and the center's 766 scorecard
+(``standings``).
 Every figure comes from the same queries as the JSON API, in one read-only snapshot. The
 header names the center by the name stored with its calendar, else the configured one
 (``MOTCUA_DEADLINES_CENTER_NAMES``), else its id. Service lines and procedures are named,
@@ -29,6 +30,7 @@ from markupsafe import Markup
 from motcua.services.deadlines import charts, queries, risks, timeline
 from motcua.services.deadlines.flags import regular_day
 from motcua.services.deadlines.satisfaction import Ratings
+from motcua.services.deadlines.scorecard import Scorecard
 from motcua.services.deadlines.sign_in import PATH
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, Tally
 from motcua.services.deadlines.supplements import SupplementTally
@@ -153,6 +155,7 @@ class Snapshot:
     day_seconds: int
     now: datetime
     at_risk: tuple[risks.Assessed, ...] | None = None  # None: not the reader's to see
+    scorecard: Scorecard | None = None
 
 
 async def snapshot(
@@ -188,6 +191,7 @@ async def snapshot(
             assessed, _ = await risks.assess_center(conn, center, now, cal, d.forecast)
             at_risk = tuple(assessed[:AT_RISK_SHOWN])
         names = await queries.procedure_names(conn, center)
+        card = await queries.center_scorecard(conn, query, now, registered=True)
     return Snapshot(
         center_name=queries.center_name(
             center, stored.name if stored else None, d.settings.center_names
@@ -202,6 +206,7 @@ async def snapshot(
         day_seconds=int(regular_day(cal).total_seconds()),
         now=now,
         at_risk=at_risk,
+        scorecard=card,
     )
 
 

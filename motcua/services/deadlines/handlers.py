@@ -3,7 +3,8 @@
 Every ``dossier.*`` event goes to one use case that records its fact and recomputes the
 clock; the consumer runs it inside the batch transaction with the inbox claim, so the
 clock, the flags and their outbox rows commit with the offsets' fate. A citizen's
-``feedback.received`` (notify's, on its topic) is kept for the satisfaction reports.
+``feedback.received`` (notify's, on its topic) is kept for the satisfaction reports, and
+``dossier.document_attached`` for the 766 scorecard's digitisation indicators.
 Every event that is part of a case also becomes an entry of its dossier's timeline:
 the dossier's and the rating's in the same call, the queue's, the clocks' and the
 notifications' by runs of a fetched batch.
@@ -23,6 +24,7 @@ from motcua.shared.events.catalog import (
     DEADLINE_EVENTS,
     QUEUE_EVENTS,
     CenterConfigured,
+    DossierDocumentAttached,
     DossierFacts,
     FeedbackReceived,
     NotificationFailed,
@@ -45,6 +47,11 @@ def register(runtime: ServiceRuntime, deadlines: Deadlines) -> None:
         await usecases.record_rating(conn, event, calendars=deadlines.calendars)
         await usecases.record_timeline(conn, [event])
 
+    async def on_document(
+        conn: asyncpg.Connection, event: Envelope[DossierDocumentAttached]
+    ) -> None:
+        await usecases.record_document(conn, event)
+
     async def on_case_events(conn: asyncpg.Connection, events: Sequence[Envelope[Payload]]) -> None:
         await usecases.record_timeline(conn, events)
 
@@ -64,6 +71,7 @@ def register(runtime: ServiceRuntime, deadlines: Deadlines) -> None:
 
     follow(runtime, deadlines.centers, on_change=on_center_configured)
     runtime.consumer.on(FeedbackReceived, on_feedback)
+    runtime.consumer.on(DossierDocumentAttached, on_document)
     others: tuple[type[Payload], ...] = (
         *QUEUE_EVENTS,
         *DEADLINE_EVENTS,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -20,7 +21,7 @@ import asyncpg
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from motcua.services.deadlines import dashboard, letters, queries, sign_in
+from motcua.services.deadlines import dashboard, letters, queries, scorecard, sign_in, standings
 from motcua.services.deadlines.errors import DeadlinesError, InvalidInput, NotFound
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.sign_in import (
@@ -30,6 +31,7 @@ from motcua.services.deadlines.sign_in import (
     CSRF_COOKIE,
     PATH,
     PROVIDER_PATH,
+    PROVINCE_PATH,
 )
 from motcua.services.deadlines.statistics import ReportQuery
 from motcua.services.deadlines.timeline import Timeline
@@ -72,19 +74,96 @@ def unavailable(request: Request) -> HTMLResponse:
 @router.get(PATH, response_class=HTMLResponse)
 async def dashboard_page(request: Request) -> Response:
     lang = language(request)
-    try:
-        principal = await _signed_in(request)
-    except ProviderUnavailable as exc:
-        log.warning("page.sign_in_provider_unavailable", page="dashboard", error=str(exc))
-        return unavailable(request)
+    principal = await _page_caller(request, "dashboard")
     if isinstance(principal, Response):
         return principal
     params = request.query_params
     center = params.get("center") or principal.center_id
-    if center != principal.center_id:
+    # The province opens any center's dashboard from its comparison, to read only: the
+    # page changes nothing, and the forecast stays the center's leaders'.
+    province = allows(principal.role, Operation.PROVINCE_DASHBOARD_VIEW)
+    if center != principal.center_id and not province:
         return message(request, 403, "forbidden", own=principal.center_id, asked=center)
     d: Deadlines = request.app.state.deadlines
     now = d.clock()
+    asked = _period_query(request, d, center, now)
+    if isinstance(asked, Response):
+        return asked
+    query, as_of = asked
+    try:
+        snap = await dashboard.snapshot(
+            d,
+            request.app.state.runtime,
+            query,
+            now,
+            with_risks=allows(principal.role, Operation.RISKS_READ),
+        )
+    except UNAVAILABLE as exc:
+        log.warning("page.database_unavailable", page="dashboard", error=repr(exc))
+        return unavailable(request)
+    return PAGES.render(
+        request,
+        "dashboard.html",
+        csp=PAGES.csp(connect=f" {_queue_origin(request)}"),
+        queue_waiting_url=_queue_waiting_url(request, center),
+        scorecard=standings.scorecard_section(snap.scorecard, lang) if snap.scorecard else None,
+        **dashboard.context(snap, query, lang, live=as_of is None),
+    )
+
+
+# ------------------------------------------------------------------- province
+
+
+@router.get(PROVINCE_PATH, response_class=HTMLResponse)
+async def province_page(request: Request) -> Response:
+    """Every center of the registry side by side for the province's supervisor: on-time
+    rate, overdue dossiers, the 766 score and satisfaction, sortable, each a link to the
+    center's dashboard. A center's staff get the 403 page."""
+    principal = await _page_caller(request, "province")
+    if isinstance(principal, Response):
+        return principal
+    if not allows(principal.role, Operation.PROVINCE_DASHBOARD_VIEW):
+        return message(request, 403, "province_only")
+    params = request.query_params
+    d: Deadlines = request.app.state.deadlines
+    now = d.clock()
+    asked = _period_query(request, d, None, now, bounded=True)
+    if isinstance(asked, Response):
+        return asked
+    query, _ = asked
+    sort = params.get("sort", standings.DEFAULT_SORT)
+    if sort not in standings.SORTS:
+        return message(request, 422, "bad_period", field="sort")
+    ids, names = d.registry()
+    try:
+        async with request.app.state.runtime.unit_of_work(
+            readonly=True, isolation="repeatable_read"
+        ) as conn:
+            found = await queries.province_scorecard(conn, query, now, ids, names)
+    except UNAVAILABLE as exc:
+        log.warning("page.database_unavailable", page="province", error=repr(exc))
+        return unavailable(request)
+    return PAGES.render(
+        request,
+        "province.html",
+        **standings.province_context(
+            found, language(request), sort=sort, descending=params.get("order") != "asc"
+        ),
+    )
+
+
+def _period_query(
+    request: Request,
+    d: Deadlines,
+    center: str | None,
+    now: datetime,
+    *,
+    bounded: bool = False,
+) -> tuple[ReportQuery, datetime | None] | Response:
+    """The page's period (``from``, ``to``, ``as_of``; the current month by default) and
+    the instant asked for, or the 422 page naming the field; ``bounded``: no longer than
+    a scorecard's period (the province's page reads every center)."""
+    params = request.query_params
     tz = d.calendars.default.tz
     try:
         start, end, as_of = dashboard.parse_period(
@@ -102,29 +181,14 @@ async def dashboard_page(request: Request) -> Response:
             tz=tz,
             calendar=d.calendars.default,
         )
+        if bounded:
+            scorecard.check_period(start, end)
     except dashboard.BadPeriod as exc:
         return message(request, 422, "bad_period", field=exc.field)
     except DeadlinesError as exc:
         field = exc.field if isinstance(exc, InvalidInput) else "to"
         return message(request, 422, "bad_period", field=field)
-    try:
-        snap = await dashboard.snapshot(
-            d,
-            request.app.state.runtime,
-            query,
-            now,
-            with_risks=allows(principal.role, Operation.RISKS_READ),
-        )
-    except UNAVAILABLE as exc:
-        log.warning("page.database_unavailable", page="dashboard", error=repr(exc))
-        return unavailable(request)
-    return PAGES.render(
-        request,
-        "dashboard.html",
-        csp=PAGES.csp(connect=f" {_queue_origin(request)}"),
-        queue_waiting_url=_queue_waiting_url(request, center),
-        **dashboard.context(snap, query, lang, live=as_of is None),
-    )
+    return query, as_of
 
 
 def _queue_origin(request: Request) -> str:
@@ -248,6 +312,16 @@ def sign_in_page(
     return response
 
 
+async def _page_caller(request: Request, page: str) -> Principal | Response:
+    """The caller of a page that may take the provider's token, or the page to answer
+    with instead (sign-in, or 503 while the provider cannot be asked)."""
+    try:
+        return await _signed_in(request)
+    except ProviderUnavailable as exc:
+        log.warning("page.sign_in_provider_unavailable", page=page, error=str(exc))
+        return unavailable(request)
+
+
 async def _signed_in(request: Request) -> Principal | Response:
     """The caller, or the sign-in page to answer with instead (it comes back here)."""
     principal, token_given, from_cookie, renew = await sign_in.caller(request)
@@ -293,16 +367,19 @@ async def sign_in_submit(request: Request) -> Response:
 
 
 def _landing(request: Request, principal: Principal, next_url: str) -> str:
-    """Where a fresh sign-in goes: the page asked for, or the dashboard of its center."""
+    """Where a fresh sign-in goes: the page asked for, or the dashboard of its center
+    (the province's: its comparison of the centers)."""
     if next_url != PATH:
         return next_url
+    if allows(principal.role, Operation.PROVINCE_DASHBOARD_VIEW):
+        return with_lang(PROVINCE_PATH, language(request))
     return with_lang(f"{PATH}?{urlencode({'center': principal.center_id})}", language(request))
 
 
 @router.get(PROVIDER_PATH, response_class=HTMLResponse)
 async def sign_in_with_provider(request: Request) -> Response:
     """Off to the province's provider; it comes back to the callback. Anyone may start
-    a sign-in: whom it signs in is held to ``Operation.DASHBOARD_VIEW`` at the callback."""
+    a sign-in: whom it signs in is held to ``sign_in.may_sign_in`` at the callback."""
     oidc = request.app.state.runtime.oidc
     if oidc is None:
         raise HTTPException(404, "single sign-on is not configured (MOTCUA_OIDC_ISSUER)")
@@ -330,7 +407,7 @@ async def sign_in_callback(request: Request) -> Response:
         log.info("page.sign_in_refused", page="dashboard", why=str(exc))
         response = sign_in_page(request, status=401, error=True, next_url=PATH)
     else:
-        if not allows(done.principal.role, Operation.DASHBOARD_VIEW):
+        if not sign_in.may_sign_in(done.principal.role):
             response = sign_in_page(request, status=403, error=True, next_url=PATH)
         else:
             response = oidc_sign_in.continue_to(_landing(request, done.principal, done.next_url))

@@ -22,7 +22,9 @@ from motcua.services.deadlines.domain import (
 from motcua.services.deadlines.errors import NotFound
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.repository import CenterCalendar, ClockRow, FlagRecord
+from motcua.services.deadlines.repository import scorecard as scorecard_sql
 from motcua.services.deadlines.satisfaction import SatisfactionReport
+from motcua.services.deadlines.scorecard import Comparison, Counts, Scorecard, compare
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify
 from motcua.services.deadlines.supplements import SupplementReport, supplement_requests
 from motcua.services.deadlines.timeline import Timeline
@@ -90,6 +92,37 @@ async def satisfaction_report(
     """The ratings given in ``[start, end]`` at one center, or all with None."""
     counts = await repository.rating_counts(conn, center_id, start, end)
     return SatisfactionReport.from_counts(center_id, start, end, counts)
+
+
+async def center_scorecard(
+    conn: asyncpg.Connection, query: ReportQuery, now: datetime, *, registered: bool
+) -> Scorecard:
+    """One center's 766 scorecard over the query's period; NotFound for a center neither
+    the registry (``registered``) nor this service's data knows (an empty period of a
+    known one is zeroes)."""
+    center = query.center_id
+    assert center is not None
+    if not registered and not await scorecard_sql.known_center(conn, center):
+        raise NotFound(f"center {center!r} is not known")
+    lo, hi = query.window
+    counts = await scorecard_sql.counts_by_center(conn, lo, hi, center, now)
+    handling = await scorecard_sql.handling_by_procedure(conn, lo, hi, center)
+    return Scorecard(center, query.start, query.end, counts.get(center) or Counts(), handling)
+
+
+async def province_scorecard(
+    conn: asyncpg.Connection,
+    query: ReportQuery,
+    now: datetime,
+    centers: list[str],
+    names: dict[str, str],
+) -> Comparison:
+    """The province's scorecard and every center's (``centers``: the registry's)."""
+    lo, hi = query.window
+    counts = await scorecard_sql.counts_by_center(conn, lo, hi, None, now)
+    comparison = compare(query.start, query.end, counts, centers, names)
+    comparison.province.handling = await scorecard_sql.handling_by_procedure(conn, lo, hi, None)
+    return comparison
 
 
 async def dossier_timeline(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> Timeline:

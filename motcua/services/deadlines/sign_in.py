@@ -29,6 +29,7 @@ from motcua.shared.runtime import ServiceRuntime
 
 PATH = "/dashboard"
 PROVIDER_PATH = PATH + "/sign-in/provider"
+PROVINCE_PATH = PATH + "/province"
 CALLBACK_PATH = PATH + "/sign-in/callback"
 COOKIE = "motcua_dashboard_token"
 COOKIE_MAX_AGE = 12 * 3600  # a token's default lifetime
@@ -81,6 +82,12 @@ class Caller(NamedTuple):
     usually outlives it, so the way back is a new sign-in there, not an error."""
 
 
+def may_sign_in(role: str) -> bool:
+    """The pages are a center's staff's (their dashboard) and the province's (its
+    comparison of the centers, and each center's dashboard, read-only)."""
+    return allows(role, Operation.DASHBOARD_VIEW) or allows(role, Operation.PROVINCE_DASHBOARD_VIEW)
+
+
 async def caller(request: Request) -> Caller:
     """Who signs in. ``ProviderUnavailable`` when the token is the provider's and the
     provider cannot be asked."""
@@ -94,7 +101,7 @@ async def caller(request: Request) -> Caller:
         except AuthError:
             pass
         else:
-            if allows(principal.role, Operation.DASHBOARD_VIEW):
+            if may_sign_in(principal.role):
                 return Caller(principal, True, from_cookie, False)
     return Caller(None, bool(token), from_cookie, False)
 
@@ -108,7 +115,7 @@ async def checked(request: Request, token: str, csrf: str) -> tuple[Principal | 
         principal = await authenticate_request(request, token)
     except AuthError:
         return None, 401
-    if not allows(principal.role, Operation.DASHBOARD_VIEW):
+    if not may_sign_in(principal.role):
         return None, 403
     return principal, 200
 

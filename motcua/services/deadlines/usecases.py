@@ -141,6 +141,13 @@ class Deadlines:
     forecast: risks.ForecastPolicy = field(default_factory=risks.ForecastPolicy)
     risk_sweep: risks.RiskSweep | None = None
 
+    def registry(self) -> tuple[list[str], dict[str, str]]:
+        """The centers of the registry, and every center's name known (one the registry
+        has not named yet keeps the name the settings give it)."""
+        known = self.centers.centers
+        names = {**self.settings.center_names, **{c: k.config.name for c, k in known.items()}}
+        return sorted(known), names
+
 
 # ----------------------------------------------------------------- dossier events
 
@@ -165,6 +172,7 @@ async def apply_dossier_event(
             )
         if not await repository.record_receipt(conn, *ids, receipt):
             return  # an older copy of the receipt than the one stored
+        await repository.record_channel(conn, dossier_id, data.channel)
         reason, at = "correction", data.received_at
     elif isinstance(data, catalog.DossierAssigned):
         assignment = (data.assignee, data.department, data.status, at)
@@ -178,6 +186,8 @@ async def apply_dossier_event(
         closure = Closure(CLOSURE_EVENTS[type(data)], at)
         await repository.add_closure(conn, event.event_id, dossier_id, closure)
     touched = await repository.touch_clock(conn, *ids, data.status, event.occurred_at)
+    if isinstance(data, catalog.DossierSupplementRequested):
+        await repository.refresh_flags(conn, dossier_id)  # the scorecard's request count
     if isinstance(data, catalog.DossierReturned):
         return  # the result went back to the citizen after the clock stopped
     await refresh(
@@ -337,6 +347,27 @@ async def record_rating(
     )
     if not kept:
         log.info("deadlines.rating_again", dossier_id=str(data.dossier_id))
+        return
+    await repository.refresh_flags(conn, data.dossier_id)
+
+
+# ---------------------------------------------------------------------- documents
+
+
+async def record_document(
+    conn: asyncpg.Connection, event: Envelope[catalog.DossierDocumentAttached]
+) -> None:
+    """Keep what the 766 scorecard counts of an attached file: its kind, whether it was
+    scanned at the counter and whether it was reused from an earlier dossier."""
+    data = event.data
+    await repository.record_document(
+        conn,
+        data.dossier_id,
+        data.kind,
+        data.component,
+        digitised=data.digitised,
+        reused=data.reused,
+    )
 
 
 # ---------------------------------------------------------------- apology letter

@@ -282,6 +282,7 @@ class Attachments:
             media_type=a.media_type,
             digitised=a.digitised,
             verification_id=verification.id if verification else None,
+            reused=a.reused_from is not None,
         )
         await outbox.add(
             conn,

@@ -365,6 +365,12 @@ class DossierDocumentAttached(Payload, event_type="dossier.document_attached"):
     verification_id: uuid.UUID | None = Field(
         default=None, description="The signed verification record of a result"
     )
+    reused: bool = Field(
+        default=False,
+        description="A component reused by reference from the citizen's earlier dossier, "
+        "not uploaded again (scorecard, indicator 4.3); absent from events written before "
+        "it was added",
+    )
 
 
 class CommandRejected(Payload, event_type="command.rejected"):

@@ -187,6 +187,7 @@ async def test_a_component_of_an_earlier_dossier_is_reused_by_reference_and_coun
     assert await reused_count(intake) == before + 1
     events = await intake.wait_events(now["dossier_id"], 2)
     assert events[-1]["event_type"] == "dossier.document_attached"
+    assert events[-1]["data"]["reused"] is True  # the scorecard's indicator 4.3
 
 
 async def test_a_bad_reuse_is_refused_by_name_and_attaches_nothing(intake: Intake) -> None:

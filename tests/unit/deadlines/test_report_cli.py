@@ -40,3 +40,29 @@ def test_period_ending_before_it_starts_is_refused(capsys: pytest.CaptureFixture
     code = cli.main(["on-time", "--center", "a", "--from", "2025-07-02", "--to", "2025-07-01"])
     assert code == 2
     assert "ends" in capsys.readouterr().err
+
+
+def test_parses_the_scorecard_command_line() -> None:
+    args = cli.parser().parse_args(
+        ["score766", "--province", "--from", "2026-01-01", "--to", "2026-03-31"]
+    )
+    assert (args.province, args.center, args.format) == (True, None, "table")
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(
+            [
+                "score766",
+                "--province",
+                "--center",
+                "a",
+                "--from",
+                "2026-01-01",
+                "--to",
+                "2026-03-31",
+            ]
+        )
+
+
+def test_a_scorecard_longer_than_a_year_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["score766", "--center", "a", "--from", "2025-01-01", "--to", "2026-03-31"])
+    assert code == 2
+    assert "at most 366" in capsys.readouterr().err

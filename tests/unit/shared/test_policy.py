@@ -58,6 +58,8 @@ deadlines.dashboard.view        x x x x .
 deadlines.risks.read            . . x x .
 deadlines.apology_letter.write  . x x x .
 deadlines.timeline.read         x x x x .
+deadlines.scorecard.read        x x x x x
+deadlines.province_dashboard.view . . . . x
 notify.deliveries.read          x x x x .
 registry.centers.read           x x x x x
 registry.centers.write          . . . x .
@@ -135,6 +137,7 @@ def test_every_route_that_takes_a_token_checks_one_operation_of_the_table() -> N
     # are checked inside the routes that may need them.
     inside = {
         Operation.DASHBOARD_VIEW,
+        Operation.PROVINCE_DASHBOARD_VIEW,  # the province's page reads the cookie too
         Operation.STATISTICS_ALL_CENTERS,
         Operation.DOSSIER_BACKDATE,
     }

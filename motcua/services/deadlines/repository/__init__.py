@@ -11,7 +11,8 @@ JSON columns travel as text, so any connection works whatever its codecs.
 * ``reports``: the on-time statistics' cohort queries;
 * ``ratings``: the citizens' ratings and their counts for the satisfaction report;
 * ``names``: the procedures' names, so that pages show names, not codes;
-* ``timeline``: each dossier's timeline, a read model of the events deadlines reads.
+* ``timeline``: each dossier's timeline, a read model of the events deadlines reads;
+* ``scorecard``: the 766 scorecard's stored facts (channel, documents) and its counts.
 """
 
 from motcua.services.deadlines.repository.clocks import (
@@ -54,6 +55,11 @@ from motcua.services.deadlines.repository.schedule import (
     record_fired,
     reschedule,
 )
+from motcua.services.deadlines.repository.scorecard import (
+    record_channel,
+    record_document,
+    refresh_flags,
+)
 from motcua.services.deadlines.repository.timeline import add_entries, dossier_entries
 
 __all__ = [
@@ -85,8 +91,11 @@ __all__ = [
     "procedure_names",
     "rating_counts",
     "record_assignment",
+    "record_channel",
+    "record_document",
     "record_fired",
     "record_receipt",
+    "refresh_flags",
     "repeated_supplements",
     "reschedule",
     "save_center_calendar",
