@@ -1,9 +1,10 @@
 """HTTP routes of the registry: read, change and retire centers, read the audit.
 
 Who may call what (``motcua.shared.policy``): any staff token or the province reads the
-centers; an ``admin`` token changes or retires its own center only (the token's center);
-the audit of a center is read by that center's admin or by the province. The procedure
-catalog is the province's: the same readers read it, any ``admin`` changes or retires a
+centers; an ``admin`` token changes or retires its own center only (the token's center),
+a ``province_admin`` token any center; the audit of a center is read by that center's
+admin or by the province. The procedure catalog is the province's, shared by every
+center: the same readers read it, only a ``province_admin`` changes or retires a
 procedure (the audit names who), and an admin or the province reads its audit. A change names
 the revision it was read at in ``If-Match`` (the ``ETag`` of ``GET``): a stale one is
 refused with 409, and changing an existing center without one with 428.
@@ -32,7 +33,7 @@ from motcua.services.registry.schemas import (
 )
 from motcua.services.registry.usecases import Actor, Outcome, ProcedureOutcome, Registry
 from motcua.shared.auth import Principal
-from motcua.shared.policy import Operation, allowed
+from motcua.shared.policy import Operation, allowed, allows
 from motcua.shared.runtime import from_app_state
 
 router = APIRouter(prefix="/v1", tags=["registry"])
@@ -40,6 +41,7 @@ router = APIRouter(prefix="/v1", tags=["registry"])
 Service = Annotated[Registry, from_app_state("registry")]
 Reader = Annotated[Principal, allowed(Operation.REGISTRY_READ)]
 Writer = Annotated[Principal, allowed(Operation.REGISTRY_WRITE)]
+CatalogWriter = Annotated[Principal, allowed(Operation.REGISTRY_PROCEDURES_WRITE)]
 AuditReader = Annotated[Principal, allowed(Operation.REGISTRY_AUDIT_READ)]
 IfMatch = Annotated[
     str | None,
@@ -72,9 +74,11 @@ async def _change(
     response: Response,
     make: Callable[[Actor, int | None], Awaitable[Outcome]],
 ) -> ChangeOut:
-    """Every write: to the token's own center only, made by the token's holder against
-    the revision ``If-Match`` names; the answer's ETag is the revision now current."""
-    principal.require_center(center_id)
+    """Every write: to the token's own center (any center for the province's IT team),
+    made by the token's holder against the revision ``If-Match`` names; the answer's
+    ETag is the revision now current."""
+    if not allows(principal.role, Operation.REGISTRY_ANY_CENTER_WRITE):
+        principal.require_center(center_id)
     outcome = await make(Actor(principal.subject, principal.role), revision_of(if_match))
     response.headers["ETag"] = etag(outcome.revision)
     return ChangeOut(
@@ -170,7 +174,7 @@ async def get_audit(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPageOut:
     """The center's changes, newest first, a page at a time."""
-    if principal.role != "province":
+    if not allows(principal.role, Operation.REGISTRY_ANY_AUDIT_READ):
         principal.require_center(center_id)
     entries = await registry.audit(center_id, before=before, limit=limit)
     return AuditPageOut(
@@ -227,7 +231,7 @@ async def put_procedure(
     code: ProcedureCode,
     body: ProcedureDocument,
     registry: Service,
-    principal: Writer,
+    principal: CatalogWriter,
     response: Response,
     if_match: IfMatch = None,
     reason: Annotated[str | None, Query(max_length=500, description="Kept in the audit")] = None,
@@ -251,7 +255,7 @@ async def retire_procedure(
     code: ProcedureCode,
     body: RetireIn,
     registry: Service,
-    principal: Writer,
+    principal: CatalogWriter,
     response: Response,
     if_match: IfMatch = None,
 ) -> ProcedureChangeOut:
