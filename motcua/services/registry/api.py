@@ -13,7 +13,7 @@ refused with 409, and changing an existing center without one with 428.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
@@ -48,9 +48,18 @@ IfMatch = Annotated[
     Header(
         alias="If-Match",
         max_length=32,
+        pattern=r'^(W/)?"?[0-9]{1,9}"?$',
         description='The revision the change was made against, as the ETag gave it ("3")',
     ),
 ]
+_ETAG = {
+    "ETag": {
+        "description": 'The revision now current ("3"): send it back as If-Match to change it',
+        "schema": {"type": "string"},
+    }
+}
+WITH_ETAG: dict[int | str, dict[str, Any]] = {200: {"headers": _ETAG}}
+"""What every route that answers one revision declares: its ETag."""
 
 
 def etag(revision: int) -> str:
@@ -103,7 +112,7 @@ async def list_centers(registry: Service, principal: Reader) -> list[CenterSumma
     ]
 
 
-@router.get("/centers/{center_id}", response_model=CenterOut)
+@router.get("/centers/{center_id}", response_model=CenterOut, responses=WITH_ETAG)
 async def get_center(
     center_id: str, registry: Service, principal: Reader, response: Response
 ) -> CenterOut:
@@ -119,7 +128,7 @@ async def get_center(
     )
 
 
-@router.put("/centers/{center_id}", response_model=ChangeOut)
+@router.put("/centers/{center_id}", response_model=ChangeOut, responses=WITH_ETAG)
 async def put_center(
     center_id: str,
     body: CenterDocument,
@@ -143,7 +152,7 @@ async def put_center(
     )
 
 
-@router.post("/centers/{center_id}/retire", response_model=ChangeOut)
+@router.post("/centers/{center_id}/retire", response_model=ChangeOut, responses=WITH_ETAG)
 async def retire_center(
     center_id: str,
     body: RetireIn,
@@ -210,7 +219,7 @@ async def list_procedures(registry: Service, principal: Reader) -> list[Procedur
     ]
 
 
-@router.get("/procedures/{code}", response_model=ProcedureOut)
+@router.get("/procedures/{code}", response_model=ProcedureOut, responses=WITH_ETAG)
 async def get_procedure(
     code: ProcedureCode, registry: Service, principal: Reader, response: Response
 ) -> ProcedureOut:
@@ -226,7 +235,7 @@ async def get_procedure(
     )
 
 
-@router.put("/procedures/{code}", response_model=ProcedureChangeOut)
+@router.put("/procedures/{code}", response_model=ProcedureChangeOut, responses=WITH_ETAG)
 async def put_procedure(
     code: ProcedureCode,
     body: ProcedureDocument,
@@ -250,7 +259,7 @@ async def put_procedure(
     return _procedure_change(outcome, response)
 
 
-@router.post("/procedures/{code}/retire", response_model=ProcedureChangeOut)
+@router.post("/procedures/{code}/retire", response_model=ProcedureChangeOut, responses=WITH_ETAG)
 async def retire_procedure(
     code: ProcedureCode,
     body: RetireIn,
