@@ -45,7 +45,8 @@ WRITERS: tuple[Owner, ...] = ("queue", "intake", "deadlines", "notify", "registr
 
 READS: dict[Owner, tuple[Stream, ...]] = {
     "queue": (REGISTRY,),
-    "intake": (QUEUE, INTAKE_COMMANDS, DEADLINES, REGISTRY),
+    # NOTIFICATIONS: ``staff.configured``, to check a dossier's assignee (docs/staff.md).
+    "intake": (QUEUE, INTAKE_COMMANDS, DEADLINES, REGISTRY, NOTIFICATIONS),
     # NOTIFICATIONS: the ratings, for the reports; with QUEUE and its own DEADLINES, the
     # dossiers' timelines.
     "deadlines": (DOSSIERS, NOTIFICATIONS, QUEUE, DEADLINES, REGISTRY),
