@@ -50,12 +50,13 @@ class Kind(StrEnum):
     STAFF_APPROACHING = "staff_deadline_approaching"
     STAFF_AT_RISK = "staff_deadline_at_risk"
     STAFF_OVERDUE = "staff_deadline_overdue"
+    STAFF_STILL_OPEN = "staff_deadline_still_open"
 
 
 # Messages to staff: quiet hours hold them on every channel, not only SMS (a work
 # e-mail at night rings a phone as well).
 STAFF_KINDS: frozenset[Kind] = frozenset(
-    {Kind.STAFF_APPROACHING, Kind.STAFF_AT_RISK, Kind.STAFF_OVERDUE}
+    {Kind.STAFF_APPROACHING, Kind.STAFF_AT_RISK, Kind.STAFF_OVERDUE, Kind.STAFF_STILL_OPEN}
 )
 
 # A queue message is useless once its moment has passed, so quiet hours never hold it.

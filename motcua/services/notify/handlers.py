@@ -99,6 +99,11 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
         _reminders(notifier),
         "appointment-reminders",
     )
+    runtime.every(
+        notifier.settings.escalation_sweep_seconds,
+        _still_open(notifier),
+        "overdue-still-open",
+    )
     runtime.consume(QUEUE, DOSSIERS, DEADLINES)
 
 
@@ -140,5 +145,14 @@ def _reminders(notifier: Notifier) -> Callable[[asyncpg.Connection], Awaitable[N
 
     async def send(conn: asyncpg.Connection) -> None:
         await reminders.send_due(notifier, conn)
+
+    return send
+
+
+def _still_open(notifier: Notifier) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+    """Overdue dossiers still open after the center's hours reach the leader again."""
+
+    async def send(conn: asyncpg.Connection) -> None:
+        await escalation.still_open_due(notifier, conn)
 
     return send

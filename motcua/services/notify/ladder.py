@@ -5,6 +5,9 @@ ladder names the *rungs* each stage reaches: the dossier's ``assignee``, the hea
 ``department``, the center's ``leader``. A rung nobody holds (no assignee, a department
 with no head, an assignee who left) climbs to the next rung up, so the message reaches
 whoever exists; with nobody at all the event is recorded as unheard, not an error.
+
+One more rung follows the overdue stage: a dossier still open ``still_open_hours``
+working hours after it went overdue reaches the center's leader again (0: never).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ DEFAULT_LADDER: Mapping[Stage, tuple[Rung, ...]] = {
     "at_risk": ("assignee", "department_head"),
     "overdue": ("assignee", "department_head", "leader"),
 }
+
+DEFAULT_STILL_OPEN_HOURS = 8
+"""One working day: an overdue dossier nobody closed by then goes to the leader again."""
 
 
 @dataclass(frozen=True)
@@ -94,3 +100,8 @@ def reach(
         else:
             unheld.append(rung)
     return Reach(tuple(dict.fromkeys(chosen)), tuple(unheld))
+
+
+def leaders(members: Iterable[Member]) -> tuple[str, ...]:
+    """The active leaders: whom a dossier still open after it went overdue reaches."""
+    return tuple(m.staff_id for m in members if m.active and m.role == "leader")

@@ -144,6 +144,13 @@ class LadderIn(BaseModel):
     approaching: Rungs | None = Field(default=None, max_length=3)
     at_risk: Rungs | None = Field(default=None, max_length=3)
     overdue: Rungs | None = Field(default=None, max_length=3)
+    still_open_hours: int | None = Field(
+        default=None,
+        ge=0,
+        le=400,
+        description="Working hours after a dossier went overdue, still open, at which the "
+        "leader hears of it again; 0: never",
+    )
 
 
 class LadderOut(BaseModel):
@@ -151,6 +158,7 @@ class LadderOut(BaseModel):
     approaching: list[str]
     at_risk: list[str]
     overdue: list[str]
+    still_open_hours: int
 
 
 class StaffAuditOut(BaseModel):

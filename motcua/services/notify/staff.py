@@ -126,24 +126,33 @@ class StaffDirectory:
 
     # ------------------------------------------------------------- the ladder
 
-    async def ladder_of(self, conn: asyncpg.Connection, center_id: str) -> dict[str, list[str]]:
+    async def ladder_of(self, conn: asyncpg.Connection, center_id: str) -> dict[str, Any]:
+        """Whom each stage reaches, and after how many working hours an overdue dossier
+        still open reaches the leader again: the defaults until the admin sets them."""
         stored = await repo.get_ladder(conn, center_id)
-        return {k: list(v) for k, v in ladder.valid_ladder(stored or {}).items()}
+        rungs, hours = stored or ({}, ladder.DEFAULT_STILL_OPEN_HOURS)
+        checked = ladder.valid_ladder(rungs)
+        return {**{k: list(v) for k, v in checked.items()}, "still_open_hours": hours}
 
     async def set_ladder(
         self,
         conn: asyncpg.Connection,
         center_id: str,
         wanted: Mapping[str, Sequence[str]],
+        still_open_hours: int | None,
         actor: str,
-    ) -> dict[str, list[str]]:
+    ) -> dict[str, Any]:
+        """Replace the stages ``wanted`` names (the others keep their defaults) and, if
+        given, the still-open hours (0: never)."""
         try:
             checked = ladder.valid_ladder(wanted)
         except ValueError as exc:
             raise Invalid("ladder", str(exc)) from None
         before = await self.ladder_of(conn, center_id)
-        after: dict[str, list[str]] = {k: list(v) for k, v in checked.items()}
-        await repo.set_ladder(conn, center_id, after)
+        rungs: dict[str, list[str]] = {k: list(v) for k, v in checked.items()}
+        hours = before["still_open_hours"] if still_open_hours is None else still_open_hours
+        await repo.set_ladder(conn, center_id, rungs, hours)
+        after = {**rungs, "still_open_hours": hours}
         await repo.audit(conn, center_id, "ladder", "set", actor, before, after)
         return after
 

@@ -159,8 +159,8 @@ async def set_ladder(
 ) -> dict[str, Any]:
     principal.require_center(center_id)
     async with rt.unit_of_work() as conn:
-        wanted = body.model_dump(exclude_none=True)
-        return {
-            "center_id": center_id,
-            **await d.set_ladder(conn, center_id, wanted, principal.subject),
-        }
+        wanted = body.model_dump(exclude_none=True, exclude={"still_open_hours"})
+        changed = await d.set_ladder(
+            conn, center_id, wanted, body.still_open_hours, principal.subject
+        )
+        return {"center_id": center_id, **changed}

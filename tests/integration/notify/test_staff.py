@@ -22,13 +22,15 @@ from tests.integration.notify.harness import (
     Notify,
     dossier_received,
     e164,
+    overdue,
     random_phone,
+    resolved,
     sms_notify,
 )
 from tests.integration.notify.test_quiet_hours import quiet_center
 from tests.support.waiting import eventually
 
-notify = sms_notify()
+notify = sms_notify(escalation_sweep_seconds=0.2)
 
 
 def center() -> str:
@@ -182,6 +184,37 @@ async def test_roles_and_the_audit(notify: Notify, client_of: Any) -> None:
     assert trail[0]["actor"] == "admin-1"
     assert trail[0]["before"]["active"] is True
     assert e164(head["contacts"]["phone"])[-6:] not in str(trail)
+
+
+async def test_an_overdue_dossier_still_open_reaches_the_leader_again(
+    notify: Notify, http_sink: HttpSink, client_of: Any
+) -> None:
+    c = center()
+    admin = client_of(c)
+    leader = member("dung", "leader", department=None)
+    for m in (member("an"), leader):
+        assert (await admin.post(f"/centers/{c}/staff", json=m)).status_code == 201
+    still_open, closed = [await assigned_dossier(notify, c, "an") for _ in range(2)]
+    late = [overdue(still_open), overdue(closed)]
+    await notify.publish(*late, resolved(closed))
+    phone = e164(leader["contacts"]["phone"])
+    await eventually(lambda: _to(http_sink, phone), until=lambda m: len(m) == 2, what="overdue")
+
+    watched = "SELECT dossier_id FROM notify.overdue_watches WHERE center_id = $1"
+    rows = await eventually(
+        lambda: notify.db.fetch(watched, c), until=lambda r: len(r) == 1, what="closed unwatched"
+    )
+    assert rows[0]["dossier_id"] == still_open.dossier_id
+    # The working hours pass: the leader hears of the open one, once.
+    await notify.db.execute(
+        "UPDATE notify.overdue_watches SET due_at = now() WHERE center_id = $1", c
+    )
+    messages = await eventually(
+        lambda: _to(http_sink, phone), until=lambda m: len(m) == 3, what="still open"
+    )
+    assert still_open.code in messages[-1].body
+    assert "still open" in messages[-1].body or "vẫn chưa" in messages[-1].body
+    assert await notify.db.fetch(watched, c) == []
 
 
 async def _to(sink: HttpSink, phone: str) -> list[Any]:

@@ -7,7 +7,14 @@ from datetime import UTC, datetime, time
 import pytest
 
 from motcua.services.notify.domain import Channel, Kind, QuietHours, send_not_before
-from motcua.services.notify.ladder import DEFAULT_LADDER, Member, Stage, reach, valid_ladder
+from motcua.services.notify.ladder import (
+    DEFAULT_LADDER,
+    Member,
+    Stage,
+    leaders,
+    reach,
+    valid_ladder,
+)
 
 STAFF = [
     Member("an", "officer", "land"),
@@ -85,3 +92,8 @@ def test_staff_messages_wait_out_quiet_hours_on_every_channel() -> None:
     assert send_not_before(night, channel=Channel.EMAIL, kind=Kind.RESULT_READY, quiet=quiet) == (
         night
     )
+
+
+def test_a_dossier_still_open_after_overdue_reaches_the_active_leaders() -> None:
+    assert leaders([*STAFF, Member("gone", "leader", None, active=False)]) == ("dung",)
+    assert leaders([]) == ()

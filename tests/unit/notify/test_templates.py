@@ -87,6 +87,12 @@ SAMPLES: dict[Kind, dict[str, Any]] = {
         "due_at": "2025-12-01T10:00:00+00:00",
         "new_appointment_at": "2025-12-03T10:00:00+00:00",
     },
+    Kind.STAFF_STILL_OPEN: {
+        "dossier_code": "HS-000123",
+        "procedure_code": "BIRTH",
+        "due_at": "2025-12-01T10:00:00+00:00",
+        "new_appointment_at": "2025-12-03T10:00:00+00:00",
+    },
 }
 EXPECTED = {
     ("vi", Kind.FINANCIAL_OBLIGATION): "nghĩa vụ tài chính: 1.250.000 đồng. "

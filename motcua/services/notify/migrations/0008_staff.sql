@@ -33,10 +33,22 @@ CREATE TABLE staff_audit (
 CREATE INDEX staff_audit_by_center ON staff_audit (center_id, id);
 
 CREATE TABLE escalation_ladders (
-    center_id   text PRIMARY KEY,
-    ladder      jsonb NOT NULL,
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    center_id         text PRIMARY KEY,
+    ladder            jsonb NOT NULL,
+    still_open_hours  integer NOT NULL CHECK (still_open_hours >= 0),  -- 0: never
+    updated_at        timestamptz NOT NULL DEFAULT now()
 );
+
+-- Overdue dossiers whose leader hears again if they are still open by ``due_at``
+-- (working hours after the overdue event); a closing event removes the row, the sweep
+-- removes it with the message it records.
+CREATE TABLE overdue_watches (
+    dossier_id  uuid PRIMARY KEY,
+    center_id   text NOT NULL,
+    event       bytea NOT NULL,  -- the deadline.overdue, the messages' source
+    due_at      timestamptz NOT NULL
+);
+CREATE INDEX overdue_watches_by_due ON overdue_watches (due_at);
 
 -- The latest ``dossier.assigned`` of each dossier: whom its deadline events reach first.
 CREATE TABLE dossier_assignees (

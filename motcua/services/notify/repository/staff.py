@@ -205,27 +205,82 @@ async def audit_trail(conn: asyncpg.Connection, center_id: str, limit: int) -> l
 # ------------------------------------------------------------------ the ladder
 
 
-async def get_ladder(conn: asyncpg.Connection, center_id: str) -> dict[str, list[str]] | None:
-    stored = await conn.fetchval(
-        "SELECT ladder FROM escalation_ladders WHERE center_id = $1", center_id
+async def get_ladder(
+    conn: asyncpg.Connection, center_id: str
+) -> tuple[dict[str, list[str]], int] | None:
+    """The center's ladder and its still-open hours, if its admin set them."""
+    row = await conn.fetchrow(
+        "SELECT ladder, still_open_hours FROM escalation_ladders WHERE center_id = $1", center_id
     )
-    if stored is None:
+    if row is None:
         return None
-    ladder: dict[str, list[str]] = stored  # the pool decodes jsonb
-    return ladder
+    return row["ladder"], row["still_open_hours"]  # the pool decodes jsonb
 
 
 async def set_ladder(
-    conn: asyncpg.Connection, center_id: str, ladder: Mapping[str, Sequence[str]]
+    conn: asyncpg.Connection,
+    center_id: str,
+    ladder: Mapping[str, Sequence[str]],
+    still_open_hours: int,
 ) -> None:
     await conn.execute(
         """
-        INSERT INTO escalation_ladders (center_id, ladder) VALUES ($1, $2::jsonb)
-        ON CONFLICT (center_id) DO UPDATE SET ladder = EXCLUDED.ladder, updated_at = now()
+        INSERT INTO escalation_ladders (center_id, ladder, still_open_hours)
+        VALUES ($1, $2::jsonb, $3)
+        ON CONFLICT (center_id) DO UPDATE
+            SET ladder = EXCLUDED.ladder, still_open_hours = EXCLUDED.still_open_hours,
+                updated_at = now()
         """,
         center_id,
         {k: list(v) for k, v in ladder.items()},
+        still_open_hours,
     )
+
+
+# ------------------------------------------------------------- overdue watches
+
+
+async def watch_overdue(
+    conn: asyncpg.Connection, watches: Sequence[tuple[uuid.UUID, str, bytes, datetime]]
+) -> None:
+    """Watch overdue dossiers (id, center, the overdue event, when to tell the leader);
+    the first overdue of a dossier stands. One already closed is not watched: its
+    closing travels on another topic, so it may have been consumed first."""
+    await conn.executemany(
+        """
+        INSERT INTO overdue_watches (dossier_id, center_id, event, due_at)
+        SELECT $1, $2, $3, $4
+        WHERE NOT EXISTS (
+            SELECT 1 FROM dossiers WHERE dossier_id = $1 AND closed_at IS NOT NULL)
+        ON CONFLICT (dossier_id) DO NOTHING
+        """,
+        watches,
+    )
+
+
+async def unwatch(conn: asyncpg.Connection, dossier_ids: Sequence[uuid.UUID]) -> None:
+    """Closed dossiers: no leader needs to hear of them again."""
+    await conn.execute(
+        "DELETE FROM overdue_watches WHERE dossier_id = ANY($1::uuid[])", list(dossier_ids)
+    )
+
+
+async def take_due_watches(
+    conn: asyncpg.Connection, now: datetime, limit: int
+) -> list[tuple[str, bytes]]:
+    """Remove and return (center, overdue event) of the watches due by ``now``; in the
+    caller's transaction, with the messages they call for."""
+    rows = await conn.fetch(
+        """
+        DELETE FROM overdue_watches WHERE dossier_id = ANY (ARRAY(
+            SELECT dossier_id FROM overdue_watches WHERE due_at <= $1
+            ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+        RETURNING center_id, event
+        """,
+        now,
+        limit,
+    )
+    return [(r["center_id"], bytes(r["event"])) for r in rows]
 
 
 # ----------------------------------------------------------- dossiers' assignees
