@@ -50,79 +50,56 @@ class StaffDirectory:
 
     notifier: Notifier
 
-    async def create(
+    async def write(
         self,
         conn: asyncpg.Connection,
         center_id: str,
         staff_id: str,
         change: StaffChange,
         actor: str,
+        *,
+        new: bool,
+        action: str | None = None,
     ) -> dict[str, Any]:
+        """Add a member (``new``: a staff id already in the directory is a 409), or
+        replace an existing one's name, department, role, contacts and active flag."""
         contacts = self._contacts(change)
-        row = await repo.insert_staff(
-            conn, center_id, staff_id, change.display_name, change.department, change.role
-        )
+        before = None
+        if new:
+            row = await repo.insert_staff(
+                conn, center_id, staff_id, change.display_name, change.department, change.role
+            )
+        else:
+            old = await repo.find_staff(conn, center_id, staff_id, lock=True)
+            before = await self._view(conn, old)
+            row = await repo.update_staff(
+                conn,
+                old,
+                display_name=change.display_name,
+                department=change.department,
+                role=change.role,
+                active=change.active,
+            )
         await self._save_contacts(conn, row, contacts)
-        after = await self._view(conn, row)
-        await repo.audit(conn, center_id, staff_id, "create", actor, None, _audited(after))
-        await self._publish(conn, row)
-        return after
-
-    async def update(
-        self,
-        conn: asyncpg.Connection,
-        center_id: str,
-        staff_id: str,
-        change: StaffChange,
-        actor: str,
-    ) -> dict[str, Any]:
-        contacts = self._contacts(change)
-        old = await repo.lock_staff(conn, center_id, staff_id)
-        before = await self._view(conn, old)
-        row = await repo.update_staff(
-            conn,
-            old,
-            display_name=change.display_name,
-            department=change.department,
-            role=change.role,
-            active=change.active,
-        )
-        await self._save_contacts(conn, row, contacts)
-        after = await self._view(conn, row)
-        await repo.audit(
-            conn, center_id, staff_id, "update", actor, _audited(before), _audited(after)
-        )
-        await self._publish(conn, row)
-        return after
+        action = action or ("create" if new else "update")
+        return await self._changed(conn, row, action, actor, before)
 
     async def deactivate(
         self, conn: asyncpg.Connection, center_id: str, staff_id: str, actor: str
     ) -> dict[str, Any]:
         """The member leaves: no more assignments, no more messages. Kept for the audit;
         their contacts are forgotten."""
-        old = await repo.lock_staff(conn, center_id, staff_id)
-        before = await self._view(conn, old)
-        row = await repo.update_staff(
-            conn,
-            old,
-            display_name=old.display_name,
-            department=old.department,
-            role=old.role,
-            active=False,
+        old = await repo.find_staff(conn, center_id, staff_id)
+        leaving = StaffChange(old.display_name, old.department, old.role, {}, active=False)
+        return await self.write(
+            conn, center_id, staff_id, leaving, actor, new=False, action="deactivate"
         )
-        await repo.drop_contacts(conn, row.id, ())
-        after = await self._view(conn, row)
-        await repo.audit(
-            conn, center_id, staff_id, "deactivate", actor, _audited(before), _audited(after)
-        )
-        await self._publish(conn, row)
-        return after
 
     async def members(self, conn: asyncpg.Connection, center_id: str) -> list[dict[str, Any]]:
         return [await self._view(conn, r) for r in await repo.list_staff(conn, center_id)]
 
     async def get(self, conn: asyncpg.Connection, center_id: str, staff_id: str) -> dict[str, Any]:
-        return await self._view(conn, await repo.get_staff(conn, center_id, staff_id))
+        return await self._view(conn, await repo.find_staff(conn, center_id, staff_id))
 
     # ------------------------------------------------------------- the ladder
 
@@ -191,6 +168,24 @@ class StaffDirectory:
             "contact_kinds": await repo.contact_kinds(conn, row.id),
             "updated_at": row.updated_at,
         }
+
+    async def _changed(
+        self,
+        conn: asyncpg.Connection,
+        row: StaffRow,
+        action: str,
+        actor: str,
+        before: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """After a change: the member as now shown, audited against ``before``, and
+        published for intake."""
+        after = await self._view(conn, row)
+        audited_before = None if before is None else _audited(before)
+        await repo.audit(
+            conn, row.center_id, row.staff_id, action, actor, audited_before, _audited(after)
+        )
+        await self._publish(conn, row)
+        return after
 
     async def _publish(self, conn: asyncpg.Connection, row: StaffRow) -> None:
         event = new_event(

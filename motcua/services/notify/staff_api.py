@@ -76,7 +76,9 @@ async def create_staff(
     """Add a member; a staff id already in the directory is a 409."""
     principal.require_center(center_id)
     async with rt.unit_of_work() as conn:
-        return await d.create(conn, center_id, body.staff_id, _change(body), principal.subject)
+        return await d.write(
+            conn, center_id, body.staff_id, _change(body), principal.subject, new=True
+        )
 
 
 @router.get("/centers/{center_id}/staff/{staff_id}", response_model=StaffOut)
@@ -104,8 +106,8 @@ async def update_staff(
     """Replace a member's name, department, role, contacts (and active flag)."""
     principal.require_center(center_id)
     async with rt.unit_of_work() as conn:
-        return await d.update(
-            conn, center_id, staff_id, _change(body, body.active), principal.subject
+        return await d.write(
+            conn, center_id, staff_id, _change(body, body.active), principal.subject, new=False
         )
 
 

@@ -81,9 +81,13 @@ async def insert_staff(
     return _row(r)
 
 
-async def lock_staff(conn: asyncpg.Connection, center_id: str, staff_id: str) -> StaffRow:
+async def find_staff(
+    conn: asyncpg.Connection, center_id: str, staff_id: str, *, lock: bool = False
+) -> StaffRow:
+    """A member of the center's directory (locked for a change if ``lock``), or NotFound."""
     r = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM staff WHERE center_id = $1 AND staff_id = $2 FOR UPDATE",
+        f"SELECT {_COLUMNS} FROM staff WHERE center_id = $1 AND staff_id = $2"
+        + (" FOR UPDATE" if lock else ""),
         center_id,
         staff_id,
     )
@@ -131,17 +135,6 @@ async def list_staff(
         active_only,
     )
     return [_row(r) for r in rows]
-
-
-async def get_staff(conn: asyncpg.Connection, center_id: str, staff_id: str) -> StaffRow:
-    r = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM staff WHERE center_id = $1 AND staff_id = $2",
-        center_id,
-        staff_id,
-    )
-    if r is None:
-        raise NotFound(f"no staff member {staff_id!r} in {center_id}")
-    return _row(r)
 
 
 async def contact_kinds(conn: asyncpg.Connection, subject_id: uuid.UUID) -> list[str]:
