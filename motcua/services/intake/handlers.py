@@ -10,7 +10,7 @@
   consumer: the dossier's appointment date follows its legal clock
   (``clock.follow_clock``), so a pause, a resumption or an extension reaches the
   lookup, the dossier view and a reprinted receipt.
-* ``staff.configured`` from notify's stream (written by notify only, by ACL): the
+* ``staff.configured`` from notify's ``staff.events`` (written by notify only, by ACL): the
   center's staff directory, a newer revision only, so that a dossier is assigned to an
   active member (``staff.check_assignee``).
 * Clerk-app commands from ``intake.commands``, through :class:`CommandConsumer`
@@ -40,13 +40,7 @@ from motcua.shared.events.catalog import (
 )
 from motcua.shared.events.commands import ALL_COMMANDS, Command, CommandData
 from motcua.shared.events.envelope import Envelope
-from motcua.shared.events.topics import (
-    DEADLINES,
-    INTAKE_COMMANDS,
-    NOTIFICATIONS,
-    QUEUE,
-    REGISTRY,
-)
+from motcua.shared.events.topics import DEADLINES, INTAKE_COMMANDS, QUEUE, REGISTRY, STAFF
 from motcua.shared.procedures import follow_procedures
 from motcua.shared.runtime import ServiceRuntime
 
@@ -70,7 +64,7 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
     follow_procedures(runtime, intake.procedures)
     # Notify's staff directory: an assignee must be an active member (``staff.py``).
     runtime.consumer.on(StaffConfigured, follow_staff)
-    runtime.consume(QUEUE, DEADLINES, REGISTRY, NOTIFICATIONS)
+    runtime.consume(QUEUE, DEADLINES, REGISTRY, STAFF)
 
     async def apply(
         conn: asyncpg.Connection, command: Command[CommandData], author: Principal, now: datetime

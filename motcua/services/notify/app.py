@@ -18,7 +18,7 @@ from motcua.services.notify.webhooks import HttpTransport
 from motcua.services.notify.worker import DeliveryWorker
 from motcua.shared.bus.consumer import faststream_publisher
 from motcua.shared.errors import ErrorMap
-from motcua.shared.events.topics import NOTIFICATIONS
+from motcua.shared.events.topics import NOTIFICATIONS, STAFF
 from motcua.shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -30,7 +30,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     """Build the app. No I/O happens here: the pool and broker open in the lifespan."""
     settings = settings or NotifySettings()
     runtime = ServiceRuntime("notify", settings, MIGRATIONS)
-    runtime.publishes(NOTIFICATIONS)
+    runtime.publishes(NOTIFICATIONS, STAFF)
     # The use cases.
     composer = Composer(
         Renderer(settings.timezone),

@@ -527,13 +527,18 @@ NOTIFICATION_EVENTS: tuple[type[Payload], ...] = (
     NotificationSent,
     NotificationFailed,
     FeedbackReceived,
-    StaffConfigured,
 )
+STAFF_EVENTS: tuple[type[Payload], ...] = (StaffConfigured,)
 INTAKE_RESULT_EVENTS: tuple[type[Payload], ...] = (CommandRejected,)
 DOCUMENT_EVENTS: tuple[type[Payload], ...] = (DossierDocumentAttached,)
 
 ALL_EVENTS: tuple[type[Payload], ...] = (
-    QUEUE_EVENTS + DOSSIER_EVENTS + DEADLINE_EVENTS + NOTIFICATION_EVENTS + INTAKE_RESULT_EVENTS
+    QUEUE_EVENTS
+    + DOSSIER_EVENTS
+    + DEADLINE_EVENTS
+    + NOTIFICATION_EVENTS
+    + INTAKE_RESULT_EVENTS
+    + STAFF_EVENTS
 )
 
 

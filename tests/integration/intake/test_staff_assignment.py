@@ -10,7 +10,7 @@ from typing import Any
 from motcua.devtools.bus import produce
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import StaffConfigured
-from motcua.shared.events.topics import NOTIFICATIONS
+from motcua.shared.events.topics import STAFF
 from tests.integration.intake.support import Intake
 from tests.support.waiting import eventually
 
@@ -41,9 +41,7 @@ async def test_an_assignee_must_be_an_active_member_once_a_directory_is_loaded(
         configured(center, "an", 1),
     ]
     for e in events:
-        await produce(
-            intake.bootstrap, intake.topic(NOTIFICATIONS), [e.to_bytes()], key=center.encode()
-        )
+        await produce(intake.bootstrap, intake.topic(STAFF), [e.to_bytes()], key=center.encode())
 
     async def consumed() -> bool:
         return bool(
