@@ -11,7 +11,7 @@ from motcua.devtools.bus import produce
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import StaffConfigured
 from motcua.shared.events.topics import STAFF
-from tests.integration.intake.support import Intake
+from tests.integration.intake.support import Intake, command
 from tests.support.waiting import eventually
 
 
@@ -56,3 +56,12 @@ async def test_an_assignee_must_be_an_active_member_once_a_directory_is_loaded(
         assert r.status_code == 422, r.text
         assert r.json()["details"][0]["field"] == "assignee"
     assert (await assign("binh")).status_code == 200
+
+    # A clerk app's command is held to the same rule, and told why.
+    dossier_id = uuid.UUID((await intake.receive(center=center))["dossier"]["id"])
+    refused = command("dossier.assign", {"assignee": "an"}, dossier_id=dossier_id, center=center)
+    await intake.send(refused)
+    [rejection] = await eventually(
+        lambda: intake.rejections_of(str(refused.command_id)), what="the command refused"
+    )
+    assert "assignee 'an' is not an active member" in rejection["data"]["reason"]
