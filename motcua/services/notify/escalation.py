@@ -82,9 +82,7 @@ async def escalate(
     still_open: dict[str, int] = {}
     for center_id in {e.center_id for e in events}:
         members[center_id] = await _members(conn, center_id)
-        stored = await repo.get_ladder(conn, center_id)
-        rungs, still_open[center_id] = stored or ({}, ladder.DEFAULT_STILL_OPEN_HOURS)
-        ladders[center_id] = ladder.valid_ladder(rungs)
+        ladders[center_id], still_open[center_id] = await repo.get_ladder(conn, center_id)
     await repo.watch_overdue(
         conn,
         [

@@ -106,10 +106,8 @@ class StaffDirectory:
     async def ladder_of(self, conn: asyncpg.Connection, center_id: str) -> dict[str, Any]:
         """Whom each stage reaches, and after how many working hours an overdue dossier
         still open reaches the leader again: the defaults until the admin sets them."""
-        stored = await repo.get_ladder(conn, center_id)
-        rungs, hours = stored or ({}, ladder.DEFAULT_STILL_OPEN_HOURS)
-        checked = ladder.valid_ladder(rungs)
-        return {**{k: list(v) for k, v in checked.items()}, "still_open_hours": hours}
+        rungs, hours = await repo.get_ladder(conn, center_id)
+        return {**{k: list(v) for k, v in rungs.items()}, "still_open_hours": hours}
 
     async def set_ladder(
         self,

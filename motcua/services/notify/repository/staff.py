@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from motcua.services.notify import ladder
 from motcua.services.notify.errors import Conflict, NotFound
 
 _STAFF_NS = uuid.UUID("5d6f2b1e-8f3a-4c7d-9a61-2f0c4e7b9d23")
@@ -200,14 +201,15 @@ async def audit_trail(conn: asyncpg.Connection, center_id: str, limit: int) -> l
 
 async def get_ladder(
     conn: asyncpg.Connection, center_id: str
-) -> tuple[dict[str, list[str]], int] | None:
-    """The center's ladder and its still-open hours, if its admin set them."""
+) -> tuple[dict[ladder.Stage, tuple[ladder.Rung, ...]], int]:
+    """The center's ladder and still-open hours: the defaults for what its admin left
+    unset (a stored ladder was checked when it was set)."""
     row = await conn.fetchrow(
         "SELECT ladder, still_open_hours FROM escalation_ladders WHERE center_id = $1", center_id
     )
     if row is None:
-        return None
-    return row["ladder"], row["still_open_hours"]  # the pool decodes jsonb
+        return ladder.valid_ladder({}), ladder.DEFAULT_STILL_OPEN_HOURS
+    return ladder.valid_ladder(row["ladder"]), row["still_open_hours"]  # jsonb decoded
 
 
 async def set_ladder(
