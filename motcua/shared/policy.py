@@ -77,6 +77,13 @@ class Operation(StrEnum):
     PROVINCE_DASHBOARD_VIEW = "deadlines.province_dashboard.view"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
+    # notify: the staff directory and the escalation ladder (docs/staff.md)
+    STAFF_READ = "notify.staff.read"
+    STAFF_CREATE = "notify.staff.create"
+    STAFF_UPDATE = "notify.staff.update"
+    STAFF_DEACTIVATE = "notify.staff.deactivate"
+    LADDER_READ = "notify.ladder.read"
+    LADDER_WRITE = "notify.ladder.write"
     # registry
     REGISTRY_READ = "registry.centers.read"
     REGISTRY_WRITE = "registry.centers.write"
@@ -140,6 +147,14 @@ _TABLE: Mapping[Operation, frozenset[Role]] = {
     Operation.SCORECARD_READ: _STAFF | {"province"},
     # The comparison of every center is the province's alone: no center sees the others.
     Operation.PROVINCE_DASHBOARD_VIEW: frozenset({"province"}),
+    # The staff directory names people and how to reach them: its admin keeps it, the
+    # center's leaders read it (whom the ladder will reach); the counter needs neither.
+    Operation.STAFF_READ: frozenset({"leader", "admin"}),
+    Operation.STAFF_CREATE: frozenset({"admin"}),
+    Operation.STAFF_UPDATE: frozenset({"admin"}),
+    Operation.STAFF_DEACTIVATE: frozenset({"admin"}),
+    Operation.LADDER_READ: frozenset({"leader", "admin"}),
+    Operation.LADDER_WRITE: frozenset({"admin"}),
     # A center's configuration is no secret (the kiosk shows its lines), but its admin
     # alone changes it, for the token's own center; the audit names staff, so only the
     # admin and the province read it.

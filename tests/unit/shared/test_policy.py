@@ -61,6 +61,12 @@ deadlines.timeline.read         x x x x .
 deadlines.scorecard.read        x x x x x
 deadlines.province_dashboard.view . . . . x
 notify.deliveries.read          x x x x .
+notify.staff.read               . . x x .
+notify.staff.create             . . . x .
+notify.staff.update             . . . x .
+notify.staff.deactivate         . . . x .
+notify.ladder.read              . . x x .
+notify.ladder.write             . . . x .
 registry.centers.read           x x x x x
 registry.centers.write          . . . x .
 registry.audit.read             . . . x x
