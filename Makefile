@@ -56,6 +56,12 @@ keycloak: $(STAMP)
 test-sso: keycloak
 	MOTCUA_TEST_SSO=1 $(BIN)/pytest -q tests/sso
 
+# The property tests at their full count of examples (tests/support/examples.py), for a
+# nightly run: the default tier draws a quarter of each.
+.PHONY: test-thorough
+test-thorough: $(STAMP)
+	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest -q tests/unit tests/fuzz
+
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit tests/contract tests/client
 
