@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 run: $(STAMP)
 	$(BIN)/motcua dev
 
+# The slowest tests of a tier, listed at its end: where the next minute of CI goes.
+DURATIONS ?= --durations=25
+
 # CHECKED=1 skips lint and types, for a caller that has just run them (.ci/run runs them
 # while its downloads finish).
 test: $(STAMP) $(if $(CHECKED),,lint typecheck)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(DURATIONS)
 
 # Apache Kafka's broker jars (pinned in deploy/kafka/pom.xml), fetched once with Maven
 # into a cache outside the repository; `motcua dev --broker kafka` and the Kafka tier use them.
@@ -42,7 +45,7 @@ KAFKA_TIER_SAME ?= \
 	tests/chaos/test_known_bugs.py \
 	tests/chaos/test_proxy.py
 test-kafka: kafka
-	MOTCUA_TEST_BROKER=kafka $(BIN)/pytest -q $(KAFKA_TIER) \
+	MOTCUA_TEST_BROKER=kafka $(BIN)/pytest -q $(DURATIONS) $(KAFKA_TIER) \
 	    $(addprefix --ignore=,$(KAFKA_TIER_SAME))
 
 # lint-imports checks the import contracts of pyproject.toml (docs/service-shape.md).
