@@ -91,9 +91,15 @@ async def cohort_adjusted(
 # The cohort, on the clocks aliased ``c`` (joined with a table that has its own columns).
 _COHORT_OF_C = """c.received_at >= $1 AND c.received_at < $2 AND c.received_at <= $3
                   AND ($4::text IS NULL OR c.center_id = $4)"""
-_REQUESTS = """SELECT dossier_id, count(*) AS requests FROM clock_facts
-               WHERE kind = 'pause_start' AND channel = 'supplement' AND occurred_at <= $3
-               GROUP BY dossier_id"""
+# Each cohort dossier's supplement requests by ``as_of``. The facts are those of the cohort
+# only: counted over the whole table, one center's month read every request of the
+# province's history (a second or so at 5,000,000 dossiers, bench/province.py); joined to
+# the cohort, a center's report reads its own dossiers' facts through clock_facts_dossier.
+_REQUESTS = f"""SELECT f.dossier_id, count(*) AS requests
+                FROM clock_facts f JOIN clocks c USING (dossier_id)
+                WHERE f.kind = 'pause_start' AND f.channel = 'supplement'
+                  AND f.occurred_at <= $3 AND {_COHORT_OF_C}
+                GROUP BY f.dossier_id"""
 
 
 async def supplement_counts(
