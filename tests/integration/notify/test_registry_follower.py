@@ -1,6 +1,7 @@
 """Notify follows the center registry, over the real broker and database: a center's
 own day off moves its appointment reminders and its still-open escalation watches (those
-already set, and new ones).
+already set, and new ones), and the staff API tells an unknown center, an empty
+directory and a retired center apart.
 
 A module of its own: once the registry has published a center, every center it has not
 published is unknown here, which the other notify modules' centers are."""
@@ -8,7 +9,10 @@ published is unknown here, which the other notify modules' centers are."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+
+import httpx
 
 from motcua.services.notify import ladder, reminders
 from motcua.services.notify.usecases import Notifier
@@ -16,6 +20,7 @@ from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.centers import KnownCenter
 from motcua.shared.events import new_event
 from motcua.shared.events.catalog import CenterConfigured
+from tests.integration.notify import test_staff
 from tests.integration.notify.harness import (
     Notify,
     dossier_received,
@@ -120,3 +125,34 @@ async def test_a_centers_day_off_moves_its_reminders_and_still_open_watches(
     assert await eventually(lambda: reminder_due(notify, second["appointment_id"])) == (
         moved_reminder
     )
+
+
+# The staff API's clients, and a valid member, as the staff tests make them.
+client_of = test_staff.client_of
+member = test_staff.member
+
+
+async def test_the_staff_api_tells_unknown_empty_and_retired_centers_apart(
+    notify: Notify, client_of: Callable[..., httpx.AsyncClient]
+) -> None:
+    known, retired, unknown = (f"{k}-{uuid.uuid4().hex[:6]}" for k in ("rk", "rr", "ru"))
+    await registry_publishes(notify, configured(known, 1, []))
+    await registry_publishes(notify, configured(retired, 2, [], active=False))
+
+    r = await client_of(unknown).get(f"/centers/{unknown}/staff")
+    assert r.status_code == 404, r.text
+    assert unknown in r.text
+    r = await client_of(unknown).post(f"/centers/{unknown}/staff", json=member("u-1"))
+    assert r.status_code == 404, r.text
+
+    r = await client_of(known).get(f"/centers/{known}/staff")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"center_id": known, "loaded": False, "staff": []}
+    r = await client_of(known).post(f"/centers/{known}/staff", json=member("k-1"))
+    assert r.status_code == 201, r.text
+
+    r = await client_of(retired).post(f"/centers/{retired}/staff", json=member("r-1"))
+    assert r.status_code == 409, r.text
+    assert retired in r.text
+    r = await client_of(retired).get(f"/centers/{retired}/staff")
+    assert r.status_code == 200, r.text  # its directory stays readable
