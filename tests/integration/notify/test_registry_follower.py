@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from motcua.devtools.samples import center_configured
 from motcua.services.notify import ladder, reminders
 from motcua.services.notify.usecases import Notifier
 from motcua.shared.calendar import WorkingCalendar
@@ -32,22 +33,6 @@ from tests.integration.notify.test_appointments import booked, booking
 from tests.support.waiting import eventually
 
 notify = sms_notify()
-
-
-def configured(
-    center_id: str, revision: int, days_off: list[date], *, active: bool = True
-) -> CenterConfigured:
-    return CenterConfigured(
-        center_id=center_id,
-        name=f"Trung tâm {center_id}",
-        name_en=f"Center {center_id}",
-        code="RF",
-        active=active,
-        lines=[{"code": "justice", "prefix": "A"}],
-        counters=[{"counter_id": "Q1", "name": "Quầy 1", "line_codes": ["justice"]}],
-        calendar={"extra_days_off": days_off},
-        revision=revision,
-    )
 
 
 async def registry_publishes(n: Notify, config: CenterConfigured) -> None:
@@ -107,7 +92,7 @@ async def test_a_centers_day_off_moves_its_reminders_and_still_open_watches(
 
     # The center takes the reminder's day, and the next working day, off.
     days_off = [national.local_date(reminder), national.local_date(watch)]
-    config = configured(center, 1, days_off)
+    config = center_configured(center, 1, days_off=days_off)
     own = KnownCenter.of(config).calendar
     await registry_publishes(notify, config)
     moved_reminder = reminders.reminder_due(own, slot, at, datetime.now(UTC))
@@ -136,8 +121,8 @@ async def test_the_staff_api_tells_unknown_empty_and_retired_centers_apart(
     notify: Notify, client_of: Callable[..., httpx.AsyncClient]
 ) -> None:
     known, retired, unknown = (f"{k}-{uuid.uuid4().hex[:6]}" for k in ("rk", "rr", "ru"))
-    await registry_publishes(notify, configured(known, 1, []))
-    await registry_publishes(notify, configured(retired, 2, [], active=False))
+    await registry_publishes(notify, center_configured(known))
+    await registry_publishes(notify, center_configured(retired, 2, active=False))
 
     r = await client_of(unknown).get(f"/centers/{unknown}/staff")
     assert r.status_code == 404, r.text

@@ -8,28 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from motcua.devtools.samples import center_configured as center
 from motcua.services.notify.errors import Conflict, NotFound
 from motcua.services.notify.reminders import reminder_due
 from motcua.services.notify.staff import StaffDirectory
 from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.centers import CenterBook, KnownCenter
 from motcua.shared.events.catalog import CenterConfigured
-
-
-def center(
-    center_id: str, *, active: bool = True, days_off: list[date] | None = None
-) -> CenterConfigured:
-    return CenterConfigured(
-        center_id=center_id,
-        name=f"Trung tâm {center_id}",
-        name_en=f"Center {center_id}",
-        code="RC",
-        active=active,
-        lines=[{"code": "justice", "prefix": "A"}],
-        counters=[{"counter_id": "Q1", "name": "Quầy 1", "line_codes": ["justice"]}],
-        calendar={"extra_days_off": days_off or []},
-        revision=1,
-    )
 
 
 def directory(*configs: CenterConfigured) -> StaffDirectory:
