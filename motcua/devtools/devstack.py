@@ -51,7 +51,7 @@ from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.settings import KafkaSettings, ServiceSettings
 
 # Upstream first: a service stops after every service whose events it consumes.
-# The registry feeds queue, intake and deadlines its centers, so it stops first.
+# The registry feeds queue, intake, deadlines and notify its centers, so it stops first.
 STOP_ORDER = ["registry", *(name for name in SERVICES if name != "registry")]
 CRASH_LIMIT = 5  # crashes of anything we started, within CRASH_WINDOW seconds
 CRASH_WINDOW = 60.0

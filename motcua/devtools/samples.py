@@ -6,12 +6,13 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from motcua.shared.crypto import seal
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import (
+    CenterConfigured,
     DeadlineOverdue,
     DeadlineUpdated,
     DossierFinancialObligationNotified,
@@ -200,4 +201,22 @@ def overdue(d: Dossier) -> Envelope[Any]:
         due_at=due,
         new_appointment_at=due + timedelta(days=5),
         apology_letter_id=uuid.uuid4(),
+    )
+
+
+def center_configured(
+    center_id: str, revision: int = 1, *, days_off: list[date] | None = None, active: bool = True
+) -> CenterConfigured:
+    """A center as the registry publishes it: one line, one counter, and the days it
+    takes off beyond the national calendar."""
+    return CenterConfigured(
+        center_id=center_id,
+        name=f"Trung tâm {center_id}",
+        name_en=f"Center {center_id}",
+        code="RC",
+        active=active,
+        lines=[{"code": "justice", "prefix": "A"}],
+        counters=[{"counter_id": "Q1", "name": "Quầy 1", "line_codes": ["justice"]}],
+        calendar={"extra_days_off": days_off or []},
+        revision=revision,
     )

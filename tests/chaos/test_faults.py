@@ -96,8 +96,8 @@ async def test_poison_on_every_topic_lands_in_the_dlqs_and_the_flow_continues(
     assert queue.malformed > 0
     assert queue.expected_dead_letters == 3 * queue.malformed  # one copy per consumer group
     registry = by_stream["registry.events"]
-    assert registry.consumers == ("queue", "intake", "deadlines")
-    assert registry.dead_lettered == 3 * registry.malformed > 0
+    assert registry.consumers == ("queue", "intake", "deadlines", "notify")
+    assert registry.dead_lettered == 4 * registry.malformed > 0
     for account in outcome.poison:
         assert account.dead_lettered == account.expected_dead_letters, account.misplaced
         assert not account.misplaced, account.misplaced

@@ -66,6 +66,8 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" -
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Write --resource-pattern-type literal --topic dossier.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Read --resource-pattern-type literal --topic deadline.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Write --resource-pattern-type literal --topic deadline.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Read --resource-pattern-type literal --topic registry.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Write --resource-pattern-type literal --topic registry.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Read --resource-pattern-type prefixed --group motcua-notify
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-registry --operation Write --resource-pattern-type literal --topic registry.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-clerk-app --operation Write --resource-pattern-type literal --topic intake.commands

@@ -8,9 +8,9 @@ quiet hours: held to the end of them, on every channel), so each (event, recipie
 recorded once whatever the redeliveries: the delivery's id is derived from both.
 
 An overdue dossier is also watched: still open ``still_open_hours`` working hours later
-(the national working calendar; notify does not follow the centers' own), its leader
-hears of it again, once (``still_open_due``, a periodic sweep). A closing event ends
-the watch.
+(on the center's own working calendar, as the registry configures it), its leader hears
+of it again, once (``still_open_due``, a periodic sweep). A closing event ends the
+watch; a change of the center's calendar moves its watches (``rewatch``).
 
 A stage nobody can hear (no directory, no assignee and no one above) is counted and
 logged without a name or contact, and the event is consumed: it is a fact about the
@@ -19,7 +19,6 @@ center's staffing, not an error.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,7 +85,12 @@ async def escalate(
     await repo.watch_overdue(
         conn,
         [
-            (e.data.dossier_id, e.center_id, e.to_bytes(), _after(e.occurred_at, hours))
+            (
+                e.data.dossier_id,
+                e.center_id,
+                e.to_bytes(),
+                _after(n.calendar_of(e.center_id), e.occurred_at, hours),
+            )
             for e in events
             if isinstance(e.data, DeadlineOverdue) and (hours := still_open[e.center_id]) > 0
         ],
@@ -111,6 +115,21 @@ async def escalate(
 async def dossiers_closed(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
     """Closed dossiers: no leader needs to hear of them again."""
     await repo.unwatch(conn, [e.data.dossier_id for e in events])
+
+
+async def rewatch(conn: asyncpg.Connection, center_id: str, calendar: WorkingCalendar) -> int:
+    """The center's calendar changed to ``calendar``: its watched dossiers are due
+    ``still_open_hours`` working hours after their overdue on it. Returns the watches
+    moved."""
+    _, hours = await repo.get_ladder(conn, center_id)
+    if hours <= 0:
+        return 0  # "never" now: the watches already set keep their time
+    moved = [
+        (dossier_id, _after(calendar, parse_event(raw).occurred_at, hours))
+        for dossier_id, raw in await repo.watches_of(conn, center_id)
+    ]
+    await repo.move_watches(conn, moved)
+    return len(moved)
 
 
 async def still_open_due(n: Notifier, conn: asyncpg.Connection, batch: int = 200) -> int:
@@ -161,15 +180,11 @@ def _to_staff(
     ]
 
 
-@functools.cache
-def _calendar() -> WorkingCalendar:
-    return WorkingCalendar.default()
-
-
-def _after(at: datetime, hours: int) -> datetime:
-    """``hours`` working hours after ``at``; past the calendar's known years, wall hours."""
+def _after(calendar: WorkingCalendar, at: datetime, hours: int) -> datetime:
+    """``hours`` working hours of the center's ``calendar`` after ``at``; past the
+    calendar's known years, wall hours."""
     try:
-        return _calendar().add_working_hours(at, hours)
+        return calendar.add_working_hours(at, hours)
     except CalendarError:
         return at + timedelta(hours=hours)
 

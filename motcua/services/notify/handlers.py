@@ -3,6 +3,9 @@
 Every handler runs inside the consumer's batch transaction, so the messages an
 event calls for are recorded (never sent) together with the inbox claim. Queue
 events are applied one by one; runs of dossier and deadline events, together.
+Notify follows the center registry like the other services (``motcua.shared.centers``):
+a center's own calendar times its appointment reminders and its escalation's
+still-open messages, and the staff API knows which centers exist.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncpg
 from motcua.services.notify import escalation, reminders, triggers
 from motcua.services.notify.usecases import Notifier
 from motcua.shared.bus.consumer import BatchHandler, Handler
+from motcua.shared.centers import KnownCenter, follow
 from motcua.shared.events import Envelope, Payload
 from motcua.shared.events.catalog import (
     AppointmentBooked,
@@ -22,6 +26,7 @@ from motcua.shared.events.catalog import (
     AppointmentCheckedIn,
     AppointmentNoShow,
     AppointmentRescheduled,
+    CenterConfigured,
     CounterClosed,
     CounterOpened,
     DeadlineAppointmentSet,
@@ -48,7 +53,7 @@ from motcua.shared.events.catalog import (
     TicketServiceStarted,
     TicketTransferred,
 )
-from motcua.shared.events.topics import DEADLINES, DOSSIERS, QUEUE
+from motcua.shared.events.topics import DEADLINES, DOSSIERS, QUEUE, REGISTRY
 from motcua.shared.runtime import ServiceRuntime
 
 E = TypeVar("E", bound=Payload)
@@ -93,6 +98,17 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     for ended in (AppointmentCheckedIn, AppointmentCancelled, AppointmentNoShow):
         on(ended, _bound(reminders.appointment_ended, notifier))
 
+    async def on_center_configured(conn: asyncpg.Connection, config: CenterConfigured) -> None:
+        # A newer revision from the registry: the reminders and the still-open watches
+        # already set at the center move to its new calendar, in the same transaction.
+        # The book takes the revision only after this returns: the calendar comes from
+        # the revision itself.
+        calendar = KnownCenter.of(config).calendar
+        await reminders.reschedule(notifier, conn, config.center_id, calendar)
+        await escalation.rewatch(conn, config.center_id, calendar)
+
+    follow(runtime, notifier.centers, on_change=on_center_configured)
+
     runtime.every(runtime.settings.metrics_sample_seconds, _expiry(notifier), "held-expiry")
     runtime.every(
         notifier.settings.appointment_reminder_sweep_seconds,
@@ -104,7 +120,7 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
         _still_open(notifier),
         "overdue-still-open",
     )
-    runtime.consume(QUEUE, DOSSIERS, DEADLINES)
+    runtime.consume(QUEUE, DOSSIERS, DEADLINES, REGISTRY)
 
 
 async def _overdue(

@@ -4,14 +4,17 @@ day before.
 ``appointment.booked`` and ``appointment.rescheduled`` carry the contact the citizen
 gave with consent (sealed for notify); each is confirmed at once, and schedules (or
 moves) the reminder to ``appointment_reminder_time`` on the working day before the
-slot's day, by the working calendar of the shared kernel. A booking checked in,
-cancelled or missed needs no reminder any more: its row goes. A sweep sends the
-reminders that fell due; the message is about the booking's last event, so a sweep
-repeated after a crash records nothing twice.
+slot's day, by the center's own working calendar as the registry configures it (the
+national one until the registry names the center). A new day off of the center moves the
+reminders already scheduled there (``reschedule``, in the transaction that applies the
+registry's event). A booking checked in, cancelled or missed needs no reminder any more:
+its row goes. A sweep sends the reminders that fell due; the message is about the
+booking's last event, so a sweep repeated after a crash records nothing twice.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, time
 from typing import Any
 
@@ -57,7 +60,7 @@ async def appointment_booked(
         else Kind.APPOINTMENT_BOOKED
     )
     await n.notify(conn, event, kind, SUBJECT, d.appointment_id, context)
-    calendar = WorkingCalendar.default()
+    calendar = n.calendar_of(event.center_id)
     due = reminder_due(calendar, d.slot_start, n.settings.appointment_reminder_time, n.clock())
     if due is None:
         await _forget(conn, event)
@@ -88,6 +91,32 @@ async def _forget(conn: asyncpg.Connection, event: Envelope[AppointmentFacts]) -
     await conn.execute(
         "DELETE FROM appointment_reminders WHERE appointment_id = $1", event.data.appointment_id
     )
+
+
+async def reschedule(
+    n: Notifier, conn: asyncpg.Connection, center_id: str, calendar: WorkingCalendar
+) -> int:
+    """The center's calendar changed to ``calendar``: move its pending reminders to the
+    working day before each slot on it. One whose new time has already passed keeps
+    the time it had (it still comes before the slot). Returns the reminders moved."""
+    rows = await conn.fetch(
+        "SELECT appointment_id, event, due_at FROM appointment_reminders WHERE center_id = $1 "
+        "FOR UPDATE",
+        center_id,
+    )
+    now = n.clock()
+    moved: list[tuple[uuid.UUID, datetime]] = []
+    for r in rows:
+        booking = parse_event(bytes(r["event"])).data
+        if not isinstance(booking, AppointmentFacts):
+            continue  # only bookings are stored here
+        due = reminder_due(calendar, booking.slot_start, n.settings.appointment_reminder_time, now)
+        if due is not None and due != r["due_at"]:
+            moved.append((r["appointment_id"], due))
+    await conn.executemany(
+        "UPDATE appointment_reminders SET due_at = $2 WHERE appointment_id = $1", moved
+    )
+    return len(moved)
 
 
 async def send_due(n: Notifier, conn: asyncpg.Connection, batch: int = 200) -> int:

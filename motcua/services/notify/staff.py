@@ -18,7 +18,7 @@ import asyncpg
 from motcua.services.notify import ladder
 from motcua.services.notify.contacts import Contact, InvalidContact, normalise
 from motcua.services.notify.domain import ContactKind
-from motcua.services.notify.errors import Invalid
+from motcua.services.notify.errors import Conflict, Invalid, NotFound
 from motcua.services.notify.message_templates import language_of
 from motcua.services.notify.repository import citizens
 from motcua.services.notify.repository import staff as repo
@@ -49,6 +49,19 @@ class StaffDirectory:
     """Writes the directory and the ladders; reads for the API."""
 
     notifier: Notifier
+
+    def check_center(self, center_id: str, *, adding: bool = False) -> None:
+        """The center must be one the registry holds (404 naming it), and one it has not
+        retired to take a new member (409 naming it). Until the registry has published
+        any center (a deployment without it yet), every center is taken as named."""
+        centers = self.notifier.centers
+        if len(centers) == 0:
+            return
+        config = centers.get(center_id)
+        if config is None:
+            raise NotFound(f"center {center_id!r} is not in the center registry")
+        if adding and not config.active:
+            raise Conflict(f"center {center_id!r} is retired: it takes no new staff")
 
     async def write(
         self,

@@ -1,7 +1,9 @@
 """HTTP API of the staff directory and the escalation ladder (``docs/staff.md``).
 
 A center's admin writes them, its leaders read them; a token reaches its own center only.
-Routes are thin: validate, run ``StaffDirectory`` in one unit of work, answer.
+A center the registry does not hold is a 404 naming it (once the registry has published
+any center), and a center it retired takes no new member (409). Routes are thin: validate,
+run ``StaffDirectory`` in one unit of work, answer.
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ async def list_staff(
     center_id: CenterId,
 ) -> dict[str, Any]:
     """The center's directory, active members and former ones. A center that has loaded
-    none answers an empty list with ``loaded: false``."""
+    none answers an empty list with ``loaded: false``; one the registry does not hold, 404."""
     principal.require_center(center_id)
+    d.check_center(center_id)
     async with rt.unit_of_work(readonly=True) as conn:
         staff = await d.members(conn, center_id)
     return {"center_id": center_id, "loaded": bool(staff), "staff": staff}
@@ -73,8 +76,9 @@ async def create_staff(
     center_id: CenterId,
     body: StaffCreateIn,
 ) -> dict[str, Any]:
-    """Add a member; a staff id already in the directory is a 409."""
+    """Add a member; a staff id already in the directory, or a retired center, is a 409."""
     principal.require_center(center_id)
+    d.check_center(center_id, adding=True)
     async with rt.unit_of_work() as conn:
         return await d.write(
             conn, center_id, body.staff_id, _change(body), principal.subject, new=True
@@ -90,6 +94,7 @@ async def get_staff(
     staff_id: StaffId,
 ) -> dict[str, Any]:
     principal.require_center(center_id)
+    d.check_center(center_id)
     async with rt.unit_of_work(readonly=True) as conn:
         return await d.get(conn, center_id, staff_id)
 
@@ -105,6 +110,7 @@ async def update_staff(
 ) -> dict[str, Any]:
     """Replace a member's name, department, role, contacts (and active flag)."""
     principal.require_center(center_id)
+    d.check_center(center_id)
     async with rt.unit_of_work() as conn:
         return await d.write(
             conn, center_id, staff_id, _change(body, body.active), principal.subject, new=False
@@ -121,6 +127,7 @@ async def deactivate_staff(
 ) -> dict[str, Any]:
     """The member leaves: kept for the audit, inactive, contacts forgotten."""
     principal.require_center(center_id)
+    d.check_center(center_id)
     async with rt.unit_of_work() as conn:
         return await d.deactivate(conn, center_id, staff_id, principal.subject)
 
@@ -128,12 +135,14 @@ async def deactivate_staff(
 @router.get("/centers/{center_id}/staff-audit", response_model=list[StaffAuditOut])
 async def staff_audit(
     rt: Runtime,
+    d: Directory,
     principal: Annotated[Principal, allowed(Operation.STAFF_READ)],
     center_id: CenterId,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Every change to the directory and the ladder, newest first."""
     principal.require_center(center_id)
+    d.check_center(center_id)
     async with rt.unit_of_work(readonly=True) as conn:
         return await repo.audit_trail(conn, center_id, limit)
 
@@ -147,6 +156,7 @@ async def get_ladder(
 ) -> dict[str, Any]:
     """Whom each deadline stage reaches (the default until the admin sets one)."""
     principal.require_center(center_id)
+    d.check_center(center_id)
     async with rt.unit_of_work(readonly=True) as conn:
         return {"center_id": center_id, **await d.ladder_of(conn, center_id)}
 
@@ -160,6 +170,7 @@ async def set_ladder(
     body: LadderIn,
 ) -> dict[str, Any]:
     principal.require_center(center_id)
+    d.check_center(center_id)
     async with rt.unit_of_work() as conn:
         wanted = body.model_dump(exclude_none=True, exclude={"still_open_hours"})
         changed = await d.set_ladder(

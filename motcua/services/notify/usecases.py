@@ -57,6 +57,8 @@ from motcua.services.notify.repository import deliveries
 from motcua.services.notify.repository import held as held_repo
 from motcua.services.notify.settings import NotifySettings
 from motcua.shared.bus import outbox
+from motcua.shared.calendar import WorkingCalendar
+from motcua.shared.centers import CenterBook
 from motcua.shared.crypto import AT_REST, BUS, Keyring, SealError
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import FeedbackReceived, SealedContact
@@ -131,6 +133,14 @@ class Notifier:
     settings: NotifySettings
     composer: Composer
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    centers: CenterBook = field(default_factory=CenterBook)
+    """The centers as the registry configures them (``motcua.shared.centers``)."""
+
+    def calendar_of(self, center_id: str) -> WorkingCalendar:
+        """The center's working calendar as the registry configures it (its own days off,
+        its sessions): the one queue books on and deadlines counts on; the national one
+        until the registry has named the center."""
+        return self.centers.calendar(center_id, WorkingCalendar.default())
 
     @functools.cached_property
     def contact_keys(self) -> Keyring:

@@ -51,7 +51,8 @@ READS: dict[Owner, tuple[Stream, ...]] = {
     # NOTIFICATIONS: the ratings, for the reports; with QUEUE and its own DEADLINES, the
     # dossiers' timelines.
     "deadlines": (DOSSIERS, NOTIFICATIONS, QUEUE, DEADLINES, REGISTRY),
-    "notify": (QUEUE, DOSSIERS, DEADLINES),
+    # REGISTRY: the centers' calendars (reminders, escalation) and which centers exist.
+    "notify": (QUEUE, DOSSIERS, DEADLINES, REGISTRY),
     "clerk-apps": (INTAKE_RESULTS,),  # the answers to their commands
     "registry": (),  # it only publishes: the centers' configuration
 }

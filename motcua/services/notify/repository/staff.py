@@ -260,6 +260,25 @@ async def unwatch(conn: asyncpg.Connection, dossier_ids: Sequence[uuid.UUID]) ->
     )
 
 
+async def watches_of(conn: asyncpg.Connection, center_id: str) -> list[tuple[uuid.UUID, bytes]]:
+    """(dossier, overdue event) of the center's watches, locked until the caller's
+    transaction ends (the sweep skips them meanwhile)."""
+    rows = await conn.fetch(
+        "SELECT dossier_id, event FROM overdue_watches WHERE center_id = $1 FOR UPDATE",
+        center_id,
+    )
+    return [(r["dossier_id"], bytes(r["event"])) for r in rows]
+
+
+async def move_watches(
+    conn: asyncpg.Connection, moved: Sequence[tuple[uuid.UUID, datetime]]
+) -> None:
+    """Set the watches' new due times (dossier, when to tell the leader)."""
+    await conn.executemany(
+        "UPDATE overdue_watches SET due_at = $2 WHERE dossier_id = $1", list(moved)
+    )
+
+
 async def take_due_watches(
     conn: asyncpg.Connection, now: datetime, limit: int
 ) -> list[tuple[str, bytes]]:
