@@ -19,15 +19,13 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 
-from motcua.devtools import probe
 from motcua.devtools.bus import Record, produce, read_all
 from motcua.devtools.probe import assigned
 from motcua.shared.bus import outbox
 from motcua.shared.events.topics import DOSSIERS
 from motcua.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
-from tests.integration.bus.conftest import runtime_of
+from tests.integration.bus.conftest import running_probe, runtime_of
 from tests.support.fixtures import database_fixture, kafka_fixture
-from tests.support.serving import serve
 from tests.support.waiting import eventually
 
 probe_database = database_fixture("module")
@@ -45,16 +43,14 @@ def probe_settings(probe_database: str, probe_kafka: KafkaSettings) -> ServiceSe
 
 @pytest.fixture(scope="module")
 async def probe_app(probe_settings: ServiceSettings) -> AsyncIterator[tuple[FastAPI, str]]:
-    app = probe.create_app(probe_settings)
-    async with serve(app) as url:
-        yield app, url
+    async with running_probe(probe_settings) as running:
+        yield running
 
 
 @pytest.fixture
-async def db(probe_database: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(probe_database)
-    yield conn
-    await conn.close()
+def database_url(probe_database: str) -> str:
+    """The module's database, the probe service's, for the ``db`` the tests read it with."""
+    return probe_database
 
 
 async def effects(conn: asyncpg.Connection, keys: Iterable[uuid.UUID]) -> list[asyncpg.Record]:
