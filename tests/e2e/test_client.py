@@ -7,9 +7,6 @@ run as its own program.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -28,8 +25,7 @@ from motcua_client import (
     RejectionWatcher,
 )
 
-from motcua.devtools.services import SERVICES
-from tests.support.ports import free_stack_offset
+from tests.e2e.conftest import DevStack
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,48 +43,20 @@ class Stack:
     bootstrap: str
 
 
-@pytest.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    offset = free_stack_offset()
-    env = {
-        k: v for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "MOTCUA_BROKER")
-    }  # fmt: skip
-    state = tmp_path_factory.mktemp("client-stack")
-    log = state / "dev.out"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "motcua.devtools.cli", "dev", "--state-dir", str(state / "s"),
-            "--pg-port", str(offset + 1), "--kafka-port", str(offset + 2),
-            "--port-offset", str(offset), "--no-simulate",
-            cwd=ROOT, env=env, stdout=out, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-    urls = {n: f"http://127.0.0.1:{s.port + offset}" for n, s in SERVICES.items()}
-
-    async def all_ready() -> bool:
-        assert proc.returncode is None, log.read_text(errors="replace")[-3000:]
-        async with httpx.AsyncClient(timeout=2) as client:
-            try:
-                answers = [await client.get(f"{url}/readyz") for url in urls.values()]
-            except httpx.HTTPError:
-                return False
-        return all(a.status_code == 200 for a in answers)
-
-    try:
-        await eventually(all_ready, timeout=120, interval=0.5, what="motcua dev ready")
-        yield Stack(
-            env={
-                **env,
-                "MOTCUA_INTAKE_URL": urls["intake"],
-                "MOTCUA_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{offset + 2}",
-            },
-            intake_url=urls["intake"],
-            queue_url=urls["queue"],
-            bootstrap=f"127.0.0.1:{offset + 2}",
-        )
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.wait(), 60)
+@pytest.fixture
+def stack(dev_stack: DevStack) -> Stack:
+    """The running `motcua dev` (no simulation), shared with the other tests that only
+    need one running; what a clerk app is configured with to reach it."""
+    return Stack(
+        env={
+            **dev_stack.env,
+            "MOTCUA_INTAKE_URL": dev_stack.urls["intake"],
+            "MOTCUA_KAFKA_BOOTSTRAP_SERVERS": dev_stack.bootstrap,
+        },
+        intake_url=dev_stack.urls["intake"],
+        queue_url=dev_stack.urls["queue"],
+        bootstrap=dev_stack.bootstrap,
+    )
 
 
 def issue(stack: Stack, subject: str, role: str = "clerk") -> ClerkCredentials:

@@ -14,22 +14,17 @@ import re
 import shlex
 import signal
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from motcua.devtools.backends import broker_kind
 from motcua.devtools.embedded import free_port
 from motcua.devtools.services import SERVICES
 from motcua.shared.auth import verify_token
 from motcua.shared.settings import ServiceSettings
-from tests.support.ports import free_stack_offset
+from tests.e2e.conftest import DevStack, motcua
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -55,102 +50,53 @@ def readme_exports() -> dict[str, str]:
     return dict(item.split("=", 1) for items in exported for item in items)
 
 
-def motcua() -> list[str]:
-    """The installed ``motcua`` script beside this interpreter, as a user types it."""
-    script = Path(sys.executable).with_name("motcua")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "motcua.devtools.cli"]
-
-
-@dataclass
-class Stack:
-    proc: subprocess.Popen[str]
-    urls: dict[str, str]
-    database_url: str
-    bootstrap: str
-    log: Path
-
-    def env(self) -> dict[str, str]:
-        """A user's shell that ran the README's exports, pointed at this stack; nothing
-        tells it which broker it is."""
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("MOTCUA_", "KAFKA_")) and k != "DATABASE_URL"
-        }
-        return (
-            env
-            | readme_exports()
-            | {
-                "DATABASE_URL": self.database_url,
-                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-                "MOTCUA_DEADLINES_URL": self.urls["deadlines"],
-            }
-        )
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    # Not under pytest's base temp: a pytest starting meanwhile makes that private again,
-    # and the embedded PostgreSQL runs as its own user when the tests run as root.
-    with tempfile.TemporaryDirectory(prefix="motcua-readme-") as state_dir:
-        yield from _running_stack(Path(state_dir))
-
-
-def _running_stack(state: Path) -> Iterator[Stack]:
-    offset = free_stack_offset()
-    pg_port, kafka_port = offset + 1, offset + 2
+def shell(stack: DevStack) -> dict[str, str]:
+    """A user's shell that ran the README's exports, pointed at this stack; nothing tells
+    it which broker it is."""
     env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MOTCUA_", "KAFKA_")) and k != "DATABASE_URL"
     }
-    log = state / "dev.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*motcua(), "dev", "--state-dir", str(state), "--broker", broker_kind(os.environ),
-             "--pg-port", str(pg_port), "--kafka-port", str(kafka_port),
-             "--port-offset", str(offset), "--no-simulate"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-    urls = {name: f"http://127.0.0.1:{svc.port + offset}" for name, svc in SERVICES.items()}
-    running = Stack(
-        proc,
-        urls,
-        f"postgresql://postgres@127.0.0.1:{pg_port}/motcua",
-        f"127.0.0.1:{kafka_port}",
-        log,
+    return (
+        env
+        | readme_exports()
+        | {
+            "DATABASE_URL": stack.database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap,
+            "MOTCUA_DEADLINES_URL": stack.urls["deadlines"],
+        }
     )
-    try:
-        deadline = time.monotonic() + 180
-        while "motcua is running" not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"not running in 180 s:\n{log.read_text()}"
-            time.sleep(0.5)
-        yield running
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=90)
 
 
-def run(stack: Stack, line: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def stack(dev_stack: DevStack) -> DevStack:
+    """The running stack (what ``make run`` starts; on shifted ports), shared with the
+    other tests that only need one running."""
+    return dev_stack
+
+
+def run(stack: DevStack, line: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     args = shlex.split(line.replace("postgresql://…", stack.database_url))
     assert args[0] == "motcua"
     return subprocess.run(
         [*motcua(), *args[1:]],
         cwd=ROOT,
-        env=stack.env(),
+        env=shell(stack),
         capture_output=True,
         text=True,
         timeout=timeout,
     )
 
 
-def serves_until_stopped(stack: Stack, line: str) -> str:
+def serves_until_stopped(stack: DevStack, line: str) -> str:
     """``motcua run <service>`` serves in the foreground: ready, then a clean stop."""
     name = shlex.split(line)[2]
     port = free_port()
     proc = subprocess.Popen(
         [*motcua(), *shlex.split(line)[1:]],
         cwd=ROOT,
-        env=stack.env() | {f"MOTCUA_{name.upper()}_PORT": str(port)},
+        env=shell(stack) | {f"MOTCUA_{name.upper()}_PORT": str(port)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -176,7 +122,7 @@ def serves_until_stopped(stack: Stack, line: str) -> str:
     return out
 
 
-def test_every_readme_command_works_as_typed(stack: Stack) -> None:
+def test_every_readme_command_works_as_typed(stack: DevStack) -> None:
     lines = readme_commands()
     verbs = [shlex.split(line)[1] for line in lines]
     assert {"token", "simulate", "report", "migrate", "run", "topics", "kafka", "docs"} <= set(

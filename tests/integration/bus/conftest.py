@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,11 +21,18 @@ def probe_settings(make_settings: Callable[..., Any]) -> ServiceSettings:
     return make_settings(ServiceSettings)
 
 
-@pytest.fixture
-async def probe_app(probe_settings: ServiceSettings) -> AsyncIterator[tuple[FastAPI, str]]:
-    app = probe.create_app(probe_settings)
+@contextlib.asynccontextmanager
+async def running_probe(settings: ServiceSettings) -> AsyncIterator[tuple[FastAPI, str]]:
+    """The probe service, serving: the app and its base URL."""
+    app = probe.create_app(settings)
     async with serve(app) as url:
         yield app, url
+
+
+@pytest.fixture
+async def probe_app(probe_settings: ServiceSettings) -> AsyncIterator[tuple[FastAPI, str]]:
+    async with running_probe(probe_settings) as running:
+        yield running
 
 
 @pytest.fixture

@@ -1,4 +1,10 @@
-"""Outbox, relay, inbox and consumer on the real broker and database."""
+"""Outbox, relay, inbox and consumer on the real broker and database.
+
+One probe service runs for the whole module: starting one costs seconds, and every test
+here is about what that running service does with the events it is given. Each test
+uses dossiers (keys) of its own and reads back only their effects, messages and dead
+letters, so the tests do not depend on each other or on their order.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,62 @@ import asyncio
 import gc
 import json
 import uuid
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import asyncpg
 import pytest
 from fastapi import FastAPI
 
-from motcua.devtools.bus import produce, read_all
+from motcua.devtools.bus import Record, produce, read_all
 from motcua.devtools.probe import assigned
 from motcua.shared.bus import outbox
 from motcua.shared.events.topics import DOSSIERS
-from motcua.shared.settings import ServiceSettings
-from tests.integration.bus.conftest import effects, runtime_of
+from motcua.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
+from tests.integration.bus.conftest import running_probe, runtime_of
+from tests.support.fixtures import database_fixture, kafka_fixture
 from tests.support.waiting import eventually
+
+probe_database = database_fixture("module")
+probe_kafka = kafka_fixture("module")
+
+
+@pytest.fixture(scope="module")
+def probe_settings(probe_database: str, probe_kafka: KafkaSettings) -> ServiceSettings:
+    return ServiceSettings(
+        db=DatabaseSettings(url=probe_database, pool_min=1, pool_max=5),
+        kafka=probe_kafka,
+        log_format="console",
+    )
+
+
+@pytest.fixture(scope="module")
+async def probe_app(probe_settings: ServiceSettings) -> AsyncIterator[tuple[FastAPI, str]]:
+    async with running_probe(probe_settings) as running:
+        yield running
+
+
+@pytest.fixture
+def database_url(probe_database: str) -> str:
+    """The module's database, the probe service's, for the ``db`` the tests read it with."""
+    return probe_database
+
+
+async def effects(conn: asyncpg.Connection, keys: Iterable[uuid.UUID]) -> list[asyncpg.Record]:
+    """The effects of the events about these dossiers, in the order they were applied."""
+    return list(
+        await conn.fetch(
+            """SELECT event_id, key, seq, n FROM probe.effects WHERE key = ANY($1::text[])
+               ORDER BY applied_at""",
+            [str(k) for k in keys],
+        )
+    )
+
+
+def about(messages: list[Record], keys: Iterable[uuid.UUID]) -> list[Record]:
+    """The messages keyed by these dossiers (the relay keys a dossier's events by its id)."""
+    wanted = {str(k).encode() for k in keys}
+    return [m for m in messages if m.key in wanted]
 
 
 async def test_rolled_back_event_is_never_published_committed_one_exactly_once(
@@ -36,14 +85,17 @@ async def test_rolled_back_event_is_never_published_committed_one_exactly_once(
         async with conn.transaction():
             await outbox.add(conn, kept)
 
-    rows = await eventually(lambda: effects(db), until=lambda r: len(r) == 1, what="effect")
+    rows = await eventually(
+        lambda: effects(db, [dossier]), until=lambda r: len(r) == 1, what="effect"
+    )
     assert rows[0]["event_id"] == kept.event_id
     topic = DOSSIERS.topic(probe_settings.kafka.topic_prefix)
-    on_bus = await read_all(probe_settings.kafka.bootstrap_servers, topic)
+    on_bus = about(await read_all(probe_settings.kafka.bootstrap_servers, topic), [dossier])
     ids = [json.loads(m.value)["event_id"] for m in on_bus]
     assert ids == [str(kept.event_id)]
     assert on_bus[0].key == str(dossier).encode()
-    assert await db.fetchval("SELECT count(*) FROM probe.outbox") == 0
+    left = "SELECT count(*) FROM probe.outbox WHERE key = $1"
+    assert await db.fetchval(left, str(dossier)) == 0
 
 
 async def test_outbox_add_outside_a_transaction_is_refused(
@@ -72,7 +124,11 @@ async def test_same_event_delivered_twice_has_one_effect(
     await produce(probe_settings.kafka.bootstrap_servers, topic, [event.to_bytes()] * 2, key=b"k")
     await produce(probe_settings.kafka.bootstrap_servers, topic, [event.to_bytes()], key=b"k")
     await produce(probe_settings.kafka.bootstrap_servers, topic, [marker.to_bytes()], key=b"k")
-    rows = await eventually(lambda: effects(db), until=lambda r: len(r) == 2, what="two effects")
+    rows = await eventually(
+        lambda: effects(db, [event.data.dossier_id]),
+        until=lambda r: len(r) == 2,
+        what="two effects",
+    )
     assert [(r["event_id"], r["n"]) for r in rows] == [(event.event_id, 1), (marker.event_id, 1)]
 
 
@@ -102,22 +158,28 @@ async def test_bad_message_goes_to_dlq_and_the_partition_flows_on(
         partition=0,
     )
     rows = await eventually(
-        lambda: effects(db), until=lambda r: len(r) == 2, what="both good events"
+        lambda: effects(db, [dossier]), until=lambda r: len(r) == 2, what="both good events"
     )
     assert [r["seq"] for r in rows] == [1, 3]
 
+    # The module's earlier tests wrote to this partition too: the poison came right after
+    # this test's first event, wherever that landed.
+    sent = await read_all(probe_settings.kafka.bootstrap_servers, topic)
+    (first,) = [m for m in sent if m.partition == 0 and m.value == before.to_bytes()]
     dlq = DOSSIERS.dlq(probe_settings.kafka.topic_prefix)
-    dead = await eventually(
-        lambda: read_all(probe_settings.kafka.bootstrap_servers, dlq), what="dead letter"
-    )
+
+    async def dead_letters() -> list[Record]:
+        letters = await read_all(probe_settings.kafka.bootstrap_servers, dlq)
+        return [m for m in letters if m.value == poison]
+
+    dead = await eventually(dead_letters, what="dead letter")
     assert len(dead) == 1
-    assert dead[0].value == poison
     h = dead[0].headers
     assert error_fragment in h["x-error"]
     assert (h["x-original-topic"], h["x-original-partition"], h["x-original-offset"]) == (
         topic,
         "0",
-        "1",
+        str(first.offset + 1),
     )
     assert h["x-consumer"] == "probe"
 
@@ -134,15 +196,20 @@ async def test_unknown_event_types_are_skipped_not_dead_lettered(
         "data": {},
     }
     marker = assigned(uuid.uuid4(), 1)
+    unknown = json.dumps(future).encode()
     await produce(
         probe_settings.kafka.bootstrap_servers,
         topic,
-        [json.dumps(future).encode(), marker.to_bytes()],
+        [unknown, marker.to_bytes()],
         partition=0,
     )
-    await eventually(lambda: effects(db), until=lambda r: len(r) == 1, what="marker")
+    await eventually(
+        lambda: effects(db, [marker.data.dossier_id]), until=lambda r: len(r) == 1, what="marker"
+    )
     dlq = DOSSIERS.dlq(probe_settings.kafka.topic_prefix)
-    assert await read_all(probe_settings.kafka.bootstrap_servers, dlq, timeout=1) == []
+    # Other tests' poison may be there; this event must not be.
+    dead = await read_all(probe_settings.kafka.bootstrap_servers, dlq)
+    assert [m for m in dead if m.value == unknown] == []
 
 
 async def test_per_key_order_holds_for_many_interleaved_keys(
@@ -155,7 +222,7 @@ async def test_per_key_order_holds_for_many_interleaved_keys(
             async with conn.transaction():
                 await outbox.add(conn, *(assigned(k, seq) for k in keys))
     rows = await eventually(
-        lambda: effects(db), until=lambda r: len(r) == 400, timeout=60, what="400 effects"
+        lambda: effects(db, keys), until=lambda r: len(r) == 400, timeout=60, what="400 effects"
     )
     by_key: dict[str, list[int]] = {}
     for r in rows:
@@ -163,8 +230,10 @@ async def test_per_key_order_holds_for_many_interleaved_keys(
     assert all(seqs == list(range(50)) for seqs in by_key.values())
 
 
-async def _count(conn: asyncpg.Connection) -> Any:
-    return await conn.fetchval("SELECT count(*) FROM probe.effects")
+async def _count(conn: asyncpg.Connection, keys: list[uuid.UUID]) -> Any:
+    return await conn.fetchval(
+        "SELECT count(*) FROM probe.effects WHERE key = ANY($1::text[])", [str(k) for k in keys]
+    )
 
 
 async def test_concurrent_relays_publish_each_row_once(
@@ -182,14 +251,15 @@ async def test_concurrent_relays_publish_each_row_once(
         topic_prefix=probe_settings.kafka.topic_prefix,
     )
     task = asyncio.create_task(rival.run())
+    keys = [uuid.uuid4() for _ in range(100)]
     try:
         async with runtime.pool.acquire() as conn:
-            for seq in range(100):
+            for seq, key in enumerate(keys):
                 async with conn.transaction():
-                    await outbox.add(conn, assigned(uuid.uuid4(), seq))
-        await eventually(lambda: _count(db), until=lambda n: n == 100, what="100 effects")
+                    await outbox.add(conn, assigned(key, seq))
+        await eventually(lambda: _count(db, keys), until=lambda n: n == 100, what="100 effects")
         topic = DOSSIERS.topic(probe_settings.kafka.topic_prefix)
-        on_bus = await read_all(probe_settings.kafka.bootstrap_servers, topic)
+        on_bus = about(await read_all(probe_settings.kafka.bootstrap_servers, topic), keys)
         assert len(on_bus) == 100
         assert not (rival.is_leader and runtime.relay is not None and runtime.relay.is_leader)
     finally:
@@ -204,9 +274,10 @@ async def test_metrics_expose_published_consumed_lag_backlog_and_latency(
 
     app, url = probe_app
     runtime = runtime_of(app)
+    keys = [uuid.uuid4() for _ in range(5)]
     async with runtime.pool.acquire() as conn, conn.transaction():
-        await outbox.add(conn, *(assigned(uuid.uuid4(), seq) for seq in range(5)))
-    await eventually(lambda: effects(db), until=lambda r: len(r) == 5, what="effects")
+        await outbox.add(conn, *(assigned(k, seq) for seq, k in enumerate(keys)))
+    await eventually(lambda: effects(db, keys), until=lambda r: len(r) == 5, what="effects")
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{url}/metrics")).text
     published = 'motcua_events_published_total{event_type="dossier.assigned",schema="probe"}'
