@@ -45,6 +45,7 @@ ORDER = [
     "replay",
     "e2e",
     "forecast",
+    "province",
 ]
 
 

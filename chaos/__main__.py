@@ -77,7 +77,7 @@ async def run_on(
     try:
         print(
             f"\nstarting PostgreSQL, the broker ({broker}; each server behind a proxy) "
-            "and the four services…"
+            "and the five services…"
         )
         await stack.start()
         print(f"   ready after {time.monotonic() - t0:.0f}s")

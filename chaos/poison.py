@@ -75,6 +75,9 @@ def _sample(stream: Stream) -> dict[str, Any]:
             counters=[catalog.CenterCounter(counter_id="Z1", name="Z1", line_codes=["other"])],
             revision=1,
         ),
+        "staff.events": catalog.StaffConfigured(
+            staff_id="poison", role="officer", active=False, revision=1
+        ),
     }
     payload = samples[stream.name]
     event = new_event(payload, center_id=CENTER, producer="chaos")

@@ -59,7 +59,7 @@ def render(
         "",
         f"- **Run:** {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC, {wall / 60:.1f} minutes in all",
         f"- **Machine:** {machine()}",
-        "- **System:** the four services as separate OS processes; embedded PostgreSQL 18 "
+        "- **System:** the five services as separate OS processes; embedded PostgreSQL 18 "
         "(fsync on) and a broker, each server behind a TCP proxy the run can cut. The broker "
         "is one of: *tansu*, the embedded Tansu broker (topics in memory); *kafka*, one "
         f"Apache Kafka {_kafka_version()} node in KRaft combined mode (log on disk, the "

@@ -515,7 +515,7 @@ def kafka_scenarios() -> list[Scenario]:
         Scenario(
             "kafka-power-cut",
             "A power cut: every service process and the broker killed at once",
-            "single Kafka node; `kill -9` at t+10s of the four service processes and the "
+            "single Kafka node; `kill -9` at t+10s of the five service processes and the "
             "broker together; 3s later the broker, then the services, started again on "
             "the same state",
             40,

@@ -12,14 +12,21 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+from hypothesis import settings
 
 from motcua.devtools.backends import Servers, fresh_database, fresh_kafka, servers
 from motcua.shared.settings import DatabaseSettings, KafkaSettings, ServiceSettings
+from tests.support.examples import THOROUGH
 
 S = TypeVar("S", bound=ServiceSettings)
 
 # The tests run the services with development secrets; production refuses them.
 os.environ.setdefault("MOTCUA_DEV_MODE", "true")
+
+# `make test-thorough` (HYPOTHESIS_PROFILE=thorough): property tests that name their count
+# draw all of it (tests.support.examples), the others five times hypothesis' default.
+settings.register_profile(THOROUGH, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The system under test: the four services as OS processes, on real servers.
+"""The system under test: the five services as OS processes, on real servers.
 
 By default the stack starts its own embedded PostgreSQL (durable, with fsync) and
 broker, each behind a TCP proxy that a scenario can cut: a broker advertises its
@@ -50,7 +50,8 @@ from motcua.shared.bus.kafka import ensure_topics
 from motcua.shared.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: services run from there
-SERVICES = ("queue", "intake", "deadlines", "notify")
+# The registry first: queue, intake and deadlines follow the centers it publishes.
+SERVICES = ("registry", "queue", "intake", "deadlines", "notify")
 CENTER = "nam-cuong"
 AUTH_SECRET = "chaos-auth-secret-not-for-production"
 CONTACT_KEY = "chaos-contact-key-not-for-production"

@@ -34,7 +34,7 @@ from fastapi import Depends, HTTPException, Request
 
 from motcua.shared.settings import ServiceSettings
 
-Role = Literal["clerk", "officer", "leader", "admin", "province"]
+Role = Literal["clerk", "officer", "leader", "admin", "province", "province_admin"]
 """What each may do is ``motcua.shared.policy``'s table; a token with any other role is refused."""
 
 MAX_TTL_SECONDS = 12 * 3600

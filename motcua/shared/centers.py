@@ -172,6 +172,10 @@ def follow(
 
     runtime.consumer.on(CenterConfigured, on_center_configured)
     keep_reloaded(runtime, book.reload, reload_seconds, "registry-centers")
+    if runtime.oidc is not None:
+        # A provider's token is for a center the registry holds and has not retired:
+        # a center added later is accepted, a retired one refused, with no restart.
+        runtime.oidc.centers = book
 
 
 def keep_reloaded(

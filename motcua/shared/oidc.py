@@ -22,7 +22,9 @@ the provider:
    the lifetime cap and the revocation list motcua's own tokens have;
 5. the center and the role, from the claims the deployment names. A token without a
    center, or without exactly one role motcua knows, is refused: it would otherwise
-   pass every ``role !=`` check.
+   pass every ``role !=`` check. The center must be one the registry publishes and has
+   not retired, when the service follows the registry (``motcua.shared.centers``), and
+   one of ``MOTCUA_OIDC_CENTERS`` when that optional list is set.
 
 The provider being away never fails motcua's own tokens (they never reach this module)
 and fails a provider's token with ``ProviderUnavailable`` (a 503), not a 500. Keys
@@ -38,13 +40,14 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, Protocol, get_args
 
 import httpx
 import jwt
 from jwt.exceptions import PyJWKError, PyJWTError
 
 from motcua.shared.auth import AuthError, Principal, ProviderUnavailable, Role, TokenExpired
+from motcua.shared.events.catalog import CenterConfigured
 from motcua.shared.logging import get_logger
 from motcua.shared.settings import OidcSettings
 
@@ -99,9 +102,38 @@ def claim(claims: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def principal_from(claims: Mapping[str, Any], settings: OidcSettings) -> Principal:
+class CenterRegister(Protocol):
+    """The centers as the registry last published them, which a service follows
+    (``motcua.shared.centers.CenterBook``)."""
+
+    def __len__(self) -> int: ...
+
+    def get(self, center_id: str) -> CenterConfigured | None: ...
+
+
+def check_registered(center: str, register: CenterRegister | None) -> None:
+    """``AuthError`` for a center the registry retired, or never published once it has
+    published any. A token's center is the provider's word, and the provider does not
+    learn that a ward merged away: the registry does, and every follower with it, without
+    a restart. Before the registry's first event reaches the service (a deployment
+    without the registry yet) there is nothing to follow, and only the static list
+    applies."""
+    if register is None or len(register) == 0:
+        return
+    config = register.get(center)
+    if config is None:
+        raise AuthError(f"token is for center {center!r}, which the center registry does not hold")
+    if not config.active:
+        raise AuthError(f"token is for center {center!r}, which the center registry has retired")
+
+
+def principal_from(
+    claims: Mapping[str, Any], settings: OidcSettings, register: CenterRegister | None = None
+) -> Principal:
     """The center and role the deployment's claims name; ``AuthError`` naming the claim
-    when either is missing, malformed or unknown."""
+    when either is missing, malformed or unknown, and naming the center when the
+    registry (``register``) or the deployment's list (``MOTCUA_OIDC_CENTERS``, an extra
+    restriction) does not allow it."""
     center = claim(claims, settings.center_claim)
     if isinstance(center, list) and len(center) == 1:
         center = center[0]
@@ -109,6 +141,7 @@ def principal_from(claims: Mapping[str, Any], settings: OidcSettings) -> Princip
         raise AuthError(f"token has no valid center in claim {settings.center_claim!r}")
     if settings.centers and center not in settings.centers:
         raise AuthError(f"token is for unknown center {center!r}")
+    check_registered(center, register)
     raw = claim(claims, settings.role_claim)
     values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
     roles: list[Role] = sorted({v for v in values if v in _ROLES})
@@ -160,6 +193,8 @@ class OidcVerifier:
         self._lock = asyncio.Lock()
         self.jwks_fetches = 0
         """How many times the key set was fetched (tests and metrics read it)."""
+        self.centers: CenterRegister | None = None
+        """The registry's centers, once the service follows them (``centers.follow``)."""
 
     async def close(self) -> None:
         if self._client is not None:
@@ -317,7 +352,7 @@ class OidcVerifier:
         issued = claims["iat"]
         if not isinstance(issued, int | float) or claims["exp"] - issued > max_ttl:
             raise AuthError(f"token lives longer than the {max_ttl} seconds allowed")
-        principal = principal_from(claims, self.settings)
+        principal = principal_from(claims, self.settings, self.centers)
         if principal.token_id and principal.token_id in revoked:
             raise AuthError("token revoked")
         return principal

@@ -6,8 +6,8 @@ performs (``allowed(Operation.X)``) and this module alone decides which roles ho
 cannot drift from what the services enforce.
 
 A token is also scoped to its center: the route still checks that the center it touches is
-the token's own (``Principal.require_center``), except for the one operation whose very
-point is to look across centers (``STATISTICS_ALL_CENTERS``).
+the token's own (``Principal.require_center``), except for the few operations whose very
+point is to reach across centers (``ACROSS_CENTERS``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ ROLE_DESCRIPTIONS: Mapping[Role, str] = {
     "leader": "Director or deputy: the above, plus the center's calendar",
     "admin": "The center's administrator: everything in the center, backdating included",
     "province": "Provincial supervisor: reads statistics of every center, changes nothing",
+    "province_admin": "The province's IT team: writes the province-wide procedure catalog, "
+    "configures any center, and reads what the province reads",
 }
 
 
@@ -75,16 +77,26 @@ class Operation(StrEnum):
     PROVINCE_DASHBOARD_VIEW = "deadlines.province_dashboard.view"
     # notify
     DELIVERIES_READ = "notify.deliveries.read"
+    # notify: the staff directory and the escalation ladder (docs/staff.md)
+    STAFF_READ = "notify.staff.read"
+    STAFF_CREATE = "notify.staff.create"
+    STAFF_UPDATE = "notify.staff.update"
+    STAFF_DEACTIVATE = "notify.staff.deactivate"
+    LADDER_READ = "notify.ladder.read"
+    LADDER_WRITE = "notify.ladder.write"
     # registry
     REGISTRY_READ = "registry.centers.read"
     REGISTRY_WRITE = "registry.centers.write"
     REGISTRY_AUDIT_READ = "registry.audit.read"
+    REGISTRY_ANY_CENTER_WRITE = "registry.centers.write_any"
+    REGISTRY_ANY_AUDIT_READ = "registry.audit.read_any"
+    REGISTRY_PROCEDURES_WRITE = "registry.procedures.write"
 
 
 _STAFF: frozenset[Role] = frozenset({"clerk", "officer", "leader", "admin"})
 _DECIDERS: frozenset[Role] = frozenset({"officer", "leader", "admin"})
 
-POLICY: Mapping[Operation, frozenset[Role]] = {
+_TABLE: Mapping[Operation, frozenset[Role]] = {
     Operation.COUNTER_OPERATE: _STAFF,
     Operation.TICKETS_READ: _STAFF,
     Operation.QUEUE_STATS_READ: _STAFF,
@@ -135,13 +147,44 @@ POLICY: Mapping[Operation, frozenset[Role]] = {
     Operation.SCORECARD_READ: _STAFF | {"province"},
     # The comparison of every center is the province's alone: no center sees the others.
     Operation.PROVINCE_DASHBOARD_VIEW: frozenset({"province"}),
+    # The staff directory names people and how to reach them: its admin keeps it, the
+    # center's leaders read it (whom the ladder will reach); the counter needs neither.
+    Operation.STAFF_READ: frozenset({"leader", "admin"}),
+    Operation.STAFF_CREATE: frozenset({"admin"}),
+    Operation.STAFF_UPDATE: frozenset({"admin"}),
+    Operation.STAFF_DEACTIVATE: frozenset({"admin"}),
+    Operation.LADDER_READ: frozenset({"leader", "admin"}),
+    Operation.LADDER_WRITE: frozenset({"admin"}),
     # A center's configuration is no secret (the kiosk shows its lines), but its admin
     # alone changes it, for the token's own center; the audit names staff, so only the
     # admin and the province read it.
     Operation.REGISTRY_READ: _STAFF | {"province"},
-    Operation.REGISTRY_WRITE: frozenset({"admin"}),
+    Operation.REGISTRY_WRITE: frozenset({"admin", "province_admin"}),
     Operation.REGISTRY_AUDIT_READ: frozenset({"admin", "province"}),
+    # A center's admin writes and audits that center only; the province's IT team
+    # configures any center (a new ward, a merger), and the province audits every one.
+    # Both are checked inside the routes, once the center is known.
+    Operation.REGISTRY_ANY_CENTER_WRITE: frozenset({"province_admin"}),
+    Operation.REGISTRY_ANY_AUDIT_READ: frozenset({"province"}),
+    # The procedure catalog is shared by every center of the province: a center's admin
+    # changing it would change every other center's procedures, so it is the province's.
+    Operation.REGISTRY_PROCEDURES_WRITE: frozenset({"province_admin"}),
 }
+
+POLICY: Mapping[Operation, frozenset[Role]] = {
+    # The province's IT team reads whatever the province reads, so that a new read
+    # granted to the province cannot be forgotten for it.
+    op: roles | {"province_admin"} if "province" in roles else roles
+    for op, roles in _TABLE.items()
+}
+
+
+ACROSS_CENTERS: tuple[Operation, ...] = (
+    Operation.STATISTICS_ALL_CENTERS,
+    Operation.REGISTRY_ANY_CENTER_WRITE,
+    Operation.REGISTRY_ANY_AUDIT_READ,
+)
+"""The operations whose point is to reach past the token's own center."""
 
 
 COMMAND_OPERATIONS: Mapping[str, Operation] = {
@@ -225,8 +268,8 @@ def roles_markdown() -> str:
         "",
         "Generated from `motcua/shared/policy.py` by `motcua docs gen`; a test fails if it drifts.",
         "Every token is also scoped to one center: it acts on that center only, except",
-        f"`{Operation.STATISTICS_ALL_CENTERS.value}`. A token with any other role is refused"
-        " (401).",
+        ", ".join(f"`{op.value}`" for op in ACROSS_CENTERS) + ". A token with any other role"
+        " is refused (401).",
         "",
         "| Role | Who |",
         "|---|---|",

@@ -293,8 +293,10 @@ class OidcSettings(MotcuaSettings):
     )
     centers: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
-        description="Comma-separated center ids a token may name; empty: any well-formed one "
-        "(each route still checks the center it touches is the token's)",
+        description="Comma-separated center ids a token may name, a restriction on top of the "
+        "center registry's active centers (which a service following the registry applies "
+        "without a restart); empty: the registry's alone (each route still checks the center "
+        "it touches is the token's)",
     )
     algorithms: Annotated[tuple[OidcAlgorithm, ...], NoDecode] = Field(
         default=("RS256", "ES256"),

@@ -28,7 +28,7 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("queue", "intake", "deadlines", "notify")
+SERVICES = ("queue", "intake", "deadlines", "notify", "registry")
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +136,46 @@ def test_notify_client_lists_deliveries(
     assert listed.status_code == 200, listed.content
     assert isinstance(listed.parsed, list)
     assert all(isinstance(d, models.DeliveryOut) for d in listed.parsed)
+
+
+def test_registry_client_changes_a_center_against_its_etag_and_reads_the_audit(
+    generated: Path, stack: Stack, tokens: dict[str, str]
+) -> None:
+    """An admin reads the center and its ETag, changes it with that revision in
+    If-Match, reads the change back and finds it in the audit; the same change against
+    the old revision is then stale (409)."""
+    models = importlib.import_module("registry_client.models")
+    admin = client("registry", stack.url("registry"), tokens["admin"])
+    get_center = operation("registry", "get_center")
+    read = get_center.sync_detailed(CENTER, client=admin)
+    assert read.status_code == 200, read.content
+    center = read.parsed
+    assert isinstance(center, models.CenterOut)
+    name_en = f"Nam Cuong ward center ({uuid.uuid4().hex[:8]})"
+    body = models.Center.from_dict(center.document.to_dict() | {"name_en": name_en})
+    put_center = operation("registry", "put_center")
+    changed = put_center.sync_detailed(
+        CENTER, client=admin, body=body, if_match=read.headers["etag"], reason="round trip"
+    )
+    assert changed.status_code == 200, changed.content
+    assert isinstance(changed.parsed, models.ChangeOut)
+    assert (changed.parsed.changed, changed.parsed.revision) == (True, center.revision + 1)
+    assert changed.headers["etag"] == f'"{center.revision + 1}"'
+
+    now = get_center.sync(CENTER, client=admin)
+    assert isinstance(now, models.CenterOut)
+    assert (now.revision, now.document.to_dict()["name_en"]) == (center.revision + 1, name_en)
+    audit = operation("registry", "get_audit").sync(CENTER, client=admin)
+    assert isinstance(audit, models.AuditPageOut)
+    entry = audit.entries[0]
+    assert (entry.revision, entry.role, entry.actor, entry.reason) == (
+        center.revision + 1,
+        "admin",
+        "api-admin",
+        "round trip",
+    )
+    assert entry.after.to_dict()["name_en"] == name_en
+
+    stale = put_center.sync_detailed(CENTER, client=admin, body=body, if_match=read.headers["etag"])
+    assert stale.status_code == 409
+    assert isinstance(stale.parsed, models.Refusal)

@@ -1,6 +1,6 @@
 """Faults under steady load, checked against the ledger: 0 lost, 0 duplicated.
 
-The same scenarios code as ``make chaos``, shorter: the four services run as OS
+The same scenarios code as ``make chaos``, shorter: the five services run as OS
 processes on the session's servers (a database and a topic prefix of their own),
 a SIGKILL of notify lands mid-load, then poison and garbage go to every topic. The
 broker is the suite's: Tansu, or Apache Kafka with ``MOTCUA_TEST_BROKER=kafka``.

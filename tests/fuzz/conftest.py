@@ -1,4 +1,4 @@
-"""One running system for every fuzz test: the four services as OS processes on the
+"""One running system for every fuzz test: the five services as OS processes on the
 session's servers (a database and a topic prefix of their own), with a ticket and a
 dossier of the sample center made through the public APIs, for paths that need them."""
 

@@ -53,6 +53,7 @@ from motcua.shared.events.topics import (
 )
 from motcua.shared.settings import KafkaSettings
 from tests.fuzz.conftest import receipt, replayable
+from tests.support.examples import examples
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
@@ -270,7 +271,7 @@ def test_an_event_reads_the_same_from_its_bytes_as_from_decoded_json(value: byte
     assert _read(value) == _decoded_first(value)
 
 
-@replayable(400)
+@replayable(examples(400))
 @given(st.sampled_from([QUEUE, DOSSIERS, DEADLINES]).flatmap(adversarial))
 def test_adversarial_events_read_the_same_from_bytes_as_decoded(value: bytes) -> None:
     assert _read(value) == _decoded_first(value)

@@ -43,6 +43,8 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" -
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Write --resource-pattern-type literal --topic deadline.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Read --resource-pattern-type literal --topic registry.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Write --resource-pattern-type literal --topic registry.events.dlq
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Read --resource-pattern-type literal --topic staff.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Write --resource-pattern-type literal --topic staff.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-intake --operation Read --resource-pattern-type prefixed --group motcua-intake
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Write --resource-pattern-type literal --topic deadline.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Read --resource-pattern-type literal --topic dossier.events
@@ -57,6 +59,7 @@ kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" -
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Write --resource-pattern-type literal --topic registry.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-deadlines --operation Read --resource-pattern-type prefixed --group motcua-deadlines
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Write --resource-pattern-type literal --topic notification.events
+kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Write --resource-pattern-type literal --topic staff.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Read --resource-pattern-type literal --topic queue.events
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Write --resource-pattern-type literal --topic queue.events.dlq
 kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" --add --allow-principal User:motcua-notify --operation Read --resource-pattern-type literal --topic dossier.events

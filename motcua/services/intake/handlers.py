@@ -10,6 +10,9 @@
   consumer: the dossier's appointment date follows its legal clock
   (``clock.follow_clock``), so a pause, a resumption or an extension reaches the
   lookup, the dossier view and a reprinted receipt.
+* ``staff.configured`` from notify's ``staff.events`` (written by notify only, by ACL): the
+  center's staff directory, a newer revision only, so that a dossier is assigned to an
+  active member (``staff.check_assignee``).
 * Clerk-app commands from ``intake.commands``, through :class:`CommandConsumer`
   (idempotent by command id; a refused command yields ``command.rejected``). Who
   may call it: clerk apps holding a clerk token, which each command carries and
@@ -24,6 +27,7 @@ import asyncpg
 
 from motcua.services.intake.clock import follow_clock
 from motcua.services.intake.command_handlers import CommandConsumer
+from motcua.services.intake.staff import follow_staff
 from motcua.services.intake.usecases import Intake
 from motcua.shared.auth import Principal, verify_for
 from motcua.shared.bus.consumer import faststream_publisher
@@ -31,11 +35,12 @@ from motcua.shared.centers import follow
 from motcua.shared.events.catalog import (
     DeadlineSet,
     DeadlineUpdated,
+    StaffConfigured,
     TicketServiceCompleted,
 )
 from motcua.shared.events.commands import ALL_COMMANDS, Command, CommandData
 from motcua.shared.events.envelope import Envelope
-from motcua.shared.events.topics import DEADLINES, INTAKE_COMMANDS, QUEUE, REGISTRY
+from motcua.shared.events.topics import DEADLINES, INTAKE_COMMANDS, QUEUE, REGISTRY, STAFF
 from motcua.shared.procedures import follow_procedures
 from motcua.shared.runtime import ServiceRuntime
 
@@ -57,7 +62,9 @@ def register(runtime: ServiceRuntime, intake: Intake) -> CommandConsumer:
     # The procedure catalog too: a changed time limit or a retired procedure holds for
     # the next receipt, without a restart.
     follow_procedures(runtime, intake.procedures)
-    runtime.consume(QUEUE, DEADLINES, REGISTRY)
+    # Notify's staff directory: an assignee must be an active member (``staff.py``).
+    runtime.consumer.on(StaffConfigured, follow_staff)
+    runtime.consume(QUEUE, DEADLINES, REGISTRY, STAFF)
 
     async def apply(
         conn: asyncpg.Connection, command: Command[CommandData], author: Principal, now: datetime

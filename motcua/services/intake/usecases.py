@@ -21,7 +21,7 @@ from typing import Any, Literal
 import asyncpg
 from fastapi import Request
 
-from motcua.services.intake import domain
+from motcua.services.intake import domain, staff
 from motcua.services.intake.catalog import Catalog, Procedure, StatusBook, as_procedure
 from motcua.services.intake.domain import Lifecycle, Op
 from motcua.services.intake.errors import (
@@ -418,6 +418,8 @@ class Intake:
         if record.center_id != command.center_id:
             raise WrongCenter(f"the dossier belongs to another center than {command.center_id!r}")
         status = self.lifecycle.next_status(op, record.status)
+        if op is Op.ASSIGN:
+            await staff.check_assignee(conn, record.center_id, command.data.assignee)
         at = domain.effective_time(
             command.issued_at, now=now, not_before=record.updated_at, grace=self.grace
         )

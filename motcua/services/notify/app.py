@@ -6,18 +6,19 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from motcua.services.notify import api, daily_cap, handlers, pages, personal_data
+from motcua.services.notify import api, daily_cap, handlers, pages, personal_data, staff_api
 from motcua.services.notify.channels import AppriseTransport, ChannelSender
 from motcua.services.notify.errors import Conflict, Invalid, NotFound, NotifyError
 from motcua.services.notify.message_templates import Composer, Renderer
 from motcua.services.notify.ratelimit import SharedPace
 from motcua.services.notify.settings import NotifySettings
+from motcua.services.notify.staff import StaffDirectory
 from motcua.services.notify.usecases import Notifier
 from motcua.services.notify.webhooks import HttpTransport
 from motcua.services.notify.worker import DeliveryWorker
 from motcua.shared.bus.consumer import faststream_publisher
 from motcua.shared.errors import ErrorMap
-from motcua.shared.events.topics import NOTIFICATIONS
+from motcua.shared.events.topics import NOTIFICATIONS, STAFF
 from motcua.shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,7 +30,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     """Build the app. No I/O happens here: the pool and broker open in the lifespan."""
     settings = settings or NotifySettings()
     runtime = ServiceRuntime("notify", settings, MIGRATIONS)
-    runtime.publishes(NOTIFICATIONS)
+    runtime.publishes(NOTIFICATIONS, STAFF)
     # The use cases.
     composer = Composer(
         Renderer(settings.timezone),
@@ -43,9 +44,12 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
     runtime.retention.add("recipient_daily", daily_cap.expire)
     _deliver(runtime, settings, composer)
     # HTTP.
-    app = runtime.create_app(api.router, pages.router, title="motcua notify", errors=ERRORS)
+    app = runtime.create_app(
+        api.router, staff_api.router, pages.router, title="motcua notify", errors=ERRORS
+    )
     pages.PAGES.install(app)
     app.state.notifier = notifier
+    app.state.staff = StaffDirectory(notifier)
     return app
 
 

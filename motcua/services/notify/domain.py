@@ -46,7 +46,18 @@ class Kind(StrEnum):
     NEW_APPOINTMENT = "new_appointment"
     NOT_ACCEPTED = "not_accepted"
     DOSSIER_SUBMITTED = "dossier_submitted"
+    # To the center's staff, up the escalation ladder (``escalation.py``).
+    STAFF_APPROACHING = "staff_deadline_approaching"
+    STAFF_AT_RISK = "staff_deadline_at_risk"
+    STAFF_OVERDUE = "staff_deadline_overdue"
+    STAFF_STILL_OPEN = "staff_deadline_still_open"
 
+
+# Messages to staff: quiet hours hold them on every channel, not only SMS (a work
+# e-mail at night rings a phone as well).
+STAFF_KINDS: frozenset[Kind] = frozenset(
+    {Kind.STAFF_APPROACHING, Kind.STAFF_AT_RISK, Kind.STAFF_OVERDUE, Kind.STAFF_STILL_OPEN}
+)
 
 # A queue message is useless once its moment has passed, so quiet hours never hold it.
 URGENT: frozenset[Kind] = frozenset({Kind.TURN_SOON, Kind.TICKET_CALLED})
@@ -143,7 +154,10 @@ class QuietHours:
 
 
 def send_not_before(at: datetime, *, channel: Channel, kind: Kind, quiet: QuietHours) -> datetime:
-    """When a message may go out: non-urgent SMS wait for the end of quiet hours."""
+    """When a message may go out: non-urgent SMS, and every message to staff, wait for
+    the end of quiet hours (deferred, never dropped)."""
+    if kind in STAFF_KINDS:
+        return quiet.release_at(at)
     if channel != Channel.SMS or kind in URGENT:
         return at
     return quiet.release_at(at)

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from motcua.services.notify import reminders, triggers
+from motcua.services.notify import escalation, reminders, triggers
 from motcua.services.notify.usecases import Notifier
 from motcua.shared.bus.consumer import BatchHandler, Handler
 from motcua.shared.events import Envelope, Payload
@@ -25,8 +25,11 @@ from motcua.shared.events.catalog import (
     CounterClosed,
     CounterOpened,
     DeadlineAppointmentSet,
+    DeadlineApproaching,
+    DeadlineAtRisk,
     DeadlineOverdue,
     DeadlineUpdated,
+    DossierAssigned,
     DossierFinancialObligationNotified,
     DossierNotAccepted,
     DossierReceived,
@@ -72,7 +75,12 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
     # on its topic, like every dossier event here.
     for closed in (DossierWithdrawn, DossierStopped):
         on_batch(closed, _bound_batch(triggers.dossier_closed, notifier))
-    on_batch(DeadlineOverdue, _bound_batch(triggers.deadline_overdue, notifier))
+    # Deadlines reach the staff up the center's escalation ladder (``escalation.py``);
+    # an overdue one also tells the citizen the apology letter's new date.
+    on_batch(DossierAssigned, _bound_batch(escalation.dossiers_assigned, notifier))
+    on_batch(DeadlineApproaching, _bound_batch(escalation.escalate, notifier))
+    on_batch(DeadlineAtRisk, _bound_batch(escalation.escalate, notifier))
+    on_batch(DeadlineOverdue, _bound_batch(_overdue, notifier))
     on_batch(
         DossierFinancialObligationNotified, _bound_batch(triggers.financial_obligation, notifier)
     )
@@ -91,7 +99,20 @@ def register(runtime: ServiceRuntime, notifier: Notifier) -> None:
         _reminders(notifier),
         "appointment-reminders",
     )
+    runtime.every(
+        notifier.settings.escalation_sweep_seconds,
+        _still_open(notifier),
+        "overdue-still-open",
+    )
     runtime.consume(QUEUE, DOSSIERS, DEADLINES)
+
+
+async def _overdue(
+    n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[DeadlineOverdue]]
+) -> None:
+    """The citizen's apology, then the staff up the ladder: one handler per payload."""
+    await triggers.deadline_overdue(n, conn, events)
+    await escalation.escalate(n, conn, events)
 
 
 def _bound(trigger: triggers.Trigger[E], notifier: Notifier) -> Handler[E]:
@@ -124,5 +145,14 @@ def _reminders(notifier: Notifier) -> Callable[[asyncpg.Connection], Awaitable[N
 
     async def send(conn: asyncpg.Connection) -> None:
         await reminders.send_due(notifier, conn)
+
+    return send
+
+
+def _still_open(notifier: Notifier) -> Callable[[asyncpg.Connection], Awaitable[None]]:
+    """Overdue dossiers still open after the center's hours reach the leader again."""
+
+    async def send(conn: asyncpg.Connection) -> None:
+        await escalation.still_open_due(notifier, conn)
 
     return send

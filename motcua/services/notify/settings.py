@@ -76,6 +76,11 @@ class NotifySettings(ServiceSettings):
     appointment_reminder_sweep_seconds: float = Field(
         default=60.0, gt=0, description="How often reminders that fell due are sent"
     )
+    escalation_sweep_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often overdue dossiers still open are sent to their leader",
+    )
     quiet_hours_start: time = Field(
         default=time(21, 0), description="No non-urgent SMS from this local time..."
     )

@@ -47,7 +47,7 @@ from urllib.parse import quote
 import asyncpg
 import structlog
 
-from motcua.services.notify import personal_data
+from motcua.services.notify import escalation, personal_data
 from motcua.services.notify.domain import (
     Kind,
     SoonState,
@@ -373,6 +373,7 @@ def _closing(trigger: BatchTrigger[D]) -> BatchTrigger[D]:
     async def closing(n: Notifier, conn: asyncpg.Connection, events: Sequence[Envelope[D]]) -> None:
         await trigger(n, conn, events)
         await personal_data.dossiers_closed(conn, events)
+        await escalation.dossiers_closed(conn, events)
 
     closing.__name__ = trigger.__name__
     return closing
@@ -383,6 +384,7 @@ async def dossier_closed(
 ) -> None:
     """Withdrawn or stopped: no message, but the purge clock starts."""
     await personal_data.dossiers_closed(conn, events)
+    await escalation.dossiers_closed(conn, events)
 
 
 dossier_resolved = _closing(_dossier_message(Kind.RESULT_READY, _resolved))

@@ -75,6 +75,9 @@ HELD_NOW = Gauge(
     "motcua_notify_held_messages", "Dossier messages waiting for their dossier's receipt"
 )
 
+STAFF = "staff"
+"""The subject kind of a staff member's contacts and messages (``staff.py``)."""
+
 _DELIVERY_NS = uuid.UUID("0b9a4c9e-52a4-4b8e-9d0c-6f0f3c2f1d11")
 
 
@@ -226,12 +229,18 @@ class Notifier:
         records: list[tuple[deliveries.NewDelivery, deliveries.SourceEvent]],
     ) -> list[tuple[deliveries.NewDelivery, deliveries.SourceEvent]]:
         """Messages past the recipient's daily cap, recorded as suppressed with the reason."""
-        pending = [d.recipient_ref for d, _ in records if d.status == DeliveryStatus.PENDING]
+        # The cap spares citizens a flood; a leader hears of every late dossier, so
+        # messages to staff are not counted against it.
+        capped = [
+            d for d, _ in records if d.status == DeliveryStatus.PENDING and d.subject_kind != STAFF
+        ]
         today = self.clock().astimezone(self.composer.renderer.tz).date()
-        allowed = await daily_cap.claim(conn, today, pending, self.settings.daily_cap_per_recipient)
+        allowed = await daily_cap.claim(
+            conn, today, [d.recipient_ref for d in capped], self.settings.daily_cap_per_recipient
+        )
         kept = []
         for d, source in records:
-            if d.status == DeliveryStatus.PENDING:
+            if d.status == DeliveryStatus.PENDING and d.subject_kind != STAFF:
                 if allowed[d.recipient_ref] > 0:
                     allowed[d.recipient_ref] -= 1
                 else:

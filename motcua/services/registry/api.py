@@ -1,9 +1,10 @@
 """HTTP routes of the registry: read, change and retire centers, read the audit.
 
 Who may call what (``motcua.shared.policy``): any staff token or the province reads the
-centers; an ``admin`` token changes or retires its own center only (the token's center);
-the audit of a center is read by that center's admin or by the province. The procedure
-catalog is the province's: the same readers read it, any ``admin`` changes or retires a
+centers; an ``admin`` token changes or retires its own center only (the token's center),
+a ``province_admin`` token any center; the audit of a center is read by that center's
+admin or by the province. The procedure catalog is the province's, shared by every
+center: the same readers read it, only a ``province_admin`` changes or retires a
 procedure (the audit names who), and an admin or the province reads its audit. A change names
 the revision it was read at in ``If-Match`` (the ``ETag`` of ``GET``): a stale one is
 refused with 409, and changing an existing center without one with 428.
@@ -12,7 +13,7 @@ refused with 409, and changing an existing center without one with 428.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
@@ -32,7 +33,7 @@ from motcua.services.registry.schemas import (
 )
 from motcua.services.registry.usecases import Actor, Outcome, ProcedureOutcome, Registry
 from motcua.shared.auth import Principal
-from motcua.shared.policy import Operation, allowed
+from motcua.shared.policy import Operation, allowed, allows
 from motcua.shared.runtime import from_app_state
 
 router = APIRouter(prefix="/v1", tags=["registry"])
@@ -40,15 +41,25 @@ router = APIRouter(prefix="/v1", tags=["registry"])
 Service = Annotated[Registry, from_app_state("registry")]
 Reader = Annotated[Principal, allowed(Operation.REGISTRY_READ)]
 Writer = Annotated[Principal, allowed(Operation.REGISTRY_WRITE)]
+CatalogWriter = Annotated[Principal, allowed(Operation.REGISTRY_PROCEDURES_WRITE)]
 AuditReader = Annotated[Principal, allowed(Operation.REGISTRY_AUDIT_READ)]
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
         max_length=32,
+        pattern=r'^(W/)?"?[0-9]{1,9}"?$',
         description='The revision the change was made against, as the ETag gave it ("3")',
     ),
 ]
+_ETAG = {
+    "ETag": {
+        "description": 'The revision now current ("3"): send it back as If-Match to change it',
+        "schema": {"type": "string"},
+    }
+}
+WITH_ETAG: dict[int | str, dict[str, Any]] = {200: {"headers": _ETAG}}
+"""What every route that answers one revision declares: its ETag."""
 
 
 def etag(revision: int) -> str:
@@ -72,9 +83,11 @@ async def _change(
     response: Response,
     make: Callable[[Actor, int | None], Awaitable[Outcome]],
 ) -> ChangeOut:
-    """Every write: to the token's own center only, made by the token's holder against
-    the revision ``If-Match`` names; the answer's ETag is the revision now current."""
-    principal.require_center(center_id)
+    """Every write: to the token's own center (any center for the province's IT team),
+    made by the token's holder against the revision ``If-Match`` names; the answer's
+    ETag is the revision now current."""
+    if not allows(principal.role, Operation.REGISTRY_ANY_CENTER_WRITE):
+        principal.require_center(center_id)
     outcome = await make(Actor(principal.subject, principal.role), revision_of(if_match))
     response.headers["ETag"] = etag(outcome.revision)
     return ChangeOut(
@@ -99,7 +112,7 @@ async def list_centers(registry: Service, principal: Reader) -> list[CenterSumma
     ]
 
 
-@router.get("/centers/{center_id}", response_model=CenterOut)
+@router.get("/centers/{center_id}", response_model=CenterOut, responses=WITH_ETAG)
 async def get_center(
     center_id: str, registry: Service, principal: Reader, response: Response
 ) -> CenterOut:
@@ -115,7 +128,7 @@ async def get_center(
     )
 
 
-@router.put("/centers/{center_id}", response_model=ChangeOut)
+@router.put("/centers/{center_id}", response_model=ChangeOut, responses=WITH_ETAG)
 async def put_center(
     center_id: str,
     body: CenterDocument,
@@ -139,7 +152,7 @@ async def put_center(
     )
 
 
-@router.post("/centers/{center_id}/retire", response_model=ChangeOut)
+@router.post("/centers/{center_id}/retire", response_model=ChangeOut, responses=WITH_ETAG)
 async def retire_center(
     center_id: str,
     body: RetireIn,
@@ -170,7 +183,7 @@ async def get_audit(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPageOut:
     """The center's changes, newest first, a page at a time."""
-    if principal.role != "province":
+    if not allows(principal.role, Operation.REGISTRY_ANY_AUDIT_READ):
         principal.require_center(center_id)
     entries = await registry.audit(center_id, before=before, limit=limit)
     return AuditPageOut(
@@ -206,7 +219,7 @@ async def list_procedures(registry: Service, principal: Reader) -> list[Procedur
     ]
 
 
-@router.get("/procedures/{code}", response_model=ProcedureOut)
+@router.get("/procedures/{code}", response_model=ProcedureOut, responses=WITH_ETAG)
 async def get_procedure(
     code: ProcedureCode, registry: Service, principal: Reader, response: Response
 ) -> ProcedureOut:
@@ -222,12 +235,12 @@ async def get_procedure(
     )
 
 
-@router.put("/procedures/{code}", response_model=ProcedureChangeOut)
+@router.put("/procedures/{code}", response_model=ProcedureChangeOut, responses=WITH_ETAG)
 async def put_procedure(
     code: ProcedureCode,
     body: ProcedureDocument,
     registry: Service,
-    principal: Writer,
+    principal: CatalogWriter,
     response: Response,
     if_match: IfMatch = None,
     reason: Annotated[str | None, Query(max_length=500, description="Kept in the audit")] = None,
@@ -246,12 +259,12 @@ async def put_procedure(
     return _procedure_change(outcome, response)
 
 
-@router.post("/procedures/{code}/retire", response_model=ProcedureChangeOut)
+@router.post("/procedures/{code}/retire", response_model=ProcedureChangeOut, responses=WITH_ETAG)
 async def retire_procedure(
     code: ProcedureCode,
     body: RetireIn,
     registry: Service,
-    principal: Writer,
+    principal: CatalogWriter,
     response: Response,
     if_match: IfMatch = None,
 ) -> ProcedureChangeOut:

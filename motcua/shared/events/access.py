@@ -31,6 +31,7 @@ from motcua.shared.events.topics import (
     NOTIFICATIONS,
     QUEUE,
     REGISTRY,
+    STAFF,
     STREAMS,
     Owner,
     Stream,
@@ -45,7 +46,8 @@ WRITERS: tuple[Owner, ...] = ("queue", "intake", "deadlines", "notify", "registr
 
 READS: dict[Owner, tuple[Stream, ...]] = {
     "queue": (REGISTRY,),
-    "intake": (QUEUE, INTAKE_COMMANDS, DEADLINES, REGISTRY),
+    # STAFF: notify's staff directories, to check a dossier's assignee (docs/staff.md).
+    "intake": (QUEUE, INTAKE_COMMANDS, DEADLINES, REGISTRY, STAFF),
     # NOTIFICATIONS: the ratings, for the reports; with QUEUE and its own DEADLINES, the
     # dossiers' timelines.
     "deadlines": (DOSSIERS, NOTIFICATIONS, QUEUE, DEADLINES, REGISTRY),

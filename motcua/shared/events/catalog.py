@@ -467,6 +467,23 @@ class FeedbackReceived(Payload, event_type="feedback.received"):
     on_date: date | None = None
 
 
+# ------------------------------------------------------------- staff directory
+
+
+StaffRole = Literal["officer", "department_head", "leader"]
+
+
+class StaffConfigured(Payload, event_type="staff.configured"):
+    """A member of a center's staff directory after a change (``docs/staff.md``): who may
+    be assigned a dossier. No name and no contact: those stay in notify."""
+
+    staff_id: str = Field(min_length=1, max_length=128)
+    department: str | None = Field(default=None, max_length=128)
+    role: StaffRole
+    active: bool
+    revision: int = Field(ge=1, description="Followers apply a newer revision only")
+
+
 QUEUE_EVENTS: tuple[type[Payload], ...] = (
     TicketIssued,
     TicketCalled,
@@ -517,11 +534,17 @@ NOTIFICATION_EVENTS: tuple[type[Payload], ...] = (
     NotificationFailed,
     FeedbackReceived,
 )
+STAFF_EVENTS: tuple[type[Payload], ...] = (StaffConfigured,)
 INTAKE_RESULT_EVENTS: tuple[type[Payload], ...] = (CommandRejected,)
 DOCUMENT_EVENTS: tuple[type[Payload], ...] = (DossierDocumentAttached,)
 
 ALL_EVENTS: tuple[type[Payload], ...] = (
-    QUEUE_EVENTS + DOSSIER_EVENTS + DEADLINE_EVENTS + NOTIFICATION_EVENTS + INTAKE_RESULT_EVENTS
+    QUEUE_EVENTS
+    + DOSSIER_EVENTS
+    + DEADLINE_EVENTS
+    + NOTIFICATION_EVENTS
+    + INTAKE_RESULT_EVENTS
+    + STAFF_EVENTS
 )
 
 

@@ -72,6 +72,18 @@ NOTIFICATIONS = Stream(
     "Notification outcomes and citizen feedback",
     owner="notify",
 )
+# The centers' staff directories, kept by notify (docs/staff.md): each member after a
+# change, without name or contact, keyed by center so one center's revisions stay in
+# order. A stream of its own, so that intake reads the directory and not every
+# notification outcome.
+STAFF = Stream(
+    "staff.events",
+    12,  # as the registry: never the smallest count a follower reads, so never its cap
+    "center_id",
+    catalog.STAFF_EVENTS,
+    "Centers' staff directories (who may be assigned a dossier), by revision",
+    owner="notify",
+)
 INTAKE_COMMANDS = Stream(
     "intake.commands",
     6,
@@ -111,6 +123,7 @@ STREAMS: tuple[Stream, ...] = (
     INTAKE_COMMANDS,
     INTAKE_RESULTS,
     REGISTRY,
+    STAFF,
 )
 _BY_EVENT: dict[str, Stream] = {p.EVENT_TYPE: s for s in STREAMS for p in s.events}
 assert len(_BY_EVENT) == sum(len(s.events) for s in STREAMS), "an event type on two streams"

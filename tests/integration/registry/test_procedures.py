@@ -63,7 +63,7 @@ async def receive(stack: Stack, code: str) -> tuple[int, dict[str, Any]]:
 
 async def test_a_put_is_audited_and_published(stack: Stack) -> None:
     code = "TEST-PUT"
-    admin = stack.auth(CENTER, subject="admin-7")
+    admin = stack.auth(CENTER, role="province_admin", subject="admin-7")
     async with stack.client("registry") as http:
         r = await http.put(f"/v1/procedures/{code}", json=procedure_document(code), headers=admin)
         assert r.status_code == 200, r.text
@@ -88,7 +88,11 @@ async def test_a_put_is_audited_and_published(stack: Stack) -> None:
         ]
         page = (await http.get(f"/v1/procedures/{code}/audit", headers=admin)).json()
         newest, oldest = page["entries"]
-        assert (newest["revision"], newest["actor"], newest["role"]) == (2, "admin-7", "admin")
+        assert (newest["revision"], newest["actor"], newest["role"]) == (
+            2,
+            "admin-7",
+            "province_admin",
+        )
         assert newest["reason"] == "decree"
         assert (
             newest["before"]["time_limit"]["amount"],
@@ -109,7 +113,7 @@ async def test_a_put_is_audited_and_published(stack: Stack) -> None:
 
 async def test_bad_input_is_refused_by_name_and_changes_nothing(stack: Stack) -> None:
     code = "TEST-BAD"
-    admin = stack.auth(CENTER)
+    admin = stack.auth(CENTER, role="province_admin")
     async with stack.client("registry") as http:
         r = await http.put(f"/v1/procedures/{code}", json=procedure_document(code), headers=admin)
         assert r.status_code == 200, r.text
@@ -155,6 +159,16 @@ async def test_bad_input_is_refused_by_name_and_changes_nothing(stack: Stack) ->
             headers=stack.auth(CENTER, role="clerk") | {"If-Match": "1"},
         )
         assert clerk.status_code == 403
+        # The catalog is every center's: a center's own admin may not change it.
+        center_admin = await http.put(
+            f"/v1/procedures/{code}",
+            json=changed,
+            headers=stack.auth(CENTER, role="admin") | {"If-Match": "1"},
+        )
+        assert center_admin.status_code == 403
+        assert center_admin.json()["error"] == (
+            "role 'admin' may not registry.procedures.write; it needs one of: province_admin"
+        )
         unknown = await http.get("/v1/procedures/NOPE", headers=admin)
         assert unknown.status_code == 404
         got = await http.get(f"/v1/procedures/{code}", headers=admin)
@@ -167,7 +181,7 @@ async def test_intake_takes_a_new_procedure_and_a_changed_time_limit_without_res
     stack: Stack,
 ) -> None:
     code = "TEST-FOLLOW"
-    admin = stack.auth(CENTER)
+    admin = stack.auth(CENTER, role="province_admin")
     status, body = await receive(stack, code)
     assert status == 422, body  # not in the packaged catalog
     async with stack.client("registry") as http:
@@ -202,7 +216,7 @@ async def test_intake_takes_a_new_procedure_and_a_changed_time_limit_without_res
 
 async def test_a_stale_or_duplicate_event_changes_nothing(stack: Stack) -> None:
     code = "TEST-STALE"
-    admin = stack.auth(CENTER)
+    admin = stack.auth(CENTER, role="province_admin")
     async with stack.client("registry") as http:
         await http.put(f"/v1/procedures/{code}", json=procedure_document(code), headers=admin)
         current = procedure_document(code, time_limit=days(7))
@@ -245,7 +259,7 @@ async def test_a_stale_or_duplicate_event_changes_nothing(stack: Stack) -> None:
 
 async def test_retiring_refuses_new_filings_and_keeps_received_dossiers(stack: Stack) -> None:
     code = "TEST-RETIRE"
-    admin = stack.auth(CENTER)
+    admin = stack.auth(CENTER, role="province_admin")
     async with stack.client("registry") as http:
         await http.put(f"/v1/procedures/{code}", json=procedure_document(code), headers=admin)
     await intake_holds(stack, code, 1)

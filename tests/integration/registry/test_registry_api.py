@@ -150,3 +150,30 @@ async def test_retiring_is_a_revision_too(stack: Stack) -> None:
         assert "Nam Cuong" in page.text
     published = await events_for(stack, center, 2)
     assert published[-1]["data"]["active"] is False
+
+
+async def test_the_provinces_it_team_configures_any_center(stack: Stack) -> None:
+    center = "api-province"
+    # A token of another center: the province's IT team is not one center's staff.
+    it = stack.auth("nam-cuong", role="province_admin", subject="it-1")
+    async with stack.client("registry") as http:
+        r = await http.put(f"/v1/centers/{center}", json=center_document(center), headers=it)
+        assert r.json() == {"center_id": center, "revision": 1, "changed": True}, r.text
+        r = await http.put(
+            f"/v1/centers/{center}",
+            json=center_document(center, name="Trung tâm mới"),
+            headers=it | {"If-Match": "1"},
+        )
+        assert r.json()["revision"] == 2, r.text
+        # The province reads every center but changes none.
+        province = await http.put(
+            f"/v1/centers/{center}",
+            json=center_document(center, name="Khác"),
+            headers=stack.auth("nam-cuong", role="province") | {"If-Match": "2"},
+        )
+        assert province.status_code == 403
+        audit = (await http.get(f"/v1/centers/{center}/audit", headers=it)).json()
+    assert [(e["revision"], e["actor"], e["role"]) for e in audit["entries"]] == [
+        (2, "it-1", "province_admin"),
+        (1, "it-1", "province_admin"),
+    ]

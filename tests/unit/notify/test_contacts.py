@@ -22,6 +22,7 @@ from motcua.services.notify.contacts import (
     read_opt_out_token,
     recipient_ref,
 )
+from tests.support.examples import examples
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_plain_numbers_read_as_phonenumbers_parses_them() -> None:
                     assert _read(raw) == _parsed(raw), raw
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     st.sampled_from(["", "0", "+84", "84", "+840", "00", "+", "٠"]),
     st.text(alphabet="0123456789٠١٢٣٤٥٦٧٨٩ -+", min_size=0, max_size=13),

@@ -7,6 +7,7 @@ import pytest
 from motcua.services.notify.domain import (
     AFTER_RECEIPT,
     APPOINTMENT_KINDS,
+    STAFF_KINDS,
     Kind,
     waits_for_receipt,
 )
@@ -41,5 +42,6 @@ def test_every_dossier_message_but_the_receipt_waits_for_it() -> None:
     queue_kinds = {Kind.TURN_SOON, Kind.TICKET_CALLED, *APPOINTMENT_KINDS}
     # An online submission and its refusal bring the contact themselves, as a receipt does.
     brings_contact = {Kind.DOSSIER_RECEIVED, Kind.DOSSIER_SUBMITTED, Kind.NOT_ACCEPTED}
-    dossier_kinds = set(Kind) - queue_kinds - brings_contact
+    # Messages to staff go to the directory's contacts, known before any receipt.
+    dossier_kinds = set(Kind) - queue_kinds - brings_contact - STAFF_KINDS
     assert dossier_kinds == AFTER_RECEIPT

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from motcua.services.notify.sms import GSM7_BASIC, GSM7_EXTENSION, encoding_of, sms_length
+from tests.support.examples import examples
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ TEXTS = st.lists(st.tuples(CHARACTERS, st.integers(1, 160)), max_size=6).map(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(st.one_of(TEXTS, st.text(alphabet=CHARACTERS, max_size=400)))
 def test_the_count_is_the_definition(text: str) -> None:
     length = sms_length(text)

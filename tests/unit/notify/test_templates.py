@@ -71,6 +71,28 @@ SAMPLES: dict[Kind, dict[str, Any]] = {
         "reason": "extension",
         "lookup_url": "https://motcua.example.vn/lookup?code=HS-000123",
     },
+    Kind.STAFF_APPROACHING: {
+        "dossier_code": "HS-000123",
+        "procedure_code": "BIRTH",
+        "due_at": "2025-12-03T10:00:00+00:00",
+    },
+    Kind.STAFF_AT_RISK: {
+        "dossier_code": "HS-000123",
+        "procedure_code": "BIRTH",
+        "due_at": "2025-12-03T10:00:00+00:00",
+    },
+    Kind.STAFF_OVERDUE: {
+        "dossier_code": "HS-000123",
+        "procedure_code": "BIRTH",
+        "due_at": "2025-12-01T10:00:00+00:00",
+        "new_appointment_at": "2025-12-03T10:00:00+00:00",
+    },
+    Kind.STAFF_STILL_OPEN: {
+        "dossier_code": "HS-000123",
+        "procedure_code": "BIRTH",
+        "due_at": "2025-12-01T10:00:00+00:00",
+        "new_appointment_at": "2025-12-03T10:00:00+00:00",
+    },
 }
 EXPECTED = {
     ("vi", Kind.FINANCIAL_OBLIGATION): "nghĩa vụ tài chính: 1.250.000 đồng. "
@@ -95,6 +117,8 @@ EXPECTED = {
     ("en", Kind.APPOINTMENT_BOOKED): "booked for 09:00 28/11/2025. Booking code: K7Q2M9XD.",
     ("vi", Kind.APPOINTMENT_REMINDER): "lịch hẹn lúc 09:00 28/11/2025, mã K7Q2M9XD",
     ("en", Kind.APPOINTMENT_REMINDER): "appointment is at 09:00 28/11/2025, code K7Q2M9XD",
+    ("vi", Kind.STAFF_OVERDUE): "đã quá hạn giải quyết (17:00 01/12/2025). Ngày hẹn mới",
+    ("en", Kind.STAFF_OVERDUE): "missed its due date (17:00 01/12/2025). The citizen's new date",
 }
 RENDERER = Renderer()
 COMPOSER = Composer(RENDERER, public_url="https://motcua.example.vn/", link_secret="s")

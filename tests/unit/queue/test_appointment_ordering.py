@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from motcua.services.queue import domain
 from motcua.services.queue.domain import Ticket
+from tests.support.examples import examples
 from tests.unit.queue.factories import T0, ticket
 
 walk_in = st.tuples(st.just("walk_in"), st.booleans())  # priority or not
@@ -104,7 +105,7 @@ def _heads(tickets: list[Ticket]) -> list[Ticket]:
     return [min(c, key=lambda t: t.order_key) for c in classes if c]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(ops=operations, k=st.integers(1, 4))
 def test_bookings_are_served_at_their_time_without_starving_walk_ins(
     ops: list[tuple[str, bool | int]], k: int
@@ -121,7 +122,7 @@ def test_bookings_are_served_at_their_time_without_starving_walk_ins(
             assert run <= k  # at most K preferred calls in a row while a walk-in waits
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(walk_ins=st.integers(0, 30), bookings=st.integers(0, 30), k=st.integers(1, 5))
 def test_a_backlog_of_due_bookings_lets_one_walk_in_through_after_every_k(
     walk_ins: int, bookings: int, k: int

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from motcua.services.queue import domain
 from motcua.services.queue.domain import Ticket
+from tests.support.examples import examples
 from tests.unit.queue.factories import center, ticket
 
 LINES = ["justice", "land", "other"]
@@ -88,7 +89,7 @@ def _heads(tickets: list[Ticket]) -> list[Ticket]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(ops=operations, k=st.integers(1, 4), lines=line_sets)
 def test_calls_follow_priority_issue_order_and_the_guard(
     ops: list[tuple[str, str | int, bool]], k: int, lines: list[list[str]]
@@ -106,7 +107,7 @@ def test_calls_follow_priority_issue_order_and_the_guard(
             assert run <= k  # at most K priority calls in a row while normal ones wait
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(kinds=st.lists(st.booleans(), min_size=1, max_size=40), k=st.integers(1, 5))
 def test_a_backlog_is_called_in_runs_of_k_priority_then_one_normal(
     kinds: list[bool], k: int
@@ -127,7 +128,7 @@ def test_a_backlog_is_called_in_runs_of_k_priority_then_one_normal(
     assert called == expected
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(kinds=st.lists(st.tuples(st.booleans(), st.sampled_from(LINES)), max_size=40))
 def test_positions_are_the_order_a_counter_would_call_in_without_the_guard(
     kinds: list[tuple[bool, str]],
@@ -143,7 +144,7 @@ def test_positions_are_the_order_a_counter_would_call_in_without_the_guard(
         assert [sim.call(0) for _ in on_line] == positions
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     at=st.datetimes(
         min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from motcua.shared.calendar import WorkingCalendar
-from motcua.shared.centers import CenterBook
+from motcua.shared.centers import CenterBook, follow
 from motcua.shared.events.catalog import CenterConfigured
+from motcua.shared.runtime import ServiceRuntime
+from motcua.shared.settings import OidcSettings, ServiceSettings
 
 
 def config(revision: int, **fields: object) -> CenterConfigured:
@@ -45,3 +48,14 @@ def test_the_calendar_is_the_centers_own_or_the_default() -> None:
     own = book.calendar("bac-ha", default)
     assert default.is_working_day(date(2026, 3, 10))
     assert not own.is_working_day(date(2026, 3, 10))
+
+
+def test_following_the_registry_hands_the_book_to_the_sign_in_check() -> None:
+    """The provider's tokens are checked against the centers the service follows
+    (tests/unit/shared/test_oidc.py has what that check refuses)."""
+    oidc = OidcSettings(issuer="https://sso.example/realms/province")
+    runtime = ServiceRuntime("probe", ServiceSettings(dev_mode=True, oidc=oidc), Path("."))
+    book = CenterBook()
+    follow(runtime, book)
+    assert runtime.oidc is not None
+    assert runtime.oidc.centers is book

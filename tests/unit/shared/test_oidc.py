@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import base64
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import FastAPI
 
-from motcua.shared.auth import AuthError, ProviderUnavailable, authenticate, issue_token
+from motcua.shared.auth import (
+    AuthError,
+    CurrentPrincipal,
+    ProviderUnavailable,
+    authenticate,
+    issue_token,
+)
+from motcua.shared.centers import CenterBook
+from motcua.shared.events.catalog import CenterConfigured
 from motcua.shared.oidc import OidcVerifier, looks_like_jwt
 from motcua.shared.settings import OidcSettings, ServiceSettings
 from tests.support.oidc_provider import ISSUER
@@ -61,6 +71,69 @@ async def test_an_unknown_center_is_refused_when_centers_are_listed(provider: Pr
     checker = verifier(provider, centers=("dong-hoa",))
     with pytest.raises(AuthError, match="unknown center 'nam-cuong'"):
         await checker.verify(provider.token(), max_ttl=3600)
+
+
+def _center(center_id: str, revision: int = 1, *, active: bool = True) -> CenterConfigured:
+    return CenterConfigured.model_validate(
+        {
+            "center_id": center_id,
+            "name": center_id,
+            "name_en": center_id,
+            "code": "C",
+            "active": active,
+            "lines": [{"code": "justice", "prefix": "A"}],
+            "counters": [{"counter_id": "Q1", "name": "Q1", "line_codes": ["justice"]}],
+            "revision": revision,
+        }
+    )
+
+
+async def test_the_centers_follow_the_registry_without_a_restart(provider: Provider) -> None:
+    checker = verifier(provider)
+    book = CenterBook()
+    checker.centers = book
+    # Nothing from the registry yet: any well-formed center, as before it was deployed.
+    assert (await checker.verify(provider.token(), max_ttl=3600)).center_id == "nam-cuong"
+    book.remember(_center("dong-hoa"))
+    with pytest.raises(AuthError, match="'nam-cuong', which the center registry does not hold"):
+        await checker.verify(provider.token(), max_ttl=3600)
+    book.remember(_center("nam-cuong"))  # the registry adds the center later
+    assert (await checker.verify(provider.token(), max_ttl=3600)).center_id == "nam-cuong"
+    book.remember(_center("nam-cuong", 2, active=False))  # then retires it
+    with pytest.raises(AuthError, match="'nam-cuong', which the center registry has retired"):
+        await checker.verify(provider.token(), max_ttl=3600)
+
+
+async def test_the_static_list_still_restricts_the_registrys_centers(provider: Provider) -> None:
+    checker = verifier(provider, centers=("dong-hoa",))
+    book = CenterBook()
+    book.remember(_center("nam-cuong"))
+    checker.centers = book
+    with pytest.raises(AuthError, match="unknown center 'nam-cuong'"):
+        await checker.verify(provider.token(), max_ttl=3600)
+
+
+async def test_a_retired_centers_token_is_a_401_naming_the_center() -> None:
+    """Through the HTTP dependency every route uses, not only the verifier."""
+    provider = Provider()
+    app = FastAPI()
+    settings = ServiceSettings(dev_mode=True)
+    checker = verifier(provider)
+    book = CenterBook()
+    book.remember(_center("nam-cuong", active=False))
+    checker.centers = book
+    app.state.runtime = SimpleNamespace(settings=settings, oidc=checker)
+
+    @app.get("/who")
+    async def who(principal: CurrentPrincipal) -> str:
+        return principal.center_id
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        answer = await client.get("/who", headers={"Authorization": f"Bearer {provider.token()}"})
+    assert answer.status_code == 401
+    assert "retired" in answer.json()["detail"]
 
 
 async def test_alg_none_and_hmac_with_the_public_key_are_refused(provider: Provider) -> None:

@@ -61,11 +61,28 @@ deadlines.timeline.read         x x x x .
 deadlines.scorecard.read        x x x x x
 deadlines.province_dashboard.view . . . . x
 notify.deliveries.read          x x x x .
+notify.staff.read               . . x x .
+notify.staff.create             . . . x .
+notify.staff.update             . . . x .
+notify.staff.deactivate         . . . x .
+notify.ladder.read              . . x x .
+notify.ladder.write             . . . x .
 registry.centers.read           x x x x x
 registry.centers.write          . . . x .
 registry.audit.read             . . . x x
+registry.centers.write_any      . . . . .
+registry.audit.read_any         . . . . x
+registry.procedures.write       . . . . .
 """
 COLUMNS = ("clerk", "officer", "leader", "admin", "province")
+
+# The province's IT team (``province_admin``): every read of the province column, and
+# these writes besides.
+PROVINCE_ADMIN_WRITES = {
+    "registry.centers.write",
+    "registry.centers.write_any",
+    "registry.procedures.write",
+}
 
 
 def _expected() -> dict[tuple[str, str], bool]:
@@ -74,6 +91,7 @@ def _expected() -> dict[tuple[str, str], bool]:
         op, *marks = line.split()
         for role, mark in zip(COLUMNS, marks, strict=True):
             cells[(op, role)] = mark == "x"
+        cells[(op, "province_admin")] = cells[(op, "province")] or op in PROVINCE_ADMIN_WRITES
     return cells
 
 
@@ -81,7 +99,7 @@ CELLS = _expected()
 
 
 def test_the_table_has_every_operation_and_role() -> None:
-    assert set(ROLES) == set(COLUMNS)
+    assert set(ROLES) == {*COLUMNS, "province_admin"}
     assert {op for op, _ in CELLS} == {op.value for op in Operation} == set(POLICY)
 
 
@@ -107,7 +125,8 @@ def test_a_token_with_an_unknown_role_is_refused(role: str) -> None:
 def test_the_printed_table_is_the_enforced_one() -> None:
     printed = (ROOT / "docs" / "security" / "roles.md").read_text(encoding="utf-8")
     assert printed == roles_markdown()
-    assert "| `intake.dossier.resolve` | — | yes | yes | yes | — |" in printed
+    assert "| `intake.dossier.resolve` | — | yes | yes | yes | — | — |" in printed
+    assert "| `registry.procedures.write` | — | — | — | — | — | yes |" in printed
 
 
 def _uses_bearer(dependant: Any) -> bool:
@@ -140,6 +159,8 @@ def test_every_route_that_takes_a_token_checks_one_operation_of_the_table() -> N
         Operation.PROVINCE_DASHBOARD_VIEW,  # the province's page reads the cookie too
         Operation.STATISTICS_ALL_CENTERS,
         Operation.DOSSIER_BACKDATE,
+        Operation.REGISTRY_ANY_CENTER_WRITE,
+        Operation.REGISTRY_ANY_AUDIT_READ,
     }
     assert checked | inside == set(Operation)
 

@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 import asyncpg
 
+from motcua.services.deadlines.repository.reports import plan_for_the_values
+
 
 async def save_rating(
     conn: asyncpg.Connection,
@@ -34,6 +36,7 @@ async def rating_counts(
 ) -> list[tuple[str, str | None, date, int, int]]:
     """(center, procedure or None, month, score, count) of the ratings given in the period;
     the procedure is the dossier's clock's, None while its receipt is unknown."""
+    await plan_for_the_values(conn)  # one center's or all: only the values tell
     rows = await conn.fetch(
         """SELECT r.center_id, c.procedure_code, date_trunc('month', r.rated_on)::date,
                   r.rating, count(*)
