@@ -1,4 +1,4 @@
-"""The scorecard's daily summary (migration 0007) against the direct count from the
+"""The scorecard's daily summary (migration 0008) against the direct count from the
 clocks, after events consumed out of order and twice, a letter, a rating and files: the
 same counts, for a center and the province, at several "now"s; and the same summary rows
 as a rebuild from scratch."""

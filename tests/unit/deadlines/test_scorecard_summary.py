@@ -1,4 +1,4 @@
-"""The daily summary's SQL (migration 0007) holds the scorecard's thresholds and zone,
+"""The daily summary's SQL (migration 0008) holds the scorecard's thresholds and zone,
 and only whole days of that zone are read from it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from motcua.services.deadlines import scorecard
 from motcua.services.deadlines.repository.scorecard import SUMMARY_TZ, summary_days
 from motcua.shared.reference.supplements import REPEATED_FROM
 
-MIGRATION = (Path(scorecard.__file__).parent / "migrations" / "0007_scorecard_days.sql").read_text(
+MIGRATION = (Path(scorecard.__file__).parent / "migrations" / "0008_scorecard_days.sql").read_text(
     encoding="utf-8"
 )
 

@@ -6,7 +6,7 @@ the stored clock (``due_at`` already moved by every pause and extension) with th
 the scorecard keeps on it.
 
 A period of whole local days (every report's) is read from the daily summary that
-migration 0007 keeps exact on each clock change: a row per center and day, plus the
+migration 0008 keeps exact on each clock change: a row per center and day, plus the
 running clocks' on-time and overdue counts as of now. Any other window is counted from
 the clocks directly (``_COHORT``), which is also the reference the summary is tested
 against.
@@ -106,7 +106,7 @@ _COHORT = f"""
 
 
 SUMMARY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-"""The zone of the summary's days (migration 0007 names it too)."""
+"""The zone of the summary's days (migration 0008 names it too)."""
 
 
 def summary_days(lo: datetime, hi: datetime) -> tuple[date, date] | None:

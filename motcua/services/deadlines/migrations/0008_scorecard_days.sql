@@ -207,8 +207,19 @@ BEGIN
     DELETE FROM scorecard_days;
     DELETE FROM scorecard_procedure_days;
     DELETE FROM scorecard_province_procedure_days;
+    -- Summed per center, day and procedure once; each table is then a sum of those.
     CREATE TEMPORARY TABLE scorecard_shares ON COMMIT DROP AS
-        SELECT x.* FROM clocks c, scorecard_share(c, 1) x;
+        SELECT x.day, x.center_id, x.procedure_code, sum(x.received) AS received,
+               sum(x.on_time_766) AS on_time_766,
+               sum(x.repeated_supplement) AS repeated_supplement,
+               sum(x.resolved) AS resolved, sum(x.resolved_late) AS resolved_late,
+               sum(x.overdue) AS overdue, sum(x.overdue_with_letter) AS overdue_with_letter,
+               sum(x.online) AS online, sum(x.with_result) AS with_result,
+               sum(x.digitised) AS digitised, sum(x.reused) AS reused,
+               sum(x.rated) AS rated, sum(x.disliked) AS disliked,
+               sum(x.handling_seconds) AS handling_seconds
+        FROM clocks c, scorecard_share(c, 1) x
+        GROUP BY x.day, x.center_id, x.procedure_code;
     INSERT INTO scorecard_days
     SELECT day, center_id, sum(received), sum(on_time_766), sum(repeated_supplement),
            sum(resolved), sum(resolved_late), sum(overdue), sum(overdue_with_letter),
@@ -216,8 +227,8 @@ BEGIN
            sum(disliked), sum(handling_seconds)
     FROM scorecard_shares GROUP BY day, center_id;
     INSERT INTO scorecard_procedure_days
-    SELECT day, center_id, procedure_code, sum(resolved), sum(handling_seconds)
-    FROM scorecard_shares WHERE resolved <> 0 GROUP BY day, center_id, procedure_code;
+    SELECT day, center_id, procedure_code, resolved, handling_seconds
+    FROM scorecard_shares WHERE resolved <> 0;
     INSERT INTO scorecard_province_procedure_days
     SELECT day, procedure_code, sum(resolved), sum(handling_seconds)
     FROM scorecard_shares WHERE resolved <> 0 GROUP BY day, procedure_code;
