@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from motcua.services.deadlines.repository.reports import plan_for_the_values
 from motcua.services.deadlines.scorecard import DISLIKE_AT_MOST, Counts, Handling
 from motcua.shared.reference.supplements import REPEATED_FROM
 
@@ -127,6 +128,7 @@ async def counts_by_center(
 ) -> dict[str, Counts]:
     """The scorecard's counts of every center with a dossier in the cohort (one center's
     with ``center_id``): from the daily summary when the window is whole days."""
+    await plan_for_the_values(conn)  # one center's days, or every center's
     days = summary_days(lo, hi)
     if days is None:
         return await counted_from_clocks(conn, lo, hi, center_id, now)
@@ -227,24 +229,20 @@ async def handling_by_procedure(
     days = summary_days(lo, hi)
     if days is None:
         return await handling_from_clocks(conn, lo, hi, center_id)
-    if center_id is None:
-        rows = await conn.fetch(
-            """SELECT procedure_code, sum(resolved) AS resolved,
-                      sum(handling_seconds)::float8 AS seconds
-               FROM scorecard_province_procedure_days WHERE day >= $1 AND day < $2
-               GROUP BY procedure_code HAVING sum(resolved) > 0 ORDER BY procedure_code""",
-            *days,
-        )
-    else:
-        rows = await conn.fetch(
-            """SELECT procedure_code, sum(resolved) AS resolved,
-                      sum(handling_seconds)::float8 AS seconds
-               FROM scorecard_procedure_days
-               WHERE center_id = $3 AND day >= $1 AND day < $2
-               GROUP BY procedure_code HAVING sum(resolved) > 0 ORDER BY procedure_code""",
-            *days,
-            center_id,
-        )
+    # The province's own table holds a row per day and procedure, not one per center too.
+    table, scope = (
+        ("scorecard_province_procedure_days", "$3::text IS NULL")
+        if center_id is None
+        else ("scorecard_procedure_days", "center_id = $3")
+    )
+    rows = await conn.fetch(
+        f"""SELECT procedure_code, sum(resolved) AS resolved,
+                   sum(handling_seconds)::float8 AS seconds
+            FROM {table} WHERE {scope} AND day >= $1 AND day < $2
+            GROUP BY procedure_code HAVING sum(resolved) > 0 ORDER BY procedure_code""",
+        *days,
+        center_id,
+    )
     return [Handling(r["procedure_code"], r["resolved"], r["seconds"]) for r in rows]
 
 
