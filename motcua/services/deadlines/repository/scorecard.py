@@ -1,19 +1,26 @@
 """The 766 scorecard's SQL: what it stores (each dossier's filing channel, its documents'
-flags) and the counts it reads, aggregated per center in the database in one pass over
-the cohort, so the province's 150 centers cost one query, not 150.
+flags) and the counts it reads, aggregated per center in the database.
 
 The cohort is the dossiers received in the period (``[lo, hi)``), each in its state now:
 the stored clock (``due_at`` already moved by every pause and extension) with the flags
 the scorecard keeps on it.
+
+A period of whole local days (every report's) is read from the daily summary that
+migration 0008 keeps exact on each clock change: a row per center and day, plus the
+running clocks' on-time and overdue counts as of now. Any other window is counted from
+the clocks directly (``_COHORT``), which is also the reference the summary is tested
+against.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from motcua.services.deadlines.repository.reports import plan_for_the_values
 from motcua.services.deadlines.scorecard import DISLIKE_AT_MOST, Counts, Handling
 from motcua.shared.reference.supplements import REPEATED_FROM
 
@@ -99,6 +106,19 @@ _COHORT = f"""
       AND ($3::text IS NULL OR c.center_id = $3)"""
 
 
+SUMMARY_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+"""The zone of the summary's days (migration 0008 names it too)."""
+
+
+def summary_days(lo: datetime, hi: datetime) -> tuple[date, date] | None:
+    """The window as summary days ``[first, after)``, or None when its bounds are not
+    midnights of the summary's zone (a report configured in another zone)."""
+    lo_local, hi_local = lo.astimezone(SUMMARY_TZ), hi.astimezone(SUMMARY_TZ)
+    if lo_local.time() != time() or hi_local.time() != time():
+        return None
+    return lo_local.date(), hi_local.date()
+
+
 async def counts_by_center(
     conn: asyncpg.Connection,
     lo: datetime,
@@ -107,7 +127,71 @@ async def counts_by_center(
     now: datetime,
 ) -> dict[str, Counts]:
     """The scorecard's counts of every center with a dossier in the cohort (one center's
-    with ``center_id``)."""
+    with ``center_id``): from the daily summary when the window is whole days."""
+    await plan_for_the_values(conn)  # one center's days, or every center's
+    days = summary_days(lo, hi)
+    if days is None:
+        return await counted_from_clocks(conn, lo, hi, center_id, now)
+    rows = await conn.fetch(_SUMMED, *days, center_id, lo, hi, now)
+    return _by_center(rows)
+
+
+# The summary's days of the period, and the running clocks' now-dependent counts (the
+# summary leaves them out: neither closed nor paused, they are on time or overdue as of
+# now), by the direct count's expressions with "ended" now.
+_SUMMED = f"""
+    WITH summed AS (
+        SELECT center_id, sum(received) AS received, sum(on_time_766) AS on_time_766,
+            sum(repeated_supplement) AS repeated_supplement, sum(resolved) AS resolved,
+            sum(resolved_late) AS resolved_late, sum(overdue) AS overdue,
+            sum(overdue_with_letter) AS overdue_with_letter, sum(online) AS online,
+            sum(with_result) AS with_result, sum(digitised) AS digitised,
+            sum(reused) AS reused, sum(rated) AS rated, sum(disliked) AS disliked,
+            sum(handling_seconds)::float8 AS handling_seconds
+        FROM scorecard_days
+        WHERE day >= $1 AND day < $2 AND ($3::text IS NULL OR center_id = $3)
+        GROUP BY center_id),
+    running AS (
+        SELECT center_id,
+            count(*) FILTER (WHERE supplement_requests < {REPEATED_FROM} AND CASE
+                WHEN closed_kind = 'resolved' THEN outcome IN ('early', 'on_time')
+                ELSE $6 <= due_at END) AS on_time_766,
+            count(*) FILTER (WHERE overdue) AS overdue,
+            count(*) FILTER (WHERE overdue AND lettered) AS overdue_with_letter
+        FROM (SELECT center_id, closed_kind, outcome, due_at, supplement_requests, lettered,
+                     CASE WHEN closed_kind = 'resolved' THEN outcome = 'late'
+                          ELSE closed_kind IS NULL AND $6 > due_at END AS overdue
+              FROM clocks
+              WHERE closed_at IS NULL AND paused_since IS NULL
+                AND received_at >= $4 AND received_at < $5
+                AND ($3::text IS NULL OR center_id = $3)) AS r
+        GROUP BY center_id)
+    SELECT s.center_id, s.received,
+        s.on_time_766 + coalesce(r.on_time_766, 0) AS on_time_766,
+        s.repeated_supplement, s.resolved, s.resolved_late,
+        s.overdue + coalesce(r.overdue, 0) AS overdue,
+        s.overdue_with_letter + coalesce(r.overdue_with_letter, 0) AS overdue_with_letter,
+        s.online, s.with_result, s.digitised, s.reused, s.rated, s.disliked,
+        s.handling_seconds
+    FROM summed s LEFT JOIN running r USING (center_id)
+    WHERE s.received > 0"""
+
+
+def _by_center(rows: list[asyncpg.Record]) -> dict[str, Counts]:
+    return {
+        r["center_id"]: Counts(**{k: v for k, v in r.items() if k != "center_id"}) for r in rows
+    }
+
+
+async def counted_from_clocks(
+    conn: asyncpg.Connection,
+    lo: datetime,
+    hi: datetime,
+    center_id: str | None,
+    now: datetime,
+) -> dict[str, Counts]:
+    """The same counts from the cohort's clocks, one by one: any window, at the cost of a
+    scan of the period's clocks."""
     rows = await conn.fetch(
         f"""
         SELECT center_id,
@@ -135,15 +219,37 @@ async def counts_by_center(
         center_id,
         now,
     )
-    return {
-        r["center_id"]: Counts(**{k: v for k, v in r.items() if k != "center_id"}) for r in rows
-    }
+    return _by_center(rows)
 
 
 async def handling_by_procedure(
     conn: asyncpg.Connection, lo: datetime, hi: datetime, center_id: str | None
 ) -> list[Handling]:
     """2.2 per procedure: the cohort's resolved dossiers and their handling time."""
+    days = summary_days(lo, hi)
+    if days is None:
+        return await handling_from_clocks(conn, lo, hi, center_id)
+    # The province's own table holds a row per day and procedure, not one per center too.
+    table, scope = (
+        ("scorecard_province_procedure_days", "$3::text IS NULL")
+        if center_id is None
+        else ("scorecard_procedure_days", "center_id = $3")
+    )
+    rows = await conn.fetch(
+        f"""SELECT procedure_code, sum(resolved) AS resolved,
+                   sum(handling_seconds)::float8 AS seconds
+            FROM {table} WHERE {scope} AND day >= $1 AND day < $2
+            GROUP BY procedure_code HAVING sum(resolved) > 0 ORDER BY procedure_code""",
+        *days,
+        center_id,
+    )
+    return [Handling(r["procedure_code"], r["resolved"], r["seconds"]) for r in rows]
+
+
+async def handling_from_clocks(
+    conn: asyncpg.Connection, lo: datetime, hi: datetime, center_id: str | None
+) -> list[Handling]:
+    """The same from the cohort's clocks, one by one."""
     rows = await conn.fetch(
         """SELECT procedure_code, count(*) AS resolved,
                   sum(extract(epoch FROM closed_at - received_at))::float8 AS seconds
