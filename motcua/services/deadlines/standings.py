@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from motcua.services.deadlines.dashboard import TEXT, number, percent
 from motcua.services.deadlines.scorecard import Comparison, Result, Scorecard, Status
 from motcua.services.deadlines.sign_in import PATH, PROVINCE_PATH
-from motcua.services.deadlines.waits import CenterWaits
+from motcua.services.deadlines.waits import NO_TICKETS, CenterWaits
 from motcua.shared.web import Lang, with_lang
 
 SORTS = (
@@ -85,17 +85,15 @@ def _minutes(seconds: float | None, lang: Lang) -> str:
     )
 
 
-def _waits(w: CenterWaits | None, lang: Lang) -> dict[str, Any]:
+def _waits(w: CenterWaits, lang: Lang) -> dict[str, Any]:
     """A center's waiting-time cells: seconds to sort by, minutes to read."""
-    mean = None if w is None else w.mean_seconds
-    p90 = None if w is None else w.p90_seconds
     return {
-        "mean_wait": mean,
-        "p90_wait": p90,
-        "mean_wait_text": _minutes(mean, lang),
-        "p90_wait_text": _minutes(p90, lang),
-        "tickets_called_text": number(0 if w is None else w.called, lang),
-        "tickets_abandoned_text": number(0 if w is None else w.abandoned, lang),
+        "mean_wait": w.mean_seconds,
+        "p90_wait": w.p90_seconds,
+        "mean_wait_text": _minutes(w.mean_seconds, lang),
+        "p90_wait_text": _minutes(w.p90_seconds, lang),
+        "tickets_called_text": number(w.called, lang),
+        "tickets_abandoned_text": number(w.abandoned, lang),
     }
 
 
@@ -116,7 +114,7 @@ def province_context(
         rows.append(
             {
                 **r,
-                **_waits((waits or {}).get(r["center_id"]), lang),
+                **_waits((waits or {}).get(r["center_id"], NO_TICKETS), lang),
                 "name": r["name"] or r["center_id"],
                 "received_text": number(r["received"], lang),
                 "on_time_text": percent(r["on_time_rate"], lang),

@@ -93,3 +93,15 @@ class CenterWaits:
     abandoned: int
     mean_seconds: float | None
     p90_seconds: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tickets_called": self.called,
+            "tickets_abandoned": self.abandoned,
+            "mean_seconds": self.mean_seconds,
+            "p90_seconds": self.p90_seconds,
+        }
+
+
+NO_TICKETS = CenterWaits(called=0, abandoned=0, mean_seconds=None, p90_seconds=None)
+"""A center that issued no ticket in the period."""

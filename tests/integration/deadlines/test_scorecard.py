@@ -266,12 +266,26 @@ async def test_the_province_compares_waiting_times_from_the_queue_events(
     await publish(service, QUEUE.topic(service.settings.kafka.topic_prefix), *again)
     await applied(service, *events)
 
+    province = service.token("tinh", "province")
     async with service.client() as http:
         page = await http.get(
             "/dashboard/province",
             params={**MARCH, "lang": "en", "sort": "mean_wait", "order": "asc"},
-            headers=service.token("tinh", "province"),
+            headers=province,
         )
+        report = await http.get(
+            "/v1/reports/score766", params={**MARCH, "province": "1"}, headers=province
+        )
+    assert report.status_code == 200, report.text
+    rows = {c["center_id"]: c for c in report.json()["centers"]}
+    assert rows[served]["waits"] == {
+        "tickets_called": 3,
+        "tickets_abandoned": 1,
+        "mean_seconds": 1200.0,
+        "p90_seconds": 1680.0,
+    }
+    assert rows[idle]["waits"]["tickets_called"] == 0
+    assert rows[idle]["waits"]["mean_seconds"] is None
     assert page.status_code == 200, page.text
     assert 'aria-sort="ascending"' in page.text
 
