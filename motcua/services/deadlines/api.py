@@ -33,6 +33,7 @@ from motcua.services.deadlines.schemas import (
 )
 from motcua.services.deadlines.statistics import ReportQuery
 from motcua.services.deadlines.usecases import Deadlines
+from motcua.services.deadlines.waits import NO_TICKETS, CenterWaits
 from motcua.shared.auth import Principal
 from motcua.shared.calendar import TimeUnit
 from motcua.shared.policy import Operation, allowed, authorize
@@ -378,22 +379,29 @@ async def get_score766(
     points where the rule and maximum are stated) or ``not_held`` with what it needs
     (docs/score766.md). ``center_id`` for one center (its staff, or the province);
     ``province=1`` for the province's, with every center of the registry beside it (the
-    province's role only)."""
+    province's role only), each with its waits at the counters in JSON."""
     if province == (center_id is not None):
         raise InvalidInput("center_id", "give either center_id or province=1, not both")
     query = _report_query(principal, d, PeriodIn(start, end, center_id, None))
     scorecard.check_period(start, end)
     now = d.clock()
+    waits: dict[str, CenterWaits] = {}
     async with rt.unit_of_work(readonly=True, isolation="repeatable_read") as conn:
         if center_id is None:
             ids, names = d.registry()
             found: scorecard.Scorecard | scorecard.Comparison = await queries.province_scorecard(
                 conn, query, now, ids, names
             )
+            waits = await queries.province_waits(conn, query)
         else:
             found = await queries.center_scorecard(
                 conn, query, now, registered=center_id in d.centers.centers
             )
     if format == "csv":
         return _csv(found.to_csv(), f"score766_{center_id or 'province'}_{start}_{end}.csv")
-    return JSONResponse(found.to_json())
+    body = found.to_json()
+    if center_id is None:
+        # Each center's waits at the counters beside its scorecard (docs/score766.md).
+        for row in body["centers"]:
+            row["waits"] = waits.get(row["center_id"], NO_TICKETS).to_json()
+    return JSONResponse(body)

@@ -7,7 +7,8 @@ clock, the flags and their outbox rows commit with the offsets' fate. A citizen'
 ``dossier.document_attached`` for the 766 scorecard's digitisation indicators.
 Every event that is part of a case also becomes an entry of its dossier's timeline:
 the dossier's and the rating's in the same call, the queue's, the clocks' and the
-notifications' by runs of a fetched batch.
+notifications' by runs of a fetched batch. The queue's ticket events also give each
+ticket's wait at the counters (``waits``), for the province's comparison.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def register(runtime: ServiceRuntime, deadlines: Deadlines) -> None:
 
     async def on_case_events(conn: asyncpg.Connection, events: Sequence[Envelope[Payload]]) -> None:
         await usecases.record_timeline(conn, events)
+        await usecases.record_waits(conn, events)
 
     for payload in usecases.DOSSIER_EVENTS:
         runtime.consumer.on(payload, on_dossier_event)

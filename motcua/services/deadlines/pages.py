@@ -117,8 +117,8 @@ async def dashboard_page(request: Request) -> Response:
 @router.get(PROVINCE_PATH, response_class=HTMLResponse)
 async def province_page(request: Request) -> Response:
     """Every center of the registry side by side for the province's supervisor: on-time
-    rate, overdue dossiers, the 766 score and satisfaction, sortable, each a link to the
-    center's dashboard. A center's staff get the 403 page."""
+    rate, overdue dossiers, the 766 score, satisfaction and waiting times, sortable, each
+    a link to the center's dashboard. A center's staff get the 403 page."""
     principal = await _page_caller(request, "province")
     if isinstance(principal, Response):
         return principal
@@ -140,6 +140,7 @@ async def province_page(request: Request) -> Response:
             readonly=True, isolation="repeatable_read"
         ) as conn:
             found = await queries.province_scorecard(conn, query, now, ids, names)
+            waits = await queries.province_waits(conn, query)
     except UNAVAILABLE as exc:
         log.warning("page.database_unavailable", page="province", error=repr(exc))
         return unavailable(request)
@@ -147,7 +148,11 @@ async def province_page(request: Request) -> Response:
         request,
         "province.html",
         **standings.province_context(
-            found, language(request), sort=sort, descending=params.get("order") != "asc"
+            found,
+            language(request),
+            sort=sort,
+            descending=params.get("order") != "asc",
+            waits=waits,
         ),
     )
 

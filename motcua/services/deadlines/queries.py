@@ -23,12 +23,14 @@ from motcua.services.deadlines.errors import NotFound
 from motcua.services.deadlines.letters import ApologyLetter
 from motcua.services.deadlines.repository import CenterCalendar, ClockRow, FlagRecord
 from motcua.services.deadlines.repository import scorecard as scorecard_sql
+from motcua.services.deadlines.repository import waits as waits_sql
 from motcua.services.deadlines.satisfaction import SatisfactionReport
 from motcua.services.deadlines.scorecard import Comparison, Counts, Scorecard, compare
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify
 from motcua.services.deadlines.supplements import SupplementReport, supplement_requests
 from motcua.services.deadlines.timeline import Timeline
 from motcua.services.deadlines.usecases import Calendars, clock_of
+from motcua.services.deadlines.waits import CenterWaits
 from motcua.shared.calendar import WorkingCalendar
 from motcua.shared.reference.statuses import portal_statuses
 
@@ -123,6 +125,12 @@ async def province_scorecard(
     comparison = compare(query.start, query.end, counts, centers, names)
     comparison.province.handling = await scorecard_sql.handling_by_procedure(conn, lo, hi, None)
     return comparison
+
+
+async def province_waits(conn: asyncpg.Connection, query: ReportQuery) -> dict[str, CenterWaits]:
+    """Every center's waits at the counters, of the tickets issued in the query's period."""
+    lo, hi = query.window
+    return await waits_sql.waits_by_center(conn, lo, hi)
 
 
 async def dossier_timeline(conn: asyncpg.Connection, dossier_id: uuid.UUID) -> Timeline:

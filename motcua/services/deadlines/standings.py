@@ -2,9 +2,8 @@
 province's page comparing every center of the registry (sortable, each row a link to
 that center's dashboard). The figures are ``scorecard``'s; the page is ``pages``'.
 
-Waiting times are the queue service's, which deadlines never calls and does not hold: the
-province's page says so and sends the reader to a center's dashboard, whose script reads
-them from the queue's public statistics.
+Waiting times at the counters come from the queue's events (``waits``): each center's mean
+and 90th-percentile wait over the period, "—" for a center that issued no ticket in it.
 """
 
 from __future__ import annotations
@@ -15,9 +14,19 @@ from urllib.parse import urlencode
 from motcua.services.deadlines.dashboard import TEXT, number, percent
 from motcua.services.deadlines.scorecard import Comparison, Result, Scorecard, Status
 from motcua.services.deadlines.sign_in import PATH, PROVINCE_PATH
+from motcua.services.deadlines.waits import NO_TICKETS, CenterWaits
 from motcua.shared.web import Lang, with_lang
 
-SORTS = ("name", "received", "on_time_rate", "overdue", "points", "satisfaction_rate")
+SORTS = (
+    "name",
+    "received",
+    "on_time_rate",
+    "overdue",
+    "points",
+    "satisfaction_rate",
+    "mean_wait",
+    "p90_wait",
+)
 """The columns the province's table sorts by (``?sort=``, ``?order=asc|desc``)."""
 DEFAULT_SORT = "on_time_rate"
 
@@ -66,10 +75,38 @@ def _sorted(rows: list[dict[str, Any]], sort: str, descending: bool) -> list[dic
     return present + missing
 
 
+def _minutes(seconds: float | None, lang: Lang) -> str:
+    """A wait in minutes with one decimal, the language's decimal mark; "—" for none."""
+    if seconds is None:
+        return "—"
+    value = f"{seconds / 60:.1f}"
+    return TEXT.text(
+        lang, "province.minutes", value=value.replace(".", "," if lang == "vi" else ".")
+    )
+
+
+def _waits(w: CenterWaits, lang: Lang) -> dict[str, Any]:
+    """A center's waiting-time cells: seconds to sort by, minutes to read."""
+    return {
+        "mean_wait": w.mean_seconds,
+        "p90_wait": w.p90_seconds,
+        "mean_wait_text": _minutes(w.mean_seconds, lang),
+        "p90_wait_text": _minutes(w.p90_seconds, lang),
+        "tickets_called_text": number(w.called, lang),
+        "tickets_abandoned_text": number(w.abandoned, lang),
+    }
+
+
 def province_context(
-    comparison: Comparison, lang: Lang, *, sort: str, descending: bool
+    comparison: Comparison,
+    lang: Lang,
+    *,
+    sort: str,
+    descending: bool,
+    waits: dict[str, CenterWaits] | None = None,
 ) -> dict[str, Any]:
-    """The province's table, sorted, each center linked to its dashboard for the period."""
+    """The province's table, sorted, each center linked to its dashboard for the period;
+    ``waits``: each center's waits at the counters, by center."""
     card = comparison.province
     period = {"from": card.start.isoformat(), "to": card.end.isoformat()}
     rows = []
@@ -77,6 +114,7 @@ def province_context(
         rows.append(
             {
                 **r,
+                **_waits((waits or {}).get(r["center_id"], NO_TICKETS), lang),
                 "name": r["name"] or r["center_id"],
                 "received_text": number(r["received"], lang),
                 "on_time_text": percent(r["on_time_rate"], lang),

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from motcua.services.deadlines import calendars as center_calendars
-from motcua.services.deadlines import repository, risks, timeline
+from motcua.services.deadlines import repository, risks, timeline, waits
 from motcua.services.deadlines.domain import (
     Clock,
     ClockFacts,
@@ -38,6 +38,7 @@ from motcua.services.deadlines.flags import (
     plan_flags,
 )
 from motcua.services.deadlines.repository import Receipt, Touched
+from motcua.services.deadlines.repository import waits as waits_sql
 from motcua.services.deadlines.scheduler import Scheduler, utc_now
 from motcua.services.deadlines.settings import DeadlinesSettings
 from motcua.shared.auth import Principal
@@ -330,6 +331,12 @@ async def record_timeline(conn: asyncpg.Connection, events: Sequence[Envelope[An
     """Add the events that are part of a case to their dossiers' timelines."""
     entries = [e for e in (timeline.entry_of(event) for event in events) if e is not None]
     await repository.add_entries(conn, entries)
+
+
+async def record_waits(conn: asyncpg.Connection, events: Sequence[Envelope[Any]]) -> None:
+    """Keep what the queue's events say of their tickets' waits, for the province's page."""
+    marks = [m for m in (waits.mark_of(event) for event in events) if m is not None]
+    await waits_sql.record_marks(conn, waits.fold(marks))
 
 
 # ----------------------------------------------------------------------- ratings

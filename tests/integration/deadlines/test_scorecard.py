@@ -13,8 +13,15 @@ import pytest
 
 from motcua.services.deadlines import cli
 from motcua.shared.events import Envelope, new_event
-from motcua.shared.events.catalog import DossierDocumentAttached, FeedbackReceived
-from motcua.shared.events.topics import NOTIFICATIONS
+from motcua.shared.events.catalog import (
+    DossierDocumentAttached,
+    FeedbackReceived,
+    TicketCalled,
+    TicketCancelled,
+    TicketIssued,
+    TicketRecalled,
+)
+from motcua.shared.events.topics import NOTIFICATIONS, QUEUE
 from tests.integration.deadlines.conftest import Service
 from tests.integration.deadlines.support import Dossier
 from tests.integration.deadlines.test_satisfaction import applied, publish
@@ -189,7 +196,8 @@ async def test_the_province_compares_its_centers_and_a_clerk_may_not(service: Se
         assert page.status_code == 200, page.text
         assert 'lang="vi"' in page.text
         assert f'data-testid="row-center" data-key="{center}"' in page.text
-        assert "Thời gian chờ thuộc dịch vụ hàng đợi" in page.text  # said, not invented
+        # No ticket of the center in the period: its waits are "—", said, not invented.
+        assert 'data-testid="cell-mean-wait" data-value="" title="' in page.text
         drill = f"/dashboard?center={center}&amp;from=2026-03-01&amp;to=2026-03-31"
         assert drill in page.text
 
@@ -213,3 +221,83 @@ async def test_the_province_compares_its_centers_and_a_clerk_may_not(service: Se
         assert dashboard.status_code == 200, dashboard.text
         assert 'data-testid="score766"' in dashboard.text
         assert 'data-key="2.1"' in dashboard.text
+
+
+async def test_the_province_compares_waiting_times_from_the_queue_events(
+    service: Service,
+) -> None:
+    served, idle = f"wq-{uuid.uuid4().hex[:6]}", f"wq-{uuid.uuid4().hex[:6]}"
+    receipts = [Dossier(center_id=c).received(vn(2026, 3, 2, 9)) for c in (served, idle)]
+    await service.produce(*receipts)
+
+    def ticket(number: str) -> dict[str, Any]:
+        return {
+            "ticket_id": uuid.uuid4(),
+            "number": number,
+            "line_code": "ht",
+            "lookup_code": number,
+        }
+
+    def queue(payload: Any, h: int, mi: int) -> Envelope[Any]:
+        return new_event(
+            payload, center_id=served, producer="queue", occurred_at=vn(2026, 3, 2, h, mi)
+        )
+
+    def issued(t: dict[str, Any], mi: int) -> Envelope[Any]:
+        return queue(TicketIssued(**t, issued_at=vn(2026, 3, 2, 8, mi)), 8, mi)
+
+    a, b, c, gone = ticket("A001"), ticket("A002"), ticket("A003"), ticket("A004")
+    # B's call is read before its issue, alone, so the stored row waits for the issue.
+    early = queue(TicketCalled(**b, counter_id="1"), 8, 25)
+    await publish(service, QUEUE.topic(service.settings.kafka.topic_prefix), early)
+    await applied(service, early, *receipts)
+    events = [
+        issued(a, 0),
+        queue(TicketCalled(**a, counter_id="1"), 8, 10),  # waited 10 minutes
+        issued(b, 5),  # 20 minutes
+        issued(c, 0),
+        queue(TicketCalled(**c, counter_id="2"), 8, 30),  # 30 minutes
+        queue(TicketRecalled(**c, counter_id="2", call_count=2), 8, 45),  # not a new wait
+        issued(gone, 0),
+        queue(TicketCancelled(**gone), 8, 20),  # never called: abandoned
+    ]
+    # Two redeliveries before the last event, so that its arrival means they were read.
+    again = [*events[:-1], events[1], early, events[-1]]
+    await publish(service, QUEUE.topic(service.settings.kafka.topic_prefix), *again)
+    await applied(service, *events)
+
+    province = service.token("tinh", "province")
+    async with service.client() as http:
+        page = await http.get(
+            "/dashboard/province",
+            params={**MARCH, "lang": "en", "sort": "mean_wait", "order": "asc"},
+            headers=province,
+        )
+        report = await http.get(
+            "/v1/reports/score766", params={**MARCH, "province": "1"}, headers=province
+        )
+    assert report.status_code == 200, report.text
+    rows = {c["center_id"]: c for c in report.json()["centers"]}
+    assert rows[served]["waits"] == {
+        "tickets_called": 3,
+        "tickets_abandoned": 1,
+        "mean_seconds": 1200.0,
+        "p90_seconds": 1680.0,
+    }
+    assert rows[idle]["waits"]["tickets_called"] == 0
+    assert rows[idle]["waits"]["mean_seconds"] is None
+    assert page.status_code == 200, page.text
+    assert 'aria-sort="ascending"' in page.text
+
+    def row(center: str) -> str:
+        return page.text.split(f'data-key="{center}"', 1)[1].split("</tr>", 1)[0]
+
+    # Waits of 10, 20 and 30 minutes: mean 20, interpolated 90th percentile 28.
+    assert 'data-testid="cell-mean-wait" data-value="1200.0">20.0 min' in row(served)
+    assert "(3 tickets called, 1 abandoned)" in row(served)
+    assert 'data-testid="cell-p90-wait" data-value="1680.0">28.0 min' in row(served)
+    no_tickets = 'title="The center issued no ticket in the period: there is no wait to count">—'
+    assert f'data-testid="cell-mean-wait" data-value="" {no_tickets}' in row(idle)
+    assert f'data-testid="cell-p90-wait" data-value="" {no_tickets}' in row(idle)
+    # Sorted by mean wait, a center without one comes after those with one.
+    assert page.text.index(f'data-key="{served}"') < page.text.index(f'data-key="{idle}"')

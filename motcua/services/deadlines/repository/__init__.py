@@ -13,6 +13,7 @@ JSON columns travel as text, so any connection works whatever its codecs.
 * ``names``: the procedures' names, so that pages show names, not codes;
 * ``timeline``: each dossier's timeline, a read model of the events deadlines reads;
 * ``scorecard``: the 766 scorecard's stored facts (channel, documents) and its counts.
+* ``waits``: each ticket's wait at the counters and every center's over a period.
 """
 
 from motcua.services.deadlines.repository.clocks import (
