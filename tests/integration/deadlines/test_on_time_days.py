@@ -3,16 +3,12 @@ clocks, after the events a consumer meets: out of order, twice, corrected, exten
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import asyncpg
 
-from motcua.services.deadlines import queries, repository, usecases
-from motcua.services.deadlines.domain import Extension
+from motcua.services.deadlines import queries, repository
 from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery
 from motcua.services.deadlines.usecases import Calendars
-from motcua.shared.calendar import TimeUnit
-from tests.integration.deadlines.support import POLICY, Dossier, apply
+from tests.integration.deadlines.support import Dossier, apply, extend
 from tests.support.clock import VN, vn
 
 # What the summary holds, folded or not, without the groups a change took back to zero.
@@ -23,19 +19,6 @@ _STORED = """SELECT day, center_id, procedure_code, line_code, sum(resolved_earl
              HAVING sum(resolved_early) + sum(resolved_on_time) + sum(resolved_late)
                     + sum(withdrawn) > 0
              ORDER BY 1, 2, 3, 4"""
-
-
-async def extend(conn: asyncpg.Connection, d: Dossier, days: int, at: datetime) -> None:
-    async with conn.transaction():
-        row = await usecases.clock_of(conn, d.dossier_id, lock=True)
-        await usecases.grant_extension(
-            conn,
-            row,
-            d.dossier_id,
-            Extension(days, TimeUnit.WORKING_DAYS, at, "xác minh"),
-            calendars=Calendars(),
-            policy=POLICY,
-        )
 
 
 async def direct(conn: asyncpg.Connection, q: ReportQuery) -> OnTimeReport:
