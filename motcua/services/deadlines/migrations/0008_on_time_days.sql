@@ -143,7 +143,10 @@ BEGIN
            sum(x.resolved_on_time), sum(x.resolved_late), sum(x.withdrawn),
            max(x.last_closed_at)
     FROM clocks c, on_time_share(c, 1) x
-    GROUP BY x.day, x.center_id, x.procedure_code, x.line_code;
+    GROUP BY x.day, x.center_id, x.procedure_code, x.line_code
+    -- Each center's days side by side on disk: a center's year then reads a few pages of
+    -- the table, not one per row (rows in hash order cost 1,284 pages for 1,530 rows).
+    ORDER BY x.center_id, x.day;
 END $$;
 
 SELECT on_time_rebuild();
