@@ -140,6 +140,8 @@ async def cohort_adjusted(
         q.center_id,
     )
     clocks = [clock_row(r) for r in rows]
+    if not clocks:  # most of a report's parts: no round trip for no facts
+        return []
     fact_rows = await conn.fetch(
         f"SELECT {FACT_COLUMNS} FROM clock_facts WHERE dossier_id = ANY($1::uuid[])",
         [c.dossier_id for c in clocks],
