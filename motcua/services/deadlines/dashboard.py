@@ -173,14 +173,16 @@ async def snapshot(
         runtime.pool.acquire() as conn,
         conn.transaction(readonly=True, isolation="repeatable_read"),
     ):
-        report = await queries.on_time_report(conn, query, calendars=d.calendars)
+        # The period and its weeks in one pass: a report per week read the cohort again
+        # for each (six times a month, most of the page's time, bench/province.py).
+        report, weekly = await queries.on_time_report_by_week(
+            conn,
+            query,
+            weeks(query.start, query.end, query.as_of.astimezone(query.tz).date()),
+            calendars=d.calendars,
+        )
         rated = await queries.satisfaction_report(conn, center, query.start, query.end)
         supplements = (await queries.supplement_report(conn, query)).total
-        weekly: list[tuple[date, date, Tally]] = []
-        for first, last in weeks(query.start, query.end, query.as_of.astimezone(query.tz).date()):
-            week = ReportQuery(center, first, last, query.as_of, query.tz)
-            tally = (await queries.on_time_report(conn, week, calendars=d.calendars)).total
-            weekly.append((first, last, tally))
         items = await queries.worklist(
             conn, center, now, calendars=d.calendars, limit=d.settings.worklist_max
         )

@@ -4,9 +4,9 @@ clock's detail and the apology letter. They change nothing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -26,7 +26,13 @@ from motcua.services.deadlines.repository import scorecard as scorecard_sql
 from motcua.services.deadlines.repository import waits as waits_sql
 from motcua.services.deadlines.satisfaction import SatisfactionReport
 from motcua.services.deadlines.scorecard import Comparison, Counts, Scorecard, compare
-from motcua.services.deadlines.statistics import OnTimeReport, ReportQuery, classify
+from motcua.services.deadlines.statistics import (
+    Category,
+    OnTimeReport,
+    ReportQuery,
+    Tally,
+    classify,
+)
 from motcua.services.deadlines.supplements import SupplementReport, supplement_requests
 from motcua.services.deadlines.timeline import Timeline
 from motcua.services.deadlines.usecases import Calendars, clock_of
@@ -78,14 +84,83 @@ async def on_time_report(
 ) -> OnTimeReport:
     """The on-time report of ``query``: stored figures where they suffice, the pure clock
     on the facts known at ``as_of`` for paused or extended dossiers still open then."""
-    counts = await repository.cohort_counts(conn, query)
+    counts = await _counts_by_day(conn, query, calendars)
+    return OnTimeReport.from_counts(query, [(p, line, c, n) for _, p, line, c, n in counts])
+
+
+async def on_time_report_by_week(
+    conn: asyncpg.Connection,
+    query: ReportQuery,
+    weeks: Sequence[tuple[date, date]],
+    *,
+    calendars: Calendars,
+) -> tuple[OnTimeReport, list[tuple[date, date, Tally]]]:
+    """The report of ``query`` and the totals of the cohorts received in each of ``weeks``
+    (parts of its period), from one pass over the cohort: a dossier stands at ``as_of`` the
+    same way in its week's report as in its period's, so each week's figures are the
+    period's dossiers received that week, exactly as a report per week would count them."""
+    counts = await _counts_by_day(conn, query, calendars)
+    report = OnTimeReport.from_counts(query, [(p, line, c, n) for _, p, line, c, n in counts])
+    weekly: list[tuple[date, date, Tally]] = []
+    for first, last in weeks:
+        tally = Tally()
+        for day, _, _, category, n in counts:
+            if first <= day <= last:
+                tally.add(category, n)
+        weekly.append((first, last, tally))
+    return report, weekly
+
+
+DayCount = tuple[date, str, str | None, Category, int]
+# The zone of on_time_days' days (migration 0008).
+SUMMARY_ZONE = "Asia/Ho_Chi_Minh"
+
+
+async def _counts_by_day(
+    conn: asyncpg.Connection, query: ReportQuery, calendars: Calendars
+) -> list[DayCount]:
+    """The cohort's counts by local date of receipt, procedure, line and category.
+
+    The closed dossiers of the days that are over at ``as_of`` come from the daily summary,
+    up to the first day with a closure after ``as_of`` (whose dossiers stood otherwise at
+    that instant); the open ones of those days, and every dossier of the days after, come
+    from the clocks. The figures are the same as counting every dossier from the clocks
+    (tests/integration/deadlines/test_on_time_days.py)."""
+    tz = query.tz
+    last_over = min(query.end, query.as_of.astimezone(tz).date() - timedelta(days=1))
+    if tz.key != SUMMARY_ZONE or last_over < query.start:
+        return await _direct_counts(conn, query, calendars)
+    summary = await repository.summary_days(conn, query.center_id, query.start, last_over)
+    stale = [r.day for r in summary if r.last_closed_at and r.last_closed_at > query.as_of]
+    direct_from = min(stale, default=last_over + timedelta(days=1))
+    counts: list[DayCount] = [
+        (r.day, r.procedure_code, r.line_code, category, n)
+        for r in summary
+        if r.day < direct_from
+        for category, n in r.counts
+    ]
+    if direct_from > query.start:
+        summarised = replace(query, end=direct_from - timedelta(days=1))
+        counts += await _direct_counts(conn, summarised, calendars, open_only=True)
+    if direct_from <= query.end:
+        counts += await _direct_counts(conn, replace(query, start=direct_from), calendars)
+    return counts
+
+
+async def _direct_counts(
+    conn: asyncpg.Connection, query: ReportQuery, calendars: Calendars, *, open_only: bool = False
+) -> list[DayCount]:
+    """The cohort's counts from its clocks: stored figures where they suffice, the pure
+    clock on the facts known at ``as_of`` for paused or extended dossiers still open then."""
+    counts = await repository.cohort_counts_by_day(conn, query, open_only=open_only)
     by_center: dict[str, WorkingCalendar] = {}
-    for row, facts in await repository.cohort_adjusted(conn, query):
+    for row, facts in await repository.cohort_adjusted(conn, query, open_only=open_only):
         if row.center_id not in by_center:
             by_center[row.center_id] = await calendars.of(conn, row.center_id)
         category = classify(by_center[row.center_id], facts, query.as_of)
-        counts.append((row.procedure_code, row.line_code, category, 1))
-    return OnTimeReport.from_counts(query, counts)
+        day = facts.received_at.astimezone(query.tz).date()
+        counts.append((day, row.procedure_code, row.line_code, category, 1))
+    return counts
 
 
 async def satisfaction_report(

@@ -101,7 +101,8 @@ async def assess_center(
     staff = await store.line_staff(conn, center_id, staff_since)
     usual_since = cal.local_date(now) - timedelta(days=policy.usual_window_days)
     usual = await store.usual_load(conn, center_id, usual_since)
-    durations = await store.recent_durations(conn, center_id, policy.history)
+    procedures = {c.procedure_code for c in clocks}
+    durations = await store.recent_durations(conn, center_id, policy.history, procedures)
 
     per_assignee = Counter(c.assignee for c in clocks if c.assignee is not None)
     per_line = Counter(c.line_code for c in clocks)

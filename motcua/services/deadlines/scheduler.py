@@ -146,7 +146,8 @@ class Scheduler:
     After a full batch it goes straight on (a backlog drains at full speed); otherwise it
     sleeps until the earliest next firing time, at most ``poll_interval`` (clocks written
     meanwhile by the handlers are picked up within that) and at least ``min_interval`` (so
-    rows locked by another instance are not spun on).
+    rows locked by another instance are not spun on). Each step also folds the on-time
+    summary's pending changes (``repository.fold_on_time_days``), so they stay few.
     """
 
     def __init__(
@@ -189,6 +190,8 @@ class Scheduler:
             async with conn.transaction():
                 claimed = await fire_due(conn, self.clock(), limit=self.batch_size)
             self.claimed += claimed
+            async with conn.transaction():
+                await repository.fold_on_time_days(conn)
             if claimed >= self.batch_size:
                 return 0.0
             upcoming = await repository.next_fire_at(conn)

@@ -13,12 +13,15 @@ from typing import Any
 
 import asyncpg
 
+from motcua.services.deadlines import usecases
 from motcua.services.deadlines.app import MIGRATIONS
+from motcua.services.deadlines.domain import Extension
 from motcua.services.deadlines.flags import (
     parse_thresholds,
 )
 from motcua.services.deadlines.usecases import Calendars, Policy, apply_dossier_event
 from motcua.shared import migrations
+from motcua.shared.calendar import TimeUnit
 from motcua.shared.events import Envelope, new_event
 from motcua.shared.events.catalog import (
     DossierAssigned,
@@ -130,6 +133,20 @@ async def apply(
     async with conn.transaction():
         for event in events:
             await apply_dossier_event(conn, event, calendars=cals, policy=POLICY)
+
+
+async def extend(conn: asyncpg.Connection, d: Dossier, days: int, at: datetime) -> None:
+    """Grant the dossier's clock an extension of ``days`` working days at ``at``."""
+    async with conn.transaction():
+        row = await usecases.clock_of(conn, d.dossier_id, lock=True)
+        await usecases.grant_extension(
+            conn,
+            row,
+            d.dossier_id,
+            Extension(days, TimeUnit.WORKING_DAYS, at, "xác minh"),
+            calendars=Calendars(),
+            policy=POLICY,
+        )
 
 
 async def outbox_events(conn: asyncpg.Connection) -> list[dict[str, Any]]:

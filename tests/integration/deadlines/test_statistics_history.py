@@ -11,14 +11,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from motcua.services.deadlines import cli, queries, usecases
-from motcua.services.deadlines.domain import (
-    Extension,
-)
+from motcua.services.deadlines import cli, queries
 from motcua.services.deadlines.statistics import ReportQuery, Tally
 from motcua.services.deadlines.usecases import Calendars
-from motcua.shared.calendar import TimeUnit, WorkingCalendar
-from tests.integration.deadlines.support import POLICY, Dossier, apply, migrate
+from motcua.shared.calendar import WorkingCalendar
+from tests.integration.deadlines.support import Dossier, apply, extend, migrate
 from tests.support.clock import VN, vn
 
 CT = {"procedure_code": "CT-BS", "line_code": "A"}  # same day
@@ -28,19 +25,6 @@ TT = {"procedure_code": "TT-TR", "line_code": None}  # 7 working days
 
 def nc(kind: dict[str, Any]) -> Dossier:
     return Dossier(center_id="nc", **kind)
-
-
-async def extend(conn: asyncpg.Connection, d: Dossier, days: int, at: datetime) -> None:
-    async with conn.transaction():
-        row = await usecases.clock_of(conn, d.dossier_id, lock=True)
-        await usecases.grant_extension(
-            conn,
-            row,
-            d.dossier_id,
-            Extension(days, TimeUnit.WORKING_DAYS, at, "xác minh"),
-            calendars=Calendars(),
-            policy=POLICY,
-        )
 
 
 async def build_october(conn: asyncpg.Connection) -> None:

@@ -39,8 +39,10 @@ from motcua.services.deadlines.repository.names import procedure_names, save_pro
 from motcua.services.deadlines.repository.ratings import rating_counts, save_rating
 from motcua.services.deadlines.repository.reports import (
     cohort_adjusted,
-    cohort_counts,
+    cohort_counts_by_day,
+    fold_on_time_days,
     repeated_supplements,
+    summary_days,
     supplement_counts,
 )
 from motcua.services.deadlines.repository.rows import ClockRow, schedule_rows
@@ -79,11 +81,12 @@ __all__ = [
     "center_calendar",
     "claim_due",
     "cohort_adjusted",
-    "cohort_counts",
+    "cohort_counts_by_day",
     "complete_letter",
     "copy_clocks",
     "dossier_entries",
     "flags_of",
+    "fold_on_time_days",
     "get_clock",
     "latest_letter",
     "load_clock",
@@ -104,6 +107,7 @@ __all__ = [
     "save_rating",
     "save_state",
     "schedule_rows",
+    "summary_days",
     "supplement_counts",
     "touch_clock",
 ]

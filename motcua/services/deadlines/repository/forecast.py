@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -99,20 +99,23 @@ async def line_staff(conn: asyncpg.Connection, center_id: str, since: datetime) 
 
 
 async def recent_durations(
-    conn: asyncpg.Connection, center_id: str, per_procedure: int
+    conn: asyncpg.Connection, center_id: str, per_procedure: int, procedures: Collection[str]
 ) -> dict[str, list[int]]:
-    """The latest ``per_procedure`` durations of each procedure at a center, each list
-    sorted ascending (the order the model reads them in)."""
+    """The latest ``per_procedure`` durations of each of ``procedures`` at a center, each
+    list sorted ascending (the order the model reads them in). Each procedure's latest are
+    read from the end of forecast_durations_recent: numbering every duration the center
+    ever had read a heap page per resolved dossier of its history (bench/province.py)."""
     rows = await conn.fetch(
-        """SELECT procedure_code, working_seconds FROM (
-               SELECT procedure_code, working_seconds,
-                      row_number() OVER (PARTITION BY procedure_code
-                                         ORDER BY resolved_at DESC) AS n
-               FROM forecast_durations WHERE center_id = $1) recent
-           WHERE n <= $2
-           ORDER BY procedure_code, working_seconds""",
+        """SELECT p.code, d.working_seconds
+           FROM unnest($3::text[]) AS p(code)
+           CROSS JOIN LATERAL (
+               SELECT working_seconds FROM forecast_durations
+               WHERE center_id = $1 AND procedure_code = p.code
+               ORDER BY resolved_at DESC LIMIT $2) d
+           ORDER BY 1, 2""",
         center_id,
         per_procedure,
+        sorted(set(procedures)),
     )
     out: dict[str, list[int]] = defaultdict(list)
     for r in rows:

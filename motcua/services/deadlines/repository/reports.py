@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -41,17 +42,20 @@ _COHORT = """received_at >= $1 AND received_at < $2 AND received_at <= $3
              AND ($4::text IS NULL OR center_id = $4)"""
 
 
-async def cohort_counts(
-    conn: asyncpg.Connection, q: ReportQuery
-) -> list[tuple[str, str | None, Category, int]]:
-    """Counts per (procedure, line, category) for every dossier of the cohort whose state
-    at ``as_of`` follows from the stored columns alone: closed by then, or never paused nor
-    extended (then ``due_at`` is the receipt's). The rest come from :func:`cohort_adjusted`."""
+async def cohort_counts_by_day(
+    conn: asyncpg.Connection, q: ReportQuery, *, open_only: bool = False
+) -> list[tuple[date, str, str | None, Category, int]]:
+    """Counts per (local date of receipt, procedure, line, category) for every dossier of
+    the cohort whose state at ``as_of`` follows from the stored columns alone: closed by
+    then, or never paused nor extended (then ``due_at`` is the receipt's). The rest come
+    from :func:`cohort_adjusted`. By day, so that one pass serves a period and its weeks
+    (the dashboard's chart). ``open_only``: the dossiers still open now, for the days
+    whose closed ones :func:`summary_days` counts."""
     lo, hi = q.window
     await plan_for_the_values(conn)
     rows = await conn.fetch(
-        f"""SELECT procedure_code, line_code, category, count(*) FROM (
-                SELECT procedure_code, line_code,
+        f"""SELECT day, procedure_code, line_code, category, count(*) FROM (
+                SELECT (received_at AT TIME ZONE $5)::date AS day, procedure_code, line_code,
                     CASE
                         WHEN closed_kind IS NOT NULL AND closed_at <= $3 THEN
                             CASE WHEN closed_kind = 'resolved' THEN 'resolved_' || outcome
@@ -60,33 +64,84 @@ async def cohort_counts(
                             CASE WHEN $3 > due_at THEN 'in_progress_overdue'
                                  ELSE 'in_progress_within' END
                     END AS category
-                FROM clocks WHERE {_COHORT}) AS cohort
+                FROM clocks WHERE {_COHORT} {_OPEN if open_only else ""}) AS cohort
             WHERE category IS NOT NULL
-            GROUP BY 1, 2, 3""",
+            GROUP BY 1, 2, 3, 4""",
         lo,
         hi,
         q.as_of,
         q.center_id,
+        q.tz.key,
     )
-    return [(r[0], r[1], Category(r[2]), r[3]) for r in rows]
+    return [(r[0], r[1], r[2], Category(r[3]), r[4]) for r in rows]
+
+
+_OPEN = "AND closed_kind IS NULL"  # as clocks_open_received is written
+
+
+class SummaryRow(NamedTuple):
+    day: date
+    procedure_code: str
+    line_code: str | None
+    counts: tuple[tuple[Category, int], ...]
+    last_closed_at: datetime | None
+
+
+async def summary_days(
+    conn: asyncpg.Connection, center_id: str | None, first: date, last: date
+) -> list[SummaryRow]:
+    """The closed dossiers received from ``first`` to ``last`` (Asia/Ho_Chi_Minh dates),
+    counted by day, procedure, line and category in on_time_days and the changes not yet
+    folded into it (migration 0008)."""
+    await plan_for_the_values(conn)  # one center's or all: only the values tell
+    rows = await conn.fetch(
+        """SELECT day, procedure_code, line_code, sum(resolved_early), sum(resolved_on_time),
+                  sum(resolved_late), sum(withdrawn), max(last_closed_at)
+           FROM (SELECT * FROM on_time_days UNION ALL SELECT * FROM on_time_day_changes) s
+           WHERE day >= $1 AND day <= $2 AND ($3::text IS NULL OR center_id = $3)
+           GROUP BY 1, 2, 3""",
+        first,
+        last,
+        center_id,
+    )
+    categories = (
+        Category.RESOLVED_EARLY,
+        Category.RESOLVED_ON_TIME,
+        Category.RESOLVED_LATE,
+        Category.WITHDRAWN,
+    )
+    return [
+        SummaryRow(
+            r[0],
+            r[1],
+            r[2] or None,
+            tuple((c, n) for c, n in zip(categories, r[3:7], strict=True) if n),
+            r[7],
+        )
+        for r in rows
+    ]
 
 
 async def cohort_adjusted(
-    conn: asyncpg.Connection, q: ReportQuery
+    conn: asyncpg.Connection, q: ReportQuery, *, open_only: bool = False
 ) -> list[tuple[ClockRow, ClockFacts]]:
     """The cohort's dossiers still open at ``as_of`` whose clock was paused or extended:
-    their state at ``as_of`` needs the facts known at that instant."""
+    their state at ``as_of`` needs the facts known at that instant. ``open_only``: those
+    still open now (see :func:`cohort_counts_by_day`)."""
     lo, hi = q.window
     await plan_for_the_values(conn)
     rows = await conn.fetch(
         f"""SELECT {CLOCK_COLUMNS} FROM clocks
-            WHERE {_COHORT} AND adjusted AND NOT (closed_kind IS NOT NULL AND closed_at <= $3)""",
+            WHERE {_COHORT} AND adjusted AND NOT (closed_kind IS NOT NULL AND closed_at <= $3)
+              {_OPEN if open_only else ""}""",
         lo,
         hi,
         q.as_of,
         q.center_id,
     )
     clocks = [clock_row(r) for r in rows]
+    if not clocks:  # most of a report's parts: no round trip for no facts
+        return []
     fact_rows = await conn.fetch(
         f"SELECT {FACT_COLUMNS} FROM clock_facts WHERE dossier_id = ANY($1::uuid[])",
         [c.dossier_id for c in clocks],
@@ -155,3 +210,10 @@ async def repeated_supplements(
         q.center_id,
     )
     return [Flagged(str(r[0]), r[1], r[2], r[3]) for r in rows]
+
+
+async def fold_on_time_days(conn: asyncpg.Connection) -> int:
+    """Fold the summary's pending changes into its rows (see migration 0008); how many of
+    its rows changed, 0 while another transaction folds."""
+    folded: int = await conn.fetchval("SELECT on_time_fold()")
+    return folded
