@@ -147,7 +147,8 @@ class Scheduler:
     sleeps until the earliest next firing time, at most ``poll_interval`` (clocks written
     meanwhile by the handlers are picked up within that) and at least ``min_interval`` (so
     rows locked by another instance are not spun on). Each step also folds the on-time
-    summary's pending changes (``repository.fold_on_time_days``), so they stay few.
+    summary's and the scorecard summary's pending changes (``repository.fold_on_time_days``,
+    ``repository.fold_scorecard_days``), so they stay few.
     """
 
     def __init__(
@@ -192,6 +193,8 @@ class Scheduler:
             self.claimed += claimed
             async with conn.transaction():
                 await repository.fold_on_time_days(conn)
+            async with conn.transaction():
+                await repository.fold_scorecard_days(conn)
             if claimed >= self.batch_size:
                 return 0.0
             upcoming = await repository.next_fire_at(conn)

@@ -11,6 +11,13 @@
 -- exact after duplicate, reordered or corrected events: it is always the sum over the
 -- clocks as they are.
 --
+-- The writers only append their changes (scorecard_changes), never update a shared row:
+-- consumers receiving or closing dossiers of the same center and day each would otherwise
+-- lock the same summary rows in different orders and deadlock. The scheduler folds the
+-- changes into the three summaries (scorecard_fold, one folder at a time, as
+-- on_time_fold), and a reader sums a summary and the pending changes, so the counts are
+-- exact whether or not a change has been folded yet.
+--
 -- Days are those of Asia/Ho_Chi_Minh, the zone of the reports' periods; a period whose
 -- bounds are not that zone's midnights is counted from the clocks directly.
 --
@@ -69,6 +76,29 @@ CREATE TABLE scorecard_province_procedure_days (
     PRIMARY KEY (day, procedure_code)
 );
 
+-- The changes not yet folded into the three tables above: a few seconds' worth. One log
+-- serves them all, each a sum of it over fewer keys.
+CREATE TABLE scorecard_changes (
+    day                 date NOT NULL,
+    center_id           text NOT NULL,
+    procedure_code      text NOT NULL,
+    received            integer NOT NULL,
+    on_time_766         integer NOT NULL,
+    repeated_supplement integer NOT NULL,
+    resolved            integer NOT NULL,
+    resolved_late       integer NOT NULL,
+    overdue             integer NOT NULL,
+    overdue_with_letter integer NOT NULL,
+    online              integer NOT NULL,
+    with_result         integer NOT NULL,
+    digitised           integer NOT NULL,
+    reused              integer NOT NULL,
+    rated               integer NOT NULL,
+    disliked            integer NOT NULL,
+    handling_seconds    numeric NOT NULL
+);
+CREATE INDEX scorecard_changes_day ON scorecard_changes (day);
+
 -- The running clocks of a period, for their on-time and overdue counts as of now.
 CREATE INDEX clocks_running_received ON clocks (received_at)
     INCLUDE (center_id, closed_kind, outcome, due_at, supplement_requests, lettered)
@@ -114,46 +144,79 @@ LANGUAGE sql STABLE AS $$
     WHERE c.received_at IS NOT NULL  -- in no cohort until its receipt is known
 $$;
 
+-- The share is appended (columns in the order of scorecard_changes).
 CREATE FUNCTION scorecard_add(c clocks, sign integer) RETURNS void
+LANGUAGE sql AS $$
+    INSERT INTO scorecard_changes SELECT * FROM scorecard_share(c, sign)
+$$;
+
+-- Fold the changes into the summaries; how many of their rows changed. Only one
+-- transaction at a time folds (the others return 0 at once): two would update the same
+-- rows in different orders. One statement, so every summary folds the same changes (those
+-- of its snapshot); a change committed during the fold stays for the next one. A
+-- procedure's row takes a change only when its resolved count or handling time moves.
+CREATE FUNCTION scorecard_fold() RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    x record;
+    folded integer;
 BEGIN
-    SELECT * INTO x FROM scorecard_share(c, sign);
-    IF NOT FOUND THEN
-        RETURN;
+    IF NOT pg_try_advisory_xact_lock(hashtext('deadlines.scorecard_fold')) THEN
+        RETURN 0;
     END IF;
-    INSERT INTO scorecard_days AS s
-    VALUES (x.day, x.center_id, x.received, x.on_time_766, x.repeated_supplement,
-            x.resolved, x.resolved_late, x.overdue, x.overdue_with_letter, x.online,
-            x.with_result, x.digitised, x.reused, x.rated, x.disliked, x.handling_seconds)
-    ON CONFLICT (day, center_id) DO UPDATE SET
-        received = s.received + EXCLUDED.received,
-        on_time_766 = s.on_time_766 + EXCLUDED.on_time_766,
-        repeated_supplement = s.repeated_supplement + EXCLUDED.repeated_supplement,
-        resolved = s.resolved + EXCLUDED.resolved,
-        resolved_late = s.resolved_late + EXCLUDED.resolved_late,
-        overdue = s.overdue + EXCLUDED.overdue,
-        overdue_with_letter = s.overdue_with_letter + EXCLUDED.overdue_with_letter,
-        online = s.online + EXCLUDED.online,
-        with_result = s.with_result + EXCLUDED.with_result,
-        digitised = s.digitised + EXCLUDED.digitised,
-        reused = s.reused + EXCLUDED.reused,
-        rated = s.rated + EXCLUDED.rated,
-        disliked = s.disliked + EXCLUDED.disliked,
-        handling_seconds = s.handling_seconds + EXCLUDED.handling_seconds;
-    IF x.resolved <> 0 THEN
+    WITH gone AS (DELETE FROM scorecard_changes RETURNING *),
+    shares AS (
+        SELECT day, center_id, procedure_code, sum(received) AS received,
+               sum(on_time_766) AS on_time_766, sum(repeated_supplement) AS repeated_supplement,
+               sum(resolved) AS resolved, sum(resolved_late) AS resolved_late,
+               sum(overdue) AS overdue, sum(overdue_with_letter) AS overdue_with_letter,
+               sum(online) AS online, sum(with_result) AS with_result,
+               sum(digitised) AS digitised, sum(reused) AS reused, sum(rated) AS rated,
+               sum(disliked) AS disliked, sum(handling_seconds) AS handling_seconds
+        FROM gone GROUP BY day, center_id, procedure_code),
+    days AS (
+        INSERT INTO scorecard_days AS s
+        SELECT day, center_id, sum(received), sum(on_time_766), sum(repeated_supplement),
+               sum(resolved), sum(resolved_late), sum(overdue), sum(overdue_with_letter),
+               sum(online), sum(with_result), sum(digitised), sum(reused), sum(rated),
+               sum(disliked), sum(handling_seconds)
+        FROM shares GROUP BY day, center_id
+        ON CONFLICT (day, center_id) DO UPDATE SET
+            received = s.received + EXCLUDED.received,
+            on_time_766 = s.on_time_766 + EXCLUDED.on_time_766,
+            repeated_supplement = s.repeated_supplement + EXCLUDED.repeated_supplement,
+            resolved = s.resolved + EXCLUDED.resolved,
+            resolved_late = s.resolved_late + EXCLUDED.resolved_late,
+            overdue = s.overdue + EXCLUDED.overdue,
+            overdue_with_letter = s.overdue_with_letter + EXCLUDED.overdue_with_letter,
+            online = s.online + EXCLUDED.online,
+            with_result = s.with_result + EXCLUDED.with_result,
+            digitised = s.digitised + EXCLUDED.digitised,
+            reused = s.reused + EXCLUDED.reused,
+            rated = s.rated + EXCLUDED.rated,
+            disliked = s.disliked + EXCLUDED.disliked,
+            handling_seconds = s.handling_seconds + EXCLUDED.handling_seconds
+        RETURNING 1),
+    procedures AS (
         INSERT INTO scorecard_procedure_days AS s
-        VALUES (x.day, x.center_id, x.procedure_code, x.resolved, x.handling_seconds)
+        SELECT day, center_id, procedure_code, resolved, handling_seconds
+        FROM shares WHERE resolved <> 0 OR handling_seconds <> 0
         ON CONFLICT (center_id, day, procedure_code) DO UPDATE SET
             resolved = s.resolved + EXCLUDED.resolved,
-            handling_seconds = s.handling_seconds + EXCLUDED.handling_seconds;
+            handling_seconds = s.handling_seconds + EXCLUDED.handling_seconds
+        RETURNING 1),
+    province AS (
         INSERT INTO scorecard_province_procedure_days AS s
-        VALUES (x.day, x.procedure_code, x.resolved, x.handling_seconds)
+        SELECT day, procedure_code, sum(resolved), sum(handling_seconds)
+        FROM shares WHERE resolved <> 0 OR handling_seconds <> 0
+        GROUP BY day, procedure_code
         ON CONFLICT (day, procedure_code) DO UPDATE SET
             resolved = s.resolved + EXCLUDED.resolved,
-            handling_seconds = s.handling_seconds + EXCLUDED.handling_seconds;
-    END IF;
+            handling_seconds = s.handling_seconds + EXCLUDED.handling_seconds
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM days) + (SELECT count(*) FROM procedures)
+           + (SELECT count(*) FROM province)
+    INTO folded;
+    RETURN folded;
 END $$;
 
 CREATE FUNCTION scorecard_clock_changed() RETURNS trigger
@@ -185,7 +248,8 @@ CREATE TRIGGER clocks_scorecard_update AFTER UPDATE ON clocks
            NEW.rating, NEW.lettered))
     EXECUTE FUNCTION scorecard_clock_changed();
 
--- A letter marks its clock (which the trigger above then counts again).
+-- A letter marks its own clock, a row no other dossier shares; the trigger above then
+-- appends the clock's new share like any other change.
 CREATE FUNCTION scorecard_letter_issued() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -201,9 +265,13 @@ CREATE TRIGGER apology_letters_scorecard AFTER INSERT ON apology_letters
 CREATE FUNCTION scorecard_rebuild() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- No fold meanwhile: it would add changes the rebuild counts from the clocks.
+    PERFORM pg_advisory_xact_lock(hashtext('deadlines.scorecard_fold'));
     UPDATE clocks c SET lettered = true
     WHERE NOT c.lettered AND EXISTS (SELECT 1 FROM apology_letters a
                                      WHERE a.dossier_id = c.dossier_id);
+    -- The pending changes (those of the update above too) are in the clocks counted below.
+    DELETE FROM scorecard_changes;
     DELETE FROM scorecard_days;
     DELETE FROM scorecard_procedure_days;
     DELETE FROM scorecard_province_procedure_days;

@@ -59,6 +59,7 @@ from motcua.services.deadlines.repository.schedule import (
     reschedule,
 )
 from motcua.services.deadlines.repository.scorecard import (
+    fold_scorecard_days,
     record_channel,
     record_document,
     refresh_flags,
@@ -87,6 +88,7 @@ __all__ = [
     "dossier_entries",
     "flags_of",
     "fold_on_time_days",
+    "fold_scorecard_days",
     "get_clock",
     "latest_letter",
     "load_clock",

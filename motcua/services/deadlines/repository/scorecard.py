@@ -7,7 +7,8 @@ the scorecard keeps on it.
 
 A period of whole local days (every report's) is read from the daily summary that
 migration 0008 keeps exact on each clock change: a row per center and day, plus the
-running clocks' on-time and overdue counts as of now. Any other window is counted from
+changes not yet folded into it (``scorecard_changes``), plus the running clocks' on-time
+and overdue counts as of now. Any other window is counted from
 the clocks directly (``_COHORT``), which is also the reference the summary is tested
 against.
 """
@@ -136,9 +137,13 @@ async def counts_by_center(
     return _by_center(rows)
 
 
-# The summary's days of the period, and the running clocks' now-dependent counts (the
+# The summary's days of the period (its rows and its pending changes), and the running
+# clocks' now-dependent counts (the
 # summary leaves them out: neither closed nor paused, they are on time or overdue as of
 # now), by the direct count's expressions with "ended" now.
+_SUMMARY_COLUMNS = """center_id, received, on_time_766, repeated_supplement, resolved,
+    resolved_late, overdue, overdue_with_letter, online, with_result, digitised, reused,
+    rated, disliked, handling_seconds"""
 _SUMMED = f"""
     WITH summed AS (
         SELECT center_id, sum(received) AS received, sum(on_time_766) AS on_time_766,
@@ -148,8 +153,11 @@ _SUMMED = f"""
             sum(with_result) AS with_result, sum(digitised) AS digitised,
             sum(reused) AS reused, sum(rated) AS rated, sum(disliked) AS disliked,
             sum(handling_seconds)::float8 AS handling_seconds
-        FROM scorecard_days
-        WHERE day >= $1 AND day < $2 AND ($3::text IS NULL OR center_id = $3)
+        FROM (SELECT {_SUMMARY_COLUMNS} FROM scorecard_days
+              WHERE day >= $1 AND day < $2 AND ($3::text IS NULL OR center_id = $3)
+              UNION ALL
+              SELECT {_SUMMARY_COLUMNS} FROM scorecard_changes
+              WHERE day >= $1 AND day < $2 AND ($3::text IS NULL OR center_id = $3)) AS d
         GROUP BY center_id),
     running AS (
         SELECT center_id,
@@ -230,6 +238,7 @@ async def handling_by_procedure(
     if days is None:
         return await handling_from_clocks(conn, lo, hi, center_id)
     # The province's own table holds a row per day and procedure, not one per center too.
+    # The pending changes are every center's (or the one's), as they were appended.
     table, scope = (
         ("scorecard_province_procedure_days", "$3::text IS NULL")
         if center_id is None
@@ -238,7 +247,11 @@ async def handling_by_procedure(
     rows = await conn.fetch(
         f"""SELECT procedure_code, sum(resolved) AS resolved,
                    sum(handling_seconds)::float8 AS seconds
-            FROM {table} WHERE {scope} AND day >= $1 AND day < $2
+            FROM (SELECT procedure_code, resolved, handling_seconds FROM {table}
+                  WHERE {scope} AND day >= $1 AND day < $2
+                  UNION ALL
+                  SELECT procedure_code, resolved, handling_seconds FROM scorecard_changes
+                  WHERE ($3::text IS NULL OR center_id = $3) AND day >= $1 AND day < $2) AS d
             GROUP BY procedure_code HAVING sum(resolved) > 0 ORDER BY procedure_code""",
         *days,
         center_id,
@@ -273,3 +286,10 @@ async def known_center(conn: asyncpg.Connection, center_id: str) -> bool:
             center_id,
         )
     )
+
+
+async def fold_scorecard_days(conn: asyncpg.Connection) -> int:
+    """Fold the scorecard summary's pending changes into its rows (see migration 0008); how
+    many of its rows changed, 0 while another transaction folds."""
+    folded: int = await conn.fetchval("SELECT scorecard_fold()")
+    return folded
