@@ -213,7 +213,7 @@ async def repeated_supplements(
 
 
 async def fold_on_time_days(conn: asyncpg.Connection) -> int:
-    """Fold the summary's pending changes into its rows (see migration 0008); how many of
+    """Fold the summary's pending changes into its rows (see migration 0009); how many of
     its rows changed, 0 while another transaction folds."""
     folded: int = await conn.fetchval("SELECT on_time_fold()")
     return folded
