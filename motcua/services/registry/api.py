@@ -36,6 +36,12 @@ from motcua.shared.auth import Principal
 from motcua.shared.policy import Operation, allowed, allows
 from motcua.shared.runtime import from_app_state
 
+# An audit entry's id is a PostgreSQL bigint: a larger cursor names no entry, and is
+# refused as a 422 rather than failing the query.
+AuditCursor = Annotated[
+    int | None, Query(ge=1, le=2**63 - 1, description="Entries older than this id")
+]
+
 router = APIRouter(prefix="/v1", tags=["registry"])
 
 Service = Annotated[Registry, from_app_state("registry")]
@@ -179,7 +185,7 @@ async def get_audit(
     center_id: str,
     registry: Service,
     principal: AuditReader,
-    before: Annotated[int | None, Query(ge=1, description="Entries older than this id")] = None,
+    before: AuditCursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPageOut:
     """The center's changes, newest first, a page at a time."""
@@ -284,7 +290,7 @@ async def get_procedure_audit(
     code: ProcedureCode,
     registry: Service,
     principal: AuditReader,
-    before: Annotated[int | None, Query(ge=1, description="Entries older than this id")] = None,
+    before: AuditCursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ProcedureAuditPageOut:
     """The procedure's changes, newest first, a page at a time."""

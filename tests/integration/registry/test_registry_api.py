@@ -128,6 +128,17 @@ async def test_stale_missing_and_bad_input_are_refused_and_change_nothing(stack:
         assert got.json()["revision"] == 1
         audit = (await http.get(f"/v1/centers/{center}/audit", headers=admin)).json()
         assert len(audit["entries"]) == 1
+        # An audit cursor past a bigint names no entry: a 422 naming it, not a failed query.
+        beyond = await http.get(
+            f"/v1/centers/{center}/audit", params={"before": 2**63}, headers=admin
+        )
+        assert beyond.status_code == 422, beyond.text
+        assert "before" in beyond.text
+        last = await http.get(
+            f"/v1/centers/{center}/audit", params={"before": 2**63 - 1}, headers=admin
+        )
+        assert last.status_code == 200
+        assert len(last.json()["entries"]) == 1
 
 
 async def test_retiring_is_a_revision_too(stack: Stack) -> None:

@@ -11,7 +11,7 @@ import re
 from typing import Literal
 
 import phonenumbers
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from motcua.services.intake.usecases import Contact
 from motcua.shared.events.commands import (
@@ -31,6 +31,7 @@ from motcua.shared.events.commands import (
     TransferData,
     WithdrawData,
 )
+from motcua.shared.events.envelope import UtcTime
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 CENTER_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -76,7 +77,7 @@ class ContactIn(BaseModel):
 
 
 class _At(BaseModel):
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: UtcTime | None = Field(
         default=None,
         description="Business time of the change (default: now). Backdating beyond a few "
         "minutes needs an admin token (data migrations).",
@@ -86,7 +87,7 @@ class _At(BaseModel):
 class CounterReceiptIn(ReceiveData):
     """A dossier received at the counter."""
 
-    received_at: AwareDatetime | None = Field(
+    received_at: UtcTime | None = Field(
         default=None, description="Time of receipt (default: now); backdating needs admin"
     )
     contact: ContactIn | None = None
