@@ -200,7 +200,7 @@ async def _service(db_url: str, kafka: KafkaSettings) -> AsyncIterator[_Service]
             await sampler
 
 
-class _BusWatch:
+class BusWatch:
     """Records when each flag arrives on the broker (wall time), from the current end."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
@@ -268,9 +268,7 @@ async def _until_flagged(
     await _wait(flagged, lambda n: n == count, timeout, what)
 
 
-async def _until_on_bus(
-    bus: _BusWatch, ids: list[uuid.UUID], timeout: float, what: str
-) -> set[str]:
+async def _until_on_bus(bus: BusWatch, ids: list[uuid.UUID], timeout: float, what: str) -> set[str]:
     """Wait until a flag of each of ``ids`` has reached the bus; the ids as strings."""
     str_ids = {str(i) for i in ids}
     await _wait(
@@ -279,7 +277,7 @@ async def _until_on_bus(
     return str_ids
 
 
-async def _firing_lag(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
+async def _firing_lag(conn: asyncpg.Connection, bus: BusWatch) -> dict[str, float]:
     start = datetime.now(UTC) + timedelta(seconds=3)
     due = (start + timedelta(milliseconds=i) for i in range(LAG_CLOCKS))
     rows = list(clock_rows(LAG_CLOCKS, due, "LAG"))
@@ -309,7 +307,7 @@ async def _firing_lag(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, flo
     }
 
 
-async def _burst(conn: asyncpg.Connection, bus: _BusWatch) -> dict[str, float]:
+async def _burst(conn: asyncpg.Connection, bus: BusWatch) -> dict[str, float]:
     instant = datetime.now(UTC) + timedelta(seconds=4)
     rows = list(clock_rows(BURST_CLOCKS, iter(lambda: instant, None), "BURST"))
     ids = [r[0] for r in rows]
@@ -355,7 +353,7 @@ async def run(servers: Servers) -> dict[str, Any]:
             gc.freeze()
             figures |= await _claim_latency(conn)
 
-            bus = _BusWatch(kafka)
+            bus = BusWatch(kafka)
             await bus.start()
             try:
                 async with _service(db_url, kafka) as service:

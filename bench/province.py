@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from bench.deadlines import _BusWatch as BusWatch
+from bench.deadlines import BusWatch
 from bench.http_load import HttpLoad, closed_loop, expect
 from bench.http_load import loop_factory as loop_factory
 from bench.launch import AUTH_SECRET, running, service_env
